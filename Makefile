@@ -1,0 +1,62 @@
+# vpcemu — AWS VPC network security on a real kernel with eBPF.
+# `sudo make up` brings the default lab up; `sudo make test` runs every test.
+
+GO        ?= go
+CLANG     ?= clang
+STRIP     ?= llvm-strip
+BIN       := bin/vpcemu
+export BPF2GO_CC    := $(CLANG)
+export BPF2GO_STRIP := $(STRIP)
+export CGO_ENABLED  := 0
+export GOFLAGS      := -mod=mod
+
+# Debian packages and the command that proves each is there.
+DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-server \
+            ssh:openssh-client ssh-keygen:openssh-client iperf3:iperf3 nft:nftables \
+            iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool
+
+.PHONY: help deps build generate check-generated test test-unit lint bench up down clean
+
+help: ## list targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install what is missing (apt-get, as root) and mount bpffs
+	@missing=""; for pair in $(DEB_CMDS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	dpkg -s libbpf-dev >/dev/null 2>&1 || missing="$$missing libbpf-dev"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+build: ## compile bin/vpcemu (uses committed BPF objects; no clang needed)
+	$(GO) build -o $(BIN) ./cmd/vpcemu
+
+generate: ## rebuild bpf/*.c into loader/*_bpfel.{go,o} (needs clang)
+	$(GO) generate ./loader/...
+
+check-generated: generate ## fail if the committed BPF objects are not what bpf/ builds
+	@git diff --exit-code --stat -- loader/ || { echo "generated BPF objects are stale: run 'make generate' and commit"; exit 1; }
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+
+test-unit: ## root-free tests only (pure packages), as any user
+	$(GO) test -count=1 ./vpc/... ./rules/... ./flowlog/...
+
+test: deps lint check-generated build ## every test, privileged ones included (run as root)
+	VPCEMU_REQUIRE_PRIV=1 $(GO) test -count=1 -timeout 25m -p 2 ./...
+
+bench: deps build ## benchmarks: topology up/down, datapath, throughput (prints tables)
+	./scripts/bench.sh
+
+up: deps build ## bring the default lab up in the foreground (Ctrl-C tears it down)
+	./$(BIN) up
+
+down: ## tear down every vpcemu topology
+	./$(BIN) down --all
+
+clean: ## remove build output
+	rm -rf bin
