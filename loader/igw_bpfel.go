@@ -16,7 +16,13 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	igwProgIgwStub = "igw_stub"
+	igwMapIgwPriv2pub = "igw_priv2pub"
+	igwMapIgwPub2priv = "igw_pub2priv"
+	igwMapIgwStats    = "igw_stats"
+	igwProgIgwEgress  = "igw_egress"
+	igwProgIgwIngress = "igw_ingress"
+	igwVarIgwVpcMask  = "igw_vpc_mask"
+	igwVarIgwVpcNet   = "igw_vpc_net"
 )
 
 // loadIgw returns the embedded CollectionSpec for igw.
@@ -61,19 +67,25 @@ type igwSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwProgramSpecs struct {
-	IgwStub *ebpf.ProgramSpec `ebpf:"igw_stub"`
+	IgwEgress  *ebpf.ProgramSpec `ebpf:"igw_egress"`
+	IgwIngress *ebpf.ProgramSpec `ebpf:"igw_ingress"`
 }
 
 // igwMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwMapSpecs struct {
+	IgwPriv2pub *ebpf.MapSpec `ebpf:"igw_priv2pub"`
+	IgwPub2priv *ebpf.MapSpec `ebpf:"igw_pub2priv"`
+	IgwStats    *ebpf.MapSpec `ebpf:"igw_stats"`
 }
 
 // igwVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwVariableSpecs struct {
+	IgwVpcMask *ebpf.VariableSpec `ebpf:"igw_vpc_mask"`
+	IgwVpcNet  *ebpf.VariableSpec `ebpf:"igw_vpc_net"`
 }
 
 // igwObjects contains all objects after they have been loaded into the kernel.
@@ -96,28 +108,39 @@ func (o *igwObjects) Close() error {
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwMaps struct {
+	IgwPriv2pub *ebpf.Map `ebpf:"igw_priv2pub"`
+	IgwPub2priv *ebpf.Map `ebpf:"igw_pub2priv"`
+	IgwStats    *ebpf.Map `ebpf:"igw_stats"`
 }
 
 func (m *igwMaps) Close() error {
-	return _IgwClose()
+	return _IgwClose(
+		m.IgwPriv2pub,
+		m.IgwPub2priv,
+		m.IgwStats,
+	)
 }
 
 // igwVariables contains all global variables after they have been loaded into the kernel.
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwVariables struct {
+	IgwVpcMask *ebpf.Variable `ebpf:"igw_vpc_mask"`
+	IgwVpcNet  *ebpf.Variable `ebpf:"igw_vpc_net"`
 }
 
 // igwPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwPrograms struct {
-	IgwStub *ebpf.Program `ebpf:"igw_stub"`
+	IgwEgress  *ebpf.Program `ebpf:"igw_egress"`
+	IgwIngress *ebpf.Program `ebpf:"igw_ingress"`
 }
 
 func (p *igwPrograms) Close() error {
 	return _IgwClose(
-		p.IgwStub,
+		p.IgwEgress,
+		p.IgwIngress,
 	)
 }
 
