@@ -8,15 +8,108 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
 )
+
+type sgCtKey struct {
+	_      structs.HostLayout
+	Eni    uint32
+	Family uint8
+	Proto  uint8
+	Id     uint16
+	A      [4]uint32
+	B      [4]uint32
+	Pa     uint16
+	Pb     uint16
+}
+
+type sgCtVal struct {
+	_         structs.HostLayout
+	LastNs    uint64
+	CreatedNs uint64
+	Pkts      [2]uint64
+	State     uint8
+	InitSide  uint8
+	InitDir   uint8
+	LastSide  uint8
+	Exchanges uint8
+	Pad       [3]uint8
+}
+
+type sgSgEni struct {
+	_          structs.HostLayout
+	Idx        uint32
+	MaxEntries uint32
+	TcpEstS    uint32
+	UdpS       uint32
+	UdpStreamS uint32
+	IcmpS      uint32
+	NoRules    [2]uint8
+	Open       [2][2]uint8
+	Pad        [2]uint8
+	Protos     [2][8]uint32
+}
+
+type sgSgEniKey struct {
+	_   structs.HostLayout
+	Mac [6]uint8
+	Gen uint16
+}
+
+type sgSgEnt struct {
+	_    structs.HostLayout
+	Lo   uint16
+	Hi   uint16
+	Clo  uint8
+	Chi  uint8
+	Zero uint8
+	Pad  uint8
+}
+
+type sgSgLpmKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Eni       uint32
+	GenDir    uint8
+	Family    uint8
+	Proto     uint16
+	Addr      [16]uint8
+}
+
+type sgSgLpmVal struct {
+	_   structs.HostLayout
+	Off uint32
+	N   uint32
+}
+
+type sgSgStats struct {
+	_        structs.HostLayout
+	Tracked  uint64
+	Exceeded uint64
+	Drops    uint64
+	Pad      uint64
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgProgSgStub = "sg_stub"
+	sgMapCtTable      = "ct_table"
+	sgMapSgCtcfg      = "sg_ctcfg"
+	sgMapSgEni        = "sg_eni"
+	sgMapSgEnts       = "sg_ents"
+	sgMapSgEvents     = "sg_events"
+	sgMapSgRules      = "sg_rules"
+	sgMapSgStats      = "sg_stats"
+	sgProgSgEgress    = "sg_egress"
+	sgProgSgIngress   = "sg_ingress"
+	sgProgSgParseOnly = "sg_parse_only"
+	sgProgSgSweep     = "sg_sweep"
+	sgVarNowOffset    = "now_offset"
+	sgVarNowOverride  = "now_override"
+	sgVarSgGen        = "sg_gen"
 )
 
 // loadSg returns the embedded CollectionSpec for sg.
@@ -61,19 +154,32 @@ type sgSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgProgramSpecs struct {
-	SgStub *ebpf.ProgramSpec `ebpf:"sg_stub"`
+	SgEgress    *ebpf.ProgramSpec `ebpf:"sg_egress"`
+	SgIngress   *ebpf.ProgramSpec `ebpf:"sg_ingress"`
+	SgParseOnly *ebpf.ProgramSpec `ebpf:"sg_parse_only"`
+	SgSweep     *ebpf.ProgramSpec `ebpf:"sg_sweep"`
 }
 
 // sgMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
+	CtTable  *ebpf.MapSpec `ebpf:"ct_table"`
+	SgCtcfg  *ebpf.MapSpec `ebpf:"sg_ctcfg"`
+	SgEni    *ebpf.MapSpec `ebpf:"sg_eni"`
+	SgEnts   *ebpf.MapSpec `ebpf:"sg_ents"`
+	SgEvents *ebpf.MapSpec `ebpf:"sg_events"`
+	SgRules  *ebpf.MapSpec `ebpf:"sg_rules"`
+	SgStats  *ebpf.MapSpec `ebpf:"sg_stats"`
 }
 
 // sgVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
+	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
+	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
 }
 
 // sgObjects contains all objects after they have been loaded into the kernel.
@@ -96,28 +202,52 @@ func (o *sgObjects) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
+	CtTable  *ebpf.Map `ebpf:"ct_table"`
+	SgCtcfg  *ebpf.Map `ebpf:"sg_ctcfg"`
+	SgEni    *ebpf.Map `ebpf:"sg_eni"`
+	SgEnts   *ebpf.Map `ebpf:"sg_ents"`
+	SgEvents *ebpf.Map `ebpf:"sg_events"`
+	SgRules  *ebpf.Map `ebpf:"sg_rules"`
+	SgStats  *ebpf.Map `ebpf:"sg_stats"`
 }
 
 func (m *sgMaps) Close() error {
-	return _SgClose()
+	return _SgClose(
+		m.CtTable,
+		m.SgCtcfg,
+		m.SgEni,
+		m.SgEnts,
+		m.SgEvents,
+		m.SgRules,
+		m.SgStats,
+	)
 }
 
 // sgVariables contains all global variables after they have been loaded into the kernel.
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
+	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride *ebpf.Variable `ebpf:"now_override"`
+	SgGen       *ebpf.Variable `ebpf:"sg_gen"`
 }
 
 // sgPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgPrograms struct {
-	SgStub *ebpf.Program `ebpf:"sg_stub"`
+	SgEgress    *ebpf.Program `ebpf:"sg_egress"`
+	SgIngress   *ebpf.Program `ebpf:"sg_ingress"`
+	SgParseOnly *ebpf.Program `ebpf:"sg_parse_only"`
+	SgSweep     *ebpf.Program `ebpf:"sg_sweep"`
 }
 
 func (p *sgPrograms) Close() error {
 	return _SgClose(
-		p.SgStub,
+		p.SgEgress,
+		p.SgIngress,
+		p.SgParseOnly,
+		p.SgSweep,
 	)
 }
 

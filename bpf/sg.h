@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* sg.h: the ABI between sg.bpf.c and loader/sg.go (compiled SG tables).
+ *
+ * Contract. One set of maps per topology serves every ENI attach point.
+ * The ENI is identified by the instance's eth0 MAC: the source MAC on the
+ * tcx ingress hook of the ENI veth's subnet-side end (what the instance
+ * sends, SG outbound rules) and the destination MAC on its tcx egress hook
+ * (what the instance receives, SG inbound rules). ifindexes are not unique
+ * across subnet namespaces, MACs of a plan are.
+ *
+ * Rule tables come in two generations (0/1); sg_gen (a .bss variable) names
+ * the live one. User space writes the idle generation completely, then flips
+ * sg_gen: a packet sees either all of the old tables or all of the new.
+ *
+ * Matching. For (generation, ENI, direction, family, protocol) the compiler
+ * stores an LPM trie node per distinct peer prefix; its value is a slice of
+ * sg_ents holding every rule whose peer contains that prefix (nested
+ * prefixes are folded in), so one LPM lookup yields the complete union of
+ * candidate rules. Protocols without a rule of their own look up protocol
+ * SG_PROTO_OTHER, which holds the "all protocols" rules.
+ */
+#ifndef VPCEMU_SG_H
+#define VPCEMU_SG_H
+
+#include <linux/types.h>
+
+#define SG_DIR_OUT 0 /* the instance sends: tcx ingress of the ENI veth end */
+#define SG_DIR_IN 1  /* the instance receives: tcx egress of the ENI veth end */
+
+#define SG_PROTO_OTHER 256 /* LPM protocol slot of protocols without rules of their own */
+
+#define SG_MAX_ENIS 4096
+#define SG_MAX_ENTS (1 << 18) /* sg_ents slots: half per generation */
+#define SG_MAX_NODE_ENTS 4096 /* entries scanned per LPM node (bpf_loop bound) */
+
+/* open[] bits: the direction has a /0 rule (of that family) admitting... */
+#define SG_OPEN_ALL 1 /* ...every protocol */
+#define SG_OPEN_TCP 2 /* ...TCP on all ports */
+#define SG_OPEN_UDP 4 /* ...UDP on all ports */
+
+/* Drop reason codes (RA-7). */
+#define SG_DROP_RULES_MISMATCH 1 /* ENI_SG_RULES_MISMATCH */
+#define SG_DROP_NO_RULES 2       /* SG_HAS_NO_RULES */
+#define SG_DROP_ALLOWANCE 3      /* CONNTRACK_ALLOWANCE_EXCEEDED */
+#define SG_DROP_UNKNOWN_ENI 4    /* frame of no known ENI (spoofed/foreign MAC) */
+#define SG_DROP_MALFORMED 5      /* truncated or invalid IP header */
+
+/* sg_eni key: MAC of the instance's eth0 and the table generation. */
+struct sg_eni_key {
+	__u8 mac[6];
+	__u16 gen; /* 0 or 1 */
+};
+
+/* sg_eni value: per-ENI configuration of one generation. */
+struct sg_eni {
+	__u32 idx;          /* stable ENI index (1..): conntrack and stats key, survives updates */
+	__u32 max_entries;  /* conntrack allowance; 0 = unlimited */
+	__u32 tcp_est_s;    /* TcpEstablishedTimeout, seconds */
+	__u32 udp_s;        /* UdpTimeout, seconds */
+	__u32 udp_stream_s; /* UdpStreamTimeout, seconds */
+	__u32 icmp_s;       /* ICMP idle timeout, seconds */
+	__u8 no_rules[2];   /* [dir]: every SG of the ENI has no rule in that direction */
+	__u8 open[2][2];    /* [dir][0 IPv4, 1 IPv6]: SG_OPEN_* bits */
+	__u8 pad[2];
+	__u32 protos[2][8]; /* [dir]: bitmap of protocols with LPM nodes of their own */
+};
+
+/* sg_rules key (LPM): 64 fixed bits, then the peer prefix. */
+struct sg_lpm_key {
+	__u32 prefixlen; /* 64 + peer prefix length */
+	__u32 eni;       /* sg_eni.idx, host order */
+	__u8 gen_dir;    /* gen << 1 | dir */
+	__u8 family;     /* 4 or 6 */
+	__u16 proto;     /* IANA number or SG_PROTO_OTHER, host order */
+	__u8 addr[16];   /* peer address, network order; IPv4 in the first 4 bytes */
+};
+
+/* sg_rules value: a slice of sg_ents. */
+struct sg_lpm_val {
+	__u32 off; /* first index in sg_ents */
+	__u32 n;   /* number of entries */
+};
+
+/* sg_ents value: one candidate rule (already known to match the peer).
+ * Matches when lo <= v <= hi and clo <= c <= chi, where v is the TCP/UDP
+ * destination port or the ICMP type (0 for other protocols) and c the ICMP
+ * code (0 otherwise). Entries with zero=1 come first in a slice. */
+struct sg_ent {
+	__u16 lo;
+	__u16 hi;
+	__u8 clo;
+	__u8 chi;
+	__u8 zero; /* the rule's peer is the /0 CIDR of the family (SG-23 condition 1) */
+	__u8 pad;
+};
+
+/* sg_stats value (array, by ENI index). */
+struct sg_stats {
+	__u64 tracked;  /* live-or-unswept conntrack entries of the ENI */
+	__u64 exceeded; /* conntrack_allowance_exceeded: packets dropped at the allowance */
+	__u64 drops;    /* packets dropped by the SG programs */
+	__u64 pad;
+};
+
+/* sg_events record (ring buffer), one per dropped packet. */
+struct sg_event {
+	__u64 ts_ns;     /* ct_now() of the drop */
+	__u32 eni;       /* sg_eni.idx, 0 when unknown */
+	__u8 dir;        /* SG_DIR_* */
+	__u8 code;       /* SG_DROP_* */
+	__u8 family;     /* 4 or 6 */
+	__u8 proto;
+	__u32 saddr[4];  /* network order */
+	__u32 daddr[4];
+	__u16 sport;     /* host order */
+	__u16 dport;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 tcp_flags;
+	__u8 pad;
+	__u32 len;       /* IP length */
+	__u32 pad2;
+};
+
+#endif

@@ -1,0 +1,507 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// SG datapath constants mirrored from bpf/sg.h and bpf/conntrack.h.
+const (
+	sgMaxENIs    = 4096
+	sgMaxEnts    = 1 << 18
+	sgMaxLPM     = 1 << 18
+	ctMinEntries = 65536
+)
+
+// SG drop reasons carried by SGEvent.Code (bpf/sg.h SG_DROP_*).
+const (
+	SGDropRulesMismatch = 1 // ENI_SG_RULES_MISMATCH
+	SGDropNoRules       = 2 // SG_HAS_NO_RULES
+	SGDropAllowance     = 3 // CONNTRACK_ALLOWANCE_EXCEEDED
+	SGDropUnknownENI    = 4 // frame from/to a MAC that is no ENI of the topology
+	SGDropMalformed     = 5 // truncated or invalid IP header
+)
+
+// SGDropCodeName returns the explanation code of an SG drop reason (RA-7).
+func SGDropCodeName(code uint8) string {
+	switch code {
+	case SGDropRulesMismatch:
+		return "ENI_SG_RULES_MISMATCH"
+	case SGDropNoRules:
+		return "SG_HAS_NO_RULES"
+	case SGDropAllowance:
+		return "CONNTRACK_ALLOWANCE_EXCEEDED"
+	case SGDropUnknownENI:
+		return "UNKNOWN_ENI"
+	case SGDropMalformed:
+		return "MALFORMED"
+	}
+	return fmt.Sprintf("UNKNOWN_%d", code)
+}
+
+// Conntrack states of CTEntry.State (bpf/conntrack.h).
+var ctStateNames = map[uint8]string{1: "SYN_SENT", 2: "ESTABLISHED", 3: "CLOSING", 4: "UDP", 5: "UDP_STREAM", 6: "ICMP", 7: "OTHER"}
+
+// ErrUnknownENI is returned for an ENI (or instance) id the SG datapath does not know.
+var ErrUnknownENI = errors.New("unknown ENI")
+
+// SG is the loaded security-group datapath of one topology: one set of maps
+// shared by the tcx programs on every ENI.
+type SG struct {
+	mu    sync.Mutex
+	objs  sgObjects
+	links []link.Link
+	plan  *vpc.Plan
+	gen   uint32            // live table generation
+	idx   map[string]uint32 // ENI id -> stable index (survives Update)
+	inst  map[string]string // instance id -> ENI id
+	max   map[uint32]uint64 // ENI index -> allowance (0 unlimited)
+	next  uint32
+	keys  [2]sgGenKeys // what each generation wrote, to clear it before reuse
+}
+
+type sgGenKeys struct {
+	eni []sgSgEniKey
+	lpm []sgSgLpmKey
+}
+
+// LoadSG loads the SG programs and maps, compiles t into them and attaches
+// sg_ingress/sg_egress to the tcx hooks of every instance's ENI veth end.
+func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
+	s, err := loadSG(t, p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	for _, hp := range p.Instances {
+		// tcx ingress of the subnet-side end = frames the instance sends.
+		l, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgIngress, true)
+		if err != nil {
+			return nil, fmt.Errorf("sg %s: %w", hp.ENI, err)
+		}
+		s.links = append(s.links, l)
+		l, err = AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgEgress, false)
+		if err != nil {
+			return nil, fmt.Errorf("sg %s: %w", hp.ENI, err)
+		}
+		s.links = append(s.links, l)
+	}
+	return s, nil
+}
+
+// loadSG loads and fills the maps without attaching (BPF_PROG_RUN tests).
+func loadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
+	spec, err := loadSg()
+	if err != nil {
+		return nil, fmt.Errorf("load sg spec: %w", err)
+	}
+	// Size conntrack so that LRU eviction never has to take live entries
+	// from an ENI within its allowance.
+	var sum uint64
+	for _, in := range t.Instances {
+		sum += uint64(in.Conntrack.MaxEntries)
+	}
+	ct := uint64(ctMinEntries)
+	if want := sum + sum/8 + 1024; want > ct {
+		ct = want
+	}
+	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, 1<<22))
+	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
+	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+		return nil, fmt.Errorf("load sg objects: %w", err)
+	}
+	if err := s.Update(t); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Update recompiles t's security groups and swaps them in atomically:
+// packets see either the old tables or the new ones. Tracked connections
+// survive (SG-27); untracked flows meet the new rules at their next packet
+// (SG-28); instances' SG lists and group memberships apply at once.
+func (s *SG) Update(t *vpc.Topology) error {
+	tabs, err := rules.CompileSG(t)
+	if err != nil {
+		return fmt.Errorf("compile security groups: %w", err)
+	}
+	macs := map[string]net.HardwareAddr{}
+	for _, hp := range vpc.NewPlan(t).Instances {
+		macs[hp.ID] = hp.MAC
+	}
+	if s.plan != nil {
+		for _, hp := range s.plan.Instances {
+			macs[hp.ID] = hp.MAC
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	ng := s.gen ^ 1
+	if err := s.clearGen(ng); err != nil {
+		return err
+	}
+	base := ng * (sgMaxEnts / 2)
+	off := uint32(0)
+	var ents []sgSgEnt
+	var ekeys []sgSgEniKey
+	var lkeys []sgSgLpmKey
+	for _, tab := range tabs {
+		mac, ok := macs[tab.InstanceID]
+		if !ok || len(mac) != 6 {
+			return fmt.Errorf("instance %s: no MAC in plan", tab.InstanceID)
+		}
+		idx, ok := s.idx[tab.ENI]
+		if !ok {
+			if s.next >= sgMaxENIs {
+				return fmt.Errorf("sg: more than %d ENIs", sgMaxENIs-1)
+			}
+			idx = s.next
+			s.next++
+			s.idx[tab.ENI] = idx
+		}
+		s.inst[tab.InstanceID] = tab.ENI
+		cfg := sgSgEni{
+			Idx:        idx,
+			MaxEntries: uint32(tab.Conntrack.MaxEntries),
+			TcpEstS:    sgSecs(tab.Conntrack.TCPEstablished),
+			UdpS:       sgSecs(tab.Conntrack.UDP),
+			UdpStreamS: sgSecs(tab.Conntrack.UDPStream),
+			IcmpS:      sgSecs(tab.ICMP),
+			Protos:     tab.Protos,
+		}
+		s.max[idx] = uint64(tab.Conntrack.MaxEntries)
+		for d := range 2 {
+			cfg.NoRules[d] = sgB2u8(tab.NoRules[d])
+			cfg.Open[d] = tab.Open[d]
+		}
+		for _, n := range tab.Nodes {
+			k := sgSgLpmKey{
+				Prefixlen: 64 + uint32(n.Prefix.Bits()),
+				Eni:       idx,
+				GenDir:    uint8(ng<<1) | uint8(n.Dir),
+				Family:    uint8(n.Family),
+				Proto:     uint16(n.Proto),
+			}
+			a := n.Prefix.Addr().AsSlice()
+			copy(k.Addr[:], a)
+			v := sgSgLpmVal{Off: base + off, N: uint32(len(n.Ents))}
+			for _, e := range n.Ents {
+				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero)})
+			}
+			off += uint32(len(n.Ents))
+			if off > sgMaxEnts/2 {
+				return fmt.Errorf("sg: more than %d rule entries: %w", sgMaxEnts/2, rules.ErrTooManySGEntries)
+			}
+			if len(lkeys) >= sgMaxLPM/2 {
+				return fmt.Errorf("sg: more than %d peer prefixes: %w", sgMaxLPM/2, rules.ErrTooManySGEntries)
+			}
+			if err := s.objs.SgRules.Put(&k, &v); err != nil {
+				return fmt.Errorf("write sg_rules: %w", err)
+			}
+			lkeys = append(lkeys, k)
+		}
+		ek := sgSgEniKey{Gen: uint16(ng)}
+		copy(ek.Mac[:], mac)
+		if err := s.objs.SgEni.Put(&ek, &cfg); err != nil {
+			return fmt.Errorf("write sg_eni: %w", err)
+		}
+		ekeys = append(ekeys, ek)
+		if err := s.objs.SgCtcfg.Put(idx, &cfg); err != nil {
+			return fmt.Errorf("write sg_ctcfg: %w", err)
+		}
+	}
+	s.keys[ng] = sgGenKeys{eni: ekeys, lpm: lkeys}
+	if len(ents) > 0 {
+		keys := make([]uint32, len(ents))
+		for i := range keys {
+			keys[i] = base + uint32(i)
+		}
+		if _, err := s.objs.SgEnts.BatchUpdate(keys, ents, nil); err != nil {
+			return fmt.Errorf("write sg_ents: %w", err)
+		}
+	}
+	// The flip: one write of the live generation.
+	if err := s.objs.SgGen.Set(ng); err != nil {
+		return fmt.Errorf("swap sg tables: %w", err)
+	}
+	s.gen = ng
+	return nil
+}
+
+// clearGen removes what generation g wrote last time. g is idle: the live
+// generation moved away from it at least one Update ago.
+func (s *SG) clearGen(g uint32) error {
+	for _, k := range s.keys[g].lpm {
+		if err := s.objs.SgRules.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clear sg_rules: %w", err)
+		}
+	}
+	for _, k := range s.keys[g].eni {
+		if err := s.objs.SgEni.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clear sg_eni: %w", err)
+		}
+	}
+	s.keys[g] = sgGenKeys{}
+	return nil
+}
+
+// CTEntry is one connection-tracking entry of an ENI, like a `conntrack -L` line.
+type CTEntry struct {
+	Protocol  int
+	Src, Dst  netip.AddrPort // initiator -> responder as first seen at this ENI; ports 0 when portless
+	ICMPKey   int            // echo identifier, or ICMP type for other ICMP
+	State     string         // SYN_SENT, ESTABLISHED, CLOSING, UDP, UDP_STREAM, ICMP, OTHER
+	Outbound  bool           // the first packet left the instance
+	Packets   [2]uint64      // sent by initiator, by responder
+	ExpiresIn time.Duration  // idle time left
+}
+
+// Conntrack lists the live tracking entries of an ENI (ENI or instance id).
+func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.lookup(eni)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sweep(); err != nil {
+		return nil, err
+	}
+	var cfg sgSgEni
+	if err := s.objs.SgCtcfg.Lookup(idx, &cfg); err != nil {
+		return nil, fmt.Errorf("read sg_ctcfg: %w", err)
+	}
+	now, err := s.now()
+	if err != nil {
+		return nil, err
+	}
+	var out []CTEntry
+	var k sgCtKey
+	var v sgCtVal
+	it := s.objs.CtTable.Iterate()
+	for it.Next(&k, &v) {
+		if k.Eni != idx {
+			continue
+		}
+		tmo := sgCtTimeout(&cfg, v.State)
+		age := time.Duration(0)
+		if now > v.LastNs {
+			age = time.Duration(now - v.LastNs)
+		}
+		if age >= tmo {
+			continue
+		}
+		a := sgAddrOf(k.Family, k.A)
+		b := sgAddrOf(k.Family, k.B)
+		e := CTEntry{
+			Protocol:  int(k.Proto),
+			Src:       netip.AddrPortFrom(a, k.Pa),
+			Dst:       netip.AddrPortFrom(b, k.Pb),
+			ICMPKey:   int(k.Id),
+			State:     ctStateNames[v.State],
+			Outbound:  v.InitDir == 0,
+			Packets:   [2]uint64{v.Pkts[0], v.Pkts[1]},
+			ExpiresIn: tmo - age,
+		}
+		if v.InitSide == 1 {
+			e.Src, e.Dst = e.Dst, e.Src
+			e.Packets[0], e.Packets[1] = e.Packets[1], e.Packets[0]
+		}
+		out = append(out, e)
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("iterate ct_table: %w", err)
+	}
+	return out, nil
+}
+
+// Stats returns an ENI's tracked entries and its conntrack_allowance_available
+// and conntrack_allowance_exceeded counters. available is math.MaxUint64 when
+// the ENI has no allowance configured.
+func (s *SG) Stats(eni string) (tracked, allowanceAvailable, allowanceExceeded uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.lookup(eni)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if err := s.sweep(); err != nil {
+		return 0, 0, 0, err
+	}
+	var st sgSgStats
+	if err := s.objs.SgStats.Lookup(idx, &st); err != nil {
+		return 0, 0, 0, fmt.Errorf("read sg_stats: %w", err)
+	}
+	avail := uint64(math.MaxUint64)
+	if m := s.max[idx]; m > 0 {
+		avail = 0
+		if st.Tracked < m {
+			avail = m - st.Tracked
+		}
+	}
+	return st.Tracked, avail, st.Exceeded, nil
+}
+
+// Events is the ring buffer of SG drop events (SGEvent records).
+func (s *SG) Events() *ebpf.Map { return s.objs.SgEvents }
+
+// ENIIndex returns the datapath index of an ENI (as in SGEvent.ENI).
+func (s *SG) ENIIndex(eni string) (uint32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookup(eni)
+}
+
+// Close detaches every program, then closes programs and maps.
+func (s *SG) Close() error {
+	var errs []error
+	for _, l := range s.links {
+		errs = append(errs, l.Close())
+	}
+	s.links = nil
+	errs = append(errs, s.objs.Close())
+	return errors.Join(errs...)
+}
+
+// SGEvent is one SG drop (bpf/sg.h struct sg_event).
+type SGEvent struct {
+	TimeNs   uint64
+	ENI      uint32 // datapath index (see ENIIndex), 0 when unknown
+	Inbound  bool   // judged against inbound rules (the instance receives)
+	Code     uint8  // SGDrop*
+	Protocol uint8
+	Src, Dst netip.AddrPort
+	ICMPType uint8
+	ICMPCode uint8
+	TCPFlags uint8
+	Length   uint32
+}
+
+// sgEventSize is sizeof(struct sg_event).
+const sgEventSize = 64
+
+// DecodeSGEvent decodes one sg_events record.
+func DecodeSGEvent(b []byte) (SGEvent, error) {
+	if len(b) < sgEventSize {
+		return SGEvent{}, fmt.Errorf("sg event: %d bytes, want %d", len(b), sgEventSize)
+	}
+	le := binary.LittleEndian
+	fam := b[14]
+	var sa, da [4]uint32
+	for i := range 4 {
+		sa[i] = binary.NativeEndian.Uint32(b[16+4*i:])
+		da[i] = binary.NativeEndian.Uint32(b[32+4*i:])
+	}
+	return SGEvent{
+		TimeNs:   le.Uint64(b[0:]),
+		ENI:      le.Uint32(b[8:]),
+		Inbound:  b[12] == 1,
+		Code:     b[13],
+		Protocol: b[15],
+		Src:      netip.AddrPortFrom(sgAddrOf(fam, sa), le.Uint16(b[48:])),
+		Dst:      netip.AddrPortFrom(sgAddrOf(fam, da), le.Uint16(b[50:])),
+		ICMPType: b[52],
+		ICMPCode: b[53],
+		TCPFlags: b[54],
+		Length:   le.Uint32(b[56:]),
+	}, nil
+}
+
+func (s *SG) lookup(eni string) (uint32, error) {
+	if id, ok := s.inst[eni]; ok {
+		eni = id
+	}
+	idx, ok := s.idx[eni]
+	if !ok {
+		return 0, fmt.Errorf("%w %q", ErrUnknownENI, eni)
+	}
+	return idx, nil
+}
+
+// sweep runs sg_sweep, which deletes expired entries and fixes the counts.
+func (s *SG) sweep() error {
+	if _, err := s.objs.SgSweep.Run(&ebpf.RunOptions{Data: make([]byte, 64)}); err != nil {
+		return fmt.Errorf("run sg_sweep: %w", err)
+	}
+	return nil
+}
+
+// now reads the datapath clock (CLOCK_MONOTONIC plus the test offsets).
+func (s *SG) now() (uint64, error) {
+	var ov uint64
+	if err := s.objs.NowOverride.Get(&ov); err != nil {
+		return 0, fmt.Errorf("read now_override: %w", err)
+	}
+	if ov != 0 {
+		return ov, nil
+	}
+	var off int64
+	if err := s.objs.NowOffset.Get(&off); err != nil {
+		return 0, fmt.Errorf("read now_offset: %w", err)
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0, fmt.Errorf("read clock: %w", err)
+	}
+	return uint64(ts.Nano() + off), nil
+}
+
+func sgCtTimeout(cfg *sgSgEni, state uint8) time.Duration {
+	var s uint32
+	switch state {
+	case 1:
+		s = 60
+	case 2:
+		s = cfg.TcpEstS
+	case 3:
+		s = 120
+	case 4:
+		s = cfg.UdpS
+	case 5:
+		s = cfg.UdpStreamS
+	case 6:
+		s = cfg.IcmpS
+	default:
+		s = 600
+	}
+	return time.Duration(s) * time.Second
+}
+
+func sgAddrOf(family uint8, w [4]uint32) netip.Addr {
+	var b [16]byte
+	for i := range 4 {
+		binary.NativeEndian.PutUint32(b[4*i:], w[i])
+	}
+	if family == 4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
+}
+
+func sgSecs(d time.Duration) uint32 { return uint32(d / time.Second) }
+
+func sgB2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}

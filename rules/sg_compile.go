@@ -1,0 +1,339 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// SG datapath directions, as in bpf/sg.h.
+const (
+	SGDirOut = 0 // the instance sends: outbound (egress) rules
+	SGDirIn  = 1 // the instance receives: inbound (ingress) rules
+)
+
+// SGProtoOther is the protocol slot of packets whose protocol has no rule of
+// its own on an ENI in a direction; only "all protocols" rules live there.
+const SGProtoOther = 256
+
+// SGMaxNodeEnts is the most candidate rules one peer prefix may carry (bpf/sg.h).
+const SGMaxNodeEnts = 4096
+
+// Bits of SGENITable.Open, as in bpf/sg.h.
+const (
+	SGOpenAll = 1 // a /0 rule admits every protocol
+	SGOpenTCP = 2 // a /0 rule admits TCP on all ports
+	SGOpenUDP = 4 // a /0 rule admits UDP on all ports
+)
+
+// SGDefaultICMPTimeout is the ICMP idle timeout (SG-36: unpublished by AWS).
+const SGDefaultICMPTimeout = 60 * time.Second
+
+// ErrTooManySGEntries is returned when one peer prefix of an ENI collects
+// more candidate rules than the datapath scans.
+var ErrTooManySGEntries = errors.New("too many security group rules for one peer prefix")
+
+// SGEnt is one candidate rule for packets whose peer is already known to
+// match: it admits when Lo <= v <= Hi and CLo <= c <= CHi, v being the
+// TCP/UDP destination port or the ICMP type (0 for other protocols) and c
+// the ICMP code (0 otherwise).
+type SGEnt struct {
+	Lo, Hi   uint16
+	CLo, CHi uint8
+	Zero     bool // the rule's peer is the CIDR /0 of the packet's family (SG-23)
+}
+
+// SGNode is the set of candidate rules for peers inside Prefix (and in no
+// longer prefix of the same direction, family and protocol slot).
+type SGNode struct {
+	Dir    int
+	Family int // 4 or 6
+	Proto  int // IANA number or SGProtoOther
+	Prefix netip.Prefix
+	Ents   []SGEnt // zero entries first
+}
+
+// SGENITable is the compiled SG state of one ENI.
+type SGENITable struct {
+	InstanceID string
+	ENI        string
+	Conntrack  vpc.Conntrack // with AWS defaults filled in
+	ICMP       time.Duration // ICMP idle timeout
+	NoRules    [2]bool       // [dir]: every SG has an empty rule list (SG_HAS_NO_RULES)
+	Open       [2][2]uint8   // [dir][0 IPv4, 1 IPv6]: SGOpen* bits
+	Protos     [2][8]uint32  // [dir]: protocols with nodes of their own
+	Nodes      []SGNode
+}
+
+// CompileSG compiles the security groups of every instance of t into the
+// tables the SG datapath loads, in t.Instances order. Referenced groups
+// resolve to the /32 and /128 of the private addresses of the instances that
+// carry the group now, so membership changes take a recompile.
+func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
+	sgs := map[string]*vpc.SecurityGroup{}
+	for i := range t.SecurityGroups {
+		sgs[t.SecurityGroups[i].ID] = &t.SecurityGroups[i]
+	}
+	members := map[string][]netip.Prefix{}
+	for _, in := range t.Instances {
+		for _, id := range sgUniq(in.SecurityGroups) {
+			if in.PrivateIP.IsValid() {
+				members[id] = append(members[id], netip.PrefixFrom(in.PrivateIP, in.PrivateIP.BitLen()))
+			}
+			if in.IPv6.IsValid() {
+				members[id] = append(members[id], netip.PrefixFrom(in.IPv6, 128))
+			}
+		}
+	}
+	lists := map[string][]netip.Prefix{}
+	for _, pl := range t.PrefixLists {
+		lists[pl.ID] = pl.CIDRs
+	}
+	out := make([]SGENITable, 0, len(t.Instances))
+	for _, in := range t.Instances {
+		tab := SGENITable{InstanceID: in.ID, ENI: in.ENI, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout}
+		var atoms [2][]sgAtom
+		for dir := range 2 {
+			nrules := 0
+			for _, id := range sgUniq(in.SecurityGroups) {
+				sg, ok := sgs[id]
+				if !ok {
+					return nil, fmt.Errorf("instance %s: unknown security group %q", in.ID, id)
+				}
+				rs := sg.Egress
+				if dir == SGDirIn {
+					rs = sg.Ingress
+				}
+				nrules += len(rs)
+				for _, r := range rs {
+					as, err := ruleAtoms(r, members, lists)
+					if err != nil {
+						return nil, fmt.Errorf("instance %s, security group %s: %w", in.ID, id, err)
+					}
+					atoms[dir] = append(atoms[dir], as...)
+				}
+			}
+			tab.NoRules[dir] = nrules == 0
+		}
+		for dir := range 2 {
+			for _, a := range atoms[dir] {
+				if a.proto >= 0 {
+					tab.Protos[dir][a.proto>>5] |= 1 << (a.proto & 31)
+				}
+				if !a.ent.Zero {
+					continue
+				}
+				fam := 0
+				if a.family == 6 {
+					fam = 1
+				}
+				switch {
+				case a.proto < 0:
+					tab.Open[dir][fam] |= SGOpenAll
+				case a.proto == vpc.ProtoTCP && a.ent.Lo == 0 && a.ent.Hi == 65535:
+					tab.Open[dir][fam] |= SGOpenTCP
+				case a.proto == vpc.ProtoUDP && a.ent.Lo == 0 && a.ent.Hi == 65535:
+					tab.Open[dir][fam] |= SGOpenUDP
+				}
+			}
+			nodes, err := sgNodes(dir, atoms[dir], tab.Protos[dir])
+			if err != nil {
+				return nil, fmt.Errorf("instance %s: %w", in.ID, err)
+			}
+			tab.Nodes = append(tab.Nodes, nodes...)
+		}
+		out = append(out, tab)
+	}
+	return out, nil
+}
+
+// sgAtom is a rule narrowed to one peer prefix.
+type sgAtom struct {
+	family int
+	proto  int // -1 = every protocol
+	prefix netip.Prefix
+	ent    SGEnt
+}
+
+func ruleAtoms(r vpc.SGRule, members, lists map[string][]netip.Prefix) ([]sgAtom, error) {
+	var peers []netip.Prefix
+	zero := false
+	switch {
+	case r.CIDR.IsValid():
+		peers = []netip.Prefix{r.CIDR.Masked()}
+		zero = r.CIDR.Bits() == 0
+	case r.SourceGroup != "":
+		peers = members[r.SourceGroup]
+	case r.PrefixList != "":
+		pl, ok := lists[r.PrefixList]
+		if !ok {
+			return nil, fmt.Errorf("unknown prefix list %q", r.PrefixList)
+		}
+		peers = pl
+	default:
+		return nil, fmt.Errorf("rule at line %d has no peer", r.Pos.Line)
+	}
+	proto := r.Protocol
+	ent := SGEnt{Lo: 0, Hi: 65535, CLo: 0, CHi: 255, Zero: zero}
+	switch proto {
+	case vpc.ProtoAll:
+		proto = -1
+	case vpc.ProtoTCP, vpc.ProtoUDP:
+		ent.Lo, ent.Hi = uint16(r.Ports.From), uint16(r.Ports.To)
+	case vpc.ProtoICMP, vpc.ProtoICMPv6:
+		ent.Hi = 255
+		if r.ICMPType >= 0 {
+			ent.Lo, ent.Hi = uint16(r.ICMPType), uint16(r.ICMPType)
+		}
+		if r.ICMPCode >= 0 {
+			ent.CLo, ent.CHi = uint8(r.ICMPCode), uint8(r.ICMPCode)
+		}
+	}
+	if proto > 255 || proto < -1 {
+		return nil, fmt.Errorf("protocol %d out of range", proto)
+	}
+	out := make([]sgAtom, 0, len(peers))
+	for _, p := range peers {
+		p = p.Masked()
+		fam := 4
+		if !p.Addr().Is4() {
+			fam = 6
+		}
+		out = append(out, sgAtom{family: fam, proto: proto, prefix: p, ent: ent})
+	}
+	return out, nil
+}
+
+// sgNodes folds atoms into LPM nodes: every node carries the atoms whose
+// prefix contains it, so the longest-prefix match alone yields all rules that
+// match a peer address.
+func sgNodes(dir int, atoms []sgAtom, protos [8]uint32) ([]SGNode, error) {
+	var nodes []SGNode
+	for _, fam := range []int{4, 6} {
+		slots := []int{SGProtoOther}
+		for p := 0; p < 256; p++ {
+			if protos[p>>5]&(1<<(p&31)) != 0 {
+				slots = append(slots, p)
+			}
+		}
+		for _, slot := range slots {
+			var in []sgAtom
+			for _, a := range atoms {
+				if a.family == fam && (a.proto == -1 || a.proto == slot) {
+					in = append(in, a)
+				}
+			}
+			seen := map[netip.Prefix]bool{}
+			for _, a := range in {
+				if seen[a.prefix] {
+					continue
+				}
+				seen[a.prefix] = true
+				var ents []SGEnt
+				for _, b := range in {
+					if b.prefix.Bits() <= a.prefix.Bits() && b.prefix.Contains(a.prefix.Addr()) {
+						ents = append(ents, b.ent)
+					}
+				}
+				ents = simplifyEnts(ents)
+				if len(ents) > SGMaxNodeEnts {
+					return nil, fmt.Errorf("peer %s: %d entries (max %d): %w", a.prefix, len(ents), SGMaxNodeEnts, ErrTooManySGEntries)
+				}
+				nodes = append(nodes, SGNode{Dir: dir, Family: fam, Proto: slot, Prefix: a.prefix, Ents: ents})
+			}
+		}
+	}
+	sort.SliceStable(nodes, func(i, j int) bool {
+		a, b := nodes[i], nodes[j]
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		if a.Proto != b.Proto {
+			return a.Proto < b.Proto
+		}
+		return a.Prefix.String() < b.Prefix.String()
+	})
+	return nodes, nil
+}
+
+// simplifyEnts drops entries another entry covers and merges touching port
+// ranges, then puts /0 entries first (the datapath's first match decides).
+func simplifyEnts(in []SGEnt) []SGEnt {
+	covers := func(a, b SGEnt) bool { // a admits everything b admits, and is at least as "zero"
+		return a.Lo <= b.Lo && a.Hi >= b.Hi && a.CLo <= b.CLo && a.CHi >= b.CHi && (a.Zero || !b.Zero)
+	}
+	var kept []SGEnt
+	for i, e := range in {
+		drop := false
+		for j, f := range in {
+			if i == j {
+				continue
+			}
+			if covers(f, e) && (!covers(e, f) || j < i) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			kept = append(kept, e)
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if a.Zero != b.Zero {
+			return a.Zero
+		}
+		if a.CLo != b.CLo {
+			return a.CLo < b.CLo
+		}
+		if a.CHi != b.CHi {
+			return a.CHi < b.CHi
+		}
+		return a.Lo < b.Lo
+	})
+	var out []SGEnt
+	for _, e := range kept {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.Zero == e.Zero && p.CLo == e.CLo && p.CHi == e.CHi && int(e.Lo) <= int(p.Hi)+1 {
+				if e.Hi > p.Hi {
+					p.Hi = e.Hi
+				}
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func sgConntrackDefaults(c vpc.Conntrack) vpc.Conntrack {
+	d := vpc.DefaultConntrack
+	if c.TCPEstablished > 0 {
+		d.TCPEstablished = c.TCPEstablished
+	}
+	if c.UDP > 0 {
+		d.UDP = c.UDP
+	}
+	if c.UDPStream > 0 {
+		d.UDPStream = c.UDPStream
+	}
+	d.MaxEntries = c.MaxEntries
+	return d
+}
+
+func sgUniq(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
