@@ -1,0 +1,332 @@
+package rules
+
+import (
+	"net/netip"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Explanation codes (Reachability Analyzer vocabulary, RA-4/RA-7) the
+// evaluator produces; CodeConntrackAllowanceExceeded is vpcemu's own.
+const (
+	CodeSGRulesMismatch            = "ENI_SG_RULES_MISMATCH"
+	CodeSGHasNoRules               = "SG_HAS_NO_RULES"
+	CodeSubnetACLRestriction       = "SUBNET_ACL_RESTRICTION"
+	CodeNoRouteToDestination       = "NO_ROUTE_TO_DESTINATION"
+	CodeConntrackAllowanceExceeded = "CONNTRACK_ALLOWANCE_EXCEEDED"
+	CodeUnknownENI                 = "UNKNOWN_ENI" // vpcemu: the instance/ENI is not in the topology
+)
+
+// SGRuleRef names one rule of a security group: the group, the direction
+// and the rule's index in that direction's list.
+type SGRuleRef struct {
+	SecurityGroup string
+	Egress        bool
+	Index         int
+}
+
+// SGMatch is the verdict of an ENI's security-group rules (no state) on one
+// packet in one direction.
+type SGMatch struct {
+	Allowed   bool
+	Untracked bool        // the flow is untracked per SG-23 (only when Allowed)
+	Rules     []SGRuleRef // the rules that admit the packet, in SG then rule order
+	Code      string      // when denied: CodeSGRulesMismatch or CodeSGHasNoRules
+}
+
+// SGEvaluator decides packets against the security groups of a topology's
+// ENIs. Rule sets are compiled per ENI at construction; it is read-only
+// afterwards and safe for concurrent use.
+type SGEvaluator struct {
+	enis map[string]*eniRules // by instance id and by ENI id
+}
+
+// Rule kinds after compilation.
+const (
+	sgMatchAll   = iota // protocol -1, or a protocol without ports (SG-9)
+	sgMatchPorts        // TCP/UDP destination port range (SG-10)
+	sgMatchICMP         // ICMP/ICMPv6 type/code (SG-11)
+)
+
+type sgCompiled struct {
+	kind     uint8
+	slash0   bool // peer is the /0 CIDR of the bucket's family (SG-23)
+	lo, hi   int  // ports for sgMatchPorts
+	icmpType int
+	icmpCode int
+	peers    []netip.Prefix
+	ref      []SGRuleRef // one element, shared so a single match allocates nothing
+}
+
+// famIndex is 0 for IPv4, 1 for IPv6.
+func famIndex(a netip.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
+}
+
+// l4Index indexes the per-protocol untracked tables: 0 TCP, 1 UDP.
+func l4Index(proto int) int {
+	if proto == vpc.ProtoUDP {
+		return 1
+	}
+	return 0
+}
+
+type dirRules struct {
+	// byProto[fam][proto] holds the rules that can match a packet of that
+	// family and protocol: the protocol's own rules and the -1 rules, in
+	// SG then rule order.
+	byProto [2][256][]sgCompiled
+	empty   bool // every SG of the ENI has no rules in this direction
+	// openAll[fam][tcp/udp]: a /0 CIDR rule admits that protocol on all ports.
+	openAll [2][2]bool
+	// slash0[fam][tcp/udp]: port ranges of /0 CIDR rules (for the responder
+	// side of SG-23); protocol -1 rules appear as 0-65535.
+	slash0 [2][2][]vpc.PortRange
+	sgs    []string
+}
+
+type eniRules struct {
+	dir [2]dirRules // 0 ingress, 1 egress
+}
+
+func dirIndex(egress bool) int {
+	if egress {
+		return 1
+	}
+	return 0
+}
+
+// NewSGEvaluator compiles the security groups of every instance in t.
+// Referenced-SG peers resolve to the private IPv4 and IPv6 addresses of the
+// instances that have the group at construction time (SG-16); build a new
+// evaluator when the topology changes.
+func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
+	e := &SGEvaluator{enis: make(map[string]*eniRules)}
+	members := make(map[string][]netip.Prefix)
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		for _, sg := range instanceSGs(in) {
+			if in.PrivateIP.IsValid() {
+				members[sg] = append(members[sg], netip.PrefixFrom(in.PrivateIP.Unmap(), 32))
+			}
+			if in.IPv6.IsValid() {
+				members[sg] = append(members[sg], netip.PrefixFrom(in.IPv6, 128))
+			}
+		}
+	}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		er := &eniRules{}
+		for d := range 2 {
+			er.dir[d].empty = true
+			er.dir[d].sgs = instanceSGs(in)
+		}
+		for _, id := range instanceSGs(in) {
+			sg := findSG(t, id)
+			if sg == nil {
+				continue
+			}
+			for d, list := range [2][]vpc.SGRule{sg.Ingress, sg.Egress} {
+				if len(list) > 0 {
+					er.dir[d].empty = false
+				}
+				for ri := range list {
+					er.dir[d].add(t, &list[ri], SGRuleRef{SecurityGroup: id, Egress: d == 1, Index: ri}, members)
+				}
+			}
+		}
+		e.enis[in.ID] = er
+		if in.ENI != "" {
+			e.enis[in.ENI] = er
+		}
+	}
+	return e
+}
+
+func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members map[string][]netip.Prefix) {
+	c := sgCompiled{ref: []SGRuleRef{ref}, icmpType: -1, icmpCode: -1}
+	switch r.Protocol {
+	case vpc.ProtoTCP, vpc.ProtoUDP:
+		c.kind, c.lo, c.hi = sgMatchPorts, r.Ports.From, r.Ports.To
+	case vpc.ProtoICMP, vpc.ProtoICMPv6:
+		c.kind, c.icmpType, c.icmpCode = sgMatchICMP, r.ICMPType, r.ICMPCode
+		if c.icmpType == -1 {
+			c.kind = sgMatchAll
+		}
+	default:
+		c.kind = sgMatchAll
+	}
+	var fams []int
+	switch {
+	case r.CIDR.IsValid():
+		pfx := r.CIDR.Masked()
+		c.peers = []netip.Prefix{pfx}
+		c.slash0 = pfx.Bits() == 0
+		fams = []int{famIndex(pfx.Addr())}
+	case r.SourceGroup != "":
+		c.peers = members[r.SourceGroup]
+		fams = []int{0, 1}
+	case r.PrefixList != "":
+		if pl := findPrefixList(t, r.PrefixList); pl != nil {
+			c.peers = pl.CIDRs
+		}
+		fams = []int{0, 1}
+	}
+	for _, f := range fams {
+		if r.Protocol == vpc.ProtoAll {
+			for p := range 256 {
+				dr.byProto[f][p] = append(dr.byProto[f][p], c)
+			}
+		} else if r.Protocol >= 0 && r.Protocol < 256 {
+			dr.byProto[f][r.Protocol] = append(dr.byProto[f][r.Protocol], c)
+		}
+		if !c.slash0 {
+			continue
+		}
+		for l4, proto := range [2]int{vpc.ProtoTCP, vpc.ProtoUDP} {
+			switch {
+			case r.Protocol == vpc.ProtoAll:
+				dr.openAll[f][l4] = true
+				dr.slash0[f][l4] = append(dr.slash0[f][l4], vpc.AllPorts)
+			case r.Protocol == proto:
+				if r.Ports.From <= 0 && r.Ports.To >= 65535 {
+					dr.openAll[f][l4] = true
+				}
+				dr.slash0[f][l4] = append(dr.slash0[f][l4], r.Ports)
+			}
+		}
+	}
+}
+
+func (c *sgCompiled) matches(peer netip.Addr, p *Packet) bool {
+	switch c.kind {
+	case sgMatchPorts:
+		if p.Fragment == FragLater {
+			if c.lo > 0 || c.hi < 65535 {
+				return false
+			}
+		} else if p.DstPort < c.lo || p.DstPort > c.hi {
+			return false
+		}
+	case sgMatchICMP:
+		if !icmpMatches(c.icmpType, c.icmpCode, p) {
+			return false
+		}
+	}
+	for i := range c.peers {
+		if c.peers[i].Contains(peer) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match decides p against the rules of the instance's (or ENI's) security
+// groups in one direction (egress=true: outbound, the peer is the
+// destination; else inbound, the peer is the source). It does not consult
+// connection tracking (see Conntrack).
+//
+// SG-4: allowed iff any rule of any SG of the ENI matches. SG-9..14: ports
+// only for TCP/UDP, ICMP type/code with -1 wildcards, address families never
+// cross. Non-first fragments match only rules without a port or ICMP-type
+// restriction (as in EvalNACL).
+//
+// Untracked (SG-23) is set for an allowed TCP/UDP packet whose flow is
+// untracked: either this packet initiates it (a matching rule has the /0
+// CIDR peer of its family, and the opposite direction has a /0 rule that
+// admits that protocol on all ports), or it is the response of such a flow
+// initiated from the other side (this direction has that all-ports /0 rule
+// and a /0 rule of the opposite direction admits the reversed packet). A
+// TCP SYN without ACK is only ever an initiator and a SYN-ACK only ever a
+// response. ICMP and other protocols are always tracked (SG-21, SG-22).
+func (e *SGEvaluator) Match(instanceID string, egress bool, p Packet) SGMatch {
+	er := e.enis[instanceID]
+	if er == nil {
+		return SGMatch{Code: CodeUnknownENI}
+	}
+	d := dirIndex(egress)
+	dr := &er.dir[d]
+	peer := p.Src
+	if egress {
+		peer = p.Dst
+	}
+	peer = peer.Unmap()
+	if p.Protocol < 0 || p.Protocol > 255 {
+		return SGMatch{Code: dr.denyCode()}
+	}
+	f := famIndex(peer)
+	var m SGMatch
+	any0 := false
+	list := dr.byProto[f][p.Protocol]
+	for i := range list {
+		c := &list[i]
+		if !c.matches(peer, &p) {
+			continue
+		}
+		if c.slash0 {
+			any0 = true
+		}
+		if m.Rules == nil {
+			m.Rules = c.ref
+		} else {
+			m.Rules = append(m.Rules[:len(m.Rules):len(m.Rules)], c.ref[0])
+		}
+	}
+	if m.Rules == nil {
+		return SGMatch{Code: dr.denyCode()}
+	}
+	m.Allowed = true
+	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+		return m
+	}
+	l4 := l4Index(p.Protocol)
+	opp := &er.dir[1-d]
+	syn, ack := p.TCPFlags&TCPSyn != 0, p.TCPFlags&TCPAck != 0
+	canInit := p.Protocol == vpc.ProtoUDP || !(syn && ack)
+	canResp := p.Protocol == vpc.ProtoUDP || !(syn && !ack)
+	if canInit && any0 && opp.openAll[f][l4] {
+		m.Untracked = true
+		return m
+	}
+	if canResp && dr.openAll[f][l4] {
+		for _, pr := range opp.slash0[f][l4] {
+			if p.Fragment == FragLater {
+				if pr.From <= 0 && pr.To >= 65535 {
+					m.Untracked = true
+					break
+				}
+			} else if p.SrcPort >= pr.From && p.SrcPort <= pr.To {
+				m.Untracked = true
+				break
+			}
+		}
+	}
+	return m
+}
+
+func (dr *dirRules) denyCode() string {
+	if dr.empty {
+		return CodeSGHasNoRules
+	}
+	return CodeSGRulesMismatch
+}
+
+// SecurityGroups lists the SG ids attached to the instance or ENI (nil when unknown).
+func (e *SGEvaluator) SecurityGroups(instanceID string) []string {
+	if er := e.enis[instanceID]; er != nil {
+		return er.dir[0].sgs
+	}
+	return nil
+}
+
+// TCP flag bits of Packet.TCPFlags.
+const (
+	TCPFin = 0x01
+	TCPSyn = 0x02
+	TCPRst = 0x04
+	TCPPsh = 0x08
+	TCPAck = 0x10
+)
