@@ -184,7 +184,10 @@ func TestNACLFragmentLaterMatchesOnlyProtocolWideRules(t *testing.T) {
 		nr(50, vpc.ProtoTCP, 1, 65535, "0.0.0.0/0", true), // narrower than all ports
 		nr(60, vpc.ProtoAll, 0, 0, "198.51.100.0/24", true),
 	}}
-	later := func(p Packet) Packet { p.SrcPort, p.DstPort, p.ICMPType, p.ICMPCode, p.Fragment = 0, 0, 0, 0, FragLater; return p }
+	later := func(p Packet) Packet {
+		p.SrcPort, p.DstPort, p.ICMPType, p.ICMPCode, p.Fragment = 0, 0, 0, 0, FragLater
+		return p
+	}
 	mustAllowNACL(t, acl, false, later(tcp("192.0.2.1", 1, "10.0.1.10", 22, 0)), false, 32767)
 	mustAllowNACL(t, acl, false, later(tcp("198.51.100.1", 1, "10.0.1.10", 22, 0)), true, 60)
 	mustAllowNACL(t, acl, false, later(udp("192.0.2.1", 1, "10.0.1.10", 53)), true, 30)
