@@ -291,11 +291,15 @@ func (r *Running) Stop() error {
 				errs = append(errs, fmt.Errorf("close listener: %w", err))
 			}
 		}
-		for _, d := range sshds {
-			if err := d.stop(); err != nil {
-				errs = append(errs, err)
-			}
+		// In parallel: each stop waits for processes to exit, and `down` of a
+		// large topology should not pay that wait once per instance.
+		sshErrs := make([]error, len(sshds))
+		var swg sync.WaitGroup
+		for i, d := range sshds {
+			swg.Go(func() { sshErrs[i] = d.stop() })
 		}
+		swg.Wait()
+		errs = append(errs, sshErrs...)
 		r.wg.Wait()
 		r.stopErr = errors.Join(errs...)
 	})
