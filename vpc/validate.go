@@ -157,13 +157,14 @@ func (d *decoder) validateSGs(t *Topology, sgIDs map[string]bool, pls map[string
 		if d.isBad(p) {
 			continue
 		}
+		dupID := ids[sg.ID]
 		if sg.ID != "" {
-			if ids[sg.ID] {
+			if dupID {
 				d.dupID(join(p, "id"), "security group", sg.ID)
 			}
 			ids[sg.ID] = true
 		}
-		if sg.Name != "" && sg.ID != "" {
+		if sg.Name != "" && sg.ID != "" && !dupID {
 			if first, dup := names[sg.Name]; dup {
 				field := join(p, "name")
 				if _, given := d.pos[field]; !given {
@@ -307,7 +308,8 @@ func (d *decoder) validateInstances(t *Topology, sgIDs map[string]bool) {
 				names[in.ID] = join(p, "id")
 			}
 		}
-		if in.ENI != "" {
+		if _, given := d.pos[join(p, "eni")]; given && in.ENI != "" {
+			// Derived ENI ids are unique when instance ids are.
 			field := join(p, "eni")
 			if first, dup := enis[in.ENI]; dup {
 				d.dupAt(field, "", fmt.Sprintf("ENI id %q", in.ENI), first)
