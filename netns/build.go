@@ -113,7 +113,6 @@ var forwardSysctls = []sysctl{
 	{"net/ipv6/conf/all/forwarding", "1"},
 }
 
-
 // Subnet namespaces are pure L2: no IPv6 stack means no link-local address,
 // router solicitations or MLD reports of their own on the wire.
 var l2Sysctls = []sysctl{
