@@ -45,6 +45,7 @@ type SGEnt struct {
 	Lo, Hi   uint16
 	CLo, CHi uint8
 	Zero     bool // the rule's peer is the CIDR /0 of the packet's family (SG-23)
+	Full     bool // a rule behind it has no port or ICMP-type restriction: matches non-first fragments
 }
 
 // SGNode is the set of candidate rules for peers inside Prefix (and in no
@@ -185,14 +186,16 @@ func ruleAtoms(r vpc.SGRule, members, lists map[string][]netip.Prefix) ([]sgAtom
 	case vpc.ProtoTCP, vpc.ProtoUDP:
 		ent.Lo, ent.Hi = uint16(r.Ports.From), uint16(r.Ports.To)
 	case vpc.ProtoICMP, vpc.ProtoICMPv6:
-		ent.Hi = 255
+		// Type -1 matches everything, whatever the code says (SG-11),
+		// including non-first fragments (Lo..Hi 0..65535 is "unrestricted").
 		if r.ICMPType >= 0 {
 			ent.Lo, ent.Hi = uint16(r.ICMPType), uint16(r.ICMPType)
-		}
-		if r.ICMPCode >= 0 {
-			ent.CLo, ent.CHi = uint8(r.ICMPCode), uint8(r.ICMPCode)
+			if r.ICMPCode >= 0 {
+				ent.CLo, ent.CHi = uint8(r.ICMPCode), uint8(r.ICMPCode)
+			}
 		}
 	}
+	ent.Full = ent.Lo == 0 && ent.Hi == 65535 && ent.CLo == 0 && ent.CHi == 255
 	if proto > 255 || proto < -1 {
 		return nil, fmt.Errorf("protocol %d out of range", proto)
 	}
@@ -264,7 +267,7 @@ func sgNodes(dir int, atoms []sgAtom, protos [8]uint32) ([]SGNode, error) {
 // ranges, then puts /0 entries first (the datapath's first match decides).
 func simplifyEnts(in []SGEnt) []SGEnt {
 	covers := func(a, b SGEnt) bool { // a admits everything b admits, and is at least as "zero"
-		return a.Lo <= b.Lo && a.Hi >= b.Hi && a.CLo <= b.CLo && a.CHi >= b.CHi && (a.Zero || !b.Zero)
+		return a.Lo <= b.Lo && a.Hi >= b.Hi && a.CLo <= b.CLo && a.CHi >= b.CHi && (a.Zero || !b.Zero) && (a.Full || !b.Full)
 	}
 	var kept []SGEnt
 	for i, e := range in {
@@ -303,6 +306,7 @@ func simplifyEnts(in []SGEnt) []SGEnt {
 				if e.Hi > p.Hi {
 					p.Hi = e.Hi
 				}
+				p.Full = p.Full || e.Full
 				continue
 			}
 		}

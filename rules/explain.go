@@ -1,0 +1,256 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Query asks whether From can reach To: instance ids, ENI ids, internet
+// host names or IP addresses (ResolveEndpoint).
+type Query struct {
+	From, To   string
+	Protocol   int // IANA number
+	Port       int // destination port (TCP/UDP)
+	SourcePort int // 0: the lowest port of the client's ephemeral range (vpc.EphemeralPorts)
+	// ICMP type/code of the request; both 0 means echo request (8, or 128 for ICMPv6).
+	ICMPType, ICMPCode int
+	IPv6               bool // use the endpoints' IPv6 addresses
+}
+
+// Analysis mirrors AWS Reachability Analyzer's NetworkInsightsAnalysis
+// (RA-2) for one query, with vpcemu's additions after the AWS fields.
+type Analysis struct {
+	Status                string          `json:"Status"`
+	NetworkPathFound      bool            `json:"NetworkPathFound"`
+	ForwardPathComponents []PathComponent `json:"ForwardPathComponents"`
+	ReturnPathComponents  []PathComponent `json:"ReturnPathComponents,omitempty"`
+	Explanations          []Explanation   `json:"Explanations,omitempty"`
+
+	// vpcemu additions.
+	Source           string `json:"Source"`
+	Destination      string `json:"Destination"`
+	Protocol         string `json:"Protocol"`
+	ForwardPathFound bool   `json:"ForwardPathFound"`
+	ReturnPathFound  bool   `json:"ReturnPathFound"`
+	ReturnAnalyzed   bool   `json:"ReturnPathAnalyzed"`
+	Verdict          string `json:"Verdict"`
+	Suggestion       string `json:"Suggestion,omitempty"`
+
+	t                *vpc.Topology
+	forward, reverse *Path
+}
+
+// AnalysisComponent names a resource (AWS AnalysisComponent).
+type AnalysisComponent struct {
+	ID   string `json:"Id"`
+	Name string `json:"Name,omitempty"`
+}
+
+// AnalysisPortRange is AWS's PortRange.
+type AnalysisPortRange struct {
+	From int `json:"From"`
+	To   int `json:"To"`
+}
+
+// AnalysisACLRule is AWS's AnalysisAclRule.
+type AnalysisACLRule struct {
+	Cidr       string             `json:"Cidr"`
+	Egress     bool               `json:"Egress"`
+	PortRange  *AnalysisPortRange `json:"PortRange,omitempty"`
+	Protocol   string             `json:"Protocol"`
+	RuleAction string             `json:"RuleAction"`
+	RuleNumber int                `json:"RuleNumber"`
+}
+
+// AnalysisSecurityGroupRule is AWS's AnalysisSecurityGroupRule, plus the
+// referenced group when the peer is a group.
+type AnalysisSecurityGroupRule struct {
+	Cidr                      string             `json:"Cidr,omitempty"`
+	Direction                 string             `json:"Direction"`
+	SecurityGroupID           string             `json:"SecurityGroupId"`
+	PortRange                 *AnalysisPortRange `json:"PortRange,omitempty"`
+	PrefixListID              string             `json:"PrefixListId,omitempty"`
+	Protocol                  string             `json:"Protocol"`
+	ReferencedSecurityGroupID string             `json:"ReferencedSecurityGroupId,omitempty"`
+}
+
+// AnalysisPacketHeader is AWS's AnalysisPacketHeader.
+type AnalysisPacketHeader struct {
+	DestinationAddresses  []string            `json:"DestinationAddresses"`
+	DestinationPortRanges []AnalysisPortRange `json:"DestinationPortRanges,omitempty"`
+	Protocol              string              `json:"Protocol"`
+	SourceAddresses       []string            `json:"SourceAddresses"`
+	SourcePortRanges      []AnalysisPortRange `json:"SourcePortRanges,omitempty"`
+}
+
+// PathComponent is AWS's PathComponent (one hop), plus vpcemu's decision.
+type PathComponent struct {
+	SequenceNumber    int                        `json:"SequenceNumber"`
+	Component         AnalysisComponent          `json:"Component"`
+	AclRule           *AnalysisACLRule           `json:"AclRule,omitempty"` //nolint:revive // AWS's field name
+	SecurityGroupRule *AnalysisSecurityGroupRule `json:"SecurityGroupRule,omitempty"`
+	InboundHeader     *AnalysisPacketHeader      `json:"InboundHeader,omitempty"`
+	OutboundHeader    *AnalysisPacketHeader      `json:"OutboundHeader,omitempty"`
+	Subnet            *AnalysisComponent         `json:"Subnet,omitempty"`
+	Vpc               *AnalysisComponent         `json:"Vpc,omitempty"`
+
+	// vpcemu additions.
+	Direction      string              `json:"Direction,omitempty"` // ingress | egress
+	Decision       string              `json:"Decision"`            // allow | deny | translate | not-filtered
+	Tracking       string              `json:"Tracking,omitempty"`  // tracked | untracked | state
+	SecurityGroups []AnalysisComponent `json:"SecurityGroups,omitempty"`
+}
+
+// Explanation is AWS's Explanation for a blocking component (RA-3), plus
+// which path it was found on.
+type Explanation struct {
+	ExplanationCode  string              `json:"ExplanationCode"`
+	Direction        string              `json:"Direction,omitempty"`
+	Component        *AnalysisComponent  `json:"Component,omitempty"`
+	Acl              *AnalysisComponent  `json:"Acl,omitempty"`     //nolint:revive // AWS's field name
+	AclRule          *AnalysisACLRule    `json:"AclRule,omitempty"` //nolint:revive // AWS's field name
+	SecurityGroups   []AnalysisComponent `json:"SecurityGroups,omitempty"`
+	NetworkInterface *AnalysisComponent  `json:"NetworkInterface,omitempty"`
+	Subnet           *AnalysisComponent  `json:"Subnet,omitempty"`
+	Vpc              *AnalysisComponent  `json:"Vpc,omitempty"`
+	Addresses        []string            `json:"Addresses,omitempty"`
+	Protocols        []string            `json:"Protocols,omitempty"`
+	PortRanges       []AnalysisPortRange `json:"PortRanges,omitempty"`
+
+	// vpcemu additions.
+	Path string `json:"Path"` // forward | return
+}
+
+// Explain answers q over t without sending a packet: the first packet of
+// the flow (a TCP SYN, a UDP datagram, an ICMP echo request, ...) is walked
+// from source to destination, then its response back, with connection
+// tracking in between (PATH-1, PATH-2). The path is found when both arrive.
+func Explain(t *vpc.Topology, q Query) *Analysis {
+	a := &Analysis{Status: "succeeded", Protocol: protoName(q.Protocol), t: t}
+	src, err := ResolveEndpoint(t, q.From)
+	if err != nil {
+		return a.fail(err)
+	}
+	dst, err := ResolveEndpoint(t, q.To)
+	if err != nil {
+		return a.fail(err)
+	}
+	a.Source, a.Destination = src.Name, dst.Name
+	p, err := firstPacket(t, src, dst, q)
+	if err != nil {
+		return a.fail(err)
+	}
+	m := NewPathModel(t)
+	fwd := m.Send(0, p)
+	a.forward = &fwd
+	a.ForwardPathComponents = components(t, &fwd)
+	a.ForwardPathFound = fwd.Delivered
+	if !fwd.Delivered {
+		a.Explanations = append(a.Explanations, explain(t, &fwd, "forward"))
+		a.Verdict = a.verdict()
+		return a
+	}
+	rp, ok := Reply(fwd.Final())
+	if !ok || fwd.Hops[0].Kind == HopReserved {
+		a.NetworkPathFound = true
+		a.Verdict = a.verdict()
+		return a
+	}
+	a.ReturnAnalyzed = true
+	rev := m.Send(time.Second, rp)
+	a.reverse = &rev
+	a.ReturnPathComponents = components(t, &rev)
+	a.ReturnPathFound = rev.Delivered
+	a.NetworkPathFound = rev.Delivered
+	if !rev.Delivered {
+		a.Explanations = append(a.Explanations, explain(t, &rev, "return"))
+		a.Suggestion = suggest(t, src, &fwd, &rev)
+	}
+	a.Verdict = a.verdict()
+	return a
+}
+
+func (a *Analysis) fail(err error) *Analysis {
+	a.Status = "failed"
+	a.Verdict = "error: " + err.Error()
+	return a
+}
+
+// firstPacket is the flow's first packet as the source puts it on the wire.
+func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
+	p := Packet{Protocol: q.Protocol, Length: 60}
+	var err error
+	if p.Src, err = ownAddr(src, q.IPv6); err != nil {
+		return p, err
+	}
+	if p.Dst, err = targetAddr(src, dst, q.IPv6); err != nil {
+		return p, err
+	}
+	switch q.Protocol {
+	case vpc.ProtoTCP, vpc.ProtoUDP:
+		p.DstPort = q.Port
+		p.SrcPort = q.SourcePort
+		if p.SrcPort == 0 {
+			p.SrcPort, _ = vpc.EphemeralPorts(src.OS)
+		}
+		if q.Protocol == vpc.ProtoTCP {
+			p.TCPFlags = TCPSyn
+		} else {
+			p.Length = 28
+		}
+	case vpc.ProtoICMP, vpc.ProtoICMPv6:
+		p.ICMPType, p.ICMPCode, p.ICMPID = q.ICMPType, q.ICMPCode, 1
+		if q.ICMPType == 0 && q.ICMPCode == 0 {
+			p.ICMPType = 8
+			if q.Protocol == vpc.ProtoICMPv6 {
+				p.ICMPType = 128
+			}
+		}
+		p.Length = 84
+	}
+	if p.Src == p.Dst {
+		return p, fmt.Errorf("source and destination are the same address %s", p.Src)
+	}
+	return p, nil
+}
+
+// ownAddr is the address an endpoint sends from.
+func ownAddr(e Endpoint, v6 bool) (netip.Addr, error) {
+	switch {
+	case e.Instance != nil && v6:
+		if !e.Instance.IPv6.IsValid() {
+			return netip.Addr{}, fmt.Errorf("instance %s has no IPv6 address", e.Name)
+		}
+		return e.Instance.IPv6, nil
+	case e.Instance != nil:
+		return e.Instance.PrivateIP, nil
+	case e.Host != nil && v6:
+		if !e.Host.IPv6.IsValid() {
+			return netip.Addr{}, fmt.Errorf("internet host %s has no IPv6 address", e.Name)
+		}
+		return e.Host.IPv6, nil
+	case e.Host != nil:
+		return e.Host.IP, nil
+	}
+	return e.Addr, nil
+}
+
+// targetAddr is the address src uses to reach dst: the private address
+// inside the VPC, the public one from the internet (or the one given).
+func targetAddr(src, dst Endpoint, v6 bool) (netip.Addr, error) {
+	if dst.Addr.IsValid() {
+		return dst.Addr, nil
+	}
+	if dst.Instance != nil && !v6 && !src.IsInstance() {
+		if !dst.Instance.PublicIP.IsValid() {
+			// No public address: the internet cannot name it; the private
+			// address shows NO_ROUTE_TO_DESTINATION on the path.
+			return dst.Instance.PrivateIP, nil
+		}
+		return dst.Instance.PublicIP, nil
+	}
+	return ownAddr(dst, v6)
+}
