@@ -42,7 +42,7 @@ struct ct_key {
 	__u16 id;      /* ICMP echo id, or ICMP type for other ICMP; else 0 */
 	__u32 a[4];    /* lower endpoint address, network order */
 	__u32 b[4];    /* higher endpoint address */
-	__u16 pa;      /* lower endpoint port (host order; 0 for portless) */
+	__u16 pa;      /* lower endpoint port (host order; 0 for portless, 1 for ICMP keyed by type) */
 	__u16 pb;
 };
 
@@ -69,11 +69,15 @@ static __always_inline void ct_key_of(const struct pkt *p, __u32 eni, struct ct_
 	__u16 sp = p->sport, dp = p->dport;
 	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_) {
 		sp = dp = 0;
-		if (p->icmp_id || (p->proto == IPPROTO_ICMP && (p->icmp_type == 8 || p->icmp_type == 0)) ||
-		    (p->proto == IPPROTO_ICMPV6_ && (p->icmp_type == 128 || p->icmp_type == 129)))
+		if ((p->proto == IPPROTO_ICMP && (p->icmp_type == 8 || p->icmp_type == 0)) ||
+		    (p->proto == IPPROTO_ICMPV6_ && (p->icmp_type == 128 || p->icmp_type == 129))) {
 			k->id = p->icmp_id;
-		else
+		} else {
+			/* ports 1/1 mark "keyed by type", so that echo id N and
+			 * type N never share an entry */
 			k->id = p->icmp_type;
+			sp = dp = 1;
+		}
 	} else if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) {
 		sp = dp = 0;
 	}

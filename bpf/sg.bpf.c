@@ -163,6 +163,8 @@ struct scan_ctx {
 	__u16 v;
 	__u8 c;
 	__u8 zero_only;
+	__u8 frag; /* non-first fragment: only port/type-unrestricted rules match */
+	__u8 pad[3];
 	int result; /* 0 no match, 1 matched, 2 matched by a /0 rule */
 };
 
@@ -175,8 +177,12 @@ static long scan_cb(__u32 i, struct scan_ctx *s)
 		return 1;
 	if (s->zero_only && !e->zero)
 		return 1;
-	if (s->v < e->lo || s->v > e->hi || s->c < e->clo || s->c > e->chi)
+	if (s->frag) {
+		if (!e->full)
+			return 0;
+	} else if (s->v < e->lo || s->v > e->hi || s->c < e->clo || s->c > e->chi) {
 		return 0;
+	}
 	s->result = e->zero ? 2 : 1;
 	return 1;
 }
@@ -202,7 +208,7 @@ static __always_inline int sg_match(__u32 gen, const struct sg_eni *cfg, __u8 di
 		return 0;
 	if (n > SG_MAX_NODE_ENTS)
 		n = SG_MAX_NODE_ENTS;
-	struct scan_ctx s = {.off = val->off, .v = v, .c = c, .zero_only = zero_only};
+	struct scan_ctx s = {.off = val->off, .v = v, .c = c, .zero_only = zero_only, .frag = p->frag == FRAG_LATER};
 	bpf_loop(n, scan_cb, &s, 0);
 	return s.result;
 }
@@ -325,6 +331,15 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	if (r != PARSE_IP)
 		return sg_drop(&p, cfg->idx, dir, SG_DROP_MALFORMED, now);
 
+	const __u32 *peer = dir == SG_DIR_OUT ? p.daddr : p.saddr;
+	if (p.frag == FRAG_LATER) {
+		/* no ports: rules alone decide, and no state is kept */
+		if (!sg_match(gen, cfg, dir, &p, peer, 0, 0, 0))
+			return sg_drop(&p, cfg->idx, dir,
+				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
+		return TC_ACT_UNSPEC;
+	}
+
 	struct ct_key ck;
 	__u8 side;
 	ct_key_of(&p, cfg->idx, &ck, &side);
@@ -338,7 +353,6 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 			stats_add_tracked(cfg->idx, -1);
 	}
 
-	const __u32 *peer = dir == SG_DIR_OUT ? p.daddr : p.saddr;
 	__u16 v = 0;
 	__u8 c = 0;
 	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) {
@@ -353,11 +367,16 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 			       now);
 
 	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) {
+		/* a SYN-ACK never initiates, a bare SYN never answers */
+		__u8 sa = p.tcp_flags & (TCP_SYN | TCP_ACK);
+		int udp = p.proto == IPPROTO_UDP;
+		int can_init = udp || sa != (TCP_SYN | TCP_ACK);
+		int can_resp = udp || sa != TCP_SYN;
 		/* SG-23: /0 rule here and an all-ports /0 rule the other way */
-		if (m == 2 && open_all(cfg, dir ^ 1, &p))
+		if (can_init && m == 2 && open_all(cfg, dir ^ 1, &p))
 			return TC_ACT_UNSPEC;
 		/* the reply of such a flow started in the other direction */
-		if (open_all(cfg, dir, &p) && sg_match(gen, cfg, dir ^ 1, &p, peer, p.sport, 0, 1) == 2)
+		if (can_resp && open_all(cfg, dir, &p) && sg_match(gen, cfg, dir ^ 1, &p, peer, p.sport, 0, 1) == 2)
 			return TC_ACT_UNSPEC;
 	}
 

@@ -91,7 +91,7 @@ struct sg_ent {
 	__u8 clo;
 	__u8 chi;
 	__u8 zero; /* the rule's peer is the /0 CIDR of the family (SG-23 condition 1) */
-	__u8 pad;
+	__u8 full; /* one rule behind it is port/type-unrestricted: admits non-first fragments */
 };
 
 /* sg_stats value (array, by ENI index). */

@@ -205,7 +205,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 			copy(k.Addr[:], a)
 			v := sgSgLpmVal{Off: base + off, N: uint32(len(n.Ents))}
 			for _, e := range n.Ents {
-				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero)})
+				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero), Full: sgB2u8(e.Full)})
 			}
 			off += uint32(len(n.Ents))
 			if off > sgMaxEnts/2 {
@@ -321,6 +321,9 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 			Outbound:  v.InitDir == 0,
 			Packets:   [2]uint64{v.Pkts[0], v.Pkts[1]},
 			ExpiresIn: tmo - age,
+		}
+		if k.Proto == 1 || k.Proto == 58 {
+			e.Src, e.Dst = netip.AddrPortFrom(a, 0), netip.AddrPortFrom(b, 0)
 		}
 		if v.InitSide == 1 {
 			e.Src, e.Dst = e.Dst, e.Src

@@ -65,7 +65,7 @@ type sgSgEnt struct {
 	Clo  uint8
 	Chi  uint8
 	Zero uint8
-	Pad  uint8
+	Full uint8
 }
 
 type sgSgLpmKey struct {

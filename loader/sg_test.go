@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -93,4 +94,303 @@ func TestSGTrackedTCPOutbound(t *testing.T) {
 func withFlags(p rules.Packet, f uint8) rules.Packet {
 	p.TCPFlags = f
 	return p
+}
+
+// sg26 is the documented example of SG-26: inbound TCP 22 from
+// 203.0.113.1/32, TCP 80 from 0.0.0.0/0 and ::/0, ICMP all from 0.0.0.0/0;
+// outbound all to 0.0.0.0/0 and ::/0.
+func sg26() vpc.SecurityGroup {
+	return vpc.SecurityGroup{ID: "sg-26",
+		Ingress: []vpc.SGRule{tcpRule("22", "203.0.113.1/32"), tcpRule("80", "0.0.0.0/0"), tcpRule("80", "::/0"),
+			icmpRule(vpc.ProtoICMP, -1, -1, "0.0.0.0/0")},
+		Egress: []vpc.SGRule{allRule("0.0.0.0/0"), allRule("::/0")},
+	}
+}
+
+func TestSGDocumentedExampleSG26(t *testing.T) {
+	h := newSGHarness(t, sgTopo("sgt26", []vpc.SecurityGroup{sg26()}, instA("sg-26")))
+	ssh := tcpPkt("203.0.113.1:50000", ipA+":22", fSYN)
+	http := tcpPkt(ipX+":50001", ipA+":80", fSYN)
+	http6 := tcpPkt("["+ip6X+"]:50002", "["+ip6A+"]:80", fSYN)
+	ping := icmpPkt(ipX, ipA, 8, 0, 77)
+	runSteps(t, h, []step{
+		{name: "SSH SYN from the /32", pkt: ssh, want: sgPass},
+		{name: "SSH SYN-ACK", out: true, pkt: reply(withFlags(ssh, fSYN|fACK)), want: sgPass},
+		{name: "HTTP SYN from anywhere", pkt: http, want: sgPass},
+		{name: "HTTP SYN-ACK", out: true, pkt: reply(withFlags(http, fSYN|fACK)), want: sgPass},
+		{name: "HTTP over IPv6", pkt: http6, want: sgPass},
+		{name: "HTTP over IPv6 SYN-ACK", out: true, pkt: reply(withFlags(http6, fSYN|fACK)), want: sgPass},
+		{name: "ping in", pkt: ping, want: sgPass},
+		{name: "echo reply out", out: true, pkt: icmpPkt(ipA, ipX, 0, 0, 77), want: sgPass},
+	})
+	states := sgStates(t, h, "a")
+	want := map[string]bool{"tcp 203.0.113.1:50000": true, "icmp 198.51.100.7": true}
+	if len(states) != len(want) {
+		t.Fatalf("tracked flows %v, want exactly SSH and ICMP (HTTP untracked)", states)
+	}
+	for _, s := range states {
+		if !want[s] {
+			t.Fatalf("tracked flows %v, want exactly SSH and ICMP (HTTP untracked)", states)
+		}
+	}
+
+	// Delete the IPv4 outbound rule: IPv4 HTTP becomes tracked, IPv6 stays untracked.
+	t2 := sgTopo("sgt26", []vpc.SecurityGroup{sg26()}, instA("sg-26"))
+	t2.SecurityGroups[0].Egress = []vpc.SGRule{allRule("::/0")}
+	h.update(t2)
+	http2 := tcpPkt(ipX+":50003", ipA+":80", fSYN)
+	http62 := tcpPkt("["+ip6X+"]:50004", "["+ip6A+"]:80", fSYN)
+	runSteps(t, h, []step{
+		{name: "established untracked IPv4 HTTP is cut: its reply has no outbound rule (SG-28)", out: true, pkt: reply(withFlags(http, fACK)), want: sgDrop, wantCode: SGDropRulesMismatch},
+		{name: "tracked SSH keeps working (SG-27)", out: true, pkt: reply(withFlags(ssh, fACK)), want: sgPass},
+		{name: "new IPv4 HTTP SYN", pkt: http2, want: sgPass},
+		{name: "its SYN-ACK passes by tracking", out: true, pkt: reply(withFlags(http2, fSYN|fACK)), want: sgPass},
+		{name: "new IPv6 HTTP SYN", pkt: http62, want: sgPass},
+		{name: "its SYN-ACK passes by the ::/0 rule", out: true, pkt: reply(withFlags(http62, fSYN|fACK)), want: sgPass},
+	})
+	states = sgStates(t, h, "a")
+	found4, found6 := false, false
+	for _, s := range states {
+		found4 = found4 || s == "tcp "+ipX+":50003"
+		found6 = found6 || s == "tcp ["+ip6X+"]:50004"
+	}
+	if !found4 || found6 {
+		t.Fatalf("tracked flows %v: want the new IPv4 HTTP flow tracked and the IPv6 one not", states)
+	}
+}
+
+// sgStates lists an ENI's tracked flows as "proto initiator".
+func sgStates(t *testing.T, h *sgHarness, inst string) []string {
+	t.Helper()
+	ents, err := h.sg.Conntrack(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		switch e.Protocol {
+		case vpc.ProtoTCP:
+			out = append(out, "tcp "+e.Src.String())
+		case vpc.ProtoUDP:
+			out = append(out, "udp "+e.Src.String())
+		case vpc.ProtoICMP, vpc.ProtoICMPv6:
+			out = append(out, "icmp "+e.Src.Addr().String())
+		default:
+			out = append(out, "other "+e.Src.Addr().String())
+		}
+	}
+	return out
+}
+
+func TestSGRuleRemovalTrackedVsUntracked(t *testing.T) {
+	// SG-28's example: an open /0 outbound rule; SSH admitted by a /0 rule
+	// is untracked and cut when the rule goes, SSH admitted by a /32 rule is
+	// tracked and survives.
+	mk := func(in ...vpc.SGRule) *vpc.Topology {
+		return sgTopo("sgt28", []vpc.SecurityGroup{{ID: "sg", Ingress: in, Egress: []vpc.SGRule{allRule("0.0.0.0/0")}}}, instA("sg"))
+	}
+	h := newSGHarness(t, mk(tcpRule("22", "0.0.0.0/0"), tcpRule("22", "203.0.113.1/32")))
+	wide := tcpPkt(ipX+":40000", ipA+":22", fSYN)
+	narrow := tcpPkt("203.0.113.1:40001", ipA+":22", fSYN)
+	runSteps(t, h, []step{
+		{name: "SSH from anywhere", pkt: wide, want: sgPass},
+		{name: "SSH from the /32 (also /0-admitted: untracked)", pkt: narrow, want: sgPass},
+	})
+	if s := sgStates(t, h, "a"); len(s) != 0 {
+		t.Fatalf("tracked %v, want nothing (both untracked)", s)
+	}
+	// Only the /32 rule: new SSH from the /32 is tracked.
+	h.update(mk(tcpRule("22", "203.0.113.1/32")))
+	narrow2 := tcpPkt("203.0.113.1:40002", ipA+":22", fSYN)
+	runSteps(t, h, []step{
+		{name: "untracked SSH is cut at its next inbound packet", pkt: withFlags(wide, fACK), want: sgDrop, wantCode: SGDropRulesMismatch},
+		{name: "SSH from the /32 now tracked", pkt: narrow2, want: sgPass},
+		{name: "its reply", out: true, pkt: reply(withFlags(narrow2, fSYN|fACK)), want: sgPass},
+	})
+	// Remove the /32 rule too: the tracked session survives (SG-27), a new one is refused.
+	h.update(mk())
+	runSteps(t, h, []step{
+		{name: "tracked session keeps passing inbound", advance: time.Second, pkt: withFlags(narrow2, fACK), want: sgPass},
+		{name: "new SSH from the /32 refused", pkt: tcpPkt("203.0.113.1:40003", ipA+":22", fSYN), want: sgDrop, wantCode: SGDropNoRules},
+	})
+}
+
+func TestSGUDPTimeoutsTV25(t *testing.T) {
+	// TV-25: sgA out-all, no inbound; B's UDP echo on 5353 answers late.
+	type exch struct {
+		name       string
+		udpTimeout time.Duration
+		pairs      int
+		wait       time.Duration
+		want       uint32
+	}
+	for i, c := range []exch{
+		{"(a) one request, reply at +10 s", 0, 1, 10 * time.Second, sgPass},
+		{"(b) one request, reply at +45 s", 0, 1, 45 * time.Second, sgDrop},
+		{"(c) two exchanges, B sends at +120 s", 0, 2, 120 * time.Second, sgPass},
+		{"(d) two exchanges, B sends at +200 s", 0, 2, 200 * time.Second, sgDrop},
+		{"(e) one request, reply at +45 s, UdpTimeout 60 s", 60 * time.Second, 1, 45 * time.Second, sgPass},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := instA("sg-a")
+			a.Conntrack.UDP = c.udpTimeout
+			h := newSGHarness(t, sgTopo(fmt.Sprintf("sgtv25%d", i), []vpc.SecurityGroup{{ID: "sg-a", Egress: []vpc.SGRule{allRule("0.0.0.0/0")}}}, a))
+			req := udpPkt(ipA+":40000", ipB+":5353")
+			for k := 1; k < c.pairs; k++ {
+				runSteps(t, h, []step{
+					{name: "request", advance: time.Second, out: true, pkt: req, want: sgPass},
+					{name: "response", advance: time.Second, pkt: reply(req), want: sgPass},
+				})
+			}
+			runSteps(t, h, []step{
+				{name: "request", advance: time.Second, out: true, pkt: req, want: sgPass},
+			})
+			if c.pairs > 1 {
+				runSteps(t, h, []step{{name: "response", advance: time.Second, pkt: reply(req), want: sgPass}})
+			}
+			code := uint8(0)
+			if c.want == sgDrop {
+				code = SGDropNoRules
+			}
+			runSteps(t, h, []step{{name: "late packet from B", advance: c.wait, pkt: reply(req), want: c.want, wantCode: code}})
+		})
+	}
+}
+
+func TestSGTCPStates(t *testing.T) {
+	a := instA("sg-a")
+	a.Conntrack.TCPEstablished = 300 * time.Second
+	h := newSGHarness(t, sgTopo("sgttcp", []vpc.SecurityGroup{{ID: "sg-a", Egress: []vpc.SGRule{tcpRule("0-65535", "198.51.100.0/24")}}}, a))
+	c1 := tcpPkt(ipA+":40000", ipX+":80", fSYN)
+	c2 := tcpPkt(ipA+":40001", ipX+":80", fSYN)
+	c3 := tcpPkt(ipA+":40002", ipX+":80", fSYN)
+	runSteps(t, h, []step{
+		{name: "c1 SYN (half-open, 60 s)", out: true, pkt: c1, want: sgPass},
+		{name: "c1 SYN-ACK at +59 s", advance: 59 * time.Second, pkt: reply(withFlags(c1, fSYN|fACK)), want: sgPass},
+		{name: "c2 SYN", out: true, pkt: c2, want: sgPass},
+		{name: "c2 SYN-ACK at +61 s: half-open entry expired", advance: 61 * time.Second, pkt: reply(withFlags(c2, fSYN|fACK)), want: sgDrop, wantCode: SGDropNoRules},
+		{name: "c1 established, idle 299 s", advance: 238 * time.Second, pkt: reply(withFlags(c1, fACK)), want: sgPass},
+		{name: "c1 idle 299 s again", advance: 299 * time.Second, pkt: reply(withFlags(c1, fACK)), want: sgPass},
+		{name: "c1 FIN from the server: closing (120 s)", pkt: reply(withFlags(c1, fFIN|fACK)), want: sgPass},
+		{name: "c1 last ACK at +119 s", advance: 119 * time.Second, pkt: reply(withFlags(c1, fACK)), want: sgPass},
+		{name: "c1 at +121 s: closed", advance: 121 * time.Second, pkt: reply(withFlags(c1, fACK)), want: sgDrop, wantCode: SGDropNoRules},
+		{name: "c3 SYN", out: true, pkt: c3, want: sgPass},
+		{name: "c3 SYN-ACK", pkt: reply(withFlags(c3, fSYN|fACK)), want: sgPass},
+		{name: "c3 idle for the established timeout (300 s)", advance: 300 * time.Second, pkt: reply(withFlags(c3, fACK)), want: sgDrop, wantCode: SGDropNoRules},
+	})
+}
+
+func TestSGOtherProtocolsAndICMP(t *testing.T) {
+	sgs := []vpc.SecurityGroup{{ID: "sg-a",
+		Ingress: []vpc.SGRule{tcpRule("443", "0.0.0.0/0")},
+		Egress:  []vpc.SGRule{allRule("198.51.100.0/24")}}}
+	h := newSGHarness(t, sgTopo("sgtoth", sgs, instA("sg-a")))
+	gre := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: 47}
+	tcp := tcpPkt(ipA+":40000", ipX+":443", fSYN)
+	runSteps(t, h, []step{
+		{name: "GRE out (tracked by address pair + protocol)", out: true, pkt: gre, want: sgPass},
+		{name: "GRE back at +599 s", advance: 599 * time.Second, pkt: reply(gre), want: sgPass},
+		{name: "GRE back at +599 s again", advance: 599 * time.Second, pkt: reply(gre), want: sgPass},
+		{name: "GRE back after 600 s idle", advance: 600 * time.Second, pkt: reply(gre), want: sgDrop, wantCode: SGDropRulesMismatch},
+		{name: "ESP back from the same peer: other protocol, no entry", pkt: rules.Packet{Src: netip.MustParseAddr(ipX), Dst: netip.MustParseAddr(ipA), Protocol: 50}, want: sgDrop},
+		{name: "TCP out", out: true, pkt: tcp, want: sgPass},
+		{name: "ICMP port unreachable about it: not RELATED (SG-19)", pkt: icmpPkt(ipX, ipA, 3, 3, 0), want: sgDrop, wantCode: SGDropRulesMismatch},
+		{name: "fragmentation needed: not RELATED either", pkt: icmpPkt(ipX, ipA, 3, 4, 0), want: sgDrop},
+		{name: "ping out, id 7", out: true, pkt: icmpPkt(ipA, ipX, 8, 0, 7), want: sgPass},
+		{name: "echo reply id 7", pkt: icmpPkt(ipX, ipA, 0, 0, 7), want: sgPass},
+		{name: "echo reply id 8: no entry", pkt: icmpPkt(ipX, ipA, 0, 0, 8), want: sgDrop},
+		{name: "type 3 from the peer does not ride the echo id 3 entry", out: true, pkt: icmpPkt(ipA, ipX, 8, 0, 3), want: sgPass},
+		{name: "dest unreachable type 3", pkt: icmpPkt(ipX, ipA, 3, 0, 0), want: sgDrop},
+		{name: "echo reply id 7 after 61 s idle (ICMP 60 s)", advance: 61 * time.Second, pkt: icmpPkt(ipX, ipA, 0, 0, 7), want: sgDrop},
+	})
+}
+
+func TestSGConntrackAllowance(t *testing.T) {
+	a := instA("sg-a")
+	a.Conntrack.MaxEntries = 2
+	sgs := []vpc.SecurityGroup{{ID: "sg-a", Egress: []vpc.SGRule{tcpRule("443", "0.0.0.0/0")}}}
+	h := newSGHarness(t, sgTopo("sgtallow", sgs, a))
+	f := func(port int) rules.Packet { return tcpPkt(fmt.Sprintf("%s:%d", ipA, port), ipX+":443", fSYN) }
+	runSteps(t, h, []step{
+		{name: "flow 1", out: true, pkt: f(40001), want: sgPass},
+		{name: "flow 2", out: true, pkt: f(40002), want: sgPass},
+		{name: "flow 3: allowance used up", out: true, pkt: f(40003), want: sgDrop, wantCode: SGDropAllowance},
+		{name: "flow 1 keeps working", pkt: reply(withFlags(f(40001), fSYN|fACK)), want: sgPass},
+	})
+	tracked, avail, exc, err := h.sg.Stats("a")
+	if err != nil || tracked != 2 || avail != 0 || exc != 1 {
+		t.Fatalf("stats: tracked %d available %d exceeded %d (%v), want 2 0 1", tracked, avail, exc, err)
+	}
+	// flow 2 stays half-open and expires after 60 s; flow 1 is established.
+	runSteps(t, h, []step{
+		{name: "flow 3 again after flow 2 expired", advance: 61 * time.Second, out: true, pkt: f(40003), want: sgPass},
+		{name: "flow 4: full again", out: true, pkt: f(40004), want: sgDrop, wantCode: SGDropAllowance},
+	})
+	tracked, avail, exc, err = h.sg.Stats("eni-a")
+	if err != nil || tracked != 2 || avail != 0 || exc != 2 {
+		t.Fatalf("stats: tracked %d available %d exceeded %d (%v), want 2 0 2", tracked, avail, exc, err)
+	}
+	// an hour later everything but the established flow is gone
+	h.advance(time.Hour)
+	tracked, avail, _, err = h.sg.Stats("a")
+	if err != nil || tracked != 1 || avail != 1 {
+		t.Fatalf("stats after an hour: tracked %d available %d (%v), want 1 1", tracked, avail, err)
+	}
+}
+
+func TestSGReferencedGroups(t *testing.T) {
+	// sg-db admits 5432 from members of sg-web; membership changes apply on Update.
+	sgs := []vpc.SecurityGroup{
+		{ID: "sg-web", Egress: []vpc.SGRule{allRule("0.0.0.0/0")}},
+		{ID: "sg-db", Ingress: []vpc.SGRule{tcpRule("5432", "sg-web")}},
+		{ID: "sg-other"},
+	}
+	c := vpc.Instance{ID: "c", PrivateIP: netip.MustParseAddr("10.0.1.30"), IPv6: netip.MustParseAddr("2001:db8:0:1::30"), SecurityGroups: []string{"sg-other"}}
+	mk := func(cSGs ...string) *vpc.Topology {
+		cc := c
+		cc.SecurityGroups = cSGs
+		return sgTopo("sgtref", sgs, instA("sg-db"), instB("sg-web"), cc)
+	}
+	h := newSGHarness(t, mk("sg-other"))
+	runSteps(t, h, []step{
+		{name: "b (in sg-web) to a:5432", pkt: tcpPkt(ipB+":40000", ipA+":5432", fSYN), want: sgPass},
+		{name: "c (not a member) to a:5432", pkt: tcpPkt("10.0.1.30:40001", ipA+":5432", fSYN), want: sgDrop, wantCode: SGDropRulesMismatch},
+		{name: "c over IPv6", pkt: tcpPkt("[2001:db8:0:1::30]:40002", "["+ip6A+"]:5432", fSYN), want: sgDrop},
+		{name: "b to a:22", pkt: tcpPkt(ipB+":40003", ipA+":22", fSYN), want: sgDrop},
+	})
+	h.update(mk("sg-other", "sg-web"))
+	runSteps(t, h, []step{
+		{name: "c joined sg-web: admitted", pkt: tcpPkt("10.0.1.30:40004", ipA+":5432", fSYN), want: sgPass},
+		{name: "c over IPv6 too (all private addresses)", pkt: tcpPkt("[2001:db8:0:1::30]:40005", "["+ip6A+"]:5432", fSYN), want: sgPass},
+	})
+}
+
+func TestSGDropEvents(t *testing.T) {
+	sgs := []vpc.SecurityGroup{{ID: "sg-a", Ingress: []vpc.SGRule{tcpRule("22", "203.0.113.0/24")}}}
+	h := newSGHarness(t, sgTopo("sgtev", sgs, instA("sg-a"), instB("sg-a")))
+	h.run("b", false, tcpPkt(ipX+":1234", ipB+":80", fSYN))
+	h.run("a", true, udpPkt(ipA+":5000", ipX+":53"))
+	evs := h.events()
+	ib, _ := h.sg.ENIIndex("eni-b")
+	ia, _ := h.sg.ENIIndex("a")
+	want := []SGEvent{
+		{ENI: ib, Inbound: true, Code: SGDropRulesMismatch, Protocol: 6, Src: netip.MustParseAddrPort(ipX + ":1234"), Dst: netip.MustParseAddrPort(ipB + ":80"), TCPFlags: fSYN},
+		{ENI: ia, Inbound: false, Code: SGDropNoRules, Protocol: 17, Src: netip.MustParseAddrPort(ipA + ":5000"), Dst: netip.MustParseAddrPort(ipX + ":53")},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("events %+v, want %+v", evs, want)
+	}
+	for i := range want {
+		got := evs[i]
+		if got.TimeNs != uint64(h.now) || got.Length == 0 {
+			t.Fatalf("event %d: time %d length %d", i, got.TimeNs, got.Length)
+		}
+		got.TimeNs, got.Length = 0, 0
+		if got != want[i] {
+			t.Fatalf("event %d: %+v, want %+v", i, got, want[i])
+		}
+	}
+	if ia == ib || ia == 0 || ib == 0 {
+		t.Fatalf("ENI indexes %d %d", ia, ib)
+	}
 }
