@@ -1,11 +1,460 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* nacl.bpf.c: placeholder; the real program lands with its issue. */
+/* nacl.bpf.c: network ACLs in XDP on both ends of every subnet uplink veth.
+ *
+ * Contract (spec §2). Each attach point is one program instance whose
+ * nacl_slot constant names its nacl_port entry: the NACL it enforces and
+ * the direction (router-side end: traffic leaving the subnet, outbound
+ * table; subnet-side end: entering it, inbound table). Per frame:
+ *   1. non-IP (ARP, ...) passes untouched;
+ *   2. malformed IP (truncated Ethernet/IP/extension/L4 header, bad IP
+ *      version or IHL, more than IPV6_EXT_MAX extension headers) is dropped
+ *      and reported (EV_REASON_MALFORMED, rule 0): no rule can be judged;
+ *   3. traffic nothing filters passes (SG-45/NACL-10, PATH-6): to or from
+ *      169.254.169.254, 169.254.169.253, 169.254.169.123, the VPC's base+2
+ *      (Route 53 Resolver), fd00:ec2::/32; IPv6 link-local control: ICMPv6
+ *      133..137 (RS, RA, NS, NA, redirect), anything from/to fe80::/10 and
+ *      to ff02::/16 (ND, MLD). Mirror: rules.NACLBypass;
+ *   4. the NACL's table for (direction, family) decides: the lowest-numbered
+ *      matching rule, else `*` deny (32767 IPv4 / 32768 IPv6). Matching is
+ *      bit-vector classification, see nacl.h. Non-first fragments match only
+ *      rules without port/ICMP-type restriction (rules.EvalNACL's choice).
+ * Every judged packet counts in nacl_ctr under its deciding rule; every drop
+ * also goes to nacl_events as a struct vpc_event.
+ *
+ * Counting wire packets. XDP sees one frame; in generic mode on a veth that
+ * frame can be a GSO super-packet (TSO kept, see BENCHMARKS.md) and the skb
+ * with its gso_segs is out of reach. For TCP/UDP frames longer than the MTU
+ * the program estimates the segments as ceil(payload / (MTU - headers)) with
+ * this frame's own header lengths (so TCP options are accounted for); bytes
+ * add the repeated headers. A sender whose MSS is below what the MTU allows
+ * is undercounted. In native mode and for every frame <= MTU this is exact.
+ */
 #include "parse.h"
+#include "nacl.h"
+#include "events.h"
+
+/* This program instance's attach point (set by the loader per attach). */
+volatile const __u32 nacl_slot = 0;
+/* The VPC's base+2 (Route 53 Resolver), network order; 0 = none. */
+volatile const __u32 nacl_vpc_dns = 0;
+/* Link MTU used to count GSO segments. */
+volatile const __u32 nacl_mtu = 9001;
+
+#define NACL_PORT_VALID 0x80000000u /* nacl_port: configured */
+#define NACL_PORT_EGRESS 1u         /* nacl_port: outbound table */
+
+/* attach slot -> NACL_PORT_VALID | acl << 1 | egress */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_port SEC(".maps");
+
+/* NACL index -> live table set (0 = none: everything hits `*`) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_ACLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_acl SEC(".maps");
+
+/* table id (set*4 + egress*2 + v6) -> table */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_TABLES);
+	__type(key, __u32);
+	__type(value, struct nacl_table);
+} nacl_tables SEC(".maps");
+
+/* bitmap index -> rule bitmap */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_BITMAPS);
+	__type(key, __u32);
+	__type(value, struct nacl_bitmap);
+} nacl_bm SEC(".maps");
+
+/* bound index -> IPv4 interval (sorted per table) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_ADDR4);
+	__type(key, __u32);
+	__type(value, struct nacl_addr4);
+} nacl_addr4 SEC(".maps");
+
+/* bound index -> IPv6 interval (sorted per table) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_ADDR6);
+	__type(key, __u32);
+	__type(value, struct nacl_addr6);
+} nacl_addr6 SEC(".maps");
+
+/* table id * 256 + protocol -> bitmap index */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_TABLES * 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_proto SEC(".maps");
+
+/* table id * 256 + (L4 value >> 8) -> bitmap index, or NACL_L4_SUB | block */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_TABLES * 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_ptop SEC(".maps");
+
+/* block * 256 + (L4 value & 0xff) -> bitmap index */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_SUBS * 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_psub SEC(".maps");
+
+/* rinfo_base + bit -> rule number and action */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_RINFO);
+	__type(key, __u32);
+	__type(value, struct nacl_rinfo);
+} nacl_rinfo SEC(".maps");
+
+/* rinfo_base + bit -> hits (per CPU) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NACL_MAX_RINFO);
+	__type(key, __u32);
+	__type(value, struct nacl_ctr);
+} nacl_ctr SEC(".maps");
+
+/* NACL_ST_* -> packets (per CPU) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NACL_ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} nacl_stats SEC(".maps");
+
+/* drop events (struct vpc_event) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} nacl_events SEC(".maps");
+
+/* Keep the ABI types in BTF so bpf2go emits Go mirrors for them. */
+struct vpc_event _nacl_event_btf __attribute__((unused));
+
+static __always_inline void stat(__u32 idx, __u32 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&nacl_stats, &idx);
+	if (v)
+		*v += n;
+}
+
+static __always_inline __u32 ctz64(__u64 x)
+{
+	__u32 n = 0;
+	if (!(x & 0xffffffffULL)) {
+		n += 32;
+		x >>= 32;
+	}
+	if (!(x & 0xffff)) {
+		n += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xff)) {
+		n += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		n += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		n += 2;
+		x >>= 2;
+	}
+	if (!(x & 0x1))
+		n += 1;
+	return n;
+}
+
+/* wire_segs estimates the wire packets a (possibly GSO) frame stands for. */
+static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p, __u32 *bytes)
+{
+	__u32 len = p->l3_len;
+	*bytes = len;
+	if (len <= nacl_mtu || p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN)
+		return 1;
+	__u32 hdr = p->l4_off - ETH_HLEN;
+	if (p->proto == IPPROTO_TCP) {
+		__u8 *doff = data + p->l4_off + 12;
+		if ((void *)(doff + 1) > data_end)
+			return 1;
+		hdr += (*doff >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP) {
+		hdr += 8;
+	} else {
+		return 1;
+	}
+	if (hdr >= nacl_mtu || hdr >= len)
+		return 1;
+	__u32 seg = nacl_mtu - hdr;
+	__u32 segs = (len - hdr + seg - 1) / seg;
+	*bytes = len + (segs - 1) * hdr;
+	return segs;
+}
+
+static __always_inline void emit(struct pkt *p, __u32 acl, __u32 egress, __u16 rule, __u8 reason,
+				 __u32 segs, __u32 bytes)
+{
+	struct vpc_event ev = {};
+	ev.ts_ns = bpf_ktime_get_ns();
+	__builtin_memcpy(ev.saddr, p->saddr, 16);
+	__builtin_memcpy(ev.daddr, p->daddr, 16);
+	ev.sport = p->sport;
+	ev.dport = p->dport;
+	ev.obj = acl;
+	ev.packets = segs;
+	ev.bytes = bytes;
+	ev.rule = rule;
+	ev.kind = EV_NACL_DROP;
+	ev.reason = reason;
+	ev.dir = egress ? EV_DIR_OUTBOUND : EV_DIR_INBOUND;
+	ev.family = p->family;
+	ev.proto = p->proto;
+	ev.tcp_flags = p->tcp_flags;
+	ev.icmp_type = p->icmp_type;
+	ev.icmp_code = p->icmp_code;
+	ev.frag = p->frag;
+	if (bpf_ringbuf_output(&nacl_events, &ev, sizeof(ev), 0) < 0)
+		stat(NACL_ST_EVLOST, 1);
+}
+
+static __always_inline int v4_service(__u32 a)
+{
+	return a == bpf_htonl(0xa9fea9fe) || /* 169.254.169.254 IMDS */
+	       a == bpf_htonl(0xa9fea9fd) || /* 169.254.169.253 DNS */
+	       a == bpf_htonl(0xa9fea97b) || /* 169.254.169.123 Time Sync */
+	       (nacl_vpc_dns != 0 && a == nacl_vpc_dns);
+}
+
+static __always_inline int v6_bypass_addr(__u32 w0)
+{
+	__u32 h = bpf_ntohl(w0);
+	return h == 0xfd000ec2 ||                /* fd00:ec2::/32 AWS services */
+	       (h & 0xffc00000) == 0xfe800000;   /* fe80::/10 link-local */
+}
+
+/* bypass: traffic no NACL filters (see the contract above). */
+static __always_inline int bypass(struct pkt *p)
+{
+	if (p->family == 4)
+		return v4_service(p->saddr[0]) || v4_service(p->daddr[0]);
+	if (p->proto == IPPROTO_ICMPV6_ && p->frag != FRAG_LATER && p->icmp_type >= 133 &&
+	    p->icmp_type <= 137)
+		return 1;
+	if ((bpf_ntohl(p->daddr[0]) >> 16) == 0xff02)
+		return 1;
+	return v6_bypass_addr(p->saddr[0]) || v6_bypass_addr(p->daddr[0]);
+}
+
+/* addr_bitmap finds the address interval of the table and its bitmap. */
+static __always_inline int addr_bitmap(struct nacl_table *t, struct pkt *p, __u32 egress, __u32 *bm)
+{
+	__u32 *a = egress ? p->daddr : p->saddr;
+	__u32 base = t->addr_base;
+	__u32 lo = 0, hi = t->addr_n;
+	if (p->family == 4) {
+		__u32 x = bpf_ntohl(a[0]);
+		for (int i = 0; i < NACL_SEARCH_STEPS; i++) {
+			if (hi - lo <= 1)
+				break;
+			__u32 mid = (lo + hi) >> 1;
+			__u32 k = base + mid;
+			struct nacl_addr4 *e = bpf_map_lookup_elem(&nacl_addr4, &k);
+			if (!e)
+				return -1;
+			if (e->bound <= x)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		__u32 k = base + lo;
+		struct nacl_addr4 *e = bpf_map_lookup_elem(&nacl_addr4, &k);
+		if (!e)
+			return -1;
+		*bm = e->bm;
+		return 0;
+	}
+	__u64 xh = ((__u64)bpf_ntohl(a[0]) << 32) | bpf_ntohl(a[1]);
+	__u64 xl = ((__u64)bpf_ntohl(a[2]) << 32) | bpf_ntohl(a[3]);
+	for (int i = 0; i < NACL_SEARCH_STEPS; i++) {
+		if (hi - lo <= 1)
+			break;
+		__u32 mid = (lo + hi) >> 1;
+		__u32 k = base + mid;
+		struct nacl_addr6 *e = bpf_map_lookup_elem(&nacl_addr6, &k);
+		if (!e)
+			return -1;
+		if (e->hi < xh || (e->hi == xh && e->lo <= xl))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	__u32 k = base + lo;
+	struct nacl_addr6 *e = bpf_map_lookup_elem(&nacl_addr6, &k);
+	if (!e)
+		return -1;
+	*bm = e->bm;
+	return 0;
+}
+
+/* l4_bitmap: the bitmap of rules accepting the packet's port/ICMP value. */
+static __always_inline int l4_bitmap(struct nacl_table *t, __u32 tid, struct pkt *p, __u32 *bm)
+{
+	if (p->frag == FRAG_LATER) {
+		*bm = t->frag_bm;
+		return 0;
+	}
+	__u32 v = 0;
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
+		v = p->dport;
+	else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_)
+		v = ((__u32)p->icmp_type << 8) | p->icmp_code;
+	__u32 k = tid * 256 + (v >> 8);
+	__u32 *top = bpf_map_lookup_elem(&nacl_ptop, &k);
+	if (!top)
+		return -1;
+	if (!(*top & NACL_L4_SUB)) {
+		*bm = *top;
+		return 0;
+	}
+	k = (*top & ~NACL_L4_SUB) * 256 + (v & 0xff);
+	__u32 *sub = bpf_map_lookup_elem(&nacl_psub, &k);
+	if (!sub)
+		return -1;
+	*bm = *sub;
+	return 0;
+}
+
+/* classify returns the bit of the first matching rule (nrules for `*`),
+ * or -1 when the table is inconsistent. */
+static __always_inline int classify(struct nacl_table *t, __u32 tid, struct pkt *p, __u32 egress)
+{
+	__u32 nw = t->nwords;
+	if (nw == 0)
+		return t->nrules;
+	__u32 ia, ip, il;
+	if (addr_bitmap(t, p, egress, &ia) < 0 || l4_bitmap(t, tid, p, &il) < 0)
+		return -1;
+	__u32 k = tid * 256 + p->proto;
+	__u32 *pp = bpf_map_lookup_elem(&nacl_proto, &k);
+	if (!pp)
+		return -1;
+	ip = *pp;
+	struct nacl_bitmap *ba = bpf_map_lookup_elem(&nacl_bm, &ia);
+	struct nacl_bitmap *bp = bpf_map_lookup_elem(&nacl_bm, &ip);
+	struct nacl_bitmap *bl = bpf_map_lookup_elem(&nacl_bm, &il);
+	if (!ba || !bp || !bl)
+		return -1;
+	for (__u32 w = 0; w < NACL_WORDS; w++) {
+		if (w >= nw)
+			break;
+		__u64 x = ba->w[w] & bp->w[w] & bl->w[w];
+		if (x)
+			return w * 64 + ctz64(x);
+	}
+	return t->nrules;
+}
 
 SEC("xdp")
-int nacl_stub(void *ctx)
+int nacl_filter(struct xdp_md *ctx)
 {
-	return XDP_PASS;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+
+	__u32 slot = nacl_slot;
+	__u32 *cfg = bpf_map_lookup_elem(&nacl_port, &slot);
+	if (!cfg || !(*cfg & NACL_PORT_VALID)) {
+		stat(NACL_ST_NOSLOT, 1);
+		return XDP_PASS;
+	}
+	__u32 egress = *cfg & NACL_PORT_EGRESS;
+	__u32 acl = (*cfg & ~NACL_PORT_VALID) >> 1;
+
+	int r = parse_pkt(data, data_end, &p);
+	if (r == PARSE_NOT_IP) {
+		stat(NACL_ST_NONIP, 1);
+		return XDP_PASS;
+	}
+	if (r != PARSE_IP) {
+		stat(NACL_ST_MALFORMED, 1);
+		emit(&p, acl, egress, 0, EV_REASON_MALFORMED, 1, data_end - data);
+		return XDP_DROP;
+	}
+	if (bypass(&p)) {
+		stat(NACL_ST_BYPASS, 1);
+		return XDP_PASS;
+	}
+	__u32 bytes;
+	__u32 segs = wire_segs(data, data_end, &p, &bytes);
+	__u16 star = p.family == 4 ? 32767 : 32768;
+
+	__u32 *set = bpf_map_lookup_elem(&nacl_acl, &acl);
+	if (!set || *set == 0 || *set >= NACL_MAX_SETS)
+		goto no_table;
+	__u32 tid = *set * 4 + (egress ? NACL_TID_EGRESS : 0) + (p.family == 6 ? NACL_TID_V6 : 0);
+	struct nacl_table *t = bpf_map_lookup_elem(&nacl_tables, &tid);
+	if (!t)
+		goto no_table;
+	int bit = classify(t, tid, &p, egress);
+	if (bit < 0 || bit > t->nrules)
+		goto no_table;
+	__u32 ri = t->rinfo_base + bit;
+	struct nacl_rinfo *info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+	if (!info)
+		goto no_table;
+	struct nacl_ctr *c = bpf_map_lookup_elem(&nacl_ctr, &ri);
+	if (c) {
+		c->packets += segs;
+		c->bytes += bytes;
+	}
+	if (info->allow) {
+		stat(NACL_ST_PASS, segs);
+		return XDP_PASS;
+	}
+	stat(NACL_ST_DROP, segs);
+	emit(&p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
+	return XDP_DROP;
+
+no_table:
+	stat(NACL_ST_DROP, segs);
+	emit(&p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
+	return XDP_DROP;
+}
+
+/* nacl_parse_only is the benchmark baseline: the same parse and bypass
+ * checks, no classification. */
+SEC("xdp")
+int nacl_parse_only(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+	int r = parse_pkt(data, data_end, &p);
+	if (r == PARSE_MALFORMED)
+		return XDP_DROP;
+	if (r == PARSE_NOT_IP || bypass(&p))
+		return XDP_PASS;
+	return p.dport == 22 ? XDP_DROP : XDP_PASS;
 }
 
 char _license[] SEC("license") = "GPL";

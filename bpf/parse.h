@@ -190,9 +190,10 @@ done:
 static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
 {
 	struct ethhdr *eth = data;
+	/* zero first: callers may read *p (e.g. for an event) on any result */
+	__builtin_memset(p, 0, sizeof(*p));
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_MALFORMED;
-	__builtin_memset(p, 0, sizeof(*p));
 	switch (bpf_ntohs(eth->h_proto)) {
 	case ETH_P_IP:
 		return parse_ipv4(data, eth + 1, data_end, p);

@@ -8,15 +8,100 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
 )
+
+type naclNaclAddr4 struct {
+	_     structs.HostLayout
+	Bound uint32
+	Bm    uint32
+}
+
+type naclNaclAddr6 struct {
+	_   structs.HostLayout
+	Hi  uint64
+	Lo  uint64
+	Bm  uint32
+	Pad uint32
+}
+
+type naclNaclBitmap struct {
+	_ structs.HostLayout
+	W [16]uint64
+}
+
+type naclNaclCtr struct {
+	_       structs.HostLayout
+	Packets uint64
+	Bytes   uint64
+}
+
+type naclNaclRinfo struct {
+	_      structs.HostLayout
+	Number uint16
+	Allow  uint8
+	Pad    uint8
+}
+
+type naclNaclTable struct {
+	_         structs.HostLayout
+	Nwords    uint16
+	Nrules    uint16
+	RinfoBase uint32
+	AddrBase  uint32
+	AddrN     uint32
+	FragBm    uint32
+	Pad       uint32
+}
+
+type naclVpcEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Saddr    [4]uint32
+	Daddr    [4]uint32
+	Sport    uint16
+	Dport    uint16
+	Obj      uint32
+	Packets  uint32
+	Bytes    uint32
+	Rule     uint16
+	Kind     uint8
+	Reason   uint8
+	Dir      uint8
+	Family   uint8
+	Proto    uint8
+	TcpFlags uint8
+	IcmpType uint8
+	IcmpCode uint8
+	Frag     uint8
+	Pad      [5]uint8
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	naclProgNaclStub = "nacl_stub"
+	naclMapNaclAcl        = "nacl_acl"
+	naclMapNaclAddr4      = "nacl_addr4"
+	naclMapNaclAddr6      = "nacl_addr6"
+	naclMapNaclBm         = "nacl_bm"
+	naclMapNaclCtr        = "nacl_ctr"
+	naclMapNaclEvents     = "nacl_events"
+	naclMapNaclPort       = "nacl_port"
+	naclMapNaclProto      = "nacl_proto"
+	naclMapNaclPsub       = "nacl_psub"
+	naclMapNaclPtop       = "nacl_ptop"
+	naclMapNaclRinfo      = "nacl_rinfo"
+	naclMapNaclStats      = "nacl_stats"
+	naclMapNaclTables     = "nacl_tables"
+	naclProgNaclFilter    = "nacl_filter"
+	naclProgNaclParseOnly = "nacl_parse_only"
+	naclVarNaclEventBtf   = "_nacl_event_btf"
+	naclVarNaclMtu        = "nacl_mtu"
+	naclVarNaclSlot       = "nacl_slot"
+	naclVarNaclVpcDns     = "nacl_vpc_dns"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -61,19 +146,37 @@ type naclSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclProgramSpecs struct {
-	NaclStub *ebpf.ProgramSpec `ebpf:"nacl_stub"`
+	NaclFilter    *ebpf.ProgramSpec `ebpf:"nacl_filter"`
+	NaclParseOnly *ebpf.ProgramSpec `ebpf:"nacl_parse_only"`
 }
 
 // naclMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclMapSpecs struct {
+	NaclAcl    *ebpf.MapSpec `ebpf:"nacl_acl"`
+	NaclAddr4  *ebpf.MapSpec `ebpf:"nacl_addr4"`
+	NaclAddr6  *ebpf.MapSpec `ebpf:"nacl_addr6"`
+	NaclBm     *ebpf.MapSpec `ebpf:"nacl_bm"`
+	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
+	NaclEvents *ebpf.MapSpec `ebpf:"nacl_events"`
+	NaclPort   *ebpf.MapSpec `ebpf:"nacl_port"`
+	NaclProto  *ebpf.MapSpec `ebpf:"nacl_proto"`
+	NaclPsub   *ebpf.MapSpec `ebpf:"nacl_psub"`
+	NaclPtop   *ebpf.MapSpec `ebpf:"nacl_ptop"`
+	NaclRinfo  *ebpf.MapSpec `ebpf:"nacl_rinfo"`
+	NaclStats  *ebpf.MapSpec `ebpf:"nacl_stats"`
+	NaclTables *ebpf.MapSpec `ebpf:"nacl_tables"`
 }
 
 // naclVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclVariableSpecs struct {
+	NaclEventBtf *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
+	NaclMtu      *ebpf.VariableSpec `ebpf:"nacl_mtu"`
+	NaclSlot     *ebpf.VariableSpec `ebpf:"nacl_slot"`
+	NaclVpcDns   *ebpf.VariableSpec `ebpf:"nacl_vpc_dns"`
 }
 
 // naclObjects contains all objects after they have been loaded into the kernel.
@@ -96,28 +199,61 @@ func (o *naclObjects) Close() error {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclMaps struct {
+	NaclAcl    *ebpf.Map `ebpf:"nacl_acl"`
+	NaclAddr4  *ebpf.Map `ebpf:"nacl_addr4"`
+	NaclAddr6  *ebpf.Map `ebpf:"nacl_addr6"`
+	NaclBm     *ebpf.Map `ebpf:"nacl_bm"`
+	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
+	NaclEvents *ebpf.Map `ebpf:"nacl_events"`
+	NaclPort   *ebpf.Map `ebpf:"nacl_port"`
+	NaclProto  *ebpf.Map `ebpf:"nacl_proto"`
+	NaclPsub   *ebpf.Map `ebpf:"nacl_psub"`
+	NaclPtop   *ebpf.Map `ebpf:"nacl_ptop"`
+	NaclRinfo  *ebpf.Map `ebpf:"nacl_rinfo"`
+	NaclStats  *ebpf.Map `ebpf:"nacl_stats"`
+	NaclTables *ebpf.Map `ebpf:"nacl_tables"`
 }
 
 func (m *naclMaps) Close() error {
-	return _NaclClose()
+	return _NaclClose(
+		m.NaclAcl,
+		m.NaclAddr4,
+		m.NaclAddr6,
+		m.NaclBm,
+		m.NaclCtr,
+		m.NaclEvents,
+		m.NaclPort,
+		m.NaclProto,
+		m.NaclPsub,
+		m.NaclPtop,
+		m.NaclRinfo,
+		m.NaclStats,
+		m.NaclTables,
+	)
 }
 
 // naclVariables contains all global variables after they have been loaded into the kernel.
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclVariables struct {
+	NaclEventBtf *ebpf.Variable `ebpf:"_nacl_event_btf"`
+	NaclMtu      *ebpf.Variable `ebpf:"nacl_mtu"`
+	NaclSlot     *ebpf.Variable `ebpf:"nacl_slot"`
+	NaclVpcDns   *ebpf.Variable `ebpf:"nacl_vpc_dns"`
 }
 
 // naclPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclPrograms struct {
-	NaclStub *ebpf.Program `ebpf:"nacl_stub"`
+	NaclFilter    *ebpf.Program `ebpf:"nacl_filter"`
+	NaclParseOnly *ebpf.Program `ebpf:"nacl_parse_only"`
 }
 
 func (p *naclPrograms) Close() error {
 	return _NaclClose(
-		p.NaclStub,
+		p.NaclFilter,
+		p.NaclParseOnly,
 	)
 }
 
