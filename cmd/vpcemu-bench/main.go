@@ -1,0 +1,134 @@
+// Command vpcemu-bench is vpcemu's end-to-end benchmark harness (run by
+// `make bench` through scripts/bench.sh): it measures TCP throughput, the
+// 64-byte UDP packet rate and new TCP connections per second across a
+// throwaway two-subnet topology under each filter configuration, and prints
+// "median (min–max) and ratio to bare" tables.
+//
+//	vpcemu-bench [-quick] [-rounds 3] [-dur 3s] [-configs bare,ipt40,...] [-md BENCHMARKS.md]
+//	vpcemu-bench md-section -file F -name N [-heading H] < content
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vpcemu/vpcemu/perf"
+)
+
+func main() {
+	if os.Getenv(perf.AgentEnv) == "1" || (len(os.Args) > 1 && os.Args[1] == perf.AgentArg) {
+		os.Exit(perf.AgentMain(os.Args[1:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "md-section" {
+		if err := mdSection(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "vpcemu-bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vpcemu-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("vpcemu-bench", flag.ContinueOnError)
+	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "1 s per metric, 1 round (also BENCH_QUICK=1)")
+	rounds := fs.Int("rounds", 3, "interleaved rounds (the tables show the median)")
+	dur := fs.Duration("dur", 3*time.Second, "duration of each metric in each trial")
+	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, iptN, iptctN, nftN, naclgenN, naclnatN, sgN, sgnaclN (optional -mtuM suffix)")
+	metrics := fs.String("metrics", strings.Join(perf.AllMetrics, ","), "metrics: "+strings.Join(perf.AllMetrics, ", "))
+	shape := fs.String("shape", string(perf.ShapeVPC), "topology: vpc (two vpcemu subnets) or direct (client-router-server, as the peers)")
+	mtu := fs.Int("mtu", 1500, "MTU of every link")
+	maxWall := fs.Duration("max-wall", 40*time.Minute, "start no trial after this long")
+	md := fs.String("md", "", "write the End-to-end section of this Markdown file (e.g. BENCHMARKS.md)")
+	jsonOut := fs.String("json", "", "write every sample to this JSON file")
+	rawOut := fs.String("raw", "", "write every tool's raw output to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *quick {
+		*rounds, *dur = 1, time.Second
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o := perf.Options{
+		Configs: split(*configs), Metrics: split(*metrics), Rounds: *rounds, Dur: *dur,
+		Shape: perf.Shape(*shape), MTU: *mtu, MaxWall: *maxWall, Agent: []string{exe}, Log: os.Stderr,
+	}
+	if *rawOut != "" {
+		f, err := os.Create(*rawOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.Raw = f
+	}
+	res, err := perf.Run(ctx, o)
+	if res == nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Print(res.Table())
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", " ")
+		if werr := os.WriteFile(*jsonOut, b, 0o644); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err // interrupted: tables printed, Markdown left alone
+	}
+	if *md != "" {
+		cmd := "make bench"
+		if *quick {
+			cmd = "BENCH_QUICK=1 make bench"
+		}
+		body := "## End-to-end\n\n" + res.Markdown(cmd)
+		if err := perf.ReplaceSection(*md, perf.EndToEndSection, "", body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mdSection replaces one generated section of a Markdown file with stdin.
+func mdSection(args []string) error {
+	fs := flag.NewFlagSet("md-section", flag.ContinueOnError)
+	file := fs.String("file", "BENCHMARKS.md", "Markdown file")
+	name := fs.String("name", "", "section name (marker)")
+	heading := fs.String("heading", "", "heading written before the section when it is new")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return fmt.Errorf("md-section: -name is required")
+	}
+	b, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return err
+	}
+	return perf.ReplaceSection(*file, *name, *heading, string(b))
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}

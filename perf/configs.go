@@ -1,0 +1,153 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrUnavailable marks a configuration this build cannot apply yet (a vpcemu
+// program whose loader has not landed); tables show it as "n/a".
+var ErrUnavailable = errors.New("not available in this build")
+
+// Config is one filter configuration, applied to a fresh topology before
+// each trial. Apply returns a function that removes what namespace deletion
+// does not (BPF objects held in this process).
+type Config struct {
+	Name  string // token, e.g. "ipt1000"
+	Desc  string // table label
+	Rules int    // N non-matching rules in front of the allow rule (0 when none)
+	MTU   int    // topology MTU override (0 = the run's)
+	Apply func(ctx context.Context, t *Topo) (release func(), err error)
+}
+
+// DefaultConfigs is the configuration list of a full run.
+var DefaultConfigs = []string{
+	"bare",
+	"ipt40", "ipt1000", "iptct40", "iptct1000",
+	"nft40", "nft1000",
+	"naclgen40", "naclgen1000", "naclnat40", "naclnat1000",
+	"sg40", "sg1000", "sgnacl40",
+}
+
+var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?$`)
+
+// ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN,
+// naclgenN, naclnatN, sgN, sgnaclN, each optionally suffixed -mtuM.
+func ParseConfig(tok string) (Config, error) {
+	m := configRE.FindStringSubmatch(tok)
+	if m == nil {
+		return Config{}, fmt.Errorf("bad configuration %q", tok)
+	}
+	kind, nStr, mtuStr := m[1], m[2], m[3]
+	n := 0
+	if nStr != "" {
+		var err error
+		if n, err = strconv.Atoi(nStr); err != nil || n > 100000 {
+			return Config{}, fmt.Errorf("bad rule count in %q", tok)
+		}
+	}
+	c := Config{Name: tok, Rules: n}
+	if mtuStr != "" {
+		c.MTU, _ = strconv.Atoi(mtuStr)
+		if c.MTU < 1280 || c.MTU > 65535 {
+			return Config{}, fmt.Errorf("bad MTU in %q", tok)
+		}
+	}
+	needN := true
+	switch kind {
+	case "bare":
+		needN = false
+		c.Desc = "bare forwarding"
+		c.Apply = func(context.Context, *Topo) (func(), error) { return func() {}, nil }
+	case "ipt", "iptct":
+		state := kind == "iptct"
+		c.Desc = fmt.Sprintf("iptables-nft, %d rules, stateless", n)
+		if state {
+			c.Desc = fmt.Sprintf("iptables-nft + conntrack, %d rules", n)
+		}
+		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
+			_, err := nsRun(ctx, t.RouterNS, IptablesRules(n, state, t.VPCCIDR.String()), "iptables-nft-restore")
+			return func() {}, err
+		}
+	case "nft":
+		c.Desc = fmt.Sprintf("nftables, %d rules", n)
+		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
+			_, err := nsRun(ctx, t.RouterNS, NftRules(n, t.VPCCIDR.String()), "nft", "-f", "-")
+			return func() {}, err
+		}
+	case "naclgen", "naclnat":
+		mode := "generic"
+		if kind == "naclnat" {
+			mode = "native"
+		}
+		c.Desc = fmt.Sprintf("vpcemu NACL (XDP %s), %d rules", mode, n)
+		c.Apply = func(ctx context.Context, t *Topo) (func(), error) { return applyNACL(ctx, t, n, mode) }
+	case "sg":
+		c.Desc = fmt.Sprintf("vpcemu SG (tcx), %d rules", n)
+		c.Apply = func(ctx context.Context, t *Topo) (func(), error) { return applySG(ctx, t, n) }
+	case "sgnacl":
+		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (XDP generic) %d rules", n, n)
+		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
+			relSG, err := applySG(ctx, t, n)
+			if err != nil {
+				return nil, err
+			}
+			relNACL, err := applyNACL(ctx, t, n, "generic")
+			if err != nil {
+				relSG()
+				return nil, err
+			}
+			return func() { relNACL(); relSG() }, nil
+		}
+	default:
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, naclgenN, naclnatN, sgN, sgnaclN, optional -mtuM)", tok)
+	}
+	if needN && nStr == "" {
+		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)
+	}
+	if !needN && nStr != "" {
+		return Config{}, fmt.Errorf("configuration %q takes no rule count", tok)
+	}
+	if c.MTU != 0 {
+		c.Desc += fmt.Sprintf(", MTU %d", c.MTU)
+	}
+	return c, nil
+}
+
+// RuleSource is the source address of non-matching rule i (0-based): in
+// 10.99.0.0/16, which no benchmark traffic uses.
+func RuleSource(i int) string { return fmt.Sprintf("10.99.%d.%d", i/250, i%250+1) }
+
+// RulePort is the TCP destination port of non-matching rule i.
+func RulePort(i int) int { return 10000 + i%50000 }
+
+// IptablesRules is an iptables-nft-restore input: FORWARD policy DROP, N
+// rules that match no benchmark packet, then accept VPC <-> VPC; with state,
+// an ESTABLISHED,RELATED accept first (the peers' iptN/iptctN).
+func IptablesRules(n int, state bool, vpc string) string {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	if state {
+		b.WriteString("-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n")
+	}
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "-A FORWARD -s %s/32 -p tcp -m tcp --dport %d -j ACCEPT\n", RuleSource(i), RulePort(i))
+	}
+	fmt.Fprintf(&b, "-A FORWARD -s %s -d %s -j ACCEPT\nCOMMIT\n", vpc, vpc)
+	return b.String()
+}
+
+// NftRules is a native nftables ruleset with the same N rules (the peers' nftN).
+func NftRules(n int, vpc string) string {
+	var b strings.Builder
+	b.WriteString("table ip vpcbench {\n  chain forward {\n    type filter hook forward priority 0; policy drop;\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "    ip saddr %s tcp dport %d accept\n", RuleSource(i), RulePort(i))
+	}
+	fmt.Fprintf(&b, "    ip saddr %s ip daddr %s accept\n  }\n}\n", vpc, vpc)
+	return b.String()
+}

@@ -1,0 +1,241 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a benchmark run.
+type Options struct {
+	Configs  []string      // configuration tokens (ParseConfig); default DefaultConfigs
+	Metrics  []string      // default AllMetrics
+	Rounds   int           // interleaved rounds; default 3
+	Dur      time.Duration // per metric and trial; default 3 s
+	Shape    Shape         // default ShapeVPC
+	MTU      int           // default 1500 (configurations may override with -mtuM)
+	ConnConc int           // connecting threads of the connection test; default 4
+	MaxWall  time.Duration // stop starting trials after this long; 0 = no limit
+	// Agent is the command line that starts this binary as an agent; the
+	// harness appends AgentArg and the agent's arguments, and sets AgentEnv.
+	// Default: os.Executable().
+	Agent []string
+	Log   io.Writer // progress lines; default io.Discard
+	Raw   io.Writer // every tool's raw output; default io.Discard
+}
+
+func (o *Options) defaults() error {
+	if len(o.Configs) == 0 {
+		o.Configs = DefaultConfigs
+	}
+	if len(o.Metrics) == 0 {
+		o.Metrics = AllMetrics
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
+	if o.Dur <= 0 {
+		o.Dur = 3 * time.Second
+	}
+	if o.Shape == "" {
+		o.Shape = ShapeVPC
+	}
+	if o.Shape != ShapeVPC && o.Shape != ShapeDirect {
+		return fmt.Errorf("unknown shape %q (valid: vpc, direct)", o.Shape)
+	}
+	if o.MTU == 0 {
+		o.MTU = 1500
+	}
+	if o.ConnConc <= 0 {
+		o.ConnConc = 4
+	}
+	if len(o.Agent) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own executable for the agents: %w", err)
+		}
+		o.Agent = []string{exe}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Raw == nil {
+		o.Raw = io.Discard
+	}
+	for _, m := range o.Metrics {
+		if PrimaryKey(m) == m {
+			return fmt.Errorf("unknown metric %q (valid: %s)", m, strings.Join(AllMetrics, ", "))
+		}
+	}
+	return nil
+}
+
+// Sample is one measurement: a metric of a configuration in a round.
+type Sample struct {
+	Round  int                `json:"round"`
+	Config string             `json:"config"`
+	Metric string             `json:"metric"`
+	Values map[string]float64 `json:"values,omitempty"`
+	Err    string             `json:"error,omitempty"`
+	NA     bool               `json:"na,omitempty"` // the configuration is not available in this build
+}
+
+// Results are the samples of a run and what it ran on.
+type Results struct {
+	Configs []Config `json:"-"`
+	Metrics []string `json:"metrics"`
+	Rounds  int      `json:"rounds"`
+	Dur     string   `json:"dur"`
+	Shape   Shape    `json:"shape"`
+	MTU     int      `json:"mtu"`
+	Env     string   `json:"env"`
+	Start   time.Time
+	Wall    time.Duration
+	Samples []Sample `json:"samples"`
+}
+
+const lockPath = "/run/vpcemu-bench.lock"
+
+// Run measures every configuration with every metric, Rounds times,
+// interleaved (round 1: every configuration, round 2: every configuration,
+// ...), each trial on a fresh topology that is removed afterwards, also when
+// ctx is cancelled. A failing trial is recorded, not fatal.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	var cfgs []Config
+	for _, tok := range o.Configs {
+		c, err := ParseConfig(tok)
+		if err != nil {
+			return nil, err
+		}
+		cfgs = append(cfgs, c)
+	}
+	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", lockPath, err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("another benchmark run holds %s: %w", lockPath, err)
+	}
+	if rm := RemoveStale(); len(rm) > 0 {
+		fmt.Fprintf(o.Log, "removed namespaces of dead runs: %s\n", strings.Join(rm, " "))
+	}
+	cli, srv := pickCPUs()
+	env := &loadEnv{agent: o.Agent, cliCPU: cli, srvCPU: srv, dur: o.Dur, connConc: o.ConnConc, rawWriter: o.Raw}
+	res := &Results{Configs: cfgs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU,
+		Env: envLine(cli, srv), Start: time.Now()}
+	defer func() { res.Wall = time.Since(res.Start) }()
+	for round := 1; round <= o.Rounds; round++ {
+		for _, c := range cfgs {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if o.MaxWall > 0 && time.Since(res.Start) > o.MaxWall {
+				fmt.Fprintf(o.Log, "wall-clock budget %s spent: stopping before round %d %s\n", o.MaxWall, round, c.Name)
+				return res, nil
+			}
+			res.Samples = append(res.Samples, trial(ctx, o, env, c, round)...)
+		}
+	}
+	return res, ctx.Err()
+}
+
+// trial builds a topology, applies c, measures every metric and removes it all.
+func trial(ctx context.Context, o Options, env *loadEnv, c Config, round int) []Sample {
+	fail := func(err error) []Sample {
+		var out []Sample
+		for _, m := range o.Metrics {
+			out = append(out, Sample{Round: round, Config: c.Name, Metric: m, Err: err.Error(), NA: errors.Is(err, ErrUnavailable)})
+		}
+		if errors.Is(err, ErrUnavailable) {
+			fmt.Fprintf(o.Log, "round %d %-14s n/a: %v\n", round, c.Name, err)
+		} else {
+			fmt.Fprintf(o.Log, "round %d %-14s FAILED: %v\n", round, c.Name, err)
+		}
+		return out
+	}
+	mtu := o.MTU
+	if c.MTU != 0 {
+		mtu = c.MTU
+	}
+	t := NewTopo(o.Shape, mtu)
+	fmt.Fprintf(o.Raw, "=== round %d %s on %s (%s, MTU %d)\n", round, c.Name, t.Prefix, t.Shape, t.MTU)
+	if err := t.Up(ctx); err != nil {
+		return fail(err)
+	}
+	defer t.Down()
+	release, err := c.Apply(ctx, t)
+	if err != nil {
+		return fail(fmt.Errorf("apply %s: %w", c.Name, err))
+	}
+	defer release()
+	if err := env.check(ctx, t); err != nil {
+		return fail(err)
+	}
+	var out []Sample
+	line := fmt.Sprintf("round %d %-14s", round, c.Name)
+	for _, m := range o.Metrics {
+		fmt.Fprintf(o.Raw, "--- %s\n", m)
+		vals, err := env.measure(ctx, m, t)
+		s := Sample{Round: round, Config: c.Name, Metric: m, Values: vals}
+		if err != nil {
+			s.Err = err.Error()
+			line += fmt.Sprintf(" %s=ERR", m)
+			fmt.Fprintf(o.Raw, "error: %v\n", err)
+		} else {
+			line += fmt.Sprintf(" %s=%.4g%s", m, vals[PrimaryKey(m)], Unit(m))
+		}
+		out = append(out, s)
+	}
+	fmt.Fprintln(o.Log, line)
+	return out
+}
+
+// pickCPUs pins load generators to the first CPU we may use and receivers to
+// the second, as the peers did (with veth, the sender's CPU also does the
+// forwarding and filtering in softirq).
+func pickCPUs() (cli, srv int) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return 0, 0
+	}
+	var cpus []int
+	for i := 0; i < 1024 && len(cpus) < 2; i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	switch len(cpus) {
+	case 0:
+		return 0, 0
+	case 1:
+		return cpus[0], cpus[0]
+	}
+	return cpus[0], cpus[1]
+}
+
+func envLine(cli, srv int) string {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("kernel %s, %d CPUs (%s), generators on CPU %d, receivers on CPU %d, %s",
+		unix.ByteSliceToString(u.Release[:]), runtime.NumCPU(), model, cli, srv, runtime.Version())
+}

@@ -1,0 +1,36 @@
+package perf
+
+import (
+	"fmt"
+	"strings"
+)
+
+// EndToEndSection is the name of BENCHMARKS.md's end-to-end section markers.
+const EndToEndSection = "end-to-end"
+
+// Markdown is the "End-to-end" section body: method, table, environment.
+func (r *Results) Markdown(command string) string {
+	var b strings.Builder
+	shape := "two vpcemu subnets: instance ns `i-client` (10.10.1.10) — ENI veth — subnet ns (bridge) — uplink veth — " +
+		"VPC router ns — uplink veth — subnet ns (bridge) — ENI veth — instance ns `i-server` (10.10.2.10), laid out by " +
+		"`vpc.NewPlan` (the namespaces, interface names and MACs of `vpcemu up`), so NACL programs sit on both ends of both " +
+		"uplinks and SG programs on both ENIs' subnet-side ends, as in production"
+	if r.Shape == ShapeDirect {
+		shape = "the peers' layout: client ns — veth — router ns — veth — server ns (no subnet bridges)"
+	}
+	fmt.Fprintf(&b, "Measured %s with `%s` (%s, %d round(s), %s per metric; wall %s).\n\n",
+		r.Start.UTC().Format("2006-01-02 15:04 MST"), command, r.Shape, r.Rounds, r.Dur, r.Wall.Round(1e9))
+	b.WriteString("Each cell: **median of the rounds (min–max)**, then the ratio of the median to bare's median from the same run. ")
+	b.WriteString("\"n/a\": the configuration's datapath is not in this build yet; \"failed\": no round produced a value (see the raw log).\n\n")
+	b.WriteString(r.Table())
+	b.WriteString("\n**Method.**\n\n")
+	fmt.Fprintf(&b, "- Topology, rebuilt for every trial (one configuration in one round) and deleted after it: %s. MTU %d, veth defaults (TSO/GSO on, GRO off). Filters (netfilter FORWARD rules) live in the router namespace only; nothing on the host is touched.\n", shape, r.MTU)
+	b.WriteString("- Interleaved: round 1 runs every configuration, then round 2, ...; all metrics of a trial run on the same topology, one after the other.\n")
+	b.WriteString("- Rule sets: N rules that match no benchmark packet (`-s 10.99.a.b/32 -p tcp --dport 10000+i`), then one that allows VPC ↔ VPC, so every packet walks all N (worst case for first-match lists). iptables-nft: FORWARD policy DROP via `iptables-nft-restore`; `iptct` adds `-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT` first; nftables: `table ip` with the same N rules. vpcemu NACL: `acl-bench` with rules 1..N (the same TCP /32 allows) and rule N+1 allowing 10.10.0.0/16, on both subnets, both directions, XDP in generic or native mode. vpcemu SG: `sg-bench` on both instances, N non-matching ingress rules plus ingress from 10.10.0.0/16 (not /0, so every flow is tracked) and egress to 0.0.0.0/0.\n")
+	b.WriteString("- TCP: `iperf3 -c SERVER -t DUR -A 0 -J` against `iperf3 -s -1 -A 1` (one stream; `end.sum_received.bits_per_second`).\n")
+	b.WriteString("- UDP 64 B: the harness's own sendmmsg blaster (64 datagrams per call, 64-byte payload, one flow; a HELLO answered by the sink first, so stateful filters see an established flow) pinned to CPU 0, a recvmmsg sink pinned to CPU 1; the figure is the delta of the server eth0's `rx_packets` over the sender's run time, i.e. what got through every filter.\n")
+	b.WriteString("- New TCP connections/s: 4 client threads pinned to CPU 0 loop socket → connect → read until EOF → close; the server (CPU 1) accepts and closes at once (server-side active close, so client ports never sit in TIME_WAIT). Each socket call is bounded by 1 s timeouts.\n")
+	b.WriteString("- Every process is started by the harness, bounded by a timeout, in its own process group, and killed by that id; Ctrl-C and errors remove the topology (and with it the rules and programs).\n")
+	fmt.Fprintf(&b, "- Machine: %s.\n", r.Env)
+	return b.String()
+}

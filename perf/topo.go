@@ -1,0 +1,304 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Shape is the layout of a benchmark topology.
+type Shape string
+
+// Topology shapes. ShapeVPC mirrors vpc.Plan: instance ns, subnet ns with a
+// bridge, the VPC router, so that vpcemu's programs sit where they do in
+// production (NACL on both ends of each uplink, SG on each ENI's subnet-side
+// end). ShapeDirect is the peers' layout (../shared/bench): client, router,
+// server and nothing in between, for comparison with their published figures.
+const (
+	ShapeVPC    Shape = "vpc"
+	ShapeDirect Shape = "direct"
+)
+
+// nsPrefix starts the namespaces of a ShapeDirect topology; ShapeVPC ones
+// are vpcemu's ("vpcemu.vbPID-SEQ."). The pid lets a later run remove what a
+// killed run left behind without touching a live one.
+const nsPrefix = "vpcbench."
+
+// Port is one interface inside one namespace: where a filter attaches.
+type Port struct {
+	NS, If string
+}
+
+// Valid reports whether the port exists in the topology's shape.
+func (p Port) Valid() bool { return p.NS != "" }
+
+// Subnet is one side of the benchmark (A holds the client, B the server).
+type Subnet struct {
+	CIDR     netip.Prefix
+	NS       string // the subnet's L2 namespace; "" in ShapeDirect
+	RouterIf Port   // router end of the uplink: NACL outbound (traffic leaving the subnet)
+	SubnetIf Port   // subnet end of the uplink: NACL inbound; invalid in ShapeDirect
+	ENIPeer  Port   // the instance veth's far end: SG (tcx ingress = instance's outbound)
+}
+
+// Topo is one throwaway topology: client ns -- [subnet A] -- router -- [subnet B] -- server ns.
+type Topo struct {
+	Prefix   string // every namespace name starts with it; unique per topology
+	Shape    Shape
+	MTU      int
+	ClientNS string
+	RouterNS string
+	ServerNS string
+	ClientIf string // "eth0" in ClientNS
+	ServerIf string // "eth0" in ServerNS: its rx counter is the forwarded packet count
+	ClientIP netip.Addr
+	ServerIP netip.Addr
+	VPCCIDR  netip.Prefix
+	Subnets  [2]Subnet
+	// VPC and Plan describe a ShapeVPC topology the way vpcemu does (nil in
+	// ShapeDirect): the namespaces, interface names and MACs are the plan's,
+	// so vpcemu's loaders attach to it as to a topology of `vpcemu up`.
+	VPC  *vpc.Topology
+	Plan *vpc.Plan
+}
+
+var topoSeq atomic.Int64
+
+// BenchVPC is the benchmark's VPC: subnet-a (10.10.1.0/24) holds i-client
+// (10.10.1.10), subnet-b (10.10.2.0/24) holds i-server (10.10.2.10), default
+// NACL and SG, limits lifted so that configurations can add 1000s of rules.
+func BenchVPC(name string) *vpc.Topology {
+	pp, pa := netip.MustParsePrefix, netip.MustParseAddr
+	all := vpc.SGRule{Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1}
+	in, out := all, all
+	in.SourceGroup = vpc.DefaultSGID
+	out.CIDR = pp("0.0.0.0/0")
+	naclAll := func(n int) vpc.NACLRule {
+		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: pp("0.0.0.0/0"), Allow: true}
+	}
+	return &vpc.Topology{
+		Name:    name,
+		Account: "123456789012",
+		Region:  "us-east-1",
+		VPC:     vpc.VPC{ID: "vpc-bench", CIDR: pp("10.10.0.0/16")},
+		Subnets: []vpc.Subnet{
+			{ID: "subnet-a", CIDR: pp("10.10.1.0/24"), AZ: "us-east-1a", NetworkACL: vpc.DefaultNACLID},
+			{ID: "subnet-b", CIDR: pp("10.10.2.0/24"), AZ: "us-east-1a", NetworkACL: vpc.DefaultNACLID},
+		},
+		SecurityGroups: []vpc.SecurityGroup{{ID: vpc.DefaultSGID, Name: "default", Ingress: []vpc.SGRule{in}, Egress: []vpc.SGRule{out}}},
+		NetworkACLs:    []vpc.NetworkACL{{ID: vpc.DefaultNACLID, Default: true, Ingress: []vpc.NACLRule{naclAll(100)}, Egress: []vpc.NACLRule{naclAll(100)}}},
+		Instances: []vpc.Instance{
+			// nat-gateway's ephemeral range (1024-65535) gives the connection test room.
+			{ID: "i-client", ENI: "eni-client", Subnet: "subnet-a", PrivateIP: pa("10.10.1.10"), OS: "nat-gateway", SecurityGroups: []string{vpc.DefaultSGID}, Conntrack: vpc.DefaultConntrack},
+			{ID: "i-server", ENI: "eni-server", Subnet: "subnet-b", PrivateIP: pa("10.10.2.10"), OS: "amazon-linux", SecurityGroups: []string{vpc.DefaultSGID}, Conntrack: vpc.DefaultConntrack},
+		},
+		Limits: vpc.Limits{SecurityGroupsPerENI: 5, RulesPerSecurityGroup: 100000, NACLRulesPerDirection: 100000},
+	}
+}
+
+// NewTopo names a fresh topology; nothing exists until Up.
+func NewTopo(shape Shape, mtu int) *Topo {
+	if mtu == 0 {
+		mtu = 1500
+	}
+	// "vb" + pid + "-" + seq fits vpcemu's 16-character topology names.
+	name := fmt.Sprintf("vb%d-%d", os.Getpid(), topoSeq.Add(1))
+	if shape == ShapeVPC {
+		v := BenchVPC(name)
+		p := vpc.NewPlan(v)
+		p.MTU = mtu
+		cli, srv := p.Instances[0], p.Instances[1]
+		t := &Topo{
+			Prefix: vpc.NSPrefix(name), Shape: shape, MTU: mtu,
+			ClientNS: cli.NS, RouterNS: p.RouterNS, ServerNS: srv.NS,
+			ClientIf: cli.IfName, ServerIf: srv.IfName,
+			ClientIP: cli.Addr.Addr(), ServerIP: srv.Addr.Addr(),
+			VPCCIDR: v.VPC.CIDR, VPC: v, Plan: p,
+		}
+		for i, s := range p.Subnets {
+			t.Subnets[i] = Subnet{
+				CIDR:     v.Subnets[i].CIDR,
+				NS:       s.NS,
+				RouterIf: Port{p.RouterNS, s.UplinkRouterIf},
+				SubnetIf: Port{s.NS, s.UplinkSubnetIf},
+				ENIPeer:  Port{p.Instances[i].PeerNS, p.Instances[i].PeerIf},
+			}
+		}
+		return t
+	}
+	pre := nsPrefix + name + "."
+	t := &Topo{
+		Prefix: pre, Shape: shape, MTU: mtu,
+		ClientNS: pre + "cli", RouterNS: pre + "rtr", ServerNS: pre + "srv",
+		ClientIf: "eth0", ServerIf: "eth0",
+		ClientIP: netip.MustParseAddr("10.10.1.10"),
+		ServerIP: netip.MustParseAddr("10.10.2.10"),
+		VPCCIDR:  netip.MustParsePrefix("10.10.0.0/16"),
+	}
+	for i := range t.Subnets {
+		rif := Port{t.RouterNS, fmt.Sprintf("sn%d", i)}
+		t.Subnets[i] = Subnet{CIDR: netip.MustParsePrefix(fmt.Sprintf("10.10.%d.0/24", i+1)), RouterIf: rif, ENIPeer: rif}
+	}
+	return t
+}
+
+// Namespaces lists every namespace of t, in creation order.
+func (t *Topo) Namespaces() []string {
+	ns := []string{t.ClientNS, t.RouterNS, t.ServerNS}
+	for _, s := range t.Subnets {
+		if s.NS != "" {
+			ns = append(ns, s.NS)
+		}
+	}
+	return ns
+}
+
+// gateway is the router's address in subnet i, with the subnet's length.
+func (t *Topo) gateway(i int) netip.Prefix {
+	c := t.Subnets[i].CIDR
+	return netip.PrefixFrom(c.Addr().Next(), c.Bits())
+}
+
+// Up creates t. On failure everything created so far is removed.
+func (t *Topo) Up(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			t.Down()
+			err = fmt.Errorf("topology %s: %w", t.Prefix, err)
+		}
+	}()
+	for _, ns := range t.Namespaces() {
+		if err := ip(ctx, "netns", "add", ns); err != nil {
+			return err
+		}
+		if err := ip(ctx, "-n", ns, "link", "set", "lo", "up"); err != nil {
+			return err
+		}
+		// Per-namespace sysctls only, never the host's. IPv6 autoconfiguration
+		// would add packets of its own to the counters; rp_filter is inherited
+		// from the host otherwise.
+		_, _ = nsRun(ctx, ns, "", "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
+			"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+	}
+	hosts := [2]struct{ ns, ifname string }{{t.ClientNS, t.ClientIf}, {t.ServerNS, t.ServerIf}}
+	addrs := [2]netip.Addr{t.ClientIP, t.ServerIP}
+	mtu := itoa(t.MTU)
+	for i, s := range t.Subnets {
+		gw := t.gateway(i)
+		var steps [][]string
+		if t.Shape == ShapeVPC {
+			sp, hp := t.Plan.Subnets[i], t.Plan.Instances[i]
+			steps = [][]string{
+				{"-n", s.NS, "link", "add", sp.Bridge, "mtu", mtu, "type", "bridge", "mcast_snooping", "0"},
+				{"-n", s.NS, "link", "add", sp.UplinkSubnetIf, "mtu", mtu, "address", sp.SubnetMAC.String(), "type", "veth",
+					"peer", "name", sp.UplinkRouterIf, "mtu", mtu, "address", sp.RouterMAC.String(), "netns", t.RouterNS},
+				{"-n", hp.NS, "link", "add", hp.IfName, "mtu", mtu, "address", hp.MAC.String(), "type", "veth",
+					"peer", "name", hp.PeerIf, "mtu", mtu, "address", hp.PeerMAC.String(), "netns", hp.PeerNS},
+				{"-n", s.NS, "link", "set", sp.UplinkSubnetIf, "master", sp.Bridge, "up"},
+				{"-n", s.NS, "link", "set", hp.PeerIf, "master", sp.Bridge, "up"},
+				{"-n", s.NS, "link", "set", sp.Bridge, "up"},
+			}
+			// br_netfilter, when the host has it loaded, would run the subnet's
+			// bridged frames through netfilter; vpcemu's subnets never filter there.
+			_, _ = nsRun(ctx, s.NS, "", "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0")
+		} else {
+			steps = [][]string{
+				{"-n", t.RouterNS, "link", "add", s.RouterIf.If, "mtu", mtu, "type", "veth", "peer", "name", hosts[i].ifname, "mtu", mtu, "netns", hosts[i].ns},
+			}
+		}
+		steps = append(steps,
+			[]string{"-n", hosts[i].ns, "link", "set", hosts[i].ifname, "up"},
+			[]string{"-n", t.RouterNS, "link", "set", s.RouterIf.If, "up"},
+			[]string{"-n", t.RouterNS, "addr", "add", gw.String(), "dev", s.RouterIf.If},
+			[]string{"-n", hosts[i].ns, "addr", "add", netip.PrefixFrom(addrs[i], gw.Bits()).String(), "dev", hosts[i].ifname},
+			[]string{"-n", hosts[i].ns, "route", "add", "default", "via", gw.Addr().String()},
+		)
+		for _, st := range steps {
+			if err := ip(ctx, st...); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := nsRun(ctx, t.RouterNS, "", "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+		return err
+	}
+	if _, err := nsRun(ctx, t.ClientNS, "", "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Down deletes every namespace of t (which deletes its veths, rules and
+// attached programs with it). It uses its own deadline so that it still runs
+// after the caller's context was cancelled (Ctrl-C).
+func (t *Topo) Down() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, ns := range t.Namespaces() {
+		if nsExists(ns) {
+			_ = ip(ctx, "netns", "del", ns)
+		}
+	}
+}
+
+// Exists reports whether any namespace of t is still there.
+func (t *Topo) Exists() bool {
+	for _, ns := range t.Namespaces() {
+		if nsExists(ns) {
+			return true
+		}
+	}
+	return false
+}
+
+func nsExists(ns string) bool {
+	_, err := os.Stat("/run/netns/" + ns)
+	return err == nil
+}
+
+// RemoveStale deletes benchmark namespaces left by runs whose process is
+// gone (killed with SIGKILL, power loss). Namespaces of live runs are kept.
+func RemoveStale() []string {
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range ents {
+		name := e.Name()
+		var rest string
+		var ok bool
+		for _, pre := range []string{nsPrefix + "vb", "vpcemu.vb"} {
+			if rest, ok = strings.CutPrefix(name, pre); ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pidStr); err == nil || !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		if ip(ctx, "netns", "del", name) == nil {
+			removed = append(removed, name)
+		}
+		cancel()
+	}
+	return removed
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

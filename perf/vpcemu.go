@@ -1,0 +1,105 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/vpcemu/vpcemu/loader"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// naclLoader loads vpcemu's NACL datapath for t onto the namespaces of p
+// (XDP on both ends of every subnet uplink) in the given mode.
+//
+// HOOK: nil until loader/nacl.go (issue 4) lands; the naclgen*/naclnat*
+// configurations report "n/a" meanwhile. Wire it as
+//
+//	naclLoader = func(t *vpc.Topology, p *vpc.Plan, m loader.XDPMode) (io.Closer, error) { return loader.LoadNACL(t, p, m) }
+var naclLoader func(t *vpc.Topology, p *vpc.Plan, mode loader.XDPMode) (io.Closer, error)
+
+// sgLoader loads vpcemu's SG datapath (tcx on every ENI's subnet-side end).
+var sgLoader = func(t *vpc.Topology, p *vpc.Plan) (io.Closer, error) { return loader.LoadSG(t, p) }
+
+// withVPC returns a copy of t.VPC for a configuration to change.
+func withVPC(t *Topo) (*vpc.Topology, error) {
+	if t.VPC == nil {
+		return nil, fmt.Errorf("vpcemu programs need the vpc topology shape: %w", ErrUnavailable)
+	}
+	c := *t.VPC
+	c.Subnets = append([]vpc.Subnet(nil), t.VPC.Subnets...)
+	c.Instances = append([]vpc.Instance(nil), t.VPC.Instances...)
+	c.SecurityGroups = append([]vpc.SecurityGroup(nil), t.VPC.SecurityGroups...)
+	c.NetworkACLs = append([]vpc.NetworkACL(nil), t.VPC.NetworkACLs...)
+	return &c, nil
+}
+
+// BenchNACL is a NACL whose rules 1..n (both directions) allow TCP from
+// addresses no benchmark packet has, and whose rule n+1 allows everything
+// within the VPC: every benchmark packet matches the last rule (worst case
+// for a first-match scan).
+func BenchNACL(n int, vpcCIDR netip.Prefix) vpc.NetworkACL {
+	var rs []vpc.NACLRule
+	for i := 0; i < n; i++ {
+		p := RulePort(i)
+		rs = append(rs, vpc.NACLRule{
+			Number: i + 1, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: p, To: p}, ICMPType: -1, ICMPCode: -1,
+			CIDR: netip.PrefixFrom(netip.MustParseAddr(RuleSource(i)), 32), Allow: true,
+		})
+	}
+	rs = append(rs, vpc.NACLRule{Number: n + 1, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: vpcCIDR, Allow: true})
+	return vpc.NetworkACL{ID: "acl-bench", Ingress: rs, Egress: append([]vpc.NACLRule(nil), rs...)}
+}
+
+// BenchSG is a security group with n ingress rules that match no benchmark
+// packet, then ingress from the whole VPC and egress anywhere. The ingress
+// peer is not /0, so every flow is tracked (SG-23/24 would untrack it).
+func BenchSG(n int, vpcCIDR netip.Prefix) vpc.SecurityGroup {
+	var in []vpc.SGRule
+	for i := 0; i < n; i++ {
+		p := RulePort(i)
+		in = append(in, vpc.SGRule{
+			Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: p, To: p}, ICMPType: -1, ICMPCode: -1,
+			CIDR: netip.PrefixFrom(netip.MustParseAddr(RuleSource(i)), 32),
+		})
+	}
+	in = append(in, vpc.SGRule{Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: vpcCIDR})
+	out := []vpc.SGRule{{Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+	return vpc.SecurityGroup{ID: "sg-bench", Name: "bench", Description: "benchmark", Ingress: in, Egress: out}
+}
+
+func applyNACL(_ context.Context, t *Topo, n int, mode string) (func(), error) {
+	if naclLoader == nil {
+		return nil, fmt.Errorf("vpcemu NACL: loader not wired (perf/vpcemu.go naclLoader): %w", ErrUnavailable)
+	}
+	v, err := withVPC(t)
+	if err != nil {
+		return nil, err
+	}
+	v.NetworkACLs = append(v.NetworkACLs, BenchNACL(n, t.VPCCIDR))
+	for i := range v.Subnets {
+		v.Subnets[i].NetworkACL = "acl-bench"
+	}
+	c, err := naclLoader(v, t.Plan, loader.XDPMode(mode))
+	if err != nil {
+		return nil, fmt.Errorf("vpcemu NACL: %w", err)
+	}
+	return func() { _ = c.Close() }, nil
+}
+
+func applySG(_ context.Context, t *Topo, n int) (func(), error) {
+	v, err := withVPC(t)
+	if err != nil {
+		return nil, err
+	}
+	v.SecurityGroups = append(v.SecurityGroups, BenchSG(n, t.VPCCIDR))
+	for i := range v.Instances {
+		v.Instances[i].SecurityGroups = []string{"sg-bench"}
+	}
+	c, err := sgLoader(v, t.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("vpcemu SG: %w", err)
+	}
+	return func() { _ = c.Close() }, nil
+}
