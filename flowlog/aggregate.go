@@ -32,6 +32,7 @@ type Config struct {
 	TrafficType TrafficType   // "" = ALL
 	ENIs        []ENIInfo     // monitored ENIs; samples of other ENIs are ignored
 	Clock       Clock         // nil = time.Now
+	Exclude     *Exclusions   // FL-7 traffic dropped before accounting; nil = none
 }
 
 // flowKey is the record key of FL-4, plus what else must be single-valued
@@ -77,6 +78,7 @@ type Aggregator struct {
 	windows   map[int64]*window // by window start (Unix s)
 	watermark int64             // start of the earliest window not yet flushed
 	lost      uint64
+	exclude   *Exclusions
 }
 
 // NewAggregator validates cfg and starts aggregating at the window that
@@ -107,6 +109,7 @@ func NewAggregator(cfg Config) (*Aggregator, error) {
 		clock:    clock,
 		enis:     make(map[string]*eniState),
 		windows:  make(map[int64]*window),
+		exclude:  cfg.Exclude,
 	}
 	a.watermark = a.windowStart(clock().Unix())
 	for _, e := range cfg.ENIs {
@@ -171,13 +174,14 @@ func (a *Aggregator) window(unix int64) (int64, *window) {
 	return ws, w
 }
 
-// Add accounts a sample. Samples of ENIs the flow log does not monitor are
-// ignored, so one stream of samples can feed every flow log.
+// Add accounts a sample. Samples of ENIs the flow log does not monitor, and
+// traffic AWS never logs (Config.Exclude), are ignored, so one stream of
+// samples can feed every flow log.
 func (a *Aggregator) Add(s Sample) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.enis[s.ENI]
-	if st == nil {
+	if st == nil || a.exclude.Excluded(&s) {
 		return
 	}
 	first, last := s.First, s.Last

@@ -65,7 +65,12 @@ type S3Options struct {
 	HiveCompatible   bool        // FL-33 key layout
 	PerHourPartition bool        // adds an HH/ (hour=HH/) level
 	Encoder          FileEncoder // nil = TextEncoder
+	MaxObjectSize    int         // bytes; 0 = MaxObjectSize (75 MB, FL-31)
 }
+
+// MaxObjectSize is the largest log file AWS writes; more records of a
+// period go to further files (FL-31).
+const MaxObjectSize = 75 << 20
 
 // Prefix is the key prefix of the objects of the period starting at t,
 // with a trailing '/' (FL-32, FL-33).
@@ -136,20 +141,39 @@ func (w *S3Writer) Write(recs []Record) ([]string, error) {
 		byPeriod[p] = append(byPeriod[p], r)
 	}
 	var paths []string
-	enc := w.opts.encoder()
 	for _, p := range periods {
-		var buf bytes.Buffer
-		if err := enc.Encode(&buf, w.opts.Format, byPeriod[p]); err != nil {
-			return paths, fmt.Errorf("encode flow log %s period %s: %w", w.opts.FlowLogID, p.Format(time.RFC3339), err)
-		}
-		sum := sha256.Sum256(buf.Bytes())
-		path := filepath.Join(w.opts.Root, filepath.FromSlash(w.opts.Key(p, hex.EncodeToString(sum[:4]))))
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
+		var err error
+		if paths, err = w.writePeriod(paths, p, byPeriod[p]); err != nil {
 			return paths, err
 		}
-		paths = append(paths, path)
 	}
 	return paths, nil
+}
+
+// writePeriod writes recs as one object, or as several when one would be
+// larger than the maximum object size.
+func (w *S3Writer) writePeriod(paths []string, p time.Time, recs []Record) ([]string, error) {
+	var buf bytes.Buffer
+	if err := w.opts.encoder().Encode(&buf, w.opts.Format, recs); err != nil {
+		return paths, fmt.Errorf("encode flow log %s period %s: %w", w.opts.FlowLogID, p.Format(time.RFC3339), err)
+	}
+	limit := w.opts.MaxObjectSize
+	if limit <= 0 {
+		limit = MaxObjectSize
+	}
+	if buf.Len() > limit && len(recs) > 1 {
+		paths, err := w.writePeriod(paths, p, recs[:len(recs)/2])
+		if err != nil {
+			return paths, err
+		}
+		return w.writePeriod(paths, p, recs[len(recs)/2:])
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	path := filepath.Join(w.opts.Root, filepath.FromSlash(w.opts.Key(p, hex.EncodeToString(sum[:4]))))
+	if err := writeAtomic(path, buf.Bytes()); err != nil {
+		return paths, err
+	}
+	return append(paths, path), nil
 }
 
 // writeAtomic makes path appear with data in one step.

@@ -237,3 +237,41 @@ func TestCloudWatchStream(t *testing.T) {
 		t.Errorf("with a partial line: %d events, %v", len(evs), err)
 	}
 }
+
+// FL-31: a period whose file would pass the size limit is split over
+// several files, losing no record.
+func TestS3WriterSplitsLargePeriods(t *testing.T) {
+	root := t.TempDir()
+	w, err := NewS3Writer(S3Options{Root: root, Account: "123456789012", Region: "us-east-1", FlowLogID: "fl-1", MaxObjectSize: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for i := range 100 {
+		recs = append(recs, Record{ENI: eniA, Src: netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), Dst: addrA,
+			SrcPort: uint16(1000 + i*7919), DstPort: uint16(i * 31), Protocol: 6, Packets: uint64(i), Start: at(i), End: at(i)})
+	}
+	paths, err := w.Write(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 2 {
+		t.Fatalf("%d files, want the period split", len(paths))
+	}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || fi.Size() > 400 {
+			t.Errorf("%s: %v, size over the limit", p, err)
+		}
+	}
+	rows, err := ReadDir(root)
+	if err != nil || len(rows) != len(recs) {
+		t.Fatalf("read back %d records, %v; want %d", len(rows), err, len(recs))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r["srcaddr"]] = true
+	}
+	if len(seen) != len(recs) {
+		t.Errorf("%d distinct records read back, want %d", len(seen), len(recs))
+	}
+}

@@ -83,5 +83,6 @@ func ConfigFor(t *vpc.Topology, fl vpc.FlowLog, clock Clock) (Config, error) {
 		TrafficType: TrafficType(strings.ToUpper(fl.TrafficType)),
 		ENIs:        enis,
 		Clock:       clock,
+		Exclude:     NewExclusions(t),
 	}, nil
 }
