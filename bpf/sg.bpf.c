@@ -19,6 +19,7 @@
 #include "parse.h"
 #include "conntrack.h"
 #include "sg.h"
+#include "events.h"
 #include <linux/pkt_cls.h>
 
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
@@ -76,7 +77,7 @@ struct {
 	__type(value, struct sg_eni);
 } sg_ctcfg SEC(".maps");
 
-/* drop events (struct sg_event) */
+/* drop events (struct vpc_event of events.h, kind EV_SG_DROP, reason SG_DROP_*) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -226,7 +227,8 @@ static __always_inline int open_all(const struct sg_eni *cfg, __u8 dir, const st
 	return 0;
 }
 
-static __always_inline int sg_drop(const struct pkt *p, __u32 eni, __u8 dir, __u8 code, __u64 now)
+static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir, __u8 code,
+				   __u64 now)
 {
 	struct sg_stats *s = bpf_map_lookup_elem(&sg_stats, &eni);
 	if (s) {
@@ -234,24 +236,28 @@ static __always_inline int sg_drop(const struct pkt *p, __u32 eni, __u8 dir, __u
 		if (code == SG_DROP_ALLOWANCE)
 			__sync_fetch_and_add(&s->exceeded, 1);
 	}
-	struct sg_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
+	struct vpc_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
 	if (e) {
+		__u32 segs = skb->gso_segs;
 		e->ts_ns = now;
-		e->eni = eni;
-		e->dir = dir;
-		e->code = code;
-		e->family = p->family;
-		e->proto = p->proto;
 		__builtin_memcpy(e->saddr, p->saddr, 16);
 		__builtin_memcpy(e->daddr, p->daddr, 16);
 		e->sport = p->sport;
 		e->dport = p->dport;
+		e->obj = eni;
+		e->packets = segs ? segs : 1;
+		e->bytes = skb->len > ETH_HLEN ? skb->len - ETH_HLEN : 0;
+		e->rule = 0;
+		e->kind = EV_SG_DROP;
+		e->reason = code;
+		e->dir = dir == SG_DIR_OUT ? EV_DIR_OUTBOUND : EV_DIR_INBOUND;
+		e->family = p->family;
+		e->proto = p->proto;
+		e->tcp_flags = p->tcp_flags;
 		e->icmp_type = p->icmp_type;
 		e->icmp_code = p->icmp_code;
-		e->tcp_flags = p->tcp_flags;
-		e->pad = 0;
-		e->len = p->l3_len;
-		e->pad2 = 0;
+		e->frag = p->frag;
+		__builtin_memset(e->pad, 0, sizeof(e->pad));
 		bpf_ringbuf_submit(e, 0);
 	}
 	return TC_ACT_SHOT;
@@ -327,15 +333,15 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	__u64 now = ct_now();
 	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, &ek);
 	if (!cfg)
-		return sg_drop(&p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
+		return sg_drop(skb, &p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
 	if (r != PARSE_IP)
-		return sg_drop(&p, cfg->idx, dir, SG_DROP_MALFORMED, now);
+		return sg_drop(skb, &p, cfg->idx, dir, SG_DROP_MALFORMED, now);
 
 	const __u32 *peer = dir == SG_DIR_OUT ? p.daddr : p.saddr;
 	if (p.frag == FRAG_LATER) {
 		/* no ports: rules alone decide, and no state is kept */
 		if (!sg_match(gen, cfg, dir, &p, peer, 0, 0, 0))
-			return sg_drop(&p, cfg->idx, dir,
+			return sg_drop(skb, &p, cfg->idx, dir,
 				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
 		return TC_ACT_UNSPEC;
 	}
@@ -363,7 +369,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	}
 	int m = sg_match(gen, cfg, dir, &p, peer, v, c, 0);
 	if (!m)
-		return sg_drop(&p, cfg->idx, dir, cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH,
+		return sg_drop(skb, &p, cfg->idx, dir, cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH,
 			       now);
 
 	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) {
@@ -386,7 +392,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		if (st && st->tracked >= cfg->max_entries) {
 			ct_sweep(idx, now);
 			if (st->tracked >= cfg->max_entries)
-				return sg_drop(&p, idx, dir, SG_DROP_ALLOWANCE, now);
+				return sg_drop(skb, &p, idx, dir, SG_DROP_ALLOWANCE, now);
 		}
 	}
 	struct ct_val nv = {};

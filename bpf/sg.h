@@ -38,7 +38,7 @@
 #define SG_OPEN_TCP 2 /* ...TCP on all ports */
 #define SG_OPEN_UDP 4 /* ...UDP on all ports */
 
-/* Drop reason codes (RA-7). */
+/* Drop reasons: vpc_event.reason of EV_SG_DROP events (events.h), RA-7. */
 #define SG_DROP_RULES_MISMATCH 1 /* ENI_SG_RULES_MISMATCH */
 #define SG_DROP_NO_RULES 2       /* SG_HAS_NO_RULES */
 #define SG_DROP_ALLOWANCE 3      /* CONNTRACK_ALLOWANCE_EXCEEDED */
@@ -100,26 +100,6 @@ struct sg_stats {
 	__u64 exceeded; /* conntrack_allowance_exceeded: packets dropped at the allowance */
 	__u64 drops;    /* packets dropped by the SG programs */
 	__u64 pad;
-};
-
-/* sg_events record (ring buffer), one per dropped packet. */
-struct sg_event {
-	__u64 ts_ns;     /* ct_now() of the drop */
-	__u32 eni;       /* sg_eni.idx, 0 when unknown */
-	__u8 dir;        /* SG_DIR_* */
-	__u8 code;       /* SG_DROP_* */
-	__u8 family;     /* 4 or 6 */
-	__u8 proto;
-	__u32 saddr[4];  /* network order */
-	__u32 daddr[4];
-	__u16 sport;     /* host order */
-	__u16 dport;
-	__u8 icmp_type;
-	__u8 icmp_code;
-	__u8 tcp_flags;
-	__u8 pad;
-	__u32 len;       /* IP length */
-	__u32 pad2;
 };
 
 #endif

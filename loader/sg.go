@@ -385,7 +385,7 @@ func (s *SG) Close() error {
 	return errors.Join(errs...)
 }
 
-// SGEvent is one SG drop (bpf/sg.h struct sg_event).
+// SGEvent is one SG drop: a bpf/events.h vpc_event of kind EV_SG_DROP.
 type SGEvent struct {
 	TimeNs   uint64
 	ENI      uint32 // datapath index (see ENIIndex), 0 when unknown
@@ -396,36 +396,47 @@ type SGEvent struct {
 	ICMPType uint8
 	ICMPCode uint8
 	TCPFlags uint8
-	Length   uint32
+	Fragment uint8 // rules.Frag*
+	Packets  uint32
+	Bytes    uint32 // IP bytes
 }
 
-// sgEventSize is sizeof(struct sg_event).
-const sgEventSize = 64
+// Layout of struct vpc_event (bpf/events.h).
+const (
+	vpcEventSize = 72
+	evSGDrop     = 2 // EV_SG_DROP
+	evInbound    = 0 // EV_DIR_INBOUND
+)
 
 // DecodeSGEvent decodes one sg_events record.
 func DecodeSGEvent(b []byte) (SGEvent, error) {
-	if len(b) < sgEventSize {
-		return SGEvent{}, fmt.Errorf("sg event: %d bytes, want %d", len(b), sgEventSize)
+	if len(b) < vpcEventSize {
+		return SGEvent{}, fmt.Errorf("sg event: %d bytes, want %d", len(b), vpcEventSize)
+	}
+	if b[58] != evSGDrop {
+		return SGEvent{}, fmt.Errorf("sg event: kind %d, want %d", b[58], evSGDrop)
 	}
 	le := binary.LittleEndian
-	fam := b[14]
+	fam := b[61]
 	var sa, da [4]uint32
 	for i := range 4 {
-		sa[i] = binary.NativeEndian.Uint32(b[16+4*i:])
-		da[i] = binary.NativeEndian.Uint32(b[32+4*i:])
+		sa[i] = binary.NativeEndian.Uint32(b[8+4*i:])
+		da[i] = binary.NativeEndian.Uint32(b[24+4*i:])
 	}
 	return SGEvent{
 		TimeNs:   le.Uint64(b[0:]),
-		ENI:      le.Uint32(b[8:]),
-		Inbound:  b[12] == 1,
-		Code:     b[13],
-		Protocol: b[15],
-		Src:      netip.AddrPortFrom(sgAddrOf(fam, sa), le.Uint16(b[48:])),
-		Dst:      netip.AddrPortFrom(sgAddrOf(fam, da), le.Uint16(b[50:])),
-		ICMPType: b[52],
-		ICMPCode: b[53],
-		TCPFlags: b[54],
-		Length:   le.Uint32(b[56:]),
+		Src:      netip.AddrPortFrom(sgAddrOf(fam, sa), le.Uint16(b[40:])),
+		Dst:      netip.AddrPortFrom(sgAddrOf(fam, da), le.Uint16(b[42:])),
+		ENI:      le.Uint32(b[44:]),
+		Packets:  le.Uint32(b[48:]),
+		Bytes:    le.Uint32(b[52:]),
+		Code:     b[59],
+		Inbound:  b[60] == evInbound,
+		Protocol: b[62],
+		TCPFlags: b[63],
+		ICMPType: b[64],
+		ICMPCode: b[65],
+		Fragment: b[66],
 	}, nil
 }
 

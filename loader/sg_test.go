@@ -382,10 +382,10 @@ func TestSGDropEvents(t *testing.T) {
 	}
 	for i := range want {
 		got := evs[i]
-		if got.TimeNs != uint64(h.now) || got.Length == 0 {
-			t.Fatalf("event %d: time %d length %d", i, got.TimeNs, got.Length)
+		if got.TimeNs != uint64(h.now) || got.Bytes == 0 || got.Packets != 1 {
+			t.Fatalf("event %d: time %d bytes %d packets %d", i, got.TimeNs, got.Bytes, got.Packets)
 		}
-		got.TimeNs, got.Length = 0, 0
+		got.TimeNs, got.Bytes, got.Packets = 0, 0, 0
 		if got != want[i] {
 			t.Fatalf("event %d: %+v, want %+v", i, got, want[i])
 		}
