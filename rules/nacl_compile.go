@@ -57,6 +57,12 @@ type NACLRuleInfo struct {
 	Pad    uint8
 }
 
+// NACLCounterValue mirrors struct nacl_ctr (one CPU's hits of one rule).
+type NACLCounterValue struct {
+	Packets uint64
+	Bytes   uint64
+}
+
 // NACLTable is one compiled (direction, family) table. Bitmap indexes in
 // Addr4/Addr6, Proto, L4Top, L4Sub and FragBM are local (into Bitmaps) and
 // L4Top's block indexes local (into L4Sub); the loader offsets both.
