@@ -169,6 +169,9 @@ func (d *decoder) collect(n *yaml.Node, path string, ok map[string]bool, valid [
 			d.errAt(k, path, "", "%s is not a valid key; valid: %s", describe(k), strings.Join(valid, ", "))
 			continue
 		}
+		if path == "" && strings.HasPrefix(k.Value, "x-") {
+			continue // extension keys (as in compose files) hold YAML anchors for reuse
+		}
 		if !ok[k.Value] {
 			d.errAt(k, join(path, k.Value), "", "unknown field %q; valid: %s", k.Value, strings.Join(valid, ", "))
 			continue

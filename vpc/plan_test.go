@@ -1,0 +1,148 @@
+package vpc
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// planTopology is dual-stack, with a 16-character name and the longest ids.
+func planTopology(t *testing.T) *Topology {
+	long := strings.Repeat("x", 63)
+	return mustParse(t, fmt.Sprintf(`name: abcdefghijklmnop
+vpc: {cidr: 10.0.0.0/16, ipv6_cidr: "2001:db8::/56"}
+subnets:
+  - {id: s%[1]s, cidr: 10.0.1.0/24, ipv6_cidr: "2001:db8:0:1::/64"}
+  - {id: t%[1]s, cidr: 10.0.2.0/28}
+instances:
+  - {id: i%[1]s, subnet: s%[1]s, private_ip: 10.0.1.10, ipv6: "2001:db8:0:1::10"}
+  - {id: j%[1]s, subnet: s%[1]s, private_ip: 10.0.1.11}
+  - {id: k%[1]s, subnet: t%[1]s, private_ip: 10.0.2.4}
+internet:
+  - {name: h%[1]s, ip: 198.51.100.1, ipv6: "2001:db8:ffff::1"}
+  - {name: g, ip: 198.51.100.2}
+`, long))
+}
+
+func TestPlanNames(t *testing.T) {
+	for _, topo := range []*Topology{planTopology(t), Lab(), mustParse(t, string(Generate("g", 450)))} {
+		p := NewPlan(topo)
+		ifs := map[string]map[string]bool{} // namespace -> interface names
+		addIf := func(ns, name string) {
+			t.Helper()
+			if len(name) == 0 || len(name) > 15 {
+				t.Errorf("%s: interface name %q is not 1-15 bytes", ns, name)
+			}
+			if ifs[ns] == nil {
+				ifs[ns] = map[string]bool{}
+			}
+			if ifs[ns][name] {
+				t.Errorf("%s: interface name %q used twice", ns, name)
+			}
+			ifs[ns][name] = true
+		}
+		namespaces := map[string]bool{}
+		addNS := func(ns string) {
+			t.Helper()
+			if !strings.HasPrefix(ns, NSPrefix(topo.Name)) || strings.Contains(ns, "/") || len(ns) > 255 {
+				t.Errorf("namespace %q is not a file name under %q", ns, NSPrefix(topo.Name))
+			}
+			if namespaces[ns] {
+				t.Errorf("namespace %q used twice", ns)
+			}
+			namespaces[ns] = true
+		}
+		addNS(p.RouterNS)
+		addNS(p.InternetNS)
+		addIf(p.RouterNS, p.IGW.RouterIf)
+		addIf(p.InternetNS, p.IGW.InternetIf)
+		for _, s := range p.Subnets {
+			addNS(s.NS)
+			addIf(s.NS, s.Bridge)
+			addIf(s.NS, s.UplinkSubnetIf)
+			addIf(p.RouterNS, s.UplinkRouterIf)
+		}
+		for _, hp := range append(append([]HostPlan{}, p.Instances...), p.Hosts...) {
+			addNS(hp.NS)
+			addIf(hp.NS, hp.IfName)
+			addIf(hp.PeerNS, hp.PeerIf)
+		}
+		if want := 2 + len(topo.Subnets) + len(topo.Instances) + len(topo.Internet); len(namespaces) != want {
+			t.Errorf("%s: %d namespaces, want %d", topo.Name, len(namespaces), want)
+		}
+	}
+}
+
+func TestPlanMACs(t *testing.T) {
+	topo := mustParse(t, string(Generate("macs", 500)))
+	p := NewPlan(topo)
+	seen := map[string]string{}
+	check := func(owner string, m []byte) {
+		t.Helper()
+		if len(m) != 6 || m[0]&1 != 0 || m[0]&2 == 0 {
+			t.Errorf("%s: MAC %x is not a locally administered unicast address", owner, m)
+		}
+		if prev, dup := seen[string(m)]; dup {
+			t.Errorf("%s and %s share MAC %x", owner, prev, m)
+		}
+		seen[string(m)] = owner
+	}
+	for _, s := range p.Subnets {
+		check(s.SubnetID+" router", s.RouterMAC)
+		check(s.SubnetID+" subnet", s.SubnetMAC)
+	}
+	for _, hp := range p.Instances {
+		check(hp.ID, hp.MAC)
+		check(hp.ID+" peer", hp.PeerMAC)
+	}
+	// Same file, same MACs; another topology name, other MACs.
+	again := NewPlan(mustParse(t, string(Generate("macs", 500))))
+	other := NewPlan(mustParse(t, string(Generate("macs2", 500))))
+	for i := range p.Instances {
+		if p.Instances[i].MAC.String() != again.Instances[i].MAC.String() {
+			t.Errorf("%s: MAC not deterministic", p.Instances[i].ID)
+		}
+		if p.Instances[i].MAC.String() == other.Instances[i].MAC.String() {
+			t.Errorf("%s: MAC equal across topologies", p.Instances[i].ID)
+		}
+	}
+}
+
+func TestPlanAddresses(t *testing.T) {
+	topo := planTopology(t)
+	p := NewPlan(topo)
+	if got := p.Subnets[0].Gateway; got != netip.MustParsePrefix("10.0.1.1/24") {
+		t.Errorf("subnet 0 gateway = %s", got)
+	}
+	if got := p.Subnets[0].GatewayV6; got != netip.MustParsePrefix("2001:db8:0:1::1/64") {
+		t.Errorf("subnet 0 IPv6 gateway = %s", got)
+	}
+	if got := p.Subnets[1].Gateway; got != netip.MustParsePrefix("10.0.2.1/28") {
+		t.Errorf("subnet 1 gateway = %s", got)
+	}
+	if p.Subnets[1].GatewayV6.IsValid() {
+		t.Errorf("IPv4-only subnet has an IPv6 gateway %s", p.Subnets[1].GatewayV6)
+	}
+	i0, i1, i2 := p.Instances[0], p.Instances[1], p.Instances[2]
+	if i0.Addr != netip.MustParsePrefix("10.0.1.10/24") || i0.Gateway != netip.MustParseAddr("10.0.1.1") ||
+		i0.AddrV6 != netip.MustParsePrefix("2001:db8:0:1::10/64") || i0.GatewayV6 != netip.MustParseAddr("2001:db8:0:1::1") {
+		t.Errorf("instance 0 = %+v", i0)
+	}
+	if i1.AddrV6.IsValid() || i1.GatewayV6.IsValid() || i1.PeerIf != "eni1" || i1.PeerNS != p.Subnets[0].NS {
+		t.Errorf("instance 1 = %+v", i1)
+	}
+	if i2.Addr != netip.MustParsePrefix("10.0.2.4/28") || i2.PeerIf != "eni0" || i2.PeerNS != p.Subnets[1].NS || i2.ENI != topo.Instances[2].ENI {
+		t.Errorf("instance 2 = %+v", i2)
+	}
+	h0 := p.Hosts[0]
+	if h0.Addr != netip.MustParsePrefix("198.51.100.1/32") || h0.AddrV6 != netip.MustParsePrefix("2001:db8:ffff::1/128") || h0.PeerNS != p.InternetNS || h0.Gateway.IsValid() {
+		t.Errorf("host 0 = %+v", h0)
+	}
+	if lo, hi := i0.EphemeralPorts[0], i0.EphemeralPorts[1]; lo != 32768 || hi != 60999 {
+		t.Errorf("amazon-linux ephemeral ports = %d-%d", lo, hi)
+	}
+	if got := NewPlan(Lab()).Hosts[0].EphemeralPorts; got != [2]int{49152, 65535} {
+		t.Errorf("lab laptop (windows) ephemeral ports = %v", got)
+	}
+}
