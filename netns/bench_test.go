@@ -43,7 +43,7 @@ func BenchmarkBuildTeardown(b *testing.B) {
 			b.ReportMetric(r.down.Seconds(), "down-s")
 		})
 	}
-	fmt.Fprintf(os.Stdout, "\n%-10s %12s %12s   (median of %d runs; namespaces = instances + 9)\n", "instances", "up", "down", benchRuns)
+	fmt.Fprintf(os.Stdout, "\n%-10s %12s %12s   (median of %d runs; vpc.Generate: namespaces = instances + subnets + 2)\n", "instances", "up", "down", benchRuns)
 	for _, n := range benchSizes {
 		if r, ok := benchResults[n]; ok {
 			fmt.Fprintf(os.Stdout, "%-10d %12s %12s\n", n, r.up.Round(time.Millisecond), r.down.Round(time.Millisecond))
@@ -54,7 +54,10 @@ func BenchmarkBuildTeardown(b *testing.B) {
 func measure(b *testing.B, n int) upDown {
 	var ups, downs []time.Duration
 	for run := 0; run < benchRuns; run++ {
-		topo := genTopology(testenv.Name(b), n)
+		topo, err := vpc.Parse("generated.yaml", vpc.Generate(testenv.Name(b), n))
+		if err != nil {
+			b.Fatalf("generated topology of %d instances: %v", n, err)
+		}
 		b.Cleanup(func() { netns.Teardown(topo.Name) })
 		p := vpc.NewPlan(topo)
 		start := time.Now()

@@ -59,7 +59,7 @@ func Build(ctx context.Context, p *vpc.Plan, t *vpc.Topology, progress func(msg 
 	if err := b.links(); err != nil {
 		return err
 	}
-	return nil
+	return b.settle()
 }
 
 type builder struct {
@@ -70,6 +70,20 @@ type builder struct {
 	pmu      sync.Mutex
 	ns       map[string]*nsState
 	bridges  map[string]int // subnet id -> br0 ifindex in the subnet ns
+	emu      sync.Mutex
+	ends     []end // every veth end created
+}
+
+// end is one veth end: its namespace and name.
+type end struct {
+	ns     *nsState
+	ifname string
+}
+
+func (b *builder) created(ends ...end) {
+	b.emu.Lock()
+	b.ends = append(b.ends, ends...)
+	b.emu.Unlock()
 }
 
 func (b *builder) report(format string, args ...any) {
@@ -246,6 +260,7 @@ func (b *builder) subnet(s vpc.SubnetPlan) (int, error) {
 	if err := sn.h.LinkAdd(up); err != nil {
 		return 0, step(s.NS, fmt.Sprintf("add veth %s (peer %s/%s)", s.UplinkSubnetIf, b.p.RouterNS, s.UplinkRouterIf), err)
 	}
+	b.created(end{sn, s.UplinkSubnetIf}, end{rt, s.UplinkRouterIf})
 	ridx, err := linkUp(rt.h, s.UplinkRouterIf)
 	if err != nil {
 		return 0, step(rt.name, "set "+s.UplinkRouterIf+" up", err)
@@ -284,6 +299,7 @@ func (b *builder) igw() error {
 	if err := rt.h.LinkAdd(v); err != nil {
 		return step(rt.name, fmt.Sprintf("add veth %s (peer %s/%s)", g.RouterIf, inet.name, g.InternetIf), err)
 	}
+	b.created(end{rt, g.RouterIf}, end{inet, g.InternetIf})
 	ridx := v.Index
 	for _, a := range []netip.Prefix{g.RouterAddr, ll(g.RouterLL)} {
 		if err := addAddr(rt.h, ridx, a); err != nil {
@@ -505,10 +521,28 @@ func (b *builder) veth(own *nsState, hp vpc.HostPlan, peer *nsState) (int, error
 	if err := own.h.LinkAdd(v); err != nil {
 		return 0, step(own.name, fmt.Sprintf("add veth %s (peer %s/%s)", hp.IfName, peer.name, hp.PeerIf), err)
 	}
+	b.created(end{own, hp.IfName}, end{peer, hp.PeerIf})
 	if v.Index == 0 {
 		return 0, step(own.name, "add veth "+hp.IfName, errors.New("no ifindex"))
 	}
 	return v.Index, nil
+}
+
+// settle makes every link ready to send before Build returns: each veth end's
+// pending link-watch event is run synchronously (see syncLink), and its
+// carrier must be on, since both ends are up.
+func (b *builder) settle() error {
+	return parallel(len(b.ends), workers, func(i int) error {
+		e := b.ends[i]
+		up, err := syncLink(e.ns.sock, e.ifname)
+		if err != nil {
+			return step(e.ns.name, "link state of "+e.ifname, err)
+		}
+		if !up {
+			return step(e.ns.name, "link state of "+e.ifname, errors.New("no carrier"))
+		}
+		return nil
+	})
 }
 
 // proxyARP turns on proxy ARP on the internet side of each host link, so a

@@ -206,6 +206,22 @@ func TestBuildLab(t *testing.T) {
 	})
 }
 
+// The built-in lab, as `vpcemu up` builds it, before any filtering or NAT.
+func TestBuildBuiltinLab(t *testing.T) {
+	testenv.RequireRoot(t)
+	p := testenv.Build(t, testenv.Lab(t))
+	mustPing(t, p, "i-web", netip.MustParseAddr("10.0.2.20"))
+	mustPing(t, p, "i-db", netip.MustParseAddr("10.0.1.10"))
+	mustPing(t, p, "laptop", netip.MustParseAddr("203.0.113.80"))
+	mustPing(t, p, "stranger", netip.MustParseAddr("198.51.100.10"))
+	for id, want := range map[string]string{"i-web": "32768\t60999", "i-db": "32768\t60999", "laptop": "49152\t65535", "website": "32768\t60999"} {
+		out, err := testenv.Exec(t, host(p, id).NS, "cat", "/proc/sys/net/ipv4/ip_local_port_range")
+		if err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("%s: ip_local_port_range = %q, %v; want %q", id, out, err, want)
+		}
+	}
+}
+
 // snapshot is what the host's own namespace shows of links, addresses,
 // routes and rules.
 func snapshot(t *testing.T) string {
@@ -335,10 +351,13 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 
 func TestBuildCancelledLeavesNothing(t *testing.T) {
 	testenv.RequireRoot(t)
-	topo := genTopology(testenv.Name(t), 20)
+	topo, err := vpc.Parse("generated.yaml", vpc.Generate(testenv.Name(t), 20))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { netns.Teardown(topo.Name) })
 	ctx, cancel := context.WithCancel(context.Background())
-	err := netns.Build(ctx, vpc.NewPlan(topo), topo, func(m string) {
+	err = netns.Build(ctx, vpc.NewPlan(topo), topo, func(m string) {
 		if strings.HasPrefix(m, "links") {
 			cancel()
 		}

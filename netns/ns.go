@@ -156,6 +156,7 @@ type nsState struct {
 	name string
 	h    *netlink.Handle // bound to the namespace: no thread switching needed
 	fd   int             // for IFLA_NET_NS_FD when a veth peer goes here
+	sock int             // a UDP socket here, for interface ioctls
 }
 
 func (s *nsState) close() {
@@ -164,6 +165,9 @@ func (s *nsState) close() {
 	}
 	if s.fd > 0 {
 		unix.Close(s.fd)
+	}
+	if s.sock > 0 {
+		unix.Close(s.sock)
 	}
 }
 
@@ -226,6 +230,10 @@ func createNS(spec nsSpec) (*nsState, error) {
 	if st.fd, err = unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 		st.close()
 		return nil, fmt.Errorf("namespace %s: open: %w", spec.name, err)
+	}
+	if st.sock, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+		st.close()
+		return nil, fmt.Errorf("namespace %s: socket: %w", spec.name, err)
 	}
 	return st, nil
 }

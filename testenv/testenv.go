@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -89,4 +90,31 @@ func Exec(tb testing.TB, ns string, args ...string) (string, error) {
 		return stdout.String(), fmt.Errorf("%s in %s: %w: %s", strings.Join(args, " "), ns, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
+}
+
+var hasName = regexp.MustCompile(`(?m)^name:`)
+
+// Topology parses a YAML topology snippet (the schema of
+// ../shared/examples/lab.yaml) under a fresh Name(tb): a "name:" line is
+// added when the snippet has none and replaced when it has one.
+func Topology(tb testing.TB, snippet string) *vpc.Topology {
+	tb.Helper()
+	name := Name(tb)
+	if !hasName.MatchString(snippet) {
+		snippet = "name: " + name + "\n" + snippet
+	}
+	t, err := vpc.Parse(tb.Name()+".yaml", []byte(snippet))
+	if err != nil {
+		tb.Fatalf("parse topology snippet: %v", err)
+	}
+	t.Name = name
+	return t
+}
+
+// Lab returns the built-in lab topology under a fresh Name(tb).
+func Lab(tb testing.TB) *vpc.Topology {
+	tb.Helper()
+	t := vpc.Lab()
+	t.Name = Name(tb)
+	return t
 }
