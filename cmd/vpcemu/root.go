@@ -32,8 +32,14 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&g.topology, "topology", "t", "", "running topology to act on (default: the only one that is up)")
 	for _, newCmd := range []func(*globalOptions) *cobra.Command{
-		newVersionCmd,
+		newUpCmd,
+		newDownCmd,
+		newStatusCmd,
+		newExecCmd,
+		newSSHCmd,
+		newApplyCmd,
 		newExplainCmd,
+		newVersionCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vpcemu/vpcemu/lab"
+)
+
+func newStatusCmd(g *globalOptions) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "status [NAME]",
+		Short: "show a running topology: instances, addresses, SGs, NACLs, services, counters",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				g.topology = args[0]
+			}
+			if output != "text" && output != "json" {
+				return fmt.Errorf("-o %q: valid values are text and json", output)
+			}
+			r, err := openRunning(g)
+			if err != nil {
+				return err
+			}
+			st := lab.StaticStatus(r.state, r.topo, r.plan)
+			if resp, err := lab.Call(r.paths, lab.Request{Op: "status"}, nil); err == nil && resp.Status != nil {
+				st = resp.Status
+			}
+			if output == "json" {
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			printStatus(c.OutOrStdout(), st)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return c
+}
+
+func printStatus(out io.Writer, st *lab.Status) {
+	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, xdp %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), st.XDPMode)
+	if st.File != "" {
+		fmt.Fprintf(out, "file: %s\n", st.File)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
+	for _, s := range st.Subnets {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.ID, s.CIDR, s.Public, s.NetworkACL)
+	}
+	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED")
+	for _, in := range st.Instances {
+		ct := "-"
+		if in.Conntrack != nil {
+			ct = fmt.Sprintf("%d (exceeded %d)", in.Conntrack.Tracked, in.Conntrack.AllowanceExceeded)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\n", in.ID, in.ENI, in.Subnet, in.PrivateIP, dash(in.PublicIP),
+			strings.Join(in.SecurityGroups, ","), in.OS, in.EphemeralPorts, dash(strings.Join(in.Services, ",")), ct)
+	}
+	fmt.Fprintln(tw, "\nINTERNET HOST\tIP\tOS\tSERVICES")
+	for _, h := range st.Hosts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.IP, h.OS, dash(strings.Join(h.Services, ",")))
+	}
+	if len(st.NACLs) > 0 {
+		fmt.Fprintln(tw, "\nNACL\tDIRECTION\tRULE\tACTION\tPACKETS")
+		for _, n := range st.NACLs {
+			for _, r := range n.Rules {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.ID, r.Direction, r.Rule, r.Action, r.Packets)
+			}
+		}
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

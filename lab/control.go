@@ -1,0 +1,136 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Request is one command sent to a topology's daemon over its socket.
+type Request struct {
+	Op   string `json:"op"`             // "status", "apply" or "stop"
+	File string `json:"file,omitempty"` // apply: where the YAML came from
+	YAML string `json:"yaml,omitempty"` // apply: the new topology text
+}
+
+// Response is the daemon's answer.
+type Response struct {
+	OK     bool    `json:"ok"`
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Call sends req to the daemon of the topology at paths and waits for the answer.
+func Call(paths Paths, req Request, _ io.Writer) (*Response, error) {
+	conn, err := net.DialTimeout("unix", paths.Socket(), 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("connect to daemon: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return nil, fmt.Errorf("send %s: %w", req.Op, err)
+	}
+	var resp Response
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&resp); err != nil {
+		return nil, fmt.Errorf("read answer to %s: %w", req.Op, err)
+	}
+	if !resp.OK {
+		return &resp, errors.New(resp.Error)
+	}
+	return &resp, nil
+}
+
+// Serve answers control requests until ctx is done or a stop request comes.
+// The caller then Closes the lab.
+func (l *Lab) Serve(ctx context.Context) error {
+	os.Remove(l.paths.Socket())
+	ln, err := net.Listen("unix", l.paths.Socket())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", l.paths.Socket(), err)
+	}
+	defer ln.Close()
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		ln.Close()
+	}()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		if l.handle(conn) {
+			close(stop)
+			return nil
+		}
+	}
+}
+
+// handle serves one connection; it returns true for a stop request.
+func (l *Lab) handle(conn net.Conn) (stopReq bool) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	var req Request
+	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+		return false
+	}
+	resp := Response{OK: true}
+	switch req.Op {
+	case "status":
+		resp.Status = l.Status()
+	case "apply":
+		if err := l.Apply(req.File, []byte(req.YAML)); err != nil {
+			resp = Response{Error: err.Error()}
+		}
+	case "stop":
+		stopReq = true
+	default:
+		resp = Response{Error: fmt.Sprintf("unknown request %q", req.Op)}
+	}
+	_ = json.NewEncoder(conn).Encode(resp)
+	return stopReq
+}
+
+// Apply swaps in the rules of a new topology text. Anything but rules
+// (SG and NACL rules, instance SG lists, subnet NACL associations) is refused.
+func (l *Lab) Apply(file string, yaml []byte) error {
+	nt, err := vpc.Parse(file, yaml)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if nt.Name != l.topo.Name {
+		return fmt.Errorf("%s describes topology %q, not %q", file, nt.Name, l.topo.Name)
+	}
+	if err := vpc.RulesOnlyDiff(l.topo, nt); err != nil {
+		return err
+	}
+	if err := l.dp.apply(nt); err != nil {
+		return fmt.Errorf("apply %s: %w", file, err)
+	}
+	l.topo = nt
+	l.state.YAML = string(yaml)
+	l.state.File = file
+	return writeState(l.paths, l.state)
+}

@@ -1,0 +1,251 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vpcemu/vpcemu/loader"
+	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/services"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// ErrAlreadyUp is returned by Up for a topology whose daemon is running.
+var ErrAlreadyUp = errors.New("topology is already up")
+
+// Options configure where state lives and how the datapath is attached.
+type Options struct {
+	RunRoot  string         // default DefaultRunRoot
+	DataRoot string         // default DefaultDataRoot
+	XDPMode  loader.XDPMode // NACL attach mode; default generic
+	Progress func(msg string)
+	Log      *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.RunRoot == "" {
+		o.RunRoot = DefaultRunRoot
+	}
+	if o.DataRoot == "" {
+		o.DataRoot = DefaultDataRoot
+	}
+	if o.XDPMode == "" {
+		o.XDPMode = loader.XDPGeneric
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Lab is a topology that is up: namespaces, datapath and services, owned by
+// this process until Close.
+type Lab struct {
+	opts  Options
+	paths Paths
+	mu    sync.Mutex // guards topo and the datapath during apply
+	state *State
+	topo  *vpc.Topology
+	plan  *vpc.Plan
+	dp    *datapath
+	svc   *services.Running
+	// createdData records that Up made the data dir, so a failed Up removes it.
+	createdData bool
+}
+
+// Topology returns the topology as currently applied.
+func (l *Lab) Topology() *vpc.Topology {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.topo
+}
+
+// Plan returns the layout of the running topology.
+func (l *Lab) Plan() *vpc.Plan { return l.plan }
+
+// Paths returns where the topology keeps its state.
+func (l *Lab) Paths() Paths { return l.paths }
+
+// Up builds topology t (read from file, "" for the built-in lab, with its
+// text yaml) and returns when it is ready for traffic. On any failure, or
+// when ctx is cancelled, everything it created is removed again.
+func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Options) (l *Lab, err error) {
+	opts.defaults()
+	paths := PathsFor(opts.RunRoot, opts.DataRoot, t.Name)
+	if s, err := ReadState(paths); err == nil && alive(s.PID) {
+		return nil, fmt.Errorf("%w: %s (daemon pid %d); `vpcemu down %s` first", ErrAlreadyUp, t.Name, s.PID, t.Name)
+	}
+	if leftovers(opts, t.Name) {
+		opts.Progress("removing leftovers of an earlier run of " + t.Name)
+		if err := cleanup(opts, t.Name); err != nil {
+			return nil, fmt.Errorf("remove leftovers of %s: %w", t.Name, err)
+		}
+	}
+	l = &Lab{opts: opts, paths: paths, topo: t, plan: vpc.NewPlan(t)}
+	if _, err := os.Stat(paths.Data); errors.Is(err, os.ErrNotExist) {
+		l.createdData = true
+	}
+	if err := os.MkdirAll(paths.Run, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", paths.Run, err)
+	}
+	defer func() {
+		if err != nil {
+			if cerr := l.teardown(); cerr != nil {
+				err = fmt.Errorf("%w (and cleaning up: %v)", err, cerr)
+			}
+			if l.createdData {
+				os.RemoveAll(paths.Data)
+			}
+		}
+	}()
+	start := time.Now()
+	opts.Progress(fmt.Sprintf("building %s: %d subnets, %d instances, %d internet hosts", t.Name, len(t.Subnets), len(t.Instances), len(t.Internet)))
+	if err := netns.Build(ctx, l.plan, t, opts.Progress); err != nil {
+		return l, fmt.Errorf("build namespaces: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return l, err
+	}
+	opts.Progress("loading the datapath (IGW NAT, NACLs, SGs)")
+	if l.dp, err = loadDatapath(t, l.plan, opts); err != nil {
+		return l, err
+	}
+	if err := ctx.Err(); err != nil {
+		return l, err
+	}
+	opts.Progress("starting services")
+	if l.svc, err = services.Start(ctx, paths.Run, serviceSpecs(t, l.plan)); err != nil {
+		return l, fmt.Errorf("start services: %w", err)
+	}
+	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode)}
+	if err := writeState(paths, l.state); err != nil {
+		return l, err
+	}
+	opts.Log.Info("topology up", "name", t.Name, "took", time.Since(start).Round(time.Millisecond))
+	return l, nil
+}
+
+// Close flushes flow logs and removes everything Up created but the flow-log files.
+func (l *Lab) Close() error {
+	return l.teardown()
+}
+
+func (l *Lab) teardown() error {
+	var errs []error
+	if l.svc != nil {
+		errs = append(errs, l.svc.Stop())
+		l.svc = nil
+	}
+	if l.dp != nil {
+		errs = append(errs, l.dp.Close())
+		l.dp = nil
+	}
+	errs = append(errs, cleanup(l.opts, l.topo.Name))
+	return errors.Join(errs...)
+}
+
+// leftovers tells whether a topology of that name left anything behind.
+func leftovers(opts Options, name string) bool {
+	if _, err := os.Stat(PathsFor(opts.RunRoot, opts.DataRoot, name).Run); err == nil {
+		return true
+	}
+	names, _ := netns.List()
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanup removes a topology's namespaces, processes and runtime state,
+// whoever left them (a clean Close, or a crashed daemon).
+func cleanup(opts Options, name string) error {
+	paths := PathsFor(opts.RunRoot, opts.DataRoot, name)
+	var errs []error
+	if err := services.KillLeftovers(paths.Run); err != nil {
+		errs = append(errs, fmt.Errorf("stop leftover services: %w", err))
+	}
+	if err := netns.Teardown(name); err != nil {
+		errs = append(errs, fmt.Errorf("remove namespaces: %w", err))
+	}
+	if err := os.RemoveAll(paths.Run); err != nil {
+		errs = append(errs, err)
+	}
+	os.Remove(paths.Run + ".daemon.log")
+	return errors.Join(errs...)
+}
+
+// serviceSpecs lists the servers of every instance and internet host.
+func serviceSpecs(t *vpc.Topology, p *vpc.Plan) []services.Spec {
+	var specs []services.Spec
+	for i, in := range t.Instances {
+		if len(in.Services) > 0 {
+			specs = append(specs, services.Spec{NS: p.Instances[i].NS, Host: in.ID, Services: in.Services})
+		}
+	}
+	for i, h := range t.Internet {
+		if len(h.Services) > 0 {
+			specs = append(specs, services.Spec{NS: p.Hosts[i].NS, Host: h.Name, Services: h.Services})
+		}
+	}
+	return specs
+}
+
+// natTable maps each instance's public IP to its private IP.
+func natTable(t *vpc.Topology) map[netip.Addr]netip.Addr {
+	m := map[netip.Addr]netip.Addr{}
+	for _, in := range t.Instances {
+		if in.PublicIP.IsValid() {
+			m[in.PublicIP] = in.PrivateIP
+		}
+	}
+	return m
+}
+
+// Down stops the daemon of topology name (if any) and removes everything but
+// its flow logs; with purge, the flow logs too. It is idempotent and also
+// clears what a crashed run left behind.
+func Down(name string, purge bool, opts Options) error {
+	opts.defaults()
+	paths := PathsFor(opts.RunRoot, opts.DataRoot, name)
+	if s, err := ReadState(paths); err == nil && alive(s.PID) && s.PID != os.Getpid() {
+		opts.Progress(fmt.Sprintf("stopping the daemon of %s (pid %d)", name, s.PID))
+		if err := stopDaemon(paths, s.PID); err != nil {
+			opts.Log.Warn("daemon did not stop cleanly", "err", err)
+		}
+	}
+	err := cleanup(opts, name)
+	if purge {
+		if perr := os.RemoveAll(paths.Data); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
+	return err
+}
+
+// stopDaemon asks the daemon to stop over its socket, then by signal.
+func stopDaemon(paths Paths, pid int) error {
+	_, err := Call(paths, Request{Op: "stop"}, io.Discard)
+	if err != nil {
+		_ = signalTerm(pid)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			_ = signalKill(pid)
+			return fmt.Errorf("daemon pid %d did not exit in 30s: killed", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package lab
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Status describes a running topology for `vpcemu status`.
+type Status struct {
+	Name      string           `json:"name"`
+	File      string           `json:"file"`
+	PID       int              `json:"pid"`
+	Started   time.Time        `json:"started"`
+	XDPMode   string           `json:"xdp_mode"`
+	Subnets   []SubnetStatus   `json:"subnets"`
+	Instances []InstanceStatus `json:"instances"`
+	Hosts     []HostStatus     `json:"internet"`
+	NACLs     []NACLStatus     `json:"network_acls,omitempty"`
+}
+
+// SubnetStatus is one subnet of a running topology.
+type SubnetStatus struct {
+	ID         string `json:"id"`
+	CIDR       string `json:"cidr"`
+	IPv6CIDR   string `json:"ipv6_cidr,omitempty"`
+	Public     bool   `json:"public"`
+	NetworkACL string `json:"network_acl"`
+	Namespace  string `json:"namespace"`
+}
+
+// InstanceStatus is one instance and its ENI.
+type InstanceStatus struct {
+	ID             string         `json:"id"`
+	ENI            string         `json:"eni"`
+	Subnet         string         `json:"subnet"`
+	PrivateIP      string         `json:"private_ip"`
+	PublicIP       string         `json:"public_ip,omitempty"`
+	IPv6           string         `json:"ipv6,omitempty"`
+	SecurityGroups []string       `json:"security_groups"`
+	OS             string         `json:"os"`
+	EphemeralPorts string         `json:"ephemeral_ports"`
+	Services       []string       `json:"services"`
+	Namespace      string         `json:"namespace"`
+	Conntrack      *ConntrackStat `json:"conntrack,omitempty"`
+}
+
+// ConntrackStat is an ENI's connection-tracking usage.
+type ConntrackStat struct {
+	Tracked            uint64 `json:"tracked"`
+	AllowanceAvailable uint64 `json:"conntrack_allowance_available"`
+	AllowanceExceeded  uint64 `json:"conntrack_allowance_exceeded"`
+}
+
+// HostStatus is one internet host.
+type HostStatus struct {
+	Name      string   `json:"name"`
+	IP        string   `json:"ip"`
+	IPv6      string   `json:"ipv6,omitempty"`
+	OS        string   `json:"os"`
+	Services  []string `json:"services"`
+	Namespace string   `json:"namespace"`
+}
+
+// NACLStatus is a network ACL with per-rule hit counters.
+type NACLStatus struct {
+	ID    string           `json:"id"`
+	Rules []NACLRuleStatus `json:"rules"`
+}
+
+// NACLRuleStatus is one rule's counters ("*" is the default deny).
+type NACLRuleStatus struct {
+	Direction string `json:"direction"`
+	Rule      string `json:"rule"`
+	Action    string `json:"action"`
+	Packets   uint64 `json:"packets"`
+}
+
+// ServiceNames renders services as the topology file writes them.
+func ServiceNames(svcs []vpc.Service) []string {
+	out := []string{}
+	for _, s := range svcs {
+		switch s.Kind {
+		case "tcp", "udp":
+			out = append(out, fmt.Sprintf("%s:%d", s.Kind, s.Port))
+		default:
+			out = append(out, s.Kind)
+		}
+	}
+	return out
+}
+
+func addr(a interface {
+	IsValid() bool
+	String() string
+}) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// StaticStatus describes topology t as laid out by plan, without live counters.
+func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
+	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode}
+	for i, sn := range t.Subnets {
+		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
+			Public: sn.Public, NetworkACL: sn.NetworkACL, Namespace: p.Subnets[i].NS})
+	}
+	for i, in := range t.Instances {
+		hp := p.Instances[i]
+		st.Instances = append(st.Instances, InstanceStatus{ID: in.ID, ENI: in.ENI, Subnet: in.Subnet,
+			PrivateIP: in.PrivateIP.String(), PublicIP: addr(in.PublicIP), IPv6: addr(in.IPv6),
+			SecurityGroups: in.SecurityGroups, OS: in.OS,
+			EphemeralPorts: fmt.Sprintf("%d-%d", hp.EphemeralPorts[0], hp.EphemeralPorts[1]),
+			Services:       ServiceNames(in.Services), Namespace: hp.NS})
+	}
+	for i, h := range t.Internet {
+		st.Hosts = append(st.Hosts, HostStatus{Name: h.Name, IP: h.IP.String(), IPv6: addr(h.IPv6), OS: h.OS,
+			Services: ServiceNames(h.Services), Namespace: p.Hosts[i].NS})
+	}
+	return st
+}
+
+// Status describes the running topology with live counters.
+func (l *Lab) Status() *Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := StaticStatus(l.state, l.topo, l.plan)
+	if l.dp != nil {
+		l.dp.fillStatus(st)
+	}
+	return st
+}
+
+// Summary is a one-line description of the instances, for progress output.
+func (st *Status) Summary() string {
+	var ids []string
+	for _, in := range st.Instances {
+		ids = append(ids, in.ID)
+	}
+	return strings.Join(ids, ", ")
+}
