@@ -140,6 +140,26 @@ func TestBuildLab(t *testing.T) {
 		mustPing(t, p, "i-web", netip.MustParseAddr("10.0.1.1")) // the VPC router
 	})
 
+	t.Run("LinkStats counts the packets of a ping", func(t *testing.T) {
+		web := host(p, "i-web")
+		rx0, tx0, err := netns.LinkStats(web.PeerNS, web.PeerIf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPing(t, p, "i-web", netip.MustParseAddr("10.0.1.11"))
+		rx1, tx1, err := netns.LinkStats(web.PeerNS, web.PeerIf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ENI end receives what the instance sends, and sends it what it receives.
+		if rx1 <= rx0 || tx1 <= tx0 {
+			t.Errorf("%s/%s: rx %d -> %d, tx %d -> %d; want both to grow", web.PeerNS, web.PeerIf, rx0, rx1, tx0, tx1)
+		}
+		if _, _, err := netns.LinkStats(web.PeerNS, "nosuch0"); err == nil {
+			t.Error("LinkStats of a missing interface: no error")
+		}
+	})
+
 	t.Run("internet hosts reach each other through the internet namespace", func(t *testing.T) {
 		mustPing(t, p, "laptop", netip.MustParseAddr("192.0.2.66"))
 		mustPing(t, p, "stranger", netip.MustParseAddr("203.0.113.80"))

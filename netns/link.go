@@ -1,10 +1,46 @@
 package netns
 
 import (
+	"fmt"
 	"unsafe"
 
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
+
+// LinkStats returns the packets interface ifname in namespace ns has
+// received and sent, as the kernel counts them (drops by XDP not included).
+func LinkStats(ns, ifname string) (rx, tx uint64, err error) {
+	h, err := handleAt(ns)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(ifname)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s/%s: %w", ns, ifname, err)
+	}
+	st := l.Attrs().Statistics
+	if st == nil {
+		return 0, 0, fmt.Errorf("%s/%s: no statistics", ns, ifname)
+	}
+	return st.RxPackets, st.TxPackets, nil
+}
+
+// handleAt opens a netlink handle bound to namespace ns.
+func handleAt(ns string) (*netlink.Handle, error) {
+	nh, err := vnetns.GetFromPath(Path(ns))
+	if err != nil {
+		return nil, fmt.Errorf("open namespace %s: %w", ns, err)
+	}
+	defer nh.Close()
+	h, err := netlink.NewHandleAt(nh)
+	if err != nil {
+		return nil, fmt.Errorf("netlink in %s: %w", ns, err)
+	}
+	return h, nil
+}
 
 // ifreqData is struct ifreq with a pointer in its union, for SIOCETHTOOL.
 type ifreqData struct {
