@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/vpc"
@@ -10,13 +11,17 @@ import (
 
 // datapath is every BPF object of one topology.
 type datapath struct {
-	igw *loader.IGW
+	plan *vpc.Plan
+	mode loader.XDPMode
+	igw  *loader.IGW
+	nacl *loader.NACL
+	sg   *loader.SG
 }
 
 // loadDatapath loads and attaches the IGW NAT, the NACL and the SG programs.
 // On failure it closes whatever it attached.
 func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err error) {
-	d = &datapath{}
+	d = &datapath{plan: p, mode: opts.XDPMode}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -26,18 +31,68 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
 		return d, fmt.Errorf("internet gateway: %w", err)
 	}
+	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, MTU: p.MTU}); err != nil {
+		return d, fmt.Errorf("network ACLs: %w", err)
+	}
+	if err := d.setNACLs(t); err != nil {
+		return d, err
+	}
+	for i, sp := range p.Subnets {
+		acl := t.Subnets[i].NetworkACL
+		// The router end sees what leaves the subnet, the subnet end what enters it.
+		if err := d.nacl.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, opts.XDPMode); err != nil {
+			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
+		}
+		if err := d.nacl.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, opts.XDPMode); err != nil {
+			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
+		}
+	}
+	if d.sg, err = loader.LoadSG(t, p); err != nil {
+		return d, fmt.Errorf("security groups: %w", err)
+	}
 	return d, nil
 }
 
+func (d *datapath) setNACLs(t *vpc.Topology) error {
+	for i := range t.NetworkACLs {
+		if err := d.nacl.SetNACL(&t.NetworkACLs[i]); err != nil {
+			return fmt.Errorf("network ACL %s: %w", t.NetworkACLs[i].ID, err)
+		}
+	}
+	return nil
+}
+
 // apply swaps in the rules of t (which must differ from the running
-// topology in rules only, see vpc.RulesOnlyDiff).
+// topology in rules only, see vpc.RulesOnlyDiff): NACL tables and
+// associations, then security groups.
 func (d *datapath) apply(t *vpc.Topology) error {
+	if err := d.setNACLs(t); err != nil {
+		return err
+	}
+	for i, sp := range d.plan.Subnets {
+		acl := t.Subnets[i].NetworkACL
+		if err := d.nacl.Associate(d.plan.RouterNS, sp.UplinkRouterIf, acl); err != nil {
+			return err
+		}
+		if err := d.nacl.Associate(sp.NS, sp.UplinkSubnetIf, acl); err != nil {
+			return err
+		}
+	}
+	if err := d.sg.Update(t); err != nil {
+		return fmt.Errorf("security groups: %w", err)
+	}
 	return nil
 }
 
 // Close detaches and frees every program and map.
 func (d *datapath) Close() error {
 	var errs []error
+	if d.sg != nil {
+		errs = append(errs, d.sg.Close())
+	}
+	if d.nacl != nil {
+		errs = append(errs, d.nacl.Close())
+	}
 	if d.igw != nil {
 		errs = append(errs, d.igw.Close())
 	}
@@ -45,4 +100,36 @@ func (d *datapath) Close() error {
 }
 
 // fillStatus adds live counters (NACL rule hits, conntrack usage) to st.
-func (d *datapath) fillStatus(st *Status) {}
+func (d *datapath) fillStatus(st *Status) {
+	if ctrs, err := d.nacl.Counters(); err == nil {
+		byACL := map[string]*NACLStatus{}
+		for _, c := range ctrs {
+			ns := byACL[c.ACL]
+			if ns == nil {
+				st.NACLs = append(st.NACLs, NACLStatus{ID: c.ACL})
+				ns = &st.NACLs[len(st.NACLs)-1]
+				byACL[c.ACL] = ns
+			}
+			dir, action, rule := "inbound", "deny", strconv.Itoa(c.Rule)
+			if c.Egress {
+				dir = "outbound"
+			}
+			if c.Allow {
+				action = "allow"
+			}
+			if c.Rule >= 32767 {
+				rule = "*"
+			}
+			if c.IPv6 {
+				rule += " (v6)"
+			}
+			ns.Rules = append(ns.Rules, NACLRuleStatus{Direction: dir, Rule: rule, Action: action, Packets: c.Packets})
+		}
+	}
+	for i := range st.Instances {
+		tracked, avail, exceeded, err := d.sg.Stats(st.Instances[i].ENI)
+		if err == nil {
+			st.Instances[i].Conntrack = &ConntrackStat{Tracked: tracked, AllowanceAvailable: avail, AllowanceExceeded: exceeded}
+		}
+	}
+}
