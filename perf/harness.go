@@ -101,7 +101,8 @@ type Results struct {
 	Samples []Sample `json:"samples"`
 }
 
-const lockPath = "/run/vpcemu-bench.lock"
+// lockPath serialises runs: two at once would measure each other.
+var lockPath = "/run/vpcemu-bench.lock"
 
 // Run measures every configuration with every metric, Rounds times,
 // interleaved (round 1: every configuration, round 2: every configuration,
@@ -134,7 +135,12 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	env := &loadEnv{agent: o.Agent, cliCPU: cli, srvCPU: srv, dur: o.Dur, connConc: o.ConnConc, rawWriter: o.Raw}
 	res := &Results{Configs: cfgs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU,
 		Env: envLine(cli, srv), Start: time.Now()}
-	defer func() { res.Wall = time.Since(res.Start) }()
+	load0 := loadAvg()
+	defer func() {
+		res.Wall = time.Since(res.Start)
+		// Other work on the machine moves every figure: say how busy it was.
+		res.Env += fmt.Sprintf("; load average (1 min) %s at start, %s at end", load0, loadAvg())
+	}()
 	for round := 1; round <= o.Rounds; round++ {
 		for _, c := range cfgs {
 			if err := ctx.Err(); err != nil {
@@ -238,4 +244,16 @@ func envLine(cli, srv int) string {
 	}
 	return fmt.Sprintf("kernel %s, %d CPUs (%s), generators on CPU %d, receivers on CPU %d, %s",
 		unix.ByteSliceToString(u.Release[:]), runtime.NumCPU(), model, cli, srv, runtime.Version())
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }

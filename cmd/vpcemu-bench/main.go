@@ -5,6 +5,7 @@
 // "median (min–max) and ratio to bare" tables.
 //
 //	vpcemu-bench [-quick] [-rounds 3] [-dur 3s] [-configs bare,ipt40,...] [-md BENCHMARKS.md]
+//	vpcemu-bench gobench-table < go-test-bench-output
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 package main
 
@@ -26,6 +27,11 @@ import (
 func main() {
 	if os.Getenv(perf.AgentEnv) == "1" || (len(os.Args) > 1 && os.Args[1] == perf.AgentArg) {
 		os.Exit(perf.AgentMain(os.Args[1:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "gobench-table" {
+		// `go test -bench` output on stdin -> Markdown table of medians on stdout.
+		fmt.Print(perf.GoBenchTable(perf.ParseGoBench(os.Stdin)))
+		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "md-section" {
 		if err := mdSection(os.Args[2:]); err != nil {
