@@ -226,6 +226,27 @@ func TestBuildLab(t *testing.T) {
 	})
 }
 
+func TestEphemeralPortsEveryOSProfile(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := labTopology()
+	topo.Instances = nil
+	for i, os := range vpc.OSProfiles {
+		topo.Instances = append(topo.Instances, vpc.Instance{
+			ID: "i-" + os, ENI: "eni-" + os, Subnet: "subnet-public", OS: os,
+			PrivateIP: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)}),
+		})
+	}
+	p := testenv.Build(t, topo)
+	for _, in := range topo.Instances {
+		lo, hi := vpc.EphemeralPorts(in.OS)
+		want := fmt.Sprintf("%d\t%d", lo, hi)
+		out, err := testenv.Exec(t, host(p, in.ID).NS, "cat", "/proc/sys/net/ipv4/ip_local_port_range")
+		if err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("os %s: ip_local_port_range = %q, %v; want %q", in.OS, out, err, want)
+		}
+	}
+}
+
 // The built-in lab, as `vpcemu up` builds it, before any filtering or NAT.
 func TestBuildBuiltinLab(t *testing.T) {
 	testenv.RequireRoot(t)
@@ -274,6 +295,15 @@ func snapshot(t *testing.T) string {
 	}
 	for _, r := range rules {
 		fmt.Fprintf(&b, "rule %s\n", r)
+	}
+	// The host's own sysctls, which Build writes in every namespace it makes.
+	for _, k := range []string{"net/ipv4/ip_local_port_range", "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding",
+		"net/ipv6/conf/default/accept_dad", "net/ipv4/conf/all/rp_filter", "net/ipv6/conf/default/disable_ipv6"} {
+		v, err := os.ReadFile("/proc/sys/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "sysctl %s = %s", k, v)
 	}
 	return b.String()
 }
