@@ -328,13 +328,17 @@ func (d *decoder) addr(o object, key string, family int, required bool) netip.Ad
 	if !ok {
 		return netip.Addr{}
 	}
+	ex := "10.0.1.10"
+	if family == 6 {
+		ex = "2001:db8:1::10"
+	}
 	a, err := netip.ParseAddr(strings.TrimSpace(v))
 	if err != nil || a.Zone() != "" || (family == 4 && !a.Is4()) || (family == 6 && (!a.Is6() || a.Is4In6())) {
-		ex := "10.0.1.10"
-		if family == 6 {
-			ex = "2001:db8:1::10"
-		}
 		d.errAt(n, join(o.path, key), "", "%q is not a valid IPv%d address; valid: an address such as %s", v, family, ex)
+		return netip.Addr{}
+	}
+	if !hostUsable(a) {
+		d.errAt(n, join(o.path, key), "", "%s is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as %s", a, ex)
 		return netip.Addr{}
 	}
 	return a
@@ -383,4 +387,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// hostUsable reports whether a can be a host's own address.
+func hostUsable(a netip.Addr) bool {
+	bad := a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
+		a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	for _, p := range reservedBlocks {
+		bad = bad || p.Contains(a)
+	}
+	return !bad
+}
+
+// reservedBlocks can hold neither a VPC nor a host: "this network", loopback,
+// link-local (vpcemu's gateway link uses 169.254.100.0/30), multicast and
+// class E; for IPv6 the ::/8 block (loopback, mapped), link-local and multicast.
+var reservedBlocks = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("224.0.0.0/3"),
+	netip.MustParsePrefix("::/8"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
+}
+
+// reservedOverlap returns the reserved block that p overlaps, if any.
+func reservedOverlap(p netip.Prefix) (netip.Prefix, bool) {
+	for _, r := range reservedBlocks {
+		if r.Overlaps(p) {
+			return r, true
+		}
+	}
+	return netip.Prefix{}, false
 }

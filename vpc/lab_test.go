@@ -1,6 +1,7 @@
 package vpc
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"testing"
@@ -61,5 +62,28 @@ func TestLabYAMLMatchesSharedExample(t *testing.T) {
 	}
 	if string(shared) != string(LabYAML) {
 		t.Errorf("vpc/lab.yaml differs from the shared example lab.yaml")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/good.yaml"
+	if err := os.WriteFile(good, LabYAML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := Load(good)
+	if err != nil || topo.File != good || topo.Name != "lab" {
+		t.Fatalf("Load(good) = %+v, %v", topo, err)
+	}
+	bad := dir + "/bad.yaml"
+	if err := os.WriteFile(bad, []byte("name: x\nvpc: {cidr: 10.0.0.0/33}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(bad)
+	if want := bad + `:2:13: vpc.cidr: "10.0.0.0/33" is not a valid IPv4 CIDR; valid: address/length such as 10.0.0.0/16`; err == nil || err.Error() != want {
+		t.Errorf("Load(bad) = %v, want %s", err, want)
+	}
+	if _, err := Load(dir + "/missing.yaml"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want a wrapped ErrNotExist", err)
 	}
 }

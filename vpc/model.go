@@ -85,7 +85,7 @@ type SGRule struct {
 // SecurityGroup is a set of allow rules attached to ENIs.
 type SecurityGroup struct {
 	ID          string
-	Name        string
+	Name        string // the file's name:, or ID when it gives none
 	Description string
 	Ingress     []SGRule
 	Egress      []SGRule

@@ -213,7 +213,15 @@ func (d *decoder) vpc(o object, name string) VPC {
 		d.errf("vpc.cidr", "InvalidVpc.Range", "%s is not a valid VPC block size; valid: a prefix length from /16 to /28", v.CIDR)
 		v.CIDR = netip.Prefix{}
 	}
+	if r, bad := reservedOverlap(v.CIDR); v.CIDR.IsValid() && bad {
+		d.errf("vpc.cidr", "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a private block such as 10.0.0.0/16", v.CIDR, r)
+		v.CIDR = netip.Prefix{}
+	}
 	v.IPv6CIDR = d.prefix(vo, "ipv6_cidr", 6, false, false)
+	if r, bad := reservedOverlap(v.IPv6CIDR); v.IPv6CIDR.IsValid() && bad {
+		d.errf("vpc.ipv6_cidr", "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a global or unique-local block such as 2001:db8::/56", v.IPv6CIDR, r)
+		v.IPv6CIDR = netip.Prefix{}
+	}
 	if v.IPv6CIDR.IsValid() && (v.IPv6CIDR.Bits() < 44 || v.IPv6CIDR.Bits() > 60) {
 		d.errf("vpc.ipv6_cidr", "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
 		v.IPv6CIDR = netip.Prefix{}

@@ -328,6 +328,21 @@ var validationCases = []struct {
 	{"limits value", h + "limits: {rules_per_security_group: -5}\n", []string{
 		"t.yaml:6:36: limits.rules_per_security_group: \"-5\" is not valid; valid: a whole number from 1 to 100000",
 	}},
+	{"VPC CIDR in link-local space", "name: t\nvpc: {cidr: 169.254.0.0/16}\n", []string{
+		"t.yaml:2:13: vpc.cidr: 169.254.0.0/16 overlaps the reserved block 169.254.0.0/16; valid: a private block such as 10.0.0.0/16 (InvalidVpc.Range)",
+	}},
+	{"VPC IPv6 CIDR link-local", "name: t\nvpc: {cidr: 10.0.0.0/16, ipv6_cidr: \"fe80::/56\"}\n", []string{
+		"t.yaml:2:37: vpc.ipv6_cidr: fe80::/56 overlaps the reserved block fe80::/10; valid: a global or unique-local block such as 2001:db8::/56 (InvalidVpc.Range)",
+	}},
+	{"internet host on loopback", h + "internet:\n  - {name: h, ip: 127.0.0.1}\n", []string{
+		"t.yaml:7:19: internet[0].ip: 127.0.0.1 is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as 10.0.1.10",
+	}},
+	{"internet host IPv6 link-local", h + "internet:\n  - {name: h, ip: 198.51.100.1, ipv6: \"fe80::1\"}\n", []string{
+		"t.yaml:7:39: internet[0].ipv6: fe80::1 is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as 2001:db8:1::10",
+	}},
+	{"public IP multicast", h + "instances:\n  - {id: i-a, subnet: s1, private_ip: 10.0.1.10, public_ip: 224.0.0.1}\n", []string{
+		"t.yaml:7:61: instances[0].public_ip: 224.0.0.1 is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as 10.0.1.10",
+	}},
 }
 
 func TestValidationErrors(t *testing.T) {
