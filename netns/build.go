@@ -38,10 +38,15 @@ func Build(ctx context.Context, p *vpc.Plan, t *vpc.Topology, progress func(msg 
 	if err := checkName(p.Name); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
+	if p.Name != t.Name || len(p.Subnets) != len(t.Subnets) || len(p.Instances) != len(t.Instances) || len(p.Hosts) != len(t.Internet) {
+		return fmt.Errorf("build %s: the plan was not made from this topology (vpc.NewPlan)", p.Name)
+	}
+	// Refuse before creating anything: the cleanup of a failed Build would
+	// otherwise remove a running topology of the same name.
 	if existing, err := namespaces(p.Name); err != nil {
 		return fmt.Errorf("build %s: %w", p.Name, err)
 	} else if len(existing) > 0 {
-		return fmt.Errorf("build %s: topology is up (namespace %s): %w", p.Name, existing[0], ErrExists)
+		return fmt.Errorf("build %s: namespace %s is there (the topology is up, or a crashed run left it; down removes it): %w", p.Name, existing[0], ErrExists)
 	}
 	b := &builder{ctx: ctx, p: p, t: t, progress: progress, ns: map[string]*nsState{}}
 	defer func() {
@@ -168,10 +173,7 @@ func (b *builder) namespaces() error {
 		}
 		seen[s.name] = true
 	}
-	if err := b.ctx.Err(); err != nil {
-		return err
-	}
-	sts, err := createNamespaces(specs, workers, b.counter("namespaces", len(specs)))
+	sts, err := createNamespaces(b.ctx, specs, workers, b.counter("namespaces", len(specs)))
 	for _, st := range sts {
 		b.ns[st.name] = st
 	}

@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -176,12 +177,15 @@ func (s *nsState) close() {
 // socket there: everything happens from inside, so no thread ever switches
 // back and forth per namespace. Threads go back to their original namespace
 // at the end, or die with their goroutine if that fails.
-func createNamespaces(specs []nsSpec, workers int, done func()) ([]*nsState, error) {
+func createNamespaces(ctx context.Context, specs []nsSpec, workers int, done func()) ([]*nsState, error) {
 	if err := runDirOnce(); err != nil {
 		return nil, err
 	}
 	out := make([]*nsState, len(specs))
 	err := parallelLocked(len(specs), workers, func(i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		st, err := createNS(specs[i])
 		out[i] = st
 		if err == nil && done != nil {
