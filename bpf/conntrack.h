@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* conntrack.h: vpcemu's own connection tracking for security groups.
  *
- * Contract. An entry is keyed by (ENI index, normalised flow): the two
+ * Contract. An entry is keyed by (ENI's instance MAC, normalised flow): the two
  * endpoints are ordered so both directions of a flow find the same key.
  * Per protocol (SG-21): TCP/UDP the 5-tuple; ICMP/ICMPv6 echo the address
  * pair plus echo identifier; other ICMP the pair plus the type; any other
  * protocol the pair plus the protocol. Entries carry their last-seen time;
  * an entry older than its state's idle timeout never admits traffic (it is
  * deleted on lookup), so no user-space sweep is needed for correctness.
+ * The entry carries its own timeout (taken from the ENI's configuration at
+ * each state change), so a hit needs no other map lookup.
  */
 #ifndef VPCEMU_CONNTRACK_H
 #define VPCEMU_CONNTRACK_H
@@ -36,10 +38,11 @@ enum ct_state {
 #define TCP_ACK 0x10
 
 struct ct_key {
-	__u32 eni;     /* sg_eni.idx */
+	__u8 mac[6];   /* the ENI: its instance's MAC (no ENI lookup on a hit) */
 	__u8 family;   /* 4 or 6 */
 	__u8 proto;
 	__u16 id;      /* ICMP echo id, or ICMP type for other ICMP; else 0 */
+	__u16 pad;
 	__u32 a[4];    /* lower endpoint address, network order */
 	__u32 b[4];    /* higher endpoint address */
 	__u16 pa;      /* lower endpoint port (host order; 0 for portless, 1 for ICMP keyed by type) */
@@ -48,6 +51,8 @@ struct ct_key {
 
 struct ct_val {
 	__u64 last_ns;    /* last packet of either direction (ct_now clock) */
+	__u32 eni;        /* sg_eni.idx of the ENI (stats, listing) */
+	__u32 timeout_s;  /* idle timeout of the current state, set at each state change */
 	__u64 created_ns;
 	__u64 pkts[2];    /* [side]: packets sent by endpoint a (0) / b (1) */
 	__u8 state;       /* enum ct_state */
@@ -58,12 +63,12 @@ struct ct_val {
 	__u8 pad[3];
 };
 
-/* ct_key_of builds the normalised key of p for ENI eni; *side tells which
+/* ct_key_of builds the normalised key of p for the ENI of instance MAC mac; *side tells which
  * endpoint (0 = a, 1 = b) sent p. */
-static __always_inline void ct_key_of(const struct pkt *p, __u32 eni, struct ct_key *k, __u8 *side)
+static __always_inline void ct_key_of(const struct pkt *p, const __u8 *mac, struct ct_key *k, __u8 *side)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->eni = eni;
+	__builtin_memcpy(k->mac, mac, 6);
 	k->family = p->family;
 	k->proto = p->proto;
 	__u16 sp = p->sport, dp = p->dport;

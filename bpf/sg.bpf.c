@@ -69,14 +69,6 @@ struct {
 	__type(value, struct sg_stats);
 } sg_stats SEC(".maps");
 
-/* ENI index -> conntrack timeouts, for sweeps that only know the index */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_MAX_ENIS);
-	__type(key, __u32);
-	__type(value, struct sg_eni);
-} sg_ctcfg SEC(".maps");
-
 /* drop events (struct vpc_event of events.h, kind EV_SG_DROP, reason SG_DROP_*) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -91,9 +83,9 @@ static __always_inline __u64 ct_now(void)
 	return bpf_ktime_get_ns() + now_offset;
 }
 
-static __always_inline __u64 ct_timeout_ns(const struct sg_eni *cfg, __u8 state)
+static __always_inline __u32 ct_timeout_s(const struct sg_eni *cfg, __u8 state)
 {
-	__u64 s;
+	__u32 s;
 	switch (state) {
 	case CT_TCP_SYN:
 		s = CT_SYN_S;
@@ -116,15 +108,15 @@ static __always_inline __u64 ct_timeout_ns(const struct sg_eni *cfg, __u8 state)
 	default:
 		s = CT_OTHER_S;
 	}
-	return s * NSEC;
+	return s;
 }
 
 /* An entry admits traffic while now - last < timeout. */
-static __always_inline int ct_expired(const struct sg_eni *cfg, const struct ct_val *v, __u64 now)
+static __always_inline int ct_expired(const struct ct_val *v, __u64 now)
 {
 	if (now <= v->last_ns)
 		return 0;
-	return now - v->last_ns >= ct_timeout_ns(cfg, v->state);
+	return now - v->last_ns >= (__u64)v->timeout_s * NSEC;
 }
 
 static __always_inline void stats_add_tracked(__u32 eni, __s64 d)
@@ -141,13 +133,10 @@ struct sweep_ctx {
 
 static long sweep_cb(void *map, struct ct_key *k, struct ct_val *v, struct sweep_ctx *c)
 {
-	if (c->eni && k->eni != c->eni)
+	if (c->eni && v->eni != c->eni)
 		return 0;
-	__u32 idx = k->eni;
-	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_ctcfg, &idx);
-	if (!cfg)
-		return 0;
-	if (ct_expired(cfg, v, c->now) && bpf_map_delete_elem(map, k) == 0)
+	__u32 idx = v->eni;
+	if (ct_expired(v, c->now) && bpf_map_delete_elem(map, k) == 0)
 		stats_add_tracked(idx, -1);
 	return 0;
 }
@@ -263,23 +252,33 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 	return TC_ACT_SHOT;
 }
 
-static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __u8 side, __u64 now)
+/* ct_refresh restarts the idle timer; a state change takes the new state's
+ * timeout from the ENI's configuration (the only lookup on a hit). */
+static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __u8 side, __u64 now,
+				       const struct sg_eni_key *ek)
 {
+	__u8 st = v->state;
 	v->last_ns = now;
 	v->pkts[side & 1]++;
 	if (p->proto == IPPROTO_TCP) {
 		if (p->tcp_flags & (TCP_FIN | TCP_RST))
-			v->state = CT_TCP_CLOSING;
-		else if (v->state == CT_TCP_SYN && side != v->init_side)
-			v->state = CT_TCP_EST;
+			st = CT_TCP_CLOSING;
+		else if (st == CT_TCP_SYN && side != v->init_side)
+			st = CT_TCP_EST;
 	} else if (p->proto == IPPROTO_UDP) {
 		if (side != v->last_side && side != v->init_side) {
 			if (v->exchanges < 255)
 				v->exchanges++;
 			if (v->exchanges >= 2)
-				v->state = CT_UDP_STREAM;
+				st = CT_UDP_STREAM;
 		}
 		v->last_side = side;
+	}
+	if (st != v->state) {
+		v->state = st;
+		struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
+		if (cfg)
+			v->timeout_s = ct_timeout_s(cfg, st);
 	}
 }
 
@@ -331,6 +330,25 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	else
 		__builtin_memcpy(ek.mac, eth->h_dest, 6);
 	__u64 now = ct_now();
+
+	/* the fast path: a live entry admits without looking at the ENI */
+	struct ct_key ck;
+	__u8 side = 0;
+	struct ct_val *cv = NULL;
+	if (r == PARSE_IP && p.frag != FRAG_LATER) {
+		ct_key_of(&p, ek.mac, &ck, &side);
+		cv = bpf_map_lookup_elem(&ct_table, &ck);
+		if (cv) {
+			if (!ct_expired(cv, now)) {
+				ct_refresh(cv, &p, side, now, &ek);
+				return TC_ACT_UNSPEC;
+			}
+			__u32 old = cv->eni;
+			if (bpf_map_delete_elem(&ct_table, &ck) == 0)
+				stats_add_tracked(old, -1);
+		}
+	}
+
 	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, &ek);
 	if (!cfg)
 		return sg_drop(skb, &p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
@@ -344,19 +362,6 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 			return sg_drop(skb, &p, cfg->idx, dir,
 				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
 		return TC_ACT_UNSPEC;
-	}
-
-	struct ct_key ck;
-	__u8 side;
-	ct_key_of(&p, cfg->idx, &ck, &side);
-	struct ct_val *cv = bpf_map_lookup_elem(&ct_table, &ck);
-	if (cv) {
-		if (!ct_expired(cfg, cv, now)) {
-			ct_refresh(cv, &p, side, now);
-			return TC_ACT_UNSPEC;
-		}
-		if (bpf_map_delete_elem(&ct_table, &ck) == 0)
-			stats_add_tracked(cfg->idx, -1);
 	}
 
 	__u16 v = 0;
@@ -403,6 +408,8 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	nv.init_side = side;
 	nv.last_side = side;
 	nv.init_dir = dir;
+	nv.eni = idx;
+	nv.timeout_s = ct_timeout_s(cfg, nv.state);
 	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0)
 		stats_add_tracked(idx, 1);
 	return TC_ACT_UNSPEC;

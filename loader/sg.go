@@ -225,9 +225,6 @@ func (s *SG) Update(t *vpc.Topology) error {
 			return fmt.Errorf("write sg_eni: %w", err)
 		}
 		ekeys = append(ekeys, ek)
-		if err := s.objs.SgCtcfg.Put(idx, &cfg); err != nil {
-			return fmt.Errorf("write sg_ctcfg: %w", err)
-		}
 	}
 	s.keys[ng] = sgGenKeys{eni: ekeys, lpm: lkeys}
 	if len(ents) > 0 {
@@ -286,10 +283,6 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 	if err := s.sweep(); err != nil {
 		return nil, err
 	}
-	var cfg sgSgEni
-	if err := s.objs.SgCtcfg.Lookup(idx, &cfg); err != nil {
-		return nil, fmt.Errorf("read sg_ctcfg: %w", err)
-	}
 	now, err := s.now()
 	if err != nil {
 		return nil, err
@@ -299,10 +292,10 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 	var v sgCtVal
 	it := s.objs.CtTable.Iterate()
 	for it.Next(&k, &v) {
-		if k.Eni != idx {
+		if v.Eni != idx {
 			continue
 		}
-		tmo := sgCtTimeout(&cfg, v.State)
+		tmo := time.Duration(v.TimeoutS) * time.Second
 		age := time.Duration(0)
 		if now > v.LastNs {
 			age = time.Duration(now - v.LastNs)
@@ -477,27 +470,6 @@ func (s *SG) now() (uint64, error) {
 		return 0, fmt.Errorf("read clock: %w", err)
 	}
 	return uint64(ts.Nano() + off), nil
-}
-
-func sgCtTimeout(cfg *sgSgEni, state uint8) time.Duration {
-	var s uint32
-	switch state {
-	case 1:
-		s = 60
-	case 2:
-		s = cfg.TcpEstS
-	case 3:
-		s = 120
-	case 4:
-		s = cfg.UdpS
-	case 5:
-		s = cfg.UdpStreamS
-	case 6:
-		s = cfg.IcmpS
-	default:
-		s = 600
-	}
-	return time.Duration(s) * time.Second
 }
 
 func sgAddrOf(family uint8, w [4]uint32) netip.Addr {

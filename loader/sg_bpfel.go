@@ -15,10 +15,11 @@ import (
 
 type sgCtKey struct {
 	_      structs.HostLayout
-	Eni    uint32
+	Mac    [6]uint8
 	Family uint8
 	Proto  uint8
 	Id     uint16
+	Pad    uint16
 	A      [4]uint32
 	B      [4]uint32
 	Pa     uint16
@@ -28,6 +29,8 @@ type sgCtKey struct {
 type sgCtVal struct {
 	_         structs.HostLayout
 	LastNs    uint64
+	Eni       uint32
+	TimeoutS  uint32
 	CreatedNs uint64
 	Pkts      [2]uint64
 	State     uint8
@@ -97,7 +100,6 @@ type sgSgStats struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sgMapCtTable      = "ct_table"
-	sgMapSgCtcfg      = "sg_ctcfg"
 	sgMapSgEni        = "sg_eni"
 	sgMapSgEnts       = "sg_ents"
 	sgMapSgEvents     = "sg_events"
@@ -165,7 +167,6 @@ type sgProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
 	CtTable  *ebpf.MapSpec `ebpf:"ct_table"`
-	SgCtcfg  *ebpf.MapSpec `ebpf:"sg_ctcfg"`
 	SgEni    *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts   *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents *ebpf.MapSpec `ebpf:"sg_events"`
@@ -203,7 +204,6 @@ func (o *sgObjects) Close() error {
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
 	CtTable  *ebpf.Map `ebpf:"ct_table"`
-	SgCtcfg  *ebpf.Map `ebpf:"sg_ctcfg"`
 	SgEni    *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts   *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents *ebpf.Map `ebpf:"sg_events"`
@@ -214,7 +214,6 @@ type sgMaps struct {
 func (m *sgMaps) Close() error {
 	return _SgClose(
 		m.CtTable,
-		m.SgCtcfg,
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
