@@ -1,0 +1,752 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Limits of bpf/nacl.h, mirrored for allocation.
+const (
+	naclMaxSlots   = 1024
+	naclMaxACLs    = 256
+	naclMaxSets    = 256
+	naclMaxBitmaps = 1 << 15
+	naclMaxAddr4   = 1 << 17
+	naclMaxAddr6   = 1 << 16
+	naclMaxSubs    = 2048
+	naclMaxRinfo   = 1 << 16
+
+	naclPortValid  = 0x80000000
+	naclPortEgress = 1
+)
+
+// ErrNACLFull is returned when the datapath's table pools cannot hold
+// another table generation.
+var ErrNACLFull = errors.New("nacl datapath tables full")
+
+// NACLOptions configure a topology's NACL datapath.
+type NACLOptions struct {
+	VPCCIDR netip.Prefix // its base+2 (Route 53 Resolver) is never filtered
+	MTU     int          // link MTU for counting GSO segments; vpc.DefaultMTU when 0
+}
+
+// NACL is the NACL datapath of one topology: one set of maps shared by one
+// XDP program instance per attach point (uplink veth end).
+type NACL struct {
+	mu    sync.Mutex
+	spec  *ebpf.CollectionSpec
+	maps  naclMaps
+	rcu   *ebpf.Map // ARRAY_OF_MAPS: an update waits for an RCU grace period
+	inner *ebpf.Map
+
+	acls  map[string]*naclACL
+	byIdx [naclMaxACLs]*naclACL
+	slots map[naclPortKey]*naclSlot
+	used  [naclMaxSlots]bool
+
+	sets                               []uint32 // free set ids
+	bitmaps, addr4, addr6, subs, rinfo *rangeAlloc
+}
+
+type naclPortKey struct{ ns, ifname string }
+
+type naclACL struct {
+	id     string
+	idx    uint32
+	set    uint32 // live set, 0 = none
+	tables [2][2]naclLive
+	totals map[naclCtrKey]rules.NACLCounterValue // from retired generations
+}
+
+type naclCtrKey struct {
+	egress, v6, allow bool
+	rule              int
+}
+
+// naclLive is one table of a live set: where its pieces sit in the pools.
+type naclLive struct {
+	rules                []rules.NACLRuleInfo
+	bm, addr, sub, rinfo [2]int // [base, count] in each pool
+}
+
+type naclSlot struct {
+	idx    uint32
+	egress bool
+	acl    string
+	coll   *ebpf.Collection
+	prog   *ebpf.Program
+	link   link.Link
+}
+
+// LoadNACL loads the NACL maps of one topology; programs are loaded per
+// attach point by Attach.
+func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
+	spec, err := loadNacl()
+	if err != nil {
+		return nil, fmt.Errorf("nacl: %w", err)
+	}
+	mtu := opts.MTU
+	if mtu == 0 {
+		mtu = vpc.DefaultMTU
+	}
+	if err := spec.Variables["nacl_mtu"].Set(uint32(mtu)); err != nil {
+		return nil, fmt.Errorf("nacl: set mtu: %w", err)
+	}
+	if dns := rules.VPCDNS(opts.VPCCIDR); dns.Is4() {
+		if err := spec.Variables["nacl_vpc_dns"].Set(dns.As4()); err != nil {
+			return nil, fmt.Errorf("nacl: set vpc dns: %w", err)
+		}
+	}
+	n := &NACL{
+		spec:    spec,
+		acls:    map[string]*naclACL{},
+		slots:   map[naclPortKey]*naclSlot{},
+		bitmaps: newRangeAlloc(naclMaxBitmaps),
+		addr4:   newRangeAlloc(naclMaxAddr4),
+		addr6:   newRangeAlloc(naclMaxAddr6),
+		subs:    newRangeAlloc(naclMaxSubs),
+		rinfo:   newRangeAlloc(naclMaxRinfo),
+	}
+	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
+		n.sets = append(n.sets, s)
+	}
+	if err := spec.LoadAndAssign(&n.maps, nil); err != nil {
+		return nil, fmt.Errorf("nacl: load maps: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	innerSpec := &ebpf.MapSpec{Name: "nacl_rcu_in", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	if n.inner, err = ebpf.NewMap(innerSpec); err != nil {
+		return nil, fmt.Errorf("nacl: rcu map: %w", err)
+	}
+	if n.rcu, err = ebpf.NewMap(&ebpf.MapSpec{Name: "nacl_rcu", Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: innerSpec}); err != nil {
+		return nil, fmt.Errorf("nacl: rcu map: %w", err)
+	}
+	return n, nil
+}
+
+// waitRCU returns after every program run that started before the call has
+// finished: the kernel runs synchronize_rcu() on map-in-map updates
+// (maybe_wait_bpf_programs), so readers of an old table set are gone.
+func (n *NACL) waitRCU() error {
+	if err := n.rcu.Put(uint32(0), n.inner); err != nil {
+		return fmt.Errorf("nacl: wait for readers: %w", err)
+	}
+	return nil
+}
+
+func (n *NACL) acl(id string) (*naclACL, error) {
+	if a := n.acls[id]; a != nil {
+		return a, nil
+	}
+	for i := range n.byIdx {
+		if n.byIdx[i] == nil {
+			a := &naclACL{id: id, idx: uint32(i), totals: map[naclCtrKey]rules.NACLCounterValue{}}
+			n.byIdx[i] = a
+			n.acls[id] = a
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("nacl %s: more than %d NACLs: %w", id, naclMaxACLs, ErrNACLFull)
+}
+
+// ACLID returns the NACL id of an index found in events (vpc_event.obj).
+func (n *NACL) ACLID(idx uint32) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if idx < naclMaxACLs && n.byIdx[idx] != nil {
+		return n.byIdx[idx].id
+	}
+	return ""
+}
+
+// SetNACL compiles acl and makes it live atomically: the new generation is
+// written to free slots, then one u32 flips every attach point of the NACL
+// to it; the old generation's counters are folded into the totals and its
+// slots freed once no packet can still be reading them.
+func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
+	img, err := rules.CompileNACL(acl)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a, err := n.acl(acl.ID)
+	if err != nil {
+		return err
+	}
+	if len(n.sets) == 0 {
+		return fmt.Errorf("nacl %s: no free table set: %w", acl.ID, ErrNACLFull)
+	}
+	set := n.sets[len(n.sets)-1]
+	n.sets = n.sets[:len(n.sets)-1]
+	var live [2][2]naclLive
+	for e := 0; e < 2; e++ {
+		for f := 0; f < 2; f++ {
+			l, err := n.writeTable(set*4+uint32(e*2+f), img.Tables[e][f])
+			if err != nil {
+				for e2 := 0; e2 < 2; e2++ {
+					for f2 := 0; f2 < 2; f2++ {
+						n.freeTable(&live[e2][f2])
+					}
+				}
+				n.sets = append(n.sets, set)
+				return fmt.Errorf("nacl %s: %w", acl.ID, err)
+			}
+			live[e][f] = l
+		}
+	}
+	if err := n.maps.NaclAcl.Put(a.idx, set); err != nil {
+		return fmt.Errorf("nacl %s: switch tables: %w", acl.ID, err)
+	}
+	old, oldLive := a.set, a.tables
+	a.set, a.tables = set, live
+	if old == 0 {
+		return nil
+	}
+	if err := n.waitRCU(); err != nil {
+		return err // old generation stays allocated: safe, only leaks slots
+	}
+	for e := 0; e < 2; e++ {
+		for f := 0; f < 2; f++ {
+			l := &oldLive[e][f]
+			vals, err := n.readCounters(l)
+			if err == nil {
+				for i, v := range vals {
+					k := naclCtrKey{e == 1, f == 1, l.rules[i].Allow == 1, int(l.rules[i].Number)}
+					t := a.totals[k]
+					t.Packets += v.Packets
+					t.Bytes += v.Bytes
+					a.totals[k] = t
+				}
+			}
+			n.freeTable(l)
+		}
+	}
+	n.sets = append(n.sets, old)
+	return nil
+}
+
+// writeTable writes one compiled table into free pool slots and its header
+// at table id tid.
+func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error) {
+	defer func() {
+		if err != nil {
+			n.freeTable(&l)
+		}
+	}()
+	l.rules = t.Rules
+	alloc := func(ra *rangeAlloc, cnt int, what string) ([2]int, error) {
+		if cnt == 0 {
+			return [2]int{0, 0}, nil
+		}
+		b, ok := ra.alloc(cnt)
+		if !ok {
+			return [2]int{}, fmt.Errorf("%d %s: %w", cnt, what, ErrNACLFull)
+		}
+		return [2]int{b, cnt}, nil
+	}
+	if l.bm, err = alloc(n.bitmaps, len(t.Bitmaps), "bitmaps"); err != nil {
+		return l, err
+	}
+	addrN := len(t.Addr4)
+	addrPool := n.addr4
+	if t.IPv6 {
+		addrN, addrPool = len(t.Addr6), n.addr6
+	}
+	if l.addr, err = alloc(addrPool, addrN, "address bounds"); err != nil {
+		return l, err
+	}
+	if l.sub, err = alloc(n.subs, len(t.L4Sub), "port blocks"); err != nil {
+		return l, err
+	}
+	if l.rinfo, err = alloc(n.rinfo, len(t.Rules), "rule slots"); err != nil {
+		return l, err
+	}
+	bmBase := uint32(l.bm[0])
+	put := func(m *ebpf.Map, keys []uint32, vals any) error {
+		if len(keys) == 0 {
+			return nil
+		}
+		if _, err := m.BatchUpdate(keys, vals, nil); err != nil {
+			return fmt.Errorf("write %s: %w", m, err)
+		}
+		return nil
+	}
+	seq := func(base, cnt int) []uint32 {
+		k := make([]uint32, cnt)
+		for i := range k {
+			k[i] = uint32(base + i)
+		}
+		return k
+	}
+	if err := put(n.maps.NaclBm, seq(l.bm[0], l.bm[1]), t.Bitmaps); err != nil {
+		return l, err
+	}
+	if t.IPv6 {
+		vals := make([]rules.NACLAddr6, len(t.Addr6))
+		for i, a := range t.Addr6 {
+			a.BM += bmBase
+			vals[i] = a
+		}
+		err = put(n.maps.NaclAddr6, seq(l.addr[0], l.addr[1]), vals)
+	} else {
+		vals := make([]rules.NACLAddr4, len(t.Addr4))
+		for i, a := range t.Addr4 {
+			a.BM += bmBase
+			vals[i] = a
+		}
+		err = put(n.maps.NaclAddr4, seq(l.addr[0], l.addr[1]), vals)
+	}
+	if err != nil {
+		return l, err
+	}
+	proto := make([]uint32, 256)
+	top := make([]uint32, 256)
+	for i := 0; i < 256; i++ {
+		proto[i] = t.Proto[i] + bmBase
+		if t.L4Top[i]&rules.NACLL4Sub != 0 {
+			top[i] = rules.NACLL4Sub | (t.L4Top[i]&^rules.NACLL4Sub + uint32(l.sub[0]))
+		} else {
+			top[i] = t.L4Top[i] + bmBase
+		}
+	}
+	if err := put(n.maps.NaclProto, seq(int(tid)*256, 256), proto); err != nil {
+		return l, err
+	}
+	if err := put(n.maps.NaclPtop, seq(int(tid)*256, 256), top); err != nil {
+		return l, err
+	}
+	if len(t.L4Sub) > 0 {
+		sub := make([]uint32, 0, 256*len(t.L4Sub))
+		for _, blk := range t.L4Sub {
+			for _, v := range blk {
+				sub = append(sub, v+bmBase)
+			}
+		}
+		if err := put(n.maps.NaclPsub, seq(l.sub[0]*256, len(sub)), sub); err != nil {
+			return l, err
+		}
+	}
+	if err := put(n.maps.NaclRinfo, seq(l.rinfo[0], l.rinfo[1]), t.Rules); err != nil {
+		return l, err
+	}
+	// Counters of reused slots start at zero.
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return l, err
+	}
+	zero := make([]rules.NACLCounterValue, ncpu*l.rinfo[1])
+	if err := put(n.maps.NaclCtr, seq(l.rinfo[0], l.rinfo[1]), zero); err != nil {
+		return l, err
+	}
+	hdr := rules.NACLTableHeader{
+		NWords:    uint16(t.Words),
+		NRules:    uint16(len(t.Rules) - 1),
+		RinfoBase: uint32(l.rinfo[0]),
+		AddrBase:  uint32(l.addr[0]),
+		AddrN:     uint32(l.addr[1]),
+		FragBM:    t.FragBM + bmBase,
+	}
+	if err := n.maps.NaclTables.Put(tid, hdr); err != nil {
+		return l, fmt.Errorf("write table header: %w", err)
+	}
+	return l, nil
+}
+
+func (n *NACL) freeTable(l *naclLive) {
+	n.bitmaps.free(l.bm[0], l.bm[1])
+	n.freeAddr(l)
+	n.subs.free(l.sub[0], l.sub[1])
+	n.rinfo.free(l.rinfo[0], l.rinfo[1])
+	*l = naclLive{}
+}
+
+func (n *NACL) freeAddr(l *naclLive) {
+	if l.addr[1] == 0 {
+		return
+	}
+	v6 := len(l.rules) > 0 && l.rules[len(l.rules)-1].Number == rules.NACLDefaultRuleIPv6
+	if v6 {
+		n.addr6.free(l.addr[0], l.addr[1])
+	} else {
+		n.addr4.free(l.addr[0], l.addr[1])
+	}
+}
+
+func (n *NACL) readCounters(l *naclLive) ([]rules.NACLCounterValue, error) {
+	out := make([]rules.NACLCounterValue, l.rinfo[1])
+	for i := range out {
+		var per []rules.NACLCounterValue
+		if err := n.maps.NaclCtr.Lookup(uint32(l.rinfo[0]+i), &per); err != nil {
+			return nil, fmt.Errorf("nacl: read counters: %w", err)
+		}
+		for _, v := range per {
+			out[i].Packets += v.Packets
+			out[i].Bytes += v.Bytes
+		}
+	}
+	return out, nil
+}
+
+// NACLCounter is the hit count of one rule (or `*`) of one NACL table.
+// A deny rule's hits are its drops.
+type NACLCounter struct {
+	ACL     string
+	Egress  bool
+	IPv6    bool
+	Rule    int // rule number; 32767/32768 for `*`
+	Allow   bool
+	Packets uint64 // wire packets (see bpf/nacl.bpf.c on GSO)
+	Bytes   uint64
+	Drops   uint64 // = Packets for deny rules, 0 for allow rules
+}
+
+// Counters returns per-rule hit and drop counters of every NACL: one entry
+// per (direction, family, rule number, action) that any generation of the
+// NACL had, so counts survive `apply` and removed rules keep theirs; sorted
+// by NACL, direction, family and rule number.
+func (n *NACL) Counters() ([]NACLCounter, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []NACLCounter
+	for _, a := range n.acls {
+		sum := map[naclCtrKey]rules.NACLCounterValue{}
+		for k, v := range a.totals {
+			sum[k] = v
+		}
+		for e := 0; e < 2 && a.set != 0; e++ {
+			for f := 0; f < 2; f++ {
+				l := &a.tables[e][f]
+				vals, err := n.readCounters(l)
+				if err != nil {
+					return nil, err
+				}
+				for i, r := range l.rules {
+					k := naclCtrKey{e == 1, f == 1, r.Allow == 1, int(r.Number)}
+					v := sum[k]
+					v.Packets += vals[i].Packets
+					v.Bytes += vals[i].Bytes
+					sum[k] = v
+				}
+			}
+		}
+		for k, v := range sum {
+			c := NACLCounter{ACL: a.id, Egress: k.egress, IPv6: k.v6, Rule: k.rule, Allow: k.allow, Packets: v.Packets, Bytes: v.Bytes}
+			if !c.Allow {
+				c.Drops = c.Packets
+			}
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ACL != b.ACL {
+			return a.ACL < b.ACL
+		}
+		if a.Egress != b.Egress {
+			return !a.Egress
+		}
+		if a.IPv6 != b.IPv6 {
+			return !a.IPv6
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Allow
+	})
+	return out, nil
+}
+
+// NACLStats are datapath-wide packet counts (summed over CPUs).
+type NACLStats struct {
+	NonIP, Bypassed, Malformed, NoSlot, EventsLost, Passed, Dropped uint64
+}
+
+// Stats returns the datapath-wide counters.
+func (n *NACL) Stats() (NACLStats, error) {
+	var s NACLStats
+	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.Passed, &s.Dropped} {
+		var per []uint64
+		if err := n.maps.NaclStats.Lookup(uint32(i), &per); err != nil {
+			return s, fmt.Errorf("nacl: read stats: %w", err)
+		}
+		for _, v := range per {
+			*d += v
+		}
+	}
+	return s, nil
+}
+
+// Events is the ring buffer of drop events (struct vpc_event, see Event).
+func (n *NACL) Events() *ebpf.Map { return n.maps.NaclEvents }
+
+// newSlot loads a program instance for a new attach point judging with
+// aclID's inbound (egress=false) or outbound table.
+func (n *NACL) newSlot(aclID string, egress bool) (*naclSlot, error) {
+	a, err := n.acl(aclID)
+	if err != nil {
+		return nil, err
+	}
+	idx := -1
+	for i, u := range n.used {
+		if !u {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("nacl: more than %d attach points: %w", naclMaxSlots, ErrNACLFull)
+	}
+	spec := n.spec.Copy()
+	delete(spec.Programs, "nacl_parse_only")
+	if err := spec.Variables["nacl_slot"].Set(uint32(idx)); err != nil {
+		return nil, fmt.Errorf("nacl: set slot: %w", err)
+	}
+	repl := map[string]*ebpf.Map{}
+	for name, m := range n.mapsByName() {
+		repl[name] = m
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: repl})
+	if err != nil {
+		return nil, fmt.Errorf("nacl: load program: %w", err)
+	}
+	s := &naclSlot{idx: uint32(idx), egress: egress, acl: aclID, coll: coll, prog: coll.Programs["nacl_filter"]}
+	if err := n.maps.NaclPort.Put(s.idx, portValue(a.idx, egress)); err != nil {
+		coll.Close()
+		return nil, fmt.Errorf("nacl: configure slot: %w", err)
+	}
+	n.used[idx] = true
+	return s, nil
+}
+
+func portValue(acl uint32, egress bool) uint32 {
+	v := uint32(naclPortValid) | acl<<1
+	if egress {
+		v |= naclPortEgress
+	}
+	return v
+}
+
+func (n *NACL) mapsByName() map[string]*ebpf.Map {
+	return map[string]*ebpf.Map{
+		"nacl_port": n.maps.NaclPort, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
+		"nacl_bm": n.maps.NaclBm, "nacl_addr4": n.maps.NaclAddr4, "nacl_addr6": n.maps.NaclAddr6,
+		"nacl_proto": n.maps.NaclProto, "nacl_ptop": n.maps.NaclPtop, "nacl_psub": n.maps.NaclPsub,
+		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
+		"nacl_events": n.maps.NaclEvents,
+	}
+}
+
+func (n *NACL) closeSlot(s *naclSlot) error {
+	var errs []error
+	if s.link != nil {
+		errs = append(errs, s.link.Close())
+	}
+	errs = append(errs, n.maps.NaclPort.Put(s.idx, uint32(0)))
+	s.coll.Close()
+	n.used[s.idx] = false
+	return errors.Join(errs...)
+}
+
+// Attach loads a program instance for (ns, ifname) and attaches it as XDP:
+// egress=true judges with aclID's outbound table (the router-side uplink
+// end: traffic leaving the subnet), false with the inbound table (the
+// subnet-side end). A NACL not yet given to SetNACL denies everything.
+func (n *NACL) Attach(ns, ifname, aclID string, egress bool, mode XDPMode) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := naclPortKey{ns, ifname}
+	if n.slots[key] != nil {
+		return fmt.Errorf("nacl: %s/%s already attached", ns, ifname)
+	}
+	s, err := n.newSlot(aclID, egress)
+	if err != nil {
+		return err
+	}
+	l, err := AttachXDP(ns, ifname, s.prog, mode)
+	if err != nil {
+		_ = n.closeSlot(s)
+		return fmt.Errorf("nacl: %w", err)
+	}
+	s.link = l
+	n.slots[key] = s
+	return nil
+}
+
+// Associate switches the attach point (ns, ifname) to aclID (NACL-2); the
+// next packet is judged by the new NACL.
+func (n *NACL) Associate(ns, ifname, aclID string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.slots[naclPortKey{ns, ifname}]
+	if s == nil {
+		return fmt.Errorf("nacl: %s/%s is not attached", ns, ifname)
+	}
+	return n.associate(s, aclID)
+}
+
+func (n *NACL) associate(s *naclSlot, aclID string) error {
+	a, err := n.acl(aclID)
+	if err != nil {
+		return err
+	}
+	if err := n.maps.NaclPort.Put(s.idx, portValue(a.idx, s.egress)); err != nil {
+		return fmt.Errorf("nacl: associate %s: %w", aclID, err)
+	}
+	s.acl = aclID
+	return nil
+}
+
+// Detach removes the program from (ns, ifname).
+func (n *NACL) Detach(ns, ifname string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := naclPortKey{ns, ifname}
+	s := n.slots[key]
+	if s == nil {
+		return nil
+	}
+	delete(n.slots, key)
+	if err := n.closeSlot(s); err != nil {
+		return fmt.Errorf("nacl: detach %s/%s: %w", ns, ifname, err)
+	}
+	return nil
+}
+
+// Close detaches every program (links first), then frees the maps.
+func (n *NACL) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var errs []error
+	for k, s := range n.slots {
+		if s.link != nil {
+			errs = append(errs, s.link.Close())
+			s.link = nil
+		}
+		s.coll.Close()
+		delete(n.slots, k)
+	}
+	for _, m := range []*ebpf.Map{n.rcu, n.inner} {
+		if m != nil {
+			errs = append(errs, m.Close())
+		}
+	}
+	errs = append(errs, n.maps.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("nacl: close: %w", err)
+	}
+	return nil
+}
+
+// rangeAlloc hands out contiguous index ranges of a pool (first fit).
+type rangeAlloc struct {
+	spans [][2]int // free spans, sorted, non-adjacent [start, end)
+}
+
+func newRangeAlloc(size int) *rangeAlloc { return &rangeAlloc{spans: [][2]int{{0, size}}} }
+
+func (r *rangeAlloc) alloc(n int) (int, bool) {
+	for i, f := range r.spans {
+		if f[1]-f[0] >= n {
+			r.spans[i][0] += n
+			if r.spans[i][0] == r.spans[i][1] {
+				r.spans = append(r.spans[:i], r.spans[i+1:]...)
+			}
+			return f[0], true
+		}
+	}
+	return 0, false
+}
+
+func (r *rangeAlloc) free(start, n int) {
+	if n == 0 {
+		return
+	}
+	end := start + n
+	i := sort.Search(len(r.spans), func(i int) bool { return r.spans[i][0] >= start })
+	r.spans = append(r.spans, [2]int{})
+	copy(r.spans[i+1:], r.spans[i:])
+	r.spans[i] = [2]int{start, end}
+	// merge with neighbours
+	if i+1 < len(r.spans) && r.spans[i][1] == r.spans[i+1][0] {
+		r.spans[i][1] = r.spans[i+1][1]
+		r.spans = append(r.spans[:i+1], r.spans[i+2:]...)
+	}
+	if i > 0 && r.spans[i-1][1] == r.spans[i][0] {
+		r.spans[i-1][1] = r.spans[i][1]
+		r.spans = append(r.spans[:i], r.spans[i+1:]...)
+	}
+}
+
+// NACLEvent is one NACL drop: a bpf/events.h vpc_event of kind EV_NACL_DROP.
+type NACLEvent struct {
+	TimeNs   uint64 // CLOCK_MONOTONIC
+	ACL      uint32 // NACL index; ACLID names it
+	Egress   bool   // judged by the outbound table (leaving the subnet)
+	Rule     int    // deciding rule number; 32767/32768 = `*`; 0 = malformed
+	Reason   uint8  // NACLReason*
+	Protocol uint8
+	Src, Dst netip.AddrPort
+	ICMPType uint8
+	ICMPCode uint8
+	TCPFlags uint8
+	Fragment uint8 // rules.Frag*
+	Packets  uint32
+	Bytes    uint32 // IP bytes
+}
+
+// NACL event reasons (EV_REASON_* in bpf/events.h).
+const (
+	NACLReasonRule      = 0 // Rule decided
+	NACLReasonMalformed = 1 // truncated or invalid headers
+	NACLReasonNoTable   = 2 // the NACL has no tables (never SetNACL'd)
+)
+
+const evNACLDrop = 1 // EV_NACL_DROP
+
+// DecodeNACLEvent decodes one nacl_events record.
+func DecodeNACLEvent(b []byte) (NACLEvent, error) {
+	if len(b) < 72 {
+		return NACLEvent{}, fmt.Errorf("nacl event: %d bytes, want 72", len(b))
+	}
+	if b[58] != evNACLDrop {
+		return NACLEvent{}, fmt.Errorf("nacl event: kind %d, want %d", b[58], evNACLDrop)
+	}
+	le := binary.LittleEndian
+	addr := func(off int) netip.Addr {
+		if b[61] == 6 {
+			return netip.AddrFrom16([16]byte(b[off : off+16]))
+		}
+		return netip.AddrFrom4([4]byte(b[off : off+4]))
+	}
+	return NACLEvent{
+		TimeNs:   le.Uint64(b[0:]),
+		Src:      netip.AddrPortFrom(addr(8), le.Uint16(b[40:])),
+		Dst:      netip.AddrPortFrom(addr(24), le.Uint16(b[42:])),
+		ACL:      le.Uint32(b[44:]),
+		Packets:  le.Uint32(b[48:]),
+		Bytes:    le.Uint32(b[52:]),
+		Rule:     int(le.Uint16(b[56:])),
+		Reason:   b[59],
+		Egress:   b[60] == 1,
+		Protocol: b[62],
+		TCPFlags: b[63],
+		ICMPType: b[64],
+		ICMPCode: b[65],
+		Fragment: b[66],
+	}, nil
+}

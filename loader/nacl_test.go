@@ -1,0 +1,603 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+var naclTestVPC = netip.MustParsePrefix("10.0.0.0/16")
+
+// TestNACLLayout is root-free: the Go mirrors in rules must have the sizes
+// and field offsets of the C structs as bpf2go generated them.
+func TestNACLLayout(t *testing.T) {
+	check := func(name string, got, want uintptr) {
+		if got != want {
+			t.Errorf("%s: Go mirror %d bytes, C %d", name, got, want)
+		}
+	}
+	check("nacl_table", unsafe.Sizeof(rules.NACLTableHeader{}), unsafe.Sizeof(naclNaclTable{}))
+	check("nacl_table.frag_bm", unsafe.Offsetof(rules.NACLTableHeader{}.FragBM), unsafe.Offsetof(naclNaclTable{}.FragBm))
+	check("nacl_table.addr_n", unsafe.Offsetof(rules.NACLTableHeader{}.AddrN), unsafe.Offsetof(naclNaclTable{}.AddrN))
+	check("nacl_bitmap", unsafe.Sizeof(rules.NACLBitmap{}), unsafe.Sizeof(naclNaclBitmap{}))
+	check("nacl_addr4", unsafe.Sizeof(rules.NACLAddr4{}), unsafe.Sizeof(naclNaclAddr4{}))
+	check("nacl_addr6", unsafe.Sizeof(rules.NACLAddr6{}), unsafe.Sizeof(naclNaclAddr6{}))
+	check("nacl_addr6.bm", unsafe.Offsetof(rules.NACLAddr6{}.BM), unsafe.Offsetof(naclNaclAddr6{}.Bm))
+	check("nacl_rinfo", unsafe.Sizeof(rules.NACLRuleInfo{}), unsafe.Sizeof(naclNaclRinfo{}))
+	check("nacl_rinfo.allow", unsafe.Offsetof(rules.NACLRuleInfo{}.Allow), unsafe.Offsetof(naclNaclRinfo{}.Allow))
+	check("nacl_ctr", unsafe.Sizeof(rules.NACLCounterValue{}), unsafe.Sizeof(naclNaclCtr{}))
+	check("vpc_event", 72, unsafe.Sizeof(naclVpcEvent{}))
+	check("vpc_event.rule", 56, unsafe.Offsetof(naclVpcEvent{}.Rule))
+	check("vpc_event.kind", 58, unsafe.Offsetof(naclVpcEvent{}.Kind))
+	check("vpc_event.icmp_type", 64, unsafe.Offsetof(naclVpcEvent{}.IcmpType))
+	if rules.NACLMaxRules != naclMaxRulesC || rules.NACLWords != len(naclNaclBitmap{}.W) {
+		t.Errorf("rule limits differ between rules and bpf/nacl.h")
+	}
+}
+
+// naclMaxRulesC is NACL_MAX_RULES of bpf/nacl.h (words * 64).
+const naclMaxRulesC = len(naclNaclBitmap{}.W) * 64
+
+func mustLoadNACL(tb testing.TB) *NACL {
+	tb.Helper()
+	naclRequireRoot(tb)
+	n, err := LoadNACL(NACLOptions{VPCCIDR: naclTestVPC})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+// naclProg returns a program instance (not attached) judging with aclID's
+// table of one direction.
+func naclProg(tb testing.TB, n *NACL, aclID string, egress bool) *ebpf.Program {
+	tb.Helper()
+	n.mu.Lock()
+	s, err := n.newSlot(aclID, egress)
+	n.mu.Unlock()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = n.closeSlot(s) })
+	return s.prog
+}
+
+func naclRun(tb testing.TB, prog *ebpf.Program, frame []byte) uint32 {
+	tb.Helper()
+	ret, err := prog.Run(&ebpf.RunOptions{Data: frame})
+	if err != nil {
+		tb.Fatalf("prog run (%d bytes): %v", len(frame), err)
+	}
+	return ret
+}
+
+func verdictName(v uint32) string {
+	switch v {
+	case xdpDrop:
+		return "XDP_DROP"
+	case xdpPass:
+		return "XDP_PASS"
+	}
+	return fmt.Sprintf("xdp(%d)", v)
+}
+
+// --- gopacket frames for the fixture table --------------------------------
+
+type naclPkt struct {
+	src, dst   string
+	proto      string // tcp udp icmp icmp6 gre arp icmp6-in-v4
+	dport      int
+	typ, code  int
+	frag       int // rules.Frag*
+	hbh        bool
+	truncateL4 bool
+	ihl4       bool
+}
+
+func (np naclPkt) frame(tb testing.TB) []byte {
+	tb.Helper()
+	src, dst := netip.MustParseAddr(np.src), netip.MustParseAddr(np.dst)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
+	var ls []gopacket.SerializableLayer
+	var nl gopacket.NetworkLayer
+	var ipProto layers.IPProtocol
+	switch np.proto {
+	case "tcp":
+		ipProto = layers.IPProtocolTCP
+	case "udp":
+		ipProto = layers.IPProtocolUDP
+	case "icmp":
+		ipProto = layers.IPProtocolICMPv4
+	case "icmp6", "icmp6-in-v4":
+		ipProto = layers.IPProtocolICMPv6
+	case "gre":
+		ipProto = layers.IPProtocolGRE
+	case "arp":
+		eth.EthernetType = layers.EthernetTypeARP
+		arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: 1, SourceHwAddress: eth.SrcMAC, SourceProtAddress: src.AsSlice(), DstHwAddress: make([]byte, 6), DstProtAddress: dst.AsSlice()}
+		return naclSerialize(tb, eth, arp)
+	}
+	if src.Is4() {
+		eth.EthernetType = layers.EthernetTypeIPv4
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: ipProto, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		switch np.frag {
+		case rules.FragFirst:
+			ip.Flags = layers.IPv4MoreFragments
+		case rules.FragLater:
+			ip.FragOffset = 64
+		}
+		nl = ip
+		ls = append(ls, eth, ip)
+	} else {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: ipProto, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		nl = ip
+		ls = append(ls, eth, ip)
+		if np.hbh {
+			ip.NextHeader = layers.IPProtocolIPv6HopByHop
+			// hop-by-hop then destination options, 8 bytes each (PadN)
+			ls = append(ls, gopacket.Payload([]byte{byte(layers.IPProtocolIPv6Destination), 0, 1, 4, 0, 0, 0, 0}),
+				gopacket.Payload([]byte{byte(ipProto), 0, 1, 4, 0, 0, 0, 0}))
+		}
+		if np.frag != rules.FragNone {
+			fh := []byte{byte(ipProto), 0, 0, 1, 0, 0, 0, 7}
+			if np.frag == rules.FragLater {
+				fh[2], fh[3] = 0x02, 0x00 // offset 64
+			}
+			if np.hbh {
+				ls[len(ls)-1].(gopacket.Payload)[0] = 44
+			} else {
+				ip.NextHeader = layers.IPProtocolIPv6Fragment
+			}
+			ls = append(ls, gopacket.Payload(fh))
+		}
+	}
+	payload := gopacket.Payload([]byte("nacl fixture payload"))
+	if np.frag == rules.FragLater {
+		ls = append(ls, payload)
+		return naclSerialize(tb, ls...)
+	}
+	switch np.proto {
+	case "tcp":
+		tcp := &layers.TCP{SrcPort: 40000, DstPort: layers.TCPPort(np.dport), SYN: true, Window: 1000}
+		_ = tcp.SetNetworkLayerForChecksum(nl)
+		ls = append(ls, tcp, payload)
+	case "udp":
+		udp := &layers.UDP{SrcPort: 40000, DstPort: layers.UDPPort(np.dport)}
+		_ = udp.SetNetworkLayerForChecksum(nl)
+		ls = append(ls, udp, payload)
+	case "icmp":
+		ls = append(ls, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(uint8(np.typ), uint8(np.code)), Id: 1, Seq: 1}, payload)
+	case "icmp6", "icmp6-in-v4":
+		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(uint8(np.typ), uint8(np.code))}
+		_ = ic.SetNetworkLayerForChecksum(nl)
+		ls = append(ls, ic, gopacket.Payload([]byte{0, 0, 0, 0}), payload)
+	default:
+		ls = append(ls, payload)
+	}
+	b := naclSerialize(tb, ls...)
+	if np.truncateL4 {
+		l4 := len(b) - len(payload)
+		switch np.proto {
+		case "tcp":
+			l4 -= 20
+		case "udp", "icmp":
+			l4 -= 8
+		case "icmp6", "icmp6-in-v4":
+			l4 -= 12
+		}
+		b = b[:l4+5]
+	}
+	if np.ihl4 {
+		b[14] = 0x44
+	}
+	return b
+}
+
+func naclSerialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
+	tb.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func pr(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// naclFixtureACL exercises each rule feature; rule numbers are the
+// fixture's expectations.
+func naclFixtureACL() *vpc.NetworkACL {
+	tcp := func(num int, from, to int, c string, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: from, To: to}, ICMPType: -1, ICMPCode: -1, CIDR: pr(c), Allow: allow}
+	}
+	return &vpc.NetworkACL{ID: "acl-fixture",
+		Ingress: []vpc.NACLRule{
+			tcp(10, 22, 22, "198.51.100.0/24", false),
+			tcp(20, 22, 22, "0.0.0.0/0", true),
+			tcp(30, 1024, 65535, "0.0.0.0/0", true),
+			{Number: 40, Protocol: vpc.ProtoUDP, Ports: vpc.PortRange{From: 53, To: 53}, CIDR: pr("10.0.0.0/16"), Allow: true},
+			{Number: 50, Protocol: vpc.ProtoICMP, ICMPType: 8, ICMPCode: 0, CIDR: pr("0.0.0.0/0"), Allow: true},
+			{Number: 60, Protocol: vpc.ProtoICMP, ICMPType: 3, ICMPCode: -1, CIDR: pr("0.0.0.0/0"), Allow: true},
+			{Number: 70, Protocol: 47, Ports: vpc.PortRange{From: 80, To: 80}, ICMPType: 3, ICMPCode: 1, CIDR: pr("0.0.0.0/0")},
+			{Number: 80, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: 0, CIDR: pr("0.0.0.0/0"), Allow: true},
+			tcp(100, 80, 80, "2001:db8::/32", true),
+			{Number: 110, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: -1, CIDR: pr("::/0"), Allow: true},
+			{Number: 120, Protocol: vpc.ProtoAll, Ports: vpc.PortRange{From: 1, To: 1}, CIDR: pr("2001:db8:ffff::/48"), Allow: true},
+			{Number: 130, Protocol: vpc.ProtoUDP, Ports: vpc.AllPorts, CIDR: pr("::/0")},
+		},
+		Egress: []vpc.NACLRule{
+			{Number: 100, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: pr("10.0.0.0/8"), Allow: true},
+			{Number: 200, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: pr("0.0.0.0/0")},
+		},
+	}
+}
+
+func TestNACLFixtures(t *testing.T) {
+	n := mustLoadNACL(t)
+	acl := naclFixtureACL()
+	if err := n.SetNACL(acl); err != nil {
+		t.Fatal(err)
+	}
+	progs := [2]*ebpf.Program{naclProg(t, n, acl.ID, false), naclProg(t, n, acl.ID, true)}
+	rd, err := ringbuf.NewReader(n.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	const web, laptop = "10.0.1.10", "198.51.100.7"
+	for _, tc := range []struct {
+		name   string
+		egress bool
+		p      naclPkt
+		want   uint32
+		rule   int // deciding rule; 0 = not judged (passed through or malformed)
+	}{
+		{"rule 10 denies ssh from the laptop range before rule 20 allows it", false, naclPkt{src: laptop, dst: web, proto: "tcp", dport: 22}, xdpDrop, 10},
+		{"rule 20 allows ssh from elsewhere", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22}, xdpPass, 20},
+		{"port 1023 matches no rule: * denies", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1023}, xdpDrop, 32767},
+		{"port 1024 is the first ephemeral port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1024}, xdpPass, 30},
+		{"port 65535 is the last port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 65535}, xdpPass, 30},
+		{"port 0 matches nothing", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 0}, xdpDrop, 32767},
+		{"udp 53 from inside the VPC is allowed by rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 53}, xdpPass, 40},
+		{"udp 53 from outside the VPC CIDR is denied by *", false, naclPkt{src: "11.0.0.1", dst: web, proto: "udp", dport: 53}, xdpDrop, 32767},
+		{"the port is the destination port: udp 32768 is not rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 32768}, xdpDrop, 32767},
+		{"echo request 8/0 is rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8}, xdpPass, 50},
+		{"type 8 code 1 is not rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8, code: 1}, xdpDrop, 32767},
+		{"3/4 (frag needed) matches rule 60, code -1", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 3, code: 4}, xdpPass, 60},
+		{"echo reply 0/0 matches no rule", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 0}, xdpDrop, 32767},
+		{"GRE rule 70 ignores its ports and type (NACL-12)", false, naclPkt{src: laptop, dst: web, proto: "gre"}, xdpDrop, 70},
+		{"protocol 58 with an IPv4 CIDR matches every type (NACL-14)", false, naclPkt{src: laptop, dst: web, proto: "icmp6-in-v4", typ: 1, code: 3}, xdpPass, 80},
+		{"a later IPv4 fragment skips port and type rules", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", frag: rules.FragLater}, xdpDrop, 32767},
+		{"a first IPv4 fragment has ports: rule 20", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, frag: rules.FragFirst}, xdpPass, 20},
+		{"IPv4 rules never match IPv6: tcp 22 over IPv6 is the v6 *", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "tcp", dport: 22}, xdpDrop, 32768},
+		{"IPv6 rule 100 allows tcp 80 from 2001:db8::/32", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80}, xdpPass, 100},
+		{"IPv6 extension headers are walked to TCP", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80, hbh: true}, xdpPass, 100},
+		{"ICMPv6 echo 128 from anywhere is rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128}, xdpPass, 110},
+		{"ICMPv6 type 1 is not rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 1}, xdpDrop, 32768},
+		{"protocol all ignores rule 120's port", false, naclPkt{src: "2001:db8:ffff::9", dst: "2001:db8::10", proto: "udp", dport: 9999}, xdpPass, 120},
+		{"a later IPv6 fragment matches the all-ports deny 130", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater}, xdpDrop, 130},
+		{"a later IPv6 fragment behind extension headers too", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater, hbh: true}, xdpDrop, 130},
+		{"ARP passes untouched", false, naclPkt{src: laptop, dst: web, proto: "arp"}, xdpPass, 0},
+		{"neighbour solicitation passes without a rule", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 135}, xdpPass, 0},
+		{"router advertisement from fe80:: to ff02::1 passes", false, naclPkt{src: "fe80::1", dst: "ff02::1", proto: "icmp6", typ: 134}, xdpPass, 0},
+		{"traffic from instance metadata is not filtered", false, naclPkt{src: "169.254.169.254", dst: web, proto: "tcp", dport: 40000}, xdpPass, 0},
+		{"traffic from the VPC resolver (base+2) is not filtered", false, naclPkt{src: "10.0.0.2", dst: web, proto: "udp", dport: 1}, xdpPass, 0},
+		{"a truncated TCP header is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, truncateL4: true}, xdpDrop, 0},
+		{"a truncated ICMPv6 header is malformed: dropped", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128, truncateL4: true}, xdpDrop, 0},
+		{"IPv4 IHL below 5 is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "udp", dport: 53, ihl4: true}, xdpDrop, 0},
+		{"outbound rule 100 matches the destination, not the source", true, naclPkt{src: laptop, dst: "10.1.2.3", proto: "tcp", dport: 80}, xdpPass, 100},
+		{"outbound rule 200 denies the internet", true, naclPkt{src: web, dst: laptop, proto: "tcp", dport: 80}, xdpDrop, 200},
+		{"outbound IPv6 has no rules: * 32768", true, naclPkt{src: "2001:db8::10", dst: "2001:dead::1", proto: "udp", dport: 53}, xdpDrop, 32768},
+		{"outbound to instance metadata is not filtered", true, naclPkt{src: web, dst: "169.254.169.254", proto: "tcp", dport: 80}, xdpPass, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := 0
+			if tc.egress {
+				e = 1
+			}
+			before := naclHits(t, n, acl.ID, tc.egress, tc.rule)
+			got := naclRun(t, progs[e], tc.p.frame(t))
+			if got != tc.want {
+				t.Fatalf("verdict %s, want %s", verdictName(got), verdictName(tc.want))
+			}
+			if tc.rule != 0 {
+				if after := naclHits(t, n, acl.ID, tc.egress, tc.rule); after != before+1 {
+					t.Errorf("rule %d hits %d -> %d, want +1", tc.rule, before, after)
+				}
+			}
+			if tc.want == xdpDrop {
+				rd.SetDeadline(time.Now().Add(time.Second))
+				rec, err := rd.Read()
+				if err != nil {
+					t.Fatalf("no drop event: %v", err)
+				}
+				ev, err := DecodeNACLEvent(rec.RawSample)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantReason := uint8(NACLReasonRule)
+				if tc.rule == 0 {
+					wantReason = NACLReasonMalformed
+				}
+				if ev.Rule != tc.rule || ev.Reason != wantReason || ev.Egress != tc.egress || n.ACLID(ev.ACL) != acl.ID {
+					t.Errorf("event %+v, want rule %d reason %d egress %v acl %s", ev, tc.rule, wantReason, tc.egress, acl.ID)
+				}
+				if tc.rule != 0 && (ev.Src.Addr().String() != tc.p.src || ev.Dst.Addr().String() != tc.p.dst || ev.Dst.Port() != uint16(tc.p.dport)) {
+					t.Errorf("event 5-tuple %s -> %s, want %s -> %s:%d", ev.Src, ev.Dst, tc.p.src, tc.p.dst, tc.p.dport)
+				}
+			}
+		})
+	}
+	st, err := n.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NonIP != 1 || st.Bypassed != 5 || st.Malformed != 3 {
+		t.Errorf("stats %+v: want 1 non-IP, 5 bypassed, 3 malformed", st)
+	}
+}
+
+// naclHits returns the packets counted for one rule (any family).
+func naclHits(tb testing.TB, n *NACL, acl string, egress bool, rule int) uint64 {
+	tb.Helper()
+	cs, err := n.Counters()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum uint64
+	for _, c := range cs {
+		if c.ACL == acl && c.Egress == egress && c.Rule == rule {
+			sum += c.Packets
+		}
+	}
+	return sum
+}
+
+// TestNACLAssociate switches an attach point between NACLs and back.
+func TestNACLAssociate(t *testing.T) {
+	n := mustLoadNACL(t)
+	allow := &vpc.NetworkACL{ID: "acl-allow", Ingress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll, CIDR: pr("0.0.0.0/0"), Allow: true}}}
+	deny := &vpc.NetworkACL{ID: "acl-deny"}
+	for _, a := range []*vpc.NetworkACL{allow, deny} {
+		if err := n.SetNACL(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.mu.Lock()
+	s, err := n.newSlot(allow.ID, false)
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.closeSlot(s)
+	frame := naclPkt{src: "203.0.113.5", dst: "10.0.1.10", proto: "udp", dport: 53}.frame(t)
+	for i, want := range []struct {
+		acl string
+		v   uint32
+	}{{allow.ID, xdpPass}, {deny.ID, xdpDrop}, {allow.ID, xdpPass}, {"acl-never-set", xdpDrop}} {
+		n.mu.Lock()
+		err := n.associate(s, want.acl)
+		n.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := naclRun(t, s.prog, frame); got != want.v {
+			t.Errorf("step %d (%s): %s, want %s", i, want.acl, verdictName(got), verdictName(want.v))
+		}
+	}
+}
+
+// TestNACLDifferential compares the XDP program with rules.EvalNACL on
+// seeded random tables and packets (the seed is printed on failure).
+func TestNACLDifferential(t *testing.T) {
+	n := mustLoadNACL(t)
+	seed := rand.Uint64()
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	progs := [2]*ebpf.Program{naclProg(t, n, "acl-diff", false), naclProg(t, n, "acl-diff", true)}
+	dns := rules.VPCDNS(naclTestVPC)
+	const rounds, perRound = 100, 2000
+	var judged, malformed, bypass, passed int
+	for round := 0; round < rounds; round++ {
+		nr := 1 + r.IntN(40)
+		if round%25 == 0 {
+			nr = 1000 // limits lifted
+		}
+		acl := &vpc.NetworkACL{ID: "acl-diff", Ingress: naclRandRules(r, nr), Egress: naclRandRules(r, 1+r.IntN(nr))}
+		if err := n.SetNACL(acl); err != nil {
+			t.Fatalf("seed %d round %d: %v", seed, round, err)
+		}
+		for i := 0; i < perRound; i++ {
+			w := naclRandWire(r)
+			e := r.IntN(2)
+			frame := w.bytes()
+			want, rule := w.want(acl, e == 1, dns)
+			got := naclRun(t, progs[e], frame)
+			if got != want {
+				t.Fatalf("seed %d round %d packet %d: egress=%v %+v (ext %v opts %d cut %d badVer %v badIHL %v eth %#x) frame %x:\n  XDP %s, want %s (rule %d)",
+					seed, round, i, e == 1, w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, verdictName(got), verdictName(want), rule)
+			}
+			switch {
+			case w.malformed(len(frame)):
+				malformed++
+			case rule == 0:
+				bypass++
+			default:
+				judged++
+			}
+			if got == xdpPass {
+				passed++
+			}
+		}
+	}
+	t.Logf("seed %d: %d packets: %d judged by rules, %d malformed, %d pass-through; %d passed", seed, rounds*perRound, judged, malformed, bypass, passed)
+	if judged < rounds*perRound/2 || malformed == 0 || bypass == 0 || passed == 0 || passed == rounds*perRound {
+		t.Errorf("seed %d: packet mix too narrow to mean anything", seed)
+	}
+}
+
+// TestNACLAtomicSwap runs packets continuously while the NACL is swapped
+// between two tables: every packet must get table A's verdict (rule 5,
+// allow) or table B's (rule 7, deny), never a mix, never `*`.
+func TestNACLAtomicSwap(t *testing.T) {
+	n := mustLoadNACL(t)
+	r := rand.New(rand.NewPCG(42, 42))
+	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 80}
+	decoys := func(k int) []vpc.NACLRule {
+		var out []vpc.NACLRule
+		for len(out) < k {
+			rl := naclRandRule(r, 100+r.IntN(30000))
+			if rules.NACLRuleMatches(&rl, false, pk) || slicesHasNumber(out, rl.Number) {
+				continue
+			}
+			out = append(out, rl)
+		}
+		return out
+	}
+	hit := func(num int, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 80, To: 80}, CIDR: pr("10.0.0.0/24"), Allow: allow}
+	}
+	mk := func(num int, allow bool, k int) *vpc.NetworkACL {
+		return &vpc.NetworkACL{ID: "acl-swap", Ingress: append(decoys(k), hit(num, allow))}
+	}
+	tables := []*vpc.NetworkACL{mk(5, true, 39), mk(7, false, 25), mk(5, true, 200), mk(7, false, 1000)}
+	if err := n.SetNACL(tables[0]); err != nil {
+		t.Fatal(err)
+	}
+	prog := naclProg(t, n, "acl-swap", false)
+	frame := (&naclWire{p: pk}).bytes()
+	var stop atomic.Bool
+	var passes, drops, other atomic.Uint64
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				ret, err := prog.Run(&ebpf.RunOptions{Data: frame})
+				switch {
+				case err != nil:
+					other.Add(1)
+				case ret == xdpPass:
+					passes.Add(1)
+				case ret == xdpDrop:
+					drops.Add(1)
+				default:
+					other.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		if err := n.SetNACL(tables[(i+1)%len(tables)]); err != nil {
+			stop.Store(true)
+			wg.Wait()
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	cs, err := n.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r5, r7 uint64
+	for _, c := range cs {
+		switch {
+		case c.Rule == 5 && c.Allow:
+			r5 += c.Packets
+		case c.Rule == 7 && !c.Allow:
+			r7 += c.Packets
+		case c.Packets != 0:
+			t.Errorf("a packet was judged by rule %d (allow=%v, %d packets): a table mix", c.Rule, c.Allow, c.Packets)
+		}
+	}
+	t.Logf("%d passes, %d drops during 200 swaps", passes.Load(), drops.Load())
+	if other.Load() != 0 || r5 != passes.Load() || r7 != drops.Load() || passes.Load() == 0 || drops.Load() == 0 {
+		t.Errorf("passes %d (rule 5 hits %d), drops %d (rule 7 hits %d), errors/other %d", passes.Load(), r5, drops.Load(), r7, other.Load())
+	}
+}
+
+func slicesHasNumber(rs []vpc.NACLRule, num int) bool {
+	for _, r := range rs {
+		if r.Number == num {
+			return true
+		}
+	}
+	return num == 5 || num == 7
+}
+
+// BenchmarkNACL reports the per-packet cost through BPF_PROG_RUN for tables
+// of 1..1000 rules where the packet matches only the last rule, beside the
+// parse-only program.
+func BenchmarkNACL(b *testing.B) {
+	n := mustLoadNACL(b)
+	r := rand.New(rand.NewPCG(9, 9))
+	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 5201, TCPFlags: 2}
+	frame := (&naclWire{p: pk}).bytes()
+	b.Run("parse-only", func(b *testing.B) {
+		spec := n.spec.Copy()
+		var objs struct {
+			P *ebpf.Program `ebpf:"nacl_parse_only"`
+		}
+		if err := spec.LoadAndAssign(&objs, nil); err != nil {
+			b.Fatal(err)
+		}
+		defer objs.P.Close()
+		naclBench(b, objs.P, frame)
+	})
+	for _, size := range []int{1, 20, 40, 200, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", size), func(b *testing.B) {
+			var rs []vpc.NACLRule
+			for len(rs) < size-1 {
+				rl := naclRandRule(r, len(rs)+1)
+				if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, false, pk) {
+					continue
+				}
+				rs = append(rs, rl)
+			}
+			rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 5201, To: 5201}, CIDR: pr("10.0.0.0/24"), Allow: true})
+			acl := &vpc.NetworkACL{ID: "acl-bench", Ingress: rs}
+			if got := rules.EvalNACL(acl, false, pk); got.Rule != size {
+				b.Fatalf("bench packet decided by rule %d, want the last (%d)", got.Rule, size)
+			}
+			if err := n.SetNACL(acl); err != nil {
+				b.Fatal(err)
+			}
+			naclBench(b, naclProg(b, n, acl.ID, false), frame)
+		})
+	}
+}
+
+func naclBench(b *testing.B, prog *ebpf.Program, frame []byte) {
+	b.Helper()
+	// BPF_PROG_RUN with repeat: the kernel times the loop; b.N is the repeat.
+	ret, per, err := prog.Benchmark(frame, max(b.N, 1), b.ResetTimer)
+	if err != nil {
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			b.Skip(err)
+		}
+		b.Fatal(err)
+	}
+	if ret != xdpPass && ret != xdpDrop {
+		b.Fatalf("verdict %d", ret)
+	}
+	b.ReportMetric(float64(per.Nanoseconds()), "ns/pkt")
+}
