@@ -60,6 +60,11 @@ type Lab struct {
 	svc   *services.Running
 	// createdData records that Up made the data dir, so a failed Up removes it.
 	createdData bool
+
+	flowMu             sync.Mutex // serialises drains of the flow counters
+	flows              *flowLogs
+	flowSrc            flowSource
+	pumpStop, pumpDone chan struct{}
 }
 
 // Topology returns the topology as currently applied.
@@ -122,6 +127,11 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
+	if src := l.dp.flowSource(); src != nil {
+		if err := l.startFlowLogs(src); err != nil {
+			return l, err
+		}
+	}
 	opts.Progress("starting services")
 	if l.svc, err = services.Start(ctx, paths.Run, serviceSpecs(t, l.plan)); err != nil {
 		return l, fmt.Errorf("start services: %w", err)
@@ -141,6 +151,7 @@ func (l *Lab) Close() error {
 
 func (l *Lab) teardown() error {
 	var errs []error
+	errs = append(errs, l.stopFlowLogs())
 	if l.svc != nil {
 		errs = append(errs, l.svc.Stop())
 		l.svc = nil

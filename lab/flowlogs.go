@@ -1,0 +1,168 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vpcemu/vpcemu/flowlog"
+	"github.com/vpcemu/vpcemu/flowlog/parquetlog"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// flowSource is the datapath side of flow logs: what it counted since the
+// last drain, and per ENI how many flows it could not count (SKIPDATA).
+type flowSource interface {
+	Drain() (samples []flowlog.Sample, skipped map[string]uint64, err error)
+}
+
+// flowLogs runs every flow-log subscription of a topology: aggregation
+// windows, S3-layout files and the CloudWatch-like streams `logs` reads.
+type flowLogs struct {
+	subs  []*subscription
+	clock flowlog.Clock
+}
+
+type subscription struct {
+	id  string
+	agg *flowlog.Aggregator
+	s3  *flowlog.S3Writer
+	cw  *flowlog.CloudWatchWriter
+}
+
+// newFlowLogs prepares the subscriptions of t, writing under paths.
+func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock) (*flowLogs, error) {
+	f := &flowLogs{clock: clock}
+	for _, fl := range t.FlowLogs {
+		cfg, err := flowlog.ConfigFor(t, fl, clock)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		agg, err := flowlog.NewAggregator(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		format, err := flowlog.ParseFormat(fl.LogFormat)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		opts := flowlog.S3Options{Root: paths.FlowLogs(), Account: t.Account, Region: t.Region, FlowLogID: fl.ID,
+			Format: format, HiveCompatible: fl.HiveCompatible, PerHourPartition: fl.PerHourPartition}
+		if fl.FileFormat == "parquet" {
+			opts.Encoder = parquetlog.Encoder{}
+		}
+		s3, err := flowlog.NewS3Writer(opts)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		cw, err := flowlog.NewCloudWatchWriter(paths.Data, fl.ID, format, clock)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		f.subs = append(f.subs, &subscription{id: fl.ID, agg: agg, s3: s3, cw: cw})
+	}
+	return f, nil
+}
+
+// add feeds one drain of the datapath to every subscription.
+func (f *flowLogs) add(samples []flowlog.Sample, skipped map[string]uint64) {
+	now := f.clock()
+	for _, s := range f.subs {
+		for i := range samples {
+			s.agg.Add(samples[i])
+		}
+		for eni, n := range skipped {
+			if n > 0 {
+				s.agg.MarkSkipped(eni, now, int(n))
+			}
+		}
+	}
+}
+
+// flush writes the records of every window that has closed by now; with
+// all, of every window (shutdown: no counted packet is lost).
+func (f *flowLogs) flush(now time.Time, all bool) error {
+	var errs []error
+	for _, s := range f.subs {
+		var recs []flowlog.Record
+		if all {
+			recs = s.agg.FlushAll()
+		} else {
+			recs = s.agg.Flush(now)
+		}
+		if len(recs) == 0 {
+			continue
+		}
+		if _, err := s.s3.Write(recs); err != nil {
+			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, err))
+		}
+		if err := s.cw.Write(recs); err != nil {
+			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pumpInterval is how often the datapath's flow counters are drained.
+const pumpInterval = time.Second
+
+// startFlowLogs starts draining src into the topology's flow logs every
+// pumpInterval until stopFlowLogs.
+func (l *Lab) startFlowLogs(src flowSource) error {
+	fl, err := newFlowLogs(l.topo, l.paths, time.Now)
+	if err != nil {
+		return err
+	}
+	l.flows, l.flowSrc = fl, src
+	l.pumpStop, l.pumpDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(l.pumpDone)
+		tick := time.NewTicker(pumpInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-l.pumpStop:
+				return
+			case now := <-tick.C:
+				if err := l.pump(now, false); err != nil {
+					l.opts.Log.Warn("flow logs", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// pump drains the datapath once and writes the windows that closed (all
+// windows when all is set).
+func (l *Lab) pump(now time.Time, all bool) error {
+	l.flowMu.Lock()
+	defer l.flowMu.Unlock()
+	samples, skipped, err := l.flowSrc.Drain()
+	if err != nil {
+		return fmt.Errorf("drain flow counters: %w", err)
+	}
+	l.flows.add(samples, skipped)
+	return l.flows.flush(now, all)
+}
+
+// FlushFlowLogs drains the datapath and writes every open window now, as a
+// shutdown does (lessons and tests use it instead of waiting for windows).
+func (l *Lab) FlushFlowLogs() error {
+	if l.flows == nil {
+		return nil
+	}
+	return l.pump(time.Now(), true)
+}
+
+// stopFlowLogs stops the pump and writes everything still counted.
+func (l *Lab) stopFlowLogs() error {
+	if l.flows == nil {
+		return nil
+	}
+	close(l.pumpStop)
+	<-l.pumpDone
+	err := l.pump(time.Now(), true)
+	l.flows = nil
+	return err
+}
