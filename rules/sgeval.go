@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"net/netip"
 
 	"github.com/vpcemu/vpcemu/vpc"
@@ -190,7 +191,7 @@ func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members m
 			switch {
 			case r.Protocol == vpc.ProtoAll:
 				dr.openAll[f][l4] = true
-				dr.slash0[f][l4] = append(dr.slash0[f][l4], vpc.AllPorts)
+				dr.slash0[f][l4] = append(dr.slash0[f][l4], vpc.PortRange{From: math.MinInt, To: math.MaxInt})
 			case r.Protocol == proto:
 				if r.Ports.From <= 0 && r.Ports.To >= 65535 {
 					dr.openAll[f][l4] = true
