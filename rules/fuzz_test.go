@@ -273,7 +273,9 @@ func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
 	if p.Protocol != 6 && p.Protocol != 17 {
 		return m
 	}
-	slash0 := func(r vpc.SGRule) bool { return r.CIDR.IsValid() && r.CIDR.Bits() == 0 && r.CIDR.Addr().Is4() == peer.Is4() }
+	slash0 := func(r vpc.SGRule) bool {
+		return r.CIDR.IsValid() && r.CIDR.Bits() == 0 && r.CIDR.Addr().Is4() == peer.Is4()
+	}
 	openAll := func(eg bool) bool {
 		os, _ := rulesOf(eg)
 		return slices.ContainsFunc(os, func(r vpc.SGRule) bool {
