@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newExecCmd,
 		newSSHCmd,
 		newApplyCmd,
+		newLogsCmd,
 		newExplainCmd,
 		newVersionCmd,
 	} {
