@@ -270,7 +270,7 @@ func (d *decoder) str(o object, key string, required bool, re *regexp.Regexp, va
 	}
 	if re != nil && !re.MatchString(v) {
 		d.errAt(n, join(o.path, key), "", "%q is not valid; valid: %s", v, valid)
-		return ""
+		// Keep the value: references to it should not cascade into more errors.
 	}
 	return v
 }
