@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // Shape is the layout of a benchmark topology.
 type Shape string
 
-// Topology shapes. ShapeVPC mirrors vpc.Plan: instance ns, subnet ns with a
+// Topology shapes. ShapeVPC is built by netns.Build from vpc.NewPlan: instance ns, subnet ns with a
 // bridge, the VPC router, so that vpcemu's programs sit where they do in
 // production (NACL on both ends of each uplink, SG on each ENI's subnet-side
 // end). ShapeDirect is the peers' layout (../shared/bench): client, router,
@@ -150,9 +151,12 @@ func NewTopo(shape Shape, mtu int) *Topo {
 	return t
 }
 
-// Namespaces lists every namespace of t, in creation order.
+// Namespaces lists every namespace of t.
 func (t *Topo) Namespaces() []string {
 	ns := []string{t.ClientNS, t.RouterNS, t.ServerNS}
+	if t.Plan != nil {
+		ns = append(ns, t.Plan.InternetNS)
+	}
 	for _, s := range t.Subnets {
 		if s.NS != "" {
 			ns = append(ns, s.NS)
@@ -167,7 +171,9 @@ func (t *Topo) gateway(i int) netip.Prefix {
 	return netip.PrefixFrom(c.Addr().Next(), c.Bits())
 }
 
-// Up creates t. On failure everything created so far is removed.
+// Up creates t. On failure everything created so far is removed. A
+// ShapeVPC topology is built by netns.Build, exactly as `vpcemu up` builds
+// one (with its internet namespace and gateway veth, unused here).
 func (t *Topo) Up(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -175,6 +181,14 @@ func (t *Topo) Up(ctx context.Context) (err error) {
 			err = fmt.Errorf("topology %s: %w", t.Prefix, err)
 		}
 	}()
+	if t.Shape == ShapeVPC {
+		if err := netns.Build(ctx, t.Plan, t.VPC, nil); err != nil {
+			return err
+		}
+		// Room for the connection test's client ports (per-namespace sysctl).
+		_, err := nsRun(ctx, t.ClientNS, "", "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000")
+		return err
+	}
 	for _, ns := range t.Namespaces() {
 		if err := ip(ctx, "netns", "add", ns); err != nil {
 			return err
@@ -193,34 +207,14 @@ func (t *Topo) Up(ctx context.Context) (err error) {
 	mtu := itoa(t.MTU)
 	for i, s := range t.Subnets {
 		gw := t.gateway(i)
-		var steps [][]string
-		if t.Shape == ShapeVPC {
-			sp, hp := t.Plan.Subnets[i], t.Plan.Instances[i]
-			steps = [][]string{
-				{"-n", s.NS, "link", "add", sp.Bridge, "mtu", mtu, "type", "bridge", "mcast_snooping", "0"},
-				{"-n", s.NS, "link", "add", sp.UplinkSubnetIf, "mtu", mtu, "address", sp.SubnetMAC.String(), "type", "veth",
-					"peer", "name", sp.UplinkRouterIf, "mtu", mtu, "address", sp.RouterMAC.String(), "netns", t.RouterNS},
-				{"-n", hp.NS, "link", "add", hp.IfName, "mtu", mtu, "address", hp.MAC.String(), "type", "veth",
-					"peer", "name", hp.PeerIf, "mtu", mtu, "address", hp.PeerMAC.String(), "netns", hp.PeerNS},
-				{"-n", s.NS, "link", "set", sp.UplinkSubnetIf, "master", sp.Bridge, "up"},
-				{"-n", s.NS, "link", "set", hp.PeerIf, "master", sp.Bridge, "up"},
-				{"-n", s.NS, "link", "set", sp.Bridge, "up"},
-			}
-			// br_netfilter, when the host has it loaded, would run the subnet's
-			// bridged frames through netfilter; vpcemu's subnets never filter there.
-			_, _ = nsRun(ctx, s.NS, "", "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0")
-		} else {
-			steps = [][]string{
-				{"-n", t.RouterNS, "link", "add", s.RouterIf.If, "mtu", mtu, "type", "veth", "peer", "name", hosts[i].ifname, "mtu", mtu, "netns", hosts[i].ns},
-			}
+		steps := [][]string{
+			{"-n", t.RouterNS, "link", "add", s.RouterIf.If, "mtu", mtu, "type", "veth", "peer", "name", hosts[i].ifname, "mtu", mtu, "netns", hosts[i].ns},
+			{"-n", hosts[i].ns, "link", "set", hosts[i].ifname, "up"},
+			{"-n", t.RouterNS, "link", "set", s.RouterIf.If, "up"},
+			{"-n", t.RouterNS, "addr", "add", gw.String(), "dev", s.RouterIf.If},
+			{"-n", hosts[i].ns, "addr", "add", netip.PrefixFrom(addrs[i], gw.Bits()).String(), "dev", hosts[i].ifname},
+			{"-n", hosts[i].ns, "route", "add", "default", "via", gw.Addr().String()},
 		}
-		steps = append(steps,
-			[]string{"-n", hosts[i].ns, "link", "set", hosts[i].ifname, "up"},
-			[]string{"-n", t.RouterNS, "link", "set", s.RouterIf.If, "up"},
-			[]string{"-n", t.RouterNS, "addr", "add", gw.String(), "dev", s.RouterIf.If},
-			[]string{"-n", hosts[i].ns, "addr", "add", netip.PrefixFrom(addrs[i], gw.Bits()).String(), "dev", hosts[i].ifname},
-			[]string{"-n", hosts[i].ns, "route", "add", "default", "via", gw.Addr().String()},
-		)
 		for _, st := range steps {
 			if err := ip(ctx, st...); err != nil {
 				return err
@@ -242,6 +236,10 @@ func (t *Topo) Up(ctx context.Context) (err error) {
 func (t *Topo) Down() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if t.Shape == ShapeVPC {
+		_ = netns.Teardown(t.VPC.Name)
+		return
+	}
 	for _, ns := range t.Namespaces() {
 		if nsExists(ns) {
 			_ = ip(ctx, "netns", "del", ns)

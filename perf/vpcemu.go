@@ -11,13 +11,35 @@ import (
 )
 
 // naclLoader loads vpcemu's NACL datapath for t onto the namespaces of p
-// (XDP on both ends of every subnet uplink) in the given mode.
-//
-// HOOK: nil until loader/nacl.go (issue 4) lands; the naclgen*/naclnat*
-// configurations report "n/a" meanwhile. Wire it as
-//
-//	naclLoader = func(t *vpc.Topology, p *vpc.Plan, m loader.XDPMode) (io.Closer, error) { return loader.LoadNACL(t, p, m) }
-var naclLoader func(t *vpc.Topology, p *vpc.Plan, mode loader.XDPMode) (io.Closer, error)
+// the way `vpcemu up` does (lab/datapath.go): XDP on both ends of every
+// subnet uplink, the router end judging with the subnet's outbound table,
+// the subnet end with its inbound table. A variable so that tests can swap it.
+var naclLoader = func(t *vpc.Topology, p *vpc.Plan, mode loader.XDPMode) (_ io.Closer, err error) {
+	n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, MTU: p.MTU})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	for i := range t.NetworkACLs {
+		if err := n.SetNACL(&t.NetworkACLs[i]); err != nil {
+			return nil, fmt.Errorf("network ACL %s: %w", t.NetworkACLs[i].ID, err)
+		}
+	}
+	for i, sp := range p.Subnets {
+		acl := t.Subnets[i].NetworkACL
+		if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, mode); err != nil {
+			return nil, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
+		}
+		if err := n.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, mode); err != nil {
+			return nil, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
+		}
+	}
+	return n, nil
+}
 
 // sgLoader loads vpcemu's SG datapath (tcx on every ENI's subnet-side end).
 var sgLoader = func(t *vpc.Topology, p *vpc.Plan) (io.Closer, error) { return loader.LoadSG(t, p) }
@@ -70,9 +92,6 @@ func BenchSG(n int, vpcCIDR netip.Prefix) vpc.SecurityGroup {
 }
 
 func applyNACL(_ context.Context, t *Topo, n int, mode string) (func(), error) {
-	if naclLoader == nil {
-		return nil, fmt.Errorf("vpcemu NACL: loader not wired (perf/vpcemu.go naclLoader): %w", ErrUnavailable)
-	}
 	v, err := withVPC(t)
 	if err != nil {
 		return nil, err
