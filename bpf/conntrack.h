@@ -8,6 +8,10 @@
  * protocol the pair plus the protocol. Entries carry their last-seen time;
  * an entry older than its state's idle timeout never admits traffic (it is
  * deleted on lookup), so no user-space sweep is needed for correctness.
+ * Storage is two-level: ct_fast, a direct-mapped array indexed by a hash
+ * of the key, holds an entry unless its slot is taken by another live
+ * entry; then it goes to ct_table (LRU hash) and the slot is flagged so
+ * lookups know to look there too.
  * The entry carries its own timeout (taken from the ENI's configuration at
  * each state change), so a hit needs no other map lookup.
  */
@@ -47,7 +51,7 @@ struct ct_key {
 	__u32 b[4];    /* higher endpoint address */
 	__u16 pa;      /* lower endpoint port (host order; 0 for portless, 1 for ICMP keyed by type) */
 	__u16 pb;
-};
+} __attribute__((aligned(8)));
 
 struct ct_val {
 	__u64 last_ns;    /* last packet of either direction (ct_now clock) */
@@ -62,6 +66,36 @@ struct ct_val {
 	__u8 exchanges;   /* UDP: replies that followed a request */
 	__u8 pad[3];
 };
+
+/* Slot states of ct_fast. */
+#define CT_SLOT_FREE 0
+#define CT_SLOT_LIVE 1
+#define CT_SLOT_BUSY 2 /* being written by one CPU (claimed with cmpxchg) */
+
+/* One slot of the direct-mapped table: most entries live here, found with
+ * an inlined array access and a key compare instead of a hash-map lookup. */
+struct ct_slot {
+	__u64 used;     /* CT_SLOT_*; 64 bits for cmpxchg at -mcpu=v1 */
+	__u64 overflow; /* a key hashing here was stored in ct_table instead */
+	struct ct_key k;
+	struct ct_val v;
+};
+
+static __always_inline __u32 ct_hash(const struct ct_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = 0;
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*k) / 8); i++)
+		h = (h ^ w[i]) * 0x9E3779B97F4A7C15ULL;
+	return (__u32)(h >> 32);
+}
+
+static __always_inline int ct_key_eq(const struct ct_key *x, const struct ct_key *y)
+{
+	const __u64 *a = (const __u64 *)x, *b = (const __u64 *)y;
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
 
 /* ct_key_of builds the normalised key of p for the ENI of instance MAC mac; *side tells which
  * endpoint (0 = a, 1 = b) sent p. */

@@ -53,13 +53,25 @@ struct {
 	__type(value, struct sg_ent);
 } sg_ents SEC(".maps");
 
-/* normalised flow of one ENI -> tracking state; the loader sizes it */
+/* normalised flow of one ENI -> tracking state, for keys whose ct_fast slot
+ * was taken; the loader sizes it */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct ct_key);
 	__type(value, struct ct_val);
 } ct_table SEC(".maps");
+
+/* hash(key) & ct_fast_mask -> slot; the loader sizes it (a power of two) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u32);
+	__type(value, struct ct_slot);
+} ct_fast SEC(".maps");
+
+/* ct_fast max_entries - 1, set by the loader */
+volatile const __u32 ct_fast_mask = (1 << 16) - 1;
 
 /* ENI index -> counters */
 struct {
@@ -129,23 +141,68 @@ static __always_inline void stats_add_tracked(__u32 eni, __s64 d)
 struct sweep_ctx {
 	__u32 eni; /* 0 = every ENI */
 	__u64 now;
+	__u64 next; /* earliest deadline among the remaining entries of eni */
 };
 
-static long sweep_cb(void *map, struct ct_key *k, struct ct_val *v, struct sweep_ctx *c)
+static __always_inline void sweep_one(struct ct_val *v, struct sweep_ctx *c, int *del)
 {
+	*del = 0;
 	if (c->eni && v->eni != c->eni)
-		return 0;
+		return;
+	if (ct_expired(v, c->now)) {
+		*del = 1;
+		return;
+	}
+	__u64 d = v->last_ns + (__u64)v->timeout_s * NSEC;
+	if (d < c->next)
+		c->next = d;
+}
+
+static long sweep_hash_cb(void *map, struct ct_key *k, struct ct_val *v, struct sweep_ctx *c)
+{
+	int del;
 	__u32 idx = v->eni;
-	if (ct_expired(v, c->now) && bpf_map_delete_elem(map, k) == 0)
+	sweep_one(v, c, &del);
+	if (del && bpf_map_delete_elem(map, k) == 0)
 		stats_add_tracked(idx, -1);
 	return 0;
 }
 
-/* ct_sweep deletes expired entries of eni (0: all) and fixes the counts. */
+static long sweep_fast_cb(void *map, __u32 *k, struct ct_slot *s, struct sweep_ctx *c)
+{
+	int del;
+	if (s->used != CT_SLOT_LIVE)
+		return 0;
+	__u32 idx = s->v.eni;
+	sweep_one(&s->v, c, &del);
+	if (del && __sync_val_compare_and_swap(&s->used, CT_SLOT_LIVE, CT_SLOT_BUSY) == CT_SLOT_LIVE) {
+		stats_add_tracked(idx, -1);
+		s->used = CT_SLOT_FREE;
+	}
+	return 0;
+}
+
+/* ct_sweep deletes expired entries of eni (0: all) and fixes the counts;
+ * for one ENI it also renews the ENI's next-expiry bound. */
 static __always_inline void ct_sweep(__u32 eni, __u64 now)
 {
-	struct sweep_ctx c = {.eni = eni, .now = now};
-	bpf_for_each_map_elem(&ct_table, sweep_cb, &c, 0);
+	struct sweep_ctx c = {.eni = eni, .now = now, .next = ~0ULL};
+	bpf_for_each_map_elem(&ct_fast, sweep_fast_cb, &c, 0);
+	bpf_for_each_map_elem(&ct_table, sweep_hash_cb, &c, 0);
+	if (eni) {
+		struct sg_stats *s = bpf_map_lookup_elem(&sg_stats, &eni);
+		if (s)
+			s->next_expiry = c.next;
+	}
+}
+
+/* ct_deadline lowers the ENI's next-expiry bound to an entry's deadline. */
+static __always_inline void ct_deadline(__u32 eni, const struct ct_val *v)
+{
+	struct sg_stats *s = bpf_map_lookup_elem(&sg_stats, &eni);
+	__u64 d = v->last_ns + (__u64)v->timeout_s * NSEC;
+	if (s && d < s->next_expiry)
+		s->next_expiry = d;
 }
 
 struct scan_ctx {
@@ -279,6 +336,7 @@ static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __
 		struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
 		if (cfg)
 			v->timeout_s = ct_timeout_s(cfg, st);
+		ct_deadline(v->eni, v);
 	}
 }
 
@@ -334,18 +392,34 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	/* the fast path: a live entry admits without looking at the ENI */
 	struct ct_key ck;
 	__u8 side = 0;
-	struct ct_val *cv = NULL;
+	struct ct_slot *sl = NULL;
 	if (r == PARSE_IP && p.frag != FRAG_LATER) {
 		ct_key_of(&p, ek.mac, &ck, &side);
-		cv = bpf_map_lookup_elem(&ct_table, &ck);
-		if (cv) {
-			if (!ct_expired(cv, now)) {
-				ct_refresh(cv, &p, side, now, &ek);
+		__u32 h = ct_hash(&ck) & ct_fast_mask;
+		sl = bpf_map_lookup_elem(&ct_fast, &h);
+		if (!sl)
+			return TC_ACT_SHOT;
+		if (sl->used == CT_SLOT_LIVE && ct_key_eq(&sl->k, &ck)) {
+			if (!ct_expired(&sl->v, now)) {
+				ct_refresh(&sl->v, &p, side, now, &ek);
 				return TC_ACT_UNSPEC;
 			}
-			__u32 old = cv->eni;
-			if (bpf_map_delete_elem(&ct_table, &ck) == 0)
+			__u32 old = sl->v.eni;
+			if (__sync_val_compare_and_swap(&sl->used, CT_SLOT_LIVE, CT_SLOT_BUSY) == CT_SLOT_LIVE) {
 				stats_add_tracked(old, -1);
+				sl->used = CT_SLOT_FREE;
+			}
+		} else if (sl->overflow) {
+			struct ct_val *cv = bpf_map_lookup_elem(&ct_table, &ck);
+			if (cv) {
+				if (!ct_expired(cv, now)) {
+					ct_refresh(cv, &p, side, now, &ek);
+					return TC_ACT_UNSPEC;
+				}
+				__u32 old = cv->eni;
+				if (bpf_map_delete_elem(&ct_table, &ck) == 0)
+					stats_add_tracked(old, -1);
+			}
 		}
 	}
 
@@ -395,7 +469,9 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	if (cfg->max_entries) {
 		struct sg_stats *st = bpf_map_lookup_elem(&sg_stats, &idx);
 		if (st && st->tracked >= cfg->max_entries) {
-			ct_sweep(idx, now);
+			/* sweep only when some entry of the ENI may have expired */
+			if (now >= st->next_expiry)
+				ct_sweep(idx, now);
 			if (st->tracked >= cfg->max_entries)
 				return sg_drop(skb, &p, idx, dir, SG_DROP_ALLOWANCE, now);
 		}
@@ -410,8 +486,27 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	nv.init_dir = dir;
 	nv.eni = idx;
 	nv.timeout_s = ct_timeout_s(cfg, nv.state);
-	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0)
+	if (!sl)
+		return TC_ACT_UNSPEC;
+	/* claim the slot if it is free or holds an expired entry */
+	__u64 prev = sl->used;
+	if ((prev == CT_SLOT_FREE || (prev == CT_SLOT_LIVE && ct_expired(&sl->v, now))) &&
+	    __sync_val_compare_and_swap(&sl->used, prev, CT_SLOT_BUSY) == prev) {
+		if (prev == CT_SLOT_LIVE)
+			stats_add_tracked(sl->v.eni, -1);
+		sl->k = ck;
+		sl->v = nv;
+		asm volatile("" ::: "memory"); /* key and value before "live" */
+		sl->used = CT_SLOT_LIVE;
 		stats_add_tracked(idx, 1);
+		ct_deadline(idx, &nv);
+		return TC_ACT_UNSPEC;
+	}
+	sl->overflow = 1;
+	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0) {
+		stats_add_tracked(idx, 1);
+		ct_deadline(idx, &nv);
+	}
 	return TC_ACT_UNSPEC;
 }
 

@@ -81,7 +81,7 @@ type sgGenKeys struct {
 // LoadSG loads the SG programs and maps, compiles t into them and attaches
 // sg_ingress/sg_egress to the tcx hooks of every instance's ENI veth end.
 func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
-	s, err := loadSG(t, p)
+	s, err := loadSG(t, p, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,9 @@ func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
 }
 
 // loadSG loads and fills the maps without attaching (BPF_PROG_RUN tests).
-func loadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
+// fastSlots (a power of two) overrides the size of ct_fast; 0 sizes it from
+// the allowances. Tests use tiny tables to push entries into ct_table.
+func loadSG(t *vpc.Topology, p *vpc.Plan, fastSlots uint64) (*SG, error) {
 	spec, err := loadSg()
 	if err != nil {
 		return nil, fmt.Errorf("load sg spec: %w", err)
@@ -123,6 +125,18 @@ func loadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
 		ct = want
 	}
 	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, 1<<22))
+	// The direct-mapped table: a power of two, about twice the allowances.
+	fast := uint64(1 << 16)
+	for fast < 2*sum && fast < 1<<22 {
+		fast <<= 1
+	}
+	if fastSlots > 0 {
+		fast = fastSlots
+	}
+	spec.Maps[sgMapCtFast].MaxEntries = uint32(fast)
+	if err := spec.Variables[sgVarCtFastMask].Set(uint32(fast - 1)); err != nil {
+		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
+	}
 	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		return nil, fmt.Errorf("load sg objects: %w", err)
@@ -288,12 +302,9 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 		return nil, err
 	}
 	var out []CTEntry
-	var k sgCtKey
-	var v sgCtVal
-	it := s.objs.CtTable.Iterate()
-	for it.Next(&k, &v) {
+	add := func(k *sgCtKey, v *sgCtVal) {
 		if v.Eni != idx {
-			continue
+			return
 		}
 		tmo := time.Duration(v.TimeoutS) * time.Second
 		age := time.Duration(0)
@@ -301,7 +312,7 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 			age = time.Duration(now - v.LastNs)
 		}
 		if age >= tmo {
-			continue
+			return
 		}
 		a := sgAddrOf(k.Family, k.A)
 		b := sgAddrOf(k.Family, k.B)
@@ -323,6 +334,23 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 			e.Packets[0], e.Packets[1] = e.Packets[1], e.Packets[0]
 		}
 		out = append(out, e)
+	}
+	var slotIdx uint32
+	var slot sgCtSlot
+	fit := s.objs.CtFast.Iterate()
+	for fit.Next(&slotIdx, &slot) {
+		if slot.Used == 1 {
+			add(&slot.K, &slot.V)
+		}
+	}
+	if err := fit.Err(); err != nil {
+		return nil, fmt.Errorf("iterate ct_fast: %w", err)
+	}
+	var k sgCtKey
+	var v sgCtVal
+	it := s.objs.CtTable.Iterate()
+	for it.Next(&k, &v) {
+		add(&k, &v)
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("iterate ct_table: %w", err)

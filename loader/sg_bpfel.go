@@ -26,6 +26,14 @@ type sgCtKey struct {
 	Pb     uint16
 }
 
+type sgCtSlot struct {
+	_        structs.HostLayout
+	Used     uint64
+	Overflow uint64
+	K        sgCtKey
+	V        sgCtVal
+}
+
 type sgCtVal struct {
 	_         structs.HostLayout
 	LastNs    uint64
@@ -88,17 +96,18 @@ type sgSgLpmVal struct {
 }
 
 type sgSgStats struct {
-	_        structs.HostLayout
-	Tracked  uint64
-	Exceeded uint64
-	Drops    uint64
-	Pad      uint64
+	_          structs.HostLayout
+	Tracked    uint64
+	Exceeded   uint64
+	Drops      uint64
+	NextExpiry uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	sgMapCtFast       = "ct_fast"
 	sgMapCtTable      = "ct_table"
 	sgMapSgEni        = "sg_eni"
 	sgMapSgEnts       = "sg_ents"
@@ -109,6 +118,7 @@ const (
 	sgProgSgIngress   = "sg_ingress"
 	sgProgSgParseOnly = "sg_parse_only"
 	sgProgSgSweep     = "sg_sweep"
+	sgVarCtFastMask   = "ct_fast_mask"
 	sgVarNowOffset    = "now_offset"
 	sgVarNowOverride  = "now_override"
 	sgVarSgGen        = "sg_gen"
@@ -166,6 +176,7 @@ type sgProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
+	CtFast   *ebpf.MapSpec `ebpf:"ct_fast"`
 	CtTable  *ebpf.MapSpec `ebpf:"ct_table"`
 	SgEni    *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts   *ebpf.MapSpec `ebpf:"sg_ents"`
@@ -178,6 +189,7 @@ type sgMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
+	CtFastMask  *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
 	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
 	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
@@ -203,6 +215,7 @@ func (o *sgObjects) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
+	CtFast   *ebpf.Map `ebpf:"ct_fast"`
 	CtTable  *ebpf.Map `ebpf:"ct_table"`
 	SgEni    *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts   *ebpf.Map `ebpf:"sg_ents"`
@@ -213,6 +226,7 @@ type sgMaps struct {
 
 func (m *sgMaps) Close() error {
 	return _SgClose(
+		m.CtFast,
 		m.CtTable,
 		m.SgEni,
 		m.SgEnts,
@@ -226,6 +240,7 @@ func (m *sgMaps) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
+	CtFastMask  *ebpf.Variable `ebpf:"ct_fast_mask"`
 	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride *ebpf.Variable `ebpf:"now_override"`
 	SgGen       *ebpf.Variable `ebpf:"sg_gen"`

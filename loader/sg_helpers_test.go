@@ -58,9 +58,15 @@ type sgHarness struct {
 
 func newSGHarness(tb testing.TB, t *vpc.Topology) *sgHarness {
 	tb.Helper()
+	return newSGHarnessSlots(tb, t, 0)
+}
+
+// newSGHarnessSlots loads with a ct_fast of fastSlots slots (0: default).
+func newSGHarnessSlots(tb testing.TB, t *vpc.Topology, fastSlots uint64) *sgHarness {
+	tb.Helper()
 	requirePrivSG(tb)
 	p := vpc.NewPlan(t)
-	s, err := loadSG(t, p)
+	s, err := loadSG(t, p, fastSlots)
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
