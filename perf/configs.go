@@ -27,15 +27,16 @@ type Config struct {
 // DefaultConfigs is the configuration list of a full run.
 var DefaultConfigs = []string{
 	"bare",
-	"ipt40", "ipt1000", "iptct40", "iptct1000",
-	"nft40", "nft1000",
+	"ipt40", "ipt1000", "iptct40", "iptct300", "iptct1000",
+	"nft40", "nft1000", "nftct300",
 	"naclgen40", "naclgen1000", "naclnat40", "naclnat1000",
-	"sg40", "sg1000", "sgnacl40",
+	"sg40", "sg300", "sg1000", "sgnacl40",
+	"bare-mtu9001", "sgnacl40-mtu9001",
 }
 
 var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?$`)
 
-// ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN,
+// ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN, nftctN,
 // naclgenN, naclnatN, sgN, sgnaclN, each optionally suffixed -mtuM.
 func ParseConfig(tok string) (Config, error) {
 	m := configRE.FindStringSubmatch(tok)
@@ -73,10 +74,14 @@ func ParseConfig(tok string) (Config, error) {
 			_, err := nsRun(ctx, t.RouterNS, IptablesRules(n, state, t.VPCCIDR.String()), "iptables-nft-restore")
 			return func() {}, err
 		}
-	case "nft":
+	case "nft", "nftct":
+		state := kind == "nftct"
 		c.Desc = fmt.Sprintf("nftables, %d rules", n)
+		if state {
+			c.Desc = fmt.Sprintf("nftables + conntrack, %d rules", n)
+		}
 		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
-			_, err := nsRun(ctx, t.RouterNS, NftRules(n, t.VPCCIDR.String()), "nft", "-f", "-")
+			_, err := nsRun(ctx, t.RouterNS, NftRules(n, state, t.VPCCIDR.String()), "nft", "-f", "-")
 			return func() {}, err
 		}
 	case "naclgen", "naclnat":
@@ -104,7 +109,7 @@ func ParseConfig(tok string) (Config, error) {
 			return func() { relNACL(); relSG() }, nil
 		}
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, naclgenN, naclnatN, sgN, sgnaclN, optional -mtuM)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, optional -mtuM)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)
@@ -141,10 +146,14 @@ func IptablesRules(n int, state bool, vpc string) string {
 	return b.String()
 }
 
-// NftRules is a native nftables ruleset with the same N rules (the peers' nftN).
-func NftRules(n int, vpc string) string {
+// NftRules is a native nftables ruleset with the same N rules (the peers'
+// nftN); with state, `ct state established,related accept` comes first.
+func NftRules(n int, state bool, vpc string) string {
 	var b strings.Builder
 	b.WriteString("table ip vpcbench {\n  chain forward {\n    type filter hook forward priority 0; policy drop;\n")
+	if state {
+		b.WriteString("    ct state established,related accept\n")
+	}
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "    ip saddr %s tcp dport %d accept\n", RuleSource(i), RulePort(i))
 	}

@@ -72,7 +72,10 @@ func TestRuleSetsHaveNRulesThenAllow(t *testing.T) {
 	if strings.Contains(IptablesRules(40, false, "10.10.0.0/16"), "conntrack") {
 		t.Error("stateless iptables rules use conntrack")
 	}
-	nft := NftRules(40, "10.10.0.0/16")
+	nft := NftRules(40, false, "10.10.0.0/16")
+	if !strings.Contains(NftRules(40, true, "10.10.0.0/16"), "ct state established") {
+		t.Error("stateful nft rules lack the ct state accept")
+	}
 	if got := strings.Count(nft, "tcp dport"); got != 40 {
 		t.Errorf("nft: %d port rules, want 40", got)
 	}
