@@ -34,7 +34,7 @@ type NACLTableHeader struct {
 	AddrBase  uint32 // first bound in nacl_addr4 / nacl_addr6
 	AddrN     uint32 // bounds
 	FragBM    uint32 // bitmap index for later fragments
-	Pad       uint32
+	AddrBM0   uint32 // bitmap index of the first address interval
 }
 
 // NACLAddr4 mirrors struct nacl_addr4: an interval starting at Bound.

@@ -97,31 +97,33 @@ func NACLRuleMatches(r *vpc.NACLRule, egress bool, p Packet) bool {
 }
 
 func naclRuleMatches(r *vpc.NACLRule, addr netip.Addr, v4 bool, p *Packet) bool {
-	ruleV4 := r.CIDR.Addr().Is4()
-	if ruleV4 != v4 || !r.CIDR.Contains(addr) {
-		return false
-	}
-	if r.Protocol == vpc.ProtoAll {
-		return true
-	}
-	if r.Protocol != p.Protocol {
-		return false
-	}
+	// Cheapest tests first: most rules of a table differ in protocol or port.
 	switch r.Protocol {
-	case vpc.ProtoTCP, vpc.ProtoUDP:
-		if p.Fragment == FragLater {
-			return r.Ports.From <= 0 && r.Ports.To >= 65535
+	case vpc.ProtoAll:
+	case p.Protocol:
+		switch r.Protocol {
+		case vpc.ProtoTCP, vpc.ProtoUDP:
+			if p.Fragment == FragLater {
+				if r.Ports.From > 0 || r.Ports.To < 65535 {
+					return false
+				}
+			} else if p.DstPort < r.Ports.From || p.DstPort > r.Ports.To {
+				return false
+			}
+		case vpc.ProtoICMP:
+			if !icmpMatches(r.ICMPType, r.ICMPCode, p) {
+				return false
+			}
+		case vpc.ProtoICMPv6:
+			// NACL-14: 58 with an IPv4 CIDR ignores type/code.
+			if !r.CIDR.Addr().Is4() && !icmpMatches(r.ICMPType, r.ICMPCode, p) {
+				return false
+			}
 		}
-		return p.DstPort >= r.Ports.From && p.DstPort <= r.Ports.To
-	case vpc.ProtoICMP:
-		return icmpMatches(r.ICMPType, r.ICMPCode, p)
-	case vpc.ProtoICMPv6:
-		if ruleV4 {
-			return true // NACL-14: 58 with an IPv4 CIDR ignores type/code
-		}
-		return icmpMatches(r.ICMPType, r.ICMPCode, p)
+	default:
+		return false
 	}
-	return true
+	return r.CIDR.Addr().Is4() == v4 && r.CIDR.Contains(addr)
 }
 
 // icmpMatches applies an ICMP type/code filter with -1 wildcards; a later

@@ -79,7 +79,7 @@ type dirRules struct {
 	// byProto[fam][proto] holds the rules that can match a packet of that
 	// family and protocol: the protocol's own rules and the -1 rules, in
 	// SG then rule order.
-	byProto [2][256][]sgCompiled
+	byProto [2][256]*protoTable
 	empty   bool // every SG of the ENI has no rules in this direction
 	// openAll[fam][tcp/udp]: a /0 CIDR rule admits that protocol on all ports.
 	openAll [2][2]bool
@@ -87,6 +87,45 @@ type dirRules struct {
 	// side of SG-23); protocol -1 rules appear as 0-65535.
 	slash0 [2][2][]vpc.PortRange
 	sgs    []string
+}
+
+// protoTable indexes one family+protocol's rules by destination port so
+// that a packet meets only the rules that can match it: single-port rules
+// through a map, every other rule (ranges, ICMP, -1) by a list.
+type protoTable struct {
+	rules  []sgCompiled
+	single map[int][]int32 // port -> indices of single-port rules, ascending
+	other  []int32         // indices of all other rules, ascending
+	// otherRange[i] is other[i]'s port range (everything for portless
+	// rules), kept apart so the scan touches one compact array.
+	otherRange []portSpan
+}
+
+type portSpan struct{ lo, hi int32 }
+
+func (pt *protoTable) add(c sgCompiled) {
+	i := int32(len(pt.rules))
+	pt.rules = append(pt.rules, c)
+	if c.kind == sgMatchPorts && c.lo == c.hi {
+		if pt.single == nil {
+			pt.single = make(map[int][]int32)
+		}
+		pt.single[c.lo] = append(pt.single[c.lo], i)
+		return
+	}
+	pt.other = append(pt.other, i)
+	span := portSpan{math.MinInt32, math.MaxInt32}
+	if c.kind == sgMatchPorts {
+		span = portSpan{int32(max(c.lo, math.MinInt32)), int32(min(c.hi, math.MaxInt32))}
+	}
+	pt.otherRange = append(pt.otherRange, span)
+}
+
+func (dr *dirRules) table(f, proto int) *protoTable {
+	if dr.byProto[f][proto] == nil {
+		dr.byProto[f][proto] = &protoTable{}
+	}
+	return dr.byProto[f][proto]
 }
 
 type eniRules struct {
@@ -179,10 +218,10 @@ func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members m
 	for _, f := range fams {
 		if r.Protocol == vpc.ProtoAll {
 			for p := range 256 {
-				dr.byProto[f][p] = append(dr.byProto[f][p], c)
+				dr.table(f, p).add(c)
 			}
 		} else if r.Protocol >= 0 && r.Protocol < 256 {
-			dr.byProto[f][r.Protocol] = append(dr.byProto[f][r.Protocol], c)
+			dr.table(f, r.Protocol).add(c)
 		}
 		if !c.slash0 {
 			continue
@@ -261,19 +300,42 @@ func (e *SGEvaluator) Match(instanceID string, egress bool, p Packet) SGMatch {
 	f := famIndex(peer)
 	var m SGMatch
 	any0 := false
-	list := dr.byProto[f][p.Protocol]
-	for i := range list {
-		c := &list[i]
-		if !c.matches(peer, &p) {
-			continue
+	if pt := dr.byProto[f][p.Protocol]; pt != nil {
+		visit := func(c *sgCompiled) {
+			if !c.matches(peer, &p) {
+				return
+			}
+			if c.slash0 {
+				any0 = true
+			}
+			if m.Rules == nil {
+				m.Rules = c.ref
+			} else {
+				m.Rules = append(m.Rules[:len(m.Rules):len(m.Rules)], c.ref[0])
+			}
 		}
-		if c.slash0 {
-			any0 = true
-		}
-		if m.Rules == nil {
-			m.Rules = c.ref
+		if (p.Protocol == vpc.ProtoTCP || p.Protocol == vpc.ProtoUDP) && p.Fragment != FragLater {
+			// Merge the port's single-port rules with the others, in order.
+			a := pt.single[p.DstPort]
+			port := int32(p.DstPort)
+			for j, span := range pt.otherRange {
+				if port < span.lo || port > span.hi {
+					continue
+				}
+				bi := pt.other[j]
+				for len(a) > 0 && a[0] < bi {
+					visit(&pt.rules[a[0]])
+					a = a[1:]
+				}
+				visit(&pt.rules[bi])
+			}
+			for _, ai := range a {
+				visit(&pt.rules[ai])
+			}
 		} else {
-			m.Rules = append(m.Rules[:len(m.Rules):len(m.Rules)], c.ref[0])
+			for i := range pt.rules {
+				visit(&pt.rules[i])
+			}
 		}
 	}
 	if m.Rules == nil {
