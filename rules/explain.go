@@ -57,7 +57,7 @@ type AnalysisPortRange struct {
 
 // AnalysisACLRule is AWS's AnalysisAclRule.
 type AnalysisACLRule struct {
-	Cidr       string             `json:"Cidr"`
+	CIDR       string             `json:"Cidr"`
 	Egress     bool               `json:"Egress"`
 	PortRange  *AnalysisPortRange `json:"PortRange,omitempty"`
 	Protocol   string             `json:"Protocol"`
@@ -68,7 +68,7 @@ type AnalysisACLRule struct {
 // AnalysisSecurityGroupRule is AWS's AnalysisSecurityGroupRule, plus the
 // referenced group when the peer is a group.
 type AnalysisSecurityGroupRule struct {
-	Cidr                      string             `json:"Cidr,omitempty"`
+	CIDR                      string             `json:"Cidr,omitempty"`
 	Direction                 string             `json:"Direction"`
 	SecurityGroupID           string             `json:"SecurityGroupId"`
 	PortRange                 *AnalysisPortRange `json:"PortRange,omitempty"`
@@ -90,12 +90,12 @@ type AnalysisPacketHeader struct {
 type PathComponent struct {
 	SequenceNumber    int                        `json:"SequenceNumber"`
 	Component         AnalysisComponent          `json:"Component"`
-	AclRule           *AnalysisACLRule           `json:"AclRule,omitempty"` //nolint:revive // AWS's field name
+	ACLRule           *AnalysisACLRule           `json:"AclRule,omitempty"`
 	SecurityGroupRule *AnalysisSecurityGroupRule `json:"SecurityGroupRule,omitempty"`
 	InboundHeader     *AnalysisPacketHeader      `json:"InboundHeader,omitempty"`
 	OutboundHeader    *AnalysisPacketHeader      `json:"OutboundHeader,omitempty"`
 	Subnet            *AnalysisComponent         `json:"Subnet,omitempty"`
-	Vpc               *AnalysisComponent         `json:"Vpc,omitempty"`
+	VPC               *AnalysisComponent         `json:"Vpc,omitempty"`
 
 	// vpcemu additions.
 	Direction      string              `json:"Direction,omitempty"` // ingress | egress
@@ -110,12 +110,12 @@ type Explanation struct {
 	ExplanationCode  string              `json:"ExplanationCode"`
 	Direction        string              `json:"Direction,omitempty"`
 	Component        *AnalysisComponent  `json:"Component,omitempty"`
-	Acl              *AnalysisComponent  `json:"Acl,omitempty"`     //nolint:revive // AWS's field name
-	AclRule          *AnalysisACLRule    `json:"AclRule,omitempty"` //nolint:revive // AWS's field name
+	ACL              *AnalysisComponent  `json:"Acl,omitempty"`
+	ACLRule          *AnalysisACLRule    `json:"AclRule,omitempty"`
 	SecurityGroups   []AnalysisComponent `json:"SecurityGroups,omitempty"`
 	NetworkInterface *AnalysisComponent  `json:"NetworkInterface,omitempty"`
 	Subnet           *AnalysisComponent  `json:"Subnet,omitempty"`
-	Vpc              *AnalysisComponent  `json:"Vpc,omitempty"`
+	VPC              *AnalysisComponent  `json:"Vpc,omitempty"`
 	Addresses        []string            `json:"Addresses,omitempty"`
 	Protocols        []string            `json:"Protocols,omitempty"`
 	PortRanges       []AnalysisPortRange `json:"PortRanges,omitempty"`

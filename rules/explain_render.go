@@ -71,9 +71,9 @@ func subnetComp(sn *vpc.Subnet) *AnalysisComponent {
 
 // aclRule finds the rule that decided r in acl's list, the `*` rule included.
 func aclRule(acl *vpc.NetworkACL, egress bool, r NACLResult, v4 bool) *AnalysisACLRule {
-	out := &AnalysisACLRule{Egress: egress, RuleNumber: r.Rule, RuleAction: "deny", Protocol: "-1", Cidr: "0.0.0.0/0"}
+	out := &AnalysisACLRule{Egress: egress, RuleNumber: r.Rule, RuleAction: "deny", Protocol: "-1", CIDR: "0.0.0.0/0"}
 	if !v4 {
-		out.Cidr = "::/0"
+		out.CIDR = "::/0"
 	}
 	if acl == nil {
 		return out
@@ -87,7 +87,7 @@ func aclRule(acl *vpc.NetworkACL, egress bool, r NACLResult, v4 bool) *AnalysisA
 			continue
 		}
 		nr := &list[i]
-		out.Cidr = nr.CIDR.String()
+		out.CIDR = nr.CIDR.String()
 		out.Protocol = strconv.Itoa(nr.Protocol)
 		if nr.Allow {
 			out.RuleAction = "allow"
@@ -123,7 +123,7 @@ func analysisSGRule(t *vpc.Topology, ref SGRuleRef) *AnalysisSecurityGroupRule {
 	out := &AnalysisSecurityGroupRule{Direction: direction(ref.Egress), SecurityGroupID: ref.SecurityGroup,
 		Protocol: strconv.Itoa(r.Protocol), PrefixListID: r.PrefixList, ReferencedSecurityGroupID: r.SourceGroup}
 	if r.CIDR.IsValid() {
-		out.Cidr = r.CIDR.String()
+		out.CIDR = r.CIDR.String()
 	}
 	if r.Protocol == vpc.ProtoTCP || r.Protocol == vpc.ProtoUDP {
 		out.PortRange = &AnalysisPortRange{r.Ports.From, r.Ports.To}
@@ -156,7 +156,7 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 		case HopSecurityGroup:
 			c.Component = AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
 			c.Direction = direction(h.Egress)
-			c.Subnet, c.Vpc = subnetComp(findSubnet(t, h.Instance.Subnet)), vpcComp
+			c.Subnet, c.VPC = subnetComp(findSubnet(t, h.Instance.Subnet)), vpcComp
 			c.SecurityGroups = sgComps(t, h.Instance)
 			if h.Allow {
 				c.Tracking = h.SG.Reason
@@ -171,18 +171,18 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 			}
 			c.Component = AnalysisComponent{ID: id}
 			c.Direction = direction(h.Egress)
-			c.AclRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
-			c.Subnet, c.Vpc = subnetComp(h.Subnet), vpcComp
+			c.ACLRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
+			c.Subnet, c.VPC = subnetComp(h.Subnet), vpcComp
 		case HopInternetGateway:
 			c.Component = AnalysisComponent{ID: igwID(t)}
 			c.Direction = direction(h.Egress)
 			if h.Allow && h.In != h.Out {
 				c.Decision = "translate"
 			}
-			c.Vpc = vpcComp
+			c.VPC = vpcComp
 		case HopRoute:
 			c.Component = AnalysisComponent{ID: rtbID(h.Subnet)}
-			c.Subnet, c.Vpc = subnetComp(h.Subnet), vpcComp
+			c.Subnet, c.VPC = subnetComp(h.Subnet), vpcComp
 		case HopReserved:
 			c.Component = AnalysisComponent{ID: h.In.Dst.String(), Name: "Amazon-provided service (not filtered)"}
 			c.Decision = "not-filtered"
@@ -195,7 +195,7 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 // explain turns a path's blocking hop into an AWS Explanation.
 func explain(t *vpc.Topology, p *Path, which string) Explanation {
 	h := p.Blocked()
-	e := Explanation{Path: which, Vpc: &AnalysisComponent{ID: t.VPC.ID}}
+	e := Explanation{Path: which, VPC: &AnalysisComponent{ID: t.VPC.ID}}
 	if h == nil {
 		return e
 	}
@@ -209,8 +209,8 @@ func explain(t *vpc.Topology, p *Path, which string) Explanation {
 			id = h.ACL.ID
 		}
 		e.Component = &AnalysisComponent{ID: id}
-		e.Acl = &AnalysisComponent{ID: id}
-		e.AclRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
+		e.ACL = &AnalysisComponent{ID: id}
+		e.ACLRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
 		e.Subnet = subnetComp(h.Subnet)
 	case HopSecurityGroup:
 		e.Component = &AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
@@ -358,7 +358,7 @@ func naclRuleText(acl *vpc.NetworkACL, egress bool, r NACLResult, v4 bool) strin
 	if ar.PortRange != nil {
 		s += " " + portText(ar.PortRange.From, ar.PortRange.To)
 	}
-	return s + " " + peer + " " + ar.Cidr
+	return s + " " + peer + " " + ar.CIDR
 }
 
 func portText(from, to int) string {

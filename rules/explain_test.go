@@ -83,8 +83,8 @@ func TestExplainLabReturnBlockedByEphemeralDeny(t *testing.T) {
 	}
 	e := a.Explanations[0]
 	if e.ExplanationCode != CodeSubnetACLRestriction || e.Path != "return" || e.Direction != "ingress" ||
-		e.Acl == nil || e.Acl.ID != "acl-public" || e.AclRule == nil || e.AclRule.RuleNumber != 20 ||
-		e.AclRule.RuleAction != "deny" || e.AclRule.PortRange == nil || e.AclRule.PortRange.From != 32768 {
+		e.ACL == nil || e.ACL.ID != "acl-public" || e.ACLRule == nil || e.ACLRule.RuleNumber != 20 ||
+		e.ACLRule.RuleAction != "deny" || e.ACLRule.PortRange == nil || e.ACLRule.PortRange.From != 32768 {
 		b, _ := json.Marshal(e)
 		t.Errorf("explanation %s", b)
 	}

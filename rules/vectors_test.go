@@ -590,9 +590,9 @@ func TestTV41_DropExplanations(t *testing.T) {
 				t.Errorf("code %s direction %s, want %s %s", e.ExplanationCode, e.Direction, tc.code, tc.dir)
 			}
 			if tc.acl != "" {
-				want := AnalysisACLRule{Cidr: tc.wantRuleV4, Egress: false, Protocol: "-1", RuleAction: "deny", RuleNumber: tc.rule}
-				if e.Acl == nil || e.Acl.ID != tc.acl || e.AclRule == nil || *e.AclRule != want {
-					t.Errorf("acl %+v rule %+v, want %s %+v", e.Acl, e.AclRule, tc.acl, want)
+				want := AnalysisACLRule{CIDR: tc.wantRuleV4, Egress: false, Protocol: "-1", RuleAction: "deny", RuleNumber: tc.rule}
+				if e.ACL == nil || e.ACL.ID != tc.acl || e.ACLRule == nil || *e.ACLRule != want {
+					t.Errorf("acl %+v rule %+v, want %s %+v", e.ACL, e.ACLRule, tc.acl, want)
 				}
 			}
 			if tc.sgs != "" && (len(e.SecurityGroups) != 1 || e.SecurityGroups[0].ID != tc.sgs) {
