@@ -38,6 +38,9 @@ type Analysis struct {
 	ReturnAnalyzed   bool   `json:"ReturnPathAnalyzed"`
 	Verdict          string `json:"Verdict"`
 	Suggestion       string `json:"Suggestion,omitempty"`
+	// FlowLogs are the records the ENIs' flow logs would hold for the
+	// packets analysed (the first packet and its reply).
+	FlowLogs []PredictedRecord `json:"PredictedFlowLogs,omitempty"`
 
 	t                *vpc.Topology
 	forward, reverse *Path
@@ -144,7 +147,10 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 		return a.fail(err)
 	}
 	m := NewPathModel(t)
+	fl := NewFlowLogger(t)
+	defer func() { a.FlowLogs = fl.Records() }()
 	fwd := m.Send(0, p)
+	fl.Add(0, &fwd)
 	a.forward = &fwd
 	a.ForwardPathComponents = components(t, &fwd)
 	a.ForwardPathFound = fwd.Delivered
@@ -161,6 +167,7 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 	}
 	a.ReturnAnalyzed = true
 	rev := m.Send(time.Second, rp)
+	fl.Add(time.Second, &rev)
 	a.reverse = &rev
 	a.ReturnPathComponents = components(t, &rev)
 	a.ReturnPathFound = rev.Delivered

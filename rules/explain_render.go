@@ -489,6 +489,12 @@ func (a *Analysis) WriteText(w io.Writer) error {
 	if a.Suggestion != "" {
 		fmt.Fprintf(&b, "Fix: %s\n", a.Suggestion)
 	}
+	if len(a.FlowLogs) > 0 {
+		fmt.Fprintf(&b, "Flow logs (interface-id srcaddr dstaddr srcport dstport protocol packets action, direction, tcp-flags):\n")
+		for _, r := range a.FlowLogs {
+			fmt.Fprintf(&b, "  %s %s %s %d %d %d %d %s  %s tcp-flags=%d\n", r.ENI, r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort, r.Protocol, r.Packets, r.Action, r.Direction, r.TCPFlags)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

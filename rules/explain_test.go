@@ -88,6 +88,10 @@ func TestExplainLabReturnBlockedByEphemeralDeny(t *testing.T) {
 		b, _ := json.Marshal(e)
 		t.Errorf("explanation %s", b)
 	}
+	if len(a.FlowLogs) != 2 || a.FlowLogs[0].Action != "ACCEPT" || a.FlowLogs[0].Direction != "egress" ||
+		a.FlowLogs[1].Action != "REJECT" || a.FlowLogs[1].Direction != "ingress" || a.FlowLogs[1].TCPFlags != 18 {
+		t.Errorf("predicted flow logs %+v", a.FlowLogs)
+	}
 	for _, want := range []string{"forward path is allowed", "return path is blocked", "acl-public inbound", "rule 20", "32768-60999"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)

@@ -18,23 +18,24 @@ type PathPacket struct {
 // PredictedRecord is the flow-log record one ENI would write for one flow
 // (FL-4 key: ENI, direction, 5-tuple as logged, action) over a sequence.
 type PredictedRecord struct {
-	ENI         string
-	InstanceID  string
-	Direction   string // "ingress" | "egress"
-	Action      string // "ACCEPT" | "REJECT"
-	SrcAddr     netip.Addr
-	DstAddr     netip.Addr
-	SrcPort     int // 0 for portless protocols
-	DstPort     int
-	Protocol    int
-	Packets     int64
-	Bytes       int64
-	TCPFlags    int // FL-27/28: OR of per-packet (flags&7)|(16 if SYN+ACK)
-	PktSrcAddr  netip.Addr
-	PktDstAddr  netip.Addr
-	Start, End  time.Duration // first and last packet
-	Type        string        // "IPv4" | "IPv6"
-	TrafficPath int           // egress: 1 inside the VPC, 8 internet gateway; 0 for ingress
+	ENI         string        `json:"interface-id"`
+	InstanceID  string        `json:"instance-id"`
+	Direction   string        `json:"flow-direction"` // "ingress" | "egress"
+	Action      string        `json:"action"`         // "ACCEPT" | "REJECT"
+	SrcAddr     netip.Addr    `json:"srcaddr"`
+	DstAddr     netip.Addr    `json:"dstaddr"`
+	SrcPort     int           `json:"srcport"` // 0 for portless protocols
+	DstPort     int           `json:"dstport"`
+	Protocol    int           `json:"protocol"`
+	Packets     int64         `json:"packets"`
+	Bytes       int64         `json:"bytes"`
+	TCPFlags    int           `json:"tcp-flags"` // FL-27/28: OR of per-packet (flags&7)|(16 if SYN+ACK)
+	PktSrcAddr  netip.Addr    `json:"pkt-srcaddr"`
+	PktDstAddr  netip.Addr    `json:"pkt-dstaddr"`
+	Start       time.Duration `json:"-"`            // first packet
+	End         time.Duration `json:"-"`            // last packet
+	Type        string        `json:"type"`         // "IPv4" | "IPv6"
+	TrafficPath int           `json:"traffic-path"` // egress: 1 inside the VPC, 8 internet gateway; 0 for ingress
 }
 
 // FlowLogTCPFlags is a packet's contribution to the tcp-flags field (FL-27):
