@@ -75,45 +75,21 @@ struct {
 	__type(value, struct nacl_bitmap);
 } nacl_bm SEC(".maps");
 
-/* bound index -> IPv4 interval (sorted per table) */
+/* node * 256 + byte -> trie entry: NACL_CHILD | node, or a leaf */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NACL_MAX_ADDR4);
+	__uint(max_entries, NACL_MAX_NODES * 256);
 	__type(key, __u32);
-	__type(value, struct nacl_addr4);
-} nacl_addr4 SEC(".maps");
+	__type(value, __u64);
+} nacl_nodes SEC(".maps");
 
-/* bound index -> IPv6 interval (sorted per table) */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NACL_MAX_ADDR6);
-	__type(key, __u32);
-	__type(value, struct nacl_addr6);
-} nacl_addr6 SEC(".maps");
-
-/* table id * 256 + protocol -> bitmap index */
+/* table id * 256 + protocol -> leaf */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NACL_MAX_TABLES * 256);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } nacl_proto SEC(".maps");
-
-/* table id * 256 + (L4 value >> 8) -> bitmap index, or NACL_L4_SUB | block */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NACL_MAX_TABLES * 256);
-	__type(key, __u32);
-	__type(value, __u32);
-} nacl_ptop SEC(".maps");
-
-/* block * 256 + (L4 value & 0xff) -> bitmap index */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NACL_MAX_SUBS * 256);
-	__type(key, __u32);
-	__type(value, __u32);
-} nacl_psub SEC(".maps");
 
 /* rinfo_base + bit -> rule number and action */
 struct {
@@ -155,32 +131,17 @@ static __always_inline void stat(__u32 idx, __u32 n)
 		*v += n;
 }
 
+/* de Bruijn table: index of the lowest set bit of a 64-bit word */
+static const __u8 debruijn64[64] = {
+	0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28,
+	62, 5,  39, 46, 44, 42, 22, 9,  24, 35, 59, 56, 49, 18, 29, 11,
+	63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+	51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+};
+
 static __always_inline __u32 ctz64(__u64 x)
 {
-	__u32 n = 0;
-	if (!(x & 0xffffffffULL)) {
-		n += 32;
-		x >>= 32;
-	}
-	if (!(x & 0xffff)) {
-		n += 16;
-		x >>= 16;
-	}
-	if (!(x & 0xff)) {
-		n += 8;
-		x >>= 8;
-	}
-	if (!(x & 0xf)) {
-		n += 4;
-		x >>= 4;
-	}
-	if (!(x & 0x3)) {
-		n += 2;
-		x >>= 2;
-	}
-	if (!(x & 0x1))
-		n += 1;
-	return n;
+	return debruijn64[((x & -x) * 0x022fdd63cc95386dULL) >> 58];
 }
 
 /* wire_segs estimates the wire packets a (possibly GSO) frame stands for. */
@@ -263,62 +224,33 @@ static __always_inline int bypass(struct pkt *p)
 	return v6_bypass_addr(p->saddr[0]) || v6_bypass_addr(p->daddr[0]);
 }
 
-/* addr_bitmap finds the address interval of the table and its bitmap. */
-static __always_inline int addr_bitmap(struct nacl_table *t, struct pkt *p, __u32 egress, __u32 *bm)
+/* addr_leaf walks the address trie: one 8-bit stride per level. */
+static __always_inline int addr_leaf(struct nacl_table *t, struct pkt *p, __u32 egress, __u64 *leaf)
 {
-	__u32 *a = egress ? p->daddr : p->saddr;
-	__u32 base = t->addr_base;
-	__u32 lo = 0, hi = t->addr_n;
-	if (p->family == 4) {
-		__u32 x = bpf_ntohl(a[0]);
-		for (int i = 0; i < NACL_SEARCH_STEPS; i++) {
-			if (hi - lo <= 1)
-				break;
-			__u32 mid = (lo + hi) >> 1;
-			__u32 k = base + mid;
-			struct nacl_addr4 *e = bpf_map_lookup_elem(&nacl_addr4, &k);
-			if (!e)
-				return -1;
-			if (e->bound <= x)
-				lo = mid;
-			else
-				hi = mid;
+	__u8 *a = (__u8 *)(egress ? p->daddr : p->saddr);
+	__u32 levels = p->family == 4 ? 4 : NACL_ADDR_LEVELS;
+	__u64 v = NACL_CHILD | t->addr_root;
+	for (__u32 i = 0; i < NACL_ADDR_LEVELS; i++) {
+		if (i >= levels)
+			return -1;
+		__u32 k = (__u32)v * 256 + a[i];
+		__u64 *e = bpf_map_lookup_elem(&nacl_nodes, &k);
+		if (!e)
+			return -1;
+		v = *e;
+		if (!(v & NACL_CHILD)) {
+			*leaf = v;
+			return 0;
 		}
-		__u32 k = base + lo;
-		struct nacl_addr4 *e = bpf_map_lookup_elem(&nacl_addr4, &k);
-		if (!e)
-			return -1;
-		*bm = e->bm;
-		return 0;
 	}
-	__u64 xh = ((__u64)bpf_ntohl(a[0]) << 32) | bpf_ntohl(a[1]);
-	__u64 xl = ((__u64)bpf_ntohl(a[2]) << 32) | bpf_ntohl(a[3]);
-	for (int i = 0; i < NACL_SEARCH_STEPS; i++) {
-		if (hi - lo <= 1)
-			break;
-		__u32 mid = (lo + hi) >> 1;
-		__u32 k = base + mid;
-		struct nacl_addr6 *e = bpf_map_lookup_elem(&nacl_addr6, &k);
-		if (!e)
-			return -1;
-		if (e->hi < xh || (e->hi == xh && e->lo <= xl))
-			lo = mid;
-		else
-			hi = mid;
-	}
-	__u32 k = base + lo;
-	struct nacl_addr6 *e = bpf_map_lookup_elem(&nacl_addr6, &k);
-	if (!e)
-		return -1;
-	*bm = e->bm;
-	return 0;
+	return -1;
 }
 
-/* l4_bitmap: the bitmap of rules accepting the packet's port/ICMP value. */
-static __always_inline int l4_bitmap(struct nacl_table *t, __u32 tid, struct pkt *p, __u32 *bm)
+/* l4_leaf: the rules accepting the packet's port/ICMP value. */
+static __always_inline int l4_leaf(struct nacl_table *t, struct pkt *p, __u64 *leaf)
 {
 	if (p->frag == FRAG_LATER) {
-		*bm = t->frag_bm;
+		*leaf = t->frag;
 		return 0;
 	}
 	__u32 v = 0;
@@ -326,19 +258,19 @@ static __always_inline int l4_bitmap(struct nacl_table *t, __u32 tid, struct pkt
 		v = p->dport;
 	else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_)
 		v = ((__u32)p->icmp_type << 8) | p->icmp_code;
-	__u32 k = tid * 256 + (v >> 8);
-	__u32 *top = bpf_map_lookup_elem(&nacl_ptop, &k);
-	if (!top)
+	__u32 k = t->l4_root * 256 + (v >> 8);
+	__u64 *e = bpf_map_lookup_elem(&nacl_nodes, &k);
+	if (!e)
 		return -1;
-	if (!(*top & NACL_L4_SUB)) {
-		*bm = *top;
+	if (!(*e & NACL_CHILD)) {
+		*leaf = *e;
 		return 0;
 	}
-	k = (*top & ~NACL_L4_SUB) * 256 + (v & 0xff);
-	__u32 *sub = bpf_map_lookup_elem(&nacl_psub, &k);
-	if (!sub)
+	k = (__u32)*e * 256 + (v & 0xff);
+	e = bpf_map_lookup_elem(&nacl_nodes, &k);
+	if (!e || (*e & NACL_CHILD))
 		return -1;
-	*bm = *sub;
+	*leaf = *e;
 	return 0;
 }
 
@@ -349,14 +281,19 @@ static __always_inline int classify(struct nacl_table *t, __u32 tid, struct pkt 
 	__u32 nw = t->nwords;
 	if (nw == 0)
 		return t->nrules;
-	__u32 ia, ip, il;
-	if (addr_bitmap(t, p, egress, &ia) < 0 || l4_bitmap(t, tid, p, &il) < 0)
+	__u64 la, lp, ll;
+	if (addr_leaf(t, p, egress, &la) < 0 || l4_leaf(t, p, &ll) < 0)
 		return -1;
 	__u32 k = tid * 256 + p->proto;
-	__u32 *pp = bpf_map_lookup_elem(&nacl_proto, &k);
+	__u64 *pp = bpf_map_lookup_elem(&nacl_proto, &k);
 	if (!pp)
 		return -1;
-	ip = *pp;
+	lp = *pp;
+	if (t->direct) {
+		__u64 x = la & lp & ll;
+		return x ? ctz64(x) : t->nrules;
+	}
+	__u32 ia = la, ip = lp, il = ll;
 	struct nacl_bitmap *ba = bpf_map_lookup_elem(&nacl_bm, &ia);
 	struct nacl_bitmap *bp = bpf_map_lookup_elem(&nacl_bm, &ip);
 	struct nacl_bitmap *bl = bpf_map_lookup_elem(&nacl_bm, &il);
@@ -426,16 +363,13 @@ int nacl_filter(struct xdp_md *ctx)
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	if (info->allow) {
-		stat(NACL_ST_PASS, segs);
+	if (info->allow)
 		return XDP_PASS;
-	}
-	stat(NACL_ST_DROP, segs);
 	emit(&p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
 	return XDP_DROP;
 
 no_table:
-	stat(NACL_ST_DROP, segs);
+	stat(NACL_ST_NOTABLE, segs);
 	emit(&p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
 	return XDP_DROP;
 }

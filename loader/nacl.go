@@ -20,10 +20,8 @@ const (
 	naclMaxSlots   = 1024
 	naclMaxACLs    = 256
 	naclMaxSets    = 256
-	naclMaxBitmaps = 1 << 15
-	naclMaxAddr4   = 1 << 17
-	naclMaxAddr6   = 1 << 16
-	naclMaxSubs    = 2048
+	naclMaxBitmaps = 1 << 14
+	naclMaxNodes   = 4096
 	naclMaxRinfo   = 1 << 16
 
 	naclPortValid  = 0x80000000
@@ -54,8 +52,8 @@ type NACL struct {
 	slots map[naclPortKey]*naclSlot
 	used  [naclMaxSlots]bool
 
-	sets                               []uint32 // free set ids
-	bitmaps, addr4, addr6, subs, rinfo *rangeAlloc
+	sets                  []uint32 // free set ids
+	bitmaps, nodes, rinfo *rangeAlloc
 }
 
 type naclPortKey struct{ ns, ifname string }
@@ -75,8 +73,8 @@ type naclCtrKey struct {
 
 // naclLive is one table of a live set: where its pieces sit in the pools.
 type naclLive struct {
-	rules                []rules.NACLRuleInfo
-	bm, addr, sub, rinfo [2]int // [base, count] in each pool
+	rules            []rules.NACLRuleInfo
+	bm, nodes, rinfo [2]int // [base, count] in each pool
 }
 
 type naclSlot struct {
@@ -112,9 +110,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		acls:    map[string]*naclACL{},
 		slots:   map[naclPortKey]*naclSlot{},
 		bitmaps: newRangeAlloc(naclMaxBitmaps),
-		addr4:   newRangeAlloc(naclMaxAddr4),
-		addr6:   newRangeAlloc(naclMaxAddr6),
-		subs:    newRangeAlloc(naclMaxSubs),
+		nodes:   newRangeAlloc(naclMaxNodes),
 		rinfo:   newRangeAlloc(naclMaxRinfo),
 	}
 	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
@@ -259,24 +255,30 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 		}
 		return [2]int{b, cnt}, nil
 	}
-	if l.bm, err = alloc(n.bitmaps, len(t.Bitmaps), "bitmaps"); err != nil {
-		return l, err
+	if !t.Direct {
+		if l.bm, err = alloc(n.bitmaps, len(t.Bitmaps), "bitmaps"); err != nil {
+			return l, err
+		}
 	}
-	addrN := len(t.Addr4)
-	addrPool := n.addr4
-	if t.IPv6 {
-		addrN, addrPool = len(t.Addr6), n.addr6
-	}
-	if l.addr, err = alloc(addrPool, addrN, "address bounds"); err != nil {
-		return l, err
-	}
-	if l.sub, err = alloc(n.subs, len(t.L4Sub), "port blocks"); err != nil {
+	if l.nodes, err = alloc(n.nodes, len(t.Nodes), "trie nodes"); err != nil {
 		return l, err
 	}
 	if l.rinfo, err = alloc(n.rinfo, len(t.Rules), "rule slots"); err != nil {
 		return l, err
 	}
-	bmBase := uint32(l.bm[0])
+	// A leaf is the rule word itself in direct tables, else a bitmap index.
+	leaf := func(id uint32) uint64 {
+		if t.Direct {
+			return t.Bitmaps[id].W[0]
+		}
+		return uint64(id) + uint64(l.bm[0])
+	}
+	entry := func(v uint64) uint64 {
+		if v&rules.NACLChild != 0 {
+			return rules.NACLChild | (v&^rules.NACLChild + uint64(l.nodes[0]))
+		}
+		return leaf(uint32(v))
+	}
 	put := func(m *ebpf.Map, keys []uint32, vals any) error {
 		if len(keys) == 0 {
 			return nil
@@ -293,53 +295,26 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 		}
 		return k
 	}
-	if err := put(n.maps.NaclBm, seq(l.bm[0], l.bm[1]), t.Bitmaps); err != nil {
+	if !t.Direct {
+		if err := put(n.maps.NaclBm, seq(l.bm[0], l.bm[1]), t.Bitmaps); err != nil {
+			return l, err
+		}
+	}
+	nodes := make([]uint64, 0, 256*len(t.Nodes))
+	for _, nd := range t.Nodes {
+		for _, v := range nd {
+			nodes = append(nodes, entry(v))
+		}
+	}
+	if err := put(n.maps.NaclNodes, seq(l.nodes[0]*256, len(nodes)), nodes); err != nil {
 		return l, err
 	}
-	if t.IPv6 {
-		vals := make([]rules.NACLAddr6, len(t.Addr6))
-		for i, a := range t.Addr6 {
-			a.BM += bmBase
-			vals[i] = a
-		}
-		err = put(n.maps.NaclAddr6, seq(l.addr[0], l.addr[1]), vals)
-	} else {
-		vals := make([]rules.NACLAddr4, len(t.Addr4))
-		for i, a := range t.Addr4 {
-			a.BM += bmBase
-			vals[i] = a
-		}
-		err = put(n.maps.NaclAddr4, seq(l.addr[0], l.addr[1]), vals)
-	}
-	if err != nil {
-		return l, err
-	}
-	proto := make([]uint32, 256)
-	top := make([]uint32, 256)
-	for i := 0; i < 256; i++ {
-		proto[i] = t.Proto[i] + bmBase
-		if t.L4Top[i]&rules.NACLL4Sub != 0 {
-			top[i] = rules.NACLL4Sub | (t.L4Top[i]&^rules.NACLL4Sub + uint32(l.sub[0]))
-		} else {
-			top[i] = t.L4Top[i] + bmBase
-		}
+	proto := make([]uint64, 256)
+	for i := range proto {
+		proto[i] = leaf(t.Proto[i])
 	}
 	if err := put(n.maps.NaclProto, seq(int(tid)*256, 256), proto); err != nil {
 		return l, err
-	}
-	if err := put(n.maps.NaclPtop, seq(int(tid)*256, 256), top); err != nil {
-		return l, err
-	}
-	if len(t.L4Sub) > 0 {
-		sub := make([]uint32, 0, 256*len(t.L4Sub))
-		for _, blk := range t.L4Sub {
-			for _, v := range blk {
-				sub = append(sub, v+bmBase)
-			}
-		}
-		if err := put(n.maps.NaclPsub, seq(l.sub[0]*256, len(sub)), sub); err != nil {
-			return l, err
-		}
 	}
 	if err := put(n.maps.NaclRinfo, seq(l.rinfo[0], l.rinfo[1]), t.Rules); err != nil {
 		return l, err
@@ -357,9 +332,12 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 		NWords:    uint16(t.Words),
 		NRules:    uint16(len(t.Rules) - 1),
 		RinfoBase: uint32(l.rinfo[0]),
-		AddrBase:  uint32(l.addr[0]),
-		AddrN:     uint32(l.addr[1]),
-		FragBM:    t.FragBM + bmBase,
+		AddrRoot:  t.AddrRoot + uint32(l.nodes[0]),
+		L4Root:    t.L4Root + uint32(l.nodes[0]),
+		Frag:      leaf(t.Frag),
+	}
+	if t.Direct {
+		hdr.Direct = 1
 	}
 	if err := n.maps.NaclTables.Put(tid, hdr); err != nil {
 		return l, fmt.Errorf("write table header: %w", err)
@@ -369,22 +347,9 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 
 func (n *NACL) freeTable(l *naclLive) {
 	n.bitmaps.free(l.bm[0], l.bm[1])
-	n.freeAddr(l)
-	n.subs.free(l.sub[0], l.sub[1])
+	n.nodes.free(l.nodes[0], l.nodes[1])
 	n.rinfo.free(l.rinfo[0], l.rinfo[1])
 	*l = naclLive{}
-}
-
-func (n *NACL) freeAddr(l *naclLive) {
-	if l.addr[1] == 0 {
-		return
-	}
-	v6 := len(l.rules) > 0 && l.rules[len(l.rules)-1].Number == rules.NACLDefaultRuleIPv6
-	if v6 {
-		n.addr6.free(l.addr[0], l.addr[1])
-	} else {
-		n.addr4.free(l.addr[0], l.addr[1])
-	}
 }
 
 func (n *NACL) readCounters(l *naclLive) ([]rules.NACLCounterValue, error) {
@@ -471,15 +436,21 @@ func (n *NACL) Counters() ([]NACLCounter, error) {
 	return out, nil
 }
 
-// NACLStats are datapath-wide packet counts (summed over CPUs).
+// NACLStats are datapath-wide packet counts (summed over CPUs); verdicts
+// by rules are in Counters.
 type NACLStats struct {
-	NonIP, Bypassed, Malformed, NoSlot, EventsLost, Passed, Dropped uint64
+	NonIP      uint64 // non-IP frames passed
+	Bypassed   uint64 // SG-45 services and IPv6 link-local control passed
+	Malformed  uint64 // malformed frames dropped
+	NoSlot     uint64 // frames on an unconfigured attach point, passed
+	EventsLost uint64 // drop events lost to a full ring buffer
+	NoTable    uint64 // wire packets denied because the NACL had no tables
 }
 
 // Stats returns the datapath-wide counters.
 func (n *NACL) Stats() (NACLStats, error) {
 	var s NACLStats
-	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.Passed, &s.Dropped} {
+	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.NoTable} {
 		var per []uint64
 		if err := n.maps.NaclStats.Lookup(uint32(i), &per); err != nil {
 			return s, fmt.Errorf("nacl: read stats: %w", err)
@@ -544,8 +515,7 @@ func portValue(acl uint32, egress bool) uint32 {
 func (n *NACL) mapsByName() map[string]*ebpf.Map {
 	return map[string]*ebpf.Map{
 		"nacl_port": n.maps.NaclPort, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
-		"nacl_bm": n.maps.NaclBm, "nacl_addr4": n.maps.NaclAddr4, "nacl_addr6": n.maps.NaclAddr6,
-		"nacl_proto": n.maps.NaclProto, "nacl_ptop": n.maps.NaclPtop, "nacl_psub": n.maps.NaclPsub,
+		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents,
 	}

@@ -13,20 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type naclNaclAddr4 struct {
-	_     structs.HostLayout
-	Bound uint32
-	Bm    uint32
-}
-
-type naclNaclAddr6 struct {
-	_   structs.HostLayout
-	Hi  uint64
-	Lo  uint64
-	Bm  uint32
-	Pad uint32
-}
-
 type naclNaclBitmap struct {
 	_ structs.HostLayout
 	W [16]uint64
@@ -49,11 +35,12 @@ type naclNaclTable struct {
 	_         structs.HostLayout
 	Nwords    uint16
 	Nrules    uint16
+	Direct    uint32
 	RinfoBase uint32
-	AddrBase  uint32
-	AddrN     uint32
-	FragBm    uint32
+	AddrRoot  uint32
+	L4Root    uint32
 	Pad       uint32
+	Frag      uint64
 }
 
 type naclVpcEvent struct {
@@ -84,15 +71,12 @@ type naclVpcEvent struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	naclMapNaclAcl        = "nacl_acl"
-	naclMapNaclAddr4      = "nacl_addr4"
-	naclMapNaclAddr6      = "nacl_addr6"
 	naclMapNaclBm         = "nacl_bm"
 	naclMapNaclCtr        = "nacl_ctr"
 	naclMapNaclEvents     = "nacl_events"
+	naclMapNaclNodes      = "nacl_nodes"
 	naclMapNaclPort       = "nacl_port"
 	naclMapNaclProto      = "nacl_proto"
-	naclMapNaclPsub       = "nacl_psub"
-	naclMapNaclPtop       = "nacl_ptop"
 	naclMapNaclRinfo      = "nacl_rinfo"
 	naclMapNaclStats      = "nacl_stats"
 	naclMapNaclTables     = "nacl_tables"
@@ -155,15 +139,12 @@ type naclProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclMapSpecs struct {
 	NaclAcl    *ebpf.MapSpec `ebpf:"nacl_acl"`
-	NaclAddr4  *ebpf.MapSpec `ebpf:"nacl_addr4"`
-	NaclAddr6  *ebpf.MapSpec `ebpf:"nacl_addr6"`
 	NaclBm     *ebpf.MapSpec `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.MapSpec `ebpf:"nacl_events"`
+	NaclNodes  *ebpf.MapSpec `ebpf:"nacl_nodes"`
 	NaclPort   *ebpf.MapSpec `ebpf:"nacl_port"`
 	NaclProto  *ebpf.MapSpec `ebpf:"nacl_proto"`
-	NaclPsub   *ebpf.MapSpec `ebpf:"nacl_psub"`
-	NaclPtop   *ebpf.MapSpec `ebpf:"nacl_ptop"`
 	NaclRinfo  *ebpf.MapSpec `ebpf:"nacl_rinfo"`
 	NaclStats  *ebpf.MapSpec `ebpf:"nacl_stats"`
 	NaclTables *ebpf.MapSpec `ebpf:"nacl_tables"`
@@ -200,15 +181,12 @@ func (o *naclObjects) Close() error {
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclMaps struct {
 	NaclAcl    *ebpf.Map `ebpf:"nacl_acl"`
-	NaclAddr4  *ebpf.Map `ebpf:"nacl_addr4"`
-	NaclAddr6  *ebpf.Map `ebpf:"nacl_addr6"`
 	NaclBm     *ebpf.Map `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.Map `ebpf:"nacl_events"`
+	NaclNodes  *ebpf.Map `ebpf:"nacl_nodes"`
 	NaclPort   *ebpf.Map `ebpf:"nacl_port"`
 	NaclProto  *ebpf.Map `ebpf:"nacl_proto"`
-	NaclPsub   *ebpf.Map `ebpf:"nacl_psub"`
-	NaclPtop   *ebpf.Map `ebpf:"nacl_ptop"`
 	NaclRinfo  *ebpf.Map `ebpf:"nacl_rinfo"`
 	NaclStats  *ebpf.Map `ebpf:"nacl_stats"`
 	NaclTables *ebpf.Map `ebpf:"nacl_tables"`
@@ -217,15 +195,12 @@ type naclMaps struct {
 func (m *naclMaps) Close() error {
 	return _NaclClose(
 		m.NaclAcl,
-		m.NaclAddr4,
-		m.NaclAddr6,
 		m.NaclBm,
 		m.NaclCtr,
 		m.NaclEvents,
+		m.NaclNodes,
 		m.NaclPort,
 		m.NaclProto,
-		m.NaclPsub,
-		m.NaclPtop,
 		m.NaclRinfo,
 		m.NaclStats,
 		m.NaclTables,

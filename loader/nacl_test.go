@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,12 +34,9 @@ func TestNACLLayout(t *testing.T) {
 		}
 	}
 	check("nacl_table", unsafe.Sizeof(rules.NACLTableHeader{}), unsafe.Sizeof(naclNaclTable{}))
-	check("nacl_table.frag_bm", unsafe.Offsetof(rules.NACLTableHeader{}.FragBM), unsafe.Offsetof(naclNaclTable{}.FragBm))
-	check("nacl_table.addr_n", unsafe.Offsetof(rules.NACLTableHeader{}.AddrN), unsafe.Offsetof(naclNaclTable{}.AddrN))
+	check("nacl_table.frag", unsafe.Offsetof(rules.NACLTableHeader{}.Frag), unsafe.Offsetof(naclNaclTable{}.Frag))
+	check("nacl_table.l4_root", unsafe.Offsetof(rules.NACLTableHeader{}.L4Root), unsafe.Offsetof(naclNaclTable{}.L4Root))
 	check("nacl_bitmap", unsafe.Sizeof(rules.NACLBitmap{}), unsafe.Sizeof(naclNaclBitmap{}))
-	check("nacl_addr4", unsafe.Sizeof(rules.NACLAddr4{}), unsafe.Sizeof(naclNaclAddr4{}))
-	check("nacl_addr6", unsafe.Sizeof(rules.NACLAddr6{}), unsafe.Sizeof(naclNaclAddr6{}))
-	check("nacl_addr6.bm", unsafe.Offsetof(rules.NACLAddr6{}.BM), unsafe.Offsetof(naclNaclAddr6{}.Bm))
 	check("nacl_rinfo", unsafe.Sizeof(rules.NACLRuleInfo{}), unsafe.Sizeof(naclNaclRinfo{}))
 	check("nacl_rinfo.allow", unsafe.Offsetof(rules.NACLRuleInfo{}.Allow), unsafe.Offsetof(naclNaclRinfo{}.Allow))
 	check("nacl_ctr", unsafe.Sizeof(rules.NACLCounterValue{}), unsafe.Sizeof(naclNaclCtr{}))
@@ -565,16 +564,7 @@ func BenchmarkNACL(b *testing.B) {
 	})
 	for _, size := range []int{1, 20, 40, 200, 1000} {
 		b.Run(fmt.Sprintf("rules=%d", size), func(b *testing.B) {
-			var rs []vpc.NACLRule
-			for len(rs) < size-1 {
-				rl := naclRandRule(r, len(rs)+1)
-				if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, false, pk) {
-					continue
-				}
-				rs = append(rs, rl)
-			}
-			rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 5201, To: 5201}, CIDR: pr("10.0.0.0/24"), Allow: true})
-			acl := &vpc.NetworkACL{ID: "acl-bench", Ingress: rs}
+			acl := naclWorstCase(r, "acl-bench", size, pk)
 			if got := rules.EvalNACL(acl, false, pk); got.Rule != size {
 				b.Fatalf("bench packet decided by rule %d, want the last (%d)", got.Rule, size)
 			}
@@ -600,4 +590,73 @@ func naclBench(b *testing.B, prog *ebpf.Program, frame []byte) {
 		b.Fatalf("verdict %d", ret)
 	}
 	b.ReportMetric(float64(per.Nanoseconds()), "ns/pkt")
+}
+
+// TestNACLCostReport prints the BENCHMARKS.md table: per-packet cost via
+// BPF_PROG_RUN (repeat 200000), configurations interleaved, 9 rounds, min
+// and median. It only reports (no timing assertions) and runs only with
+// VPCEMU_NACL_COST=1, as the numbers need a quiet machine.
+func TestNACLCostReport(t *testing.T) {
+	if os.Getenv("VPCEMU_NACL_COST") != "1" {
+		t.Skip("set VPCEMU_NACL_COST=1 to measure")
+	}
+	n := mustLoadNACL(t)
+	r := rand.New(rand.NewPCG(9, 9))
+	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 5201, TCPFlags: 2}
+	frame := (&naclWire{p: pk}).bytes()
+	names := []string{"parse-only"}
+	progs := []*ebpf.Program{}
+	spec := n.spec.Copy()
+	var objs struct {
+		P *ebpf.Program `ebpf:"nacl_parse_only"`
+	}
+	if err := spec.LoadAndAssign(&objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer objs.P.Close()
+	progs = append(progs, objs.P)
+	for _, size := range []int{1, 20, 40, 200, 1000} {
+		id := fmt.Sprintf("acl-cost-%d", size)
+		if err := n.SetNACL(naclWorstCase(r, id, size, pk)); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, fmt.Sprintf("%d rules", size))
+		progs = append(progs, naclProg(t, n, id, false))
+	}
+	res := make([][]time.Duration, len(progs))
+	for round := 0; round < 9; round++ {
+		for i, p := range progs {
+			_, d, err := p.Benchmark(frame, 200000, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res[i] = append(res[i], d)
+		}
+	}
+	med := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	base := slices.Min(res[0])
+	out := "| program | min ns/pkt | median ns/pkt | min / parse-only min |\n|---|---|---|---|\n"
+	for i, name := range names {
+		out += fmt.Sprintf("| %s | %d | %d | %.2fx |\n", name, slices.Min(res[i]).Nanoseconds(), med(res[i]).Nanoseconds(), float64(slices.Min(res[i]))/float64(base))
+	}
+	t.Log("\n" + out)
+}
+
+// naclWorstCase is a table of size IPv4 inbound rules where pk matches only
+// the last one.
+func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
+	var rs []vpc.NACLRule
+	for len(rs) < size-1 {
+		rl := naclRandRule(r, len(rs)+1)
+		if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, false, pk) {
+			continue
+		}
+		rs = append(rs, rl)
+	}
+	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: pr("10.0.0.0/24"), Allow: true})
+	return &vpc.NetworkACL{ID: id, Ingress: rs}
 }

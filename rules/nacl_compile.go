@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -12,9 +13,11 @@ import (
 
 // Datapath limits and markers shared with bpf/nacl.h.
 const (
-	NACLMaxRules = 1024       // rules per table (direction and address family)
-	NACLWords    = 16         // 64-bit words of a rule bitmap
-	NACLL4Sub    = 0x80000000 // NACLTable.L4Top value flag: a second-level block
+	NACLMaxRules   = 1024    // rules per table (direction and address family)
+	NACLWords      = 16      // 64-bit words of a rule bitmap
+	NACLDirectMax  = 63      // tables up to this size keep rule sets in the leaves
+	NACLChild      = 1 << 63 // trie entry flag: the low 32 bits index a child node
+	naclTrieStride = 8
 )
 
 // ErrTooManyNACLRules is returned when one table has more rules than the
@@ -30,24 +33,12 @@ type NACLBitmap struct {
 type NACLTableHeader struct {
 	NWords    uint16 // bitmap words in use; 0 = no rules
 	NRules    uint16
+	Direct    uint32 // 1: leaves are rule sets, not bitmap indexes
 	RinfoBase uint32 // index of bit 0 in nacl_rinfo / nacl_ctr
-	AddrBase  uint32 // first bound in nacl_addr4 / nacl_addr6
-	AddrN     uint32 // bounds
-	FragBM    uint32 // bitmap index for later fragments
-	AddrBM0   uint32 // bitmap index of the first address interval
-}
-
-// NACLAddr4 mirrors struct nacl_addr4: an interval starting at Bound.
-type NACLAddr4 struct {
-	Bound uint32 // host order
-	BM    uint32
-}
-
-// NACLAddr6 mirrors struct nacl_addr6.
-type NACLAddr6 struct {
-	Hi, Lo uint64 // host order halves of the first address
-	BM     uint32
-	Pad    uint32
+	AddrRoot  uint32 // trie node of the address dimension
+	L4Root    uint32 // trie node of the L4 dimension
+	Pad       uint32
+	Frag      uint64 // leaf for later fragments
 }
 
 // NACLRuleInfo mirrors struct nacl_rinfo.
@@ -63,21 +54,22 @@ type NACLCounterValue struct {
 	Bytes   uint64
 }
 
-// NACLTable is one compiled (direction, family) table. Bitmap indexes in
-// Addr4/Addr6, Proto, L4Top, L4Sub and FragBM are local (into Bitmaps) and
-// L4Top's block indexes local (into L4Sub); the loader offsets both.
+// NACLTable is one compiled (direction, family) table. Leaves (in Nodes,
+// Proto and Frag) are local bitmap indexes (into Bitmaps) and child
+// entries (NACLChild | n) local node indexes; the loader turns leaves into
+// rule words (Direct tables) or global bitmap indexes, and offsets nodes.
 type NACLTable struct {
-	Egress  bool
-	IPv6    bool
-	Words   int            // bitmap words in use (0 when there are no rules)
-	Rules   []NACLRuleInfo // bit i -> rule; the last entry is `*`
-	Bitmaps []NACLBitmap
-	Addr4   []NACLAddr4 // IPv4 tables
-	Addr6   []NACLAddr6 // IPv6 tables
-	Proto   [256]uint32
-	L4Top   [256]uint32 // bitmap, or NACLL4Sub | block
-	L4Sub   [][256]uint32
-	FragBM  uint32
+	Egress   bool
+	IPv6     bool
+	Words    int            // bitmap words in use (0 when there are no rules)
+	Direct   bool           // at most NACLDirectMax rules: leaves hold Bitmaps[i].W[0]
+	Rules    []NACLRuleInfo // bit i -> rule; the last entry is `*`
+	Bitmaps  []NACLBitmap
+	Nodes    [][256]uint64 // trie nodes (address and L4 tries)
+	AddrRoot uint32
+	L4Root   uint32
+	Proto    [256]uint32
+	Frag     uint32
 }
 
 // NACLImage is a whole NACL compiled: Tables[egress][v6].
@@ -222,7 +214,7 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 	if len(rs) > NACLMaxRules {
 		return nil, fmt.Errorf("%d rules (max %d): %w", len(rs), NACLMaxRules, ErrTooManyNACLRules)
 	}
-	t := &NACLTable{Egress: egress, IPv6: v6, Words: (len(rs) + 63) / 64}
+	t := &NACLTable{Egress: egress, IPv6: v6, Words: (len(rs) + 63) / 64, Direct: len(rs) <= NACLDirectMax}
 	tb := &tableBuilder{t: t, ids: map[bitset]uint32{}}
 	for _, r := range rs {
 		t.Rules = append(t.Rules, NACLRuleInfo{Number: uint16(r.Number), Allow: b2u8(r.Allow)})
@@ -233,20 +225,21 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 	}
 	t.Rules = append(t.Rules, NACLRuleInfo{Number: uint16(star)})
 
-	// Address dimension: a sweep over interval starts and ends.
+	// Address dimension: elementary intervals by a sweep over rule starts
+	// and ends, then a multibit trie over them.
 	type edge struct {
 		at   u128
 		rule int
 		add  bool
 	}
 	var edges []edge
+	maxAddr := u128{lo: 0xffffffff}
+	if v6 {
+		maxAddr = u128{^uint64(0), ^uint64(0)}
+	}
 	for i, r := range rs {
 		first, last := prefixRange(r.CIDR)
 		edges = append(edges, edge{first, i, true})
-		maxAddr := u128{lo: 0xffffffff}
-		if v6 {
-			maxAddr = u128{^uint64(0), ^uint64(0)}
-		}
 		if last != maxAddr {
 			edges = append(edges, edge{last.inc(), i, false})
 		}
@@ -260,26 +253,13 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 		}
 		return 0
 	})
+	var iv intervals
 	var cur bitset
-	emitAddr := func(at u128, b bitset) {
-		id := tb.id(b)
-		if v6 {
-			if n := len(t.Addr6); n > 0 && t.Addr6[n-1].BM == id {
-				return
-			}
-			t.Addr6 = append(t.Addr6, NACLAddr6{Hi: at.hi, Lo: at.lo, BM: id})
-			return
-		}
-		if n := len(t.Addr4); n > 0 && t.Addr4[n-1].BM == id {
-			return
-		}
-		t.Addr4 = append(t.Addr4, NACLAddr4{Bound: uint32(at.lo), BM: id})
-	}
 	pos := u128{}
 	for i := 0; i < len(edges); {
 		at := edges[i].at
 		if at != pos {
-			emitAddr(pos, cur)
+			iv.add(pos, tb.id(cur))
 			pos = at
 		}
 		for ; i < len(edges) && edges[i].at == at; i++ {
@@ -290,14 +270,12 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 			}
 		}
 	}
-	emitAddr(pos, cur)
-	// The first bound must be address 0 for the datapath's binary search.
-	if v6 && (len(t.Addr6) == 0 || t.Addr6[0].Hi != 0 || t.Addr6[0].Lo != 0) {
-		t.Addr6 = append([]NACLAddr6{{BM: tb.id(bitset{})}}, t.Addr6...)
+	iv.add(pos, tb.id(cur))
+	addrBytes := 4
+	if v6 {
+		addrBytes = 16
 	}
-	if !v6 && (len(t.Addr4) == 0 || t.Addr4[0].Bound != 0) {
-		t.Addr4 = append([]NACLAddr4{{BM: tb.id(bitset{})}}, t.Addr4...)
-	}
+	t.AddrRoot = tb.trie(&iv, u128{}, 0, addrBytes)
 
 	// Protocol dimension.
 	var all bitset
@@ -324,7 +302,7 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 		t.Proto[p] = tb.id(m)
 	}
 
-	// L4 dimension and the later-fragment bitmap.
+	// L4 dimension (16-bit values) and the later-fragment set.
 	starts, ends := map[int][]int{}, map[int][]int{}
 	points := []int{0}
 	var frag bitset
@@ -340,12 +318,12 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 		ends[hi+1] = append(ends[hi+1], i)
 		points = append(points, lo, hi+1)
 	}
-	t.FragBM = tb.id(frag)
+	t.Frag = tb.id(frag)
 	slices.Sort(points)
 	points = slices.Compact(points)
-	var val [65536]uint32
+	var l4 intervals
 	cur = bitset{}
-	for k, v := range points {
+	for _, v := range points {
 		if v > 65535 {
 			break
 		}
@@ -355,34 +333,72 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 		for _, i := range starts[v] {
 			cur.set(i)
 		}
-		id := tb.id(cur)
-		end := 65536
-		if k+1 < len(points) && points[k+1] < end {
-			end = points[k+1]
-		}
-		for x := v; x < end; x++ {
-			val[x] = id
-		}
+		l4.add(u128{lo: uint64(v)}, tb.id(cur))
 	}
-	for h := 0; h < 256; h++ {
-		blk := val[h*256 : h*256+256]
-		uniform := true
-		for _, x := range blk[1:] {
-			if x != blk[0] {
-				uniform = false
-				break
-			}
-		}
-		if uniform {
-			t.L4Top[h] = blk[0]
+	t.L4Root = tb.trie(&l4, u128{}, 0, 2)
+	return t, nil
+}
+
+// intervals are elementary intervals: interval i covers [starts[i],
+// starts[i+1]) and accepts the rules of bitmap ids[i]. starts[0] is 0.
+type intervals struct {
+	starts []u128
+	ids    []uint32
+}
+
+func (iv *intervals) add(at u128, id uint32) {
+	if n := len(iv.ids); n > 0 && iv.ids[n-1] == id {
+		return // same rules as the previous interval: merge
+	}
+	iv.starts = append(iv.starts, at)
+	iv.ids = append(iv.ids, id)
+}
+
+// find returns the index of the interval containing x.
+func (iv *intervals) find(x u128) int {
+	return sort.Search(len(iv.starts), func(i int) bool { return x.less(iv.starts[i]) }) - 1
+}
+
+// trie builds the node for values whose first level bytes (of n) equal
+// base's: an entry is a leaf when one interval covers its whole slice,
+// else a child node one byte further down (prefix expansion).
+func (tb *tableBuilder) trie(iv *intervals, base u128, level, n int) uint32 {
+	idx := uint32(len(tb.t.Nodes))
+	tb.t.Nodes = append(tb.t.Nodes, [256]uint64{})
+	shift := uint(naclTrieStride * (n - 1 - level))
+	span := u128{lo: 1}.shl(shift).dec()
+	for b := 0; b < 256; b++ {
+		lo := base.or(u128{lo: uint64(b)}.shl(shift))
+		hi := lo.or(span)
+		i := iv.find(lo)
+		if i+1 == len(iv.starts) || hi.less(iv.starts[i+1]) {
+			tb.t.Nodes[idx][b] = uint64(iv.ids[i])
 			continue
 		}
-		t.L4Top[h] = NACLL4Sub | uint32(len(t.L4Sub))
-		var sub [256]uint32
-		copy(sub[:], blk)
-		t.L4Sub = append(t.L4Sub, sub)
+		child := tb.trie(iv, lo, level+1, n)
+		tb.t.Nodes[idx][b] = NACLChild | uint64(child)
 	}
-	return t, nil
+	return idx
+}
+
+func (a u128) or(b u128) u128 { return u128{a.hi | b.hi, a.lo | b.lo} }
+
+func (a u128) dec() u128 {
+	if a.lo == 0 {
+		a.hi--
+	}
+	a.lo--
+	return a
+}
+
+func (a u128) shl(s uint) u128 {
+	switch {
+	case s == 0:
+		return a
+	case s >= 64:
+		return u128{hi: a.lo << (s - 64)}
+	}
+	return u128{hi: a.hi<<s | a.lo>>(64-s), lo: a.lo << s}
 }
 
 func b2u8(b bool) uint8 {
@@ -404,18 +420,20 @@ func (t *NACLTable) Classify(p Packet) NACLRuleInfo {
 	if t.Egress {
 		addr = p.Dst
 	}
-	x := addrU128(addr.Unmap())
-	var ia uint32
-	if t.IPv6 {
-		i := sort.Search(len(t.Addr6), func(i int) bool { return x.less(u128{t.Addr6[i].Hi, t.Addr6[i].Lo}) }) - 1
-		ia = t.Addr6[i].BM
-	} else {
-		i := sort.Search(len(t.Addr4), func(i int) bool { return x.lo < uint64(t.Addr4[i].Bound) }) - 1
-		ia = t.Addr4[i].BM
+	walk := func(root uint32, key []byte) uint32 {
+		v := NACLChild | uint64(root)
+		for _, b := range key {
+			v = t.Nodes[uint32(v)][b]
+			if v&NACLChild == 0 {
+				return uint32(v)
+			}
+		}
+		panic("trie deeper than its key")
 	}
+	ia := walk(t.AddrRoot, addr.Unmap().AsSlice())
 	var il uint32
 	if p.Fragment == FragLater {
-		il = t.FragBM
+		il = t.Frag
 	} else {
 		v := 0
 		switch p.Protocol {
@@ -424,20 +442,13 @@ func (t *NACLTable) Classify(p Packet) NACLRuleInfo {
 		case vpc.ProtoICMP, vpc.ProtoICMPv6:
 			v = p.ICMPType<<8 | p.ICMPCode
 		}
-		il = t.L4Top[v>>8]
-		if il&NACLL4Sub != 0 {
-			il = t.L4Sub[il&^NACLL4Sub][v&0xff]
-		}
+		il = walk(t.L4Root, []byte{byte(v >> 8), byte(v)})
 	}
 	ip := t.Proto[p.Protocol&0xff]
 	for w := 0; w < t.Words; w++ {
 		m := t.Bitmaps[ia].W[w] & t.Bitmaps[ip].W[w] & t.Bitmaps[il].W[w]
 		if m != 0 {
-			for b := 0; b < 64; b++ {
-				if m&(1<<b) != 0 {
-					return t.Rules[w*64+b]
-				}
-			}
+			return t.Rules[w*64+bits.TrailingZeros64(m)]
 		}
 	}
 	return t.Rules[n]
