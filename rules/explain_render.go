@@ -317,7 +317,7 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 		switch {
 		case !h.Allow:
 			decision = "DROP"
-			why = fmt.Sprintf("no public address for %s (%s)", h.In.Dst, h.Code)
+			why = fmt.Sprintf("%s is not a public address of the VPC: the internet cannot reach a private address (%s)", h.In.Dst, h.Code)
 			if h.Egress {
 				why = fmt.Sprintf("%s has no public IPv4 address (%s)", h.In.Src, h.Code)
 			}
@@ -334,7 +334,14 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 			comp = "route table of " + h.Subnet.ID
 		}
 		decision = "DROP"
-		why = fmt.Sprintf("no route to %s (%s)", h.In.Dst, h.Code)
+		switch {
+		case h.Subnet == nil:
+			why = fmt.Sprintf("%s is not in the VPC and the internet does not route it through the VPC (%s)", h.In.Dst, h.Code)
+		case h.Egress:
+			why = fmt.Sprintf("no route to %s: %s is private (no 0.0.0.0/0 route to the internet gateway) (%s)", h.In.Dst, h.Subnet.ID, h.Code)
+		default:
+			why = fmt.Sprintf("no route from the internet to %s: %s is private (no route to the internet gateway) (%s)", h.In.Dst, h.Subnet.ID, h.Code)
+		}
 	case HopReserved:
 		comp = h.In.Dst.String()
 		decision = "PASS"
