@@ -545,34 +545,32 @@ func slicesHasNumber(rs []vpc.NACLRule, num int) bool {
 
 // BenchmarkNACL reports the per-packet cost through BPF_PROG_RUN for tables
 // of 1..1000 rules where the packet matches only the last rule, beside the
-// parse-only program.
+// parse-only program. Tables and programs are set up once, outside the
+// timed loops (b.Run calls its function once per b.N round).
 func BenchmarkNACL(b *testing.B) {
 	n := mustLoadNACL(b)
 	r := rand.New(rand.NewPCG(9, 9))
 	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 5201, TCPFlags: 2}
 	frame := (&naclWire{p: pk}).bytes()
-	b.Run("parse-only", func(b *testing.B) {
-		spec := n.spec.Copy()
-		var objs struct {
-			P *ebpf.Program `ebpf:"nacl_parse_only"`
+	spec := n.spec.Copy()
+	var objs struct {
+		P *ebpf.Program `ebpf:"nacl_parse_only"`
+	}
+	if err := spec.LoadAndAssign(&objs, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer objs.P.Close()
+	b.Run("parse-only", func(b *testing.B) { naclBench(b, objs.P, frame) })
+	for _, size := range []int{1, 20, 40, 200, 1000} {
+		acl := naclWorstCase(r, fmt.Sprintf("acl-bench-%d", size), size, pk)
+		if got := rules.EvalNACL(acl, false, pk); got.Rule != size {
+			b.Fatalf("bench packet decided by rule %d, want the last (%d)", got.Rule, size)
 		}
-		if err := spec.LoadAndAssign(&objs, nil); err != nil {
+		if err := n.SetNACL(acl); err != nil {
 			b.Fatal(err)
 		}
-		defer objs.P.Close()
-		naclBench(b, objs.P, frame)
-	})
-	for _, size := range []int{1, 20, 40, 200, 1000} {
-		b.Run(fmt.Sprintf("rules=%d", size), func(b *testing.B) {
-			acl := naclWorstCase(r, "acl-bench", size, pk)
-			if got := rules.EvalNACL(acl, false, pk); got.Rule != size {
-				b.Fatalf("bench packet decided by rule %d, want the last (%d)", got.Rule, size)
-			}
-			if err := n.SetNACL(acl); err != nil {
-				b.Fatal(err)
-			}
-			naclBench(b, naclProg(b, n, acl.ID, false), frame)
-		})
+		prog := naclProg(b, n, acl.ID, false)
+		b.Run(fmt.Sprintf("rules=%d", size), func(b *testing.B) { naclBench(b, prog, frame) })
 	}
 }
 
