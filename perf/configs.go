@@ -30,14 +30,14 @@ var DefaultConfigs = []string{
 	"ipt40", "ipt1000", "iptct40", "iptct300", "iptct1000",
 	"nft40", "nft1000", "nftct300",
 	"naclgen40", "naclgen1000", "naclnat40", "naclnat1000",
-	"sg40", "sg300", "sg1000", "sgnacl40",
+	"sg40", "sg300", "sg1000", "sgnacl40", "sgnaclfl40",
 	"bare-mtu9001", "sgnacl40-mtu9001",
 }
 
 var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?$`)
 
 // ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN, nftctN,
-// naclgenN, naclnatN, sgN, sgnaclN, each optionally suffixed -mtuM.
+// naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM.
 func ParseConfig(tok string) (Config, error) {
 	m := configRE.FindStringSubmatch(tok)
 	if m == nil {
@@ -94,22 +94,38 @@ func ParseConfig(tok string) (Config, error) {
 	case "sg":
 		c.Desc = fmt.Sprintf("vpcemu SG (tcx), %d rules", n)
 		c.Apply = func(ctx context.Context, t *Topo) (func(), error) { return applySG(ctx, t, n) }
-	case "sgnacl":
+	case "sgnacl", "sgnaclfl":
+		fl := kind == "sgnaclfl"
 		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (XDP generic) %d rules", n, n)
+		if fl {
+			c.Desc += " + flow logs"
+		}
 		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
-			relSG, err := applySG(ctx, t, n)
-			if err != nil {
-				return nil, err
+			var rels []func()
+			release := func() {
+				for i := len(rels) - 1; i >= 0; i-- {
+					rels[i]()
+				}
 			}
-			relNACL, err := applyNACL(ctx, t, n, "generic")
-			if err != nil {
-				relSG()
-				return nil, err
+			steps := []func(context.Context, *Topo) (func(), error){
+				func(ctx context.Context, t *Topo) (func(), error) { return applySG(ctx, t, n) },
+				func(ctx context.Context, t *Topo) (func(), error) { return applyNACL(ctx, t, n, "generic") },
 			}
-			return func() { relNACL(); relSG() }, nil
+			if fl {
+				steps = append([]func(context.Context, *Topo) (func(), error){applyFlowLogs}, steps...)
+			}
+			for _, st := range steps {
+				rel, err := st(ctx, t)
+				if err != nil {
+					release()
+					return nil, err
+				}
+				rels = append(rels, rel)
+			}
+			return release, nil
 		}
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, optional -mtuM)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)

@@ -185,6 +185,7 @@ func trial(ctx context.Context, o Options, env *loadEnv, c Config, round int) []
 		return fail(fmt.Errorf("apply %s: %w", c.Name, err))
 	}
 	defer release()
+	describe(ctx, o.Raw, t)
 	if err := env.check(ctx, t); err != nil {
 		return fail(err)
 	}
@@ -256,4 +257,49 @@ func loadAvg() string {
 		return "?"
 	}
 	return f[0]
+}
+
+// describe logs the state a configuration leaves behind that explains its
+// figures: segmentation offloads of the instances' veths (a native XDP
+// program on a veth turns TSO off on its peer), attached XDP programs and
+// tcx links, netfilter rule counts.
+func describe(ctx context.Context, w io.Writer, t *Topo) {
+	if w == io.Discard {
+		return
+	}
+	ports := []Port{{t.ClientNS, t.ClientIf}, {t.ServerNS, t.ServerIf}}
+	for _, s := range t.Subnets {
+		ports = append(ports, s.RouterIf, s.SubnetIf)
+	}
+	for _, p := range ports {
+		if !p.Valid() {
+			continue
+		}
+		out, _ := nsRun(ctx, p.NS, "", "ethtool", "-k", p.If)
+		var offl []string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "tcp-segmentation-offload:") || strings.HasPrefix(l, "generic-segmentation-offload:") || strings.HasPrefix(l, "generic-receive-offload:") {
+				offl = append(offl, strings.TrimSpace(l))
+			}
+		}
+		fmt.Fprintf(w, "offloads %s/%s: %s\n", p.NS, p.If, strings.Join(offl, ", "))
+	}
+	for _, s := range t.Subnets {
+		for _, p := range []Port{s.RouterIf, s.SubnetIf, s.ENIPeer} {
+			if !p.Valid() {
+				continue
+			}
+			out, _ := run(ctx, "", "ip", "-n", p.NS, "-d", "link", "show", "dev", p.If)
+			var xdp []string
+			for _, f := range strings.Split(out, "\n") {
+				f = strings.TrimSpace(f)
+				if strings.HasPrefix(f, "prog/xdp") {
+					xdp = append(xdp, f)
+				}
+			}
+			fmt.Fprintf(w, "xdp on %s/%s: %s\n", p.NS, p.If, strings.Join(xdp, "; "))
+		}
+	}
+	out, _ := nsRun(ctx, t.RouterNS, "", "nft", "list", "ruleset")
+	fmt.Fprintf(w, "netfilter rules in %s: %d\n", t.RouterNS, strings.Count(out, "accept")+strings.Count(out, "drop"))
 }

@@ -122,3 +122,27 @@ func applySG(_ context.Context, t *Topo, n int) (func(), error) {
 	}
 	return func() { _ = c.Close() }, nil
 }
+
+// flowLogLoader turns on vpcemu's flow logs for every ENI of t (issue 6),
+// before the SG and NACL programs load, and returns what stops them.
+//
+// HOOK: nil until the flow-log pump lands in loader/; the sgnaclflN
+// configurations (SG + NACL + flow logs, to compare with sgnaclN) report
+// "n/a" meanwhile.
+var flowLogLoader func(t *vpc.Topology, p *vpc.Plan) (io.Closer, error)
+
+func applyFlowLogs(_ context.Context, t *Topo) (func(), error) {
+	if flowLogLoader == nil {
+		return nil, fmt.Errorf("vpcemu flow logs: not wired (perf/vpcemu.go flowLogLoader): %w", ErrUnavailable)
+	}
+	v, err := withVPC(t)
+	if err != nil {
+		return nil, err
+	}
+	v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPC.ID, TrafficType: "ALL", MaxAggregationInterval: 60})
+	c, err := flowLogLoader(v, t.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("vpcemu flow logs: %w", err)
+	}
+	return func() { _ = c.Close() }, nil
+}

@@ -11,6 +11,7 @@
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
 #   BENCH_CONFIGS=...    end-to-end configurations (default: vpcemu-bench's list)
 #   BENCH_ROUNDS=N       end-to-end rounds (default 3)
+#   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_SKIP="go netns e2e"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
@@ -75,6 +76,9 @@ case $SKIP in *" e2e "*) ;; *)
 	args=(-md "$MD" -json "$OUT/e2e.json" -raw "$OUT/e2e.raw")
 	[ -n "${BENCH_CONFIGS:-}" ] && args+=(-configs "$BENCH_CONFIGS")
 	[ -n "${BENCH_ROUNDS:-}" ] && args+=(-rounds "$BENCH_ROUNDS")
+	[ -n "${BENCH_DUR:-}" ] && args+=(-dur "$BENCH_DUR")
+	[ -n "${BENCH_MTU:-}" ] && args+=(-mtu "$BENCH_MTU")
+	[ -n "${BENCH_SHAPE:-}" ] && args+=(-shape "$BENCH_SHAPE")
 	$B "${args[@]}" || { log "end-to-end harness failed"; status=1; } ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
