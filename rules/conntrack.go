@@ -229,7 +229,8 @@ func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p
 }
 
 // advance moves an entry's state on a packet it admitted and restarts its
-// idle timer.
+// idle timer. Every state's timeout is an idle timer (SG-34: "idle"), the
+// closing one included: a retransmitted FIN keeps a closing entry alive.
 func (c *Conntrack) advance(e *ctEntry, eni string, orig bool, now time.Duration, p *Packet) {
 	switch e.state {
 	case stSynSent, stEstablished, stClosing:

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/vpcemu/vpcemu/vpc"
@@ -132,7 +133,7 @@ type Explanation struct {
 // from source to destination, then its response back, with connection
 // tracking in between (PATH-1, PATH-2). The path is found when both arrive.
 func Explain(t *vpc.Topology, q Query) *Analysis {
-	a := &Analysis{Status: "succeeded", Protocol: protoName(q.Protocol), t: t}
+	a := &Analysis{Status: "succeeded", Protocol: protoLabel(q.Protocol), t: t}
 	src, err := ResolveEndpoint(t, q.From)
 	if err != nil {
 		return a.fail(err)
@@ -178,6 +179,14 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 	}
 	a.Verdict = a.verdict()
 	return a
+}
+
+// protoLabel names a protocol in prose: "tcp", or "protocol 47".
+func protoLabel(p int) string {
+	if n := protoName(p); n != strconv.Itoa(p) {
+		return n
+	}
+	return "protocol " + strconv.Itoa(p)
 }
 
 func (a *Analysis) fail(err error) *Analysis {

@@ -279,3 +279,29 @@ func TestSGFragmentLaterMatchesOnlyPortlessRules(t *testing.T) {
 	g.Fragment = FragLater
 	mustSG(t, e, "A", false, g, true)
 }
+
+// SGEvaluator is read-only after construction: concurrent Match calls are
+// safe (run with -race).
+func TestSGEvaluatorConcurrentMatch(t *testing.T) {
+	e := NewSGEvaluator(bench5x60())
+	pkts := benchPackets(256)
+	want := make([]SGMatch, len(pkts))
+	for i, p := range pkts {
+		want[i] = e.Match("A", false, p)
+	}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i, p := range pkts {
+				if got := e.Match("A", false, p); got.Allowed != want[i].Allowed || !slices.Equal(got.Rules, want[i].Rules) {
+					t.Errorf("packet %d: %+v, want %+v", i, got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
