@@ -10,16 +10,48 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpcemu/vpcemu/lab"
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // explainLiveTopology is the hook for "the live rules of a running
-// topology": when set, `vpcemu explain` without -f asks it for the rules
-// that the topology named by --topology ("" = the only one up) runs now.
-// It returns (nil, nil) when no topology is up; explain then uses the
-// built-in lab. Whoever owns the running state (lab/up) assigns it.
-var explainLiveTopology func(name string) (*vpc.Topology, error)
+// topology": `vpcemu explain` without -f asks it for the rules that the
+// topology named by --topology ("" = the only one up) runs now. It returns
+// (nil, nil) when no topology is up; explain then uses the built-in lab.
+// Tests set it to nil to stay independent of what runs on the machine.
+var explainLiveTopology = liveTopology
+
+// liveTopology reads the rules a running topology applied last from its
+// recorded state (lab.State, written by up and apply).
+func liveTopology(name string) (*vpc.Topology, error) {
+	if name == "" {
+		up, err := lab.ListUp(lab.DefaultRunRoot)
+		if err != nil {
+			return nil, fmt.Errorf("list running topologies: %w", err)
+		}
+		switch len(up) {
+		case 0:
+			return nil, nil
+		case 1:
+			name = up[0]
+		default:
+			return nil, fmt.Errorf("%d topologies are up (%v): choose one with --topology, or give a file with -f", len(up), up)
+		}
+	}
+	st, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name))
+	if errors.Is(err, lab.ErrNotUp) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("topology %s: %w (reading live rules may need root; or give the file with -f)", name, err)
+	}
+	t, err := st.Topology()
+	if err != nil {
+		return nil, fmt.Errorf("topology %s: recorded rules do not parse: %w", name, err)
+	}
+	return t, nil
+}
 
 type explainOptions struct {
 	global     *globalOptions

@@ -14,6 +14,10 @@ import (
 
 func runExplainCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	// Hermetic: never the live rules of whatever topology runs here.
+	old := explainLiveTopology
+	explainLiveTopology = nil
+	defer func() { explainLiveTopology = old }()
 	root := newRootCmd()
 	var out bytes.Buffer
 	root.SetOut(&out)
@@ -102,5 +106,28 @@ func TestExplainCLIErrors(t *testing.T) {
 		if _, err := runExplainCLI(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+func TestExplainCLIUsesLiveRules(t *testing.T) {
+	live := vpc.Lab()
+	for i := range live.SecurityGroups {
+		if live.SecurityGroups[i].ID == "sg-web" {
+			live.SecurityGroups[i].Ingress = nil
+		}
+	}
+	var asked string
+	old := explainLiveTopology
+	explainLiveTopology = func(name string) (*vpc.Topology, error) { asked = name; return live, nil }
+	defer func() { explainLiveTopology = old }()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"explain", "--topology", "lab", "laptop", "i-web", "--port", "22"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if asked != "lab" || !strings.Contains(out.String(), "SG_HAS_NO_RULES") {
+		t.Errorf("asked %q, output:\n%s", asked, out.String())
 	}
 }
