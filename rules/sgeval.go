@@ -31,7 +31,7 @@ type SGRuleRef struct {
 type SGMatch struct {
 	Allowed   bool
 	Untracked bool        // the flow is untracked per SG-23 (only when Allowed)
-	Rules     []SGRuleRef // the rules that admit the packet, in SG then rule order
+	Rules     []SGRuleRef // the rules that admit the packet, in SG then rule order; shared, do not modify
 	Code      string      // when denied: CodeSGRulesMismatch or CodeSGHasNoRules
 }
 
