@@ -613,6 +613,7 @@ func TestNACLCostReport(t *testing.T) {
 	}
 	defer objs.P.Close()
 	progs = append(progs, objs.P)
+	frames := [][]byte{frame}
 	for _, size := range []int{1, 20, 40, 200, 1000} {
 		id := fmt.Sprintf("acl-cost-%d", size)
 		if err := n.SetNACL(naclWorstCase(r, id, size, pk)); err != nil {
@@ -620,11 +621,24 @@ func TestNACLCostReport(t *testing.T) {
 		}
 		names = append(names, fmt.Sprintf("%d rules", size))
 		progs = append(progs, naclProg(t, n, id, false))
+		frames = append(frames, frame)
+	}
+	// IPv6: deeper address tries (up to 16 levels for /128 rules).
+	pk6 := pk
+	pk6.Src, pk6.Dst = netip.MustParseAddr("2001:db8:1::5"), netip.MustParseAddr("2001:db8:2::10")
+	for _, size := range []int{40, 1000} {
+		id := fmt.Sprintf("acl-cost6-%d", size)
+		if err := n.SetNACL(naclWorstCase6(r, id, size, pk6)); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, fmt.Sprintf("%d rules, IPv6", size))
+		progs = append(progs, naclProg(t, n, id, false))
+		frames = append(frames, (&naclWire{p: pk6}).bytes())
 	}
 	res := make([][]time.Duration, len(progs))
 	for round := 0; round < 9; round++ {
 		for i, p := range progs {
-			_, d, err := p.Benchmark(frame, 200000, nil)
+			_, d, err := p.Benchmark(frames[i], 200000, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -656,5 +670,19 @@ func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.Netw
 		rs = append(rs, rl)
 	}
 	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: pr("10.0.0.0/24"), Allow: true})
+	return &vpc.NetworkACL{ID: id, Ingress: rs}
+}
+
+// naclWorstCase6 is naclWorstCase for IPv6 rules (/0 to /128) and packets.
+func naclWorstCase6(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
+	var rs []vpc.NACLRule
+	for len(rs) < size-1 {
+		rl := naclRandRule(r, len(rs)+1)
+		if rl.CIDR.Addr().Is4() || rules.NACLRuleMatches(&rl, false, pk) {
+			continue
+		}
+		rs = append(rs, rl)
+	}
+	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: pr("2001:db8:1::/64"), Allow: true})
 	return &vpc.NetworkACL{ID: id, Ingress: rs}
 }
