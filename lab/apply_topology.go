@@ -1,0 +1,28 @@
+package lab
+
+import (
+	"fmt"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// ApplyTopology swaps in the rules of nt, a topology changed in code rather
+// than read from a file (the lessons edit rules as a model, and their tests
+// run settings no file may hold, such as a 1 s tracking timeout). As with
+// Apply, anything but rules is refused.
+func (l *Lab) ApplyTopology(nt *vpc.Topology) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if nt.Name != l.topo.Name {
+		return fmt.Errorf("topology %q is not %q", nt.Name, l.topo.Name)
+	}
+	if err := vpc.RulesOnlyDiff(l.topo, nt); err != nil {
+		return err
+	}
+	if err := l.dp.apply(nt); err != nil {
+		return fmt.Errorf("apply rules of %s: %w", nt.Name, err)
+	}
+	l.topo = nt
+	l.state.YAML = string(nt.YAML())
+	return writeState(l.paths, l.state)
+}
