@@ -9,11 +9,12 @@
  *   2. malformed IP (truncated Ethernet/IP/extension/L4 header, bad IP
  *      version or IHL, more than IPV6_EXT_MAX extension headers) is dropped
  *      and reported (EV_REASON_MALFORMED, rule 0): no rule can be judged;
- *   3. traffic nothing filters passes (SG-45/NACL-10, PATH-6): to or from
- *      169.254.169.254, 169.254.169.253, 169.254.169.123, the VPC's base+2
- *      (Route 53 Resolver), fd00:ec2::/32; IPv6 link-local control: ICMPv6
- *      133..137 (RS, RA, NS, NA, redirect), anything from/to fe80::/10 and
- *      to ff02::/16 (ND, MLD). Mirror: rules.NACLBypass;
+ *   3. traffic nothing filters passes (SG-45/NACL-10, PATH-6), with the
+ *      reference evaluator's rules.ReservedService addresses as source or
+ *      destination: 169.254.0.0/16 (IMDS, DNS, Time Sync), fd00:ec2::/32,
+ *      fe80::/10, the VPC's base+2 and every subnet's base+1..3; and IPv6
+ *      link-local control: ICMPv6 133..137 (RS, RA, NS, NA, redirect) and
+ *      anything to ff02::/16 (ND, MLD). Mirror: rules.NACLBypass;
  *   4. the NACL's table for (direction, family) decides: the lowest-numbered
  *      matching rule, else `*` deny (32767 IPv4 / 32768 IPv6). Matching is
  *      bit-vector classification, see nacl.h. Non-first fragments match only
@@ -35,10 +36,18 @@
 
 /* This program instance's attach point (set by the loader per attach). */
 volatile const __u32 nacl_slot = 0;
-/* The VPC's base+2 (Route 53 Resolver), network order; 0 = none. */
-volatile const __u32 nacl_vpc_dns = 0;
+/* Reserved-address candidates: an IPv4 address h (host order) can be a
+ * subnet's base+1..3 or the VPC's base+2 only if (h & 3) != 0 and
+ * (h & nacl_rsv4_mask) == 0 (the loader ANDs the prefixes' host masks). */
+volatile const __u32 nacl_rsv4_mask = 0;
+/* 1 when an IPv6 subnet is longer than /64: every address is a candidate. */
+volatile const __u32 nacl_rsv6_any = 0;
 /* Link MTU used to count GSO segments. */
 volatile const __u32 nacl_mtu = 9001;
+
+struct in6_key {
+	__u32 a[4]; /* network order */
+};
 
 #define NACL_PORT_VALID 0x80000000u /* nacl_port: configured */
 #define NACL_PORT_EGRESS 1u         /* nacl_port: outbound table */
@@ -114,6 +123,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } nacl_stats SEC(".maps");
+
+/* IPv4 address (network order) -> 1: never filtered (VPC base+2, subnet base+1..3) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} nacl_rsv4 SEC(".maps");
+
+/* IPv6 address (network order) -> 1: never filtered (subnet base+1..3) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct in6_key);
+	__type(value, __u8);
+} nacl_rsv6 SEC(".maps");
 
 /* drop events (struct vpc_event) */
 struct {
@@ -196,32 +221,43 @@ static __always_inline void emit(struct pkt *p, __u32 acl, __u32 egress, __u16 r
 		stat(NACL_ST_EVLOST, 1);
 }
 
-static __always_inline int v4_service(__u32 a)
+/* v4_reserved: 169.254.0.0/16 (IMDS, DNS, Time Sync, ...) or a listed
+ * router/DNS address (rules.ReservedService). */
+static __always_inline int v4_reserved(__u32 a)
 {
-	return a == bpf_htonl(0xa9fea9fe) || /* 169.254.169.254 IMDS */
-	       a == bpf_htonl(0xa9fea9fd) || /* 169.254.169.253 DNS */
-	       a == bpf_htonl(0xa9fea97b) || /* 169.254.169.123 Time Sync */
-	       (nacl_vpc_dns != 0 && a == nacl_vpc_dns);
+	__u32 h = bpf_ntohl(a);
+	if ((h >> 16) == 0xa9fe)
+		return 1;
+	if (!(h & 3) || (h & nacl_rsv4_mask))
+		return 0;
+	return bpf_map_lookup_elem(&nacl_rsv4, &a) != NULL;
 }
 
-static __always_inline int v6_bypass_addr(__u32 w0)
+/* v6_reserved: fd00:ec2::/32, fe80::/10 or a listed subnet base+1..3. */
+static __always_inline int v6_reserved(__u32 *a)
 {
-	__u32 h = bpf_ntohl(w0);
-	return h == 0xfd000ec2 ||                /* fd00:ec2::/32 AWS services */
-	       (h & 0xffc00000) == 0xfe800000;   /* fe80::/10 link-local */
+	__u32 h = bpf_ntohl(a[0]);
+	if (h == 0xfd000ec2 || (h & 0xffc00000) == 0xfe800000)
+		return 1;
+	__u32 l = bpf_ntohl(a[3]);
+	if (!(l & 3))
+		return 0;
+	if (!nacl_rsv6_any && (a[2] != 0 || l > 3))
+		return 0;
+	return bpf_map_lookup_elem(&nacl_rsv6, a) != NULL;
 }
 
 /* bypass: traffic no NACL filters (see the contract above). */
 static __always_inline int bypass(struct pkt *p)
 {
 	if (p->family == 4)
-		return v4_service(p->saddr[0]) || v4_service(p->daddr[0]);
+		return v4_reserved(p->saddr[0]) || v4_reserved(p->daddr[0]);
 	if (p->proto == IPPROTO_ICMPV6_ && p->frag != FRAG_LATER && p->icmp_type >= 133 &&
 	    p->icmp_type <= 137)
 		return 1;
 	if ((bpf_ntohl(p->daddr[0]) >> 16) == 0xff02)
 		return 1;
-	return v6_bypass_addr(p->saddr[0]) || v6_bypass_addr(p->daddr[0]);
+	return v6_reserved(p->saddr) || v6_reserved(p->daddr);
 }
 
 /* addr_leaf walks the address trie: one 8-bit stride per level. */

@@ -35,7 +35,10 @@ var ErrNACLFull = errors.New("nacl datapath tables full")
 // NACLOptions configure a topology's NACL datapath.
 type NACLOptions struct {
 	VPCCIDR netip.Prefix // its base+2 (Route 53 Resolver) is never filtered
-	MTU     int          // link MTU for counting GSO segments; vpc.DefaultMTU when 0
+	// Topology, when set, adds every subnet's base+1..3 to the addresses
+	// never filtered (rules.ReservedService) and supplies VPCCIDR if unset.
+	Topology *vpc.Topology
+	MTU      int // link MTU for counting GSO segments; vpc.DefaultMTU when 0
 }
 
 // NACL is the NACL datapath of one topology: one set of maps shared by one
@@ -100,10 +103,22 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	if err := spec.Variables["nacl_mtu"].Set(uint32(mtu)); err != nil {
 		return nil, fmt.Errorf("nacl: set mtu: %w", err)
 	}
-	if dns := rules.VPCDNS(opts.VPCCIDR); dns.Is4() {
-		if err := spec.Variables["nacl_vpc_dns"].Set(dns.As4()); err != nil {
-			return nil, fmt.Errorf("nacl: set vpc dns: %w", err)
-		}
+	topo := opts.Topology
+	if topo == nil {
+		topo = &vpc.Topology{}
+	}
+	if opts.VPCCIDR.IsValid() {
+		c := *topo
+		c.VPC.CIDR = opts.VPCCIDR
+		topo = &c
+	}
+	reserved := rules.NACLReservedAddrs(topo)
+	mask4, any6 := naclCandidates(topo)
+	if err := spec.Variables["nacl_rsv4_mask"].Set(mask4); err != nil {
+		return nil, fmt.Errorf("nacl: set reserved mask: %w", err)
+	}
+	if err := spec.Variables["nacl_rsv6_any"].Set(any6); err != nil {
+		return nil, fmt.Errorf("nacl: set reserved mask: %w", err)
 	}
 	n := &NACL{
 		spec:    spec,
@@ -124,6 +139,17 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 			_ = n.Close()
 		}
 	}()
+	for _, a := range reserved {
+		var err error
+		if a.Is4() {
+			err = n.maps.NaclRsv4.Put(a.As4(), uint8(1))
+		} else {
+			err = n.maps.NaclRsv6.Put(a.As16(), uint8(1))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nacl: reserved address %s: %w", a, err)
+		}
+	}
 	innerSpec := &ebpf.MapSpec{Name: "nacl_rcu_in", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
 	if n.inner, err = ebpf.NewMap(innerSpec); err != nil {
 		return nil, fmt.Errorf("nacl: rcu map: %w", err)
@@ -132,6 +158,35 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		return nil, fmt.Errorf("nacl: rcu map: %w", err)
 	}
 	return n, nil
+}
+
+// naclCandidates computes the datapath's cheap pre-checks for reserved
+// addresses (see nacl_rsv4_mask and nacl_rsv6_any in bpf/nacl.bpf.c).
+func naclCandidates(t *vpc.Topology) (mask4, any6 uint32) {
+	mask4 = ^uint32(0)
+	for _, p := range append([]netip.Prefix{t.VPC.CIDR}, subnetPrefixes(t)...) {
+		if !p.IsValid() {
+			continue
+		}
+		if p.Addr().Is4() {
+			host := uint32(1)<<(32-p.Bits()) - 1
+			if p.Bits() == 0 {
+				host = ^uint32(0)
+			}
+			mask4 &= host &^ 3
+		} else if p.Bits() > 64 {
+			any6 = 1
+		}
+	}
+	return mask4, any6
+}
+
+func subnetPrefixes(t *vpc.Topology) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range t.Subnets {
+		out = append(out, s.CIDR, s.IPv6CIDR)
+	}
+	return out
 }
 
 // waitRCU returns after every program run that started before the call has
@@ -517,7 +572,7 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 		"nacl_port": n.maps.NaclPort, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
 		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
-		"nacl_events": n.maps.NaclEvents,
+		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
 	}
 }
 

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type naclIn6Key struct {
+	_ structs.HostLayout
+	A [4]uint32
+}
+
 type naclNaclBitmap struct {
 	_ structs.HostLayout
 	W [16]uint64
@@ -78,14 +83,17 @@ const (
 	naclMapNaclPort       = "nacl_port"
 	naclMapNaclProto      = "nacl_proto"
 	naclMapNaclRinfo      = "nacl_rinfo"
+	naclMapNaclRsv4       = "nacl_rsv4"
+	naclMapNaclRsv6       = "nacl_rsv6"
 	naclMapNaclStats      = "nacl_stats"
 	naclMapNaclTables     = "nacl_tables"
 	naclProgNaclFilter    = "nacl_filter"
 	naclProgNaclParseOnly = "nacl_parse_only"
 	naclVarNaclEventBtf   = "_nacl_event_btf"
 	naclVarNaclMtu        = "nacl_mtu"
+	naclVarNaclRsv4Mask   = "nacl_rsv4_mask"
+	naclVarNaclRsv6Any    = "nacl_rsv6_any"
 	naclVarNaclSlot       = "nacl_slot"
-	naclVarNaclVpcDns     = "nacl_vpc_dns"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -146,6 +154,8 @@ type naclMapSpecs struct {
 	NaclPort   *ebpf.MapSpec `ebpf:"nacl_port"`
 	NaclProto  *ebpf.MapSpec `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.MapSpec `ebpf:"nacl_rinfo"`
+	NaclRsv4   *ebpf.MapSpec `ebpf:"nacl_rsv4"`
+	NaclRsv6   *ebpf.MapSpec `ebpf:"nacl_rsv6"`
 	NaclStats  *ebpf.MapSpec `ebpf:"nacl_stats"`
 	NaclTables *ebpf.MapSpec `ebpf:"nacl_tables"`
 }
@@ -156,8 +166,9 @@ type naclMapSpecs struct {
 type naclVariableSpecs struct {
 	NaclEventBtf *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
 	NaclMtu      *ebpf.VariableSpec `ebpf:"nacl_mtu"`
+	NaclRsv4Mask *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
+	NaclRsv6Any  *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
 	NaclSlot     *ebpf.VariableSpec `ebpf:"nacl_slot"`
-	NaclVpcDns   *ebpf.VariableSpec `ebpf:"nacl_vpc_dns"`
 }
 
 // naclObjects contains all objects after they have been loaded into the kernel.
@@ -188,6 +199,8 @@ type naclMaps struct {
 	NaclPort   *ebpf.Map `ebpf:"nacl_port"`
 	NaclProto  *ebpf.Map `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.Map `ebpf:"nacl_rinfo"`
+	NaclRsv4   *ebpf.Map `ebpf:"nacl_rsv4"`
+	NaclRsv6   *ebpf.Map `ebpf:"nacl_rsv6"`
 	NaclStats  *ebpf.Map `ebpf:"nacl_stats"`
 	NaclTables *ebpf.Map `ebpf:"nacl_tables"`
 }
@@ -202,6 +215,8 @@ func (m *naclMaps) Close() error {
 		m.NaclPort,
 		m.NaclProto,
 		m.NaclRinfo,
+		m.NaclRsv4,
+		m.NaclRsv6,
 		m.NaclStats,
 		m.NaclTables,
 	)
@@ -213,8 +228,9 @@ func (m *naclMaps) Close() error {
 type naclVariables struct {
 	NaclEventBtf *ebpf.Variable `ebpf:"_nacl_event_btf"`
 	NaclMtu      *ebpf.Variable `ebpf:"nacl_mtu"`
+	NaclRsv4Mask *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
+	NaclRsv6Any  *ebpf.Variable `ebpf:"nacl_rsv6_any"`
 	NaclSlot     *ebpf.Variable `ebpf:"nacl_slot"`
-	NaclVpcDns   *ebpf.Variable `ebpf:"nacl_vpc_dns"`
 }
 
 // naclPrograms contains all programs after they have been loaded into the kernel.

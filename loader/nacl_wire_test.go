@@ -195,14 +195,14 @@ func (w *naclWire) malformed(n int) bool {
 
 // want is the verdict the datapath must give: XDP_PASS or XDP_DROP and the
 // deciding rule (0 for pass-through and malformed frames).
-func (w *naclWire) want(acl *vpc.NetworkACL, egress bool, dns netip.Addr) (uint32, int) {
+func (w *naclWire) want(acl *vpc.NetworkACL, egress bool, topo *vpc.Topology) (uint32, int) {
 	if w.ethType != 0 && w.ethType != 0x0800 && w.ethType != 0x86dd {
 		return xdpPass, 0
 	}
 	if w.malformed(len(w.bytes())) {
 		return xdpDrop, 0
 	}
-	if rules.NACLBypass(w.p, dns) {
+	if rules.NACLBypass(topo, w.p) {
 		return xdpPass, 0
 	}
 	r := rules.EvalNACL(acl, egress, w.p)
@@ -226,8 +226,8 @@ func naclRandPort(r *rand.Rand) int {
 	return r.IntN(65536)
 }
 
-var naclSpecialV4 = []string{"169.254.169.254", "169.254.169.253", "169.254.169.123", "10.0.0.2", "10.0.0.3", "0.0.0.0", "255.255.255.255"}
-var naclSpecialV6 = []string{"fe80::1", "ff02::1", "ff02::1:ff00:1", "fd00:ec2::254", "fd00:ec2::123", "ff05::2", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}
+var naclSpecialV4 = []string{"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.0.1", "169.253.255.255", "10.0.0.2", "10.0.0.3", "10.0.3.17", "10.0.3.20", "0.0.0.0", "0.0.0.1", "255.255.255.255"}
+var naclSpecialV6 = []string{"fe80::1", "ff02::1", "ff02::1:ff00:1", "fd00:ec2::254", "fd00:ec2::123", "ff05::2", "::", "::3", "2001:db8:1::1", "2001:db8:1::3", "2001:db8:1::4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}
 
 func naclRandAddr(r *rand.Rand, v6 bool) netip.Addr {
 	if r.IntN(30) == 0 {

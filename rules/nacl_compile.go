@@ -454,44 +454,49 @@ func (t *NACLTable) Classify(p Packet) NACLRuleInfo {
 	return t.Rules[n]
 }
 
-// NACL bypass addresses (SG-45): never filtered by NACLs or SGs.
-var (
-	naclServicesV4 = []netip.Addr{
-		netip.MustParseAddr("169.254.169.254"), // instance metadata
-		netip.MustParseAddr("169.254.169.253"), // Route 53 Resolver
-		netip.MustParseAddr("169.254.169.123"), // Time Sync
-	}
-	naclServicesV6 = netip.MustParsePrefix("fd00:ec2::/32")
-	linkLocalV6    = netip.MustParsePrefix("fe80::/10")
-	linkMulticast6 = netip.MustParsePrefix("ff02::/16")
-)
+var linkMulticast6 = netip.MustParsePrefix("ff02::/16")
 
 // NACLBypass reports whether the NACL datapath passes p without consulting
-// any table (bpf/nacl.bpf.c step 3): traffic to or from the SG-45 services
-// (169.254.169.254/.253/.123, vpcDNS = the VPC's base+2, fd00:ec2::/32) and
-// IPv6 link-local control (ICMPv6 133..137, from/to fe80::/10, to ff02::/16).
-func NACLBypass(p Packet, vpcDNS netip.Addr) bool {
+// any table (bpf/nacl.bpf.c step 3): p's source or destination is a
+// ReservedService address of t (SG-45, NACL-10, PATH-6), or p is IPv6
+// link-local control (ICMPv6 133..137 RS/RA/NS/NA/redirect, anything to
+// ff02::/16), which the VPC router needs whatever the NACL says.
+func NACLBypass(t *vpc.Topology, p Packet) bool {
 	src, dst := p.Src.Unmap(), p.Dst.Unmap()
+	if ReservedService(t, src) || ReservedService(t, dst) {
+		return true
+	}
 	if src.Is4() {
-		for _, a := range append(naclServicesV4, vpcDNS) {
-			if a.IsValid() && (src == a || dst == a) {
-				return true
-			}
-		}
 		return false
 	}
 	if p.Protocol == vpc.ProtoICMPv6 && p.Fragment != FragLater && p.ICMPType >= 133 && p.ICMPType <= 137 {
 		return true
 	}
-	if linkMulticast6.Contains(dst) {
-		return true
+	return linkMulticast6.Contains(dst)
+}
+
+// NACLReservedAddrs lists the individual addresses ReservedService exempts
+// beyond its fixed ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32): the
+// VPC's base+2 and every subnet's base+1..+3. The datapath keeps them in a
+// hash map.
+func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
+	var out []netip.Addr
+	if t.VPC.CIDR.IsValid() {
+		out = append(out, t.VPC.CIDR.Masked().Addr().Next().Next())
 	}
-	for _, a := range []netip.Addr{src, dst} {
-		if naclServicesV6.Contains(a) || linkLocalV6.Contains(a) {
-			return true
+	for i := range t.Subnets {
+		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
+			if !p.IsValid() {
+				continue
+			}
+			a := p.Masked().Addr()
+			for n := 1; n <= 3; n++ {
+				a = a.Next()
+				out = append(out, a)
+			}
 		}
 	}
-	return false
+	return out
 }
 
 // VPCDNS returns the Route 53 Resolver address of a VPC: its base+2.

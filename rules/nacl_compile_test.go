@@ -189,10 +189,9 @@ func TestNACLCompileTooMany(t *testing.T) {
 }
 
 func TestNACLBypass(t *testing.T) {
-	dns := VPCDNS(netip.MustParsePrefix("10.0.0.0/16"))
-	if dns != netip.MustParseAddr("10.0.0.2") {
-		t.Fatalf("VPCDNS = %s", dns)
-	}
+	topo := &vpc.Topology{VPC: vpc.VPC{CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+		Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.0.1.0/24"), IPv6CIDR: netip.MustParsePrefix("2001:db8:1::/64")},
+			{CIDR: netip.MustParsePrefix("10.0.3.16/28")}}}
 	for _, tc := range []struct {
 		src, dst string
 		proto    int
@@ -201,19 +200,34 @@ func TestNACLBypass(t *testing.T) {
 	}{
 		{"10.0.1.10", "169.254.169.254", 6, 0, true},
 		{"169.254.169.253", "10.0.1.10", 17, 0, true},
+		{"169.254.7.7", "10.0.1.10", 17, 0, true},
 		{"10.0.1.10", "10.0.0.2", 17, 0, true},
 		{"10.0.1.10", "10.0.0.3", 17, 0, false},
+		{"10.0.1.1", "10.0.1.10", 1, 8, true},
+		{"10.0.1.10", "10.0.3.19", 6, 0, true},
+		{"10.0.1.10", "10.0.3.20", 6, 0, false},
+		{"10.0.1.10", "10.0.2.1", 6, 0, false},
 		{"2001:db8::1", "2001:db8::2", 58, 135, true},
 		{"2001:db8::1", "2001:db8::2", 58, 128, false},
+		{"2001:db8:1::2", "2001:db8::2", 6, 0, true},
 		{"2001:db8::1", "ff02::1:ff00:2", 58, 143, true},
 		{"fe80::1", "2001:db8::2", 6, 0, true},
 		{"2001:db8::1", "fd00:ec2::254", 6, 0, true},
 		{"2001:db8::1", "ff05::1", 17, 0, false},
 	} {
 		p := Packet{Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst), Protocol: tc.proto, ICMPType: tc.icmp}
-		if got := NACLBypass(p, dns); got != tc.want {
+		if got := NACLBypass(topo, p); got != tc.want {
 			t.Errorf("%s -> %s proto %d type %d: bypass %v, want %v", tc.src, tc.dst, tc.proto, tc.icmp, got, tc.want)
 		}
+	}
+	// The datapath's exact list plus its fixed ranges must be ReservedService.
+	for _, a := range NACLReservedAddrs(topo) {
+		if !ReservedService(topo, a) {
+			t.Errorf("%s listed but not a reserved service", a)
+		}
+	}
+	if got := len(NACLReservedAddrs(topo)); got != 1+3+3+3 {
+		t.Errorf("%d reserved addresses, want 10", got)
 	}
 }
 
