@@ -91,7 +91,7 @@ func place(lines []string, at, indent int) string {
 		if t == "" || ind >= indent {
 			continue
 		}
-		path = append([]string{strings.TrimPrefix(t, "- ")}, path...)
+		path = append([]string{strings.TrimSuffix(strings.TrimPrefix(t, "- "), ":")}, path...)
 		indent = ind
 	}
 	return strings.Join(path, " > ")

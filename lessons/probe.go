@@ -241,9 +241,8 @@ func (e *env) runSSH(ctx context.Context, p *probe, src endpoint, dst netip.Addr
 
 // runHold opens, uses or closes a TCP connection that stays open across
 // steps, from a socket made inside the client's namespace.
-func (e *env) runHold(ctx context.Context, p *probe, src endpoint, dst netip.AddrPort) (outcome, error) {
+func (e *env) runHold(ctx context.Context, p *probe, src endpoint, dst netip.AddrPort) (o outcome, _ error) {
 	key := p.from + ">" + dst.String()
-	o := outcome{}
 	start := time.Now()
 	defer func() { o.elapsed = time.Since(start) }()
 	exchange := func(c net.Conn) error {
@@ -399,7 +398,8 @@ func parsePort(b []byte, dst netip.AddrPort) int {
 	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], dst.Port())
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		f := strings.Fields(line)
-		if len(f) < 3 || f[2] != want {
+		// Only SYN-SENT (02): the attempt in progress, not an older socket to dst.
+		if len(f) < 4 || f[2] != want || f[3] != "02" {
 			continue
 		}
 		_, port, ok := strings.Cut(f[1], ":")

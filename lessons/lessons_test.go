@@ -1,0 +1,218 @@
+package lessons
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// The root-free tests check the lessons as data: files, topologies, the
+// changes every step makes, and the renderers.
+
+func TestExamplesMatchEmbedded(t *testing.T) {
+	files, err := filepath.Glob("../examples/lessons/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded, err := Topologies.ReadDir("topologies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(embedded) {
+		t.Errorf("examples/lessons has %d YAML files, lessons/topologies %d: copy lessons/topologies/*.yaml to examples/lessons/", len(files), len(embedded))
+	}
+	for _, f := range files {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Topologies.ReadFile("topologies/" + filepath.Base(f))
+		if err != nil {
+			t.Errorf("%s has no embedded counterpart in lessons/topologies", f)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from lessons/topologies/%s: copy it over (cp lessons/topologies/*.yaml examples/lessons/)", f, filepath.Base(f))
+		}
+	}
+	for _, l := range All() {
+		if _, err := os.Stat("../examples/lessons/" + l.Name + ".yaml"); err != nil {
+			t.Errorf("lesson %s: %v", l.Name, err)
+		}
+	}
+}
+
+var reTopoName = regexp.MustCompile(`^[a-z0-9-]{1,16}$`)
+
+// TestLessonsAreConsistent parses every lesson's topology and applies every
+// step's changes in order, as a run would, checking that each is a rules-only
+// change that still validates, and that all traffic names real hosts.
+func TestLessonsAreConsistent(t *testing.T) {
+	seen := map[string]bool{}
+	for _, l := range All() {
+		t.Run(l.Name, func(t *testing.T) {
+			if seen[l.Short] {
+				t.Errorf("short name %q used twice", l.Short)
+			}
+			seen[l.Short] = true
+			if n := RunName(l); !reTopoName.MatchString(n) {
+				t.Errorf("run name %q is not a valid topology name", n)
+			}
+			if l.title.ko == "" || l.intro.ko == "" {
+				t.Error("no Korean title or intro")
+			}
+			topo, err := vpc.Parse(l.File(), reNameLine.ReplaceAll(l.YAML(), []byte("name: "+RunName(l))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range l.steps {
+				if s.title.ko == "" || (s.say.en != "" && s.say.ko == "") {
+					t.Errorf("step %d: no Korean narration", i+1)
+				}
+				for _, c := range s.changes {
+					if len(c.aws) == 0 || !strings.HasPrefix(c.aws[0], "aws ec2 ") {
+						t.Errorf("step %d: change %q has no aws ec2 equivalent", i+1, c.what.en)
+					}
+					nt := clone(topo)
+					if err := c.apply(nt); err != nil {
+						t.Fatalf("step %d: change %q: %v", i+1, c.what.en, err)
+					}
+					sortNACLs(nt)
+					if err := vpc.RulesOnlyDiff(topo, nt); err != nil {
+						t.Errorf("step %d: change %q is not rules-only: %v", i+1, c.what.en, err)
+					}
+					if _, err := vpc.Parse("changed.yaml", nt.YAML()); err != nil {
+						t.Errorf("step %d: after %q the topology is invalid: %v", i+1, c.what.en, err)
+					}
+					if string(topo.YAML()) == string(nt.YAML()) {
+						t.Errorf("step %d: change %q changes nothing", i+1, c.what.en)
+					}
+					topo = nt
+				}
+				for _, p := range s.probes {
+					if topo.Instance(p.from) == nil && topo.Host(p.from) == nil {
+						t.Errorf("step %d: traffic from unknown host %q", i+1, p.from)
+					}
+					if topo.Instance(p.to) == nil && topo.Host(p.to) == nil {
+						t.Errorf("step %d: traffic to unknown host %q", i+1, p.to)
+					}
+					if p.why.en == "" || p.why.ko == "" {
+						t.Errorf("step %d: %s has no reason in both languages", i+1, p.label())
+					}
+				}
+				if len(s.probes)+len(s.checks) == 0 {
+					t.Errorf("step %d checks nothing", i+1)
+				}
+			}
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	if l, err := Find("nacl-ephemeral"); err != nil || l.Name != "nacl-ephemeral" {
+		t.Errorf("Find(nacl-ephemeral) = %v, %v", l, err)
+	}
+	if _, err := Find("nope"); err == nil || !strings.Contains(err.Error(), "sg-stateful") {
+		t.Errorf("Find(nope) error %v does not list the valid names", err)
+	}
+	if len(Names()) != 7 {
+		t.Errorf("%d lessons, want the seven of the study note", len(Names()))
+	}
+}
+
+func TestWriteList(t *testing.T) {
+	for _, lang := range Langs {
+		var b bytes.Buffer
+		if err := WriteList(&b, lang); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range All() {
+			if !strings.Contains(b.String(), l.Name) || !strings.Contains(b.String(), l.Title(lang)) {
+				t.Errorf("%s list lacks %s or its title:\n%s", lang, l.Name, b.String())
+			}
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	l, _ := Find("nacl-ephemeral")
+	r := &Result{Lesson: l.Name, Topology: "ls-neph-1", File: "x.yaml", Differences: []string{"a > b: 1 (file: 2)"}}
+	s := StepResult{Number: 2, Title: "Add rule 20", Narration: "narration",
+		Changes:  []Change{{What: "add rule 20", AWS: []string{"aws ec2 create-network-acl-entry --rule-number 20"}}},
+		Traffic:  []Traffic{{What: "HTTPS i-amzn -> website", Command: "vpcemu exec i-amzn -- curl", Port: 40001, PortNote: "in range", Seconds: 2, Detail: "timeout", Verdict: "NOT REACHABLE"}},
+		Checks:   []Check{{What: "HTTPS i-amzn -> website", Expected: "works", Observed: "fails", Why: "rule 100", Message: "differs: rule 20"}},
+		FlowLogs: []string{"version ...", "2 123 eni-1 ..."}}
+	r.Steps = []StepResult{s}
+	for _, lang := range Langs {
+		var b bytes.Buffer
+		if err := WriteHeader(&b, l, r, lang); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteStep(&b, l, &s, lang); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteFooter(&b, r, lang); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteSummary(&b, []*Result{r}, lang); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{l.Title(lang), "ls-neph-1", "a > b: 1 (file: 2)", "aws ec2 create-network-acl-entry --rule-number 20",
+			"vpcemu exec i-amzn -- curl", "40001", "2.00s", "differs: rule 20", "2 123 eni-1", word(lang, "fail"), "NOT REACHABLE"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s rendering lacks %q:\n%s", lang, want, out)
+			}
+		}
+	}
+}
+
+func TestParsePort(t *testing.T) {
+	table := []byte(`  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0A00010A:DF10 507100CB:01BB 06 00000000:00000000 03:00000F5F 00000000     0        0 0 3 0000000000000000
+   1: 0A00010A:E1A2 507100CB:01BB 02 00000000:00000000 01:000001A9 00000002     0        0 0 1 0000000000000000
+`)
+	dst := netipAddrPort("203.0.113.80:443")
+	if got := parsePort(table, dst); got != 0xE1A2 {
+		t.Errorf("parsePort = %d, want %d (the SYN-SENT socket, not the TIME-WAIT one)", got, 0xE1A2)
+	}
+	if got := parsePort(table, netipAddrPort("203.0.113.80:80")); got != 0 {
+		t.Errorf("parsePort for another port = %d, want 0", got)
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	l, _ := Find("sg-stateful")
+	topo, err := vpc.Parse("x.yaml", l.YAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := clone(topo)
+	m.Instances[0].Conntrack.TCPEstablished = time.Second
+	d := lineDiff(string(topo.YAML()), string(m.YAML()))
+	if len(d) != 1 || !strings.Contains(d[0], "tcp_established_timeout: 1 (file: tcp_established_timeout: 432000)") || !strings.Contains(d[0], "i-win") {
+		t.Errorf("diff of a 1 s timeout = %q", d)
+	}
+	l, _ = Find("nacl-ephemeral")
+	topo, _ = vpc.Parse("x.yaml", l.YAML())
+	m = clone(topo)
+	if err := deleteNACLRule("acl-public", false, 100)(m); err != nil {
+		t.Fatal(err)
+	}
+	d = lineDiff(string(topo.YAML()), string(m.YAML()))
+	if len(d) != 1 || !strings.Contains(d[0], "acl-public") || !strings.Contains(d[0], "removed") || !strings.Contains(d[0], "100") {
+		t.Errorf("diff of a removed rule 100 = %q", d)
+	}
+	if d := lineDiff("a\nb\n", "a\nb\n"); len(d) != 0 {
+		t.Errorf("diff of equal texts = %q", d)
+	}
+}
+
+func netipAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
