@@ -31,7 +31,7 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
 		return d, fmt.Errorf("internet gateway: %w", err)
 	}
-	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, MTU: p.MTU}); err != nil {
+	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, Topology: t, MTU: p.MTU}); err != nil {
 		return d, fmt.Errorf("network ACLs: %w", err)
 	}
 	if err := d.setNACLs(t); err != nil {
