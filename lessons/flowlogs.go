@@ -68,7 +68,7 @@ type portPair struct{ client, server int }
 
 // flowLines renders this step's records that belong to its traffic, both
 // directions, as the lines of the log file.
-func (e *env) flowLines(ports []portPair) ([]string, string) {
+func (e *env) flowLines(ports []portPair, lang string) ([]string, string) {
 	var out []string
 	for _, r := range e.recs {
 		sp, dp := r.int("srcport"), r.int("dstport")
@@ -82,8 +82,12 @@ func (e *env) flowLines(ports []portPair) ([]string, string) {
 	switch {
 	case len(out) > 0:
 		return append([]string{strings.Join(dashCols(defaultColumns), " ")}, out...), ""
+	case len(e.recs) == 0 && lang == "ko":
+		return nil, "이 단계에서 기록된 흐름 로그가 없습니다"
 	case len(e.recs) == 0:
 		return nil, "no flow-log records were written for this step"
+	case lang == "ko":
+		return nil, fmt.Sprintf("흐름 로그 기록 %d건 중 이 트래픽의 기록은 없습니다", len(e.recs))
 	default:
 		return nil, fmt.Sprintf("%d flow-log records were written, none for this traffic", len(e.recs))
 	}

@@ -16,7 +16,7 @@ var words = map[string]map[string]string{
 		"checks": "Checks", "pass": "PASS", "fail": "FAIL", "pause": "Idle pause",
 		"topology": "Topology", "differs": "This run's settings differ from the lesson's file",
 		"summary": "Summary", "took": "took", "result": "Result", "steps": "steps", "verdict": "explain",
-		"seen": "seen", "lessonfail": "outcomes differ from AWS's behaviour", "lessonpass": "every outcome matches AWS's behaviour",
+		"seen": "seen", "lessonfail": "outcomes differ from AWS's behaviour", "lessonpass": "every outcome matches AWS's behaviour", "error": "ERROR",
 	},
 	"ko": {
 		"lesson": "레슨", "step": "단계", "change": "변경", "aws": "AWS에서는", "traffic": "트래픽",
@@ -25,7 +25,7 @@ var words = map[string]map[string]string{
 		"checks": "확인", "pass": "통과", "fail": "불일치", "pause": "유휴 대기",
 		"topology": "토폴로지", "differs": "이번 실행의 설정이 레슨 파일과 다릅니다",
 		"summary": "요약", "took": "소요", "result": "결과", "steps": "단계", "verdict": "explain",
-		"seen": "관찰", "lessonfail": "AWS 동작과 다른 결과가 있습니다", "lessonpass": "모든 결과가 AWS 동작과 일치합니다",
+		"seen": "관찰", "lessonfail": "AWS 동작과 다른 결과가 있습니다", "lessonpass": "모든 결과가 AWS 동작과 일치합니다", "error": "오류",
 	},
 }
 
@@ -107,7 +107,7 @@ func WriteStep(w io.Writer, l *Lesson, s *StepResult, lang string) error {
 			if !c.OK {
 				mark = word(lang, "fail")
 			}
-			fmt.Fprintf(&b, "    %s: %s, %s  [%s]\n", word(lang, "expected"), strings.ToUpper(c.Expected), c.Why, mark)
+			fmt.Fprintf(&b, "    %s: %s, %s  [%s]\n", word(lang, "expected"), strings.ToUpper(outcomeWord(lang, c.Expected)), c.Why, mark)
 		}
 		if t.Explain != "" {
 			fmt.Fprintf(&b, "    %s:\n", word(lang, "why"))
@@ -131,7 +131,7 @@ func WriteStep(w io.Writer, l *Lesson, s *StepResult, lang string) error {
 		if !c.OK {
 			mark = word(lang, "fail")
 		}
-		fmt.Fprintf(&b, "  [%s] %s: %s %s, %s %s\n", mark, c.What, word(lang, "expected"), c.Expected, word(lang, "seen"), c.Observed)
+		fmt.Fprintf(&b, "  [%s] %s: %s %s, %s %s\n", mark, c.What, word(lang, "expected"), outcomeWord(lang, c.Expected), word(lang, "seen"), outcomeWord(lang, c.Observed))
 		if c.Why != "" && !isProbeCheck(s, c) {
 			b.WriteString(indent(c.Why, "         "))
 		}
@@ -173,13 +173,13 @@ func WriteFooter(w io.Writer, r *Result, lang string) error {
 		fmt.Fprintf(&b, "\n%s\n", r.Outro)
 	}
 	res, what := word(lang, "pass"), word(lang, "lessonpass")
-	if !r.Passed {
+	switch {
+	case r.Error != "":
+		res, what = word(lang, "error"), r.Error
+	case !r.Passed:
 		res, what = word(lang, "fail"), word(lang, "lessonfail")
 	}
 	fmt.Fprintf(&b, "\n%s %s: %s (%s), %s %.1fs\n", word(lang, "lesson"), r.Lesson, res, what, word(lang, "took"), r.Seconds)
-	if r.Error != "" {
-		fmt.Fprintf(&b, "error: %s\n", r.Error)
-	}
 	if r.FlowLogDir != "" {
 		fmt.Fprintf(&b, "flow logs: %s\n", r.FlowLogDir)
 	}
@@ -195,7 +195,9 @@ func WriteSummary(w io.Writer, results []*Result, lang string) error {
 	fmt.Fprintf(tw, "LESSON\tRESULT\tSTEPS\tFAILED STEPS\tSECONDS\n")
 	for _, r := range results {
 		res := word(lang, "pass")
-		if !r.Passed {
+		if r.Error != "" {
+			res = word(lang, "error")
+		} else if !r.Passed {
 			res = word(lang, "fail")
 		}
 		var failed []string
@@ -235,7 +237,7 @@ func wrap(s string, width int, prefix string) string {
 		line := 0
 		b.WriteString(prefix)
 		for i, word := range strings.Fields(para) {
-			n := len([]rune(word))
+			n := displayWidth(word)
 			if i > 0 && line+1+n > width {
 				b.WriteString("\n" + prefix)
 				line = 0
@@ -249,4 +251,24 @@ func wrap(s string, width int, prefix string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// displayWidth counts wide (Hangul, CJK) characters as two columns.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x1100 {
+			n++
+		}
+	}
+	return n
+}
+
+// outcomeWord renders "works"/"fails" in lang; other values as they are.
+func outcomeWord(lang, s string) string {
+	if s == "works" || s == "fails" {
+		return strings.ToLower(word(lang, s))
+	}
+	return s
 }

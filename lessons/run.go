@@ -238,11 +238,7 @@ func (e *env) runStep(n int, s *step) (*StepResult, error) {
 		if o.port == 0 {
 			tr.PortNote = "unknown"
 		} else if ok, lo, hi := inRange(src.os, o.port); p.hold == "" || p.hold == "open" {
-			if ok {
-				tr.PortNote = fmt.Sprintf("in %s's ephemeral range %d-%d", src.os, lo, hi)
-			} else {
-				tr.PortNote = fmt.Sprintf("OUTSIDE %s's ephemeral range %d-%d", src.os, lo, hi)
-			}
+			tr.PortNote = portNote(lang, ok, src.os, lo, hi)
 		}
 		if p.hold != "send" {
 			tr.Verdict, tr.Explain = e.explain(p, src, o.port)
@@ -270,7 +266,7 @@ func (e *env) runStep(n int, s *step) (*StepResult, error) {
 	if err := e.readFlowLogs(); err != nil {
 		return nil, err
 	}
-	sr.FlowLogs, sr.FlowNote = e.flowLines(ports)
+	sr.FlowLogs, sr.FlowNote = e.flowLines(ports, lang)
 	for _, c := range s.checks {
 		sr.Checks = append(sr.Checks, c(e)...)
 	}
@@ -332,3 +328,16 @@ func (e *env) explain(p *probe, src endpoint, port int) (verdict, text string) {
 
 // ErrStopped is returned by a BeforeStep hook to stop a lesson early.
 var ErrStopped = errors.New("lesson stopped")
+
+// portNote says whether a client port is in its OS's ephemeral range.
+func portNote(lang string, ok bool, os string, lo, hi int) string {
+	switch {
+	case lang == "ko" && ok:
+		return fmt.Sprintf("%s의 임시 포트 범위 %d-%d 안", os, lo, hi)
+	case lang == "ko":
+		return fmt.Sprintf("%s의 임시 포트 범위 %d-%d 밖!", os, lo, hi)
+	case ok:
+		return fmt.Sprintf("in %s's ephemeral range %d-%d", os, lo, hi)
+	}
+	return fmt.Sprintf("OUTSIDE %s's ephemeral range %d-%d", os, lo, hi)
+}
