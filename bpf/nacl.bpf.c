@@ -345,8 +345,7 @@ static __always_inline int classify(struct nacl_table *t, __u32 tid, struct pkt 
 	return t->nrules;
 }
 
-SEC("xdp")
-int nacl_filter(struct xdp_md *ctx)
+static __always_inline int nacl_main(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -408,6 +407,23 @@ no_table:
 	stat(NACL_ST_NOTABLE, segs);
 	emit(&p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
 	return XDP_DROP;
+}
+
+/* nacl_filter: generic (skb) mode, the default: the kernel linearizes the
+ * skb, so every header is between data and data_end. */
+SEC("xdp")
+int nacl_filter(struct xdp_md *ctx)
+{
+	return nacl_main(ctx);
+}
+
+/* nacl_filter_frags: native mode. A veth refuses a non-frags program when
+ * its MTU exceeds a page (VPC MTU 9001); multi-buffer frames keep their
+ * headers in the first buffer, which is all the program reads. */
+SEC("xdp.frags")
+int nacl_filter_frags(struct xdp_md *ctx)
+{
+	return nacl_main(ctx);
 }
 
 /* nacl_parse_only is the benchmark baseline: the same parse and bypass

@@ -521,8 +521,9 @@ func (n *NACL) Stats() (NACLStats, error) {
 func (n *NACL) Events() *ebpf.Map { return n.maps.NaclEvents }
 
 // newSlot loads a program instance for a new attach point judging with
-// aclID's inbound (egress=false) or outbound table.
-func (n *NACL) newSlot(aclID string, egress bool) (*naclSlot, error) {
+// aclID's inbound (egress=false) or outbound table: nacl_filter for generic
+// mode, the multi-buffer nacl_filter_frags for native mode (jumbo MTU).
+func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, error) {
 	a, err := n.acl(aclID)
 	if err != nil {
 		return nil, err
@@ -537,8 +538,16 @@ func (n *NACL) newSlot(aclID string, egress bool) (*naclSlot, error) {
 	if idx < 0 {
 		return nil, fmt.Errorf("nacl: more than %d attach points: %w", naclMaxSlots, ErrNACLFull)
 	}
+	prog := "nacl_filter"
+	if mode == XDPNative {
+		prog = "nacl_filter_frags"
+	}
 	spec := n.spec.Copy()
-	delete(spec.Programs, "nacl_parse_only")
+	for name := range spec.Programs {
+		if name != prog {
+			delete(spec.Programs, name)
+		}
+	}
 	if err := spec.Variables["nacl_slot"].Set(uint32(idx)); err != nil {
 		return nil, fmt.Errorf("nacl: set slot: %w", err)
 	}
@@ -550,7 +559,7 @@ func (n *NACL) newSlot(aclID string, egress bool) (*naclSlot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nacl: load program: %w", err)
 	}
-	s := &naclSlot{idx: uint32(idx), egress: egress, acl: aclID, coll: coll, prog: coll.Programs["nacl_filter"]}
+	s := &naclSlot{idx: uint32(idx), egress: egress, acl: aclID, coll: coll, prog: coll.Programs[prog]}
 	if err := n.maps.NaclPort.Put(s.idx, portValue(a.idx, egress)); err != nil {
 		coll.Close()
 		return nil, fmt.Errorf("nacl: configure slot: %w", err)
@@ -598,7 +607,7 @@ func (n *NACL) Attach(ns, ifname, aclID string, egress bool, mode XDPMode) error
 	if n.slots[key] != nil {
 		return fmt.Errorf("nacl: %s/%s already attached", ns, ifname)
 	}
-	s, err := n.newSlot(aclID, egress)
+	s, err := n.newSlot(aclID, egress, mode)
 	if err != nil {
 		return err
 	}

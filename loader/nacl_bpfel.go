@@ -75,25 +75,26 @@ type naclVpcEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	naclMapNaclAcl        = "nacl_acl"
-	naclMapNaclBm         = "nacl_bm"
-	naclMapNaclCtr        = "nacl_ctr"
-	naclMapNaclEvents     = "nacl_events"
-	naclMapNaclNodes      = "nacl_nodes"
-	naclMapNaclPort       = "nacl_port"
-	naclMapNaclProto      = "nacl_proto"
-	naclMapNaclRinfo      = "nacl_rinfo"
-	naclMapNaclRsv4       = "nacl_rsv4"
-	naclMapNaclRsv6       = "nacl_rsv6"
-	naclMapNaclStats      = "nacl_stats"
-	naclMapNaclTables     = "nacl_tables"
-	naclProgNaclFilter    = "nacl_filter"
-	naclProgNaclParseOnly = "nacl_parse_only"
-	naclVarNaclEventBtf   = "_nacl_event_btf"
-	naclVarNaclMtu        = "nacl_mtu"
-	naclVarNaclRsv4Mask   = "nacl_rsv4_mask"
-	naclVarNaclRsv6Any    = "nacl_rsv6_any"
-	naclVarNaclSlot       = "nacl_slot"
+	naclMapNaclAcl          = "nacl_acl"
+	naclMapNaclBm           = "nacl_bm"
+	naclMapNaclCtr          = "nacl_ctr"
+	naclMapNaclEvents       = "nacl_events"
+	naclMapNaclNodes        = "nacl_nodes"
+	naclMapNaclPort         = "nacl_port"
+	naclMapNaclProto        = "nacl_proto"
+	naclMapNaclRinfo        = "nacl_rinfo"
+	naclMapNaclRsv4         = "nacl_rsv4"
+	naclMapNaclRsv6         = "nacl_rsv6"
+	naclMapNaclStats        = "nacl_stats"
+	naclMapNaclTables       = "nacl_tables"
+	naclProgNaclFilter      = "nacl_filter"
+	naclProgNaclFilterFrags = "nacl_filter_frags"
+	naclProgNaclParseOnly   = "nacl_parse_only"
+	naclVarNaclEventBtf     = "_nacl_event_btf"
+	naclVarNaclMtu          = "nacl_mtu"
+	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
+	naclVarNaclRsv6Any      = "nacl_rsv6_any"
+	naclVarNaclSlot         = "nacl_slot"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -138,8 +139,9 @@ type naclSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclProgramSpecs struct {
-	NaclFilter    *ebpf.ProgramSpec `ebpf:"nacl_filter"`
-	NaclParseOnly *ebpf.ProgramSpec `ebpf:"nacl_parse_only"`
+	NaclFilter      *ebpf.ProgramSpec `ebpf:"nacl_filter"`
+	NaclFilterFrags *ebpf.ProgramSpec `ebpf:"nacl_filter_frags"`
+	NaclParseOnly   *ebpf.ProgramSpec `ebpf:"nacl_parse_only"`
 }
 
 // naclMapSpecs contains maps before they are loaded into the kernel.
@@ -237,13 +239,15 @@ type naclVariables struct {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclPrograms struct {
-	NaclFilter    *ebpf.Program `ebpf:"nacl_filter"`
-	NaclParseOnly *ebpf.Program `ebpf:"nacl_parse_only"`
+	NaclFilter      *ebpf.Program `ebpf:"nacl_filter"`
+	NaclFilterFrags *ebpf.Program `ebpf:"nacl_filter_frags"`
+	NaclParseOnly   *ebpf.Program `ebpf:"nacl_parse_only"`
 }
 
 func (p *naclPrograms) Close() error {
 	return _NaclClose(
 		p.NaclFilter,
+		p.NaclFilterFrags,
 		p.NaclParseOnly,
 	)
 }

@@ -72,9 +72,14 @@ func mustLoadNACL(tb testing.TB) *NACL {
 // naclProg returns a program instance (not attached) judging with aclID's
 // table of one direction.
 func naclProg(tb testing.TB, n *NACL, aclID string, egress bool) *ebpf.Program {
+	return naclProgMode(tb, n, aclID, egress, XDPGeneric)
+}
+
+// naclProgMode is naclProg for the program variant of an attach mode.
+func naclProgMode(tb testing.TB, n *NACL, aclID string, egress bool, mode XDPMode) *ebpf.Program {
 	tb.Helper()
 	n.mu.Lock()
-	s, err := n.newSlot(aclID, egress)
+	s, err := n.newSlot(aclID, egress, mode)
 	n.mu.Unlock()
 	if err != nil {
 		tb.Fatal(err)
@@ -262,6 +267,7 @@ func TestNACLFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	progs := [2]*ebpf.Program{naclProg(t, n, acl.ID, false), naclProg(t, n, acl.ID, true)}
+	frags := [2]*ebpf.Program{naclProgMode(t, n, acl.ID, false, XDPNative), naclProgMode(t, n, acl.ID, true, XDPNative)}
 	rd, err := ringbuf.NewReader(n.Events())
 	if err != nil {
 		t.Fatal(err)
@@ -328,26 +334,20 @@ func TestNACLFixtures(t *testing.T) {
 					t.Errorf("rule %d hits %d -> %d, want +1", tc.rule, before, after)
 				}
 			}
-			if tc.want == xdpDrop {
+			// The native-mode (xdp.frags) variant judges the same.
+			if got := naclRun(t, frags[e], tc.p.frame(t)); got != tc.want {
+				t.Errorf("xdp.frags variant: %s, want %s", verdictName(got), verdictName(tc.want))
+			}
+			if tc.want != xdpDrop {
+				return
+			}
+			for i := 0; i < 2; i++ { // one event per variant
 				rd.SetDeadline(time.Now().Add(time.Second))
 				rec, err := rd.Read()
 				if err != nil {
 					t.Fatalf("no drop event: %v", err)
 				}
-				ev, err := DecodeNACLEvent(rec.RawSample)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantReason := uint8(NACLReasonRule)
-				if tc.rule == 0 {
-					wantReason = NACLReasonMalformed
-				}
-				if ev.Rule != tc.rule || ev.Reason != wantReason || ev.Egress != tc.egress || n.ACLID(ev.ACL) != acl.ID {
-					t.Errorf("event %+v, want rule %d reason %d egress %v acl %s", ev, tc.rule, wantReason, tc.egress, acl.ID)
-				}
-				if tc.rule != 0 && (ev.Src.Addr().String() != tc.p.src || ev.Dst.Addr().String() != tc.p.dst || ev.Dst.Port() != uint16(tc.p.dport)) {
-					t.Errorf("event 5-tuple %s -> %s, want %s -> %s:%d", ev.Src, ev.Dst, tc.p.src, tc.p.dst, tc.p.dport)
-				}
+				naclCheckEvent(t, n, rec.RawSample, tc.rule, tc.egress, acl.ID, tc.p)
 			}
 		})
 	}
@@ -355,8 +355,29 @@ func TestNACLFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.NonIP != 1 || st.Bypassed != 5 || st.Malformed != 3 {
-		t.Errorf("stats %+v: want 1 non-IP, 5 bypassed, 3 malformed", st)
+	if st.NonIP != 2 || st.Bypassed != 10 || st.Malformed != 6 { // both variants
+		t.Errorf("stats %+v: want 2 non-IP, 10 bypassed, 6 malformed", st)
+	}
+}
+
+func naclCheckEvent(t *testing.T, n *NACL, raw []byte, rule int, egress bool, acl string, p naclPkt) {
+	t.Helper()
+	ev, err := DecodeNACLEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReason := uint8(NACLReasonRule)
+	if rule == 0 {
+		wantReason = NACLReasonMalformed
+	}
+	if ev.Rule != rule || ev.Reason != wantReason || ev.Egress != egress || n.ACLID(ev.ACL) != acl {
+		t.Errorf("event %+v, want rule %d reason %d egress %v acl %s", ev, rule, wantReason, egress, acl)
+	}
+	if rule != 0 && (ev.Src.Addr().String() != p.src || ev.Dst.Addr().String() != p.dst || ev.Dst.Port() != uint16(p.dport)) {
+		t.Errorf("event 5-tuple %s -> %s, want %s -> %s:%d", ev.Src, ev.Dst, p.src, p.dst, p.dport)
+	}
+	if rule != 0 && (ev.Packets != 1 || ev.Bytes == 0) {
+		t.Errorf("event counts %d packets %d bytes, want 1 packet", ev.Packets, ev.Bytes)
 	}
 }
 
@@ -387,7 +408,7 @@ func TestNACLAssociate(t *testing.T) {
 		}
 	}
 	n.mu.Lock()
-	s, err := n.newSlot(allow.ID, false)
+	s, err := n.newSlot(allow.ID, false, XDPGeneric)
 	n.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)

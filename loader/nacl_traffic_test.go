@@ -181,9 +181,12 @@ func TestNACLRealTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	deny := *open
+	deny.ID = "acl-deny50"
 	deny.Ingress = append([]vpc.NACLRule{{Number: 50, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 8080, To: 8080}, CIDR: pr("10.0.2.0/24")}}, open.Ingress...)
 	t.Run("a deny added with SetNACL stops an open TCP session on the next packet", func(t *testing.T) {
-		if err := n.SetNACL(&deny); err != nil {
+		withDeny := deny
+		withDeny.ID = open.ID
+		if err := n.SetNACL(&withDeny); err != nil {
 			t.Fatal(err)
 		}
 		if err := naclEcho(conn, rd, "during", time.Second); err == nil {
@@ -229,6 +232,37 @@ func TestNACLRealTraffic(t *testing.T) {
 	})
 	t.Run("rule hits count wire segments of GSO frames", func(t *testing.T) {
 		naclGSOCount(t, n, c, open.ID)
+	})
+	t.Run("native mode attaches at MTU 9001 (xdp.frags) and judges the same", func(t *testing.T) {
+		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
+			if err := n.Detach(ep[0], ep[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Attach(c.router, "sn0", open.ID, true, XDPNative); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Attach(c.inst, "eth0", deny.ID, false, XDPNative); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.SetNACL(&deny); err != nil {
+			t.Fatal(err)
+		}
+		if cn, err := naclDial(c.host, "10.0.1.10:8080"); err == nil {
+			cn.Close()
+			t.Fatal("native mode: connected through deny rule 50")
+		}
+		if err := n.Associate(c.inst, "eth0", open.ID); err != nil {
+			t.Fatal(err)
+		}
+		cn, err := naclDial(c.host, "10.0.1.10:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cn.Close()
+		if err := naclEcho(cn, bufio.NewReader(cn), strings.Repeat("j", 20000), 5*time.Second); err != nil {
+			t.Fatalf("native mode, jumbo frames: %v", err)
+		}
 	})
 }
 
