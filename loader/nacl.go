@@ -261,6 +261,12 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 		}
 	}
 	if err := n.maps.NaclAcl.Put(a.idx, set); err != nil {
+		for e := 0; e < 2; e++ {
+			for f := 0; f < 2; f++ {
+				n.freeTable(&live[e][f])
+			}
+		}
+		n.sets = append(n.sets, set)
 		return fmt.Errorf("nacl %s: switch tables: %w", acl.ID, err)
 	}
 	old, oldLive := a.set, a.tables
