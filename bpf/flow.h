@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* flow.h: per-flow counters for VPC Flow Logs, shared by the NACL and SG
+ * programs (the loader creates these maps once per topology and hands the
+ * same maps to both collections).
+ *
+ * Accounting invariant (DESIGN.md): every packet is counted once for each
+ * ENI that sends it or is addressed by it, with the verdict that became
+ * final for that ENI, by the program where it became final:
+ *   sent by ENI X:     SG drop -> REJECT (sg); SG pass to X's own subnet ->
+ *                      ACCEPT (sg); SG pass elsewhere -> NACL outbound of X's
+ *                      subnet decides ACCEPT/REJECT (nacl, router-side end).
+ *   addressed to X:    NACL inbound drop -> REJECT (nacl, subnet-side end);
+ *                      otherwise SG inbound decides (sg).
+ * Counters never need a ring-buffer message per packet. The loader drains
+ * one of two tables while programs fill the other (flow_gen selects), so no
+ * increment is lost to a read-then-delete race. A full table is never
+ * silent: the ENI's flow_skip counter grows and its window gets SKIPDATA.
+ */
+#ifndef VPCEMU_FLOW_H
+#define VPCEMU_FLOW_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "parse.h"
+
+#define FLOW_MAX_ENTRIES 65536 /* per table; the loader may resize */
+#define FLOW_MAX_ENI 4096      /* ENI indexes are 1..FLOW_MAX_ENI-1 */
+
+struct flow_key {
+	__u32 saddr[4]; /* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u32 eni;      /* the loader's ENI index */
+	__u16 sport;    /* host order; 0 for portless protocols */
+	__u16 dport;
+	__u8 proto;
+	__u8 family;    /* 4 or 6 */
+	__u8 egress;    /* 1: sent by the ENI; 0: addressed to it */
+	__u8 reject;    /* 1: REJECT; 0: ACCEPT */
+};
+
+struct flow_val {
+	__u64 packets;   /* wire packets (GSO segments) */
+	__u64 bytes;     /* IP bytes on the wire */
+	__u64 first_ns;  /* bpf_ktime_get_ns of the first packet */
+	__u64 last_ns;   /* of the last packet */
+	__u64 tcp_flags; /* OR of per-packet FL-27 values (64-bit: BPF atomics) */
+};
+
+/* An ENI's address -> its index and subnet (to tell same-subnet traffic). */
+struct flow_addr_key {
+	__u32 addr[4];
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct flow_addr_val {
+	__u32 eni;
+	__u32 subnet;
+};
+
+/* An address -> the subnet whose CIDR holds it (LPM). */
+struct flow_subnet_key {
+	__u32 prefixlen; /* 8 (family byte) + address bits */
+	__u8 family;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLOW_MAX_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+} flow_tab0 SEC(".maps"); /* flow_key -> flow_val, generation 0 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLOW_MAX_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+} flow_tab1 SEC(".maps"); /* flow_key -> flow_val, generation 1 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_gen SEC(".maps"); /* 0 -> which table programs fill (0 or 1) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOW_MAX_ENI);
+	__type(key, __u32);
+	__type(value, __u64);
+} flow_skip SEC(".maps"); /* ENI index -> packets not counted (table full) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLOW_MAX_ENI * 4);
+	__type(key, struct flow_addr_key);
+	__type(value, struct flow_addr_val);
+} flow_addr SEC(".maps"); /* ENI private address -> ENI index, subnet */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct flow_subnet_key);
+	__type(value, __u32);
+} flow_subnet SEC(".maps"); /* subnet CIDR -> subnet index */
+
+/* flow_flags maps a TCP flags byte to its FL-27 value: FIN, SYN, RST, and
+ * 18 for SYN+ACK; ACK/PSH/URG/ECE/CWR on their own count 0. */
+static __always_inline __u32 flow_flags(__u8 f)
+{
+	__u32 v = f & 0x07;
+	if ((f & 0x12) == 0x12)
+		v |= 0x10;
+	return v;
+}
+
+/* flow_eni_of returns the ENI index owning addr (saddr/daddr of p), or 0. */
+static __always_inline __u32 flow_eni_of(struct pkt *p, int dst, __u32 *subnet)
+{
+	struct flow_addr_key k = {};
+	k.family = p->family;
+	__builtin_memcpy(k.addr, dst ? p->daddr : p->saddr, 16);
+	struct flow_addr_val *v = bpf_map_lookup_elem(&flow_addr, &k);
+	if (!v)
+		return 0;
+	if (subnet)
+		*subnet = v->subnet;
+	return v->eni;
+}
+
+/* flow_subnet_of returns the subnet index whose CIDR holds p's src or dst
+ * address, or 0 when none does (the internet). */
+static __always_inline __u32 flow_subnet_of(struct pkt *p, int dst)
+{
+	struct flow_subnet_key k = {};
+	k.prefixlen = 8 + (p->family == 4 ? 32 : 128);
+	k.family = p->family;
+	__builtin_memcpy(k.addr, dst ? p->daddr : p->saddr, 16);
+	__u32 *v = bpf_map_lookup_elem(&flow_subnet, &k);
+	return v ? *v : 0;
+}
+
+/* flow_account counts segs wire packets of bytes IP bytes of p for ENI eni. */
+static __always_inline void flow_account(struct pkt *p, __u32 eni, int egress, int reject,
+					 __u32 segs, __u32 bytes)
+{
+	if (!eni || eni >= FLOW_MAX_ENI)
+		return;
+	__u32 zero = 0;
+	__u32 *gen = bpf_map_lookup_elem(&flow_gen, &zero);
+	void *tab = (gen && *gen) ? (void *)&flow_tab1 : (void *)&flow_tab0;
+	struct flow_key k = {};
+	__builtin_memcpy(k.saddr, p->saddr, 16);
+	__builtin_memcpy(k.daddr, p->daddr, 16);
+	k.eni = eni;
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.proto = p->proto;
+	k.family = p->family;
+	k.egress = egress ? 1 : 0;
+	k.reject = reject ? 1 : 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
+	struct flow_val *v = bpf_map_lookup_elem(tab, &k);
+	if (!v) {
+		struct flow_val nv = {.packets = segs, .bytes = bytes, .first_ns = now, .last_ns = now, .tcp_flags = fl};
+		if (bpf_map_update_elem(tab, &k, &nv, BPF_NOEXIST) == 0)
+			return;
+		v = bpf_map_lookup_elem(tab, &k); /* another CPU created it */
+		if (!v) {
+			__u64 *skip = bpf_map_lookup_elem(&flow_skip, &eni);
+			if (skip)
+				*skip += segs;
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->packets, segs);
+	__sync_fetch_and_add(&v->bytes, bytes);
+	if (fl)
+		__sync_fetch_and_or(&v->tcp_flags, fl);
+	v->last_ns = now;
+}
+
+#endif

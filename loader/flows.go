@@ -1,0 +1,278 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vpcemu/vpcemu/flowlog"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
+// and the SG collections and replaced by one shared set at load.
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_gen", "flow_skip", "flow_addr", "flow_subnet"}
+
+// flowKey mirrors struct flow_key (bpf/flow.h).
+type flowKey struct {
+	Saddr  [4]uint32
+	Daddr  [4]uint32
+	ENI    uint32
+	Sport  uint16
+	Dport  uint16
+	Proto  uint8
+	Family uint8
+	Egress uint8
+	Reject uint8
+}
+
+// flowVal mirrors struct flow_val.
+type flowVal struct {
+	Packets  uint64
+	Bytes    uint64
+	FirstNS  uint64
+	LastNS   uint64
+	TCPFlags uint64
+}
+
+type flowAddrKey struct {
+	Addr   [4]uint32
+	Family uint8
+	_      [3]uint8
+}
+
+type flowAddrVal struct {
+	ENI    uint32
+	Subnet uint32
+}
+
+type flowSubnetKey struct {
+	Prefixlen uint32
+	Family    uint8
+	Addr      [16]uint8
+}
+
+// Flows is a topology's flow counters: the maps the NACL and SG programs
+// count into, and the drain that turns them into flow-log samples.
+type Flows struct {
+	maps     map[string]*ebpf.Map
+	gen      uint32
+	eniByIdx map[uint32]string
+	vpc      netip.Prefix
+	vpc6     netip.Prefix
+	skipSeen map[uint32]uint64
+}
+
+// NewFlows creates the shared flow maps from the map specs in spec (either
+// program's collection has them), with tables of maxEntries flows (0 =
+// the C default).
+func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
+	f := &Flows{maps: map[string]*ebpf.Map{}, eniByIdx: map[uint32]string{}, skipSeen: map[uint32]uint64{}}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	for _, name := range flowMapNames {
+		ms, ok := spec.Maps[name]
+		if !ok {
+			return nil, fmt.Errorf("flow map %s missing from the BPF object", name)
+		}
+		ms = ms.Copy()
+		if maxEntries > 0 && (name == "flow_tab0" || name == "flow_tab1") {
+			ms.MaxEntries = uint32(maxEntries)
+		}
+		m, err := ebpf.NewMap(ms)
+		if err != nil {
+			return nil, fmt.Errorf("create flow map %s: %w", name, err)
+		}
+		f.maps[name] = m
+	}
+	return f, nil
+}
+
+// Replacements are the maps to hand to a collection that includes flow.h.
+func (f *Flows) Replacements() map[string]*ebpf.Map { return f.maps }
+
+// SetENIs tells the programs which address belongs to which ENI (by the
+// index index returns) and which subnet holds which CIDR.
+func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
+	f.vpc, f.vpc6 = t.VPC.CIDR, t.VPC.IPv6CIDR
+	subnetIdx := map[string]uint32{}
+	for i, s := range t.Subnets {
+		subnetIdx[s.ID] = uint32(i + 1)
+		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
+			if !p.IsValid() {
+				continue
+			}
+			k := flowSubnetKey{Prefixlen: 8 + uint32(p.Bits()), Family: family(p.Addr())}
+			a := p.Addr().As16()
+			if p.Addr().Is4() {
+				a4 := p.Addr().As4()
+				a = [16]byte{}
+				copy(a[:], a4[:])
+			}
+			k.Addr = a
+			if err := f.maps["flow_subnet"].Put(k, uint32(i+1)); err != nil {
+				return fmt.Errorf("flows: subnet %s: %w", s.ID, err)
+			}
+		}
+	}
+	for _, in := range t.Instances {
+		idx, err := index(in.ENI)
+		if err != nil {
+			return fmt.Errorf("flows: %w", err)
+		}
+		f.eniByIdx[idx] = in.ENI
+		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
+			if !a.IsValid() {
+				continue
+			}
+			k := flowAddrKey{Addr: words(a), Family: family(a)}
+			if err := f.maps["flow_addr"].Put(k, flowAddrVal{ENI: idx, Subnet: subnetIdx[in.Subnet]}); err != nil {
+				return fmt.Errorf("flows: address %s: %w", a, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Drain returns what the programs counted since the last drain, and per ENI
+// the packets they could not count because the flow table was full.
+//
+// Programs count into the table flow_gen names; Drain points them at the
+// other one, waits until no program can still be using the old one, then
+// reads and empties it, so no increment is lost between read and delete.
+func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
+	old := f.gen
+	f.gen ^= 1
+	if err := f.maps["flow_gen"].Put(uint32(0), f.gen); err != nil {
+		return nil, nil, fmt.Errorf("flows: flip generation: %w", err)
+	}
+	// A program that read the old generation runs to its end within
+	// microseconds (BPF programs run to completion, preemption disabled);
+	// this margin covers it many times over.
+	time.Sleep(2 * time.Millisecond)
+	tab := f.maps[fmt.Sprintf("flow_tab%d", old)]
+	offset, err := monoToWall()
+	if err != nil {
+		return nil, nil, err
+	}
+	var samples []flowlog.Sample
+	var k flowKey
+	var v flowVal
+	var keys []flowKey
+	it := tab.Iterate()
+	for it.Next(&k, &v) {
+		keys = append(keys, k)
+		if s, ok := f.sample(&k, &v, offset); ok {
+			samples = append(samples, s)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, fmt.Errorf("flows: read table: %w", err)
+	}
+	for i := range keys {
+		if err := tab.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil, nil, fmt.Errorf("flows: clear table: %w", err)
+		}
+	}
+	skipped, err := f.skips()
+	return samples, skipped, err
+}
+
+func (f *Flows) sample(k *flowKey, v *flowVal, offset time.Duration) (flowlog.Sample, bool) {
+	eni, ok := f.eniByIdx[k.ENI]
+	if !ok {
+		return flowlog.Sample{}, false
+	}
+	src, dst := addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)
+	s := flowlog.Sample{
+		ENI: eni, Egress: k.Egress == 1, Src: src, Dst: dst,
+		SrcPort: k.Sport, DstPort: k.Dport, Protocol: k.Proto,
+		Packets: v.Packets, Bytes: v.Bytes, TCPFlags: uint8(v.TCPFlags),
+		First: time.Unix(0, int64(v.FirstNS)).Add(offset), Last: time.Unix(0, int64(v.LastNS)).Add(offset),
+		Reject: k.Reject == 1,
+	}
+	if s.Egress {
+		s.ToInternet = !f.vpc.Contains(dst) && !(f.vpc6.IsValid() && f.vpc6.Contains(dst))
+	}
+	return s, true
+}
+
+// skips returns the per-ENI growth of flow_skip since the last call.
+func (f *Flows) skips() (map[string]uint64, error) {
+	out := map[string]uint64{}
+	for idx, eni := range f.eniByIdx {
+		var per []uint64
+		if err := f.maps["flow_skip"].Lookup(idx, &per); err != nil {
+			return nil, fmt.Errorf("flows: read skipped: %w", err)
+		}
+		var sum uint64
+		for _, n := range per {
+			sum += n
+		}
+		if d := sum - f.skipSeen[idx]; d > 0 {
+			out[eni] = d
+		}
+		f.skipSeen[idx] = sum
+	}
+	return out, nil
+}
+
+// Close frees the maps (programs still using them keep their references).
+func (f *Flows) Close() error {
+	var errs []error
+	for _, m := range f.maps {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// monoToWall is what to add to a bpf_ktime_get_ns timestamp (CLOCK_MONOTONIC)
+// to get wall-clock time.
+func monoToWall() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0, fmt.Errorf("read monotonic clock: %w", err)
+	}
+	return time.Duration(time.Now().UnixNano() - ts.Nano()), nil
+}
+
+func family(a netip.Addr) uint8 {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+// words lays an address out as the datapath's __u32[4] in network order.
+func words(a netip.Addr) [4]uint32 {
+	var w [4]uint32
+	if a.Is4() {
+		b := a.As4()
+		w[0] = binary.NativeEndian.Uint32(b[:])
+		return w
+	}
+	b := a.As16()
+	for i := range w {
+		w[i] = binary.NativeEndian.Uint32(b[4*i:])
+	}
+	return w
+}
+
+func addrOf(fam uint8, w [4]uint32) netip.Addr {
+	var b [16]byte
+	for i := range w {
+		binary.NativeEndian.PutUint32(b[4*i:], w[i])
+	}
+	if fam == 4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
+}
