@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -216,3 +217,52 @@ func TestLineDiff(t *testing.T) {
 }
 
 func netipAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestFlowlogAuditQueries runs lesson 5's queries over records shaped as
+// the flow log writes them (both directions of both logins, then the
+// stranger's rejected SYNs), so its logic is checked without a datapath.
+func TestFlowlogAuditQueries(t *testing.T) {
+	rec := func(src, dst string, sport, dport int, action string) flowRecord {
+		return flowRecord{"version": "2", "account_id": "123456789012", "interface_id": "eni-1", "srcaddr": src, "dstaddr": dst,
+			"srcport": fmt.Sprint(sport), "dstport": fmt.Sprint(dport), "protocol": "6", "packets": "10", "bytes": "2000",
+			"start": "1", "end": "2", "action": action, "log_status": "OK"}
+	}
+	logins := []flowRecord{
+		rec(myIP, "10.0.1.10", 50001, 22, "ACCEPT"), rec("10.0.1.10", myIP, 22, 50001, "ACCEPT"),
+		rec(strangerIP, "10.0.1.10", 40001, 22, "ACCEPT"), rec("10.0.1.10", strangerIP, 22, 40001, "ACCEPT"),
+	}
+	rejects := []flowRecord{rec(myIP, "10.0.1.10", 50002, 22, "ACCEPT"), rec(strangerIP, "10.0.1.10", 40002, 22, "REJECT")}
+	l := mustFindLesson(t, "flowlog-audit")
+	for _, tc := range []struct {
+		name     string
+		step     int
+		all, now []flowRecord
+		ok       bool
+	}{
+		{"the stranger's login is found", 1, logins, nil, true},
+		{"no records: the audit fails", 1, nil, nil, false},
+		{"only my logins: the audit fails", 1, logins[:2], nil, false},
+		{"the stranger's rejected attempt is found", 2, append(logins, rejects...), rejects, true},
+		{"nothing rejected: the check fails", 2, logins, rejects[:1], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{opts: Options{Lang: "en"}, all: tc.all, recs: tc.now}
+			checks := l.steps[tc.step].checks[0](e)
+			if len(checks) != 1 || checks[0].OK != tc.ok {
+				t.Errorf("checks = %+v, want ok=%v", checks, tc.ok)
+			}
+			if !tc.ok && checks[0].Message == "" {
+				t.Error("a failed check without a message")
+			}
+		})
+	}
+}
+
+func mustFindLesson(t *testing.T, name string) *Lesson {
+	t.Helper()
+	l, err := Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
