@@ -35,8 +35,8 @@ func naclRequireRoot(tb testing.TB) {
 }
 
 const (
-	tcActOK   = 0
-	tcActShot = 2
+	igwTCOK   = 0
+	igwTCShot = 2
 )
 
 var (
@@ -113,7 +113,7 @@ func igwPkt(tb testing.TB, proto string, src, dst netip.Addr) []byte {
 }
 
 // csumFold is the Internet checksum of b (RFC 1071), folded, not inverted.
-func csumSum(sum uint32, b []byte) uint32 {
+func igwCsumSum(sum uint32, b []byte) uint32 {
 	for i := 0; i+1 < len(b); i += 2 {
 		sum += uint32(binary.BigEndian.Uint16(b[i:]))
 	}
@@ -123,31 +123,31 @@ func csumSum(sum uint32, b []byte) uint32 {
 	return sum
 }
 
-func csumOK(sum uint32) bool {
+func igwCsumOK(sum uint32) bool {
 	for sum>>16 != 0 {
 		sum = sum&0xffff + sum>>16
 	}
 	return sum == 0xffff
 }
 
-// verifyChecksums recomputes every checksum of an IPv4 frame: the IP
+// igwVerifyChecksums recomputes every checksum of an IPv4 frame: the IP
 // header, TCP/UDP with the pseudo header (a zero UDP checksum must stay
 // zero when it came in zero), ICMP, and an ICMP error's quoted IP header.
-func verifyChecksums(t *testing.T, frame []byte, udpZero bool) {
+func igwVerifyChecksums(t *testing.T, frame []byte, udpZero bool) {
 	t.Helper()
 	ip := frame[14:]
 	ihl := int(ip[0]&0xf) * 4
-	if !csumOK(csumSum(0, ip[:ihl])) {
+	if !igwCsumOK(igwCsumSum(0, ip[:ihl])) {
 		t.Errorf("IPv4 header checksum wrong: %s", hex.EncodeToString(ip[:ihl]))
 	}
 	if binary.BigEndian.Uint16(ip[6:])&0x1fff != 0 {
 		return
 	}
 	l4 := ip[ihl:binary.BigEndian.Uint16(ip[2:])]
-	pseudo := csumSum(0, ip[12:20]) + uint32(ip[9]) + uint32(len(l4))
+	pseudo := igwCsumSum(0, ip[12:20]) + uint32(ip[9]) + uint32(len(l4))
 	switch ip[9] {
 	case 6:
-		if !csumOK(csumSum(pseudo, l4)) {
+		if !igwCsumOK(igwCsumSum(pseudo, l4)) {
 			t.Errorf("TCP checksum wrong")
 		}
 	case 17:
@@ -158,16 +158,16 @@ func verifyChecksums(t *testing.T, frame []byte, udpZero bool) {
 			}
 			return
 		}
-		if !csumOK(csumSum(pseudo, l4)) {
+		if !igwCsumOK(igwCsumSum(pseudo, l4)) {
 			t.Errorf("UDP checksum wrong")
 		}
 	case 1:
-		if !csumOK(csumSum(0, l4)) {
+		if !igwCsumOK(igwCsumSum(0, l4)) {
 			t.Errorf("ICMP checksum wrong")
 		}
 		if l4[0] == 3 {
 			in := l4[8:]
-			if !csumOK(csumSum(0, in[:20])) {
+			if !igwCsumOK(igwCsumSum(0, in[:20])) {
 				t.Errorf("quoted IPv4 header checksum wrong")
 			}
 		}
@@ -186,22 +186,22 @@ func TestIGWTranslate(t *testing.T) {
 		wantSrc, wantDst     netip.Addr
 		wantInSrc, wantInDst netip.Addr // quoted header after NAT (icmperr only)
 	}{
-		{name: "ingress TCP to the public IP is sent to the private IP", ingress: true, kind: "tcp", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress UDP to the public IP is sent to the private IP", ingress: true, kind: "udp", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress UDP without checksum keeps checksum zero", ingress: true, kind: "udp0", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress ICMP echo to the public IP is sent to the private IP", ingress: true, kind: "icmp", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress non-first fragment is translated at the IP layer", ingress: true, kind: "frag", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress ICMP error has its quoted source translated", ingress: true, kind: "icmperr", src: igwLaptop, dst: igwWebPub, want: tcActOK, wantSrc: igwLaptop, wantDst: igwWebPriv, wantInSrc: igwWebPriv, wantInDst: igwLaptop},
-		{name: "ingress to an unmapped VPC address is dropped", ingress: true, kind: "tcp", src: igwLaptop, dst: igwDBPriv, want: tcActShot},
-		{name: "ingress to an unmapped public address passes untouched", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: tcActOK, wantSrc: igwLaptop, wantDst: stranger},
-		{name: "egress TCP from the private IP leaves from the public IP", kind: "tcp", src: igwWebPriv, dst: igwLaptop, want: tcActOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress UDP from the private IP leaves from the public IP", kind: "udp", src: igwWebPriv, dst: igwLaptop, want: tcActOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress UDP without checksum keeps checksum zero", kind: "udp0", src: igwWebPriv, dst: igwLaptop, want: tcActOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress ICMP echo from the private IP leaves from the public IP", kind: "icmp", src: igwWebPriv, dst: igwLaptop, want: tcActOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress ICMP error has its quoted destination translated", kind: "icmperr", src: igwWebPriv, dst: igwLaptop, want: tcActOK, wantSrc: igwWebPub, wantDst: igwLaptop, wantInSrc: igwLaptop, wantInDst: igwWebPub},
-		{name: "egress from an instance without public IP is dropped", kind: "tcp", src: igwDBPriv, dst: igwLaptop, want: tcActShot},
-		{name: "egress non-first fragment without public IP is dropped", kind: "frag", src: igwDBPriv, dst: igwLaptop, want: tcActShot},
-		{name: "egress from outside the VPC passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: tcActOK, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
+		{name: "ingress TCP to the public IP is sent to the private IP", ingress: true, kind: "tcp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress UDP to the public IP is sent to the private IP", ingress: true, kind: "udp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress UDP without checksum keeps checksum zero", ingress: true, kind: "udp0", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress ICMP echo to the public IP is sent to the private IP", ingress: true, kind: "icmp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress non-first fragment is translated at the IP layer", ingress: true, kind: "frag", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress ICMP error has its quoted source translated", ingress: true, kind: "icmperr", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv, wantInSrc: igwWebPriv, wantInDst: igwLaptop},
+		{name: "ingress to an unmapped VPC address is dropped", ingress: true, kind: "tcp", src: igwLaptop, dst: igwDBPriv, want: igwTCShot},
+		{name: "ingress to an unmapped public address passes untouched", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: igwTCOK, wantSrc: igwLaptop, wantDst: stranger},
+		{name: "egress TCP from the private IP leaves from the public IP", kind: "tcp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress UDP from the private IP leaves from the public IP", kind: "udp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress UDP without checksum keeps checksum zero", kind: "udp0", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress ICMP echo from the private IP leaves from the public IP", kind: "icmp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress ICMP error has its quoted destination translated", kind: "icmperr", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop, wantInSrc: igwLaptop, wantInDst: igwWebPub},
+		{name: "egress from an instance without public IP is dropped", kind: "tcp", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
+		{name: "egress non-first fragment without public IP is dropped", kind: "frag", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
+		{name: "egress from outside the VPC passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: igwTCOK, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := g.objs.IgwEgress
@@ -218,7 +218,7 @@ func TestIGWTranslate(t *testing.T) {
 			if int(ret) != tc.want {
 				t.Fatalf("verdict %d, want %d", ret, tc.want)
 			}
-			if tc.want != tcActOK {
+			if tc.want != igwTCOK {
 				return
 			}
 			out = opts.DataOut
@@ -227,13 +227,13 @@ func TestIGWTranslate(t *testing.T) {
 			if ip4 == nil {
 				t.Fatalf("no IPv4 in output %x", out)
 			}
-			if s, d := addrOf(ip4.SrcIP), addrOf(ip4.DstIP); s != tc.wantSrc || d != tc.wantDst {
+			if s, d := igwAddrOf(ip4.SrcIP), igwAddrOf(ip4.DstIP); s != tc.wantSrc || d != tc.wantDst {
 				t.Errorf("after NAT %s -> %s, want %s -> %s", s, d, tc.wantSrc, tc.wantDst)
 			}
-			verifyChecksums(t, out, tc.kind == "udp0")
+			igwVerifyChecksums(t, out, tc.kind == "udp0")
 			if tc.kind == "icmperr" {
 				inner := out[14+20+8:]
-				s, d := addrOf(inner[12:16]), addrOf(inner[16:20])
+				s, d := igwAddrOf(inner[12:16]), igwAddrOf(inner[16:20])
 				if s != tc.wantInSrc || d != tc.wantInDst {
 					t.Errorf("quoted header %s -> %s, want %s -> %s", s, d, tc.wantInSrc, tc.wantInDst)
 				}
@@ -264,13 +264,13 @@ func TestIGWIPv6Untouched(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ret != tcActOK || string(opts.DataOut) != string(in) {
+		if ret != igwTCOK || string(opts.DataOut) != string(in) {
 			t.Errorf("IPv6: verdict %d, changed=%v; want untouched pass", ret, string(opts.DataOut) != string(in))
 		}
 	}
 }
 
-func addrOf(b []byte) netip.Addr {
+func igwAddrOf(b []byte) netip.Addr {
 	a, _ := netip.AddrFromSlice(b)
 	return a.Unmap()
 }
@@ -286,7 +286,7 @@ type igwChain struct {
 	router, host, web, db string
 }
 
-func ipCmd(tb testing.TB, args ...string) {
+func naclIP(tb testing.TB, args ...string) {
 	tb.Helper()
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	if err != nil {
@@ -301,29 +301,29 @@ func newIGWChain(t *testing.T) *igwChain {
 	tag := "vpce-igw-" + hex.EncodeToString(rnd[:])
 	c := &igwChain{router: tag + "-r", host: tag + "-h", web: tag + "-w", db: tag + "-d"}
 	for _, ns := range []string{c.router, c.host, c.web, c.db} {
-		ipCmd(t, "netns", "add", ns)
+		naclIP(t, "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+		naclIP(t, "-n", ns, "link", "set", "lo", "up")
 	}
-	ipCmd(t, "-n", c.router, "link", "add", "igw", "type", "veth", "peer", "name", "igw", "netns", c.host)
-	ipCmd(t, "-n", c.router, "link", "add", "rweb", "type", "veth", "peer", "name", "eth0", "netns", c.web)
-	ipCmd(t, "-n", c.router, "link", "add", "rdb", "type", "veth", "peer", "name", "eth0", "netns", c.db)
+	naclIP(t, "-n", c.router, "link", "add", "igw", "type", "veth", "peer", "name", "igw", "netns", c.host)
+	naclIP(t, "-n", c.router, "link", "add", "rweb", "type", "veth", "peer", "name", "eth0", "netns", c.web)
+	naclIP(t, "-n", c.router, "link", "add", "rdb", "type", "veth", "peer", "name", "eth0", "netns", c.db)
 	for _, a := range [][3]string{
 		{c.router, "igw", "169.254.100.1/30"}, {c.host, "igw", "169.254.100.2/30"},
 		{c.router, "rweb", "10.0.1.1/24"}, {c.web, "eth0", "10.0.1.10/24"},
 		{c.router, "rdb", "10.0.2.1/24"}, {c.db, "eth0", "10.0.2.20/24"},
 		{c.host, "lo", "198.51.100.10/32"},
 	} {
-		ipCmd(t, "-n", a[0], "addr", "add", a[2], "dev", a[1])
-		ipCmd(t, "-n", a[0], "link", "set", a[1], "up")
+		naclIP(t, "-n", a[0], "addr", "add", a[2], "dev", a[1])
+		naclIP(t, "-n", a[0], "link", "set", a[1], "up")
 	}
-	ipCmd(t, "-n", c.web, "route", "add", "default", "via", "10.0.1.1")
-	ipCmd(t, "-n", c.db, "route", "add", "default", "via", "10.0.2.1")
-	ipCmd(t, "-n", c.router, "route", "add", "default", "via", "169.254.100.2")
-	ipCmd(t, "-n", c.host, "route", "add", "203.0.113.0/24", "via", "169.254.100.1", "src", "198.51.100.10")
+	naclIP(t, "-n", c.web, "route", "add", "default", "via", "10.0.1.1")
+	naclIP(t, "-n", c.db, "route", "add", "default", "via", "10.0.2.1")
+	naclIP(t, "-n", c.router, "route", "add", "default", "via", "169.254.100.2")
+	naclIP(t, "-n", c.host, "route", "add", "203.0.113.0/24", "via", "169.254.100.1", "src", "198.51.100.10")
 	// Without the NAT the internet would reach private addresses directly;
 	// this route lets the test prove the program (not routing) stops it.
-	ipCmd(t, "-n", c.host, "route", "add", "10.0.0.0/16", "via", "169.254.100.1", "src", "198.51.100.10")
+	naclIP(t, "-n", c.host, "route", "add", "10.0.0.0/16", "via", "169.254.100.1", "src", "198.51.100.10")
 	out, err := exec.Command("ip", "netns", "exec", c.router, "sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput()
 	if err != nil {
 		t.Fatalf("sysctl: %v: %s", err, out)
@@ -331,8 +331,8 @@ func newIGWChain(t *testing.T) *igwChain {
 	return c
 }
 
-// tcpServer listens on addr:port inside ns and reports each peer's address.
-func tcpServer(t *testing.T, ns, addr string) (peers <-chan netip.Addr) {
+// igwTCPServer listens on addr:port inside ns and reports each peer's address.
+func igwTCPServer(t *testing.T, ns, addr string) (peers <-chan netip.Addr) {
 	t.Helper()
 	var ln net.Listener
 	if err := netns.Do(ns, func() (err error) {
@@ -358,7 +358,7 @@ func tcpServer(t *testing.T, ns, addr string) (peers <-chan netip.Addr) {
 	return ch
 }
 
-func tcpDial(ns, addr string) (string, error) {
+func igwTCPDial(ns, addr string) (string, error) {
 	var c net.Conn
 	if err := netns.Do(ns, func() (err error) {
 		d := net.Dialer{Timeout: 2 * time.Second}
@@ -373,8 +373,8 @@ func tcpDial(ns, addr string) (string, error) {
 	return string(b), err
 }
 
-// icmpEcho sends one echo request from ns to dst and waits for the reply.
-func icmpEcho(ns string, dst netip.Addr) error {
+// igwICMPEcho sends one echo request from ns to dst and waits for the reply.
+func igwICMPEcho(ns string, dst netip.Addr) error {
 	var pc net.PacketConn
 	if err := netns.Do(ns, func() (err error) {
 		pc, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
@@ -417,18 +417,18 @@ func TestIGWRealTraffic(t *testing.T) {
 	t.Cleanup(func() { _ = g.Close() })
 
 	t.Run("ping from the instance with a public IP reaches the internet", func(t *testing.T) {
-		if err := icmpEcho(c.web, igwLaptop); err != nil {
+		if err := igwICMPEcho(c.web, igwLaptop); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("ping from the internet reaches the public IP", func(t *testing.T) {
-		if err := icmpEcho(c.host, igwWebPub); err != nil {
+		if err := igwICMPEcho(c.host, igwWebPub); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("TCP out leaves with the public source address", func(t *testing.T) {
-		peers := tcpServer(t, c.host, "198.51.100.10:8080")
-		got, err := tcpDial(c.web, "198.51.100.10:8080")
+		peers := igwTCPServer(t, c.host, "198.51.100.10:8080")
+		got, err := igwTCPDial(c.web, "198.51.100.10:8080")
 		if err != nil || got != "hello\n" {
 			t.Fatalf("dial: %q %v", got, err)
 		}
@@ -437,8 +437,8 @@ func TestIGWRealTraffic(t *testing.T) {
 		}
 	})
 	t.Run("TCP in to the public IP reaches the instance", func(t *testing.T) {
-		peers := tcpServer(t, c.web, "0.0.0.0:8081")
-		got, err := tcpDial(c.host, "203.0.113.10:8081")
+		peers := igwTCPServer(t, c.web, "0.0.0.0:8081")
+		got, err := igwTCPDial(c.host, "203.0.113.10:8081")
 		if err != nil || got != "hello\n" {
 			t.Fatalf("dial: %q %v", got, err)
 		}
@@ -451,8 +451,8 @@ func TestIGWRealTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("an instance without public IP cannot reach the internet", func(t *testing.T) {
-		peers := tcpServer(t, c.host, "198.51.100.10:8082")
-		if got, err := tcpDial(c.db, "198.51.100.10:8082"); err == nil {
+		peers := igwTCPServer(t, c.host, "198.51.100.10:8082")
+		if got, err := igwTCPDial(c.db, "198.51.100.10:8082"); err == nil {
 			t.Fatalf("private-only instance connected: %q", got)
 		}
 		select {
@@ -460,13 +460,13 @@ func TestIGWRealTraffic(t *testing.T) {
 			t.Fatalf("server accepted a connection from %s", p)
 		default:
 		}
-		if err := icmpEcho(c.db, igwLaptop); err == nil {
+		if err := igwICMPEcho(c.db, igwLaptop); err == nil {
 			t.Fatal("private-only instance got an echo reply from the internet")
 		}
 	})
 	t.Run("the internet cannot reach a private address", func(t *testing.T) {
-		_ = tcpServer(t, c.db, "0.0.0.0:8083")
-		if got, err := tcpDial(c.host, "10.0.2.20:8083"); err == nil {
+		_ = igwTCPServer(t, c.db, "0.0.0.0:8083")
+		if got, err := igwTCPDial(c.host, "10.0.2.20:8083"); err == nil {
 			t.Fatalf("internet reached a private address: %q", got)
 		}
 	})

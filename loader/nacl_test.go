@@ -97,11 +97,11 @@ func naclRun(tb testing.TB, prog *ebpf.Program, frame []byte) uint32 {
 	return ret
 }
 
-func verdictName(v uint32) string {
+func naclVerdictName(v uint32) string {
 	switch v {
-	case xdpDrop:
+	case naclXDPDrop:
 		return "XDP_DROP"
-	case xdpPass:
+	case naclXDPPass:
 		return "XDP_PASS"
 	}
 	return fmt.Sprintf("xdp(%d)", v)
@@ -230,32 +230,32 @@ func naclSerialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
 	return buf.Bytes()
 }
 
-func pr(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func naclPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // naclFixtureACL exercises each rule feature; rule numbers are the
 // fixture's expectations.
 func naclFixtureACL() *vpc.NetworkACL {
 	tcp := func(num int, from, to int, c string, allow bool) vpc.NACLRule {
-		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: from, To: to}, ICMPType: -1, ICMPCode: -1, CIDR: pr(c), Allow: allow}
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: from, To: to}, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix(c), Allow: allow}
 	}
 	return &vpc.NetworkACL{ID: "acl-fixture",
 		Ingress: []vpc.NACLRule{
 			tcp(10, 22, 22, "198.51.100.0/24", false),
 			tcp(20, 22, 22, "0.0.0.0/0", true),
 			tcp(30, 1024, 65535, "0.0.0.0/0", true),
-			{Number: 40, Protocol: vpc.ProtoUDP, Ports: vpc.PortRange{From: 53, To: 53}, CIDR: pr("10.0.0.0/16"), Allow: true},
-			{Number: 50, Protocol: vpc.ProtoICMP, ICMPType: 8, ICMPCode: 0, CIDR: pr("0.0.0.0/0"), Allow: true},
-			{Number: 60, Protocol: vpc.ProtoICMP, ICMPType: 3, ICMPCode: -1, CIDR: pr("0.0.0.0/0"), Allow: true},
-			{Number: 70, Protocol: 47, Ports: vpc.PortRange{From: 80, To: 80}, ICMPType: 3, ICMPCode: 1, CIDR: pr("0.0.0.0/0")},
-			{Number: 80, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: 0, CIDR: pr("0.0.0.0/0"), Allow: true},
+			{Number: 40, Protocol: vpc.ProtoUDP, Ports: vpc.PortRange{From: 53, To: 53}, CIDR: naclPrefix("10.0.0.0/16"), Allow: true},
+			{Number: 50, Protocol: vpc.ProtoICMP, ICMPType: 8, ICMPCode: 0, CIDR: naclPrefix("0.0.0.0/0"), Allow: true},
+			{Number: 60, Protocol: vpc.ProtoICMP, ICMPType: 3, ICMPCode: -1, CIDR: naclPrefix("0.0.0.0/0"), Allow: true},
+			{Number: 70, Protocol: 47, Ports: vpc.PortRange{From: 80, To: 80}, ICMPType: 3, ICMPCode: 1, CIDR: naclPrefix("0.0.0.0/0")},
+			{Number: 80, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: 0, CIDR: naclPrefix("0.0.0.0/0"), Allow: true},
 			tcp(100, 80, 80, "2001:db8::/32", true),
-			{Number: 110, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: -1, CIDR: pr("::/0"), Allow: true},
-			{Number: 120, Protocol: vpc.ProtoAll, Ports: vpc.PortRange{From: 1, To: 1}, CIDR: pr("2001:db8:ffff::/48"), Allow: true},
-			{Number: 130, Protocol: vpc.ProtoUDP, Ports: vpc.AllPorts, CIDR: pr("::/0")},
+			{Number: 110, Protocol: vpc.ProtoICMPv6, ICMPType: 128, ICMPCode: -1, CIDR: naclPrefix("::/0"), Allow: true},
+			{Number: 120, Protocol: vpc.ProtoAll, Ports: vpc.PortRange{From: 1, To: 1}, CIDR: naclPrefix("2001:db8:ffff::/48"), Allow: true},
+			{Number: 130, Protocol: vpc.ProtoUDP, Ports: vpc.AllPorts, CIDR: naclPrefix("::/0")},
 		},
 		Egress: []vpc.NACLRule{
-			{Number: 100, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: pr("10.0.0.0/8"), Allow: true},
-			{Number: 200, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: pr("0.0.0.0/0")},
+			{Number: 100, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: naclPrefix("10.0.0.0/8"), Allow: true},
+			{Number: 200, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: naclPrefix("0.0.0.0/0")},
 		},
 	}
 }
@@ -281,43 +281,43 @@ func TestNACLFixtures(t *testing.T) {
 		want   uint32
 		rule   int // deciding rule; 0 = not judged (passed through or malformed)
 	}{
-		{"rule 10 denies ssh from the laptop range before rule 20 allows it", false, naclPkt{src: laptop, dst: web, proto: "tcp", dport: 22}, xdpDrop, 10},
-		{"rule 20 allows ssh from elsewhere", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22}, xdpPass, 20},
-		{"port 1023 matches no rule: * denies", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1023}, xdpDrop, 32767},
-		{"port 1024 is the first ephemeral port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1024}, xdpPass, 30},
-		{"port 65535 is the last port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 65535}, xdpPass, 30},
-		{"port 0 matches nothing", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 0}, xdpDrop, 32767},
-		{"udp 53 from inside the VPC is allowed by rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 53}, xdpPass, 40},
-		{"udp 53 from outside the VPC CIDR is denied by *", false, naclPkt{src: "11.0.0.1", dst: web, proto: "udp", dport: 53}, xdpDrop, 32767},
-		{"the port is the destination port: udp 32768 is not rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 32768}, xdpDrop, 32767},
-		{"echo request 8/0 is rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8}, xdpPass, 50},
-		{"type 8 code 1 is not rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8, code: 1}, xdpDrop, 32767},
-		{"3/4 (frag needed) matches rule 60, code -1", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 3, code: 4}, xdpPass, 60},
-		{"echo reply 0/0 matches no rule", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 0}, xdpDrop, 32767},
-		{"GRE rule 70 ignores its ports and type (NACL-12)", false, naclPkt{src: laptop, dst: web, proto: "gre"}, xdpDrop, 70},
-		{"protocol 58 with an IPv4 CIDR matches every type (NACL-14)", false, naclPkt{src: laptop, dst: web, proto: "icmp6-in-v4", typ: 1, code: 3}, xdpPass, 80},
-		{"a later IPv4 fragment skips port and type rules", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", frag: rules.FragLater}, xdpDrop, 32767},
-		{"a first IPv4 fragment has ports: rule 20", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, frag: rules.FragFirst}, xdpPass, 20},
-		{"IPv4 rules never match IPv6: tcp 22 over IPv6 is the v6 *", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "tcp", dport: 22}, xdpDrop, 32768},
-		{"IPv6 rule 100 allows tcp 80 from 2001:db8::/32", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80}, xdpPass, 100},
-		{"IPv6 extension headers are walked to TCP", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80, hbh: true}, xdpPass, 100},
-		{"ICMPv6 echo 128 from anywhere is rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128}, xdpPass, 110},
-		{"ICMPv6 type 1 is not rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 1}, xdpDrop, 32768},
-		{"protocol all ignores rule 120's port", false, naclPkt{src: "2001:db8:ffff::9", dst: "2001:db8::10", proto: "udp", dport: 9999}, xdpPass, 120},
-		{"a later IPv6 fragment matches the all-ports deny 130", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater}, xdpDrop, 130},
-		{"a later IPv6 fragment behind extension headers too", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater, hbh: true}, xdpDrop, 130},
-		{"ARP passes untouched", false, naclPkt{src: laptop, dst: web, proto: "arp"}, xdpPass, 0},
-		{"neighbour solicitation passes without a rule", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 135}, xdpPass, 0},
-		{"router advertisement from fe80:: to ff02::1 passes", false, naclPkt{src: "fe80::1", dst: "ff02::1", proto: "icmp6", typ: 134}, xdpPass, 0},
-		{"traffic from instance metadata is not filtered", false, naclPkt{src: "169.254.169.254", dst: web, proto: "tcp", dport: 40000}, xdpPass, 0},
-		{"traffic from the VPC resolver (base+2) is not filtered", false, naclPkt{src: "10.0.0.2", dst: web, proto: "udp", dport: 1}, xdpPass, 0},
-		{"a truncated TCP header is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, truncateL4: true}, xdpDrop, 0},
-		{"a truncated ICMPv6 header is malformed: dropped", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128, truncateL4: true}, xdpDrop, 0},
-		{"IPv4 IHL below 5 is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "udp", dport: 53, ihl4: true}, xdpDrop, 0},
-		{"outbound rule 100 matches the destination, not the source", true, naclPkt{src: laptop, dst: "10.1.2.3", proto: "tcp", dport: 80}, xdpPass, 100},
-		{"outbound rule 200 denies the internet", true, naclPkt{src: web, dst: laptop, proto: "tcp", dport: 80}, xdpDrop, 200},
-		{"outbound IPv6 has no rules: * 32768", true, naclPkt{src: "2001:db8::10", dst: "2001:dead::1", proto: "udp", dport: 53}, xdpDrop, 32768},
-		{"outbound to instance metadata is not filtered", true, naclPkt{src: web, dst: "169.254.169.254", proto: "tcp", dport: 80}, xdpPass, 0},
+		{"rule 10 denies ssh from the laptop range before rule 20 allows it", false, naclPkt{src: laptop, dst: web, proto: "tcp", dport: 22}, naclXDPDrop, 10},
+		{"rule 20 allows ssh from elsewhere", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22}, naclXDPPass, 20},
+		{"port 1023 matches no rule: * denies", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1023}, naclXDPDrop, 32767},
+		{"port 1024 is the first ephemeral port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 1024}, naclXDPPass, 30},
+		{"port 65535 is the last port of rule 30", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 65535}, naclXDPPass, 30},
+		{"port 0 matches nothing", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 0}, naclXDPDrop, 32767},
+		{"udp 53 from inside the VPC is allowed by rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 53}, naclXDPPass, 40},
+		{"udp 53 from outside the VPC CIDR is denied by *", false, naclPkt{src: "11.0.0.1", dst: web, proto: "udp", dport: 53}, naclXDPDrop, 32767},
+		{"the port is the destination port: udp 32768 is not rule 40", false, naclPkt{src: "10.0.5.5", dst: web, proto: "udp", dport: 32768}, naclXDPDrop, 32767},
+		{"echo request 8/0 is rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8}, naclXDPPass, 50},
+		{"type 8 code 1 is not rule 50", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 8, code: 1}, naclXDPDrop, 32767},
+		{"3/4 (frag needed) matches rule 60, code -1", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 3, code: 4}, naclXDPPass, 60},
+		{"echo reply 0/0 matches no rule", false, naclPkt{src: laptop, dst: web, proto: "icmp", typ: 0}, naclXDPDrop, 32767},
+		{"GRE rule 70 ignores its ports and type (NACL-12)", false, naclPkt{src: laptop, dst: web, proto: "gre"}, naclXDPDrop, 70},
+		{"protocol 58 with an IPv4 CIDR matches every type (NACL-14)", false, naclPkt{src: laptop, dst: web, proto: "icmp6-in-v4", typ: 1, code: 3}, naclXDPPass, 80},
+		{"a later IPv4 fragment skips port and type rules", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", frag: rules.FragLater}, naclXDPDrop, 32767},
+		{"a first IPv4 fragment has ports: rule 20", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, frag: rules.FragFirst}, naclXDPPass, 20},
+		{"IPv4 rules never match IPv6: tcp 22 over IPv6 is the v6 *", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "tcp", dport: 22}, naclXDPDrop, 32768},
+		{"IPv6 rule 100 allows tcp 80 from 2001:db8::/32", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80}, naclXDPPass, 100},
+		{"IPv6 extension headers are walked to TCP", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80, hbh: true}, naclXDPPass, 100},
+		{"ICMPv6 echo 128 from anywhere is rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128}, naclXDPPass, 110},
+		{"ICMPv6 type 1 is not rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 1}, naclXDPDrop, 32768},
+		{"protocol all ignores rule 120's port", false, naclPkt{src: "2001:db8:ffff::9", dst: "2001:db8::10", proto: "udp", dport: 9999}, naclXDPPass, 120},
+		{"a later IPv6 fragment matches the all-ports deny 130", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater}, naclXDPDrop, 130},
+		{"a later IPv6 fragment behind extension headers too", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater, hbh: true}, naclXDPDrop, 130},
+		{"ARP passes untouched", false, naclPkt{src: laptop, dst: web, proto: "arp"}, naclXDPPass, 0},
+		{"neighbour solicitation passes without a rule", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 135}, naclXDPPass, 0},
+		{"router advertisement from fe80:: to ff02::1 passes", false, naclPkt{src: "fe80::1", dst: "ff02::1", proto: "icmp6", typ: 134}, naclXDPPass, 0},
+		{"traffic from instance metadata is not filtered", false, naclPkt{src: "169.254.169.254", dst: web, proto: "tcp", dport: 40000}, naclXDPPass, 0},
+		{"traffic from the VPC resolver (base+2) is not filtered", false, naclPkt{src: "10.0.0.2", dst: web, proto: "udp", dport: 1}, naclXDPPass, 0},
+		{"a truncated TCP header is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, truncateL4: true}, naclXDPDrop, 0},
+		{"a truncated ICMPv6 header is malformed: dropped", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128, truncateL4: true}, naclXDPDrop, 0},
+		{"IPv4 IHL below 5 is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "udp", dport: 53, ihl4: true}, naclXDPDrop, 0},
+		{"outbound rule 100 matches the destination, not the source", true, naclPkt{src: laptop, dst: "10.1.2.3", proto: "tcp", dport: 80}, naclXDPPass, 100},
+		{"outbound rule 200 denies the internet", true, naclPkt{src: web, dst: laptop, proto: "tcp", dport: 80}, naclXDPDrop, 200},
+		{"outbound IPv6 has no rules: * 32768", true, naclPkt{src: "2001:db8::10", dst: "2001:dead::1", proto: "udp", dport: 53}, naclXDPDrop, 32768},
+		{"outbound to instance metadata is not filtered", true, naclPkt{src: web, dst: "169.254.169.254", proto: "tcp", dport: 80}, naclXDPPass, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := 0
@@ -327,7 +327,7 @@ func TestNACLFixtures(t *testing.T) {
 			before := naclHits(t, n, acl.ID, tc.egress, tc.rule)
 			got := naclRun(t, progs[e], tc.p.frame(t))
 			if got != tc.want {
-				t.Fatalf("verdict %s, want %s", verdictName(got), verdictName(tc.want))
+				t.Fatalf("verdict %s, want %s", naclVerdictName(got), naclVerdictName(tc.want))
 			}
 			if tc.rule != 0 {
 				if after := naclHits(t, n, acl.ID, tc.egress, tc.rule); after != before+1 {
@@ -336,9 +336,9 @@ func TestNACLFixtures(t *testing.T) {
 			}
 			// The native-mode (xdp.frags) variant judges the same.
 			if got := naclRun(t, frags[e], tc.p.frame(t)); got != tc.want {
-				t.Errorf("xdp.frags variant: %s, want %s", verdictName(got), verdictName(tc.want))
+				t.Errorf("xdp.frags variant: %s, want %s", naclVerdictName(got), naclVerdictName(tc.want))
 			}
-			if tc.want != xdpDrop {
+			if tc.want != naclXDPDrop {
 				return
 			}
 			for i := 0; i < 2; i++ { // one event per variant
@@ -400,7 +400,7 @@ func naclHits(tb testing.TB, n *NACL, acl string, egress bool, rule int) uint64 
 // TestNACLAssociate switches an attach point between NACLs and back.
 func TestNACLAssociate(t *testing.T) {
 	n := mustLoadNACL(t)
-	allow := &vpc.NetworkACL{ID: "acl-allow", Ingress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll, CIDR: pr("0.0.0.0/0"), Allow: true}}}
+	allow := &vpc.NetworkACL{ID: "acl-allow", Ingress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll, CIDR: naclPrefix("0.0.0.0/0"), Allow: true}}}
 	deny := &vpc.NetworkACL{ID: "acl-deny"}
 	for _, a := range []*vpc.NetworkACL{allow, deny} {
 		if err := n.SetNACL(a); err != nil {
@@ -418,7 +418,7 @@ func TestNACLAssociate(t *testing.T) {
 	for i, want := range []struct {
 		acl string
 		v   uint32
-	}{{allow.ID, xdpPass}, {deny.ID, xdpDrop}, {allow.ID, xdpPass}, {"acl-never-set", xdpDrop}} {
+	}{{allow.ID, naclXDPPass}, {deny.ID, naclXDPDrop}, {allow.ID, naclXDPPass}, {"acl-never-set", naclXDPDrop}} {
 		n.mu.Lock()
 		err := n.associate(s, want.acl)
 		n.mu.Unlock()
@@ -426,7 +426,7 @@ func TestNACLAssociate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := naclRun(t, s.prog, frame); got != want.v {
-			t.Errorf("step %d (%s): %s, want %s", i, want.acl, verdictName(got), verdictName(want.v))
+			t.Errorf("step %d (%s): %s, want %s", i, want.acl, naclVerdictName(got), naclVerdictName(want.v))
 		}
 	}
 }
@@ -457,7 +457,7 @@ func TestNACLDifferential(t *testing.T) {
 			got := naclRun(t, progs[e], frame)
 			if got != want {
 				t.Fatalf("seed %d round %d packet %d: egress=%v %+v (ext %v opts %d cut %d badVer %v badIHL %v eth %#x) frame %x:\n  XDP %s, want %s (rule %d)",
-					seed, round, i, e == 1, w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, verdictName(got), verdictName(want), rule)
+					seed, round, i, e == 1, w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, naclVerdictName(got), naclVerdictName(want), rule)
 			}
 			switch {
 			case w.malformed(len(frame)):
@@ -467,7 +467,7 @@ func TestNACLDifferential(t *testing.T) {
 			default:
 				judged++
 			}
-			if got == xdpPass {
+			if got == naclXDPPass {
 				passed++
 			}
 		}
@@ -498,7 +498,7 @@ func TestNACLAtomicSwap(t *testing.T) {
 		return out
 	}
 	hit := func(num int, allow bool) vpc.NACLRule {
-		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 80, To: 80}, CIDR: pr("10.0.0.0/24"), Allow: allow}
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 80, To: 80}, CIDR: naclPrefix("10.0.0.0/24"), Allow: allow}
 	}
 	mk := func(num int, allow bool, k int) *vpc.NetworkACL {
 		return &vpc.NetworkACL{ID: "acl-swap", Ingress: append(decoys(k), hit(num, allow))}
@@ -521,9 +521,9 @@ func TestNACLAtomicSwap(t *testing.T) {
 				switch {
 				case err != nil:
 					other.Add(1)
-				case ret == xdpPass:
+				case ret == naclXDPPass:
 					passes.Add(1)
-				case ret == xdpDrop:
+				case ret == naclXDPDrop:
 					drops.Add(1)
 				default:
 					other.Add(1)
@@ -611,7 +611,7 @@ func naclBench(b *testing.B, prog *ebpf.Program, frame []byte) {
 		}
 		b.Fatal(err)
 	}
-	if ret != xdpPass && ret != xdpDrop {
+	if ret != naclXDPPass && ret != naclXDPDrop {
 		b.Fatalf("verdict %d", ret)
 	}
 	b.ReportMetric(float64(per.Nanoseconds()), "ns/pkt")
@@ -696,7 +696,7 @@ func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.Netw
 		}
 		rs = append(rs, rl)
 	}
-	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: pr("10.0.0.0/24"), Allow: true})
+	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: naclPrefix("10.0.0.0/24"), Allow: true})
 	return &vpc.NetworkACL{ID: id, Ingress: rs}
 }
 
@@ -710,7 +710,7 @@ func naclWorstCase6(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.Net
 		}
 		rs = append(rs, rl)
 	}
-	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: pr("2001:db8:1::/64"), Allow: true})
+	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: naclPrefix("2001:db8:1::/64"), Allow: true})
 	return &vpc.NetworkACL{ID: id, Ingress: rs}
 }
 
@@ -743,14 +743,14 @@ func FuzzNACLFrame(f *testing.F) {
 			t.Skip("BPF_PROG_RUN needs an Ethernet header; keep frames in one page")
 		}
 		got := naclRun(t, prog, frame)
-		if got != xdpPass && got != xdpDrop {
+		if got != naclXDPPass && got != naclXDPDrop {
 			t.Fatalf("verdict %d", got)
 		}
-		if et := uint16(frame[12])<<8 | uint16(frame[13]); et != 0x0800 && et != 0x86dd && got != xdpPass {
+		if et := uint16(frame[12])<<8 | uint16(frame[13]); et != 0x0800 && et != 0x86dd && got != naclXDPPass {
 			t.Fatalf("non-IP ethertype %#x dropped", et)
 		}
 		if g2 := naclRun(t, frags, frame); g2 != got {
-			t.Fatalf("xdp.frags variant %s, generic %s", verdictName(g2), verdictName(got))
+			t.Fatalf("xdp.frags variant %s, generic %s", naclVerdictName(g2), naclVerdictName(got))
 		}
 	})
 }

@@ -38,9 +38,9 @@ func newNACLChain(t *testing.T) *naclChain {
 	tag := "vpce-nacl-" + hex.EncodeToString(rnd[:])
 	c := &naclChain{inst: tag + "-i", router: tag + "-r", host: tag + "-h"}
 	for _, ns := range []string{c.inst, c.router, c.host} {
-		ipCmd(t, "netns", "add", ns)
+		naclIP(t, "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+		naclIP(t, "-n", ns, "link", "set", "lo", "up")
 		// No duplicate address detection: link-local addresses are usable
 		// at once, so the first IPv6 packet does not wait for them.
 		for _, k := range []string{"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"} {
@@ -49,8 +49,8 @@ func newNACLChain(t *testing.T) *naclChain {
 			}
 		}
 	}
-	ipCmd(t, "-n", c.router, "link", "add", "sn0", "mtu", "9001", "type", "veth", "peer", "name", "eth0", "mtu", "9001", "netns", c.inst)
-	ipCmd(t, "-n", c.router, "link", "add", "out", "mtu", "9001", "type", "veth", "peer", "name", "eth0", "mtu", "9001", "netns", c.host)
+	naclIP(t, "-n", c.router, "link", "add", "sn0", "mtu", "9001", "type", "veth", "peer", "name", "eth0", "mtu", "9001", "netns", c.inst)
+	naclIP(t, "-n", c.router, "link", "add", "out", "mtu", "9001", "type", "veth", "peer", "name", "eth0", "mtu", "9001", "netns", c.host)
 	for _, a := range [][3]string{
 		{c.inst, "eth0", "10.0.1.10/24"}, {c.inst, "eth0", "2001:db8:1::10/64"},
 		{c.router, "sn0", "10.0.1.1/24"}, {c.router, "sn0", "2001:db8:1::1/64"},
@@ -61,13 +61,13 @@ func newNACLChain(t *testing.T) *naclChain {
 		if strings.Contains(a[2], ":") {
 			args = append(args, "nodad")
 		}
-		ipCmd(t, args...)
-		ipCmd(t, "-n", a[0], "link", "set", a[1], "up")
+		naclIP(t, args...)
+		naclIP(t, "-n", a[0], "link", "set", a[1], "up")
 	}
-	ipCmd(t, "-n", c.inst, "route", "add", "default", "via", "10.0.1.1")
-	ipCmd(t, "-n", c.inst, "-6", "route", "add", "default", "via", "2001:db8:1::1")
-	ipCmd(t, "-n", c.host, "route", "add", "default", "via", "10.0.2.1")
-	ipCmd(t, "-n", c.host, "-6", "route", "add", "default", "via", "2001:db8:2::1")
+	naclIP(t, "-n", c.inst, "route", "add", "default", "via", "10.0.1.1")
+	naclIP(t, "-n", c.inst, "-6", "route", "add", "default", "via", "2001:db8:1::1")
+	naclIP(t, "-n", c.host, "route", "add", "default", "via", "10.0.2.1")
+	naclIP(t, "-n", c.host, "-6", "route", "add", "default", "via", "2001:db8:2::1")
 	for _, k := range []string{"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"} {
 		if out, err := exec.Command("ip", "netns", "exec", c.router, "sysctl", "-qw", k).CombinedOutput(); err != nil {
 			t.Fatalf("sysctl %s: %v: %s", k, err, out)
@@ -129,7 +129,7 @@ func naclEcho(c net.Conn, r *bufio.Reader, line string, wait time.Duration) erro
 
 func naclACLAll(id string) *vpc.NetworkACL {
 	all := func(n int, c string) vpc.NACLRule {
-		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: pr(c), Allow: true}
+		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix(c), Allow: true}
 	}
 	return &vpc.NetworkACL{ID: id, Ingress: []vpc.NACLRule{all(100, "0.0.0.0/0"), all(101, "::/0")}, Egress: []vpc.NACLRule{all(100, "0.0.0.0/0"), all(101, "::/0")}}
 }
@@ -141,7 +141,7 @@ func TestNACLRealTraffic(t *testing.T) {
 	open := naclACLAll("acl-open")
 	// IPv6 allows only TCP: neighbour discovery (ICMPv6) must pass anyway.
 	tcpOnly := func(n int, c string) vpc.NACLRule {
-		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoTCP, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: pr(c), Allow: true}
+		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoTCP, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix(c), Allow: true}
 	}
 	open.Ingress[1], open.Egress[1] = tcpOnly(101, "::/0"), tcpOnly(101, "::/0")
 	closed := &vpc.NetworkACL{ID: "acl-closed"}
@@ -182,7 +182,7 @@ func TestNACLRealTraffic(t *testing.T) {
 	}
 	deny := *open
 	deny.ID = "acl-deny50"
-	deny.Ingress = append([]vpc.NACLRule{{Number: 50, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 8080, To: 8080}, CIDR: pr("10.0.2.0/24")}}, open.Ingress...)
+	deny.Ingress = append([]vpc.NACLRule{{Number: 50, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 8080, To: 8080}, CIDR: naclPrefix("10.0.2.0/24")}}, open.Ingress...)
 	t.Run("a deny added with SetNACL stops an open TCP session on the next packet", func(t *testing.T) {
 		withDeny := deny
 		withDeny.ID = open.ID

@@ -197,24 +197,24 @@ func (w *naclWire) malformed(n int) bool {
 // deciding rule (0 for pass-through and malformed frames).
 func (w *naclWire) want(acl *vpc.NetworkACL, egress bool, topo *vpc.Topology) (uint32, int) {
 	if w.ethType != 0 && w.ethType != 0x0800 && w.ethType != 0x86dd {
-		return xdpPass, 0
+		return naclXDPPass, 0
 	}
 	if w.malformed(len(w.bytes())) {
-		return xdpDrop, 0
+		return naclXDPDrop, 0
 	}
 	if rules.NACLBypass(topo, w.p) {
-		return xdpPass, 0
+		return naclXDPPass, 0
 	}
 	r := rules.EvalNACL(acl, egress, w.p)
 	if r.Allow {
-		return xdpPass, r.Rule
+		return naclXDPPass, r.Rule
 	}
-	return xdpDrop, r.Rule
+	return naclXDPDrop, r.Rule
 }
 
 const (
-	xdpDrop = 1
-	xdpPass = 2
+	naclXDPDrop = 1
+	naclXDPPass = 2
 )
 
 var naclEdgePorts = []int{0, 1, 1023, 1024, 32767, 32768, 65535, 22, 80, 443}
