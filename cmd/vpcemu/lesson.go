@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -122,7 +123,11 @@ func runLessons(ctx context.Context, o *lessonOptions, args []string, in io.Read
 	for _, l := range todo {
 		opts := lessons.Options{Lang: o.lang, File: o.file, YAML: data, KeepFlowLogs: o.keepLogs}
 		if text {
-			opts.Progress = func(msg string) { fmt.Fprintf(errw, "  .. %s\n", msg) }
+			opts.Progress = func(msg string) {
+				if !reCounter.MatchString(msg) { // "namespaces 3/7": too chatty for a lesson
+					fmt.Fprintf(errw, "  .. %s\n", msg)
+				}
+			}
 			opts.OnStart = func(l *lessons.Lesson, r *lessons.Result) { _ = lessons.WriteHeader(out, l, r, o.lang) }
 			opts.OnStep = func(l *lessons.Lesson, s *lessons.StepResult) { _ = lessons.WriteStep(out, l, s, o.lang) }
 		}
@@ -170,6 +175,8 @@ func runLessons(ctx context.Context, o *lessonOptions, args []string, in io.Read
 	}
 	return nil
 }
+
+var reCounter = regexp.MustCompile(`\d+/\d+$`)
 
 // waitEnter returns when a line is read from r, or ctx ends.
 func waitEnter(ctx context.Context, r *bufio.Reader) error {
