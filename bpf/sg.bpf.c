@@ -209,33 +209,72 @@ struct scan_ctx {
 	__u32 off;
 	__u16 v;
 	__u8 c;
-	__u8 zero_only;
-	__u8 frag; /* non-first fragment: only port/type-unrestricted rules match */
-	__u8 pad[3];
-	int result; /* 0 no match, 1 matched, 2 matched by a /0 rule */
+	__u8 pad;
+	int result;
 };
 
-/* Zero entries come first in a slice, so the first match decides. */
+/* Linear scan of a group whose entries are not disjoint port intervals
+ * (ICMP type/code entries): the first match decides. */
 static long scan_cb(__u32 i, struct scan_ctx *s)
 {
 	__u32 idx = s->off + i;
 	struct sg_ent *e = bpf_map_lookup_elem(&sg_ents, &idx);
 	if (!e)
 		return 1;
-	if (s->zero_only && !e->zero)
-		return 1;
-	if (s->frag) {
-		if (!e->full)
-			return 0;
-	} else if (s->v < e->lo || s->v > e->hi || s->c < e->clo || s->c > e->chi) {
+	if (s->v < e->lo || s->v > e->hi || s->c < e->clo || s->c > e->chi)
 		return 0;
-	}
-	s->result = e->zero ? 2 : 1;
+	s->result = 1;
 	return 1;
 }
 
+struct bisect_ctx {
+	__u32 off;
+	__u32 lo; /* the answer is in [lo, hi) */
+	__u32 hi;
+	__u32 v;
+};
+
+/* One bisection step: narrow to the last entry with lo <= v. */
+static long bisect_cb(__u32 i, struct bisect_ctx *b)
+{
+	if (b->hi - b->lo <= 1)
+		return 1;
+	__u32 mid = b->lo + (b->hi - b->lo) / 2;
+	__u32 idx = b->off + mid;
+	struct sg_ent *e = bpf_map_lookup_elem(&sg_ents, &idx);
+	if (!e)
+		return 1;
+	if (e->lo <= b->v)
+		b->lo = mid;
+	else
+		b->hi = mid;
+	return 0;
+}
+
+/* group_match tells whether an entry of sg_ents[off, off+n) admits (v, c):
+ * bisection when the group is sorted and disjoint, a scan otherwise. Both
+ * loops are bpf_loop callbacks, which the verifier checks once. */
+static __always_inline int group_match(__u32 off, __u32 n, int sorted, __u16 v, __u8 c)
+{
+	if (!n)
+		return 0;
+	if (n > SG_MAX_NODE_ENTS)
+		n = SG_MAX_NODE_ENTS;
+	if (!sorted) {
+		struct scan_ctx s = {.off = off, .v = v, .c = c};
+		bpf_loop(n, scan_cb, &s, 0);
+		return s.result;
+	}
+	struct bisect_ctx b = {.off = off, .lo = 0, .hi = n, .v = v};
+	bpf_loop(SG_SEARCH_STEPS, bisect_cb, &b, 0);
+	__u32 idx = off + b.lo;
+	struct sg_ent *e = bpf_map_lookup_elem(&sg_ents, &idx);
+	return e && e->lo <= v && v <= e->hi && e->clo <= c && c <= e->chi;
+}
+
 /* sg_match judges p against the rules of dir: peer is the remote address,
- * (v, c) the port-or-type and code. */
+ * (v, c) the port-or-type and code. It returns 0 (no rule), 1 (admitted)
+ * or 2 (admitted by a /0 rule); zero_only looks at /0 rules alone. */
 static __always_inline int sg_match(__u32 gen, const struct sg_eni *cfg, __u8 dir, const struct pkt *p,
 				    const __u32 *peer, __u16 v, __u8 c, int zero_only)
 {
@@ -250,14 +289,14 @@ static __always_inline int sg_match(__u32 gen, const struct sg_eni *cfg, __u8 di
 	struct sg_lpm_val *val = bpf_map_lookup_elem(&sg_rules, &k);
 	if (!val)
 		return 0;
-	__u32 n = val->n;
-	if (!n)
+	if (p->frag == FRAG_LATER)
+		return (val->flags & SG_NODE_HAS_FULL) ? 1 : 0;
+	__u32 nz = val->nzero;
+	if (group_match(val->off, nz, val->flags & SG_NODE_ZERO_SORTED, v, c))
+		return 2;
+	if (zero_only || val->n <= nz)
 		return 0;
-	if (n > SG_MAX_NODE_ENTS)
-		n = SG_MAX_NODE_ENTS;
-	struct scan_ctx s = {.off = val->off, .v = v, .c = c, .zero_only = zero_only, .frag = p->frag == FRAG_LATER};
-	bpf_loop(n, scan_cb, &s, 0);
-	return s.result;
+	return group_match(val->off + nz, val->n - nz, val->flags & SG_NODE_REST_SORTED, v, c);
 }
 
 /* open_all: dir has a /0 rule of p's family admitting p's protocol on all ports. */

@@ -75,16 +75,28 @@ struct sg_lpm_key {
 	__u8 addr[16];   /* peer address, network order; IPv4 in the first 4 bytes */
 };
 
-/* sg_rules value: a slice of sg_ents. */
+/* sg_lpm_val.flags */
+#define SG_NODE_ZERO_SORTED 1 /* the /0 group is disjoint port intervals sorted by lo */
+#define SG_NODE_REST_SORTED 2 /* so is the other group */
+#define SG_NODE_HAS_FULL 4    /* an entry is unrestricted (sg_ent.full) */
+
+#define SG_SEARCH_STEPS 13 /* binary-search steps: enough for SG_MAX_NODE_ENTS */
+
+/* sg_rules value: a slice of sg_ents, /0 entries first. */
 struct sg_lpm_val {
-	__u32 off; /* first index in sg_ents */
-	__u32 n;   /* number of entries */
+	__u32 off;   /* first index in sg_ents */
+	__u16 n;     /* number of entries */
+	__u16 nzero; /* how many of them (the first) have zero=1 */
+	__u8 flags;  /* SG_NODE_* */
+	__u8 pad[3];
 };
 
 /* sg_ents value: one candidate rule (already known to match the peer).
  * Matches when lo <= v <= hi and clo <= c <= chi, where v is the TCP/UDP
  * destination port or the ICMP type (0 for other protocols) and c the ICMP
- * code (0 otherwise). Entries with zero=1 come first in a slice. */
+ * code (0 otherwise). Entries with zero=1 come first in a slice; within a
+ * group entries are sorted by (clo, chi, lo) and merged, so a group of
+ * port intervals is disjoint and searched by bisection. */
 struct sg_ent {
 	__u16 lo;
 	__u16 hi;

@@ -24,6 +24,10 @@ const (
 	sgMaxEnts    = 1 << 18
 	sgMaxLPM     = 1 << 18
 	ctMinEntries = 65536
+
+	sgNodeZeroSorted = 1 // SG_NODE_ZERO_SORTED
+	sgNodeRestSorted = 2 // SG_NODE_REST_SORTED
+	sgNodeHasFull    = 4 // SG_NODE_HAS_FULL
 )
 
 // SG drop reasons carried by SGEvent.Code (bpf/sg.h SG_DROP_*).
@@ -217,7 +221,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 			}
 			a := n.Prefix.Addr().AsSlice()
 			copy(k.Addr[:], a)
-			v := sgSgLpmVal{Off: base + off, N: uint32(len(n.Ents))}
+			v := sgNodeVal(base+off, n.Ents)
 			for _, e := range n.Ents {
 				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero), Full: sgB2u8(e.Full)})
 			}
@@ -509,6 +513,39 @@ func sgAddrOf(family uint8, w [4]uint32) netip.Addr {
 		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
+}
+
+// sgNodeVal describes a node's slice: its /0 group comes first, and a group
+// made only of port intervals (code range 0-255) is disjoint and sorted by
+// the compiler, so the datapath may bisect it.
+func sgNodeVal(off uint32, ents []rules.SGEnt) sgSgLpmVal {
+	v := sgSgLpmVal{Off: off, N: uint16(len(ents))}
+	for _, e := range ents {
+		if e.Zero {
+			v.Nzero++
+		}
+		if e.Full {
+			v.Flags |= sgNodeHasFull
+		}
+	}
+	sorted := func(g []rules.SGEnt) bool {
+		for i, e := range g {
+			if e.CLo != 0 || e.CHi != 255 || e.Lo > e.Hi {
+				return false
+			}
+			if i > 0 && int(g[i-1].Hi) >= int(e.Lo) {
+				return false
+			}
+		}
+		return true
+	}
+	if sorted(ents[:v.Nzero]) {
+		v.Flags |= sgNodeZeroSorted
+	}
+	if sorted(ents[v.Nzero:]) {
+		v.Flags |= sgNodeRestSorted
+	}
+	return v
 }
 
 func sgSecs(d time.Duration) uint32 { return uint32(d / time.Second) }

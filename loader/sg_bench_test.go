@@ -14,12 +14,14 @@ import (
 
 // Per-packet cost of the SG programs, measured by the kernel around
 // BPF_PROG_RUN (ns/pkt = its per-run average; the syscall is not included).
-// Instance a (10.0.1.10) sends TCP to 198.51.100.7:443 (sg_ingress, outbound
-// rules). Rule sets of n rules, split into SGs of at most 60:
+// Instance a (10.0.1.10) sends TCP to 198.51.100.7:60000 (sg_ingress,
+// outbound rules). Rule sets of n rules, split into SGs of at most 60:
 //   - spread: every rule has its own /32 peer; the matching rule is the last;
 //   - samepeer: every rule has the peer 198.51.100.0/24 and its own single
-//     port, so the one LPM node holds n entries and the packet matches the
-//     last of them: the worst case of the entry scan.
+//     port below 60000, so the one LPM node holds n entries and the packet
+//     matches the last of them: the worst case of the entry scan.
+// Untracked variants add a /0 rule for port 60000 (scanned first) and an
+// all-open inbound /0 rule.
 // Run: go test ./loader -run '^$' -bench BenchmarkSG
 
 func sgBenchTopo(n int, samePeer, untracked bool) *vpc.Topology {
@@ -28,7 +30,7 @@ func sgBenchTopo(n int, samePeer, untracked bool) *vpc.Topology {
 		if samePeer {
 			rs = append(rs, tcpRule(fmt.Sprint(1000+2*i), "198.51.100.0/24"))
 		} else {
-			rs = append(rs, tcpRule("443", fmt.Sprintf("203.0.%d.%d/32", 113+i/250, i%250)))
+			rs = append(rs, tcpRule("60000", fmt.Sprintf("203.0.%d.%d/32", 113+i/250, i%250)))
 		}
 	}
 	last := "198.51.100.7/32"
@@ -38,7 +40,7 @@ func sgBenchTopo(n int, samePeer, untracked bool) *vpc.Topology {
 	if untracked {
 		last = "0.0.0.0/0"
 	}
-	rs = append(rs, tcpRule("443", last))
+	rs = append(rs, tcpRule("60000", last))
 	var sgs []vpc.SecurityGroup
 	var ids []string
 	for i := 0; i < len(rs); i += 60 {
@@ -74,7 +76,7 @@ var benchSizes = []int{1, 60, 300}
 
 func BenchmarkSGParseOnly(b *testing.B) {
 	h := newSGHarness(b, sgBenchTopo(1, false, false))
-	data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":443", fACK))
+	data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":60000", fACK))
 	benchRun(b, h.sg.objs.SgParseOnly, data, 1000, sgPass)
 }
 
@@ -84,7 +86,7 @@ func BenchmarkSGEstablished(b *testing.B) {
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/rules=%d", layout, n), func(b *testing.B) {
 				h := newSGHarness(b, sgBenchTopo(n, layout == "samepeer", false))
-				syn := tcpPkt(ipA+":40000", ipX+":443", fSYN)
+				syn := tcpPkt(ipA+":40000", ipX+":60000", fSYN)
 				if h.run("a", true, syn) != sgPass {
 					b.Fatal("SYN refused")
 				}
@@ -105,9 +107,7 @@ func BenchmarkSGNewUntracked(b *testing.B) {
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/rules=%d", layout, n), func(b *testing.B) {
 				h := newSGHarness(b, sgBenchTopo(n, layout == "samepeer", true))
-				// matched by a non-/0 rule first in samepeer layout? No: the
-				// /0 entry sorts first; use a peer outside every other rule.
-				data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", "192.0.2.200:443", fSYN))
+				data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":60000", fSYN))
 				benchRun(b, h.sg.objs.SgIngress, data, 1000, sgPass)
 			})
 		}
@@ -121,7 +121,7 @@ func BenchmarkSGNewUntracked(b *testing.B) {
 func BenchmarkSGNewTracked(b *testing.B) {
 	b.Run("parseonly/repeat=1", func(b *testing.B) {
 		h := newSGHarness(b, sgBenchTopo(1, false, false))
-		data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":443", fSYN))
+		data := sgFrame(b, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":60000", fSYN))
 		benchRun(b, h.sg.objs.SgParseOnly, data, 1, sgPass)
 	})
 	for _, layout := range []string{"spread", "samepeer"} {
@@ -131,7 +131,7 @@ func BenchmarkSGNewTracked(b *testing.B) {
 				var frames [][]byte
 				for i := range 60000 {
 					p := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoTCP,
-						SrcPort: 1024 + i, DstPort: 443, TCPFlags: fSYN}
+						SrcPort: 1024 + i, DstPort: 60000, TCPFlags: fSYN}
 					frames = append(frames, sgFrame(b, h.macs["a"], true, p))
 				}
 				var total time.Duration

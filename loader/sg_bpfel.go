@@ -90,9 +90,12 @@ type sgSgLpmKey struct {
 }
 
 type sgSgLpmVal struct {
-	_   structs.HostLayout
-	Off uint32
-	N   uint32
+	_     structs.HostLayout
+	Off   uint32
+	N     uint16
+	Nzero uint16
+	Flags uint8
+	Pad   [3]uint8
 }
 
 type sgSgStats struct {
