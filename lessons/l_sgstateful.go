@@ -19,8 +19,8 @@ func sgStateful() *Lesson {
 			{
 				title: text{"The instance loads a website; RDP comes in", "인스턴스가 웹사이트를 불러오고, RDP 접속이 들어온다"},
 				say: text{
-					"sg-rdp: inbound tcp 3389 from 0.0.0.0/0; outbound all to 0.0.0.0/0. The website's reply arrives at i-win's ephemeral port, which no inbound rule allows.",
-					"sg-rdp: 인바운드 tcp 3389 (0.0.0.0/0), 아웃바운드 모든 트래픽 (0.0.0.0/0). 웹사이트의 응답은 i-win의 임시 포트로 도착하는데, 이를 허용하는 인바운드 규칙은 없습니다.",
+					"sg-rdp: inbound tcp 3389 from 0.0.0.0/0; outbound all to 0.0.0.0/0. The website's reply arrives at i-win's ephemeral port, which no inbound rule allows. (A TCP echo server on port 3389 stands in for Remote Desktop.)",
+					"sg-rdp: 인바운드 tcp 3389 (0.0.0.0/0), 아웃바운드 모든 트래픽 (0.0.0.0/0). 웹사이트의 응답은 i-win의 임시 포트로 도착하는데, 이를 허용하는 인바운드 규칙은 없습니다. (포트 3389의 TCP 에코 서버가 원격 데스크톱을 대신합니다.)",
 				},
 				probes: []probe{
 					{from: "i-win", to: "website", service: "https", want: true, explain: true, inRange: true,

@@ -35,8 +35,8 @@ type probe struct {
 // How long a client waits: failures are silent drops, so these bound every
 // failing probe's time.
 const (
-	connectTimeout = 2 // seconds
-	requestTimeout = 4 // seconds
+	connectTimeout = 3 // seconds
+	requestTimeout = 6 // seconds
 )
 
 func (p *probe) dport() int {
@@ -205,7 +205,7 @@ func (e *env) runSSH(ctx context.Context, p *probe, src endpoint, dst netip.Addr
 	// ssh keeps the first value of an option: this one wins over SSHCommand's.
 	for i, a := range cmd.Args {
 		if a == "ssh" {
-			cmd.Args = slicesInsert(cmd.Args, i+1, "-o", "ConnectTimeout="+strconv.Itoa(connectTimeout+1))
+			cmd.Args = slicesInsert(cmd.Args, i+1, "-o", "ConnectTimeout="+strconv.Itoa(connectTimeout))
 			break
 		}
 	}
