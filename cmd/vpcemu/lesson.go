@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -109,6 +111,9 @@ func runLessons(ctx context.Context, o *lessonOptions, args []string, in io.Read
 	if err := requireRoot("lesson run"); err != nil {
 		return err
 	}
+	// A reader that goes away (`| head`) must not kill us before the
+	// topology is torn down: with SIGPIPE ignored, writes just fail.
+	signal.Ignore(syscall.SIGPIPE)
 	var data []byte
 	if o.file != "" {
 		var err error
