@@ -27,6 +27,19 @@ type Options struct {
 	XDPMode  loader.XDPMode // NACL attach mode; default generic
 	Progress func(msg string)
 	Log      *slog.Logger
+
+	// failAfter makes Up fail right after the named stage ("namespaces",
+	// "datapath", "services", "state"): tests prove that every failure
+	// path leaves nothing behind.
+	failAfter string
+}
+
+// injected returns the test-injected failure for stage, if any.
+func (o *Options) injected(stage string) error {
+	if o.failAfter == stage {
+		return fmt.Errorf("injected failure after %s", stage)
+	}
+	return nil
 }
 
 func (o *Options) defaults() {
@@ -117,11 +130,17 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := netns.Build(ctx, l.plan, t, opts.Progress); err != nil {
 		return l, fmt.Errorf("build namespaces: %w", err)
 	}
+	if err := opts.injected("namespaces"); err != nil {
+		return l, err
+	}
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
 	opts.Progress("loading the datapath (IGW NAT, NACLs, SGs)")
 	if l.dp, err = loadDatapath(t, l.plan, opts); err != nil {
+		return l, err
+	}
+	if err := opts.injected("datapath"); err != nil {
 		return l, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -136,8 +155,14 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if l.svc, err = services.Start(ctx, paths.Run, serviceSpecs(t, l.plan)); err != nil {
 		return l, fmt.Errorf("start services: %w", err)
 	}
+	if err := opts.injected("services"); err != nil {
+		return l, err
+	}
 	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode)}
 	if err := writeState(paths, l.state); err != nil {
+		return l, err
+	}
+	if err := opts.injected("state"); err != nil {
 		return l, err
 	}
 	opts.Log.Info("topology up", "name", t.Name, "took", time.Since(start).Round(time.Millisecond))

@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newApplyCmd,
 		newLogsCmd,
 		newExplainCmd,
+		newLessonCmd,
 		newVersionCmd,
 	} {
 		root.AddCommand(newCmd(g))
