@@ -230,3 +230,35 @@ func TestUpWithThreeMistakesReportsAllAndCreatesNothing(t *testing.T) {
 	}
 	assertGone(t, name)
 }
+
+// A daemon that dies (kill -9) leaves namespaces, sshd and state behind;
+// `down` removes them all, and `up` afterwards works again.
+func TestDownCleansUpAfterDaemonCrash(t *testing.T) {
+	name, file := upLab(t, nil)
+	st, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100 && syscall.Kill(st.PID, 0) == nil; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, code := vpcemu(t, "up", "-d", "-f", file)
+	if code != 0 {
+		t.Fatalf("up after a crashed daemon: exit %d\n%s", code, out)
+	}
+	if out, code := vpcemu(t, "-t", name, "exec", "laptop", "--", "curl", "-s", "--max-time", "5", "http://203.0.113.10/"); code != 0 {
+		t.Errorf("lab rebuilt over a crashed one does not work: %s", out)
+	}
+	st, _ = lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name))
+	syscall.Kill(st.PID, syscall.SIGKILL)
+	for i := 0; i < 100 && syscall.Kill(st.PID, 0) == nil; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out, code := vpcemu(t, "down", name); code != 0 {
+		t.Fatalf("down after crash: exit %d\n%s", code, out)
+	}
+	assertGone(t, name)
+}
