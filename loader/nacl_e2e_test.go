@@ -36,6 +36,7 @@ instances:
 internet:
   - {name: web, ip: 203.0.113.80}
   - {name: laptop, ip: 198.51.100.10}
+  - {name: stranger, ip: 198.51.100.77}
 `
 
 type naclE2E struct {
@@ -111,6 +112,7 @@ func TestNACLSpecVectors(t *testing.T) {
 	naclEchoServer(t, e.ns("web"), "203.0.113.80:443")
 	naclEchoServer(t, e.ns("i-a"), "10.0.1.10:443")
 	naclEchoServer(t, e.ns("i-c"), "10.0.2.21:5432")
+	naclEchoServer(t, e.ns("i-a"), "10.0.1.10:22")
 
 	connects := func(from, to string) bool {
 		c, err := naclDial(from, to)
@@ -154,8 +156,13 @@ func TestNACLSpecVectors(t *testing.T) {
 		}
 	})
 	t.Run("a deny-all NACL stops traffic crossing into its subnet, and its router answers anyway", func(t *testing.T) {
+		before := naclHits(t, e.nacl, "acl-deny", false, 32767)
 		if connects(e.ns("i-a"), "10.0.2.21:5432") {
 			t.Fatal("crossed into subnet-b through a deny-all NACL")
+		}
+		// TV-16: dropped by the subnet's inbound `*` (32767).
+		if naclHits(t, e.nacl, "acl-deny", false, 32767) == before {
+			t.Error("acl-deny inbound * counted no drop")
 		}
 		// The subnet router (base+1) is a reserved address: never filtered.
 		if err := testenv.Ping(e.ns("i-b"), netip.MustParseAddr("10.0.2.1")); err != nil {
@@ -185,6 +192,44 @@ func TestNACLSpecVectors(t *testing.T) {
 		}
 		if ok() {
 			t.Fatal("i-b (no public IP) reached the internet")
+		}
+	})
+	tcp22 := func(num int, c string, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 22, To: 22}, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix(c), Allow: allow}
+	}
+	t.Run("TV-07 rule 10 blocks one address, rule 100 lets the rest in", func(t *testing.T) {
+		e.setIngress("acl-n1", vpc.NACLRule{Number: 10, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix("198.51.100.77/32")}, allow)
+		if connects(e.ns("stranger"), "203.0.113.10:22") {
+			t.Error("198.51.100.77 reached A:22 through rule 10")
+		}
+		if !connects(e.ns("laptop"), "203.0.113.10:22") {
+			t.Error("198.51.100.10 could not reach A:22")
+		}
+	})
+	t.Run("TV-08 rule 100 is evaluated before 200 whatever the creation order", func(t *testing.T) {
+		e.setIngress("acl-n1", tcp22(200, "0.0.0.0/0", true), tcp22(100, "198.51.100.0/24", false), tcp22(300, "0.0.0.0/0", true), allow)
+		before := naclHits(t, e.nacl, "acl-n1", false, 100)
+		if connects(e.ns("laptop"), "203.0.113.10:22") {
+			t.Error("laptop reached A:22 although rule 100 denies it")
+		}
+		if naclHits(t, e.nacl, "acl-n1", false, 100) == before {
+			t.Error("rule 100 counted no drop")
+		}
+	})
+	t.Run("TV-30 a deny added under an established SSH-like session breaks it on the next packet", func(t *testing.T) {
+		e.setIngress("acl-n1", allow)
+		c, err := naclDial(e.ns("laptop"), "203.0.113.10:22")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		rd := bufio.NewReader(c)
+		if err := naclEcho(c, rd, "ls", 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		e.setIngress("acl-n1", tcp22(5, "198.51.100.10/32", false), allow)
+		if err := naclEcho(c, rd, "ls -l", time.Second); err == nil {
+			t.Fatal("the established session survived rule 5 (NACLs are stateless)")
 		}
 	})
 }
