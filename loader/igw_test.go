@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,19 +18,13 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/testenv"
 )
 
-// naclRequireRoot skips tb unless it runs as root; with VPCEMU_REQUIRE_PRIV=1
-// (CI) a skip would hide a test, so it fails instead.
+// naclRequireRoot is testenv.RequireRoot: skip as a user, fail in CI.
 func naclRequireRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("VPCEMU_REQUIRE_PRIV") == "1" {
-		tb.Fatal("privileged test would be skipped (not root)")
-	}
-	tb.Skip("needs root (CAP_BPF, CAP_NET_ADMIN)")
+	testenv.RequireRoot(tb)
 }
 
 const (
