@@ -81,11 +81,37 @@ struct {
 	__type(value, struct sg_stats);
 } sg_stats SEC(".maps");
 
+/* address (IPv4 in the first word, rest 0) -> 1: VPC base+2 and every
+ * subnet's base+1..3, whose traffic no SG filters (SG-45) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sg_addr);
+	__type(value, __u8);
+} sg_reserved SEC(".maps");
+
 /* drop events (struct vpc_event of events.h, kind EV_SG_DROP, reason SG_DROP_*) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } sg_events SEC(".maps");
+
+/* reserved: an address of SG-45's services (DNS, DHCP, IMDS,
+ * Time Sync: all of 169.254.0.0/16, fe80::/10, fd00:ec2::/32) or the
+ * router's reserved addresses; rules.ReservedService is the reference. */
+static __always_inline int reserved(const __u32 *a, __u8 family)
+{
+	__u32 h = bpf_ntohl(a[0]);
+	if (family == 4) {
+		if ((h >> 16) == 0xa9fe)
+			return 1;
+	} else if (h == 0xfd000ec2 || (h & 0xffc00000) == 0xfe800000) {
+		return 1;
+	}
+	struct sg_addr k;
+	__builtin_memcpy(k.a, a, 16);
+	return bpf_map_lookup_elem(&sg_reserved, &k) != NULL;
+}
 
 static __always_inline __u64 ct_now(void)
 {
@@ -461,6 +487,10 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 			}
 		}
 	}
+
+	/* SG-45: never filtered, never tracked; only the slow path pays */
+	if (r == PARSE_IP && (reserved(p.saddr, p.family) || reserved(p.daddr, p.family)))
+		return TC_ACT_UNSPEC;
 
 	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, &ek);
 	if (!cfg)

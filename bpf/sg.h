@@ -106,6 +106,11 @@ struct sg_ent {
 	__u8 full; /* one rule behind it is port/type-unrestricted: admits non-first fragments */
 };
 
+/* sg_reserved key: an address, network order; IPv4 in a[0], rest 0. */
+struct sg_addr {
+	__u32 a[4];
+};
+
 /* sg_stats value (array, by ENI index). */
 struct sg_stats {
 	__u64 tracked;  /* live-or-unswept conntrack entries of the ENI */

@@ -254,11 +254,51 @@ func (s *SG) Update(t *vpc.Topology) error {
 			return fmt.Errorf("write sg_ents: %w", err)
 		}
 	}
+	if err := s.syncReserved(t); err != nil {
+		return err
+	}
 	// The flip: one write of the live generation.
 	if err := s.objs.SgGen.Set(ng); err != nil {
 		return fmt.Errorf("swap sg tables: %w", err)
 	}
 	s.gen = ng
+	return nil
+}
+
+// syncReserved makes sg_reserved hold exactly t's router and DNS addresses
+// (SG-45); the fixed link-local ranges are in the program.
+func (s *SG) syncReserved(t *vpc.Topology) error {
+	want := map[sgSgAddr]bool{}
+	for _, a := range rules.NACLReservedAddrs(t) {
+		var k sgSgAddr
+		b := a.Unmap().AsSlice()
+		for i := 0; i < len(b)/4; i++ {
+			k.A[i] = binary.NativeEndian.Uint32(b[4*i:])
+		}
+		want[k] = true
+	}
+	var k sgSgAddr
+	var v uint8
+	var stale []sgSgAddr
+	it := s.objs.SgReserved.Iterate()
+	for it.Next(&k, &v) {
+		if !want[k] {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("iterate sg_reserved: %w", err)
+	}
+	for _, k := range stale {
+		if err := s.objs.SgReserved.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clear sg_reserved: %w", err)
+		}
+	}
+	for k := range want {
+		if err := s.objs.SgReserved.Put(&k, uint8(1)); err != nil {
+			return fmt.Errorf("write sg_reserved: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -49,6 +49,11 @@ type sgCtVal struct {
 	Pad       [3]uint8
 }
 
+type sgSgAddr struct {
+	_ structs.HostLayout
+	A [4]uint32
+}
+
 type sgSgEni struct {
 	_          structs.HostLayout
 	Idx        uint32
@@ -115,6 +120,7 @@ const (
 	sgMapSgEni        = "sg_eni"
 	sgMapSgEnts       = "sg_ents"
 	sgMapSgEvents     = "sg_events"
+	sgMapSgReserved   = "sg_reserved"
 	sgMapSgRules      = "sg_rules"
 	sgMapSgStats      = "sg_stats"
 	sgProgSgEgress    = "sg_egress"
@@ -179,13 +185,14 @@ type sgProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
-	CtFast   *ebpf.MapSpec `ebpf:"ct_fast"`
-	CtTable  *ebpf.MapSpec `ebpf:"ct_table"`
-	SgEni    *ebpf.MapSpec `ebpf:"sg_eni"`
-	SgEnts   *ebpf.MapSpec `ebpf:"sg_ents"`
-	SgEvents *ebpf.MapSpec `ebpf:"sg_events"`
-	SgRules  *ebpf.MapSpec `ebpf:"sg_rules"`
-	SgStats  *ebpf.MapSpec `ebpf:"sg_stats"`
+	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
+	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
+	SgEni      *ebpf.MapSpec `ebpf:"sg_eni"`
+	SgEnts     *ebpf.MapSpec `ebpf:"sg_ents"`
+	SgEvents   *ebpf.MapSpec `ebpf:"sg_events"`
+	SgReserved *ebpf.MapSpec `ebpf:"sg_reserved"`
+	SgRules    *ebpf.MapSpec `ebpf:"sg_rules"`
+	SgStats    *ebpf.MapSpec `ebpf:"sg_stats"`
 }
 
 // sgVariableSpecs contains global variables before they are loaded into the kernel.
@@ -218,13 +225,14 @@ func (o *sgObjects) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
-	CtFast   *ebpf.Map `ebpf:"ct_fast"`
-	CtTable  *ebpf.Map `ebpf:"ct_table"`
-	SgEni    *ebpf.Map `ebpf:"sg_eni"`
-	SgEnts   *ebpf.Map `ebpf:"sg_ents"`
-	SgEvents *ebpf.Map `ebpf:"sg_events"`
-	SgRules  *ebpf.Map `ebpf:"sg_rules"`
-	SgStats  *ebpf.Map `ebpf:"sg_stats"`
+	CtFast     *ebpf.Map `ebpf:"ct_fast"`
+	CtTable    *ebpf.Map `ebpf:"ct_table"`
+	SgEni      *ebpf.Map `ebpf:"sg_eni"`
+	SgEnts     *ebpf.Map `ebpf:"sg_ents"`
+	SgEvents   *ebpf.Map `ebpf:"sg_events"`
+	SgReserved *ebpf.Map `ebpf:"sg_reserved"`
+	SgRules    *ebpf.Map `ebpf:"sg_rules"`
+	SgStats    *ebpf.Map `ebpf:"sg_stats"`
 }
 
 func (m *sgMaps) Close() error {
@@ -234,6 +242,7 @@ func (m *sgMaps) Close() error {
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
+		m.SgReserved,
 		m.SgRules,
 		m.SgStats,
 	)

@@ -394,3 +394,20 @@ func TestSGDropEvents(t *testing.T) {
 		t.Fatalf("ENI indexes %d %d", ia, ib)
 	}
 }
+
+func TestSGReservedServicesSG45(t *testing.T) {
+	// An SG with no rules at all: SG-45 traffic still passes, untracked.
+	h := newSGHarness(t, sgTopo("sgt45", []vpc.SecurityGroup{{ID: "sg-none"}}, instA("sg-none")))
+	runSteps(t, h, []step{
+		{name: "DNS to VPC base+2", out: true, pkt: udpPkt(ipA+":40000", "10.0.0.2:53"), want: sgPass},
+		{name: "DNS answer", pkt: udpPkt("10.0.0.2:53", ipA+":40000"), want: sgPass},
+		{name: "ping the subnet router (base+1)", out: true, pkt: icmpPkt(ipA, "10.0.1.1", 8, 0, 1), want: sgPass},
+		{name: "IMDS", out: true, pkt: tcpPkt(ipA+":40001", "169.254.169.254:80", fSYN), want: sgPass},
+		{name: "IPv6 link-local", pkt: tcpPkt("[fe80::1]:40002", "["+ip6A+"]:22", fSYN), want: sgPass},
+		{name: "Amazon DNS over IPv6", out: true, pkt: udpPkt("["+ip6A+"]:40003", "[fd00:ec2::253]:53"), want: sgPass},
+		{name: "base+4 is an ordinary address", out: true, pkt: udpPkt(ipA+":40004", "10.0.1.4:53"), want: sgDrop, wantCode: SGDropNoRules},
+	})
+	if s := sgStates(t, h, "a"); len(s) != 0 {
+		t.Fatalf("tracked %v, want nothing", s)
+	}
+}
