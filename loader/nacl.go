@@ -523,7 +523,7 @@ func (n *NACL) Stats() (NACLStats, error) {
 	return s, nil
 }
 
-// Events is the ring buffer of drop events (struct vpc_event, see Event).
+// Events is the ring buffer of drop events (struct vpc_event; DecodeNACLEvent).
 func (n *NACL) Events() *ebpf.Map { return n.maps.NaclEvents }
 
 // newSlot loads a program instance for a new attach point judging with
