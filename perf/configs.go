@@ -21,6 +21,7 @@ type Config struct {
 	Desc  string // table label
 	Rules int    // N non-matching rules in front of the allow rule (0 when none)
 	MTU   int    // topology MTU override (0 = the run's)
+	Shape Shape  // topology shape override ("" = the run's)
 	Apply func(ctx context.Context, t *Topo) (release func(), err error)
 }
 
@@ -32,12 +33,14 @@ var DefaultConfigs = []string{
 	"naclgen40", "naclgen1000", "naclnat40", "naclnat1000",
 	"sg40", "sg300", "sg1000", "sgnacl40", "sgnaclfl40",
 	"bare-mtu9001", "sgnacl40-mtu9001",
+	"bare-direct",
 }
 
-var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?$`)
+var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?(-direct)?$`)
 
 // ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN, nftctN,
-// naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM.
+// naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM
+// and/or -direct (the peers' client-router-server topology for this one).
 func ParseConfig(tok string) (Config, error) {
 	m := configRE.FindStringSubmatch(tok)
 	if m == nil {
@@ -125,7 +128,7 @@ func ParseConfig(tok string) (Config, error) {
 			return release, nil
 		}
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)
@@ -135,6 +138,10 @@ func ParseConfig(tok string) (Config, error) {
 	}
 	if c.MTU != 0 {
 		c.Desc += fmt.Sprintf(", MTU %d", c.MTU)
+	}
+	if m[4] != "" {
+		c.Shape = ShapeDirect
+		c.Desc += ", peers' topology (no subnets)"
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ type Results struct {
 	Shape   Shape    `json:"shape"`
 	MTU     int      `json:"mtu"`
 	Env     string   `json:"env"`
+	Busy    bool     `json:"busy"` // load average above 1.5 before the first trial
 	Start   time.Time
 	Wall    time.Duration
 	Samples []Sample `json:"samples"`
@@ -139,7 +141,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	defer func() {
 		res.Wall = time.Since(res.Start)
 		// Other work on the machine moves every figure: say how busy it was.
-		res.Env += fmt.Sprintf("; load average (1 min) %s at start, %s at end", load0, loadAvg())
+		load1 := loadAvg()
+		res.Env += fmt.Sprintf("; load average (1 min) %s before the first trial, %s at the end (which includes the benchmark's own load)", load0, load1)
+		if v, err := strconv.ParseFloat(load0, 64); err == nil && v > 1.5 {
+			res.Busy = true
+		}
 	}()
 	for round := 1; round <= o.Rounds; round++ {
 		for _, c := range cfgs {
@@ -174,7 +180,11 @@ func trial(ctx context.Context, o Options, env *loadEnv, c Config, round int) []
 	if c.MTU != 0 {
 		mtu = c.MTU
 	}
-	t := NewTopo(o.Shape, mtu)
+	shape := o.Shape
+	if c.Shape != "" {
+		shape = c.Shape
+	}
+	t := NewTopo(shape, mtu)
 	fmt.Fprintf(o.Raw, "=== round %d %s on %s (%s, MTU %d)\n", round, c.Name, t.Prefix, t.Shape, t.MTU)
 	if err := t.Up(ctx); err != nil {
 		return fail(err)

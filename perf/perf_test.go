@@ -50,11 +50,11 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("ParseConfig(%q): %v", tok, err)
 		}
 	}
-	c, err := ParseConfig("nft1000-mtu9001")
-	if err != nil || c.Rules != 1000 || c.MTU != 9001 {
-		t.Errorf("ParseConfig(nft1000-mtu9001) = %+v, %v", c, err)
+	c, err := ParseConfig("nft1000-mtu9001-direct")
+	if err != nil || c.Rules != 1000 || c.MTU != 9001 || c.Shape != ShapeDirect {
+		t.Errorf("ParseConfig(nft1000-mtu9001-direct) = %+v, %v", c, err)
 	}
-	for _, bad := range []string{"", "ipt", "bare40", "foo40", "nft40-mtu100", "IPT40"} {
+	for _, bad := range []string{"", "ipt", "bare40", "foo40", "nft40-mtu100", "IPT40", "bare-direct-mtu9001"} {
 		if _, err := ParseConfig(bad); err == nil {
 			t.Errorf("ParseConfig(%q) accepted", bad)
 		}

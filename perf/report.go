@@ -31,6 +31,10 @@ func (r *Results) Markdown(command string) string {
 	b.WriteString("- UDP 64 B: the harness's own sendmmsg blaster (64 datagrams per call, 64-byte payload, one flow; a HELLO answered by the sink first, so stateful filters see an established flow) pinned to CPU 0, a recvmmsg sink pinned to CPU 1; the figure is the delta of the server eth0's `rx_packets` over the sender's run time, i.e. what got through every filter.\n")
 	b.WriteString("- New TCP connections/s: 4 client threads pinned to CPU 0 loop socket → connect → read until EOF → close; the server (CPU 1) accepts and closes at once (server-side active close, so client ports never sit in TIME_WAIT). Each socket call is bounded by 1 s timeouts.\n")
 	b.WriteString("- Every process is started by the harness, bounded by a timeout, in its own process group, and killed by that id; Ctrl-C and errors remove the topology (and with it the rules and programs).\n")
+	b.WriteString("- Rows marked \"peers' topology\" ran on the peers' client — router — server layout (../shared/bench), without subnet namespaces and bridges: their bare row against the vpc-shaped bare row is what the two extra bridges and veth hops of a vpcemu path cost, and links these figures to ANCHORS.md.\n")
 	fmt.Fprintf(&b, "- Machine: %s.\n", r.Env)
+	if r.Busy {
+		b.WriteString("- **The machine was busy during this run** (load average above 1.5 before the first trial: other work shared the pinned CPUs), so absolute figures are lower and noisier than on an idle machine; ratios within the run remain the comparison to read.\n")
+	}
 	return b.String()
 }
