@@ -25,6 +25,12 @@
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
 volatile __u64 now_override;
 volatile __s64 now_offset;
+/* Cheap pre-checks before the sg_reserved lookup: an IPv4 address with a bit
+ * of sg_rsv4_mask set is no subnet base+1..3 nor VPC base+2 (the loader
+ * ANDs the host masks above bit 1); sg_rsv6_any = 1 when some IPv6 subnet
+ * is longer than /64, else only ::1..::3 low words are candidates. */
+volatile __u32 sg_rsv4_mask;
+volatile __u32 sg_rsv6_any;
 /* Live rule-table generation (0 or 1); see sg.h. */
 volatile __u32 sg_gen;
 
@@ -105,8 +111,16 @@ static __always_inline int reserved(const __u32 *a, __u8 family)
 	if (family == 4) {
 		if ((h >> 16) == 0xa9fe)
 			return 1;
-	} else if (h == 0xfd000ec2 || (h & 0xffc00000) == 0xfe800000) {
-		return 1;
+		if (!(h & 3) || (h & sg_rsv4_mask))
+			return 0;
+	} else {
+		if (h == 0xfd000ec2 || (h & 0xffc00000) == 0xfe800000)
+			return 1;
+		__u32 l = bpf_ntohl(a[3]);
+		if (!(l & 3))
+			return 0;
+		if (!sg_rsv6_any && (a[2] != 0 || l > 3))
+			return 0;
 	}
 	struct sg_addr k;
 	__builtin_memcpy(k.a, a, 16);

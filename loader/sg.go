@@ -299,6 +299,30 @@ func (s *SG) syncReserved(t *vpc.Topology) error {
 			return fmt.Errorf("write sg_reserved: %w", err)
 		}
 	}
+	// Pre-check masks (bpf/sg.bpf.c reserved()): host bits above bit 1
+	// that every reserved IPv4 address has clear.
+	mask4 := ^uint32(0)
+	any6 := uint32(0)
+	pfx := []netip.Prefix{t.VPC.CIDR}
+	for _, sn := range t.Subnets {
+		pfx = append(pfx, sn.CIDR)
+		if sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Bits() > 64 {
+			any6 = 1
+		}
+	}
+	for _, p := range pfx {
+		if p.IsValid() && p.Addr().Is4() && p.Bits() <= 30 {
+			mask4 &= (^uint32(0) >> uint(p.Bits())) &^ 3
+		} else if p.IsValid() && p.Addr().Is4() {
+			mask4 = 0
+		}
+	}
+	if err := s.objs.SgRsv4Mask.Set(mask4); err != nil {
+		return fmt.Errorf("set sg_rsv4_mask: %w", err)
+	}
+	if err := s.objs.SgRsv6Any.Set(any6); err != nil {
+		return fmt.Errorf("set sg_rsv6_any: %w", err)
+	}
 	return nil
 }
 

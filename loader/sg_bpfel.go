@@ -131,6 +131,8 @@ const (
 	sgVarNowOffset    = "now_offset"
 	sgVarNowOverride  = "now_override"
 	sgVarSgGen        = "sg_gen"
+	sgVarSgRsv4Mask   = "sg_rsv4_mask"
+	sgVarSgRsv6Any    = "sg_rsv6_any"
 )
 
 // loadSg returns the embedded CollectionSpec for sg.
@@ -203,6 +205,8 @@ type sgVariableSpecs struct {
 	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
 	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
+	SgRsv4Mask  *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any   *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
 }
 
 // sgObjects contains all objects after they have been loaded into the kernel.
@@ -256,6 +260,8 @@ type sgVariables struct {
 	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride *ebpf.Variable `ebpf:"now_override"`
 	SgGen       *ebpf.Variable `ebpf:"sg_gen"`
+	SgRsv4Mask  *ebpf.Variable `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any   *ebpf.Variable `ebpf:"sg_rsv6_any"`
 }
 
 // sgPrograms contains all programs after they have been loaded into the kernel.
