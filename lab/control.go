@@ -16,16 +16,18 @@ import (
 
 // Request is one command sent to a topology's daemon over its socket.
 type Request struct {
-	Op   string `json:"op"`             // "status", "apply" or "stop"
+	Op   string `json:"op"`             // "status", "apply", "conntrack" or "stop"
 	File string `json:"file,omitempty"` // apply: where the YAML came from
 	YAML string `json:"yaml,omitempty"` // apply: the new topology text
+	ENI  string `json:"eni,omitempty"`  // conntrack: ENI id or instance id ("" = all)
 }
 
 // Response is the daemon's answer.
 type Response struct {
-	OK     bool    `json:"ok"`
-	Error  string  `json:"error,omitempty"`
-	Status *Status `json:"status,omitempty"`
+	OK        bool             `json:"ok"`
+	Error     string           `json:"error,omitempty"`
+	Status    *Status          `json:"status,omitempty"`
+	Conntrack []ConntrackEntry `json:"conntrack,omitempty"`
 }
 
 // Call sends req to the daemon of the topology at paths and waits for the answer.
@@ -102,6 +104,12 @@ func (l *Lab) handle(conn net.Conn) (stopReq bool) {
 		if err := l.Apply(req.File, []byte(req.YAML)); err != nil {
 			resp = Response{Error: err.Error()}
 		}
+	case "conntrack":
+		entries, err := l.Conntrack(req.ENI)
+		if err != nil {
+			resp = Response{Error: err.Error()}
+		}
+		resp.Conntrack = entries
 	case "stop":
 		stopReq = true
 	default:

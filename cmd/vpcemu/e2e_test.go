@@ -262,3 +262,32 @@ func TestDownCleansUpAfterDaemonCrash(t *testing.T) {
 	}
 	assertGone(t, name)
 }
+
+// `vpcemu conntrack` lists the tracked SSH connection from the laptop
+// (tracked: sg-web admits 22 from a /32, not /0).
+func TestConntrackListsTrackedSSH(t *testing.T) {
+	name, _ := upLab(t, nil)
+	if out, code := vpcemu(t, "-t", name, "ssh", "laptop", "i-web", "true"); code != 0 {
+		t.Fatalf("ssh: %s", out)
+	}
+	out, code := vpcemu(t, "-t", name, "conntrack", "i-web", "-o", "json")
+	if code != 0 {
+		t.Fatalf("conntrack: exit %d\n%s", code, out)
+	}
+	var entries []lab.ConntrackEntry
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("conntrack -o json: %v\n%s", err, out)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Protocol == 6 && e.Src.Addr().String() == "198.51.100.10" && e.Dst.Port() == 22 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no tracked 198.51.100.10 -> :22 entry in %+v", entries)
+	}
+	if out, code := vpcemu(t, "-t", name, "conntrack", "nope"); code == 0 || !strings.Contains(out, `"nope"`) {
+		t.Errorf("conntrack of an unknown ENI: exit %d, %q", code, out)
+	}
+}

@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newSSHCmd,
 		newApplyCmd,
 		newLogsCmd,
+		newConntrackCmd,
 		newExplainCmd,
 		newLessonCmd,
 		newVersionCmd,
