@@ -27,6 +27,10 @@
 #define FLOW_MAX_ENTRIES 65536 /* per table; the loader may resize */
 #define FLOW_MAX_ENI 4096      /* ENI indexes are 1..FLOW_MAX_ENI-1 */
 
+/* 0 when the loader was given no shared flow maps (tests, benchmarks): the
+ * verifier then prunes every counting path, so the cost is exactly zero. */
+volatile const __u32 flow_enabled = 1;
+
 struct flow_key {
 	__u32 saddr[4]; /* network order; IPv4 in [0] */
 	__u32 daddr[4];
@@ -120,7 +124,7 @@ static __always_inline __u32 flow_flags(__u8 f)
 }
 
 /* flow_eni_of returns the ENI index owning addr (saddr/daddr of p), or 0. */
-static __always_inline __u32 flow_eni_of(struct pkt *p, int dst, __u32 *subnet)
+static __always_inline __u32 flow_eni_of(const struct pkt *p, int dst, __u32 *subnet)
 {
 	struct flow_addr_key k = {};
 	k.family = p->family;
@@ -135,7 +139,7 @@ static __always_inline __u32 flow_eni_of(struct pkt *p, int dst, __u32 *subnet)
 
 /* flow_subnet_of returns the subnet index whose CIDR holds p's src or dst
  * address, or 0 when none does (the internet). */
-static __always_inline __u32 flow_subnet_of(struct pkt *p, int dst)
+static __always_inline __u32 flow_subnet_of(const struct pkt *p, int dst)
 {
 	struct flow_subnet_key k = {};
 	k.prefixlen = 8 + (p->family == 4 ? 32 : 128);
@@ -146,10 +150,10 @@ static __always_inline __u32 flow_subnet_of(struct pkt *p, int dst)
 }
 
 /* flow_account counts segs wire packets of bytes IP bytes of p for ENI eni. */
-static __always_inline void flow_account(struct pkt *p, __u32 eni, int egress, int reject,
+static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egress, int reject,
 					 __u32 segs, __u32 bytes)
 {
-	if (!eni || eni >= FLOW_MAX_ENI)
+	if (!flow_enabled || !eni || eni >= FLOW_MAX_ENI)
 		return;
 	__u32 zero = 0;
 	__u32 *gen = bpf_map_lookup_elem(&flow_gen, &zero);

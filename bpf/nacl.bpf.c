@@ -22,6 +22,12 @@
  * Every judged packet counts in nacl_ctr under its deciding rule; every drop
  * also goes to nacl_events as a struct vpc_event.
  *
+ * Flow logs (flow.h): the router-side end is where the verdict on what an
+ * ENI sends outside its subnet becomes final, so it counts every judged
+ * packet (ACCEPT or REJECT, egress) for the ENI owning the source address;
+ * the subnet-side end counts only its drops (REJECT, ingress) for the ENI
+ * owning the destination: a pass there is judged again by that ENI's SG.
+ *
  * Counting wire packets. XDP sees one frame; in generic mode on a veth that
  * frame can be a GSO super-packet (TSO kept, see BENCHMARKS.md) and the skb
  * with its gso_segs is out of reach. For TCP/UDP frames longer than the MTU
@@ -33,6 +39,7 @@
 #include "parse.h"
 #include "nacl.h"
 #include "events.h"
+#include "flow.h"
 
 /* This program instance's attach point (set by the loader per attach). */
 volatile const __u32 nacl_slot = 0;
@@ -345,6 +352,15 @@ static __always_inline int classify(struct nacl_table *t, __u32 tid, struct pkt 
 	return t->nrules;
 }
 
+/* flow_count charges a judged packet to its ENI (see the contract). */
+static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, __u32 segs, __u32 bytes)
+{
+	if (!flow_enabled || (!egress && !reject))
+		return;
+	__u32 eni = flow_eni_of(p, !egress, NULL);
+	flow_account(p, eni, egress, reject, segs, bytes);
+}
+
 static __always_inline int nacl_main(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -398,13 +414,17 @@ static __always_inline int nacl_main(struct xdp_md *ctx)
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	if (info->allow)
+	if (info->allow) {
+		flow_count(&p, egress, 0, segs, bytes);
 		return XDP_PASS;
+	}
 	emit(&p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
+	flow_count(&p, egress, 1, segs, bytes);
 	return XDP_DROP;
 
 no_table:
 	stat(NACL_ST_NOTABLE, segs);
+	flow_count(&p, egress, 1, segs, bytes);
 	emit(&p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
 	return XDP_DROP;
 }

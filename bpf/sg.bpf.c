@@ -15,11 +15,17 @@
  * not create an entry either: a TCP/UDP packet whose own direction is
  * all-open (/0, all ports) and whose reversal the opposite direction admits
  * through a /0 rule is treated as such a reply and passes untracked.
+ *
+ * Flow logs (flow.h): every judged packet the ENI receives is counted here
+ * (ACCEPT or REJECT, ingress); of what it sends, drops (REJECT, egress) and
+ * passes to its own subnet (ACCEPT, egress: no NACL on that path). A pass
+ * elsewhere is counted by the NACL at the subnet's router-side end.
  */
 #include "parse.h"
 #include "conntrack.h"
 #include "sg.h"
 #include "events.h"
+#include "flow.h"
 #include <linux/pkt_cls.h>
 
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
@@ -352,9 +358,53 @@ static __always_inline int open_all(const struct sg_eni *cfg, __u8 dir, const st
 	return 0;
 }
 
+/* sg_wire returns the wire packets of skb and their IP bytes: a GSO skb
+ * stands for gso_segs packets, each with its own copy of the L3+L4 headers. */
+static __always_inline __u32 sg_wire(struct __sk_buff *skb, const struct pkt *p, __u32 *bytes)
+{
+	__u32 segs = skb->gso_segs;
+	if (segs <= 1 || p->l4_off <= ETH_HLEN) {
+		*bytes = p->l3_len;
+		return 1;
+	}
+	__u32 hdr = p->l4_off - ETH_HLEN;
+	if (p->proto == IPPROTO_TCP) {
+		__u8 doff = 5 << 4;
+		bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1);
+		hdr += (doff >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP) {
+		hdr += 8;
+	}
+	__u32 len = skb->len > ETH_HLEN ? skb->len - ETH_HLEN : 0;
+	*bytes = len + (segs - 1) * hdr;
+	return segs;
+}
+
+/* sg_pass counts an admitted packet (see "Flow logs" above) and lets it go. */
+static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir)
+{
+	if (!flow_enabled)
+		return TC_ACT_UNSPEC;
+	if (dir == SG_DIR_OUT) {
+		__u32 sub = 0;
+		flow_eni_of(p, 0, &sub);
+		if (!sub || flow_subnet_of(p, 1) != sub)
+			return TC_ACT_UNSPEC;
+	}
+	__u32 bytes;
+	__u32 segs = sg_wire(skb, p, &bytes);
+	flow_account(p, eni, dir == SG_DIR_OUT, 0, segs, bytes);
+	return TC_ACT_UNSPEC;
+}
+
 static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir, __u8 code,
 				   __u64 now)
 {
+	if (flow_enabled && code != SG_DROP_MALFORMED) {
+		__u32 fb;
+		__u32 fs = sg_wire(skb, p, &fb);
+		flow_account(p, eni, dir == SG_DIR_OUT, 1, fs, fb);
+	}
 	struct sg_stats *s = bpf_map_lookup_elem(&sg_stats, &eni);
 	if (s) {
 		__sync_fetch_and_add(&s->drops, 1);
@@ -481,7 +531,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		if (sl->used == CT_SLOT_LIVE && ct_key_eq(&sl->k, &ck)) {
 			if (!ct_expired(&sl->v, now)) {
 				ct_refresh(&sl->v, &p, side, now, &ek);
-				return TC_ACT_UNSPEC;
+				return sg_pass(skb, &p, sl->v.eni, dir);
 			}
 			__u32 old = sl->v.eni;
 			if (__sync_val_compare_and_swap(&sl->used, CT_SLOT_LIVE, CT_SLOT_BUSY) == CT_SLOT_LIVE) {
@@ -493,7 +543,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 			if (cv) {
 				if (!ct_expired(cv, now)) {
 					ct_refresh(cv, &p, side, now, &ek);
-					return TC_ACT_UNSPEC;
+					return sg_pass(skb, &p, cv->eni, dir);
 				}
 				__u32 old = cv->eni;
 				if (bpf_map_delete_elem(&ct_table, &ck) == 0)
@@ -518,7 +568,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		if (!sg_match(gen, cfg, dir, &p, peer, 0, 0, 0))
 			return sg_drop(skb, &p, cfg->idx, dir,
 				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
-		return TC_ACT_UNSPEC;
+		return sg_pass(skb, &p, cfg->idx, dir);
 	}
 
 	__u16 v = 0;
@@ -542,10 +592,10 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		int can_resp = udp || sa != TCP_SYN;
 		/* SG-23: /0 rule here and an all-ports /0 rule the other way */
 		if (can_init && m == 2 && open_all(cfg, dir ^ 1, &p))
-			return TC_ACT_UNSPEC;
+			return sg_pass(skb, &p, cfg->idx, dir);
 		/* the reply of such a flow started in the other direction */
 		if (can_resp && open_all(cfg, dir, &p) && sg_match(gen, cfg, dir ^ 1, &p, peer, p.sport, 0, 1) == 2)
-			return TC_ACT_UNSPEC;
+			return sg_pass(skb, &p, cfg->idx, dir);
 	}
 
 	__u32 idx = cfg->idx;
@@ -570,7 +620,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	nv.eni = idx;
 	nv.timeout_s = ct_timeout_s(cfg, nv.state);
 	if (!sl)
-		return TC_ACT_UNSPEC;
+		return sg_pass(skb, &p, idx, dir);
 	/* claim the slot if it is free or holds an expired entry */
 	__u64 prev = sl->used;
 	if ((prev == CT_SLOT_FREE || (prev == CT_SLOT_LIVE && ct_expired(&sl->v, now))) &&
@@ -583,14 +633,14 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		sl->used = CT_SLOT_LIVE;
 		stats_add_tracked(idx, 1);
 		ct_deadline(idx, &nv);
-		return TC_ACT_UNSPEC;
+		return sg_pass(skb, &p, idx, dir);
 	}
 	sl->overflow = 1;
 	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0) {
 		stats_add_tracked(idx, 1);
 		ct_deadline(idx, &nv);
 	}
-	return TC_ACT_UNSPEC;
+	return sg_pass(skb, &p, idx, dir);
 }
 
 SEC("tc")

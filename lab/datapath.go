@@ -16,7 +16,14 @@ type datapath struct {
 	igw  *loader.IGW
 	nacl *loader.NACL
 	sg   *loader.SG
+	// flows are the shared flow-log counters; nil when t has no flow logs.
+	flows *loader.Flows
 }
+
+// DefaultFlowTableSize is the default Options.FlowTableSize: a scan of all
+// 65535 TCP ports of one instance (one REJECT flow per port, no replies)
+// fits between two drains with room for the topology's other traffic.
+const DefaultFlowTableSize = 1 << 17
 
 // loadDatapath loads and attaches the IGW NAT, the NACL and the SG programs.
 // On failure it closes whatever it attached.
@@ -28,10 +35,23 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 			d = nil
 		}
 	}()
+	if len(t.FlowLogs) > 0 {
+		size := opts.FlowTableSize
+		if size <= 0 {
+			size = DefaultFlowTableSize
+		}
+		spec, err := loader.NACLSpec()
+		if err != nil {
+			return d, fmt.Errorf("flow logs: %w", err)
+		}
+		if d.flows, err = loader.NewFlows(spec, size); err != nil {
+			return d, fmt.Errorf("flow logs: %w", err)
+		}
+	}
 	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
 		return d, fmt.Errorf("internet gateway: %w", err)
 	}
-	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, Topology: t, MTU: p.MTU}); err != nil {
+	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, Topology: t, MTU: p.MTU, Flows: d.flows}); err != nil {
 		return d, fmt.Errorf("network ACLs: %w", err)
 	}
 	if err := d.setNACLs(t); err != nil {
@@ -47,8 +67,13 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
 		}
 	}
-	if d.sg, err = loader.LoadSG(t, p); err != nil {
+	if d.sg, err = loader.LoadSGWithFlows(t, p, d.flows); err != nil {
 		return d, fmt.Errorf("security groups: %w", err)
+	}
+	if d.flows != nil {
+		if err := d.flows.SetENIs(t, d.sg.ENIIndex); err != nil {
+			return d, fmt.Errorf("flow logs: %w", err)
+		}
 	}
 	return d, nil
 }
@@ -96,6 +121,10 @@ func (d *datapath) Close() error {
 	if d.igw != nil {
 		errs = append(errs, d.igw.Close())
 	}
+	// Last: the programs above hold the flow maps until they are detached.
+	if d.flows != nil {
+		errs = append(errs, d.flows.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -134,5 +163,10 @@ func (d *datapath) fillStatus(st *Status) {
 	}
 }
 
-// flowSource is where flow logs come from; nil until the datapath counts flows.
-func (d *datapath) flowSource() flowSource { return nil }
+// flowSource is where flow logs come from; nil when t has no flow logs.
+func (d *datapath) flowSource() flowSource {
+	if d.flows == nil {
+		return nil
+	}
+	return d.flows
+}

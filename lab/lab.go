@@ -27,6 +27,10 @@ type Options struct {
 	XDPMode  loader.XDPMode // NACL attach mode; default generic
 	Progress func(msg string)
 	Log      *slog.Logger
+	// FlowTableSize is how many flows each of the two flow-counter tables
+	// holds between drains (default DefaultFlowTableSize); a flow beyond it
+	// is never silently lost: its ENI's window gets a SKIPDATA record.
+	FlowTableSize int
 
 	// failAfter makes Up fail right after the named stage ("namespaces",
 	// "datapath", "services", "state"): tests prove that every failure

@@ -99,6 +99,30 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 // Replacements are the maps to hand to a collection that includes flow.h.
 func (f *Flows) Replacements() map[string]*ebpf.Map { return f.maps }
 
+// flowOptions prepares spec (a collection including flow.h) to count into
+// f: its flow map specs take the sizes of f's maps, and the returned options
+// replace them. With f nil, counting is switched off (flow_enabled = 0, so
+// the verifier prunes it) and the unused tables shrink to one entry.
+func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, error) {
+	if f == nil {
+		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
+			return nil, fmt.Errorf("switch flow counting off: %w", err)
+		}
+		for _, name := range []string{"flow_tab0", "flow_tab1"} {
+			spec.Maps[name].MaxEntries = 1
+		}
+		return nil, nil
+	}
+	for name, m := range f.maps {
+		ms, ok := spec.Maps[name]
+		if !ok {
+			return nil, fmt.Errorf("flow map %s missing from the BPF object", name)
+		}
+		ms.MaxEntries = m.MaxEntries()
+	}
+	return &ebpf.CollectionOptions{MapReplacements: f.maps}, nil
+}
+
 // SetENIs tells the programs which address belongs to which ENI (by the
 // index index returns) and which subnet holds which CIDR.
 func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
@@ -275,4 +299,14 @@ func addrOf(fam uint8, w [4]uint32) netip.Addr {
 		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
+}
+
+// NACLSpec is the NACL program's collection spec, for NewFlows (the flow
+// maps are the same in every collection that includes bpf/flow.h).
+func NACLSpec() (*ebpf.CollectionSpec, error) {
+	spec, err := loadNacl()
+	if err != nil {
+		return nil, fmt.Errorf("nacl spec: %w", err)
+	}
+	return spec, nil
 }

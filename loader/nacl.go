@@ -39,6 +39,9 @@ type NACLOptions struct {
 	// never filtered (rules.ReservedService) and supplies VPCCIDR if unset.
 	Topology *vpc.Topology
 	MTU      int // link MTU for counting GSO segments; vpc.DefaultMTU when 0
+	// Flows, when set, are the topology's shared flow-log counters the
+	// programs count into (bpf/flow.h); nil counts nothing.
+	Flows *Flows
 }
 
 // NACL is the NACL datapath of one topology: one set of maps shared by one
@@ -131,7 +134,11 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
 		n.sets = append(n.sets, s)
 	}
-	if err := spec.LoadAndAssign(&n.maps, nil); err != nil {
+	fopts, err := flowOptions(spec, opts.Flows)
+	if err != nil {
+		return nil, fmt.Errorf("nacl: %w", err)
+	}
+	if err := spec.LoadAndAssign(&n.maps, fopts); err != nil {
 		return nil, fmt.Errorf("nacl: load maps: %w", err)
 	}
 	defer func() {
@@ -588,6 +595,8 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
+		"flow_tab0": n.maps.FlowTab0, "flow_tab1": n.maps.FlowTab1, "flow_gen": n.maps.FlowGen,
+		"flow_skip": n.maps.FlowSkip, "flow_addr": n.maps.FlowAddr, "flow_subnet": n.maps.FlowSubnet,
 	}
 }
 

@@ -13,6 +13,49 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type naclFlowAddrKey struct {
+	_      structs.HostLayout
+	Addr   [4]uint32
+	Family uint8
+	Pad    [3]uint8
+}
+
+type naclFlowAddrVal struct {
+	_      structs.HostLayout
+	Eni    uint32
+	Subnet uint32
+}
+
+type naclFlowKey struct {
+	_      structs.HostLayout
+	Saddr  [4]uint32
+	Daddr  [4]uint32
+	Eni    uint32
+	Sport  uint16
+	Dport  uint16
+	Proto  uint8
+	Family uint8
+	Egress uint8
+	Reject uint8
+}
+
+type naclFlowSubnetKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint8
+	Addr      [16]uint8
+	_         [3]byte
+}
+
+type naclFlowVal struct {
+	_        structs.HostLayout
+	Packets  uint64
+	Bytes    uint64
+	FirstNs  uint64
+	LastNs   uint64
+	TcpFlags uint64
+}
+
 type naclIn6Key struct {
 	_ structs.HostLayout
 	A [4]uint32
@@ -75,6 +118,12 @@ type naclVpcEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	naclMapFlowAddr         = "flow_addr"
+	naclMapFlowGen          = "flow_gen"
+	naclMapFlowSkip         = "flow_skip"
+	naclMapFlowSubnet       = "flow_subnet"
+	naclMapFlowTab0         = "flow_tab0"
+	naclMapFlowTab1         = "flow_tab1"
 	naclMapNaclAcl          = "nacl_acl"
 	naclMapNaclBm           = "nacl_bm"
 	naclMapNaclCtr          = "nacl_ctr"
@@ -91,6 +140,7 @@ const (
 	naclProgNaclFilterFrags = "nacl_filter_frags"
 	naclProgNaclParseOnly   = "nacl_parse_only"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
+	naclVarFlowEnabled      = "flow_enabled"
 	naclVarNaclMtu          = "nacl_mtu"
 	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
 	naclVarNaclRsv6Any      = "nacl_rsv6_any"
@@ -148,6 +198,12 @@ type naclProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclMapSpecs struct {
+	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
+	FlowSubnet *ebpf.MapSpec `ebpf:"flow_subnet"`
+	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
+	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
 	NaclAcl    *ebpf.MapSpec `ebpf:"nacl_acl"`
 	NaclBm     *ebpf.MapSpec `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
@@ -167,6 +223,7 @@ type naclMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclVariableSpecs struct {
 	NaclEventBtf *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
+	FlowEnabled  *ebpf.VariableSpec `ebpf:"flow_enabled"`
 	NaclMtu      *ebpf.VariableSpec `ebpf:"nacl_mtu"`
 	NaclRsv4Mask *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any  *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
@@ -193,6 +250,12 @@ func (o *naclObjects) Close() error {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclMaps struct {
+	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
+	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
+	FlowSubnet *ebpf.Map `ebpf:"flow_subnet"`
+	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
+	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
 	NaclAcl    *ebpf.Map `ebpf:"nacl_acl"`
 	NaclBm     *ebpf.Map `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
@@ -209,6 +272,12 @@ type naclMaps struct {
 
 func (m *naclMaps) Close() error {
 	return _NaclClose(
+		m.FlowAddr,
+		m.FlowGen,
+		m.FlowSkip,
+		m.FlowSubnet,
+		m.FlowTab0,
+		m.FlowTab1,
 		m.NaclAcl,
 		m.NaclBm,
 		m.NaclCtr,
@@ -229,6 +298,7 @@ func (m *naclMaps) Close() error {
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclVariables struct {
 	NaclEventBtf *ebpf.Variable `ebpf:"_nacl_event_btf"`
+	FlowEnabled  *ebpf.Variable `ebpf:"flow_enabled"`
 	NaclMtu      *ebpf.Variable `ebpf:"nacl_mtu"`
 	NaclRsv4Mask *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any  *ebpf.Variable `ebpf:"nacl_rsv6_any"`

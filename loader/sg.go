@@ -84,8 +84,14 @@ type sgGenKeys struct {
 
 // LoadSG loads the SG programs and maps, compiles t into them and attaches
 // sg_ingress/sg_egress to the tcx hooks of every instance's ENI veth end.
-func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
-	s, err := loadSG(t, p, 0)
+func LoadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
+	return LoadSGWithFlows(t, p, nil)
+}
+
+// LoadSGWithFlows is LoadSG with the programs counting into flows (the
+// topology's shared flow-log counters); nil counts nothing.
+func LoadSGWithFlows(t *vpc.Topology, p *vpc.Plan, flows *Flows) (_ *SG, err error) {
+	s, err := loadSGFlows(t, p, 0, flows)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +120,11 @@ func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
 // fastSlots (a power of two) overrides the size of ct_fast; 0 sizes it from
 // the allowances. Tests use tiny tables to push entries into ct_table.
 func loadSG(t *vpc.Topology, p *vpc.Plan, fastSlots uint64) (*SG, error) {
+	return loadSGFlows(t, p, fastSlots, nil)
+}
+
+// loadSGFlows is loadSG counting flows into flows (nil: none).
+func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (*SG, error) {
 	spec, err := loadSg()
 	if err != nil {
 		return nil, fmt.Errorf("load sg spec: %w", err)
@@ -142,7 +153,11 @@ func loadSG(t *vpc.Topology, p *vpc.Plan, fastSlots uint64) (*SG, error) {
 		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
 	}
 	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
-	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+	fopts, err := flowOptions(spec, flows)
+	if err != nil {
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	if err := spec.LoadAndAssign(&s.objs, fopts); err != nil {
 		return nil, fmt.Errorf("load sg objects: %w", err)
 	}
 	if err := s.Update(t); err != nil {

@@ -49,6 +49,49 @@ type sgCtVal struct {
 	Pad       [3]uint8
 }
 
+type sgFlowAddrKey struct {
+	_      structs.HostLayout
+	Addr   [4]uint32
+	Family uint8
+	Pad    [3]uint8
+}
+
+type sgFlowAddrVal struct {
+	_      structs.HostLayout
+	Eni    uint32
+	Subnet uint32
+}
+
+type sgFlowKey struct {
+	_      structs.HostLayout
+	Saddr  [4]uint32
+	Daddr  [4]uint32
+	Eni    uint32
+	Sport  uint16
+	Dport  uint16
+	Proto  uint8
+	Family uint8
+	Egress uint8
+	Reject uint8
+}
+
+type sgFlowSubnetKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint8
+	Addr      [16]uint8
+	_         [3]byte
+}
+
+type sgFlowVal struct {
+	_        structs.HostLayout
+	Packets  uint64
+	Bytes    uint64
+	FirstNs  uint64
+	LastNs   uint64
+	TcpFlags uint64
+}
+
 type sgSgAddr struct {
 	_ structs.HostLayout
 	A [4]uint32
@@ -117,6 +160,12 @@ type sgSgStats struct {
 const (
 	sgMapCtFast       = "ct_fast"
 	sgMapCtTable      = "ct_table"
+	sgMapFlowAddr     = "flow_addr"
+	sgMapFlowGen      = "flow_gen"
+	sgMapFlowSkip     = "flow_skip"
+	sgMapFlowSubnet   = "flow_subnet"
+	sgMapFlowTab0     = "flow_tab0"
+	sgMapFlowTab1     = "flow_tab1"
 	sgMapSgEni        = "sg_eni"
 	sgMapSgEnts       = "sg_ents"
 	sgMapSgEvents     = "sg_events"
@@ -128,6 +177,7 @@ const (
 	sgProgSgParseOnly = "sg_parse_only"
 	sgProgSgSweep     = "sg_sweep"
 	sgVarCtFastMask   = "ct_fast_mask"
+	sgVarFlowEnabled  = "flow_enabled"
 	sgVarNowOffset    = "now_offset"
 	sgVarNowOverride  = "now_override"
 	sgVarSgGen        = "sg_gen"
@@ -189,6 +239,12 @@ type sgProgramSpecs struct {
 type sgMapSpecs struct {
 	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
 	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
+	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
+	FlowSubnet *ebpf.MapSpec `ebpf:"flow_subnet"`
+	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
+	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
 	SgEni      *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts     *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents   *ebpf.MapSpec `ebpf:"sg_events"`
@@ -202,6 +258,7 @@ type sgMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
 	CtFastMask  *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
+	FlowEnabled *ebpf.VariableSpec `ebpf:"flow_enabled"`
 	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
 	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
@@ -231,6 +288,12 @@ func (o *sgObjects) Close() error {
 type sgMaps struct {
 	CtFast     *ebpf.Map `ebpf:"ct_fast"`
 	CtTable    *ebpf.Map `ebpf:"ct_table"`
+	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
+	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
+	FlowSubnet *ebpf.Map `ebpf:"flow_subnet"`
+	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
+	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
 	SgEni      *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts     *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents   *ebpf.Map `ebpf:"sg_events"`
@@ -243,6 +306,12 @@ func (m *sgMaps) Close() error {
 	return _SgClose(
 		m.CtFast,
 		m.CtTable,
+		m.FlowAddr,
+		m.FlowGen,
+		m.FlowSkip,
+		m.FlowSubnet,
+		m.FlowTab0,
+		m.FlowTab1,
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
@@ -257,6 +326,7 @@ func (m *sgMaps) Close() error {
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
 	CtFastMask  *ebpf.Variable `ebpf:"ct_fast_mask"`
+	FlowEnabled *ebpf.Variable `ebpf:"flow_enabled"`
 	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride *ebpf.Variable `ebpf:"now_override"`
 	SgGen       *ebpf.Variable `ebpf:"sg_gen"`
