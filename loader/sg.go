@@ -63,7 +63,14 @@ var ctStateNames = map[uint8]string{1: "SYN_SENT", 2: "ESTABLISHED", 3: "CLOSING
 var ErrUnknownENI = errors.New("unknown ENI")
 
 // SG is the loaded security-group datapath of one topology: one set of maps
-// shared by the tcx programs on every ENI.
+// shared by the tcx programs on every ENI. Programs tell ENIs apart by the
+// instance's eth0 MAC (source MAC on the tcx ingress hook, destination MAC
+// on the egress hook), because ifindexes repeat across subnet namespaces.
+//
+// Conntrack lives in ct_fast (direct-mapped array) with ct_table (LRU hash)
+// for slot collisions; ct_table is sized above the sum of the allowances so
+// that LRU eviction, which the per-ENI counts would not see, does not occur
+// in practice.
 type SG struct {
 	mu    sync.Mutex
 	objs  sgObjects
@@ -170,7 +177,9 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 // Update recompiles t's security groups and swaps them in atomically:
 // packets see either the old tables or the new ones. Tracked connections
 // survive (SG-27); untracked flows meet the new rules at their next packet
-// (SG-28); instances' SG lists and group memberships apply at once.
+// (SG-28); instances' SG lists and group memberships apply at once. A
+// changed conntrack timeout applies to new entries and to existing ones at
+// their next state change (each entry carries its state's timeout).
 func (s *SG) Update(t *vpc.Topology) error {
 	tabs, err := rules.CompileSG(t)
 	if err != nil {
