@@ -55,6 +55,7 @@ type flowSubnetKey struct {
 	Prefixlen uint32
 	Family    uint8
 	Addr      [16]uint8
+	_         [3]uint8 // C's tail padding (struct flow_subnet_key is 24 bytes)
 }
 
 // Flows is a topology's flow counters: the maps the NACL and SG programs
