@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -409,5 +411,57 @@ func TestSGReservedServicesSG45(t *testing.T) {
 	})
 	if s := sgStates(t, h, "a"); len(s) != 0 {
 		t.Fatalf("tracked %v, want nothing", s)
+	}
+}
+
+func TestSGUpdateIsAtomic(t *testing.T) {
+	// Two rule sets that both admit P (untracked, so judged on every
+	// packet) through different groups, rules and prefixes. While Update
+	// swaps between them, P must never be dropped: a packet sees the old
+	// tables or the new ones, never a mix or an empty set.
+	mk := func(flip bool) *vpc.Topology {
+		sgs := []vpc.SecurityGroup{
+			{ID: "sg-1", Ingress: []vpc.SGRule{allRule("0.0.0.0/0")}, Egress: []vpc.SGRule{tcpRule("443", "0.0.0.0/0")}},
+			{ID: "sg-2", Ingress: []vpc.SGRule{allRule("0.0.0.0/0")}, Egress: []vpc.SGRule{tcpRule("400-500", "0.0.0.0/0"), udpRule("53", "10.0.0.0/8")}},
+		}
+		id := "sg-1"
+		if flip {
+			id = "sg-2"
+		}
+		return sgTopo("sgtatom", sgs, instA(id))
+	}
+	h := newSGHarness(t, mk(false))
+	data := sgFrame(t, h.macs["a"], true, tcpPkt(ipA+":40000", ipX+":443", fSYN))
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				errc <- nil
+				return
+			default:
+			}
+			ret, err := h.sg.objs.SgIngress.Run(&ebpf.RunOptions{Data: data, Repeat: 100})
+			if err != nil || ret != sgPass {
+				errc <- fmt.Errorf("run %d: %s %v", n, sgVerdictName(ret), err)
+				return
+			}
+			n++
+		}
+	}()
+	for i := range 200 {
+		if err := h.sg.Update(mk(i%2 == 0)); err != nil {
+			close(stop)
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatalf("P dropped during an Update: %v", err)
+	}
+	if s := sgStates(t, h, "a"); len(s) != 0 {
+		t.Fatalf("tracked %v, want nothing (untracked flow)", s)
 	}
 }
