@@ -465,3 +465,92 @@ func TestSGUpdateIsAtomic(t *testing.T) {
 		t.Fatalf("tracked %v, want nothing (untracked flow)", s)
 	}
 }
+
+// Test vectors of spec §7 that only involve security groups, packet by packet.
+func TestSGTestVectors(t *testing.T) {
+	w443 := "203.0.113.80:443"
+	t.Run("TV-04/TV-05: out-all then its deletion", func(t *testing.T) {
+		mk := func(out ...vpc.SGRule) *vpc.Topology {
+			return sgTopo("sgtv04", []vpc.SecurityGroup{{ID: "sgA", Ingress: []vpc.SGRule{tcpRule("3389", "0.0.0.0/0")}, Egress: out}}, instA("sgA"))
+		}
+		h := newSGHarness(t, mk(allRule("0.0.0.0/0")))
+		old := tcpPkt(ipA+":40000", w443, fSYN)
+		rdp := tcpPkt(ipX+":50000", ipA+":3389", fSYN)
+		runSteps(t, h, []step{
+			{name: "TV-04 A:40000 -> W:443", out: true, pkt: old, want: sgPass},
+			{name: "TV-04 reply by tracking (inbound covers 3389 only)", pkt: reply(withFlags(old, fSYN|fACK)), want: sgPass},
+		})
+		if s := sgStates(t, h, "a"); len(s) != 1 {
+			t.Fatalf("TV-04: tracked %v, want the browsing flow", s)
+		}
+		h.update(mk())
+		runSteps(t, h, []step{
+			{name: "TV-05 new A -> W:443 dropped", out: true, pkt: tcpPkt(ipA+":40001", w443, fSYN), want: sgDrop, wantCode: SGDropNoRules},
+			{name: "TV-05 the older connection keeps working", out: true, pkt: withFlags(old, fACK), want: sgPass},
+			{name: "TV-05 inbound RDP", pkt: rdp, want: sgPass},
+			{name: "TV-05 its response by tracking", out: true, pkt: reply(withFlags(rdp, fSYN|fACK)), want: sgPass},
+		})
+	})
+	t.Run("TV-12/TV-14: inbound ICMP rule or not", func(t *testing.T) {
+		mk := func(in ...vpc.SGRule) *vpc.Topology {
+			return sgTopo("sgtv12", []vpc.SecurityGroup{{ID: "sgA", Ingress: in, Egress: []vpc.SGRule{tcpRule("443", "0.0.0.0/0")}}}, instA("sgA"))
+		}
+		h := newSGHarness(t, mk(icmpRule(vpc.ProtoICMP, -1, -1, "0.0.0.0/0")))
+		runSteps(t, h, []step{
+			{name: "TV-12 ping X -> A admitted", pkt: icmpPkt(ipX, ipA, 8, 0, 9), want: sgPass},
+			{name: "TV-12 echo reply by tracking (no outbound ICMP rule)", out: true, pkt: icmpPkt(ipA, ipX, 0, 0, 9), want: sgPass},
+		})
+		h14 := newSGHarness(t, mk())
+		runSteps(t, h14, []step{
+			{name: "TV-14 ping dropped by sgA", pkt: icmpPkt(ipX, ipA, 8, 0, 9), want: sgDrop, wantCode: SGDropNoRules},
+		})
+	})
+	t.Run("TV-18/TV-19: self-referencing groups", func(t *testing.T) {
+		c := vpc.Instance{ID: "c", PrivateIP: netip.MustParseAddr("10.0.1.30")}
+		for _, tc := range []struct {
+			name string
+			sg   vpc.SecurityGroup
+		}{
+			{"TV-18 sgX in: all from sgX", vpc.SecurityGroup{ID: "sgX", Ingress: []vpc.SGRule{allRule("sgX")}, Egress: []vpc.SGRule{allRule("0.0.0.0/0")}}},
+			{"TV-19 the default SG", vpc.SecurityGroup{ID: vpc.DefaultSGID, Ingress: []vpc.SGRule{allRule(vpc.DefaultSGID)}, Egress: []vpc.SGRule{allRule("0.0.0.0/0")}}},
+		} {
+			cc := c
+			cc.SecurityGroups = []string{tc.sg.ID}
+			h := newSGHarness(t, sgTopo("sgtv18", []vpc.SecurityGroup{tc.sg}, instA(tc.sg.ID), cc))
+			ssh := tcpPkt(ipA+":40000", "10.0.1.30:22", fSYN)
+			runSteps(t, h, []step{
+				{name: tc.name + ": A -> C:22 leaves A", out: true, pkt: ssh, want: sgPass},
+				{name: tc.name + ": A -> C:22 enters C", inst: "c", pkt: ssh, want: sgPass},
+				{name: tc.name + ": C pings A, leaves C", inst: "c", out: true, pkt: icmpPkt("10.0.1.30", ipA, 8, 0, 1), want: sgPass},
+				{name: tc.name + ": C pings A, enters A", pkt: icmpPkt("10.0.1.30", ipA, 8, 0, 1), want: sgPass},
+				{name: tc.name + ": an outsider is not a member", pkt: tcpPkt(ipX+":1", ipA+":22", fSYN), want: sgDrop, wantCode: SGDropRulesMismatch},
+			})
+		}
+	})
+	t.Run("TV-35: allowance 3, tracked vs untracked", func(t *testing.T) {
+		for _, tc := range []struct {
+			peer      string
+			fourth    uint32
+			available uint64
+		}{{"10.0.0.0/16", sgDrop, 0}, {"0.0.0.0/0", sgPass, 3}} {
+			a := instA("sgA")
+			a.Conntrack.MaxEntries = 3
+			h := newSGHarness(t, sgTopo("sgtv35", []vpc.SecurityGroup{{ID: "sgA", Ingress: []vpc.SGRule{tcpRule("8080", tc.peer)}, Egress: []vpc.SGRule{allRule("0.0.0.0/0")}}}, a))
+			for i := range 4 {
+				want := uint32(sgPass)
+				if i == 3 {
+					want = tc.fourth
+				}
+				runSteps(t, h, []step{{name: fmt.Sprintf("B -> A:8080 #%d (peer %s)", i+1, tc.peer), pkt: tcpPkt(fmt.Sprintf("%s:%d", ipB, 40000+i), ipA+":8080", fSYN), want: want}})
+			}
+			_, avail, exc, err := h.sg.Stats("a")
+			wantExc := uint64(0)
+			if tc.fourth == sgDrop {
+				wantExc = 1
+			}
+			if err != nil || avail != tc.available || exc != wantExc {
+				t.Fatalf("peer %s: available %d exceeded %d (%v), want %d %d", tc.peer, avail, exc, err, tc.available, wantExc)
+			}
+		}
+	})
+}
