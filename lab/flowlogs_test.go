@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -280,4 +282,94 @@ func TestFlowLogsUDPExact(t *testing.T) {
 			t.Errorf("denied flow: %d REJECT records, want 1: %v", len(got), got)
 		}
 	}
+}
+
+// flSSHRule points sg-web's SSH rule of t at cidr.
+func flSSHRule(t *testing.T, topo *vpc.Topology, cidr string) {
+	t.Helper()
+	for i := range topo.SecurityGroups {
+		sg := &topo.SecurityGroups[i]
+		for j := range sg.Ingress {
+			if sg.ID == "sg-web" && sg.Ingress[j].Ports.From == 22 {
+				sg.Ingress[j].CIDR = netip.MustParsePrefix(cidr)
+				return
+			}
+		}
+	}
+	t.Fatal("lab has no SSH rule in sg-web")
+}
+
+// flSSH logs in from ns to addr (the lab's services' key); it returns the error.
+func flSSH(l *Lab, ns, addr string, timeout int) error {
+	cmd := servicesSSH(l, ns, addr)
+	for i, a := range cmd.Args {
+		if a == "ssh" {
+			cmd.Args = slices.Insert(cmd.Args, i+1, "-o", "ConnectTimeout="+strconv.Itoa(timeout))
+			break
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+// The seed's audit: with SSH open to the world, "accepted port-22
+// connections from addresses other than mine" read from the files with
+// Athena's column names is exactly the stranger; with the rule back to the
+// laptop's /32, the stranger's attempts are REJECT records with tcp-flags 2.
+func TestFlowLogsSeedAudit(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := testenv.Lab(t)
+	flSSHRule(t, topo, "0.0.0.0/0")
+	topo.FlowLogs[0].LogFormat = flTestFormat
+	l := flUp(t, topo, Options{})
+	laptop, stranger := flNS(t, l, "laptop"), flNS(t, l, "stranger")
+	for _, ns := range []string{laptop, stranger} {
+		if err := flSSH(l, ns, "203.0.113.10", 5); err != nil {
+			t.Fatalf("ssh from %s with port 22 open: %v", ns, err)
+		}
+	}
+	seen := map[string]bool{}
+	recs := flRecords(t, l, seen)
+	others := map[string]bool{}
+	for _, r := range recs {
+		if r["action"] == "ACCEPT" && r["dstport"] == "22" && r["srcaddr"] != "198.51.100.10" {
+			others[r["srcaddr"]] = true
+		}
+	}
+	if len(others) != 1 || !others["192.0.2.66"] {
+		t.Errorf("accepted port-22 sources other than the laptop = %v, want exactly the stranger 192.0.2.66", others)
+	}
+
+	nt, err := vpc.Parse("lab.yaml", topo.YAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt.Name = topo.Name
+	flSSHRule(t, nt, "198.51.100.10/32")
+	if err := l.ApplyTopology(nt); err != nil {
+		t.Fatal(err)
+	}
+	if err := flSSH(l, stranger, "203.0.113.10", 2); err == nil {
+		t.Fatal("the stranger still logs in with SSH limited to the laptop")
+	}
+	recs = flRecords(t, l, seen)
+	attempts := flSelect(recs, map[string]string{"srcaddr": "192.0.2.66", "dstport": "22"})
+	if len(attempts) == 0 {
+		t.Fatalf("no record of the stranger's attempts among %v", recs)
+	}
+	for _, r := range attempts {
+		if r["action"] != "REJECT" || r["tcp_flags"] != "2" || r["flow_direction"] != "ingress" {
+			t.Errorf("stranger's attempt: %s %s tcp-flags %s, want ingress REJECT tcp-flags 2", r["flow_direction"], r["action"], r["tcp_flags"])
+		}
+	}
+	if len(flSelect(recs, map[string]string{"srcaddr": "10.0.1.10", "dstaddr": "192.0.2.66"})) != 0 {
+		t.Error("i-web answered the rejected stranger")
+	}
+}
+
+func servicesSSH(l *Lab, ns, addr string) *exec.Cmd {
+	return services.SSHCommand(l.Paths().Run, ns, addr, []string{"true"})
 }
