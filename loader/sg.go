@@ -72,16 +72,17 @@ var ErrUnknownENI = errors.New("unknown ENI")
 // that LRU eviction, which the per-ENI counts would not see, does not occur
 // in practice.
 type SG struct {
-	mu    sync.Mutex
-	objs  sgObjects
-	links []link.Link
-	plan  *vpc.Plan
-	gen   uint32            // live table generation
-	idx   map[string]uint32 // ENI id -> stable index (survives Update)
-	inst  map[string]string // instance id -> ENI id
-	max   map[uint32]uint64 // ENI index -> allowance (0 unlimited)
-	next  uint32
-	keys  [2]sgGenKeys // what each generation wrote, to clear it before reuse
+	mu       sync.Mutex
+	objs     sgObjects
+	links    []link.Link
+	attached map[string]bool // "ns/ifname" with programs attached
+	plan     *vpc.Plan
+	gen      uint32            // live table generation
+	idx      map[string]uint32 // ENI id -> stable index (survives Update)
+	inst     map[string]string // instance id -> ENI id
+	max      map[uint32]uint64 // ENI index -> allowance (0 unlimited)
+	next     uint32
+	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
 }
 
 type sgGenKeys struct {
@@ -108,19 +109,37 @@ func LoadSGWithFlows(t *vpc.Topology, p *vpc.Plan, flows *Flows) (_ *SG, err err
 		}
 	}()
 	for _, hp := range p.Instances {
-		// tcx ingress of the subnet-side end = frames the instance sends.
-		l, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgIngress, true)
-		if err != nil {
-			return nil, fmt.Errorf("sg %s: %w", hp.ENI, err)
+		if err := s.Attach(hp); err != nil {
+			return nil, err
 		}
-		s.links = append(s.links, l)
-		l, err = AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgEgress, false)
-		if err != nil {
-			return nil, fmt.Errorf("sg %s: %w", hp.ENI, err)
-		}
-		s.links = append(s.links, l)
 	}
 	return s, nil
+}
+
+// Attach attaches sg_ingress and sg_egress to an instance's ENI veth end
+// (hp.PeerIf in hp.PeerNS), e.g. for an instance added after LoadSG; Update
+// must know the instance for its packets to pass. Attaching an instance
+// twice is a no-op.
+func (s *SG) Attach(hp vpc.HostPlan) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := hp.PeerNS + "/" + hp.PeerIf
+	if s.attached[key] {
+		return nil
+	}
+	// tcx ingress of the subnet-side end = frames the instance sends.
+	in, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgIngress, true)
+	if err != nil {
+		return fmt.Errorf("sg %s: %w", hp.ENI, err)
+	}
+	out, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgEgress, false)
+	if err != nil {
+		in.Close()
+		return fmt.Errorf("sg %s: %w", hp.ENI, err)
+	}
+	s.links = append(s.links, in, out)
+	s.attached[key] = true
+	return nil
 }
 
 // loadSG loads and fills the maps without attaching (BPF_PROG_RUN tests).
@@ -159,7 +178,7 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err := spec.Variables[sgVarCtFastMask].Set(uint32(fast - 1)); err != nil {
 		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
 	}
-	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
+	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1, attached: map[string]bool{}}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {
 		return nil, fmt.Errorf("sg: %w", err)
