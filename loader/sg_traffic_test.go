@@ -20,14 +20,17 @@ import (
 // Real traffic through the SG programs attached by LoadSG. Setup: a
 // topology built by testenv (one subnet namespace with its bridge, two
 // instance namespaces a = 10.0.1.10 and b = 10.0.1.20 on ENI veths).
-// sg-a lets a open TCP 7000 to b/32 and has no inbound rule; sg-b admits
-// TCP 7000 from a/32 and lets b open TCP 7001 to a; neither has a rule
-// for the replies, so they pass by connection tracking alone.
+// sg-a lets a open TCP 7000, UDP 7002 and ICMP to b/32 and has no inbound
+// rule; sg-b admits TCP 7000, UDP 7002 and echo requests from a/32 and lets
+// b open TCP 7001 to a; neither has a rule for the replies, so they pass by
+// connection tracking alone.
 func TestSGRealTraffic(t *testing.T) {
 	testenv.RequireRoot(t)
 	mk := func(bIngress ...vpc.SGRule) *vpc.Topology {
+		bIngress = append(bIngress, udpRule("7002", "10.0.1.10/32"), icmpRule(vpc.ProtoICMP, 8, -1, "10.0.1.10/32"))
 		sgs := []vpc.SecurityGroup{
-			{ID: "sg-a", Egress: []vpc.SGRule{tcpRule("7000", "10.0.1.20/32")}},
+			{ID: "sg-a", Egress: []vpc.SGRule{tcpRule("7000", "10.0.1.20/32"), udpRule("7002", "10.0.1.20/32"),
+				icmpRule(vpc.ProtoICMP, -1, -1, "10.0.1.20/32")}},
 			{ID: "sg-b", Ingress: bIngress, Egress: []vpc.SGRule{tcpRule("7001", "10.0.1.10/32")}},
 			{ID: vpc.DefaultSGID},
 		}
@@ -63,6 +66,15 @@ func TestSGRealTraffic(t *testing.T) {
 	}
 	defer conn.Close()
 	echo(t, conn, "hello")
+
+	// UDP and ping a -> b: replies by tracking at both ENIs.
+	udpEchoServer(t, nsB, "10.0.1.20:7002")
+	if err := udpRoundTrip(nsA, "10.0.1.20:7002"); err != nil {
+		t.Fatalf("UDP a -> b:7002: %v", err)
+	}
+	if err := testenv.Ping(nsA, netip.MustParseAddr("10.0.1.20")); err != nil {
+		t.Fatalf("ping a -> b: %v", err)
+	}
 
 	// b -> a:7001: a has no inbound rule.
 	if c, err := dialIn(nsB, "10.0.1.10:7001"); err == nil {
@@ -128,6 +140,55 @@ func echoServer(t *testing.T, ns, addr string) {
 			}()
 		}
 	}()
+}
+
+// udpEchoServer answers every datagram on addr inside ns until the test ends.
+func udpEchoServer(t *testing.T, ns, addr string) {
+	t.Helper()
+	var pc net.PacketConn
+	err := netns.Do(ns, func() error {
+		var err error
+		pc, err = net.ListenPacket("udp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen udp %s in %s: %v", addr, ns, err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+}
+
+// udpRoundTrip sends a datagram from ns to addr and waits for its echo.
+func udpRoundTrip(ns, addr string) error {
+	var c net.Conn
+	if err := netns.Do(ns, func() error {
+		var err error
+		c, err = net.Dial("udp", addr)
+		return err
+	}); err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	for try := 0; try < 3; try++ {
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if n, err := c.Read(buf); err == nil && string(buf[:n]) == "ping" {
+			return nil
+		}
+	}
+	return errors.New("no echo")
 }
 
 func dialIn(ns, addr string) (net.Conn, error) {
