@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
@@ -372,4 +376,262 @@ func TestFlowLogsSeedAudit(t *testing.T) {
 
 func servicesSSH(l *Lab, ns, addr string) *exec.Cmd {
 	return services.SSHCommand(l.Paths().Run, ns, addr, []string{"true"})
+}
+
+// flTVYAML is spec §7's cast: A in subnet-a (NACL N1 = acl-a), B and C in
+// subnet-b (N2 = acl-b, a custom NACL without rules), X = laptop, W = an
+// internet web server. The %s are N1 in, N1 out, sgA in, sgA out.
+const flTVYAML = `account: "123456789012"
+region: us-east-1
+vpc: {id: vpc-tv, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-a, cidr: 10.0.1.0/24, az: us-east-1a, public: true, network_acl: acl-a}
+  - {id: subnet-b, cidr: 10.0.2.0/24, az: us-east-1b, network_acl: acl-b}
+security_groups:
+  - id: sg-a
+    ingress: [%s]
+    egress: [%s]
+  - id: sg-b
+    ingress: [{protocol: tcp, ports: 22, cidr: 10.0.1.0/24}]
+    egress: [{protocol: all, cidr: 0.0.0.0/0}]
+network_acls:
+  - id: acl-a
+    ingress: [%s]
+    egress: [%s]
+  - {id: acl-b, ingress: [], egress: []}
+instances:
+  - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, public_ip: 203.0.113.10, security_groups: [sg-a]}
+  - {id: i-b, subnet: subnet-b, private_ip: 10.0.2.20, security_groups: [sg-b]}
+  - {id: i-c, subnet: subnet-b, private_ip: 10.0.2.30, security_groups: [sg-b]}
+internet:
+  - {name: laptop, ip: 198.51.100.10}
+  - {name: website, ip: 203.0.113.80, services: [https]}
+`
+
+// flTV returns the YAML of one vector's rules.
+func flTV(sgAIn, sgAOut, n1In, n1Out string) string {
+	return fmt.Sprintf(flTVYAML, sgAIn, sgAOut, n1In, n1Out)
+}
+
+const (
+	flAllowAll = "{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}"
+	flOutAll   = "{protocol: all, cidr: 0.0.0.0/0}"
+)
+
+// flKey is a record's FL-4 key as the tests compare it, action included.
+type flKey struct{ eni, dir, action, src, dst, sport, dport, proto string }
+
+// flCompare checks that the records of enis in recs are the predicted
+// ones: the same keys, the same tcp-flags, at least the predicted packets
+// (the kernel retransmits SYNs and SYN-ACKs the model sends once).
+func flCompare(t *testing.T, vector string, recs []map[string]string, pred []rules.PredictedRecord, enis ...string) {
+	t.Helper()
+	type agg struct{ flags, packets int64 }
+	got, want := map[flKey]agg{}, map[flKey]agg{}
+	// Earlier vectors' peers may still retransmit (a SYN-ACK for a closed
+	// client port): only this vector's protocols and ports count.
+	protos, ports := map[string]bool{}, map[string]bool{}
+	for _, p := range pred {
+		protos[strconv.Itoa(p.Protocol)] = true
+		ports[strconv.Itoa(p.SrcPort)], ports[strconv.Itoa(p.DstPort)] = true, true
+	}
+	for _, r := range recs {
+		if !slices.Contains(enis, r["interface_id"]) || r["log_status"] != "OK" || !protos[r["protocol"]] ||
+			!ports[r["srcport"]] || !ports[r["dstport"]] {
+			continue
+		}
+		k := flKey{r["interface_id"], r["flow_direction"], r["action"], r["srcaddr"], r["dstaddr"], r["srcport"], r["dstport"], r["protocol"]}
+		a := got[k]
+		a.flags |= flFlags(t, []map[string]string{r})
+		a.packets += flSum(t, []map[string]string{r}, "packets")
+		got[k] = a
+	}
+	for _, p := range pred {
+		k := flKey{p.ENI, p.Direction, p.Action, p.SrcAddr.String(), p.DstAddr.String(), strconv.Itoa(p.SrcPort), strconv.Itoa(p.DstPort), strconv.Itoa(p.Protocol)}
+		want[k] = agg{int64(p.TCPFlags), p.Packets}
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: predicted record %+v missing; written: %+v", vector, k, got)
+			continue
+		}
+		if g.flags != w.flags || g.packets < w.packets {
+			t.Errorf("%s: %+v: tcp-flags %d, %d packets; predicted %d, %d", vector, k, g.flags, g.packets, w.flags, w.packets)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: record %+v not predicted", vector, k)
+		}
+	}
+}
+
+// flTCP is a TCP packet for the predictor.
+func flTCP(at int, src, dst string, flags uint8) rules.PathPacket {
+	s, d := netip.MustParseAddrPort(src), netip.MustParseAddrPort(dst)
+	return rules.PathPacket{At: time.Duration(at) * time.Millisecond, Packet: rules.Packet{Src: s.Addr(), Dst: d.Addr(),
+		Protocol: 6, SrcPort: int(s.Port()), DstPort: int(d.Port()), TCPFlags: flags, Length: 60}}
+}
+
+// flPing is an ICMP echo request (8) or reply (0) for the predictor.
+func flPing(at int, src, dst string, typ int) rules.PathPacket {
+	return rules.PathPacket{At: time.Duration(at) * time.Millisecond, Packet: rules.Packet{Src: netip.MustParseAddr(src),
+		Dst: netip.MustParseAddr(dst), Protocol: 1, ICMPType: typ, ICMPID: 7, Length: 84}}
+}
+
+// Spec vectors on the files as written, each compared with the reference
+// evaluator's predicted records; then NODATA for a quiet ENI (TV-32) and
+// AWS's key names and header line (TV-34).
+func TestFlowLogsSpecVectors(t *testing.T) {
+	testenv.RequireRoot(t)
+	const syn, synack, ack, finack = 0x02, 0x12, 0x10, 0x11
+	topo := testenv.Topology(t, flTV("", flOutAll, flAllowAll, flAllowAll))
+	eniA, eniB, eniC := flENI(t, topo, "i-a"), flENI(t, topo, "i-b"), flENI(t, topo, "i-c")
+	topo.FlowLogs = []vpc.FlowLog{
+		{ID: "fl-0abc1234", Resource: "vpc-tv", TrafficType: "ALL", MaxAggregationInterval: 600, LogFormat: flTestFormat},
+		{ID: "fl-quiet", Resource: eniC, TrafficType: "ALL", MaxAggregationInterval: 1},
+	}
+	l := flUp(t, topo, Options{})
+	laptop, a := flNS(t, l, "laptop"), flNS(t, l, "i-a")
+	seen := map[string]bool{}
+	flRecords(t, l, seen) // whatever bringing the lab up logged
+	vector := func(name, yaml string, act func() error, pred []rules.PathPacket, enis ...string) {
+		t.Helper()
+		nt := flReparse(t, l, yaml)
+		if err := l.ApplyTopology(nt); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := act(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		flCompare(t, name, flRecords(t, l, seen), rules.PredictFlowLog(nt, pred), enis...)
+	}
+	refused := func(err error) error {
+		if err == nil {
+			return errors.New("connected, want no connection")
+		}
+		if !isTimeout(err) {
+			return err
+		}
+		return nil
+	}
+	ping := func(want bool) func() error {
+		return func() error {
+			err := testenv.Ping(laptop, netip.MustParseAddr("203.0.113.10"))
+			if (err == nil) != want {
+				return fmt.Errorf("ping answered = %v, want %v (%v)", err == nil, want, err)
+			}
+			return nil
+		}
+	}
+	w := "203.0.113.80:443"
+
+	vector("TV-01", flTV("", flOutAll, "{rule: 50, protocol: tcp, ports: 443, cidr: 0.0.0.0/0, action: deny}, "+flAllowAll, flAllowAll),
+		func() error { return tcpTry(a, 40000, netip.MustParseAddrPort(w), 3*time.Second) },
+		[]rules.PathPacket{flTCP(0, "10.0.1.10:40000", w, syn), flTCP(1, w, "203.0.113.10:40000", synack),
+			flTCP(2, "10.0.1.10:40000", w, ack), flTCP(3, "10.0.1.10:40000", w, finack),
+			flTCP(4, w, "203.0.113.10:40000", finack), flTCP(5, "10.0.1.10:40000", w, ack)}, eniA)
+	vector("TV-02", flTV("{protocol: tcp, ports: 443, cidr: 0.0.0.0/0}", flOutAll, "{rule: 50, protocol: tcp, ports: 443, cidr: 0.0.0.0/0, action: deny}, "+flAllowAll, flAllowAll),
+		func() error {
+			return refused(tcpTry(laptop, 51000, netip.MustParseAddrPort("203.0.113.10:443"), 1500*time.Millisecond))
+		},
+		[]rules.PathPacket{flTCP(0, "198.51.100.10:51000", "203.0.113.10:443", syn)}, eniA)
+	vector("TV-03", flTV("", flOutAll, "{rule: 20, protocol: tcp, ports: 32768-65535, cidr: 0.0.0.0/0, action: deny}, "+flAllowAll, flAllowAll),
+		func() error { return refused(tcpTry(a, 40001, netip.MustParseAddrPort(w), 1500*time.Millisecond)) },
+		[]rules.PathPacket{flTCP(0, "10.0.1.10:40001", w, syn), flTCP(1, w, "203.0.113.10:40001", synack)}, eniA)
+	tv12 := func(sgIn, n1Out string, answered bool) (string, func() error, []rules.PathPacket) {
+		return flTV(sgIn, "{protocol: tcp, ports: 443, cidr: 0.0.0.0/0}", flAllowAll, n1Out), ping(answered),
+			[]rules.PathPacket{flPing(0, "198.51.100.10", "203.0.113.10", 8), flPing(1, "10.0.1.10", "198.51.100.10", 0)}
+	}
+	icmpIn := "{protocol: icmp, cidr: 0.0.0.0/0}"
+	n1OutTCP := "{rule: 100, protocol: tcp, ports: 0-65535, cidr: 0.0.0.0/0, action: allow}"
+	// TV-14 first: an echo TV-12 admits leaves a tracking entry that would
+	// admit TV-14's request too (SG-27), as the model says for one sequence.
+	y, act, pp := tv12("", n1OutTCP, false)
+	vector("TV-14", y, act, pp[:1], eniA)
+	y, act, pp = tv12(icmpIn, n1OutTCP, false)
+	vector("TV-12", y, act, pp, eniA)
+	y, act, pp = tv12(icmpIn, n1OutTCP+", {rule: 110, protocol: icmp, cidr: 0.0.0.0/0, action: allow}", true)
+	vector("TV-13", y, act, pp, eniA)
+	vector("TV-16", flTV("", flOutAll, flAllowAll, flAllowAll),
+		func() error {
+			return refused(tcpTry(a, 40002, netip.MustParseAddrPort("10.0.2.20:22"), 1500*time.Millisecond))
+		},
+		[]rules.PathPacket{flTCP(0, "10.0.1.10:40002", "10.0.2.20:22", syn)}, eniA, eniB)
+	// TV-28: services no SG or NACL filters leave no record, even with no
+	// rules at all on either.
+	if err := l.ApplyTopology(flReparse(t, l, flTV("", "", "", ""))); err != nil {
+		t.Fatal(err)
+	}
+	services := []string{"10.0.0.2", "169.254.169.253", "169.254.169.123", "169.254.169.254"}
+	for _, dst := range services[:3] {
+		if err := udpExchange(a, 0, netip.AddrPortFrom(netip.MustParseAddr(dst), 53), 1, 40, false); err != nil {
+			t.Fatalf("TV-28: %v", err)
+		}
+	}
+	_ = tcpTry(a, 0, netip.MustParseAddrPort("169.254.169.254:80"), 300*time.Millisecond)
+	for _, r := range flRecords(t, l, seen) {
+		if slices.Contains(services, r["dstaddr"]) || slices.Contains(services, r["srcaddr"]) {
+			t.Errorf("TV-28: record of traffic no filter sees: %v", r)
+		}
+	}
+
+	// TV-32: i-c saw nothing; its 1 s flow log has ended windows by now.
+	time.Sleep(1100 * time.Millisecond)
+	quiet := flSelect(flRecords(t, l, seen), map[string]string{"interface_id": eniC})
+	if len(quiet) == 0 {
+		t.Fatal("TV-32: no record for the quiet ENI")
+	}
+	for _, r := range quiet {
+		if r["log_status"] != "NODATA" || r["srcaddr"] != "-" || r["packets"] != "-" || r["action"] != "-" {
+			t.Errorf("TV-32: quiet ENI record %v, want NODATA with '-' fields", r)
+		}
+		s, _ := strconv.Atoi(r["start"])
+		e, _ := strconv.Atoi(r["end"])
+		if e-s != 1 {
+			t.Errorf("TV-32: NODATA window %d..%d, want the 1 s interval", s, e)
+		}
+	}
+
+	// TV-34: AWS's S3 key names and the header line.
+	key := regexp.MustCompile(`^AWSLogs/123456789012/vpcflowlogs/us-east-1/(\d{4})/(\d{2})/(\d{2})/123456789012_vpcflowlogs_us-east-1_(fl-0abc1234|fl-quiet)_(\d{8})T(\d{4})Z_[0-9a-f]{8}\.log\.gz$`)
+	if len(seen) == 0 {
+		t.Fatal("TV-34: no files written")
+	}
+	for p := range seen {
+		rel, _ := filepath.Rel(l.Paths().FlowLogs(), p)
+		m := key.FindStringSubmatch(rel)
+		if m == nil {
+			t.Errorf("TV-34: key %s is not AWS's", rel)
+			continue
+		}
+		if m[5] != m[1]+m[2]+m[3] {
+			t.Errorf("TV-34: key %s: date folders and file date differ", rel)
+		}
+		head := flHeader(t, p)
+		want := "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+		if m[4] == "fl-0abc1234" {
+			want += " flow-direction tcp-flags type"
+		}
+		if head != want {
+			t.Errorf("TV-34: %s header %q, want %q", rel, head, want)
+		}
+	}
+}
+
+// flHeader is the first line of a gzipped log file.
+func flHeader(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	line, _ := bufio.NewReader(z).ReadString('\n')
+	return strings.TrimSuffix(line, "\n")
 }
