@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/netns"
@@ -634,4 +637,124 @@ func flHeader(t *testing.T, path string) string {
 	}
 	line, _ := bufio.NewReader(z).ReadString('\n')
 	return strings.TrimSuffix(line, "\n")
+}
+
+// flScanYAML is one instance whose security group admits nothing.
+const flScanYAML = `account: "123456789012"
+region: us-east-1
+vpc: {id: vpc-scan, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-a, cidr: 10.0.1.0/24, az: us-east-1a, public: true}
+security_groups:
+  - {id: sg-closed, ingress: [], egress: []}
+instances:
+  - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, public_ip: 203.0.113.10, security_groups: [sg-closed]}
+internet:
+  - {name: scanner, ip: 198.51.100.10}
+flow_logs:
+  - {id: fl-scan, resource: vpc-scan, traffic_type: ALL, max_aggregation_interval: 600, log_format: "` + flTestFormat + `"}
+`
+
+// synScan sends one TCP SYN from ns (src:sport) to every port of ports on
+// dst through a raw socket, paced so that no veth backlog overflows.
+func synScan(ns string, src, dst netip.Addr, sport uint16, ports int) error {
+	return netns.Do(ns, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+		if err != nil {
+			return fmt.Errorf("raw socket: %w", err)
+		}
+		defer unix.Close(fd)
+		to := &unix.SockaddrInet4{Addr: dst.As4()}
+		seg := make([]byte, 20)
+		for p := 1; p <= ports; p++ {
+			binary.BigEndian.PutUint16(seg[0:], sport)
+			binary.BigEndian.PutUint16(seg[2:], uint16(p))
+			binary.BigEndian.PutUint32(seg[4:], uint32(p)*7919)
+			seg[12], seg[13] = 5<<4, 0x02
+			binary.BigEndian.PutUint16(seg[14:], 64240)
+			seg[16], seg[17] = 0, 0
+			binary.BigEndian.PutUint16(seg[16:], tcpChecksum(src, dst, seg))
+			if err := unix.Sendto(fd, seg, 0, to); err != nil {
+				return fmt.Errorf("syn to port %d: %w", p, err)
+			}
+			if p%64 == 0 {
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		return nil
+	})
+}
+
+func tcpChecksum(src, dst netip.Addr, seg []byte) uint16 {
+	s, d := src.As4(), dst.As4()
+	pseudo := append(append(append([]byte{}, s[:]...), d[:]...), 0, 6, byte(len(seg)>>8), byte(len(seg)))
+	var sum uint32
+	for _, b := range [][]byte{pseudo, seg} {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// A port scan of every TCP port yields one REJECT record per port; with a
+// flow table too small for it, the ports without a record are covered by
+// a SKIPDATA record of the ENI's window: never a silently missing record.
+func TestFlowLogsPortScan(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, tc := range []struct {
+		name        string
+		table       int
+		ports       int
+		wantAllRecs bool
+	}{
+		{"all ports, default table", 0, 65535, true},
+		{"small table", 512, 4096, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topo := testenv.Topology(t, flScanYAML)
+			l := flUp(t, topo, Options{FlowTableSize: tc.table})
+			eni := flENI(t, topo, "i-a")
+			src := netip.MustParseAddr("198.51.100.10")
+			if err := synScan(flNS(t, l, "scanner"), src, netip.MustParseAddr("203.0.113.10"), 40000, tc.ports); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // the last SYNs through the veths
+			recs := flRecords(t, l, map[string]bool{})
+			perPort := map[int]int64{}
+			skip := false
+			for _, r := range recs {
+				if r["interface_id"] != eni {
+					continue
+				}
+				if r["log_status"] == "SKIPDATA" {
+					skip = true
+					continue
+				}
+				if r["action"] != "REJECT" || r["flow_direction"] != "ingress" || r["srcaddr"] != src.String() || r["tcp_flags"] != "2" {
+					t.Fatalf("unexpected record %v", r)
+				}
+				p, _ := strconv.Atoi(r["dstport"])
+				perPort[p] += flSum(t, []map[string]string{r}, "packets")
+			}
+			for p, n := range perPort {
+				if n != 1 {
+					t.Errorf("port %d: %d packets, want 1", p, n)
+				}
+			}
+			missing := tc.ports - len(perPort)
+			t.Logf("%d ports with a record, %d without, SKIPDATA: %v", len(perPort), missing, skip)
+			switch {
+			case missing > 0 && !skip:
+				t.Errorf("%d ports have no record and there is no SKIPDATA record", missing)
+			case tc.wantAllRecs && (missing != 0 || skip):
+				t.Errorf("table large enough, yet %d ports without a record (SKIPDATA %v)", missing, skip)
+			case !tc.wantAllRecs && !skip:
+				t.Errorf("a %d-flow table held a %d-port scan without SKIPDATA", tc.table, tc.ports)
+			}
+		})
+	}
 }
