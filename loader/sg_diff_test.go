@@ -395,10 +395,15 @@ func diffRun(t *testing.T, seed uint64, packets int) int {
 			}
 		}
 		if i%5000 == 4999 {
+			ct.Expire(h.now)
 			for _, in := range topo.Instances {
-				_, _, exc, err := h.sg.Stats(in.ID)
+				tracked, _, exc, err := h.sg.Stats(in.ID)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if tracked != uint64(ct.Len(in.ID)) {
+					fail(i, "%s tracked entries: bpf %d, evaluator %d", in.ID, tracked, ct.Len(in.ID))
+					return i
 				}
 				if exc != ct.Exceeded(in.ID) {
 					fail(i, "%s conntrack_allowance_exceeded: bpf %d, evaluator %d", in.ID, exc, ct.Exceeded(in.ID))
