@@ -207,8 +207,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.ETIMEDOUT)
 }
 
-var _ = slices.Contains[[]string]
-
 // flExactYAML is a one-instance VPC whose web server echoes UDP on 5005;
 // %s is the public NACL's extra inbound rule.
 const flExactYAML = `account: "123456789012"
@@ -756,5 +754,120 @@ func TestFlowLogsPortScan(t *testing.T) {
 				t.Errorf("a %d-flow table held a %d-port scan without SKIPDATA", tc.table, tc.ports)
 			}
 		})
+	}
+}
+
+// flIperfYAML: a client in one subnet, an iperf3 server in another.
+const flIperfYAML = `account: "123456789012"
+region: us-east-1
+vpc: {id: vpc-perf, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-a, cidr: 10.0.1.0/24, az: us-east-1a}
+  - {id: subnet-b, cidr: 10.0.2.0/24, az: us-east-1b}
+security_groups:
+  - id: sg-client
+    ingress: []
+    egress: [{protocol: all, cidr: 0.0.0.0/0}]
+  - id: sg-server
+    ingress: [{protocol: tcp, ports: 5201, cidr: 10.0.1.0/24}]
+    egress: [{protocol: all, cidr: 0.0.0.0/0}]
+instances:
+  - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, security_groups: [sg-client]}
+  - {id: i-b, subnet: subnet-b, private_ip: 10.0.2.20, security_groups: [sg-server]}
+flow_logs:
+  - {id: fl-perf, resource: vpc-perf, traffic_type: ALL, max_aggregation_interval: 600, log_format: "` + flTestFormat + `"}
+`
+
+// nstatCounter reads one counter of namespace ns (nstat -a: absolute).
+func nstatCounter(t *testing.T, ns, name string) int64 {
+	t.Helper()
+	out, err := testenv.Exec(t, ns, "nstat", "-asz", name)
+	if err != nil {
+		t.Fatalf("nstat: %v", err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatalf("nstat: %q", line)
+			}
+			return n
+		}
+	}
+	t.Fatalf("nstat printed no %s: %q", name, out)
+	return 0
+}
+
+// Under iperf3 transfers the receiving ENI's ingress packets are exactly
+// the TCP segments that crossed the wire. Two views of "exactly":
+//   - with TSO/GSO (the default), the veths carry super-packets whole and
+//     this kernel's TcpInSegs counts one per received skb (in a first run:
+//     974 wire segments arrived as 198 skbs), so the exact reference is the
+//     sender's TcpOutSegs, which counts every segment of a TSO packet;
+//   - with TSO/GSO off at the sender every skb is one wire segment, and
+//     the flow log equals the receiver's own TcpInSegs, as the issue asks.
+func TestFlowLogsIperfSegments(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := testenv.Topology(t, flIperfYAML)
+	l := flUp(t, topo, Options{})
+	eniB := flENI(t, topo, "i-b")
+	a, b := flNS(t, l, "i-a"), flNS(t, l, "i-b")
+	seen := map[string]bool{}
+	flRecords(t, l, seen)
+	run := func(name string) (flowPkts, inSegs, outSegs int64) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv := exec.CommandContext(ctx, "ip", "netns", "exec", b, "iperf3", "-s", "-1", "-p", "5201")
+		if err := srv.Start(); err != nil {
+			t.Fatalf("%s: iperf3 server: %v", name, err)
+		}
+		defer srv.Wait()
+		// Wait for the listener without connecting to it (a probe would count).
+		for i := 0; ; i++ {
+			out, _ := testenv.Exec(t, b, "ss", "-Hltn", "sport = :5201")
+			if strings.Contains(out, "LISTEN") {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("%s: iperf3 server does not listen", name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		in0, out0 := nstatCounter(t, b, "TcpInSegs"), nstatCounter(t, a, "TcpOutSegs")
+		if out, err := testenv.Exec(t, a, "iperf3", "-c", "10.0.2.20", "-p", "5201", "-n", "8M"); err != nil {
+			t.Fatalf("%s: iperf3 client: %v\n%s", name, err, out)
+		}
+		if err := srv.Wait(); err != nil {
+			t.Fatalf("%s: iperf3 server: %v", name, err)
+		}
+		// Both ends have closed; the last ACK of the close may still be on a veth.
+		time.Sleep(200 * time.Millisecond)
+		inSegs, outSegs = nstatCounter(t, b, "TcpInSegs")-in0, nstatCounter(t, a, "TcpOutSegs")-out0
+		recs := flSelect(flRecords(t, l, seen), map[string]string{"interface_id": eniB, "flow_direction": "ingress", "protocol": "6"})
+		if len(recs) == 0 {
+			t.Fatalf("%s: no ingress TCP record on the server's ENI", name)
+		}
+		for _, r := range recs {
+			if r["action"] != "ACCEPT" || r["dstport"] != "5201" {
+				t.Errorf("%s: unexpected record %v", name, r)
+			}
+		}
+		flowPkts = flSum(t, recs, "packets")
+		t.Logf("%s: flow log %d packets, %d bytes; receiver TcpInSegs +%d, sender TcpOutSegs +%d",
+			name, flowPkts, flSum(t, recs, "bytes"), inSegs, outSegs)
+		return flowPkts, inSegs, outSegs
+	}
+
+	pkts, _, out := run("TSO/GSO on")
+	if pkts != out {
+		t.Errorf("TSO/GSO on: server ENI ingress packets = %d, sender's TcpOutSegs grew by %d", pkts, out)
+	}
+	if _, err := testenv.Exec(t, a, "ethtool", "-K", "eth0", "tso", "off", "gso", "off"); err != nil {
+		t.Fatalf("ethtool: %v", err)
+	}
+	pkts, in, out := run("TSO/GSO off")
+	if pkts != in || pkts != out {
+		t.Errorf("TSO/GSO off: server ENI ingress packets = %d, receiver's TcpInSegs +%d, sender's TcpOutSegs +%d", pkts, in, out)
 	}
 }
