@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/vpcemu/vpcemu/loader"
@@ -158,7 +159,11 @@ func (d *datapath) fillStatus(st *Status) {
 	for i := range st.Instances {
 		tracked, avail, exceeded, err := d.sg.Stats(st.Instances[i].ENI)
 		if err == nil {
-			st.Instances[i].Conntrack = &ConntrackStat{Tracked: tracked, AllowanceAvailable: avail, AllowanceExceeded: exceeded}
+			cs := &ConntrackStat{Tracked: tracked, AllowanceExceeded: exceeded}
+			if avail != math.MaxUint64 { // the loader's "no allowance"
+				cs.AllowanceAvailable = &avail
+			}
+			st.Instances[i].Conntrack = cs
 		}
 	}
 }

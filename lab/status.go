@@ -49,9 +49,9 @@ type InstanceStatus struct {
 
 // ConntrackStat is an ENI's connection-tracking usage.
 type ConntrackStat struct {
-	Tracked            uint64 `json:"tracked"`
-	AllowanceAvailable uint64 `json:"conntrack_allowance_available"`
-	AllowanceExceeded  uint64 `json:"conntrack_allowance_exceeded"`
+	Tracked            uint64  `json:"tracked"`
+	AllowanceAvailable *uint64 `json:"conntrack_allowance_available,omitempty"` // nil: no allowance set
+	AllowanceExceeded  uint64  `json:"conntrack_allowance_exceeded"`
 }
 
 // HostStatus is one internet host.
