@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +92,7 @@ type Sample struct {
 // Results are the samples of a run and what it ran on.
 type Results struct {
 	Configs []Config `json:"-"`
+	Names   []string `json:"configs"` // Configs' tokens, to render saved results again
 	Metrics []string `json:"metrics"`
 	Rounds  int      `json:"rounds"`
 	Dur     string   `json:"dur"`
@@ -105,6 +107,32 @@ type Results struct {
 
 // lockPath serialises runs: two at once would measure each other.
 var lockPath = "/run/vpcemu-bench.lock"
+
+// LoadResults reads results saved as JSON (vpcemu-bench -json) so that
+// their tables can be rendered again.
+func LoadResults(b []byte) (*Results, error) {
+	r := &Results{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("parse results: %w", err)
+	}
+	if len(r.Names) == 0 { // saved before Names existed: the samples' order
+		seen := map[string]bool{}
+		for _, s := range r.Samples {
+			if !seen[s.Config] {
+				seen[s.Config] = true
+				r.Names = append(r.Names, s.Config)
+			}
+		}
+	}
+	for _, tok := range r.Names {
+		c, err := ParseConfig(tok)
+		if err != nil {
+			return nil, err
+		}
+		r.Configs = append(r.Configs, c)
+	}
+	return r, nil
+}
 
 // Run measures every configuration with every metric, Rounds times,
 // interleaved (round 1: every configuration, round 2: every configuration,
@@ -135,7 +163,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	cli, srv := pickCPUs()
 	env := &loadEnv{agent: o.Agent, cliCPU: cli, srvCPU: srv, dur: o.Dur, connConc: o.ConnConc, rawWriter: o.Raw}
-	res := &Results{Configs: cfgs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU,
+	res := &Results{Configs: cfgs, Names: o.Configs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU,
 		Env: envLine(cli, srv), Start: time.Now()}
 	load0 := loadAvg()
 	defer func() {

@@ -155,7 +155,7 @@ func TestTableRatiosAndMissing(t *testing.T) {
 		Sample{Round: 2, Config: "ipt40", Metric: MetricUDP, Err: "boom"},
 		Sample{Round: 1, Config: "naclgen40", Metric: MetricUDP, NA: true})
 	tab := r.Table()
-	for _, want := range []string{"| 200 (100–300) |", "| 50.0 **0.25×** [1 failed] |", "| n/a |"} {
+	for _, want := range []string{"| 200 (100–300) |", "| 50.0 **0.25×** [1 failed] |", "| n/a |", "|---|---|\n"} {
 		if !strings.Contains(tab, want) {
 			t.Errorf("table lacks %q:\n%s", want, tab)
 		}

@@ -129,14 +129,17 @@ func (st Stat) Cell(base Stat) string {
 func (r *Results) Table() string {
 	var b bytes.Buffer
 	b.WriteString("| configuration |")
+	cols := 0
 	for _, m := range r.Metrics {
 		fmt.Fprintf(&b, " %s |", metricTitle(m))
+		cols++
+		if m == MetricTCP {
+			// Retransmits tell a receiver-limited run (drops) from a sender-limited one.
+			b.WriteString(" TCP retransmits |")
+			cols++
+		}
 	}
-	b.WriteString("\n|---|")
-	for range r.Metrics {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	b.WriteString("\n|---|" + strings.Repeat("---|", cols) + "\n")
 	for _, c := range r.Configs {
 		fmt.Fprintf(&b, "| %s (`%s`) |", c.Desc, c.Name)
 		for _, m := range r.Metrics {
@@ -145,6 +148,14 @@ func (r *Results) Table() string {
 				base = Stat{}
 			}
 			fmt.Fprintf(&b, " %s |", r.Summarize(c.Name, m, "").Cell(base))
+			if m == MetricTCP {
+				st := r.Summarize(c.Name, m, "tcp_retrans")
+				if st.N == 0 {
+					b.WriteString(" – |")
+				} else {
+					fmt.Fprintf(&b, " %.0f |", st.Median)
+				}
+			}
 		}
 		b.WriteString("\n")
 	}

@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string) error {
 	md := fs.String("md", "", "write the End-to-end section of this Markdown file (e.g. BENCHMARKS.md)")
 	jsonOut := fs.String("json", "", "write every sample to this JSON file")
 	rawOut := fs.String("raw", "", "write every tool's raw output to this file")
+	render := fs.String("render", "", "measure nothing: render the tables (and -md) from a -json file of an earlier run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,13 +85,25 @@ func run(ctx context.Context, args []string) error {
 		defer f.Close()
 		o.Raw = f
 	}
-	res, err := perf.Run(ctx, o)
+	var res *perf.Results
+	if *render != "" {
+		b, rerr := os.ReadFile(*render)
+		if rerr != nil {
+			return rerr
+		}
+		if res, err = perf.LoadResults(b); err != nil {
+			return err
+		}
+		*quick = res.Rounds == 1 && res.Dur == time.Second.String()
+	} else {
+		res, err = perf.Run(ctx, o)
+	}
 	if res == nil {
 		return err
 	}
 	fmt.Println()
 	fmt.Print(res.Table())
-	if *jsonOut != "" {
+	if *jsonOut != "" && *render == "" {
 		b, _ := json.MarshalIndent(res, "", " ")
 		if werr := os.WriteFile(*jsonOut, b, 0o644); werr != nil {
 			return werr
