@@ -10,10 +10,11 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// requireRoot fails early, with the reason, when a command needs root.
+// requireRoot fails early, with the reason, when a command needs root. The
+// message starts with cmd alone: main already prefixes "vpcemu: ".
 func requireRoot(cmd string) error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("vpcemu %s needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run it with sudo", cmd)
+		return fmt.Errorf("%s needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run it with sudo", cmd)
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ uses the running topology's live rules if one is up, else the built-in lab.
 	f.StringVarP(&o.protocol, "protocol", "p", "tcp", "tcp, udp, icmp, icmpv6, or an IP protocol number")
 	f.IntVar(&o.port, "port", 0, "destination port (tcp/udp)")
 	f.IntVar(&o.sourcePort, "source-port", 0, "source port (default: the lowest port of the client OS's ephemeral range)")
-	f.IntVar(&o.icmpType, "icmp-type", -1, "ICMP type (default: echo request)")
+	f.IntVar(&o.icmpType, "icmp-type", -1, "ICMP type; -1 means an echo request")
 	f.IntVar(&o.icmpCode, "icmp-code", 0, "ICMP code")
 	f.BoolVarP(&o.ipv6, "ipv6", "6", false, "use the endpoints' IPv6 addresses")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")

@@ -37,6 +37,10 @@ changes rules step by step (showing the equivalent aws ec2 command), sends
 real traffic, and shows the outcome, the client port used, the flow-log
 records and the rule that decided. Every outcome is checked against AWS's
 documented behaviour; the exit status is 1 when one differs.`,
+		// Runnable with no arguments, so that cobra rejects an unknown
+		// subcommand ("lesson nope") instead of printing help and exiting 0.
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	c.AddCommand(newLessonListCmd(g), newLessonRunCmd(g))
 	return c

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,17 +63,23 @@ func logsTopology(name string) (string, error) {
 	if n, err := lab.Resolve(lab.DefaultRunRoot, ""); err == nil {
 		return n, nil
 	}
-	ents, _ := os.ReadDir(lab.DefaultDataRoot)
+	ents, err := os.ReadDir(lab.DefaultDataRoot)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("list flow logs: %w", err)
+	}
 	var names []string
 	for _, e := range ents {
 		if e.IsDir() {
 			names = append(names, e.Name())
 		}
 	}
-	if len(names) == 1 {
+	switch len(names) {
+	case 0:
+		return "", fmt.Errorf("no topology is up and none has flow logs under %s (start one with `vpcemu up`)", lab.DefaultDataRoot)
+	case 1:
 		return names[0], nil
 	}
-	return "", fmt.Errorf("name the topology whose logs to print (found %d with flow logs under %s: %v)", len(names), lab.DefaultDataRoot, names)
+	return "", fmt.Errorf("name the topology whose logs to print; these have flow logs under %s: %s", lab.DefaultDataRoot, strings.Join(names, ", "))
 }
 
 // streamEvent is one record of one ENI's stream.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,7 +17,7 @@ func main() {
 	stop()
 	if err != nil {
 		var ee exitError
-		if asExit(err, &ee) {
+		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
 		fmt.Fprintf(os.Stderr, "vpcemu: %v\n", err)

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -19,8 +19,6 @@ type globalOptions struct {
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-func asExit(err error, target *exitError) bool { return errors.As(err, target) }
 
 func newRootCmd() *cobra.Command {
 	g := &globalOptions{}
@@ -46,7 +44,43 @@ func newRootCmd() *cobra.Command {
 	} {
 		root.AddCommand(newCmd(g))
 	}
+	withUsageOnError(root)
 	return root
+}
+
+// withUsageOnError makes every command in the tree answer a bad flag or a
+// wrong number of arguments with its usage line, so the error itself says
+// what would be valid (cobra's own messages only count arguments).
+func withUsageOnError(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\n%s", err, usageHint(c))
+	})
+	if check := c.Args; check != nil {
+		c.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return fmt.Errorf("%w\n%s", err, usageHint(c))
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		withUsageOnError(sub)
+	}
+}
+
+// usageHint is the line added to an argument or flag error: the usage line,
+// or for a command that only groups others, the subcommands it has.
+func usageHint(c *cobra.Command) string {
+	if !c.HasAvailableSubCommands() {
+		return fmt.Sprintf("usage: %s (see '%s --help')", c.UseLine(), c.CommandPath())
+	}
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return fmt.Sprintf("usage: %s COMMAND, one of: %s (see '%s --help')", c.CommandPath(), strings.Join(names, ", "), c.CommandPath())
 }
 
 func newVersionCmd(_ *globalOptions) *cobra.Command {
