@@ -93,40 +93,17 @@ func ParseConfig(tok string) (Config, error) {
 			mode = "native"
 		}
 		c.Desc = fmt.Sprintf("vpcemu NACL (XDP %s), %d rules", mode, n)
-		c.Apply = func(ctx context.Context, t *Topo) (func(), error) { return applyNACL(ctx, t, n, mode) }
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, mode: mode})
 	case "sg":
 		c.Desc = fmt.Sprintf("vpcemu SG (tcx), %d rules", n)
-		c.Apply = func(ctx context.Context, t *Topo) (func(), error) { return applySG(ctx, t, n) }
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, sg: true})
 	case "sgnacl", "sgnaclfl":
 		fl := kind == "sgnaclfl"
 		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (XDP generic) %d rules", n, n)
 		if fl {
 			c.Desc += " + flow logs"
 		}
-		c.Apply = func(ctx context.Context, t *Topo) (func(), error) {
-			var rels []func()
-			release := func() {
-				for i := len(rels) - 1; i >= 0; i-- {
-					rels[i]()
-				}
-			}
-			steps := []func(context.Context, *Topo) (func(), error){
-				func(ctx context.Context, t *Topo) (func(), error) { return applySG(ctx, t, n) },
-				func(ctx context.Context, t *Topo) (func(), error) { return applyNACL(ctx, t, n, "generic") },
-			}
-			if fl {
-				steps = append([]func(context.Context, *Topo) (func(), error){applyFlowLogs}, steps...)
-			}
-			for _, st := range steps {
-				rel, err := st(ctx, t)
-				if err != nil {
-					release()
-					return nil, err
-				}
-				rels = append(rels, rel)
-			}
-			return release, nil
-		}
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: "generic"})
 	default:
 		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
 	}

@@ -213,6 +213,7 @@ func trial(ctx context.Context, o Options, env *loadEnv, c Config, round int) []
 		shape = c.Shape
 	}
 	t := NewTopo(shape, mtu)
+	t.raw = o.Raw
 	fmt.Fprintf(o.Raw, "=== round %d %s on %s (%s, MTU %d)\n", round, c.Name, t.Prefix, t.Shape, t.MTU)
 	if err := t.Up(ctx); err != nil {
 		return fail(err)

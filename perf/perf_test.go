@@ -221,7 +221,7 @@ func TestRunBareAndSG(t *testing.T) {
 	defer cancel()
 	before, _ := os.ReadDir("/run/netns")
 	res, err := Run(ctx, Options{
-		Configs: []string{"bare", "sg40", "naclgen40", "sgnacl1000"}, Metrics: []string{MetricUDP, MetricConn},
+		Configs: []string{"bare", "sg40", "naclgen40", "sgnaclfl1000"}, Metrics: []string{MetricUDP, MetricConn},
 		Rounds: 1, Dur: 300 * time.Millisecond, Agent: []string{os.Args[0]}, Log: testWriter{t},
 	})
 	if err != nil {

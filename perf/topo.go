@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -69,6 +70,8 @@ type Topo struct {
 	// so vpcemu's loaders attach to it as to a topology of `vpcemu up`.
 	VPC  *vpc.Topology
 	Plan *vpc.Plan
+
+	raw io.Writer // the run's raw log, for what configurations report on release
 }
 
 var topoSeq atomic.Int64

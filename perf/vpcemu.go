@@ -2,47 +2,28 @@ package perf
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/netip"
+	"sync"
+	"time"
 
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// naclLoader loads vpcemu's NACL datapath for t onto the namespaces of p
-// the way `vpcemu up` does (lab/datapath.go): XDP on both ends of every
-// subnet uplink, the router end judging with the subnet's outbound table,
-// the subnet end with its inbound table. A variable so that tests can swap it.
-var naclLoader = func(t *vpc.Topology, p *vpc.Plan, mode loader.XDPMode) (_ io.Closer, err error) {
-	n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, MTU: p.MTU})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			_ = n.Close()
-		}
-	}()
-	for i := range t.NetworkACLs {
-		if err := n.SetNACL(&t.NetworkACLs[i]); err != nil {
-			return nil, fmt.Errorf("network ACL %s: %w", t.NetworkACLs[i].ID, err)
-		}
-	}
-	for i, sp := range p.Subnets {
-		acl := t.Subnets[i].NetworkACL
-		if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, mode); err != nil {
-			return nil, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
-		}
-		if err := n.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, mode); err != nil {
-			return nil, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
-		}
-	}
-	return n, nil
+// datapathOpts says which vpcemu programs a configuration loads.
+type datapathOpts struct {
+	rules    int    // N non-matching rules in the bench NACL and SG
+	nacl     bool   // NACL XDP programs on both ends of both uplinks
+	sg       bool   // SG tcx programs on both ENIs
+	flowLogs bool   // count flows in the programs and drain them every second
+	mode     string // XDP mode of the NACL programs
 }
 
-// sgLoader loads vpcemu's SG datapath (tcx on every ENI's subnet-side end).
-var sgLoader = func(t *vpc.Topology, p *vpc.Plan) (io.Closer, error) { return loader.LoadSG(t, p) }
+// flowTableSize is the flow table of the flow-log configurations: lab's
+// default (lab.DefaultFlowTableSize), not imported to keep perf below lab.
+const flowTableSize = 1 << 17
 
 // withVPC returns a copy of t.VPC for a configuration to change.
 func withVPC(t *Topo) (*vpc.Topology, error) {
@@ -54,6 +35,7 @@ func withVPC(t *Topo) (*vpc.Topology, error) {
 	c.Instances = append([]vpc.Instance(nil), t.VPC.Instances...)
 	c.SecurityGroups = append([]vpc.SecurityGroup(nil), t.VPC.SecurityGroups...)
 	c.NetworkACLs = append([]vpc.NetworkACL(nil), t.VPC.NetworkACLs...)
+	c.FlowLogs = append([]vpc.FlowLog(nil), t.VPC.FlowLogs...)
 	return &c, nil
 }
 
@@ -91,58 +73,138 @@ func BenchSG(n int, vpcCIDR netip.Prefix) vpc.SecurityGroup {
 	return vpc.SecurityGroup{ID: "sg-bench", Name: "bench", Description: "benchmark", Ingress: in, Egress: out}
 }
 
-func applyNACL(_ context.Context, t *Topo, n int, mode string) (func(), error) {
+// applyDatapath loads the vpcemu programs o asks for onto t the way
+// `vpcemu up` does (lab/datapath.go, without the internet gateway, which no
+// benchmark packet crosses): flow maps first, NACL XDP on both ends of each
+// uplink (router end: the subnet's outbound table, subnet end: inbound),
+// SG tcx on each ENI, then the ENI table of the flow maps. With flow logs a
+// goroutine drains the counters every second, as the flow-log pump does
+// (the samples are dropped: formatting and writing files is not measured).
+func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err error) {
 	v, err := withVPC(t)
 	if err != nil {
 		return nil, err
 	}
-	v.NetworkACLs = append(v.NetworkACLs, BenchNACL(n, t.VPCCIDR))
-	for i := range v.Subnets {
-		v.Subnets[i].NetworkACL = "acl-bench"
+	p := t.Plan
+	if o.nacl {
+		v.NetworkACLs = append(v.NetworkACLs, BenchNACL(o.rules, t.VPCCIDR))
+		for i := range v.Subnets {
+			v.Subnets[i].NetworkACL = "acl-bench"
+		}
 	}
-	c, err := naclLoader(v, t.Plan, loader.XDPMode(mode))
-	if err != nil {
-		return nil, fmt.Errorf("vpcemu NACL: %w", err)
+	if o.sg {
+		v.SecurityGroups = append(v.SecurityGroups, BenchSG(o.rules, t.VPCCIDR))
+		for i := range v.Instances {
+			v.Instances[i].SecurityGroups = []string{"sg-bench"}
+		}
 	}
-	return func() { _ = c.Close() }, nil
+	if o.flowLogs {
+		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPC.ID, TrafficType: "ALL", MaxAggregationInterval: 60})
+	}
+	var closers []func() error
+	release := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	var flows *loader.Flows
+	if o.flowLogs {
+		spec, err := loader.NACLSpec()
+		if err != nil {
+			return nil, fmt.Errorf("flow logs: %w", err)
+		}
+		if flows, err = loader.NewFlows(spec, flowTableSize); err != nil {
+			return nil, fmt.Errorf("flow logs: %w", err)
+		}
+		closers = append(closers, flows.Close) // closed last: the programs hold the maps
+	}
+	if o.nacl {
+		n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: v.VPC.CIDR, Topology: v, MTU: p.MTU, Flows: flows})
+		if err != nil {
+			return nil, fmt.Errorf("vpcemu NACL: %w", err)
+		}
+		closers = append(closers, n.Close)
+		for i := range v.NetworkACLs {
+			if err := n.SetNACL(&v.NetworkACLs[i]); err != nil {
+				return nil, fmt.Errorf("vpcemu NACL %s: %w", v.NetworkACLs[i].ID, err)
+			}
+		}
+		for i, sp := range p.Subnets {
+			acl := v.Subnets[i].NetworkACL
+			if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, loader.XDPMode(o.mode)); err != nil {
+				return nil, fmt.Errorf("vpcemu NACL, subnet %s: %w", sp.SubnetID, err)
+			}
+			if err := n.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, loader.XDPMode(o.mode)); err != nil {
+				return nil, fmt.Errorf("vpcemu NACL, subnet %s: %w", sp.SubnetID, err)
+			}
+		}
+	}
+	if o.sg || o.flowLogs {
+		// Flow accounting needs the SG programs' ENI table even when the
+		// configuration does not measure SGs; then the default SG applies.
+		s, err := loader.LoadSGWithFlows(v, p, flows)
+		if err != nil {
+			return nil, fmt.Errorf("vpcemu SG: %w", err)
+		}
+		closers = append(closers, s.Close)
+		if flows != nil {
+			if err := flows.SetENIs(v, s.ENIIndex); err != nil {
+				return nil, fmt.Errorf("flow logs: %w", err)
+			}
+		}
+	}
+	if flows != nil {
+		stop := make(chan struct{})
+		var samples, drains, skipped int
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					ss, skips, err := flows.Drain()
+					if err == nil {
+						drains++
+						samples += len(ss)
+						for _, k := range skips {
+							skipped += int(k)
+						}
+					}
+				}
+			}
+		}()
+		// Stops before the programs and maps close (closers run in reverse).
+		closers = append(closers, func() error {
+			close(stop)
+			wg.Wait()
+			if t.raw != nil {
+				// Evidence that counting was on: flows seen per drain.
+				fmt.Fprintf(t.raw, "flow logs: %d drains, %d flow samples, %d packets skipped (table full)\n", drains, samples, skipped)
+			}
+			return nil
+		})
+	}
+	return release, nil
 }
 
-func applySG(_ context.Context, t *Topo, n int) (func(), error) {
-	v, err := withVPC(t)
-	if err != nil {
-		return nil, err
-	}
-	v.SecurityGroups = append(v.SecurityGroups, BenchSG(n, t.VPCCIDR))
-	for i := range v.Instances {
-		v.Instances[i].SecurityGroups = []string{"sg-bench"}
-	}
-	c, err := sgLoader(v, t.Plan)
-	if err != nil {
-		return nil, fmt.Errorf("vpcemu SG: %w", err)
-	}
-	return func() { _ = c.Close() }, nil
-}
+var errNoDatapath = errors.New("configuration loads no vpcemu program")
 
-// flowLogLoader turns on vpcemu's flow logs for every ENI of t (issue 6),
-// before the SG and NACL programs load, and returns what stops them.
-//
-// HOOK: nil until the flow-log pump lands in loader/; the sgnaclflN
-// configurations (SG + NACL + flow logs, to compare with sgnaclN) report
-// "n/a" meanwhile.
-var flowLogLoader func(t *vpc.Topology, p *vpc.Plan) (io.Closer, error)
-
-func applyFlowLogs(_ context.Context, t *Topo) (func(), error) {
-	if flowLogLoader == nil {
-		return nil, fmt.Errorf("vpcemu flow logs: not wired (perf/vpcemu.go flowLogLoader): %w", ErrUnavailable)
+// vpcemuConfig returns the Apply of a vpcemu configuration.
+func vpcemuConfig(o datapathOpts) func(ctx context.Context, t *Topo) (func(), error) {
+	return func(ctx context.Context, t *Topo) (func(), error) {
+		if !o.nacl && !o.sg && !o.flowLogs {
+			return nil, errNoDatapath
+		}
+		return applyDatapath(ctx, t, o)
 	}
-	v, err := withVPC(t)
-	if err != nil {
-		return nil, err
-	}
-	v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPC.ID, TrafficType: "ALL", MaxAggregationInterval: 60})
-	c, err := flowLogLoader(v, t.Plan)
-	if err != nil {
-		return nil, fmt.Errorf("vpcemu flow logs: %w", err)
-	}
-	return func() { _ = c.Close() }, nil
 }
