@@ -21,7 +21,8 @@ import (
 	"github.com/vpcemu/vpcemu/testenv"
 )
 
-// naclRequireRoot is testenv.RequireRoot: skip as a user, fail in CI.
+// naclRequireRoot is testenv.RequireRoot; it stays only for the callers that
+// still use the old name.
 func naclRequireRoot(tb testing.TB) {
 	tb.Helper()
 	testenv.RequireRoot(tb)
@@ -42,7 +43,7 @@ var (
 
 func mustLoadIGW(tb testing.TB) *IGW {
 	tb.Helper()
-	naclRequireRoot(tb)
+	testenv.RequireRoot(tb)
 	g, err := newIGW(igwVPC, map[netip.Addr]netip.Addr{igwWebPub: igwWebPriv})
 	if err != nil {
 		tb.Fatal(err)
@@ -401,7 +402,7 @@ func igwICMPEcho(ns string, dst netip.Addr) error {
 }
 
 func TestIGWRealTraffic(t *testing.T) {
-	naclRequireRoot(t)
+	testenv.RequireRoot(t)
 	c := newIGWChain(t)
 	g, err := LoadIGW(c.router, "igw", igwVPC, map[netip.Addr]netip.Addr{igwWebPub: igwWebPriv})
 	if err != nil {

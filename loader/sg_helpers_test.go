@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -34,15 +34,11 @@ func sgVerdictName(v uint32) string {
 	return "?"
 }
 
+// requirePrivSG is testenv.RequireRoot; it stays only for the callers that
+// still use the old name.
 func requirePrivSG(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("VPCEMU_REQUIRE_PRIV") == "1" {
-		tb.Fatal("privileged test would be skipped")
-	}
-	tb.Skip("needs root (CAP_BPF, CAP_NET_ADMIN)")
+	testenv.RequireRoot(tb)
 }
 
 // sgHarness drives the SG programs with BPF_PROG_RUN and a test clock.

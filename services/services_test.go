@@ -18,19 +18,9 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("VPCEMU_REQUIRE_PRIV") == "1" || os.Getenv("CI") == "true" {
-		t.Fatal("privileged test would be skipped")
-	}
-	t.Skip("needs root (network namespaces, sshd)")
-}
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -83,19 +73,6 @@ func dialIn(ns, network, addr string) (c net.Conn, err error) {
 		return err
 	})
 	return c, err
-}
-
-// inNS runs a command inside ns and returns its stdout.
-func inNS(t *testing.T, ns string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("%v: %w: %s", args, err, stderr.String())
-	}
-	return string(out), nil
 }
 
 // matching lists processes whose command line contains pattern.
@@ -153,7 +130,7 @@ func sshOut(t *testing.T, stateDir, from, to string, remote ...string) string {
 // TestServices starts every kind of service in one namespace and uses each
 // from another namespace over a veth pair, then stops them.
 func TestServices(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := newPair(t)
 	stateDir := t.TempDir()
 	host := "i-" + randHex(t, 4)
@@ -165,14 +142,14 @@ func TestServices(t *testing.T) {
 
 	t.Run("http answers with the host on any path", func(t *testing.T) {
 		for _, path := range []string{"/", "/some/where?x=1"} {
-			out, err := inNS(t, p.client, "curl", "-sS", "--max-time", "5", "http://"+ip+path)
+			out, err := testenv.Exec(t, p.client, "curl", "-sS", "--max-time", "5", "http://"+ip+path)
 			if err != nil || out != host+"\n" {
 				t.Errorf("GET %s = %q, %v; want %q", path, out, err, host+"\n")
 			}
 		}
 	})
 	t.Run("https answers with the host", func(t *testing.T) {
-		out, err := inNS(t, p.client, "curl", "-sSk", "--max-time", "5", "https://"+ip+"/")
+		out, err := testenv.Exec(t, p.client, "curl", "-sSk", "--max-time", "5", "https://"+ip+"/")
 		if err != nil || out != host+"\n" {
 			t.Errorf("GET https = %q, %v; want %q", out, err, host+"\n")
 		}
@@ -195,7 +172,7 @@ func TestServices(t *testing.T) {
 		}
 	})
 	t.Run("tcp echo answers curl", func(t *testing.T) {
-		out, err := inNS(t, p.client, "curl", "-sS", "--max-time", "5", "http://"+ip+":5432")
+		out, err := testenv.Exec(t, p.client, "curl", "-sS", "--max-time", "5", "http://"+ip+":5432")
 		if err != nil || out != host+" tcp echo\n" {
 			t.Errorf("curl tcp echo = %q, %v", out, err)
 		}
@@ -285,7 +262,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestRestartReusesKeys checks that a second Start on the same state dir
 // keeps the topology's keys and certificate.
 func TestRestartReusesKeys(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := newPair(t)
 	stateDir := t.TempDir()
 	specs := []Spec{{NS: p.server, Host: "i-again", Services: []vpc.Service{{Kind: "https"}, {Kind: "ssh"}}}}
@@ -317,7 +294,7 @@ func TestRestartReusesKeys(t *testing.T) {
 // TestKillLeftovers leaves a Running unstopped, as a crashed daemon would,
 // and checks KillLeftovers ends its sshd and the sessions under it.
 func TestKillLeftovers(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := newPair(t)
 	stateDir := t.TempDir()
 	r := startT(t, stateDir, []Spec{{NS: p.server, Host: "i-left", Services: []vpc.Service{{Kind: "ssh"}}}})
@@ -357,7 +334,7 @@ func TestKillLeftovers(t *testing.T) {
 // TestStartFailureStopsEverything checks that a Start failing halfway leaves
 // no listener and no sshd behind.
 func TestStartFailureStopsEverything(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := newPair(t)
 
 	t.Run("missing namespace", func(t *testing.T) {
