@@ -46,7 +46,7 @@ struct flow_key {
 struct flow_val {
 	__u64 packets;   /* wire packets (GSO segments) */
 	__u64 bytes;     /* IP bytes on the wire */
-	__u64 first_ns;  /* bpf_ktime_get_ns of the first packet */
+	__u64 first_ns;  /* bpf_ktime_get_coarse_ns of the first packet */
 	__u64 last_ns;   /* of the last packet */
 	__u64 tcp_flags; /* OR of per-packet FL-27 values (64-bit: BPF atomics) */
 };
@@ -61,6 +61,8 @@ struct flow_addr_key {
 struct flow_addr_val {
 	__u32 eni;
 	__u32 subnet;
+	__u32 net[4];  /* the subnet's CIDR of the address's family, network order */
+	__u32 mask[4];
 };
 
 /* An address -> the subnet whose CIDR holds it (LPM). */
@@ -137,6 +139,22 @@ static __always_inline __u32 flow_eni_of(const struct pkt *p, int dst, __u32 *su
 	return v->eni;
 }
 
+/* flow_same_subnet tells whether p's destination is in the subnet of the
+ * ENI owning p's source (a mask compare: no LPM lookup on the hot path). */
+static __always_inline int flow_same_subnet(const struct pkt *p)
+{
+	struct flow_addr_key k = {};
+	k.family = p->family;
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	struct flow_addr_val *v = bpf_map_lookup_elem(&flow_addr, &k);
+	if (!v || !v->subnet)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if ((p->daddr[i] & v->mask[i]) != v->net[i])
+			return 0;
+	return 1;
+}
+
 /* flow_subnet_of returns the subnet index whose CIDR holds p's src or dst
  * address, or 0 when none does (the internet). */
 static __always_inline __u32 flow_subnet_of(const struct pkt *p, int dst)
@@ -168,7 +186,9 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	k.family = p->family;
 	k.egress = egress ? 1 : 0;
 	k.reject = reject ? 1 : 0;
-	__u64 now = bpf_ktime_get_ns();
+	/* Records have second resolution: the coarse clock (same base as
+	 * CLOCK_MONOTONIC, tick resolution) costs a fraction of the precise one. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
 	struct flow_val *v = bpf_map_lookup_elem(tab, &k);
 	if (!v) {
@@ -185,7 +205,7 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	}
 	__sync_fetch_and_add(&v->packets, segs);
 	__sync_fetch_and_add(&v->bytes, bytes);
-	if (fl)
+	if ((v->tcp_flags & fl) != fl)
 		__sync_fetch_and_or(&v->tcp_flags, fl);
 	v->last_ns = now;
 }

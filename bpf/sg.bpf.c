@@ -388,12 +388,8 @@ static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, _
 {
 	if (!flow_enabled)
 		return TC_ACT_UNSPEC;
-	if (dir == SG_DIR_OUT) {
-		__u32 sub = 0;
-		flow_eni_of(p, 0, &sub);
-		if (!sub || flow_subnet_of(p, 1) != sub)
-			return TC_ACT_UNSPEC;
-	}
+	if (dir == SG_DIR_OUT && !flow_same_subnet(p))
+		return TC_ACT_UNSPEC;
 	__u32 bytes;
 	__u32 segs = sg_wire(skb, p, &bytes);
 	flow_account(p, eni, dir == SG_DIR_OUT, 0, segs, bytes);

@@ -228,6 +228,7 @@ network_acls:
       - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
 instances:
   - {id: i-web, subnet: subnet-public, private_ip: 10.0.1.10, public_ip: 203.0.113.10, security_groups: [sg-web], services: ["udp:5005"]}
+  - {id: i-app, subnet: subnet-public, private_ip: 10.0.1.20, security_groups: [sg-web]}
 internet:
   - {name: laptop, ip: 198.51.100.10}
 flow_logs:
@@ -248,6 +249,10 @@ func TestFlowLogsUDPExact(t *testing.T) {
 	web := netip.MustParseAddrPort("203.0.113.10:5005")
 	if err := udpExchange(laptop, 41000, web, n, payload, true); err != nil {
 		t.Fatalf("udp echo exchange: %v", err)
+	}
+	// Same subnet: no NACL on the way, the SGs count both ends (once).
+	if err := udpExchange(flNS(t, l, "i-app"), 42000, netip.MustParseAddrPort("10.0.1.10:5005"), n, payload, true); err != nil {
+		t.Fatalf("udp echo exchange in the subnet: %v", err)
 	}
 	deny := "\n      - {rule: 50, protocol: udp, ports: 5005, cidr: 0.0.0.0/0, action: deny}"
 	if err := l.ApplyTopology(flReparse(t, l, fmt.Sprintf(flExactYAML, deny))); err != nil {
@@ -273,6 +278,19 @@ func TestFlowLogsUDPExact(t *testing.T) {
 		"dstport": "5005", "protocol": "17", "flow_direction": "ingress", "action": "ACCEPT"})
 	check("echoes out", map[string]string{"srcaddr": "10.0.1.10", "dstaddr": "198.51.100.10", "srcport": "5005",
 		"dstport": "41000", "protocol": "17", "flow_direction": "egress", "action": "ACCEPT"})
+	app := flENI(t, topo, "i-app")
+	for _, c := range []struct{ eni, dir, src, dst, sport, dport string }{
+		{app, "egress", "10.0.1.20", "10.0.1.10", "42000", "5005"},
+		{eni, "ingress", "10.0.1.20", "10.0.1.10", "42000", "5005"},
+		{eni, "egress", "10.0.1.10", "10.0.1.20", "5005", "42000"},
+		{app, "ingress", "10.0.1.10", "10.0.1.20", "5005", "42000"},
+	} {
+		got := flSelect(recs, map[string]string{"interface_id": c.eni, "flow_direction": c.dir, "srcaddr": c.src,
+			"dstaddr": c.dst, "srcport": c.sport, "dstport": c.dport, "action": "ACCEPT"})
+		if p, b := flSum(t, got, "packets"), flSum(t, got, "bytes"); p != n || b != n*ipSize {
+			t.Errorf("same subnet %s %s: %d packets, %d bytes; want %d, %d", c.eni, c.dir, p, b, n, n*ipSize)
+		}
+	}
 	check("datagrams denied by the NACL", map[string]string{"srcaddr": "198.51.100.10", "srcport": "41001",
 		"dstport": "5005", "flow_direction": "ingress", "action": "REJECT"})
 	// Nothing else of the denied flow: no ACCEPT for it, no echo.

@@ -49,6 +49,8 @@ type flowAddrKey struct {
 type flowAddrVal struct {
 	ENI    uint32
 	Subnet uint32
+	Net    [4]uint32 // the subnet's CIDR of the address's family
+	Mask   [4]uint32
 }
 
 type flowSubnetKey struct {
@@ -129,8 +131,10 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
 	f.vpc, f.vpc6 = t.VPC.CIDR, t.VPC.IPv6CIDR
 	subnetIdx := map[string]uint32{}
+	subnetOf := map[string]*vpc.Subnet{}
 	for i, s := range t.Subnets {
 		subnetIdx[s.ID] = uint32(i + 1)
+		subnetOf[s.ID] = &t.Subnets[i]
 		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
 			if !p.IsValid() {
 				continue
@@ -159,7 +163,20 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 				continue
 			}
 			k := flowAddrKey{Addr: words(a), Family: family(a)}
-			if err := f.maps["flow_addr"].Put(k, flowAddrVal{ENI: idx, Subnet: subnetIdx[in.Subnet]}); err != nil {
+			v := flowAddrVal{ENI: idx, Subnet: subnetIdx[in.Subnet]}
+			if s := subnetOf[in.Subnet]; s != nil {
+				c := s.CIDR
+				if a.Is6() {
+					c = s.IPv6CIDR
+				}
+				if c.IsValid() {
+					v.Net, v.Mask = words(c.Masked().Addr()), prefixMask(c)
+				}
+			}
+			if v.Mask == ([4]uint32{}) {
+				v.Subnet = 0 // no CIDR of its family: nothing is "its own subnet"
+			}
+			if err := f.maps["flow_addr"].Put(k, v); err != nil {
 				return fmt.Errorf("flows: address %s: %w", a, err)
 			}
 		}
@@ -285,6 +302,19 @@ func words(a netip.Addr) [4]uint32 {
 		return w
 	}
 	b := a.As16()
+	for i := range w {
+		w[i] = binary.NativeEndian.Uint32(b[4*i:])
+	}
+	return w
+}
+
+// prefixMask is p's netmask laid out as words lays out addresses.
+func prefixMask(p netip.Prefix) [4]uint32 {
+	var b [16]byte
+	for i := 0; i < p.Bits(); i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	var w [4]uint32
 	for i := range w {
 		w[i] = binary.NativeEndian.Uint32(b[4*i:])
 	}

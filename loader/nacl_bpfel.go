@@ -24,6 +24,8 @@ type naclFlowAddrVal struct {
 	_      structs.HostLayout
 	Eni    uint32
 	Subnet uint32
+	Net    [4]uint32
+	Mask   [4]uint32
 }
 
 type naclFlowKey struct {

@@ -60,6 +60,8 @@ type sgFlowAddrVal struct {
 	_      structs.HostLayout
 	Eni    uint32
 	Subnet uint32
+	Net    [4]uint32
+	Mask   [4]uint32
 }
 
 type sgFlowKey struct {
