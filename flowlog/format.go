@@ -141,12 +141,6 @@ var fieldByName = func() map[string]Field {
 // Fields returns the whole catalogue in AWS's documentation order.
 func Fields() []Field { return append([]Field(nil), catalogue[:]...) }
 
-// LookupField finds a field of the catalogue by its AWS name.
-func LookupField(name string) (Field, bool) {
-	f, ok := fieldByName[name]
-	return f, ok
-}
-
 // DefaultFormatString is AWS's default record format: the 14 version-2 fields (FL-10).
 const DefaultFormatString = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
 

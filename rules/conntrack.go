@@ -118,9 +118,6 @@ func (c *Conntrack) SetTopology(t *vpc.Topology) {
 	c.setTopology(t, NewSGEvaluator(t))
 }
 
-// Evaluator is the SG evaluator currently deciding new flows.
-func (c *Conntrack) Evaluator() *SGEvaluator { return c.sg }
-
 func ctKeys(eni string, p *Packet) (fwd, rev ctKey) {
 	fwd = ctKey{eni: eni, proto: p.Protocol, src: p.Src.Unmap(), dst: p.Dst.Unmap()}
 	switch p.Protocol {

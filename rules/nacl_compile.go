@@ -498,11 +498,3 @@ func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	}
 	return out
 }
-
-// VPCDNS returns the Route 53 Resolver address of a VPC: its base+2.
-func VPCDNS(vpcCIDR netip.Prefix) netip.Addr {
-	if !vpcCIDR.IsValid() {
-		return netip.Addr{}
-	}
-	return vpcCIDR.Masked().Addr().Next().Next()
-}

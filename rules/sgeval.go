@@ -86,7 +86,6 @@ type dirRules struct {
 	// slash0[fam][tcp/udp]: port ranges of /0 CIDR rules (for the responder
 	// side of SG-23); protocol -1 rules appear as 0-65535.
 	slash0 [2][2][]vpc.PortRange
-	sgs    []string
 }
 
 // protoTable indexes one family+protocol's rules by destination port so
@@ -162,7 +161,6 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 		er := &eniRules{}
 		for d := range 2 {
 			er.dir[d].empty = true
-			er.dir[d].sgs = instanceSGs(in)
 		}
 		for _, id := range instanceSGs(in) {
 			sg := findSG(t, id)
@@ -375,14 +373,6 @@ func (dr *dirRules) denyCode() string {
 		return CodeSGHasNoRules
 	}
 	return CodeSGRulesMismatch
-}
-
-// SecurityGroups lists the SG ids attached to the instance or ENI (nil when unknown).
-func (e *SGEvaluator) SecurityGroups(instanceID string) []string {
-	if er := e.enis[instanceID]; er != nil {
-		return er.dir[0].sgs
-	}
-	return nil
 }
 
 // TCP flag bits of Packet.TCPFlags.
