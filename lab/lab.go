@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vpcemu/vpcemu/loader"
@@ -277,12 +278,12 @@ func Down(name string, purge bool, opts Options) error {
 func stopDaemon(paths Paths, pid int) error {
 	_, err := Call(paths, Request{Op: "stop"}, io.Discard)
 	if err != nil {
-		_ = signalTerm(pid)
+		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for alive(pid) {
 		if time.Now().After(deadline) {
-			_ = signalKill(pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 			return fmt.Errorf("daemon pid %d did not exit in 30s: killed", pid)
 		}
 		time.Sleep(50 * time.Millisecond)
