@@ -111,7 +111,7 @@ func detach(o *upOptions, name string, out io.Writer) error {
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return err
+		return fmt.Errorf("create the readiness pipe: %w", err)
 	}
 	args := []string{"up", "--ready-fd", "3", "--xdp-mode", o.xdpMode, "-q"}
 	if o.file != "" {
