@@ -117,53 +117,39 @@ func (d *decoder) parse(data []byte) *Topology {
 	t.Limits = d.limits(o)
 	t.VPC = d.vpc(o, t.Name)
 
-	items, _ := d.list(o, "prefix_lists")
-	for i, n := range items {
-		pl, ok := d.prefixList(n, index("prefix_lists", i))
-		d.mark(index("prefix_lists", i), ok)
-		t.PrefixLists = append(t.PrefixLists, pl)
-	}
-	items, _ = d.list(o, "subnets")
-	for i, n := range items {
-		s, ok := d.subnet(n, index("subnets", i), t.Region)
-		d.mark(index("subnets", i), ok)
-		t.Subnets = append(t.Subnets, s)
-	}
-	items, _ = d.list(o, "security_groups")
-	for i, n := range items {
-		sg, ok := d.securityGroup(n, index("security_groups", i), t)
-		d.mark(index("security_groups", i), ok)
-		t.SecurityGroups = append(t.SecurityGroups, sg)
-	}
-	items, _ = d.list(o, "network_acls")
-	for i, n := range items {
-		a, ok := d.networkACL(n, index("network_acls", i), t)
-		d.mark(index("network_acls", i), ok)
-		t.NetworkACLs = append(t.NetworkACLs, a)
-	}
-	items, _ = d.list(o, "instances")
-	for i, n := range items {
-		in, ok := d.instance(n, index("instances", i), t.Name)
-		d.mark(index("instances", i), ok)
-		t.Instances = append(t.Instances, in)
-	}
-	items, _ = d.list(o, "internet")
-	for i, n := range items {
-		h, ok := d.host(n, index("internet", i))
-		d.mark(index("internet", i), ok)
-		t.Internet = append(t.Internet, h)
-	}
-	items, _ = d.list(o, "flow_logs")
-	for i, n := range items {
-		fl, ok := d.flowLog(n, index("flow_logs", i))
-		d.mark(index("flow_logs", i), ok)
-		t.FlowLogs = append(t.FlowLogs, fl)
-	}
+	t.PrefixLists = decodeList(d, o, "prefix_lists", d.prefixList)
+	t.Subnets = decodeList(d, o, "subnets", func(n *yaml.Node, path string) (Subnet, bool) {
+		return d.subnet(n, path, t.Region)
+	})
+	t.SecurityGroups = decodeList(d, o, "security_groups", func(n *yaml.Node, path string) (SecurityGroup, bool) {
+		return d.securityGroup(n, path, t)
+	})
+	t.NetworkACLs = decodeList(d, o, "network_acls", func(n *yaml.Node, path string) (NetworkACL, bool) {
+		return d.networkACL(n, path, t)
+	})
+	t.Instances = decodeList(d, o, "instances", func(n *yaml.Node, path string) (Instance, bool) {
+		return d.instance(n, path, t.Name)
+	})
+	t.Internet = decodeList(d, o, "internet", d.host)
+	t.FlowLogs = decodeList(d, o, "flow_logs", d.flowLog)
 	// Objects that failed to decode are kept (marked bad) so that paths
 	// still index the file's lists; cross-object checks skip them.
 	d.validate(t)
 	addDefaults(t)
 	return t
+}
+
+// decodeList decodes every item of the list under key with one. Items that
+// fail are kept (marked bad) so that later paths still index the file's list.
+func decodeList[T any](d *decoder, o object, key string, one func(n *yaml.Node, path string) (T, bool)) []T {
+	items, _ := d.list(o, key)
+	var out []T
+	for i, n := range items {
+		v, ok := one(n, index(key, i))
+		d.mark(index(key, i), ok)
+		out = append(out, v)
+	}
+	return out
 }
 
 var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): `)
