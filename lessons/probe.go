@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func (e *env) runSSH(ctx context.Context, p *probe, src endpoint, dst netip.Addr
 	// ssh keeps the first value of an option: this one wins over SSHCommand's.
 	for i, a := range cmd.Args {
 		if a == "ssh" {
-			cmd.Args = slicesInsert(cmd.Args, i+1, "-o", "ConnectTimeout="+strconv.Itoa(connectTimeout))
+			cmd.Args = slices.Insert(cmd.Args, i+1, "-o", "ConnectTimeout="+strconv.Itoa(connectTimeout))
 			break
 		}
 	}
@@ -430,12 +431,6 @@ func shellJoin(args []string) string {
 		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 	}
 	return b.String()
-}
-
-func slicesInsert(s []string, i int, v ...string) []string {
-	out := append([]string{}, s[:i]...)
-	out = append(out, v...)
-	return append(out, s[i:]...)
 }
 
 // inRange reports whether port is in the ephemeral range of OS profile os.
