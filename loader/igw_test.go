@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -318,9 +317,8 @@ func newIGWChain(t *testing.T) *igwChain {
 	// Without the NAT the internet would reach private addresses directly;
 	// this route lets the test prove the program (not routing) stops it.
 	naclIP(t, "-n", c.host, "route", "add", "10.0.0.0/16", "via", "169.254.100.1", "src", "198.51.100.10")
-	out, err := exec.Command("ip", "netns", "exec", c.router, "sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput()
-	if err != nil {
-		t.Fatalf("sysctl: %v: %s", err, out)
+	if _, err := testenv.Exec(t, c.router, "sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -367,40 +365,6 @@ func igwTCPDial(ns, addr string) (string, error) {
 	return string(b), err
 }
 
-// igwICMPEcho sends one echo request from ns to dst and waits for the reply.
-func igwICMPEcho(ns string, dst netip.Addr) error {
-	var pc net.PacketConn
-	if err := netns.Do(ns, func() (err error) {
-		pc, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
-		return err
-	}); err != nil {
-		return err
-	}
-	defer pc.Close()
-	ic := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 0x7e57, Seq: 1}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, ic, gopacket.Payload("igw")); err != nil {
-		return err
-	}
-	for try := 0; try < 3; try++ {
-		if _, err := pc.WriteTo(buf.Bytes(), &net.IPAddr{IP: dst.AsSlice()}); err != nil {
-			return err
-		}
-		_ = pc.SetReadDeadline(time.Now().Add(time.Second))
-		b := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				break
-			}
-			if n >= 8 && b[0] == 0 && from.String() == dst.String() && binary.BigEndian.Uint16(b[4:]) == 0x7e57 {
-				return nil
-			}
-		}
-	}
-	return errors.New("no echo reply")
-}
-
 func TestIGWRealTraffic(t *testing.T) {
 	testenv.RequireRoot(t)
 	c := newIGWChain(t)
@@ -411,12 +375,12 @@ func TestIGWRealTraffic(t *testing.T) {
 	t.Cleanup(func() { _ = g.Close() })
 
 	t.Run("ping from the instance with a public IP reaches the internet", func(t *testing.T) {
-		if err := igwICMPEcho(c.web, igwLaptop); err != nil {
+		if err := testenv.Ping(c.web, igwLaptop); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("ping from the internet reaches the public IP", func(t *testing.T) {
-		if err := igwICMPEcho(c.host, igwWebPub); err != nil {
+		if err := testenv.Ping(c.host, igwWebPub); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -454,7 +418,7 @@ func TestIGWRealTraffic(t *testing.T) {
 			t.Fatalf("server accepted a connection from %s", p)
 		default:
 		}
-		if err := igwICMPEcho(c.db, igwLaptop); err == nil {
+		if err := testenv.Ping(c.db, igwLaptop); err == nil {
 			t.Fatal("private-only instance got an echo reply from the internet")
 		}
 	})
