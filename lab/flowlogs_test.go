@@ -800,7 +800,7 @@ security_groups:
     ingress: []
     egress: [{protocol: all, cidr: 0.0.0.0/0}]
   - id: sg-server
-    ingress: [{protocol: tcp, ports: 5201, cidr: 10.0.1.0/24}]
+    ingress: [{protocol: tcp, ports: 5201, cidr: 10.0.1.0/24}, {protocol: udp, ports: 5202, cidr: 10.0.1.0/24}]
     egress: [{protocol: all, cidr: 0.0.0.0/0}]
 instances:
   - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, security_groups: [sg-client]}

@@ -206,6 +206,22 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 		return nil, nil, err
 	}
 	var samples []flowlog.Sample
+	// Batches take a few system calls for the whole table; whatever they
+	// cannot take (an old kernel, a bucket larger than a batch) the
+	// per-key loop below reads and deletes.
+	bk, bv := make([]flowKey, 4096), make([]flowVal, 4096)
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
+		for i := 0; i < n; i++ {
+			if s, ok := f.sample(&bk[i], &bv[i], offset); ok {
+				samples = append(samples, s)
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	var k flowKey
 	var v flowVal
 	var keys []flowKey
