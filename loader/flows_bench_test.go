@@ -138,4 +138,3 @@ func BenchmarkFlowAccounting(b *testing.B) {
 		})
 	}
 }
-
