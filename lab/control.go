@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"time"
@@ -31,7 +30,7 @@ type Response struct {
 }
 
 // Call sends req to the daemon of the topology at paths and waits for the answer.
-func Call(paths Paths, req Request, _ io.Writer) (*Response, error) {
+func Call(paths Paths, req Request) (*Response, error) {
 	conn, err := net.DialTimeout("unix", paths.Socket(), 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("connect to daemon: %w", err)

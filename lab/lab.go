@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -276,7 +275,7 @@ func Down(name string, purge bool, opts Options) error {
 
 // stopDaemon asks the daemon to stop over its socket, then by signal.
 func stopDaemon(paths Paths, pid int) error {
-	_, err := Call(paths, Request{Op: "stop"}, io.Discard)
+	_, err := Call(paths, Request{Op: "stop"})
 	if err != nil {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -137,5 +138,5 @@ func Resolve(runRoot, name string) (string, error) {
 	case 1:
 		return up[0], nil
 	}
-	return "", fmt.Errorf("%d topologies are up (%v): choose one with --topology", len(up), up)
+	return "", fmt.Errorf("%d topologies are up (%s): choose one with -t NAME", len(up), strings.Join(up, ", "))
 }

@@ -44,7 +44,7 @@ Anything else (addresses, instances, subnets) is refused: use down and up.`,
 			if _, err := lab.ReadState(paths); err != nil {
 				return fmt.Errorf("topology %s: %w", name, err)
 			}
-			if _, err := lab.Call(paths, lab.Request{Op: "apply", File: file, YAML: string(data)}, nil); err != nil {
+			if _, err := lab.Call(paths, lab.Request{Op: "apply", File: file, YAML: string(data)}); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "applied %s to %s\n", file, name)

@@ -36,7 +36,7 @@ no entry. Counters per ENI are in 'vpcemu status'.`,
 			if len(args) == 1 {
 				req.ENI = args[0]
 			}
-			resp, err := lab.Call(r.paths, req, nil)
+			resp, err := lab.Call(r.paths, req)
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,7 @@ func liveTopology(name string) (*vpc.Topology, error) {
 		case 1:
 			name = up[0]
 		default:
-			return nil, fmt.Errorf("%d topologies are up (%v): choose one with --topology, or give a file with -f", len(up), up)
+			return nil, fmt.Errorf("%d topologies are up (%s): choose one with -t NAME, or give a file with -f", len(up), strings.Join(up, ", "))
 		}
 	}
 	st, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name))

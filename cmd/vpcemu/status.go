@@ -30,7 +30,7 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			st := lab.StaticStatus(r.state, r.topo, r.plan)
-			if resp, err := lab.Call(r.paths, lab.Request{Op: "status"}, nil); err == nil && resp.Status != nil {
+			if resp, err := lab.Call(r.paths, lab.Request{Op: "status"}); err == nil && resp.Status != nil {
 				st = resp.Status
 			}
 			if output == "json" {
