@@ -6,7 +6,7 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// labTopology is the lab of ../shared/examples/lab.yaml plus IPv6 and a
+// labTopology is the lab of vpc/lab.yaml plus IPv6 and a
 // second instance in the public subnet, built in code so that these tests do
 // not depend on the parser. Name is left empty for testenv.Build to fill.
 func labTopology() *vpc.Topology {

@@ -94,8 +94,8 @@ func Exec(tb testing.TB, ns string, args ...string) (string, error) {
 
 var hasName = regexp.MustCompile(`(?m)^name:`)
 
-// Topology parses a YAML topology snippet (the schema of
-// ../shared/examples/lab.yaml) under a fresh Name(tb): a "name:" line is
+// Topology parses a YAML topology snippet (the schema of vpc/lab.yaml)
+// under a fresh Name(tb): a "name:" line is
 // added when the snippet has none and replaced when it has one.
 func Topology(tb testing.TB, snippet string) *vpc.Topology {
 	tb.Helper()
