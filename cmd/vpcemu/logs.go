@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,6 +105,9 @@ func runLogs(ctx context.Context, name string, o *logsOptions, out io.Writer) er
 		return err
 	}
 	root := filepath.Join(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name).Data, "cloudwatch")
+	if err := checkENI(root, o.eni); err != nil {
+		return err
+	}
 	seen := map[string]int{} // stream file -> events already printed
 	var since int64
 	if o.since > 0 {
@@ -136,6 +140,29 @@ func runLogs(ctx context.Context, name string, o *logsOptions, out io.Writer) er
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// checkENI refuses an --eni that none of the topology's streams belongs to
+// (an instance id, a typo), which would otherwise print nothing, silently.
+// Before the first records are written there are no streams to check against.
+func checkENI(root, eni string) error {
+	if eni == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "*", "*.jsonl"))
+	var enis []string
+	for _, f := range files {
+		e := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+		if e == eni {
+			return nil
+		}
+		enis = append(enis, e)
+	}
+	if len(enis) == 0 {
+		return nil
+	}
+	sort.Strings(enis)
+	return fmt.Errorf("--eni %q: no flow-log stream for it; valid: %s", eni, strings.Join(slices.Compact(enis), ", "))
 }
 
 // newEvents reads the events not printed yet from every stream under root,
