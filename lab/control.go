@@ -125,19 +125,5 @@ func (l *Lab) Apply(file string, yaml []byte) error {
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if nt.Name != l.topo.Name {
-		return fmt.Errorf("%s describes topology %q, not %q", file, nt.Name, l.topo.Name)
-	}
-	if err := vpc.RulesOnlyDiff(l.topo, nt); err != nil {
-		return err
-	}
-	if err := l.dp.apply(nt); err != nil {
-		return fmt.Errorf("apply %s: %w", file, err)
-	}
-	l.topo = nt
-	l.state.YAML = string(yaml)
-	l.state.File = file
-	return writeState(l.paths, l.state)
+	return l.swapRules(nt, file, string(yaml))
 }
