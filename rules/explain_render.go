@@ -101,7 +101,7 @@ func aclRule(acl *vpc.NetworkACL, egress bool, r NACLResult, v4 bool) *AnalysisA
 }
 
 func sgRuleOf(t *vpc.Topology, ref SGRuleRef) *vpc.SGRule {
-	sg := findSG(t, ref.SecurityGroup)
+	sg := t.SecurityGroup(ref.SecurityGroup)
 	if sg == nil {
 		return nil
 	}
@@ -135,7 +135,7 @@ func sgComps(t *vpc.Topology, in *vpc.Instance) []AnalysisComponent {
 	var out []AnalysisComponent
 	for _, id := range instanceSGs(in) {
 		c := AnalysisComponent{ID: id}
-		if sg := findSG(t, id); sg != nil {
+		if sg := t.SecurityGroup(id); sg != nil {
 			c.Name = sg.Name
 		}
 		out = append(out, c)
@@ -156,7 +156,7 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 		case HopSecurityGroup:
 			c.Component = AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
 			c.Direction = direction(h.Egress)
-			c.Subnet, c.VPC = subnetComp(findSubnet(t, h.Instance.Subnet)), vpcComp
+			c.Subnet, c.VPC = subnetComp(t.Subnet(h.Instance.Subnet)), vpcComp
 			c.SecurityGroups = sgComps(t, h.Instance)
 			if h.Allow {
 				c.Tracking = h.SG.Reason
@@ -216,7 +216,7 @@ func explain(t *vpc.Topology, p *Path, which string) Explanation {
 		e.Component = &AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
 		e.NetworkInterface = e.Component
 		e.SecurityGroups = sgComps(t, h.Instance)
-		e.Subnet = subnetComp(findSubnet(t, h.Instance.Subnet))
+		e.Subnet = subnetComp(t.Subnet(h.Instance.Subnet))
 	case HopInternetGateway:
 		e.Component = &AnalysisComponent{ID: igwID(t)}
 		e.Addresses = []string{h.In.Dst.String()}

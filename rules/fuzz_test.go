@@ -205,7 +205,7 @@ func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
 		case r.CIDR.IsValid():
 			return []netip.Prefix{r.CIDR}
 		case r.PrefixList != "":
-			return findPrefixList(top, r.PrefixList).CIDRs
+			return top.PrefixList(r.PrefixList).CIDRs
 		}
 		var out []netip.Prefix
 		for _, o := range top.Instances {
@@ -241,7 +241,7 @@ func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
 		var rs []vpc.SGRule
 		var refs []SGRuleRef
 		for _, sid := range instanceSGs(in) {
-			sg := findSG(top, sid)
+			sg := top.SecurityGroup(sid)
 			list := sg.Ingress
 			if eg {
 				list = sg.Egress

@@ -89,7 +89,7 @@ func t1() *vpc.Topology {
 }
 
 func sgOf(t *vpc.Topology, id string) *vpc.SecurityGroup {
-	if sg := findSG(t, id); sg != nil {
+	if sg := t.SecurityGroup(id); sg != nil {
 		return sg
 	}
 	panic("no sg " + id)

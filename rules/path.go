@@ -29,7 +29,7 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 	if in := findInstance(t, s); in != nil {
 		return Endpoint{Name: in.ID, Instance: in, OS: in.OS}, nil
 	}
-	if h := findHost(t, s); h != nil {
+	if h := t.Host(s); h != nil {
 		return Endpoint{Name: h.Name, Host: h, OS: h.OS}, nil
 	}
 	a, err := netip.ParseAddr(s)
@@ -220,7 +220,7 @@ func (m *PathModel) Send(now time.Duration, p Packet) Path {
 	cur := p
 	if from.IsInstance() {
 		src := from.Instance
-		sn := findSubnet(t, src.Subnet)
+		sn := t.Subnet(src.Subnet)
 		v := m.CT.Process(now, src.ID, true, cur)
 		if !add(Hop{Kind: HopSecurityGroup, Egress: true, Instance: src, In: cur, Out: cur, Allow: v.Allow, SG: v, Code: v.Reason}) {
 			return path
@@ -254,7 +254,7 @@ func (m *PathModel) Send(now time.Duration, p Packet) Path {
 		path.Delivered = true
 		return path
 	}
-	dsn := findSubnet(t, dstInst.Subnet)
+	dsn := t.Subnet(dstInst.Subnet)
 	if viaIGWIn {
 		in := cur
 		switch {

@@ -163,7 +163,7 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 			er.dir[d].empty = true
 		}
 		for _, id := range instanceSGs(in) {
-			sg := findSG(t, id)
+			sg := t.SecurityGroup(id)
 			if sg == nil {
 				continue
 			}
@@ -208,7 +208,7 @@ func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members m
 		c.peers = members[r.SourceGroup]
 		fams = []int{0, 1}
 	case r.PrefixList != "":
-		if pl := findPrefixList(t, r.PrefixList); pl != nil {
+		if pl := t.PrefixList(r.PrefixList); pl != nil {
 			c.peers = pl.CIDRs
 		}
 		fams = []int{0, 1}

@@ -6,31 +6,13 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// Private lookups over a topology; vpc may grow public ones, these keep
-// rules independent of when that lands.
+// Lookups whose semantics differ from vpc's (an id that may be an ENI, the
+// default NACL for ""); plain ones use vpc.Topology's methods.
 
 func findInstance(t *vpc.Topology, id string) *vpc.Instance {
 	for i := range t.Instances {
 		if t.Instances[i].ID == id || (t.Instances[i].ENI != "" && t.Instances[i].ENI == id) {
 			return &t.Instances[i]
-		}
-	}
-	return nil
-}
-
-func findSG(t *vpc.Topology, id string) *vpc.SecurityGroup {
-	for i := range t.SecurityGroups {
-		if t.SecurityGroups[i].ID == id {
-			return &t.SecurityGroups[i]
-		}
-	}
-	return nil
-}
-
-func findSubnet(t *vpc.Topology, id string) *vpc.Subnet {
-	for i := range t.Subnets {
-		if t.Subnets[i].ID == id {
-			return &t.Subnets[i]
 		}
 	}
 	return nil
@@ -43,24 +25,6 @@ func findNACL(t *vpc.Topology, id string) *vpc.NetworkACL {
 	for i := range t.NetworkACLs {
 		if t.NetworkACLs[i].ID == id {
 			return &t.NetworkACLs[i]
-		}
-	}
-	return nil
-}
-
-func findPrefixList(t *vpc.Topology, id string) *vpc.PrefixList {
-	for i := range t.PrefixLists {
-		if t.PrefixLists[i].ID == id {
-			return &t.PrefixLists[i]
-		}
-	}
-	return nil
-}
-
-func findHost(t *vpc.Topology, name string) *vpc.InternetHost {
-	for i := range t.Internet {
-		if t.Internet[i].Name == name {
-			return &t.Internet[i]
 		}
 	}
 	return nil
