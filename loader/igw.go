@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/cilium/ebpf/link"
@@ -60,10 +61,7 @@ func newIGW(vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (*IGW, error) {
 		return nil, fmt.Errorf("igw: %w", err)
 	}
 	vpcCIDR = vpcCIDR.Masked()
-	var maskb [4]byte
-	for i := 0; i < vpcCIDR.Bits(); i++ {
-		maskb[i/8] |= 0x80 >> (i % 8)
-	}
+	maskb := [4]byte(net.CIDRMask(vpcCIDR.Bits(), 32))
 	if err := spec.Variables["igw_vpc_net"].Set(vpcCIDR.Addr().As4()); err != nil {
 		return nil, fmt.Errorf("igw: set vpc net: %w", err)
 	}
