@@ -479,6 +479,9 @@ func flCompare(t *testing.T, vector string, recs []map[string]string, pred []rul
 		got[k] = a
 	}
 	for _, p := range pred {
+		if !slices.Contains(enis, p.ENI) {
+			continue
+		}
 		k := flKey{p.ENI, p.Direction, p.Action, p.SrcAddr.String(), p.DstAddr.String(), strconv.Itoa(p.SrcPort), strconv.Itoa(p.DstPort), strconv.Itoa(p.Protocol)}
 		want[k] = agg{int64(p.TCPFlags), p.Packets}
 	}
@@ -900,5 +903,59 @@ func TestFlowLogsIperfSegments(t *testing.T) {
 	pkts, in, out := run("TSO/GSO off")
 	if pkts != in || pkts != out {
 		t.Errorf("TSO/GSO off: server ENI ingress packets = %d, receiver's TcpInSegs +%d, sender's TcpOutSegs +%d", pkts, in, out)
+	}
+}
+
+// flTV24YAML: spec TV-24's dual-stack VPC; N1 is the default NACL, N2 allows
+// all of IPv4 only.
+const flTV24YAML = `account: "123456789012"
+region: us-east-1
+vpc: {id: vpc-ds, cidr: 10.0.0.0/16, ipv6_cidr: "2001:db8::/56"}
+subnets:
+  - {id: subnet-a, cidr: 10.0.1.0/24, ipv6_cidr: "2001:db8:0:1::/64", az: us-east-1a}
+  - {id: subnet-b, cidr: 10.0.2.0/24, ipv6_cidr: "2001:db8:0:2::/64", az: us-east-1b, network_acl: acl-n2}
+security_groups:
+  - id: sg-a
+    ingress: []
+    egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, ipv6_cidr: "::/0"}]
+  - id: sg-b
+    ingress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, ipv6_cidr: "::/0"}]
+    egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, ipv6_cidr: "::/0"}]
+network_acls:
+  - id: acl-n2
+    ingress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]
+    egress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]
+instances:
+  - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, ipv6: "2001:db8:0:1::10", security_groups: [sg-a]}
+  - {id: i-b, subnet: subnet-b, private_ip: 10.0.2.20, ipv6: "2001:db8:0:2::20", security_groups: [sg-b]}
+flow_logs:
+  - {id: fl-ds, resource: vpc-ds, traffic_type: ALL, max_aggregation_interval: 600, log_format: "` + flTestFormat + `"}
+`
+
+// TV-24: IPv4 and IPv6 to the same port; N2 has no IPv6 rule, so the IPv6
+// SYNs meet its IPv6 "*" (32768): eni-b logs ingress ACCEPT of type IPv4
+// and ingress REJECT of type IPv6, as the reference evaluator predicts.
+func TestFlowLogsTV24(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := testenv.Topology(t, flTV24YAML)
+	l := flUp(t, topo, Options{})
+	eniA, eniB := flENI(t, topo, "i-a"), flENI(t, topo, "i-b")
+	a := flNS(t, l, "i-a")
+	// Nothing listens on B:22: IPv4 gets a RST back, IPv6 nothing.
+	if err := tcpTry(a, 40010, netip.MustParseAddrPort("10.0.2.20:22"), 1500*time.Millisecond); err == nil || isTimeout(err) {
+		t.Fatalf("IPv4 to a closed port: %v, want connection refused", err)
+	}
+	if err := tcpTry(a, 40011, netip.MustParseAddrPort("[2001:db8:0:2::20]:22"), 1500*time.Millisecond); !isTimeout(err) {
+		t.Fatalf("IPv6 through N2: %v, want a timeout", err)
+	}
+	recs := flRecords(t, l, map[string]bool{})
+	pred := rules.PredictFlowLog(topo, []rules.PathPacket{
+		flTCP(0, "10.0.1.10:40010", "10.0.2.20:22", 0x02), flTCP(1, "10.0.2.20:22", "10.0.1.10:40010", 0x14),
+		flTCP(2, "[2001:db8:0:1::10]:40011", "[2001:db8:0:2::20]:22", 0x02)})
+	flCompare(t, "TV-24", recs, pred, eniA, eniB)
+	for _, c := range []struct{ typ, action string }{{"IPv4", "ACCEPT"}, {"IPv6", "REJECT"}} {
+		if got := flSelect(recs, map[string]string{"interface_id": eniB, "flow_direction": "ingress", "type": c.typ}); len(got) != 1 || got[0]["action"] != c.action {
+			t.Errorf("TV-24: eni-b ingress %s records %v, want one %s", c.typ, got, c.action)
+		}
 	}
 }
