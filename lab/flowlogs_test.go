@@ -63,6 +63,9 @@ func flRecords(t *testing.T, l *Lab, seen map[string]bool) []map[string]string {
 		}
 		seen[p] = true
 		recs, err := flowlog.ReadFile(p)
+		for _, r := range recs {
+			r["_file"] = filepath.Base(p) // not a column: which flow log wrote it
+		}
 		out = append(out, recs...)
 		return err
 	})
@@ -521,15 +524,27 @@ func flPing(at int, src, dst string, typ int) rules.PathPacket {
 func TestFlowLogsSpecVectors(t *testing.T) {
 	testenv.RequireRoot(t)
 	const syn, synack, ack, finack = 0x02, 0x12, 0x10, 0x11
+	const tv33b = "${version} ${vpc-id} ${flow-direction} ${traffic-path}"
 	topo := testenv.Topology(t, flTV("", flOutAll, flAllowAll, flAllowAll))
 	eniA, eniB, eniC := flENI(t, topo, "i-a"), flENI(t, topo, "i-b"), flENI(t, topo, "i-c")
 	topo.FlowLogs = []vpc.FlowLog{
 		{ID: "fl-0abc1234", Resource: "vpc-tv", TrafficType: "ALL", MaxAggregationInterval: 600, LogFormat: flTestFormat},
 		{ID: "fl-quiet", Resource: eniC, TrafficType: "ALL", MaxAggregationInterval: 1},
+		// TV-33's custom formats (b), (c), (d).
+		{ID: "fl-tv33b", Resource: "vpc-tv", TrafficType: "ALL", MaxAggregationInterval: 600, LogFormat: tv33b},
+		{ID: "fl-tv33c", Resource: "vpc-tv", TrafficType: "ALL", MaxAggregationInterval: 600, LogFormat: tv33b + " ${ecs-task-id}"},
+		{ID: "fl-tv33d", Resource: "vpc-tv", TrafficType: "ALL", MaxAggregationInterval: 600, LogFormat: tv33b + " ${reject-reason}"},
 	}
 	l := flUp(t, topo, Options{})
 	laptop, a := flNS(t, l, "laptop"), flNS(t, l, "i-a")
 	seen := map[string]bool{}
+	var all []map[string]string // every record the vectors wrote
+	read := func() []map[string]string {
+		t.Helper()
+		r := flRecords(t, l, seen)
+		all = append(all, r...)
+		return r
+	}
 	flRecords(t, l, seen) // whatever bringing the lab up logged
 	vector := func(name, yaml string, act func() error, pred []rules.PathPacket, enis ...string) {
 		t.Helper()
@@ -540,7 +555,7 @@ func TestFlowLogsSpecVectors(t *testing.T) {
 		if err := act(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		flCompare(t, name, flRecords(t, l, seen), rules.PredictFlowLog(nt, pred), enis...)
+		flCompare(t, name, read(), rules.PredictFlowLog(nt, pred), enis...)
 	}
 	refused := func(err error) error {
 		if err == nil {
@@ -606,10 +621,45 @@ func TestFlowLogsSpecVectors(t *testing.T) {
 		}
 	}
 	_ = tcpTry(a, 0, netip.MustParseAddrPort("169.254.169.254:80"), 300*time.Millisecond)
-	for _, r := range flRecords(t, l, seen) {
+	for _, r := range read() {
 		if slices.Contains(services, r["dstaddr"]) || slices.Contains(services, r["srcaddr"]) {
 			t.Errorf("TV-28: record of traffic no filter sees: %v", r)
 		}
+	}
+
+	// TV-33: the version is the highest of the format's fields; traffic-path
+	// is '-' on ingress and 1 on egress inside the VPC (TV-16's A -> B);
+	// reject-reason is '-' for SG and NACL rejects (TV-14, TV-16).
+	tv33 := map[string][]map[string]string{}
+	for _, r := range all {
+		for _, id := range []string{"fl-tv33b", "fl-tv33c", "fl-tv33d"} {
+			if strings.Contains(r["_file"], "_"+id+"_") {
+				tv33[id] = append(tv33[id], r)
+			}
+		}
+	}
+	for id, v := range map[string]string{"fl-tv33b": "5", "fl-tv33c": "7", "fl-tv33d": "8"} {
+		if len(tv33[id]) == 0 {
+			t.Errorf("TV-33: %s wrote no records", id)
+		}
+		for _, r := range tv33[id] {
+			if r["version"] != v || r["vpc_id"] != "vpc-tv" {
+				t.Errorf("TV-33: %s record %v, want version %s", id, r, v)
+			}
+			if r["flow_direction"] == "ingress" && r["traffic_path"] != "-" {
+				t.Errorf("TV-33: %s ingress record with traffic-path %s", id, r["traffic_path"])
+			}
+			if id == "fl-tv33c" && r["ecs_task_id"] != "-" {
+				t.Errorf("TV-33: ecs-task-id %q outside ECS", r["ecs_task_id"])
+			}
+			if id == "fl-tv33d" && r["reject_reason"] != "-" {
+				t.Errorf("TV-33: reject-reason %q for an SG/NACL reject", r["reject_reason"])
+			}
+		}
+	}
+	// TV-16's A -> B: the only egress to a VPC address is traffic-path 1.
+	if got := flSelect(tv33["fl-tv33b"], map[string]string{"flow_direction": "egress", "traffic_path": "1"}); len(got) == 0 {
+		t.Error("TV-33: no egress record with traffic-path 1 (A -> B inside the VPC)")
 	}
 
 	// TV-32: i-c saw nothing; its 1 s flow log has ended windows by now.
@@ -630,7 +680,7 @@ func TestFlowLogsSpecVectors(t *testing.T) {
 	}
 
 	// TV-34: AWS's S3 key names and the header line.
-	key := regexp.MustCompile(`^AWSLogs/123456789012/vpcflowlogs/us-east-1/(\d{4})/(\d{2})/(\d{2})/123456789012_vpcflowlogs_us-east-1_(fl-0abc1234|fl-quiet)_(\d{8})T(\d{4})Z_[0-9a-f]{8}\.log\.gz$`)
+	key := regexp.MustCompile(`^AWSLogs/123456789012/vpcflowlogs/us-east-1/(\d{4})/(\d{2})/(\d{2})/123456789012_vpcflowlogs_us-east-1_(fl-0abc1234|fl-quiet|fl-tv33[bcd])_(\d{8})T(\d{4})Z_[0-9a-f]{8}\.log\.gz$`)
 	if len(seen) == 0 {
 		t.Fatal("TV-34: no files written")
 	}
@@ -646,8 +696,15 @@ func TestFlowLogsSpecVectors(t *testing.T) {
 		}
 		head := flHeader(t, p)
 		want := "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
-		if m[4] == "fl-0abc1234" {
+		switch m[4] {
+		case "fl-0abc1234":
 			want += " flow-direction tcp-flags type"
+		case "fl-tv33b":
+			want = "version vpc-id flow-direction traffic-path"
+		case "fl-tv33c":
+			want = "version vpc-id flow-direction traffic-path ecs-task-id"
+		case "fl-tv33d":
+			want = "version vpc-id flow-direction traffic-path reject-reason"
 		}
 		if head != want {
 			t.Errorf("TV-34: %s header %q, want %q", rel, head, want)
