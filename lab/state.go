@@ -114,6 +114,10 @@ func ListUp(runRoot string) ([]string, error) {
 			continue
 		}
 		s, err := ReadState(PathsFor(runRoot, "", e.Name()))
+		if errors.Is(err, os.ErrPermission) {
+			// Not "none is up": the caller cannot see, and should be told.
+			return nil, fmt.Errorf("list running topologies: %w", err)
+		}
 		if err == nil && alive(s.PID) {
 			names = append(names, e.Name())
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -17,6 +19,16 @@ func requireRoot(cmd string) error {
 		return fmt.Errorf("%s needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run it with sudo", cmd)
 	}
 	return nil
+}
+
+// deniedNeedsRoot says "needs root" for a permission error: a running
+// topology's state (keys, control socket) is root's alone, so a user who
+// reads it gets EACCES, which alone does not say what to do.
+func deniedNeedsRoot(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("reading a running topology needs root: run it with sudo (%w)", err)
+	}
+	return err
 }
 
 // loadTopology reads file, or the built-in lab when file is "".
@@ -47,10 +59,13 @@ type running struct {
 func openRunning(g *globalOptions) (*running, error) {
 	name, err := lab.Resolve(lab.DefaultRunRoot, g.topology)
 	if err != nil {
-		return nil, err
+		return nil, deniedNeedsRoot(err)
 	}
 	paths := lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)
 	st, err := lab.ReadState(paths)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, deniedNeedsRoot(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("topology %s: %w", name, err)
 	}

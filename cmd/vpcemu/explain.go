@@ -28,7 +28,7 @@ func liveTopology(name string) (*vpc.Topology, error) {
 	if name == "" {
 		up, err := lab.ListUp(lab.DefaultRunRoot)
 		if err != nil {
-			return nil, fmt.Errorf("list running topologies: %w", err)
+			return nil, fmt.Errorf("%w (reading live rules may need root; or give the file with -f)", err)
 		}
 		switch len(up) {
 		case 0:

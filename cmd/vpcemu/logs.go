@@ -61,8 +61,12 @@ func logsTopology(name string) (string, error) {
 	if name != "" {
 		return name, nil
 	}
-	if n, err := lab.Resolve(lab.DefaultRunRoot, ""); err == nil {
+	n, err := lab.Resolve(lab.DefaultRunRoot, "")
+	if err == nil {
 		return n, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return "", deniedNeedsRoot(err)
 	}
 	ents, err := os.ReadDir(lab.DefaultDataRoot)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
