@@ -49,9 +49,10 @@ documented behaviour; the exit status is 1 when one differs.`,
 func newLessonListCmd(_ *globalOptions) *cobra.Command {
 	var lang string
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "list the lessons",
-		Args:  cobra.NoArgs,
+		Use:         "list",
+		Annotations: map[string]string{annotTopology: "unused"},
+		Short:       "list the lessons",
+		Args:        cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !lessons.ValidLang(lang) {
 				return fmt.Errorf("--lang %q: valid: %s", lang, strings.Join(lessons.Langs, ", "))
@@ -66,8 +67,9 @@ func newLessonListCmd(_ *globalOptions) *cobra.Command {
 func newLessonRunCmd(_ *globalOptions) *cobra.Command {
 	o := &lessonOptions{}
 	c := &cobra.Command{
-		Use:   "run NAME | --all",
-		Short: "run a lesson (or all of them) with real traffic",
+		Use:         "run NAME | --all",
+		Annotations: map[string]string{annotTopology: "unused"},
+		Short:       "run a lesson (or all of them) with real traffic",
 		Example: `  sudo vpcemu lesson run nacl-ephemeral
   sudo vpcemu lesson run sg-stateful --step --lang ko
   sudo vpcemu lesson run nacl-order -f my-nacl-order.yaml

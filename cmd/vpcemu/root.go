@@ -45,8 +45,19 @@ func newRootCmd() *cobra.Command {
 		root.AddCommand(newCmd(g))
 	}
 	withUsageOnError(root)
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if c.Flags().Changed("topology") && c.Annotations[annotTopology] == "unused" {
+			return fmt.Errorf("-t/--topology names a running topology, which %s does not act on", c.CommandPath())
+		}
+		return nil
+	}
 	return root
 }
+
+// annotTopology marks, with the value "unused", the commands that never act
+// on a running topology, so that a -t given to them is an error rather than
+// silently ignored (up takes its topology from -f).
+const annotTopology = "topology"
 
 // withUsageOnError makes every command in the tree answer a bad flag or a
 // wrong number of arguments with its usage line, so the error itself says
@@ -85,9 +96,10 @@ func usageHint(c *cobra.Command) string {
 
 func newVersionCmd(_ *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "print vpcemu's version",
-		Args:  cobra.NoArgs,
+		Use:         "version",
+		Short:       "print vpcemu's version",
+		Annotations: map[string]string{annotTopology: "unused"},
+		Args:        cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprintf(c.OutOrStdout(), "vpcemu %s\n", version)
 			return nil

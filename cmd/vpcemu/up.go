@@ -28,8 +28,9 @@ type upOptions struct {
 func newUpCmd(g *globalOptions) *cobra.Command {
 	o := &upOptions{}
 	c := &cobra.Command{
-		Use:   "up [-f FILE] [-d]",
-		Short: "bring a topology up (default: the built-in lab) and run it until Ctrl-C",
+		Use:         "up [-f FILE] [-d]",
+		Annotations: map[string]string{annotTopology: "unused"},
+		Short:       "bring a topology up (default: the built-in lab) and run it until Ctrl-C",
 		Long: `Builds the VPC of FILE (or the built-in lab) as network namespaces and veth
 pairs, attaches the NACL, SG and IGW programs, starts the instance services and
 stays in the foreground writing flow logs until Ctrl-C, which tears it down.
