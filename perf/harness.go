@@ -184,7 +184,14 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 				fmt.Fprintf(o.Log, "wall-clock budget %s spent: stopping before round %d %s\n", o.MaxWall, round, c.Name)
 				return res, nil
 			}
-			res.Samples = append(res.Samples, trial(ctx, o, env, c, round)...)
+			ss := trial(ctx, o, env, c, round)
+			if failedTrial(ss) && ctx.Err() == nil {
+				// One retry on a fresh topology: a trial can be disturbed from
+				// outside (e.g. `vpcemu down` removing every vpcemu.* namespace).
+				fmt.Fprintf(o.Log, "round %d %-14s retrying once on a fresh topology\n", round, c.Name)
+				ss = trial(ctx, o, env, c, round)
+			}
+			res.Samples = append(res.Samples, ss...)
 		}
 	}
 	return res, ctx.Err()
@@ -341,4 +348,15 @@ func describe(ctx context.Context, w io.Writer, t *Topo) {
 	}
 	out, _ := nsRun(ctx, t.RouterNS, "", "nft", "list", "ruleset")
 	fmt.Fprintf(w, "netfilter rules in %s: %d\n", t.RouterNS, strings.Count(out, "accept")+strings.Count(out, "drop"))
+}
+
+// failedTrial reports whether every sample of a trial failed for a reason
+// other than the configuration being unavailable.
+func failedTrial(ss []Sample) bool {
+	for _, s := range ss {
+		if s.Err == "" || s.NA {
+			return false
+		}
+	}
+	return len(ss) > 0
 }

@@ -256,3 +256,22 @@ func containsEntry(es []os.DirEntry, name string) bool {
 }
 
 func netipPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func TestFailedTrial(t *testing.T) {
+	ok := Sample{Values: map[string]float64{keyUDP: 1}}
+	bad := Sample{Err: "x"}
+	na := Sample{Err: "x", NA: true}
+	for _, tc := range []struct {
+		ss   []Sample
+		want bool
+	}{
+		{[]Sample{bad, bad}, true},
+		{[]Sample{bad, ok}, false},
+		{[]Sample{na, na}, false},
+		{nil, false},
+	} {
+		if got := failedTrial(tc.ss); got != tc.want {
+			t.Errorf("failedTrial(%+v) = %v", tc.ss, got)
+		}
+	}
+}
