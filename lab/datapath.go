@@ -131,6 +131,7 @@ func (d *datapath) Close() error {
 
 // fillStatus adds live counters (NACL rule hits, conntrack usage) to st.
 func (d *datapath) fillStatus(st *Status) {
+	st.DropEventsLost = d.eventsLost()
 	if ctrs, err := d.nacl.Counters(); err == nil {
 		byACL := map[string]*NACLStatus{}
 		for _, c := range ctrs {

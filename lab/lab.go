@@ -78,6 +78,8 @@ type Lab struct {
 	// createdData records that Up made the data dir, so a failed Up removes it.
 	createdData bool
 
+	drops *dropPump // drop events -> drops.jsonl
+
 	flowMu             sync.Mutex // serialises drains of the flow counters
 	flows              *flowLogs
 	flowSrc            flowSource
@@ -155,6 +157,9 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 			return l, err
 		}
 	}
+	if l.drops, err = startDrops(paths, l.dp, l.Topology, opts.Log); err != nil {
+		return l, err
+	}
 	opts.Progress("starting services")
 	if l.svc, err = services.Start(ctx, paths.Run, serviceSpecs(t, l.plan)); err != nil {
 		return l, fmt.Errorf("start services: %w", err)
@@ -173,7 +178,8 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	return l, nil
 }
 
-// Close flushes flow logs and removes everything Up created but the flow-log files.
+// Close flushes flow logs and drop records and removes everything Up
+// created but those files.
 func (l *Lab) Close() error {
 	return l.teardown()
 }
@@ -181,6 +187,11 @@ func (l *Lab) Close() error {
 func (l *Lab) teardown() error {
 	var errs []error
 	errs = append(errs, l.stopFlowLogs())
+	// Before the datapath closes: the ring buffers go with it.
+	if l.drops != nil {
+		errs = append(errs, l.drops.stop())
+		l.drops = nil
+	}
 	if l.svc != nil {
 		errs = append(errs, l.svc.Stop())
 		l.svc = nil

@@ -19,6 +19,9 @@ type Status struct {
 	Instances []InstanceStatus `json:"instances"`
 	Hosts     []HostStatus     `json:"internet"`
 	NACLs     []NACLStatus     `json:"network_acls,omitempty"`
+	// DropEventsLost counts drop events the datapath could not queue (their
+	// drops are missing from drops.jsonl).
+	DropEventsLost uint64 `json:"drop_events_lost"`
 }
 
 // SubnetStatus is one subnet of a running topology.

@@ -118,7 +118,7 @@ func runLogs(ctx context.Context, name string, o *logsOptions, out io.Writer) er
 		since = time.Now().Add(-o.since).UnixMilli()
 	}
 	enc := json.NewEncoder(out)
-	for {
+	return poll(ctx, o.follow, func() error {
 		evs, err := newEvents(root, o, seen)
 		if err != nil {
 			return err
@@ -135,7 +135,18 @@ func runLogs(ctx context.Context, name string, o *logsOptions, out io.Writer) er
 			}
 			fmt.Fprintf(out, "%s %s %s\n", time.UnixMilli(ev.Timestamp).UTC().Format(time.RFC3339), ev.ENI, ev.Message)
 		}
-		if !o.follow {
+		return nil
+	})
+}
+
+// poll runs print once, or with follow every half second until ctx ends
+// (Ctrl-C), like `tail -f`.
+func poll(ctx context.Context, follow bool, print func() error) error {
+	for {
+		if err := print(); err != nil {
+			return err
+		}
+		if !follow {
 			return nil
 		}
 		select {

@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		newSSHCmd,
 		newApplyCmd,
 		newLogsCmd,
+		newDropsCmd,
 		newConntrackCmd,
 		newExplainCmd,
 		newLessonCmd,

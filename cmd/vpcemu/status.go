@@ -78,6 +78,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 		}
 	}
 	tw.Flush()
+	if st.DropEventsLost > 0 {
+		fmt.Fprintf(out, "\n%d drop events lost (ring buffer full): `vpcemu drops` misses them\n", st.DropEventsLost)
+	}
 }
 
 func dash(s string) string {
