@@ -309,21 +309,6 @@ func family(a netip.Addr) uint8 {
 	return 6
 }
 
-// words lays an address out as the datapath's __u32[4] in network order.
-func words(a netip.Addr) [4]uint32 {
-	var w [4]uint32
-	if a.Is4() {
-		b := a.As4()
-		w[0] = binary.NativeEndian.Uint32(b[:])
-		return w
-	}
-	b := a.As16()
-	for i := range w {
-		w[i] = binary.NativeEndian.Uint32(b[4*i:])
-	}
-	return w
-}
-
 // prefixMask is p's netmask laid out as words lays out addresses.
 func prefixMask(p netip.Prefix) [4]uint32 {
 	var b [16]byte
@@ -335,17 +320,6 @@ func prefixMask(p netip.Prefix) [4]uint32 {
 		w[i] = binary.NativeEndian.Uint32(b[4*i:])
 	}
 	return w
-}
-
-func addrOf(fam uint8, w [4]uint32) netip.Addr {
-	var b [16]byte
-	for i := range w {
-		binary.NativeEndian.PutUint32(b[4*i:], w[i])
-	}
-	if fam == 4 {
-		return netip.AddrFrom4([4]byte(b[:4]))
-	}
-	return netip.AddrFrom16(b)
 }
 
 // NACLSpec is the NACL program's collection spec, for NewFlows (the flow

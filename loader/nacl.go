@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -765,37 +764,31 @@ const (
 	NACLReasonNoTable   = 2 // the NACL has no tables (never SetNACL'd)
 )
 
-const evNACLDrop = 1 // EV_NACL_DROP
-
 // DecodeNACLEvent decodes one nacl_events record.
 func DecodeNACLEvent(b []byte) (NACLEvent, error) {
-	if len(b) < 72 {
-		return NACLEvent{}, fmt.Errorf("nacl event: %d bytes, want 72", len(b))
+	e, err := decodeVPCEvent(b, evNACLDrop, "nacl event")
+	if err != nil {
+		return NACLEvent{}, err
 	}
-	if b[58] != evNACLDrop {
-		return NACLEvent{}, fmt.Errorf("nacl event: kind %d, want %d", b[58], evNACLDrop)
-	}
-	le := binary.LittleEndian
-	addr := func(off int) netip.Addr {
-		if b[61] == 6 {
-			return netip.AddrFrom16([16]byte(b[off : off+16]))
-		}
-		return netip.AddrFrom4([4]byte(b[off : off+4]))
+	// A frame whose IP header was not parsed (family 0) reads as IPv4.
+	fam := uint8(4)
+	if e.Family == 6 {
+		fam = 6
 	}
 	return NACLEvent{
-		TimeNs:   le.Uint64(b[0:]),
-		Src:      netip.AddrPortFrom(addr(8), le.Uint16(b[40:])),
-		Dst:      netip.AddrPortFrom(addr(24), le.Uint16(b[42:])),
-		ACL:      le.Uint32(b[44:]),
-		Packets:  le.Uint32(b[48:]),
-		Bytes:    le.Uint32(b[52:]),
-		Rule:     int(le.Uint16(b[56:])),
-		Reason:   b[59],
-		Egress:   b[60] == 1,
-		Protocol: b[62],
-		TCPFlags: b[63],
-		ICMPType: b[64],
-		ICMPCode: b[65],
-		Fragment: b[66],
+		TimeNs:   e.TimeNs,
+		Src:      netip.AddrPortFrom(addrOf(fam, e.Saddr), e.Sport),
+		Dst:      netip.AddrPortFrom(addrOf(fam, e.Daddr), e.Dport),
+		ACL:      e.Obj,
+		Packets:  e.Packets,
+		Bytes:    e.Bytes,
+		Rule:     int(e.Rule),
+		Reason:   e.Reason,
+		Egress:   e.Dir == evOutbound,
+		Protocol: e.Proto,
+		TCPFlags: e.TCPFlags,
+		ICMPType: e.ICMPType,
+		ICMPCode: e.ICMPCode,
+		Fragment: e.Frag,
 	}, nil
 }

@@ -46,9 +46,6 @@ func TestNACLLayout(t *testing.T) {
 	check("nacl_rinfo", unsafe.Sizeof(rules.NACLRuleInfo{}), unsafe.Sizeof(naclNaclRinfo{}))
 	check("nacl_rinfo.allow", unsafe.Offsetof(rules.NACLRuleInfo{}.Allow), unsafe.Offsetof(naclNaclRinfo{}.Allow))
 	check("nacl_ctr", unsafe.Sizeof(rules.NACLCounterValue{}), unsafe.Sizeof(naclNaclCtr{}))
-	check("vpc_event", 72, unsafe.Sizeof(naclVpcEvent{}))
-	check("vpc_event.rule", 56, unsafe.Offsetof(naclVpcEvent{}.Rule))
-	check("vpc_event.kind", 58, unsafe.Offsetof(naclVpcEvent{}.Kind))
 	check("vpc_event.icmp_type", 64, unsafe.Offsetof(naclVpcEvent{}.IcmpType))
 	if rules.NACLMaxRules != naclMaxRulesC || rules.NACLWords != len(naclNaclBitmap{}.W) {
 		t.Errorf("rule limits differ between rules and bpf/nacl.h")

@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -313,12 +312,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 func (s *SG) syncReserved(t *vpc.Topology) error {
 	want := map[sgSgAddr]bool{}
 	for _, a := range rules.NACLReservedAddrs(t) {
-		var k sgSgAddr
-		b := a.Unmap().AsSlice()
-		for i := 0; i < len(b)/4; i++ {
-			k.A[i] = binary.NativeEndian.Uint32(b[4*i:])
-		}
-		want[k] = true
+		want[sgSgAddr{A: words(a.Unmap())}] = true
 	}
 	var k sgSgAddr
 	var v uint8
@@ -425,8 +419,8 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 		if age >= tmo {
 			return
 		}
-		a := sgAddrOf(k.Family, k.A)
-		b := sgAddrOf(k.Family, k.B)
+		a := addrOf(k.Family, k.A)
+		b := addrOf(k.Family, k.B)
 		e := CTEntry{
 			Protocol:  int(k.Proto),
 			Src:       netip.AddrPortFrom(a, k.Pa),
@@ -533,42 +527,26 @@ type SGEvent struct {
 	Bytes    uint32 // IP bytes
 }
 
-// Layout of struct vpc_event (bpf/events.h).
-const (
-	vpcEventSize = 72
-	evSGDrop     = 2 // EV_SG_DROP
-	evInbound    = 0 // EV_DIR_INBOUND
-)
-
 // DecodeSGEvent decodes one sg_events record.
 func DecodeSGEvent(b []byte) (SGEvent, error) {
-	if len(b) < vpcEventSize {
-		return SGEvent{}, fmt.Errorf("sg event: %d bytes, want %d", len(b), vpcEventSize)
-	}
-	if b[58] != evSGDrop {
-		return SGEvent{}, fmt.Errorf("sg event: kind %d, want %d", b[58], evSGDrop)
-	}
-	le := binary.LittleEndian
-	fam := b[61]
-	var sa, da [4]uint32
-	for i := range 4 {
-		sa[i] = binary.NativeEndian.Uint32(b[8+4*i:])
-		da[i] = binary.NativeEndian.Uint32(b[24+4*i:])
+	e, err := decodeVPCEvent(b, evSGDrop, "sg event")
+	if err != nil {
+		return SGEvent{}, err
 	}
 	return SGEvent{
-		TimeNs:   le.Uint64(b[0:]),
-		Src:      netip.AddrPortFrom(sgAddrOf(fam, sa), le.Uint16(b[40:])),
-		Dst:      netip.AddrPortFrom(sgAddrOf(fam, da), le.Uint16(b[42:])),
-		ENI:      le.Uint32(b[44:]),
-		Packets:  le.Uint32(b[48:]),
-		Bytes:    le.Uint32(b[52:]),
-		Code:     b[59],
-		Inbound:  b[60] == evInbound,
-		Protocol: b[62],
-		TCPFlags: b[63],
-		ICMPType: b[64],
-		ICMPCode: b[65],
-		Fragment: b[66],
+		TimeNs:   e.TimeNs,
+		Src:      netip.AddrPortFrom(addrOf(e.Family, e.Saddr), e.Sport),
+		Dst:      netip.AddrPortFrom(addrOf(e.Family, e.Daddr), e.Dport),
+		ENI:      e.Obj,
+		Packets:  e.Packets,
+		Bytes:    e.Bytes,
+		Code:     e.Reason,
+		Inbound:  e.Dir == evInbound,
+		Protocol: e.Proto,
+		TCPFlags: e.TCPFlags,
+		ICMPType: e.ICMPType,
+		ICMPCode: e.ICMPCode,
+		Fragment: e.Frag,
 	}, nil
 }
 
@@ -609,17 +587,6 @@ func (s *SG) now() (uint64, error) {
 		return 0, fmt.Errorf("read clock: %w", err)
 	}
 	return uint64(ts.Nano() + off), nil
-}
-
-func sgAddrOf(family uint8, w [4]uint32) netip.Addr {
-	var b [16]byte
-	for i := range 4 {
-		binary.NativeEndian.PutUint32(b[4*i:], w[i])
-	}
-	if family == 4 {
-		return netip.AddrFrom4([4]byte(b[:4]))
-	}
-	return netip.AddrFrom16(b)
 }
 
 // sgNodeVal describes a node's slice: its /0 group comes first, and a group
