@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -37,7 +38,7 @@ func flowsFor(tb testing.TB, spec *ebpf.CollectionSpec, t *vpc.Topology, index f
 // sgFlowHarness is newSGHarness counting into flows (nil: not counting).
 func sgFlowHarness(tb testing.TB, t *vpc.Topology, counting bool) *sgHarness {
 	tb.Helper()
-	requirePrivSG(tb)
+	testenv.RequireRoot(tb)
 	p := vpc.NewPlan(t)
 	var f *Flows
 	var s *SG
@@ -110,7 +111,7 @@ func BenchmarkFlowAccounting(b *testing.B) {
 		// NACL, router-side end, 40 rules, the last decides: every packet
 		// is counted for the ENI owning its source.
 		b.Run("nacl-egress-40/"+mode, func(b *testing.B) {
-			naclRequireRoot(b)
+			testenv.RequireRoot(b)
 			pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoTCP,
 				SrcPort: 40000, DstPort: 5201, TCPFlags: fACK}
 			topo := sgBenchTopo(1, false, false)

@@ -20,13 +20,6 @@ import (
 	"github.com/vpcemu/vpcemu/testenv"
 )
 
-// naclRequireRoot is testenv.RequireRoot; it stays only for the callers that
-// still use the old name.
-func naclRequireRoot(tb testing.TB) {
-	tb.Helper()
-	testenv.RequireRoot(tb)
-}
-
 const (
 	igwTCOK   = 0
 	igwTCShot = 2

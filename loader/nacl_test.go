@@ -20,6 +20,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -57,7 +58,7 @@ const naclMaxRulesC = len(naclNaclBitmap{}.W) * 64
 
 func mustLoadNACL(tb testing.TB) *NACL {
 	tb.Helper()
-	naclRequireRoot(tb)
+	testenv.RequireRoot(tb)
 	n, err := LoadNACL(NACLOptions{Topology: naclTestTopo})
 	if err != nil {
 		tb.Fatal(err)

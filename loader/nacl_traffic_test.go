@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -135,7 +136,7 @@ func naclACLAll(id string) *vpc.NetworkACL {
 }
 
 func TestNACLRealTraffic(t *testing.T) {
-	naclRequireRoot(t)
+	testenv.RequireRoot(t)
 	c := newNACLChain(t)
 	n := mustLoadNACL(t)
 	open := naclACLAll("acl-open")

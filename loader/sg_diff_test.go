@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -26,7 +27,7 @@ const (
 )
 
 func TestSGDifferential(t *testing.T) {
-	requirePrivSG(t)
+	testenv.RequireRoot(t)
 	seed := uint64(time.Now().UnixNano())
 	runs := diffRuns
 	if s := os.Getenv("VPCEMU_SG_SEED"); s != "" {

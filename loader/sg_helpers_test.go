@@ -34,13 +34,6 @@ func sgVerdictName(v uint32) string {
 	return "?"
 }
 
-// requirePrivSG is testenv.RequireRoot; it stays only for the callers that
-// still use the old name.
-func requirePrivSG(tb testing.TB) {
-	tb.Helper()
-	testenv.RequireRoot(tb)
-}
-
 // sgHarness drives the SG programs with BPF_PROG_RUN and a test clock.
 type sgHarness struct {
 	tb   testing.TB
@@ -60,7 +53,7 @@ func newSGHarness(tb testing.TB, t *vpc.Topology) *sgHarness {
 // newSGHarnessSlots loads with a ct_fast of fastSlots slots (0: default).
 func newSGHarnessSlots(tb testing.TB, t *vpc.Topology, fastSlots uint64) *sgHarness {
 	tb.Helper()
-	requirePrivSG(tb)
+	testenv.RequireRoot(tb)
 	p := vpc.NewPlan(t)
 	s, err := loadSG(t, p, fastSlots)
 	if err != nil {
