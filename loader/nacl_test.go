@@ -16,7 +16,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/rules"
@@ -121,88 +120,32 @@ type naclPkt struct {
 func (np naclPkt) frame(tb testing.TB) []byte {
 	tb.Helper()
 	src, dst := netip.MustParseAddr(np.src), netip.MustParseAddr(np.dst)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
-	var ls []gopacket.SerializableLayer
-	var nl gopacket.NetworkLayer
-	var ipProto layers.IPProtocol
-	switch np.proto {
-	case "tcp":
-		ipProto = layers.IPProtocolTCP
-	case "udp":
-		ipProto = layers.IPProtocolUDP
-	case "icmp":
-		ipProto = layers.IPProtocolICMPv4
-	case "icmp6", "icmp6-in-v4":
-		ipProto = layers.IPProtocolICMPv6
-	case "gre":
-		ipProto = layers.IPProtocolGRE
-	case "arp":
-		eth.EthernetType = layers.EthernetTypeARP
+	f := testFrame{src: net.HardwareAddr{2, 0, 0, 0, 0, 1}, dst: net.HardwareAddr{2, 0, 0, 0, 0, 2}, hbh: np.hbh,
+		payload: []byte("nacl fixture payload")}
+	if np.proto == "arp" {
+		eth := &layers.Ethernet{SrcMAC: f.src, DstMAC: f.dst, EthernetType: layers.EthernetTypeARP}
 		arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			Operation: 1, SourceHwAddress: eth.SrcMAC, SourceProtAddress: src.AsSlice(), DstHwAddress: make([]byte, 6), DstProtAddress: dst.AsSlice()}
-		return naclSerialize(tb, eth, arp)
+		return serializeLayers(tb, eth, arp)
 	}
-	if src.Is4() {
-		eth.EthernetType = layers.EthernetTypeIPv4
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: ipProto, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
-		switch np.frag {
-		case rules.FragFirst:
-			ip.Flags = layers.IPv4MoreFragments
-		case rules.FragLater:
-			ip.FragOffset = 64
-		}
-		nl = ip
-		ls = append(ls, eth, ip)
-	} else {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: ipProto, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
-		nl = ip
-		ls = append(ls, eth, ip)
-		if np.hbh {
-			ip.NextHeader = layers.IPProtocolIPv6HopByHop
-			// hop-by-hop then destination options, 8 bytes each (PadN)
-			ls = append(ls, gopacket.Payload([]byte{byte(layers.IPProtocolIPv6Destination), 0, 1, 4, 0, 0, 0, 0}),
-				gopacket.Payload([]byte{byte(ipProto), 0, 1, 4, 0, 0, 0, 0}))
-		}
-		if np.frag != rules.FragNone {
-			fh := []byte{byte(ipProto), 0, 0, 1, 0, 0, 0, 7}
-			if np.frag == rules.FragLater {
-				fh[2], fh[3] = 0x02, 0x00 // offset 64
-			}
-			if np.hbh {
-				ls[len(ls)-1].(gopacket.Payload)[0] = 44
-			} else {
-				ip.NextHeader = layers.IPProtocolIPv6Fragment
-			}
-			ls = append(ls, gopacket.Payload(fh))
-		}
-	}
-	payload := gopacket.Payload([]byte("nacl fixture payload"))
-	if np.frag == rules.FragLater {
-		ls = append(ls, payload)
-		return naclSerialize(tb, ls...)
-	}
+	f.p = rules.Packet{Src: src, Dst: dst, SrcPort: 40000, DstPort: np.dport, ICMPType: np.typ, ICMPCode: np.code, ICMPID: 1, Fragment: np.frag}
 	switch np.proto {
 	case "tcp":
-		tcp := &layers.TCP{SrcPort: 40000, DstPort: layers.TCPPort(np.dport), SYN: true, Window: 1000}
-		_ = tcp.SetNetworkLayerForChecksum(nl)
-		ls = append(ls, tcp, payload)
+		f.p.Protocol, f.p.TCPFlags = vpc.ProtoTCP, 2 // SYN
 	case "udp":
-		udp := &layers.UDP{SrcPort: 40000, DstPort: layers.UDPPort(np.dport)}
-		_ = udp.SetNetworkLayerForChecksum(nl)
-		ls = append(ls, udp, payload)
+		f.p.Protocol = vpc.ProtoUDP
 	case "icmp":
-		ls = append(ls, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(uint8(np.typ), uint8(np.code)), Id: 1, Seq: 1}, payload)
+		f.p.Protocol = vpc.ProtoICMP
 	case "icmp6", "icmp6-in-v4":
-		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(uint8(np.typ), uint8(np.code))}
-		_ = ic.SetNetworkLayerForChecksum(nl)
-		ls = append(ls, ic, gopacket.Payload([]byte{0, 0, 0, 0}), payload)
+		f.p.Protocol, f.p.ICMPID = vpc.ProtoICMPv6, 0
+	case "gre":
+		f.p.Protocol = 47
 	default:
-		ls = append(ls, payload)
+		tb.Fatalf("naclPkt: unknown proto %q", np.proto)
 	}
-	b := naclSerialize(tb, ls...)
+	b := f.build(tb)
 	if np.truncateL4 {
-		l4 := len(b) - len(payload)
+		l4 := len(b) - len(f.payload)
 		switch np.proto {
 		case "tcp":
 			l4 -= 20
@@ -217,15 +160,6 @@ func (np naclPkt) frame(tb testing.TB) []byte {
 		b[14] = 0x44
 	}
 	return b
-}
-
-func naclSerialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	tb.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func naclPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/testenv"
@@ -143,65 +141,11 @@ var peerMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
 // source when out, the destination otherwise.
 func sgFrame(tb testing.TB, mac net.HardwareAddr, out bool, p rules.Packet) []byte {
 	tb.Helper()
-	eth := &layers.Ethernet{SrcMAC: peerMAC, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4}
+	f := testFrame{src: peerMAC, dst: mac, p: p}
 	if out {
-		eth.SrcMAC, eth.DstMAC = mac, peerMAC
+		f.src, f.dst = mac, peerMAC
 	}
-	var net gopacket.NetworkLayer
-	var ls []gopacket.SerializableLayer
-	if p.Src.Is4() {
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocol(p.Protocol), SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
-		switch p.Fragment {
-		case rules.FragFirst:
-			ip.Flags = layers.IPv4MoreFragments
-		case rules.FragLater:
-			ip.FragOffset = 100
-		}
-		net = ip
-		ls = append(ls, eth, ip)
-	} else {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocol(p.Protocol), SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
-		net = ip
-		ls = append(ls, eth, ip)
-		if p.Fragment != rules.FragNone {
-			ip.NextHeader = layers.IPProtocolIPv6Fragment
-			// gopacket cannot serialise a fragment header: write its 8 bytes.
-			fr := []byte{byte(p.Protocol), 0, 0, 0, 0, 0, 0, 7}
-			if p.Fragment == rules.FragFirst {
-				fr[3] = 1
-			} else {
-				fr[2], fr[3] = 0x03, 0x20 // offset 100 * 8 bytes
-			}
-			ls = append(ls, gopacket.Payload(fr))
-		}
-	}
-	if p.Fragment != rules.FragLater {
-		switch p.Protocol {
-		case vpc.ProtoTCP:
-			f := p.TCPFlags
-			tcp := &layers.TCP{SrcPort: layers.TCPPort(p.SrcPort), DstPort: layers.TCPPort(p.DstPort), Window: 1000,
-				FIN: f&1 != 0, SYN: f&2 != 0, RST: f&4 != 0, PSH: f&8 != 0, ACK: f&16 != 0}
-			tcp.SetNetworkLayerForChecksum(net)
-			ls = append(ls, tcp)
-		case vpc.ProtoUDP:
-			udp := &layers.UDP{SrcPort: layers.UDPPort(p.SrcPort), DstPort: layers.UDPPort(p.DstPort)}
-			udp.SetNetworkLayerForChecksum(net)
-			ls = append(ls, udp)
-		case vpc.ProtoICMP:
-			ls = append(ls, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(uint8(p.ICMPType), uint8(p.ICMPCode)), Id: uint16(p.ICMPID), Seq: 1})
-		case vpc.ProtoICMPv6:
-			ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(uint8(p.ICMPType), uint8(p.ICMPCode))}
-			ic.SetNetworkLayerForChecksum(net)
-			ls = append(ls, ic, gopacket.Payload([]byte{byte(p.ICMPID >> 8), byte(p.ICMPID), 0, 1}))
-		}
-	}
-	ls = append(ls, gopacket.Payload(make([]byte, 16)))
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		tb.Fatalf("serialize: %v", err)
-	}
-	return buf.Bytes()
+	return f.build(tb)
 }
 
 // Packet constructors for fixtures.
