@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -240,7 +241,9 @@ func TestRunBareAndSG(t *testing.T) {
 	}
 	after, _ := os.ReadDir("/run/netns")
 	for _, e := range after {
-		if strings.Contains(e.Name(), "vb") && !containsEntry(before, e.Name()) {
+		// Only this process's topologies ("vb<pid>-N"): other tests and
+		// benchmarks may have their own namespaces up at the same time.
+		if strings.Contains(e.Name(), fmt.Sprintf("vb%d-", os.Getpid())) && !containsEntry(before, e.Name()) {
 			t.Errorf("namespace %s left behind", e.Name())
 		}
 	}
