@@ -15,7 +15,7 @@ DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-serve
             ssh:openssh-client ssh-keygen:openssh-client iperf3:iperf3 nft:nftables \
             iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool
 
-.PHONY: help deps build generate check-generated test test-unit lint bench up down clean
+.PHONY: help deps build install generate check-generated test test-unit lint bench up down clean
 
 help: ## list targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,9 @@ deps: ## install what is missing (apt-get, as root) and mount bpffs
 
 build: ## compile bin/vpcemu (uses committed BPF objects; no clang needed)
 	$(GO) build -o $(BIN) ./cmd/vpcemu
+
+install: build ## install bin/vpcemu as /usr/local/bin/vpcemu
+	install -m 0755 $(BIN) /usr/local/bin/vpcemu
 
 generate: ## rebuild bpf/*.c into loader/*_bpfel.{go,o} (needs clang)
 	$(GO) generate ./loader/...
@@ -52,11 +55,11 @@ test: deps lint check-generated build ## every test, privileged ones included (r
 bench: deps build ## benchmarks: topology up/down, datapath, throughput (prints tables)
 	./scripts/bench.sh
 
-up: deps build ## bring the default lab up in the foreground (Ctrl-C tears it down)
-	./$(BIN) up
+up: deps install ## install vpcemu, bring the default lab up in the foreground (Ctrl-C tears it down)
+	vpcemu up
 
 down: ## tear down every vpcemu topology
-	./$(BIN) down --all
+	$(BIN) down --all
 
 clean: ## remove build output
 	rm -rf bin
