@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,11 +65,13 @@ type Drop struct {
 func (d *Drop) Explain() string {
 	switch d.Reason {
 	case ReasonACL:
-		rule := strings.TrimSpace(fmt.Sprintf("rule %s", ruleNumberText(d.RuleNumber)))
+		s := fmt.Sprintf("denied by %s rule %s", d.ACL, ruleNumberText(d.RuleNumber))
 		if d.Rule != "" {
-			rule += " (" + d.Rule + ")"
+			s += " (" + d.Rule + ")"
 		}
-		return fmt.Sprintf("denied by %s %s", d.ACL, rule)
+		return s
+	case ReasonMalformed:
+		return fmt.Sprintf("malformed headers, dropped by %s (%s)", d.ACL, d.Reason)
 	case ReasonSGMismatch, ReasonSGNoRules:
 		sgs := strings.Join(d.SecurityGroups, ", ")
 		if sgs == "" {
@@ -83,9 +86,9 @@ func (d *Drop) Explain() string {
 
 func ruleNumberText(n int) string {
 	if n >= 32767 {
-		return fmt.Sprintf("* (%d)", n)
+		return "*"
 	}
-	return fmt.Sprint(n)
+	return strconv.Itoa(n)
 }
 
 // Drops is where the daemon records every drop the datapath reports.
@@ -133,6 +136,7 @@ type dropPump struct {
 
 	mu      sync.Mutex // guards the file and the ENI cache
 	f       *os.File
+	w       *bufio.Writer // flushed whenever a ring buffer is empty
 	size    int64
 	full    bool
 	eniTopo *vpc.Topology
@@ -160,7 +164,7 @@ func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, log *slog.L
 		f.Close()
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	p := &dropPump{log: log, topo: topo, nacl: d.nacl, sg: d.sg, f: f, size: fi.Size(),
+	p := &dropPump{log: log, topo: topo, nacl: d.nacl, sg: d.sg, f: f, w: bufio.NewWriterSize(f, 64<<10), size: fi.Size(),
 		toWall: time.Duration(time.Now().UnixNano() - ts.Nano())}
 	for _, src := range []struct {
 		m      *ebpf.Map
@@ -195,6 +199,23 @@ func (p *dropPump) run(r *ringbuf.Reader, decode func([]byte) (Drop, error)) {
 			continue
 		}
 		p.write(&d)
+		// One write(2) per burst, not per drop; `drops -f` sees a burst
+		// as soon as the ring has no more of it.
+		if r.AvailableBytes() == 0 {
+			p.flush()
+		}
+	}
+}
+
+func (p *dropPump) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f == nil || p.w.Buffered() == 0 {
+		return
+	}
+	if err := p.w.Flush(); err != nil && !p.full {
+		p.full = true
+		p.log.Warn("drop events: write failed, not recording more drops", "err", err)
 	}
 }
 
@@ -214,7 +235,7 @@ func (p *dropPump) write(d *Drop) {
 		p.log.Warn("drop events: drops file is full, not recording more drops", "file", p.f.Name(), "limit_bytes", MaxDropsFileSize)
 		return
 	}
-	n, err := p.f.Write(b)
+	n, err := p.w.Write(b)
 	p.size += int64(n)
 	if err != nil {
 		p.full = true
@@ -236,7 +257,7 @@ func (p *dropPump) stop() error {
 	p.readers = nil
 	p.mu.Lock()
 	if p.f != nil {
-		errs = append(errs, p.f.Close())
+		errs = append(errs, p.w.Flush(), p.f.Close())
 		p.f = nil
 	}
 	p.mu.Unlock()
@@ -284,7 +305,7 @@ func (p *dropPump) naclDrop(b []byte) (Drop, error) {
 	default:
 		d.Reason = ReasonACL
 		d.RuleNumber = ev.Rule
-		d.Rule = naclRuleText(t, d.ACL, inbound, ev.Src.Addr().Is6(), ev.Rule)
+		d.Rule = naclRuleText(t, d.ACL, inbound, ev.Rule)
 	}
 	return d, nil
 }
@@ -338,10 +359,11 @@ func instanceByAddr(t *vpc.Topology, a netip.Addr) *vpc.Instance {
 }
 
 // naclRuleText writes rule number of aclID's table as the file would
-// ("deny tcp 32768-65535 0.0.0.0/0"); `*` is "deny all".
-func naclRuleText(t *vpc.Topology, aclID string, inbound, v6 bool, number int) string {
+// ("deny tcp 32768-65535 0.0.0.0/0"); `*` is "deny all". Rule numbers are
+// unique per direction whatever the address family.
+func naclRuleText(t *vpc.Topology, aclID string, inbound bool, number int) string {
 	if number >= 32767 {
-		return "deny all (default rule *)"
+		return "deny all"
 	}
 	for _, acl := range t.NetworkACLs {
 		if acl.ID != aclID {
@@ -352,7 +374,7 @@ func naclRuleText(t *vpc.Topology, aclID string, inbound, v6 bool, number int) s
 			tab = acl.Ingress
 		}
 		for _, r := range tab {
-			if r.Number != number || r.CIDR.Addr().Is6() != v6 {
+			if r.Number != number {
 				continue
 			}
 			action := "deny"

@@ -125,3 +125,59 @@ func TestDropsNameTheirReason(t *testing.T) {
 		t.Errorf("drops.jsonl after close has %d of the stranger's drops, want both kinds: %s", n, fmt.Sprint(ds))
 	}
 }
+
+// A line the daemon is still writing is left for the next read; the
+// offset resumes exactly after the last complete line.
+func TestReadDropsResumesAfterCompleteLines(t *testing.T) {
+	file := t.TempDir() + "/drops.jsonl"
+	full := `{"component":"sg","reason":"ENI_SG_RULES_MISMATCH","packets":1}` + "\n"
+	if err := os.WriteFile(file, []byte(full+`{"component":"na`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds, off, err := ReadDrops(file, 0)
+	if err != nil || len(ds) != 1 || off != int64(len(full)) || ds[0].Reason != ReasonSGMismatch {
+		t.Fatalf("ReadDrops = %+v, %d, %v; want the one complete drop and offset %d", ds, off, err, len(full))
+	}
+	rest := `cl","reason":"SUBNET_ACL_RESTRICTION","acl_id":"acl-x","rule_number":32767,"rule":"deny all"}` + "\n"
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(rest)
+	f.Close()
+	ds, _, err = ReadDrops(file, off)
+	if err != nil || len(ds) != 1 || ds[0].Component != "nacl" {
+		t.Fatalf("ReadDrops from %d = %+v, %v; want the completed NACL drop only", off, ds, err)
+	}
+	if got, want := ds[0].Explain(), "denied by acl-x rule * (deny all)"; got != want {
+		t.Errorf("Explain() = %q, want %q", got, want)
+	}
+}
+
+// Rule texts come from the topology as applied: by direction and family.
+func TestNACLRuleText(t *testing.T) {
+	topo := &vpc.Topology{NetworkACLs: []vpc.NetworkACL{{ID: "acl-x",
+		Ingress: []vpc.NACLRule{
+			{Number: 20, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 32768, To: 65535}, CIDR: netip.MustParsePrefix("0.0.0.0/0")},
+			{Number: 30, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, CIDR: netip.MustParsePrefix("::/0"), Allow: true},
+		},
+		Egress: []vpc.NACLRule{
+			{Number: 20, Protocol: vpc.ProtoICMP, ICMPType: 8, ICMPCode: -1, CIDR: netip.MustParsePrefix("10.0.0.0/8"), Allow: true},
+		},
+	}}}
+	for _, c := range []struct {
+		inbound bool
+		number  int
+		want    string
+	}{
+		{true, 20, "deny tcp 32768-65535 0.0.0.0/0"},
+		{true, 30, "allow all ::/0"},
+		{false, 20, "allow icmp type 8 code -1 10.0.0.0/8"},
+		{false, 30, ""},
+		{true, 32768, "deny all"},
+	} {
+		if got := naclRuleText(topo, "acl-x", c.inbound, c.number); got != c.want {
+			t.Errorf("naclRuleText(inbound=%v, %d) = %q, want %q", c.inbound, c.number, got, c.want)
+		}
+	}
+}

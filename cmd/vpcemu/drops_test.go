@@ -58,3 +58,27 @@ func TestDropsCommandExplainsSGDrop(t *testing.T) {
 		t.Errorf("drops --eni eni-nope: exit %d, want a refusal naming it:\n%s", code, out)
 	}
 }
+
+// The text line names where, the 5-tuple and the reason in words.
+func TestDropLine(t *testing.T) {
+	at := time.Date(2026, 11, 28, 15, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		d    lab.Drop
+		want string
+	}{
+		{lab.Drop{Time: at, Component: "nacl", ENI: "eni-1", Instance: "i-web", Direction: "inbound", Protocol: 6, Src: "192.0.2.66",
+			SrcPort: 40000, Dst: "10.0.1.10", DstPort: 22, TCPFlags: 2, Reason: lab.ReasonACL, ACL: "acl-public", RuleNumber: 20,
+			Rule: "deny tcp 22 192.0.2.66/32", Packets: 1},
+			"2026-11-28T15:04:05Z i-web/eni-1 nacl inbound tcp 192.0.2.66:40000 -> 10.0.1.10:22 [SYN]: denied by acl-public rule 20 (deny tcp 22 192.0.2.66/32)"},
+		{lab.Drop{Time: at, Component: "sg", ENI: "eni-1", Direction: "outbound", Protocol: 58, Src: "2001:db8::1", Dst: "2001:db8::2",
+			ICMPType: 128, Reason: lab.ReasonSGNoRules, SecurityGroups: []string{"sg-a", "sg-b"}, Packets: 3},
+			"2026-11-28T15:04:05Z eni-1 sg outbound icmpv6 2001:db8::1 -> 2001:db8::2 type 128 code 0: no rule of sg-a, sg-b admits it (SG_HAS_NO_RULES) (3 packets)"},
+		{lab.Drop{Time: at, Component: "sg", Direction: "inbound", Protocol: 17, Src: "2001:db8::1", SrcPort: 53, Dst: "2001:db8::2", DstPort: 9,
+			Reason: lab.ReasonAllowance},
+			"2026-11-28T15:04:05Z - sg inbound udp [2001:db8::1]:53 -> [2001:db8::2]:9: the ENI's conntrack allowance is used up (CONNTRACK_ALLOWANCE_EXCEEDED)"},
+	} {
+		if got := dropLine(&c.d); got != c.want {
+			t.Errorf("dropLine =\n  %s\nwant\n  %s", got, c.want)
+		}
+	}
+}
