@@ -1,6 +1,8 @@
 # vpcemu — AWS VPC network security on a real kernel with eBPF.
 # `sudo make up` brings the default lab up; `sudo make test` runs every test.
 
+# sudo's secure_path usually lacks Go's own directory.
+export PATH := $(PATH):/usr/local/go/bin
 GO        ?= go
 CLANG     ?= clang
 STRIP     ?= llvm-strip
@@ -21,6 +23,7 @@ help: ## list targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## install what is missing (apt-get, as root) and mount bpffs
+	@command -v $(GO) >/dev/null 2>&1 || { echo "deps: Go >= 1.26 is needed (https://go.dev/dl, or your distribution's golang package if new enough)"; exit 1; }
 	@missing=""; for pair in $(DEB_CMDS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
 	dpkg -s libbpf-dev >/dev/null 2>&1 || missing="$$missing libbpf-dev"; \
