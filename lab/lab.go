@@ -110,6 +110,9 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	}
 	if leftovers(opts, t.Name) {
 		opts.Progress("removing leftovers of an earlier run of " + t.Name)
+		if msg := lostOnCrash(paths); msg != "" {
+			opts.Progress(msg)
+		}
 		if err := cleanup(opts, t.Name); err != nil {
 			return nil, fmt.Errorf("remove leftovers of %s: %w", t.Name, err)
 		}
@@ -269,6 +272,9 @@ func natTable(t *vpc.Topology) map[netip.Addr]netip.Addr {
 func Down(name string, purge bool, opts Options) error {
 	opts.defaults()
 	paths := PathsFor(opts.RunRoot, opts.DataRoot, name)
+	if msg := lostOnCrash(paths); msg != "" {
+		opts.Progress(msg)
+	}
 	if s, err := ReadState(paths); err == nil && alive(s.PID) && s.PID != os.Getpid() {
 		opts.Progress(fmt.Sprintf("stopping the daemon of %s (pid %d)", name, s.PID))
 		if err := stopDaemon(paths, s.PID); err != nil {
@@ -299,4 +305,27 @@ func stopDaemon(paths Paths, pid int) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
+}
+
+// LostOnCrash says what the crashed daemon of topology name took with it
+// ("" when none crashed), for commands that start a new one.
+func LostOnCrash(runRoot, dataRoot, name string) string {
+	o := Options{RunRoot: runRoot, DataRoot: dataRoot}
+	o.defaults()
+	return lostOnCrash(PathsFor(o.RunRoot, o.DataRoot, name))
+}
+
+// lostOnCrash says what a daemon that died without closing took with it:
+// its BPF objects (and so the flow counters of the windows it had not yet
+// written) lived only as long as its process. "" when there was no daemon.
+func lostOnCrash(paths Paths) string {
+	s, err := ReadState(paths)
+	if err != nil || alive(s.PID) {
+		return ""
+	}
+	if t, err := s.Topology(); err == nil && len(t.FlowLogs) == 0 {
+		return fmt.Sprintf("the daemon of %s (pid %d) died without closing", s.Name, s.PID)
+	}
+	return fmt.Sprintf("the daemon of %s (pid %d) died without closing: flow-log records of the windows it had not written yet are lost (files already under %s are complete)",
+		s.Name, s.PID, paths.FlowLogs())
 }

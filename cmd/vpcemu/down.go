@@ -29,7 +29,7 @@ run left behind. Flow logs under /var/lib/vpcemu/NAME are kept unless --purge.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			return runDown(name, o, c.OutOrStdout())
+			return runDown(name, o, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	c.Flags().BoolVar(&o.purge, "purge", false, "also delete the topology's flow-log files")
@@ -37,7 +37,7 @@ run left behind. Flow logs under /var/lib/vpcemu/NAME are kept unless --purge.`,
 	return c
 }
 
-func runDown(name string, o *downOptions, out io.Writer) error {
+func runDown(name string, o *downOptions, out, errOut io.Writer) error {
 	if err := requireRoot("down"); err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func runDown(name string, o *downOptions, out io.Writer) error {
 		names = []string{n}
 	}
 	for _, n := range names {
-		if err := lab.Down(n, o.purge, lab.Options{}); err != nil {
+		if err := lab.Down(n, o.purge, lab.Options{Progress: func(msg string) { fmt.Fprintf(errOut, "vpcemu: %s\n", msg) }}); err != nil {
 			return fmt.Errorf("down %s: %w", n, err)
 		}
 		fmt.Fprintf(out, "%s is down\n", n)

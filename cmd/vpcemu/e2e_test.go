@@ -249,6 +249,9 @@ func TestDownCleansUpAfterDaemonCrash(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("up after a crashed daemon: exit %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "died without closing") || !strings.Contains(out, "flow-log records") {
+		t.Errorf("up over a crashed run does not say what was lost:\n%s", out)
+	}
 	if out, code := vpcemu(t, "-t", name, "exec", "laptop", "--", "curl", "-s", "--max-time", "5", "http://203.0.113.10/"); code != 0 {
 		t.Errorf("lab rebuilt over a crashed one does not work: %s", out)
 	}

@@ -62,6 +62,11 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 		return err
 	}
 	if o.detach {
+		// The detached daemon's progress goes to its log: say here what a
+		// crashed earlier run lost, before the daemon clears its remains.
+		if msg := lab.LostOnCrash("", "", t.Name); msg != "" {
+			fmt.Fprintf(errOut, "vpcemu: %s\n", msg)
+		}
 		return detach(o, t.Name, out)
 	}
 	progress := func(msg string) {
