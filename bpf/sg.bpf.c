@@ -433,6 +433,8 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 		e->frag = p->frag;
 		__builtin_memset(e->pad, 0, sizeof(e->pad));
 		bpf_ringbuf_submit(e, 0);
+	} else if (s) {
+		__sync_fetch_and_add(&s->events_lost, 1);
 	}
 	return TC_ACT_SHOT;
 }

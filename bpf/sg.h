@@ -117,6 +117,7 @@ struct sg_stats {
 	__u64 exceeded; /* conntrack_allowance_exceeded: packets dropped at the allowance */
 	__u64 drops;    /* packets dropped by the SG programs */
 	__u64 next_expiry; /* ns: no entry of the ENI expires before this (lower bound) */
+	__u64 events_lost; /* drop events not queued: sg_events was full */
 };
 
 #endif

@@ -394,12 +394,14 @@ func naclRuleText(t *vpc.Topology, aclID string, inbound bool, number int) strin
 	return ""
 }
 
-// eventsLost is how many drop events the datapath could not queue (NACL;
-// the SG program does not count its own).
+// eventsLost is how many drop events the NACL and SG programs could not queue.
 func (d *datapath) eventsLost() uint64 {
-	st, err := d.nacl.Stats()
-	if err != nil {
-		return 0
+	var n uint64
+	if st, err := d.nacl.Stats(); err == nil {
+		n += st.EventsLost
 	}
-	return st.EventsLost
+	if sg, err := d.sg.EventsLost(); err == nil {
+		n += sg
+	}
+	return n
 }

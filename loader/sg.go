@@ -490,6 +490,22 @@ func (s *SG) Stats(eni string) (tracked, allowanceAvailable, allowanceExceeded u
 	return st.Tracked, avail, st.Exceeded, nil
 }
 
+// EventsLost is how many drop events the SG programs could not queue
+// because the ring buffer was full, over every ENI.
+func (s *SG) EventsLost() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total uint64
+	for _, idx := range s.idx {
+		var st sgSgStats
+		if err := s.objs.SgStats.Lookup(idx, &st); err != nil {
+			return 0, fmt.Errorf("read sg_stats: %w", err)
+		}
+		total += st.EventsLost
+	}
+	return total, nil
+}
+
 // Events is the ring buffer of SG drop events (SGEvent records).
 func (s *SG) Events() *ebpf.Map { return s.objs.SgEvents }
 

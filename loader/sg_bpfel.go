@@ -154,6 +154,7 @@ type sgSgStats struct {
 	Exceeded   uint64
 	Drops      uint64
 	NextExpiry uint64
+	EventsLost uint64
 }
 
 // Names of all BPF objects in the ELF.
