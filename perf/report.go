@@ -23,6 +23,13 @@ func (r *Results) Markdown(command string) string {
 	b.WriteString("Each cell: **median of the rounds (min–max)**, then the ratio of the median to bare's median from the same run. ")
 	b.WriteString("\"n/a\": the configuration's datapath is not in this build yet; \"failed\": no round produced a value (see the raw log).\n\n")
 	b.WriteString(r.Table())
+	for _, m := range r.Metrics {
+		// A scattered baseline makes every ratio of that column unreliable: say so.
+		if st := r.Summarize("bare", m, ""); st.N > 1 && st.Min > 0 && st.Max/st.Min > 1.5 {
+			fmt.Fprintf(&b, "\n**Caution:** bare's %s ranged %s–%s over the rounds of this run, so the ratios in that column carry that much noise; compare the min–max ranges, not just the medians.\n",
+				metricTitle(m), fmtVal(st.Min), fmtVal(st.Max))
+		}
+	}
 	b.WriteString("\n**Method.**\n\n")
 	fmt.Fprintf(&b, "- Topology, rebuilt for every trial (one configuration in one round) and deleted after it: %s. MTU %d, veth defaults (TSO/GSO on, GRO off). Filters (netfilter FORWARD rules) live in the router namespace only; nothing on the host is touched.\n", shape, r.MTU)
 	b.WriteString("- Interleaved: round 1 runs every configuration, then round 2, ...; all metrics of a trial run on the same topology, one after the other.\n")
