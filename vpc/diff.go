@@ -31,6 +31,8 @@ func structuralDiff(a, b *Topology) string {
 		return "vpc.cidr"
 	case a.VPC.IPv6CIDR != b.VPC.IPv6CIDR:
 		return "vpc.ipv6_cidr"
+	case a.VPC.MTU != b.VPC.MTU:
+		return "vpc.mtu"
 	case len(a.Subnets) != len(b.Subnets):
 		return fmt.Sprintf("the number of subnets (%d, now %d)", len(a.Subnets), len(b.Subnets))
 	case len(a.Instances) != len(b.Instances):

@@ -5,7 +5,7 @@
 // # Topology file
 //
 // The schema is that of lab.yaml (LabYAML, the built-in lab). Beyond it:
-// vpc.ipv6_cidr and subnet ipv6_cidr; instance ipv6, eni (an explicit ENI
+// vpc.ipv6_cidr and vpc.mtu (veth MTU, default 9001); subnet ipv6_cidr; instance ipv6, eni (an explicit ENI
 // id; else ENIID) and conntrack {tcp_established_timeout, udp_timeout,
 // udp_stream_timeout (seconds), max_entries}; internet host ipv6;
 // prefix_lists [{id, max_entries, cidrs}]; limits {security_groups_per_eni,

@@ -33,6 +33,7 @@ type (
 		ID       string `yaml:"id"`
 		CIDR     string `yaml:"cidr"`
 		IPv6CIDR string `yaml:"ipv6_cidr,omitempty"`
+		MTU      int    `yaml:"mtu,omitempty"`
 	}
 	filePL struct {
 		ID         string   `yaml:"id"`
@@ -115,7 +116,7 @@ func (t *Topology) YAML() []byte {
 	f := fileTopology{
 		Name: t.Name, Account: t.Account, Region: t.Region,
 		Limits: fileLimits{t.Limits.SecurityGroupsPerENI, t.Limits.RulesPerSecurityGroup, t.Limits.NACLRulesPerDirection},
-		VPC:    fileVPC{ID: t.VPC.ID, CIDR: prefixString(t.VPC.CIDR), IPv6CIDR: prefixString(t.VPC.IPv6CIDR)},
+		VPC:    fileVPC{ID: t.VPC.ID, CIDR: prefixString(t.VPC.CIDR), IPv6CIDR: prefixString(t.VPC.IPv6CIDR), MTU: t.VPC.MTU},
 	}
 	for _, pl := range t.PrefixLists {
 		c := []string{}

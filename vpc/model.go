@@ -48,6 +48,7 @@ type VPC struct {
 	ID       string
 	CIDR     netip.Prefix
 	IPv6CIDR netip.Prefix // invalid (zero) when the VPC has no IPv6 block
+	MTU      int          // link MTU of every veth; DefaultMTU (9001, AWS's jumbo frames) when unset
 }
 
 // Subnet is one L2 segment of the VPC with the NACL that guards its boundary.

@@ -64,7 +64,7 @@ const validID = "1-64 characters from A-Z a-z 0-9 _ - starting with a letter or 
 
 var (
 	topKeys      = []string{"name", "account", "region", "vpc", "subnets", "security_groups", "network_acls", "prefix_lists", "instances", "internet", "flow_logs", "limits"}
-	vpcKeys      = []string{"id", "cidr", "ipv6_cidr"}
+	vpcKeys      = []string{"id", "cidr", "ipv6_cidr", "mtu"}
 	subnetKeys   = []string{"id", "cidr", "ipv6_cidr", "az", "public", "network_acl"}
 	sgKeys       = []string{"id", "name", "description", "ingress", "egress"}
 	sgRuleKeys   = []string{"protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description"}
@@ -212,6 +212,8 @@ func (d *decoder) vpc(o object, name string) VPC {
 		d.errf("vpc.ipv6_cidr", "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
 		v.IPv6CIDR = netip.Prefix{}
 	}
+	// 1280 is the IPv6 minimum; 9001 is AWS's largest in-VPC MTU.
+	v.MTU, _ = d.integer(vo, "mtu", DefaultMTU, 1280, 9001, "", "a whole number from 1280 to 9001 (AWS: 1500 or 9001)")
 	return v
 }
 

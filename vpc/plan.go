@@ -79,7 +79,7 @@ func NewPlan(t *Topology) *Plan {
 		Name:       t.Name,
 		RouterNS:   NSPrefix(t.Name) + "router",
 		InternetNS: NSPrefix(t.Name) + "internet",
-		MTU:        DefaultMTU,
+		MTU:        t.VPC.MTU,
 		IGW: IGWPlan{
 			RouterIf:     "igw",
 			InternetIf:   "igw",
@@ -88,6 +88,9 @@ func NewPlan(t *Topology) *Plan {
 			RouterLL:     netip.MustParseAddr("fe80::1"),
 			InternetLL:   netip.MustParseAddr("fe80::2"),
 		},
+	}
+	if p.MTU == 0 { // a Topology built in code
+		p.MTU = DefaultMTU
 	}
 	subnetIdx := map[string]int{}
 	for i, s := range t.Subnets {

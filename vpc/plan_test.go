@@ -146,3 +146,28 @@ func TestPlanAddresses(t *testing.T) {
 		t.Errorf("lab laptop (windows) ephemeral ports = %v", got)
 	}
 }
+
+// vpc.mtu sets every veth's MTU (AWS: 9001 jumbo frames by default, 1500
+// for traffic leaving through an internet gateway on real AWS).
+func TestVPCMTU(t *testing.T) {
+	base := "name: m\nvpc: {cidr: 10.0.0.0/16%s}\nsubnets: [{id: s, cidr: 10.0.1.0/24}]\n"
+	topo, err := Parse("m.yaml", []byte(fmt.Sprintf(base, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := NewPlan(topo); p.MTU != DefaultMTU {
+		t.Errorf("default MTU %d, want %d", p.MTU, DefaultMTU)
+	}
+	topo, err = Parse("m.yaml", []byte(fmt.Sprintf(base, ", mtu: 1500")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := NewPlan(topo); p.MTU != 1500 {
+		t.Errorf("mtu: 1500 gave plan MTU %d", p.MTU)
+	}
+	_, err = Parse("m.yaml", []byte(fmt.Sprintf(base, ", mtu: 70000")))
+	want := `m.yaml:2:31: vpc.mtu: "70000" is not valid; valid: a whole number from 1280 to 9001 (AWS: 1500 or 9001)`
+	if err == nil || err.Error() != want {
+		t.Errorf("mtu 70000: got %v, want %s", err, want)
+	}
+}
