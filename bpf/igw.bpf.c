@@ -177,8 +177,12 @@ static __always_inline void nat_icmp_inner(struct __sk_buff *skb, struct pkt *p,
 	bpf_skb_store_bytes(skb, inner + inner_field, &new, 4, 0);
 }
 
-SEC("tc")
-int igw_ingress(struct __sk_buff *skb)
+/* nat rewrites one address of a VPC<->internet packet by map: the
+ * destination (public -> private) on the way in, the source (private ->
+ * public) on the way out. A VPC address with no mapping is dropped: the
+ * internet cannot address private IPs, and an instance without a public IP
+ * cannot reach the internet. */
+static __always_inline int nat(struct __sk_buff *skb, int inbound)
 {
 	struct pkt p;
 	int r = load_ipv4(skb, &p);
@@ -188,49 +192,34 @@ int igw_ingress(struct __sk_buff *skb)
 		count(IGW_MALFORMED);
 		return TC_ACT_SHOT;
 	}
-	__u32 pub = p.daddr[0];
-	__u32 *priv = bpf_map_lookup_elem(&igw_pub2priv, &pub);
-	if (!priv) {
-		if (in_vpc(pub)) {
-			count(IGW_IN_DROP);
+	__u32 old = inbound ? p.daddr[0] : p.saddr[0];
+	__u32 *mapped = bpf_map_lookup_elem(inbound ? (void *)&igw_pub2priv : (void *)&igw_priv2pub, &old);
+	if (!mapped) {
+		if (in_vpc(old)) {
+			count(inbound ? IGW_IN_DROP : IGW_OUT_DROP);
 			return TC_ACT_SHOT;
 		}
 		return TC_ACT_OK;
 	}
-	__u32 new = *priv;
-	if (rewrite_addr(skb, &p, IP_DST_OFF, pub, new) < 0)
+	__u32 new = *mapped;
+	if (rewrite_addr(skb, &p, inbound ? IP_DST_OFF : IP_SRC_OFF, old, new) < 0)
 		return TC_ACT_SHOT;
-	nat_icmp_inner(skb, &p, offsetof(struct iphdr, saddr), pub, new);
-	count(IGW_IN_NAT);
+	/* an ICMP error quotes the packet it answers, addresses swapped */
+	nat_icmp_inner(skb, &p, inbound ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr), old, new);
+	count(inbound ? IGW_IN_NAT : IGW_OUT_NAT);
 	return TC_ACT_OK;
+}
+
+SEC("tc")
+int igw_ingress(struct __sk_buff *skb)
+{
+	return nat(skb, 1);
 }
 
 SEC("tc")
 int igw_egress(struct __sk_buff *skb)
 {
-	struct pkt p;
-	int r = load_ipv4(skb, &p);
-	if (r == PARSE_NOT_IP)
-		return TC_ACT_OK;
-	if (r == PARSE_MALFORMED) {
-		count(IGW_MALFORMED);
-		return TC_ACT_SHOT;
-	}
-	__u32 priv = p.saddr[0];
-	__u32 *pub = bpf_map_lookup_elem(&igw_priv2pub, &priv);
-	if (!pub) {
-		if (in_vpc(priv)) {
-			count(IGW_OUT_DROP);
-			return TC_ACT_SHOT;
-		}
-		return TC_ACT_OK;
-	}
-	__u32 new = *pub;
-	if (rewrite_addr(skb, &p, IP_SRC_OFF, priv, new) < 0)
-		return TC_ACT_SHOT;
-	nat_icmp_inner(skb, &p, offsetof(struct iphdr, daddr), priv, new);
-	count(IGW_OUT_NAT);
-	return TC_ACT_OK;
+	return nat(skb, 0);
 }
 
 char _license[] SEC("license") = "GPL";
