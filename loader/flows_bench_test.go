@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -76,7 +77,7 @@ func flowBenchNACL(pk rules.Packet) *vpc.NetworkACL {
 	r := rand.New(rand.NewPCG(4, 2))
 	var rs []vpc.NACLRule
 	for len(rs) < 39 {
-		rl := naclRandRule(r, len(rs)+1)
+		rl := rulestest.RandNACLRule(r, len(rs)+1)
 		if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, true, pk) {
 			continue
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -377,7 +378,7 @@ func TestNACLDifferential(t *testing.T) {
 		if round%10 == 0 {
 			nr = 1000 // limits lifted
 		}
-		acl := &vpc.NetworkACL{ID: "acl-diff", Ingress: naclRandRules(r, nr), Egress: naclRandRules(r, 1+r.IntN(nr))}
+		acl := &vpc.NetworkACL{ID: "acl-diff", Ingress: rulestest.RandNACLRules(r, nr), Egress: rulestest.RandNACLRules(r, 1+r.IntN(nr))}
 		if err := n.SetNACL(acl); err != nil {
 			t.Fatalf("seed %d round %d: %v", seed, round, err)
 		}
@@ -421,7 +422,7 @@ func TestNACLAtomicSwap(t *testing.T) {
 	decoys := func(k int) []vpc.NACLRule {
 		var out []vpc.NACLRule
 		for len(out) < k {
-			rl := naclRandRule(r, 100+r.IntN(30000))
+			rl := rulestest.RandNACLRule(r, 100+r.IntN(30000))
 			if rules.NACLRuleMatches(&rl, false, pk) || slicesHasNumber(out, rl.Number) {
 				continue
 			}
@@ -622,7 +623,7 @@ func TestNACLCostReport(t *testing.T) {
 func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
 	var rs []vpc.NACLRule
 	for len(rs) < size-1 {
-		rl := naclRandRule(r, len(rs)+1)
+		rl := rulestest.RandNACLRule(r, len(rs)+1)
 		if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, false, pk) {
 			continue
 		}
@@ -636,7 +637,7 @@ func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.Netw
 func naclWorstCase6(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
 	var rs []vpc.NACLRule
 	for len(rs) < size-1 {
-		rl := naclRandRule(r, len(rs)+1)
+		rl := rulestest.RandNACLRule(r, len(rs)+1)
 		if rl.CIDR.Addr().Is4() || rules.NACLRuleMatches(&rl, false, pk) {
 			continue
 		}

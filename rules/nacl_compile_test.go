@@ -6,89 +6,19 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// naclRandRules builds n random rules over a small address/port universe so
-// that overlaps, nesting and edge values are common.
-func naclRandRules(r *rand.Rand, n int) []vpc.NACLRule {
-	var out []vpc.NACLRule
-	used := map[int]bool{}
-	for len(out) < n {
-		num := 1 + r.IntN(32766)
-		if used[num] {
-			continue
-		}
-		used[num] = true
-		out = append(out, naclRandRule(r, num))
-	}
-	return out
-}
-
-var naclEdgePorts = []int{0, 1, 22, 80, 1023, 1024, 32767, 32768, 65534, 65535}
-
-func naclRandPort(r *rand.Rand) int {
-	if r.IntN(2) == 0 {
-		return naclEdgePorts[r.IntN(len(naclEdgePorts))]
-	}
-	return r.IntN(65536)
-}
-
-func naclRandAddr(r *rand.Rand, v6 bool) netip.Addr {
-	if v6 {
-		b := [16]byte{0x20, 0x01, 0x0d, 0xb8}
-		b[4] = byte(r.IntN(4))
-		b[15] = byte(r.IntN(256))
-		if r.IntN(8) == 0 {
-			for i := range b {
-				b[i] = byte(r.IntN(256))
-			}
-		}
-		return netip.AddrFrom16(b)
-	}
-	b := [4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(256))}
-	if r.IntN(8) == 0 {
-		b = [4]byte{byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))}
-	}
-	return netip.AddrFrom4(b)
-}
-
-func naclRandRule(r *rand.Rand, num int) vpc.NACLRule {
-	v6 := r.IntN(3) == 0
-	bits := []int{0, 8, 16, 22, 24, 30, 32}[r.IntN(7)]
-	if v6 {
-		bits = []int{0, 32, 48, 64, 120, 128}[r.IntN(6)]
-	}
-	rule := vpc.NACLRule{Number: num, Allow: r.IntN(2) == 0, ICMPType: -1, ICMPCode: -1,
-		CIDR: netip.PrefixFrom(naclRandAddr(r, v6), bits).Masked(), Ports: vpc.AllPorts}
-	rule.Protocol = []int{vpc.ProtoAll, vpc.ProtoTCP, vpc.ProtoUDP, vpc.ProtoICMP, vpc.ProtoICMPv6, 47, 0}[r.IntN(7)]
-	switch rule.Protocol {
-	case vpc.ProtoTCP, vpc.ProtoUDP:
-		a, b := naclRandPort(r), naclRandPort(r)
-		if r.IntN(5) == 0 {
-			a, b = 0, 65535
-		}
-		rule.Ports = vpc.PortRange{From: min(a, b), To: max(a, b)}
-	case vpc.ProtoICMP, vpc.ProtoICMPv6:
-		if r.IntN(3) > 0 {
-			rule.ICMPType = []int{0, 3, 8, 11, 128, 129, 135}[r.IntN(7)]
-			if r.IntN(2) == 0 {
-				rule.ICMPCode = r.IntN(5)
-			}
-		}
-	}
-	return rule
-}
-
 func naclRandPacket(r *rand.Rand) Packet {
 	v6 := r.IntN(2) == 0
-	p := Packet{Src: naclRandAddr(r, v6), Dst: naclRandAddr(r, v6)}
+	p := Packet{Src: rulestest.RandAddr(r, v6), Dst: rulestest.RandAddr(r, v6)}
 	p.Protocol = []int{vpc.ProtoTCP, vpc.ProtoUDP, vpc.ProtoICMP, vpc.ProtoICMPv6, 47, 0, 132}[r.IntN(7)]
 	p.Fragment = []int{FragNone, FragNone, FragNone, FragFirst, FragLater}[r.IntN(5)]
 	if p.Fragment != FragLater {
 		switch p.Protocol {
 		case vpc.ProtoTCP, vpc.ProtoUDP:
-			p.SrcPort, p.DstPort = naclRandPort(r), naclRandPort(r)
+			p.SrcPort, p.DstPort = rulestest.RandPort(r), rulestest.RandPort(r)
 		case vpc.ProtoICMP, vpc.ProtoICMPv6:
 			p.ICMPType = []int{0, 3, 8, 11, 128, 129, 135, r.IntN(256)}[r.IntN(8)]
 			p.ICMPCode = r.IntN(5)
@@ -108,7 +38,7 @@ func TestNACLCompileMatchesEvaluator(t *testing.T) {
 		if round%50 == 0 {
 			n = 1000
 		}
-		acl := &vpc.NetworkACL{ID: "acl-x", Ingress: naclRandRules(r, n), Egress: naclRandRules(r, n)}
+		acl := &vpc.NetworkACL{ID: "acl-x", Ingress: rulestest.RandNACLRules(r, n), Egress: rulestest.RandNACLRules(r, n)}
 		img, err := CompileNACL(acl)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
@@ -176,7 +106,7 @@ func TestNACLCompileTooMany(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var rules []vpc.NACLRule
 	for i := 1; i <= NACLMaxRules+1; i++ {
-		rl := naclRandRule(r, i)
+		rl := rulestest.RandNACLRule(r, i)
 		rl.CIDR = netip.MustParsePrefix("10.0.0.0/8")
 		rules = append(rules, rl)
 	}
@@ -233,7 +163,7 @@ func TestNACLBypass(t *testing.T) {
 
 func BenchmarkCompileNACL1000(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 7))
-	acl := &vpc.NetworkACL{ID: "acl-big", Ingress: naclRandRules(r, 1000), Egress: naclRandRules(r, 1000)}
+	acl := &vpc.NetworkACL{ID: "acl-big", Ingress: rulestest.RandNACLRules(r, 1000), Egress: rulestest.RandNACLRules(r, 1000)}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := CompileNACL(acl); err != nil {
