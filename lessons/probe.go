@@ -168,16 +168,7 @@ func (e *env) runCurl(ctx context.Context, p *probe, src endpoint, dst netip.Add
 	}
 	args = append(args, url)
 	o := outcome{command: fmt.Sprintf("vpcemu exec %s -- %s", src.name, shellJoin(args))}
-	cctx, cancel := context.WithTimeout(ctx, (requestTimeout+3)*time.Second)
-	defer cancel()
-	w := watchPort(src.ns, dst)
-	cmd := netns.Command(src.ns, src.name, args...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	start := time.Now()
-	err := runCtx(cctx, cmd)
-	o.elapsed = time.Since(start)
-	seen := w.stop()
+	out, stderr, seen, err := runWatched(ctx, &o, netns.Command(src.ns, src.name, args...), src.ns, dst, requestTimeout+3)
 	if ctx.Err() != nil {
 		return o, ctx.Err()
 	}
@@ -211,15 +202,7 @@ func (e *env) runSSH(ctx context.Context, p *probe, src endpoint, dst netip.Addr
 		}
 	}
 	o := outcome{command: fmt.Sprintf("vpcemu ssh %s %s 'echo $SSH_CLIENT'", src.name, p.to)}
-	cctx, cancel := context.WithTimeout(ctx, (requestTimeout+6)*time.Second)
-	defer cancel()
-	w := watchPort(src.ns, dst)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	start := time.Now()
-	err := runCtx(cctx, cmd)
-	o.elapsed = time.Since(start)
-	seen := w.stop()
+	out, stderr, seen, err := runWatched(ctx, &o, cmd, src.ns, dst, requestTimeout+6)
 	if ctx.Err() != nil {
 		return o, ctx.Err()
 	}
@@ -325,6 +308,21 @@ func (e *env) runHold(ctx context.Context, p *probe, src endpoint, dst netip.Add
 
 // runCtx runs cmd and kills it when ctx ends (exec.CommandContext needs the
 // context at construction, netns.Command and services.SSHCommand don't take one).
+// runWatched runs a client command for at most timeoutSec seconds while
+// watching which source port it uses towards dst (seen; 0 if none), and
+// records the elapsed time in o.
+func runWatched(ctx context.Context, o *outcome, cmd *exec.Cmd, ns string, dst netip.AddrPort, timeoutSec int) (out, stderr *bytes.Buffer, seen int, err error) {
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSec)*time.Second)
+	defer cancel()
+	w := watchPort(ns, dst)
+	out, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, stderr
+	start := time.Now()
+	err = runCtx(cctx, cmd)
+	o.elapsed = time.Since(start)
+	return out, stderr, w.stop(), err
+}
+
 func runCtx(ctx context.Context, cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return err
