@@ -224,6 +224,21 @@ func TestBuildLab(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("subnet bridges skip bridge-netfilter", func(t *testing.T) {
+		if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil {
+			t.Skip("kernel without br_netfilter: nothing to turn off")
+		}
+		for _, s := range p.Subnets {
+			for _, k := range []string{"iptables", "ip6tables", "arptables"} {
+				key := "/proc/sys/net/bridge/bridge-nf-call-" + k
+				out, err := testenv.Exec(t, s.NS, "cat", key)
+				if err != nil || strings.TrimSpace(out) != "0" {
+					t.Errorf("%s: %s = %q, %v; want 0", s.NS, key, out, err)
+				}
+			}
+		}
+	})
 }
 
 func TestEphemeralPortsEveryOSProfile(t *testing.T) {

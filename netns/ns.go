@@ -143,6 +143,7 @@ func prepareRunDir() error {
 // sysctl is one /proc/sys write, the key relative to /proc/sys.
 type sysctl struct {
 	key, val string
+	optional bool // skipped when the kernel lacks the key
 }
 
 // nsSpec is a namespace to create and the sysctls it needs before any link
@@ -222,7 +223,7 @@ func createNS(spec nsSpec) (*nsState, error) {
 		return nil, fmt.Errorf("namespace %s: mount: %w", spec.name, err)
 	}
 	for _, s := range spec.sysctls {
-		if err := writeSysctl(s.key, s.val); err != nil {
+		if err := writeSysctl(s.key, s.val); err != nil && !(s.optional && errors.Is(err, unix.ENOENT)) {
 			return nil, fmt.Errorf("namespace %s: %w", spec.name, err)
 		}
 	}
