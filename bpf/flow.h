@@ -15,6 +15,13 @@
  * one of two tables while programs fill the other (flow_gen selects), so no
  * increment is lost to a read-then-delete race. A full table is never
  * silent: the ENI's flow_skip counter grows and its window gets SKIPDATA.
+ *
+ * Cost on the hot path (BENCHMARKS.md "Flow logs"): the tables are per-CPU,
+ * so a count is plain adds (no atomics, no cache line shared between CPUs;
+ * the loader sums the CPUs at drain), and the key holds addresses, not the
+ * ENI: the ENI is the one owning the source (egress) or destination
+ * (ingress) address, which the loader resolves at drain, so the NACL needs
+ * no address lookup per packet.
  */
 #ifndef VPCEMU_FLOW_H
 #define VPCEMU_FLOW_H
@@ -34,24 +41,25 @@ volatile const __u32 flow_enabled = 1;
 struct flow_key {
 	__u32 saddr[4]; /* network order; IPv4 in [0] */
 	__u32 daddr[4];
-	__u32 eni;      /* the loader's ENI index */
 	__u16 sport;    /* host order; 0 for portless protocols */
 	__u16 dport;
 	__u8 proto;
 	__u8 family;    /* 4 or 6 */
-	__u8 egress;    /* 1: sent by the ENI; 0: addressed to it */
+	__u8 egress;    /* 1: sent by the ENI owning saddr; 0: to the one owning daddr */
 	__u8 reject;    /* 1: REJECT; 0: ACCEPT */
 };
 
+/* One CPU's share of a flow; the loader sums packets and bytes, takes the
+ * earliest first_ns and latest last_ns and ORs the flags over the CPUs. */
 struct flow_val {
 	__u64 packets;   /* wire packets (GSO segments) */
 	__u64 bytes;     /* IP bytes on the wire */
-	__u64 first_ns;  /* bpf_ktime_get_coarse_ns of the first packet */
+	__u64 first_ns;  /* bpf_ktime_get_coarse_ns of the first packet; 0: none on this CPU */
 	__u64 last_ns;   /* of the last packet */
-	__u64 tcp_flags; /* OR of per-packet FL-27 values (64-bit: BPF atomics) */
+	__u64 tcp_flags; /* OR of per-packet FL-27 values */
 };
 
-/* An ENI's address -> its index and subnet (to tell same-subnet traffic). */
+/* An ENI's address -> its index (for flow_skip when a table is full). */
 struct flow_addr_key {
 	__u32 addr[4];
 	__u8 family;
@@ -60,31 +68,37 @@ struct flow_addr_key {
 
 struct flow_addr_val {
 	__u32 eni;
-	__u32 subnet;
-	__u32 net[4];  /* the subnet's CIDR of the address's family, network order */
+};
+
+/* One family's CIDR of an ENI's subnet (valid 0: the subnet has none). */
+struct flow_cidr {
+	__u32 net[4]; /* network order */
 	__u32 mask[4];
+	__u32 valid;
 };
 
-/* An address -> the subnet whose CIDR holds it (LPM). */
-struct flow_subnet_key {
-	__u32 prefixlen; /* 8 (family byte) + address bits */
-	__u8 family;
-	__u8 addr[16];
+/* An ENI index -> its subnet's CIDRs, [0] IPv4 and [1] IPv6. */
+struct flow_eni_net {
+	struct flow_cidr c[2];
 };
 
+/* Per-CPU and allocated on use: memory follows the flows seen, not
+ * max_entries times the CPU count. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, FLOW_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
-} flow_tab0 SEC(".maps"); /* flow_key -> flow_val, generation 0 */
+} flow_tab0 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 0 */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, FLOW_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
-} flow_tab1 SEC(".maps"); /* flow_key -> flow_val, generation 1 */
+} flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -105,15 +119,14 @@ struct {
 	__uint(max_entries, FLOW_MAX_ENI * 4);
 	__type(key, struct flow_addr_key);
 	__type(value, struct flow_addr_val);
-} flow_addr SEC(".maps"); /* ENI private address -> ENI index, subnet */
+} flow_addr SEC(".maps"); /* ENI private address -> ENI index */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1024);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct flow_subnet_key);
-	__type(value, __u32);
-} flow_subnet SEC(".maps"); /* subnet CIDR -> subnet index */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FLOW_MAX_ENI);
+	__type(key, __u32);
+	__type(value, struct flow_eni_net);
+} flow_eni SEC(".maps"); /* ENI index -> its subnet's CIDRs */
 
 /* flow_flags maps a TCP flags byte to its FL-27 value: FIN, SYN, RST, and
  * 18 for SYN+ACK; ACK/PSH/URG/ECE/CWR on their own count 0. */
@@ -125,53 +138,41 @@ static __always_inline __u32 flow_flags(__u8 f)
 	return v;
 }
 
-/* flow_eni_of returns the ENI index owning addr (saddr/daddr of p), or 0. */
-static __always_inline __u32 flow_eni_of(const struct pkt *p, int dst, __u32 *subnet)
+/* flow_eni_of returns the ENI index owning p's destination (dst) or source
+ * address, or 0. */
+static __always_inline __u32 flow_eni_of(const struct pkt *p, int dst)
 {
 	struct flow_addr_key k = {};
 	k.family = p->family;
 	__builtin_memcpy(k.addr, dst ? p->daddr : p->saddr, 16);
 	struct flow_addr_val *v = bpf_map_lookup_elem(&flow_addr, &k);
-	if (!v)
-		return 0;
-	if (subnet)
-		*subnet = v->subnet;
-	return v->eni;
+	return v ? v->eni : 0;
 }
 
-/* flow_same_subnet tells whether p's destination is in the subnet of the
- * ENI owning p's source (a mask compare: no LPM lookup on the hot path). */
-static __always_inline int flow_same_subnet(const struct pkt *p)
+/* flow_same_subnet tells whether p's destination is in the subnet of ENI
+ * eni (an array lookup and a mask compare). */
+static __always_inline int flow_same_subnet(const struct pkt *p, __u32 eni)
 {
-	struct flow_addr_key k = {};
-	k.family = p->family;
-	__builtin_memcpy(k.addr, p->saddr, 16);
-	struct flow_addr_val *v = bpf_map_lookup_elem(&flow_addr, &k);
-	if (!v || !v->subnet)
+	struct flow_eni_net *n = bpf_map_lookup_elem(&flow_eni, &eni);
+	if (!n)
+		return 0;
+	const struct flow_cidr *c = &n->c[p->family == 6 ? 1 : 0];
+	if (!c->valid)
 		return 0;
 	for (int i = 0; i < 4; i++)
-		if ((p->daddr[i] & v->mask[i]) != v->net[i])
+		if ((p->daddr[i] & c->mask[i]) != c->net[i])
 			return 0;
 	return 1;
 }
 
-/* flow_subnet_of returns the subnet index whose CIDR holds p's src or dst
- * address, or 0 when none does (the internet). */
-static __always_inline __u32 flow_subnet_of(const struct pkt *p, int dst)
-{
-	struct flow_subnet_key k = {};
-	k.prefixlen = 8 + (p->family == 4 ? 32 : 128);
-	k.family = p->family;
-	__builtin_memcpy(k.addr, dst ? p->daddr : p->saddr, 16);
-	__u32 *v = bpf_map_lookup_elem(&flow_subnet, &k);
-	return v ? *v : 0;
-}
-
-/* flow_account counts segs wire packets of bytes IP bytes of p for ENI eni. */
+/* flow_account counts segs wire packets of bytes IP bytes of p, sent
+ * (egress) by the ENI owning its source or addressed to the one owning its
+ * destination. eni names that ENI when the caller knows it (0: looked up
+ * only if the table is full, to charge its flow_skip). */
 static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egress, int reject,
 					 __u32 segs, __u32 bytes)
 {
-	if (!flow_enabled || !eni || eni >= FLOW_MAX_ENI)
+	if (!flow_enabled)
 		return;
 	__u32 zero = 0;
 	__u32 *gen = bpf_map_lookup_elem(&flow_gen, &zero);
@@ -179,7 +180,6 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	struct flow_key k = {};
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
-	k.eni = eni;
 	k.sport = p->sport;
 	k.dport = p->dport;
 	k.proto = p->proto;
@@ -195,18 +195,24 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 		struct flow_val nv = {.packets = segs, .bytes = bytes, .first_ns = now, .last_ns = now, .tcp_flags = fl};
 		if (bpf_map_update_elem(tab, &k, &nv, BPF_NOEXIST) == 0)
 			return;
-		v = bpf_map_lookup_elem(tab, &k); /* another CPU created it */
+		/* Another CPU created it (this CPU's share starts at zero), or
+		 * the table is full. */
+		v = bpf_map_lookup_elem(tab, &k);
 		if (!v) {
+			if (!eni)
+				eni = flow_eni_of(p, !egress);
 			__u64 *skip = bpf_map_lookup_elem(&flow_skip, &eni);
-			if (skip)
+			if (skip && eni)
 				*skip += segs;
 			return;
 		}
 	}
-	__sync_fetch_and_add(&v->packets, segs);
-	__sync_fetch_and_add(&v->bytes, bytes);
-	if ((v->tcp_flags & fl) != fl)
-		__sync_fetch_and_or(&v->tcp_flags, fl);
+	/* This CPU's share: nothing else writes it while the program runs. */
+	v->packets += segs;
+	v->bytes += bytes;
+	v->tcp_flags |= fl;
+	if (!v->first_ns)
+		v->first_ns = now;
 	v->last_ns = now;
 }
 

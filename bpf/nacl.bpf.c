@@ -27,6 +27,7 @@
  * packet (ACCEPT or REJECT, egress) for the ENI owning the source address;
  * the subnet-side end counts only its drops (REJECT, ingress) for the ENI
  * owning the destination: a pass there is judged again by that ENI's SG.
+ * Neither end looks the ENI up: the loader attributes by address.
  *
  * Counting wire packets. XDP sees one frame; in generic mode on a veth that
  * frame can be a GSO super-packet (TSO kept, see BENCHMARKS.md) and the skb
@@ -357,8 +358,7 @@ static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, 
 {
 	if (!flow_enabled || (!egress && !reject))
 		return;
-	__u32 eni = flow_eni_of(p, !egress, NULL);
-	flow_account(p, eni, egress, reject, segs, bytes);
+	flow_account(p, 0, egress, reject, segs, bytes);
 }
 
 static __always_inline int nacl_main(struct xdp_md *ctx)

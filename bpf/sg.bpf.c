@@ -388,7 +388,7 @@ static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, _
 {
 	if (!flow_enabled)
 		return TC_ACT_UNSPEC;
-	if (dir == SG_DIR_OUT && !flow_same_subnet(p))
+	if (dir == SG_DIR_OUT && !flow_same_subnet(p, eni))
 		return TC_ACT_UNSPEC;
 	__u32 bytes;
 	__u32 segs = sg_wire(skb, p, &bytes);

@@ -16,66 +16,41 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_gen", "flow_skip", "flow_addr", "flow_subnet"}
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
-// flowKey mirrors struct flow_key (bpf/flow.h).
-type flowKey struct {
-	Saddr  [4]uint32
-	Daddr  [4]uint32
-	ENI    uint32
-	Sport  uint16
-	Dport  uint16
-	Proto  uint8
-	Family uint8
-	Egress uint8
-	Reject uint8
-}
-
-// flowVal mirrors struct flow_val.
-type flowVal struct {
-	Packets  uint64
-	Bytes    uint64
-	FirstNS  uint64
-	LastNS   uint64
-	TCPFlags uint64
-}
-
-type flowAddrKey struct {
-	Addr   [4]uint32
-	Family uint8
-	_      [3]uint8
-}
-
-type flowAddrVal struct {
-	ENI    uint32
-	Subnet uint32
-	Net    [4]uint32 // the subnet's CIDR of the address's family
-	Mask   [4]uint32
-}
-
-type flowSubnetKey struct {
-	Prefixlen uint32
-	Family    uint8
-	Addr      [16]uint8
-	_         [3]uint8 // C's tail padding (struct flow_subnet_key is 24 bytes)
-}
+// The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
+// are the same; TestFlowsLayout checks).
+type (
+	flowKey     = naclFlowKey
+	flowVal     = naclFlowVal
+	flowAddrKey = naclFlowAddrKey
+	flowAddrVal = naclFlowAddrVal
+	flowENINet  = naclFlowEniNet
+)
 
 // Flows is a topology's flow counters: the maps the NACL and SG programs
 // count into, and the drain that turns them into flow-log samples.
 type Flows struct {
-	maps     map[string]*ebpf.Map
-	gen      uint32
-	eniByIdx map[uint32]string
-	vpc      netip.Prefix
-	vpc6     netip.Prefix
-	skipSeen map[uint32]uint64
+	maps      map[string]*ebpf.Map
+	ncpu      int // possible CPUs: values per entry of the per-CPU tables
+	gen       uint32
+	eniByIdx  map[uint32]string
+	eniByAddr map[netip.Addr]string // the datapath's keys name addresses, not ENIs
+	vpc       netip.Prefix
+	vpc6      netip.Prefix
+	skipSeen  map[uint32]uint64
 }
 
 // NewFlows creates the shared flow maps from the map specs in spec (either
 // program's collection has them), with tables of maxEntries flows (0 =
 // the C default).
 func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
-	f := &Flows{maps: map[string]*ebpf.Map{}, eniByIdx: map[uint32]string{}, skipSeen: map[uint32]uint64{}}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("flow maps: %w", err)
+	}
+	f := &Flows{maps: map[string]*ebpf.Map{}, ncpu: ncpu, eniByIdx: map[uint32]string{},
+		eniByAddr: map[netip.Addr]string{}, skipSeen: map[uint32]uint64{}}
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -127,30 +102,12 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 }
 
 // SetENIs tells the programs which address belongs to which ENI (by the
-// index index returns) and which subnet holds which CIDR.
+// index index returns) and which CIDRs each ENI's subnet has.
 func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
 	f.vpc, f.vpc6 = t.VPC.CIDR, t.VPC.IPv6CIDR
-	subnetIdx := map[string]uint32{}
 	subnetOf := map[string]*vpc.Subnet{}
-	for i, s := range t.Subnets {
-		subnetIdx[s.ID] = uint32(i + 1)
-		subnetOf[s.ID] = &t.Subnets[i]
-		for _, p := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
-			if !p.IsValid() {
-				continue
-			}
-			k := flowSubnetKey{Prefixlen: 8 + uint32(p.Bits()), Family: family(p.Addr())}
-			a := p.Addr().As16()
-			if p.Addr().Is4() {
-				a4 := p.Addr().As4()
-				a = [16]byte{}
-				copy(a[:], a4[:])
-			}
-			k.Addr = a
-			if err := f.maps["flow_subnet"].Put(k, uint32(i+1)); err != nil {
-				return fmt.Errorf("flows: subnet %s: %w", s.ID, err)
-			}
-		}
+	for i := range t.Subnets {
+		subnetOf[t.Subnets[i].ID] = &t.Subnets[i]
 	}
 	for _, in := range t.Instances {
 		idx, err := index(in.ENI)
@@ -158,25 +115,24 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 			return fmt.Errorf("flows: %w", err)
 		}
 		f.eniByIdx[idx] = in.ENI
+		var nets flowENINet
+		if s := subnetOf[in.Subnet]; s != nil {
+			for i, c := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
+				if c.IsValid() {
+					nets.C[i].Net, nets.C[i].Mask, nets.C[i].Valid = words(c.Masked().Addr()), prefixMask(c), 1
+				}
+			}
+		}
+		if err := f.maps["flow_eni"].Put(idx, &nets); err != nil {
+			return fmt.Errorf("flows: ENI %s: %w", in.ENI, err)
+		}
 		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
 			if !a.IsValid() {
 				continue
 			}
+			f.eniByAddr[a] = in.ENI
 			k := flowAddrKey{Addr: words(a), Family: family(a)}
-			v := flowAddrVal{ENI: idx, Subnet: subnetIdx[in.Subnet]}
-			if s := subnetOf[in.Subnet]; s != nil {
-				c := s.CIDR
-				if a.Is6() {
-					c = s.IPv6CIDR
-				}
-				if c.IsValid() {
-					v.Net, v.Mask = words(c.Masked().Addr()), prefixMask(c)
-				}
-			}
-			if v.Mask == ([4]uint32{}) {
-				v.Subnet = 0 // no CIDR of its family: nothing is "its own subnet"
-			}
-			if err := f.maps["flow_addr"].Put(k, v); err != nil {
+			if err := f.maps["flow_addr"].Put(k, flowAddrVal{Eni: idx}); err != nil {
 				return fmt.Errorf("flows: address %s: %w", a, err)
 			}
 		}
@@ -208,13 +164,14 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	var samples []flowlog.Sample
 	// Batches take a few system calls for the whole table; whatever they
 	// cannot take (an old kernel, a bucket larger than a batch) the
-	// per-key loop below reads and deletes.
-	bk, bv := make([]flowKey, 4096), make([]flowVal, 4096)
+	// per-key loop below reads and deletes. Values come per CPU.
+	const batch = 4096
+	bk, bv := make([]flowKey, batch), make([]flowVal, batch*f.ncpu)
 	var cursor ebpf.MapBatchCursor
 	for {
 		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
 		for i := 0; i < n; i++ {
-			if s, ok := f.sample(&bk[i], &bv[i], offset); ok {
+			if s, ok := f.sample(&bk[i], bv[i*f.ncpu:(i+1)*f.ncpu], offset); ok {
 				samples = append(samples, s)
 			}
 		}
@@ -223,12 +180,12 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 		}
 	}
 	var k flowKey
-	var v flowVal
+	var v []flowVal
 	var keys []flowKey
 	it := tab.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
-		if s, ok := f.sample(&k, &v, offset); ok {
+		if s, ok := f.sample(&k, v, offset); ok {
 			samples = append(samples, s)
 		}
 	}
@@ -244,23 +201,54 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	return samples, skipped, err
 }
 
-func (f *Flows) sample(k *flowKey, v *flowVal, offset time.Duration) (flowlog.Sample, bool) {
-	eni, ok := f.eniByIdx[k.ENI]
+// sample turns one flow's per-CPU shares into a sample of the ENI owning
+// its source (egress) or destination address; ok is false for addresses of
+// no ENI, or when no CPU counted anything.
+func (f *Flows) sample(k *flowKey, perCPU []flowVal, offset time.Duration) (flowlog.Sample, bool) {
+	v, ok := sumCPUs(perCPU)
 	if !ok {
 		return flowlog.Sample{}, false
 	}
 	src, dst := addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)
+	own := dst
+	if k.Egress == 1 {
+		own = src
+	}
+	eni, ok := f.eniByAddr[own]
+	if !ok {
+		return flowlog.Sample{}, false
+	}
 	s := flowlog.Sample{
 		ENI: eni, Egress: k.Egress == 1, Src: src, Dst: dst,
 		SrcPort: k.Sport, DstPort: k.Dport, Protocol: k.Proto,
-		Packets: v.Packets, Bytes: v.Bytes, TCPFlags: uint8(v.TCPFlags),
-		First: time.Unix(0, int64(v.FirstNS)).Add(offset), Last: time.Unix(0, int64(v.LastNS)).Add(offset),
+		Packets: v.Packets, Bytes: v.Bytes, TCPFlags: uint8(v.TcpFlags),
+		First: time.Unix(0, int64(v.FirstNs)).Add(offset), Last: time.Unix(0, int64(v.LastNs)).Add(offset),
 		Reject: k.Reject == 1,
 	}
 	if s.Egress {
 		s.ToInternet = !f.vpc.Contains(dst) && !(f.vpc6.IsValid() && f.vpc6.Contains(dst))
 	}
 	return s, true
+}
+
+// sumCPUs merges a flow's per-CPU shares: packets and bytes add up, the
+// first packet is the earliest of the CPUs', the last the latest, flags OR.
+// A CPU that counted nothing has first_ns 0. ok is false if none counted.
+func sumCPUs(perCPU []flowVal) (v flowVal, ok bool) {
+	for _, c := range perCPU {
+		if c.FirstNs == 0 {
+			continue
+		}
+		if !ok || c.FirstNs < v.FirstNs {
+			v.FirstNs = c.FirstNs
+		}
+		v.LastNs = max(v.LastNs, c.LastNs)
+		v.Packets += c.Packets
+		v.Bytes += c.Bytes
+		v.TcpFlags |= c.TcpFlags
+		ok = true
+	}
+	return v, ok
 }
 
 // skips returns the per-ENI growth of flow_skip since the last call.

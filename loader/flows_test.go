@@ -6,24 +6,47 @@ import (
 	"testing"
 )
 
-// TestFlowsLayout is root-free: the Go mirrors of bpf/flow.h must marshal to
-// the sizes of the C structs as bpf2go generated them (a missing tail pad
-// once made every flow_subnet update fail).
+// TestFlowsLayout is root-free: Flows uses the NACL collection's bpf2go
+// types for the maps it shares with the SG collection, so both objects must
+// lay bpf/flow.h's structs out alike.
 func TestFlowsLayout(t *testing.T) {
 	for _, c := range []struct {
-		name      string
-		mine, gen any
+		name     string
+		nacl, sg any
 	}{
-		{"flow_key", flowKey{}, naclFlowKey{}},
-		{"flow_val", flowVal{}, naclFlowVal{}},
-		{"flow_addr_key", flowAddrKey{}, naclFlowAddrKey{}},
-		{"flow_addr_val", flowAddrVal{}, naclFlowAddrVal{}},
-		{"flow_subnet_key", flowSubnetKey{}, naclFlowSubnetKey{}},
-		{"flow_key (sg)", flowKey{}, sgFlowKey{}},
-		{"flow_addr_val (sg)", flowAddrVal{}, sgFlowAddrVal{}},
+		{"flow_key", naclFlowKey{}, sgFlowKey{}},
+		{"flow_val", naclFlowVal{}, sgFlowVal{}},
+		{"flow_addr_key", naclFlowAddrKey{}, sgFlowAddrKey{}},
+		{"flow_addr_val", naclFlowAddrVal{}, sgFlowAddrVal{}},
+		{"flow_eni_net", naclFlowEniNet{}, sgFlowEniNet{}},
 	} {
-		if m, g := binary.Size(c.mine), binary.Size(c.gen); m != g || m <= 0 {
-			t.Errorf("%s: Go mirror %d bytes, C %d", c.name, m, g)
+		if n, g := binary.Size(c.nacl), binary.Size(c.sg); n != g || n <= 0 {
+			t.Errorf("%s: NACL object %d bytes, SG object %d", c.name, n, g)
+		}
+	}
+}
+
+// TestFlowsSumCPUs: a flow's per-CPU shares merge into one sample's counts;
+// CPUs that counted nothing (first_ns 0) take no part in first/last.
+func TestFlowsSumCPUs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   []flowVal
+		want flowVal
+		ok   bool
+	}{
+		{"none", []flowVal{{}, {}}, flowVal{}, false},
+		{"one CPU", []flowVal{{}, {Packets: 3, Bytes: 180, FirstNs: 50, LastNs: 70, TcpFlags: 2}},
+			flowVal{Packets: 3, Bytes: 180, FirstNs: 50, LastNs: 70, TcpFlags: 2}, true},
+		{"two CPUs", []flowVal{
+			{Packets: 1, Bytes: 60, FirstNs: 90, LastNs: 90, TcpFlags: 1},
+			{Packets: 4, Bytes: 400, FirstNs: 40, LastNs: 80, TcpFlags: 18},
+			{}},
+			flowVal{Packets: 5, Bytes: 460, FirstNs: 40, LastNs: 90, TcpFlags: 19}, true},
+	} {
+		got, ok := sumCPUs(c.in)
+		if ok != c.ok || got != c.want {
+			t.Errorf("%s: sumCPUs = %+v, %v; want %+v, %v", c.name, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -595,7 +595,7 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
 		"flow_tab0": n.maps.FlowTab0, "flow_tab1": n.maps.FlowTab1, "flow_gen": n.maps.FlowGen,
-		"flow_skip": n.maps.FlowSkip, "flow_addr": n.maps.FlowAddr, "flow_subnet": n.maps.FlowSubnet,
+		"flow_skip": n.maps.FlowSkip, "flow_addr": n.maps.FlowAddr, "flow_eni": n.maps.FlowEni,
 	}
 }
 

@@ -21,32 +21,30 @@ type naclFlowAddrKey struct {
 }
 
 type naclFlowAddrVal struct {
-	_      structs.HostLayout
-	Eni    uint32
-	Subnet uint32
-	Net    [4]uint32
-	Mask   [4]uint32
+	_   structs.HostLayout
+	Eni uint32
+}
+
+type naclFlowEniNet struct {
+	_ structs.HostLayout
+	C [2]struct {
+		_     structs.HostLayout
+		Net   [4]uint32
+		Mask  [4]uint32
+		Valid uint32
+	}
 }
 
 type naclFlowKey struct {
 	_      structs.HostLayout
 	Saddr  [4]uint32
 	Daddr  [4]uint32
-	Eni    uint32
 	Sport  uint16
 	Dport  uint16
 	Proto  uint8
 	Family uint8
 	Egress uint8
 	Reject uint8
-}
-
-type naclFlowSubnetKey struct {
-	_         structs.HostLayout
-	Prefixlen uint32
-	Family    uint8
-	Addr      [16]uint8
-	_         [3]byte
 }
 
 type naclFlowVal struct {
@@ -121,9 +119,9 @@ type naclVpcEvent struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	naclMapFlowAddr         = "flow_addr"
+	naclMapFlowEni          = "flow_eni"
 	naclMapFlowGen          = "flow_gen"
 	naclMapFlowSkip         = "flow_skip"
-	naclMapFlowSubnet       = "flow_subnet"
 	naclMapFlowTab0         = "flow_tab0"
 	naclMapFlowTab1         = "flow_tab1"
 	naclMapNaclAcl          = "nacl_acl"
@@ -201,9 +199,9 @@ type naclProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclMapSpecs struct {
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
-	FlowSubnet *ebpf.MapSpec `ebpf:"flow_subnet"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
 	NaclAcl    *ebpf.MapSpec `ebpf:"nacl_acl"`
@@ -253,9 +251,9 @@ func (o *naclObjects) Close() error {
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclMaps struct {
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
+	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
-	FlowSubnet *ebpf.Map `ebpf:"flow_subnet"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
 	NaclAcl    *ebpf.Map `ebpf:"nacl_acl"`
@@ -275,9 +273,9 @@ type naclMaps struct {
 func (m *naclMaps) Close() error {
 	return _NaclClose(
 		m.FlowAddr,
+		m.FlowEni,
 		m.FlowGen,
 		m.FlowSkip,
-		m.FlowSubnet,
 		m.FlowTab0,
 		m.FlowTab1,
 		m.NaclAcl,

@@ -57,32 +57,30 @@ type sgFlowAddrKey struct {
 }
 
 type sgFlowAddrVal struct {
-	_      structs.HostLayout
-	Eni    uint32
-	Subnet uint32
-	Net    [4]uint32
-	Mask   [4]uint32
+	_   structs.HostLayout
+	Eni uint32
+}
+
+type sgFlowEniNet struct {
+	_ structs.HostLayout
+	C [2]struct {
+		_     structs.HostLayout
+		Net   [4]uint32
+		Mask  [4]uint32
+		Valid uint32
+	}
 }
 
 type sgFlowKey struct {
 	_      structs.HostLayout
 	Saddr  [4]uint32
 	Daddr  [4]uint32
-	Eni    uint32
 	Sport  uint16
 	Dport  uint16
 	Proto  uint8
 	Family uint8
 	Egress uint8
 	Reject uint8
-}
-
-type sgFlowSubnetKey struct {
-	_         structs.HostLayout
-	Prefixlen uint32
-	Family    uint8
-	Addr      [16]uint8
-	_         [3]byte
 }
 
 type sgFlowVal struct {
@@ -164,9 +162,9 @@ const (
 	sgMapCtFast       = "ct_fast"
 	sgMapCtTable      = "ct_table"
 	sgMapFlowAddr     = "flow_addr"
+	sgMapFlowEni      = "flow_eni"
 	sgMapFlowGen      = "flow_gen"
 	sgMapFlowSkip     = "flow_skip"
-	sgMapFlowSubnet   = "flow_subnet"
 	sgMapFlowTab0     = "flow_tab0"
 	sgMapFlowTab1     = "flow_tab1"
 	sgMapSgEni        = "sg_eni"
@@ -243,9 +241,9 @@ type sgMapSpecs struct {
 	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
 	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
-	FlowSubnet *ebpf.MapSpec `ebpf:"flow_subnet"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
 	SgEni      *ebpf.MapSpec `ebpf:"sg_eni"`
@@ -292,9 +290,9 @@ type sgMaps struct {
 	CtFast     *ebpf.Map `ebpf:"ct_fast"`
 	CtTable    *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
+	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
-	FlowSubnet *ebpf.Map `ebpf:"flow_subnet"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
 	SgEni      *ebpf.Map `ebpf:"sg_eni"`
@@ -310,9 +308,9 @@ func (m *sgMaps) Close() error {
 		m.CtFast,
 		m.CtTable,
 		m.FlowAddr,
+		m.FlowEni,
 		m.FlowGen,
 		m.FlowSkip,
-		m.FlowSubnet,
 		m.FlowTab0,
 		m.FlowTab1,
 		m.SgEni,
