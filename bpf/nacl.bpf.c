@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* nacl.bpf.c: network ACLs in XDP on both ends of every subnet uplink veth.
+/* nacl.bpf.c: network ACLs on both ends of every subnet uplink veth, at tcx
+ * ingress (default) or in XDP (generic or native mode).
  *
  * Contract (spec §2). Each attach point is one program instance whose
  * nacl_slot constant names its nacl_port entry: the NACL it enforces and
@@ -29,14 +30,16 @@
  * owning the destination: a pass there is judged again by that ENI's SG.
  * Neither end looks the ENI up: the loader attributes by address.
  *
- * Counting wire packets. XDP sees one frame; in generic mode on a veth that
- * frame can be a GSO super-packet (TSO kept, see BENCHMARKS.md) and the skb
- * with its gso_segs is out of reach. For TCP/UDP frames longer than the MTU
- * the program estimates the segments as ceil(payload / (MTU - headers)) with
- * this frame's own header lengths (so TCP options are accounted for); bytes
- * add the repeated headers. A sender whose MSS is below what the MTU allows
- * is undercounted. In native mode and for every frame <= MTU this is exact.
+ * Counting wire packets. At tcx the skb's gso_segs is exact. XDP sees one
+ * frame; in generic mode on a veth that frame can be a GSO super-packet (TSO
+ * kept, see BENCHMARKS.md) and the skb with its gso_segs is out of reach.
+ * For TCP/UDP frames longer than the MTU the XDP program estimates the
+ * segments as ceil(payload / (MTU - headers)) with this frame's own header
+ * lengths (so TCP options are accounted for); bytes add the repeated
+ * headers. A sender whose MSS is below what the MTU allows is undercounted
+ * there. In native mode and for every frame <= MTU this is exact.
  */
+#include <linux/pkt_cls.h>
 #include "parse.h"
 #include "nacl.h"
 #include "events.h"
@@ -177,23 +180,38 @@ static __always_inline __u32 ctz64(__u64 x)
 	return debruijn64[((x & -x) * 0x022fdd63cc95386dULL) >> 58];
 }
 
-/* wire_segs estimates the wire packets a (possibly GSO) frame stands for. */
-static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p, __u32 *bytes)
+/* wire_segs returns the wire packets a frame stands for and their IP bytes.
+ * gso_segs is the skb's segment count where the hook sees it (tc: exact;
+ * 1 for a frame that is no GSO packet) and 0 in XDP, where a frame longer
+ * than the MTU is estimated (see the contract). frame_len includes the
+ * Ethernet header. */
+static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p, __u32 *bytes,
+				       __u32 gso_segs, __u32 frame_len)
 {
 	__u32 len = p->l3_len;
 	*bytes = len;
-	if (len <= nacl_mtu || p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN)
+	if (gso_segs == 1)
 		return 1;
+	if (gso_segs == 0 && len <= nacl_mtu)
+		return 1;
+	if (p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN)
+		return gso_segs ? gso_segs : 1;
 	__u32 hdr = p->l4_off - ETH_HLEN;
 	if (p->proto == IPPROTO_TCP) {
 		__u8 *doff = data + p->l4_off + 12;
 		if ((void *)(doff + 1) > data_end)
-			return 1;
+			return gso_segs ? gso_segs : 1;
 		hdr += (*doff >> 4) * 4;
 	} else if (p->proto == IPPROTO_UDP) {
 		hdr += 8;
 	} else {
-		return 1;
+		return gso_segs ? gso_segs : 1;
+	}
+	if (gso_segs > 1) {
+		/* The skb's length, not the IP header's: BIG TCP leaves 0 there. */
+		len = frame_len > ETH_HLEN ? frame_len - ETH_HLEN : len;
+		*bytes = len + (gso_segs - 1) * hdr;
+		return gso_segs;
 	}
 	if (hdr >= nacl_mtu || hdr >= len)
 		return 1;
@@ -361,38 +379,37 @@ static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, 
 	flow_account(p, 0, egress, reject, segs, bytes);
 }
 
-static __always_inline int nacl_main(struct xdp_md *ctx)
+/* nacl_main judges one frame: 1 pass, 0 drop. gso_segs and frame_len as
+ * for wire_segs. */
+static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p_, int r,
+				     __u32 gso_segs, __u32 frame_len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct pkt p;
-	__builtin_memset(&p, 0, sizeof(p));
+	struct pkt p = *p_;
 
 	__u32 slot = nacl_slot;
 	__u32 *cfg = bpf_map_lookup_elem(&nacl_port, &slot);
 	if (!cfg || !(*cfg & NACL_PORT_VALID)) {
 		stat(NACL_ST_NOSLOT, 1);
-		return XDP_PASS;
+		return 1;
 	}
 	__u32 egress = *cfg & NACL_PORT_EGRESS;
 	__u32 acl = (*cfg & ~NACL_PORT_VALID) >> 1;
 
-	int r = parse_pkt(data, data_end, &p);
 	if (r == PARSE_NOT_IP) {
 		stat(NACL_ST_NONIP, 1);
-		return XDP_PASS;
+		return 1;
 	}
 	if (r != PARSE_IP) {
 		stat(NACL_ST_MALFORMED, 1);
-		emit(&p, acl, egress, 0, EV_REASON_MALFORMED, 1, data_end - data);
-		return XDP_DROP;
+		emit(&p, acl, egress, 0, EV_REASON_MALFORMED, 1, frame_len);
+		return 0;
 	}
 	if (bypass(&p)) {
 		stat(NACL_ST_BYPASS, 1);
-		return XDP_PASS;
+		return 1;
 	}
 	__u32 bytes;
-	__u32 segs = wire_segs(data, data_end, &p, &bytes);
+	__u32 segs = wire_segs(data, data_end, &p, &bytes, gso_segs, frame_len);
 	__u16 star = p.family == 4 ? 32767 : 32768;
 
 	__u32 *set = bpf_map_lookup_elem(&nacl_acl, &acl);
@@ -416,25 +433,36 @@ static __always_inline int nacl_main(struct xdp_md *ctx)
 	}
 	if (info->allow) {
 		flow_count(&p, egress, 0, segs, bytes);
-		return XDP_PASS;
+		return 1;
 	}
 	emit(&p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
 	flow_count(&p, egress, 1, segs, bytes);
-	return XDP_DROP;
+	return 0;
 
 no_table:
 	stat(NACL_ST_NOTABLE, segs);
 	flow_count(&p, egress, 1, segs, bytes);
 	emit(&p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
-	return XDP_DROP;
+	return 0;
 }
 
-/* nacl_filter: generic (skb) mode, the default: the kernel linearizes the
- * skb, so every header is between data and data_end. */
+/* nacl_xdp runs nacl_main on an XDP frame. */
+static __always_inline int nacl_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+	int r = parse_pkt(data, data_end, &p);
+	return nacl_main(data, data_end, &p, r, 0, data_end - data) ? XDP_PASS : XDP_DROP;
+}
+
+/* nacl_filter: generic (skb) mode: the kernel linearizes the skb, so every
+ * header is between data and data_end. */
 SEC("xdp")
 int nacl_filter(struct xdp_md *ctx)
 {
-	return nacl_main(ctx);
+	return nacl_xdp(ctx);
 }
 
 /* nacl_filter_frags: native mode. A veth refuses a non-frags program when
@@ -443,7 +471,31 @@ int nacl_filter(struct xdp_md *ctx)
 SEC("xdp.frags")
 int nacl_filter_frags(struct xdp_md *ctx)
 {
-	return nacl_main(ctx);
+	return nacl_xdp(ctx);
+}
+
+/* nacl_filter_tc: the same judgement on tcx ingress (the default hook, see
+ * BENCHMARKS.md): no copy of the skb head as generic XDP makes, and the
+ * skb's exact GSO segment count. A pass is TC_ACT_UNSPEC (tcx: next
+ * program), a drop TC_ACT_SHOT. */
+SEC("tc")
+int nacl_filter_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+	int r = parse_pkt(data, data_end, &p);
+	if (r == PARSE_MALFORMED && skb->len > data_end - data) {
+		/* headers may sit in a non-linear part: pull and retry */
+		bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(&p, 0, sizeof(p));
+		r = parse_pkt(data, data_end, &p);
+	}
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	return nacl_main(data, data_end, &p, r, segs, skb->len) ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 }
 
 /* nacl_parse_only is the benchmark baseline: the same parse and bypass

@@ -14,10 +14,11 @@ import (
 type XDPMode string
 
 // XDP attach modes. Generic keeps veth TSO (see BENCHMARKS.md); native is
-// the driver hook.
+// the driver hook. TCX runs the NACL program at tcx ingress instead of XDP.
 const (
 	XDPGeneric XDPMode = "generic"
 	XDPNative  XDPMode = "native"
+	TCX        XDPMode = "tcx"
 )
 
 func (m XDPMode) flags() (link.XDPAttachFlags, error) {

@@ -551,8 +551,11 @@ func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, erro
 		return nil, fmt.Errorf("nacl: more than %d attach points: %w", naclMaxSlots, ErrNACLFull)
 	}
 	prog := "nacl_filter"
-	if mode == XDPNative {
+	switch mode {
+	case XDPNative:
 		prog = "nacl_filter_frags"
+	case TCX:
+		prog = "nacl_filter_tc"
 	}
 	spec := n.spec.Copy()
 	for name := range spec.Programs {
@@ -625,7 +628,12 @@ func (n *NACL) Attach(ns, ifname, aclID string, egress bool, mode XDPMode) error
 	if err != nil {
 		return err
 	}
-	l, err := AttachXDP(ns, ifname, s.prog, mode)
+	var l link.Link
+	if mode == TCX {
+		l, err = AttachTC(ns, ifname, s.prog, true)
+	} else {
+		l, err = AttachXDP(ns, ifname, s.prog, mode)
+	}
 	if err != nil {
 		_ = n.closeSlot(s)
 		return fmt.Errorf("nacl: %w", err)

@@ -138,6 +138,7 @@ const (
 	naclMapNaclTables       = "nacl_tables"
 	naclProgNaclFilter      = "nacl_filter"
 	naclProgNaclFilterFrags = "nacl_filter_frags"
+	naclProgNaclFilterTc    = "nacl_filter_tc"
 	naclProgNaclParseOnly   = "nacl_parse_only"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
 	naclVarFlowEnabled      = "flow_enabled"
@@ -191,6 +192,7 @@ type naclSpecs struct {
 type naclProgramSpecs struct {
 	NaclFilter      *ebpf.ProgramSpec `ebpf:"nacl_filter"`
 	NaclFilterFrags *ebpf.ProgramSpec `ebpf:"nacl_filter_frags"`
+	NaclFilterTc    *ebpf.ProgramSpec `ebpf:"nacl_filter_tc"`
 	NaclParseOnly   *ebpf.ProgramSpec `ebpf:"nacl_parse_only"`
 }
 
@@ -311,6 +313,7 @@ type naclVariables struct {
 type naclPrograms struct {
 	NaclFilter      *ebpf.Program `ebpf:"nacl_filter"`
 	NaclFilterFrags *ebpf.Program `ebpf:"nacl_filter_frags"`
+	NaclFilterTc    *ebpf.Program `ebpf:"nacl_filter_tc"`
 	NaclParseOnly   *ebpf.Program `ebpf:"nacl_parse_only"`
 }
 
@@ -318,6 +321,7 @@ func (p *naclPrograms) Close() error {
 	return _NaclClose(
 		p.NaclFilter,
 		p.NaclFilterFrags,
+		p.NaclFilterTc,
 		p.NaclParseOnly,
 	)
 }

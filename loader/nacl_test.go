@@ -95,6 +95,27 @@ func naclRun(tb testing.TB, prog *ebpf.Program, frame []byte) uint32 {
 	return ret
 }
 
+// naclRunTC runs the tcx variant and maps its verdict to XDP's codes
+// (TC_ACT_UNSPEC: pass to the next program; TC_ACT_SHOT: drop). The
+// kernel's skb test run refuses an IPv4/IPv6 frame shorter than its IP
+// header (EINVAL); such frames report naclTCUntestable.
+func naclRunTC(tb testing.TB, prog *ebpf.Program, frame []byte) uint32 {
+	tb.Helper()
+	if et := uint16(frame[12])<<8 | uint16(frame[13]); (et == 0x0800 && len(frame) < 34) || (et == 0x86dd && len(frame) < 54) {
+		return naclTCUntestable
+	}
+	switch v := naclRun(tb, prog, frame); v {
+	case ^uint32(0): // TC_ACT_UNSPEC (-1)
+		return naclXDPPass
+	case 2: // TC_ACT_SHOT
+		return naclXDPDrop
+	default:
+		return 1000 + v
+	}
+}
+
+const naclTCUntestable = 999
+
 func naclVerdictName(v uint32) string {
 	switch v {
 	case naclXDPDrop:
@@ -201,6 +222,7 @@ func TestNACLFixtures(t *testing.T) {
 	}
 	progs := [2]*ebpf.Program{naclProg(t, n, acl.ID, false), naclProg(t, n, acl.ID, true)}
 	frags := [2]*ebpf.Program{naclProgMode(t, n, acl.ID, false, XDPNative), naclProgMode(t, n, acl.ID, true, XDPNative)}
+	tcs := [2]*ebpf.Program{naclProgMode(t, n, acl.ID, false, TCX), naclProgMode(t, n, acl.ID, true, TCX)}
 	rd, err := ringbuf.NewReader(n.Events())
 	if err != nil {
 		t.Fatal(err)
@@ -271,10 +293,13 @@ func TestNACLFixtures(t *testing.T) {
 			if got := naclRun(t, frags[e], tc.p.frame(t)); got != tc.want {
 				t.Errorf("xdp.frags variant: %s, want %s", naclVerdictName(got), naclVerdictName(tc.want))
 			}
+			if got := naclRunTC(t, tcs[e], tc.p.frame(t)); got != tc.want {
+				t.Errorf("tcx variant: %s, want %s", naclVerdictName(got), naclVerdictName(tc.want))
+			}
 			if tc.want != naclXDPDrop {
 				return
 			}
-			for i := 0; i < 2; i++ { // one event per variant
+			for i := 0; i < 3; i++ { // one event per variant
 				rd.SetDeadline(time.Now().Add(time.Second))
 				rec, err := rd.Read()
 				if err != nil {
@@ -288,8 +313,8 @@ func TestNACLFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.NonIP != 2 || st.Bypassed != 10 || st.Malformed != 6 { // both variants
-		t.Errorf("stats %+v: want 2 non-IP, 10 bypassed, 6 malformed", st)
+	if st.NonIP != 3 || st.Bypassed != 15 || st.Malformed != 9 { // three variants
+		t.Errorf("stats %+v: want 3 non-IP, 15 bypassed, 9 malformed", st)
 	}
 }
 
@@ -371,6 +396,7 @@ func TestNACLDifferential(t *testing.T) {
 	seed := rand.Uint64()
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	progs := [2]*ebpf.Program{naclProg(t, n, "acl-diff", false), naclProg(t, n, "acl-diff", true)}
+	tcs := [2]*ebpf.Program{naclProgMode(t, n, "acl-diff", false, TCX), naclProgMode(t, n, "acl-diff", true, TCX)}
 	const rounds, perRound = 40, 5000
 	var judged, malformed, bypass, passed int
 	for round := 0; round < rounds; round++ {
@@ -391,6 +417,10 @@ func TestNACLDifferential(t *testing.T) {
 			if got != want {
 				t.Fatalf("seed %d round %d packet %d: egress=%v %+v (ext %v opts %d cut %d badVer %v badIHL %v eth %#x) frame %x:\n  XDP %s, want %s (rule %d)",
 					seed, round, i, e == 1, w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, naclVerdictName(got), naclVerdictName(want), rule)
+			}
+			if got := naclRunTC(t, tcs[e], frame); got != want && got != naclTCUntestable {
+				t.Fatalf("seed %d round %d packet %d: egress=%v %+v frame %x:\n  tcx %s, want %s (rule %d)",
+					seed, round, i, e == 1, w.p, frame, naclVerdictName(got), naclVerdictName(want), rule)
 			}
 			switch {
 			case w.malformed(len(frame)):
@@ -671,6 +701,7 @@ func FuzzNACLFrame(f *testing.F) {
 	}
 	prog := naclProg(f, n, "acl-fixture", false)
 	frags := naclProgMode(f, n, "acl-fixture", false, XDPNative)
+	tcx := naclProgMode(f, n, "acl-fixture", false, TCX)
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		if len(frame) < 14 || len(frame) > 1500 {
 			t.Skip("BPF_PROG_RUN needs an Ethernet header; keep frames in one page")
@@ -684,6 +715,9 @@ func FuzzNACLFrame(f *testing.F) {
 		}
 		if g2 := naclRun(t, frags, frame); g2 != got {
 			t.Fatalf("xdp.frags variant %s, generic %s", naclVerdictName(g2), naclVerdictName(got))
+		}
+		if g3 := naclRunTC(t, tcx, frame); g3 != got && g3 != naclTCUntestable {
+			t.Fatalf("tcx variant %s, generic %s", naclVerdictName(g3), naclVerdictName(got))
 		}
 	})
 }

@@ -265,6 +265,27 @@ func TestNACLRealTraffic(t *testing.T) {
 			t.Fatalf("native mode, jumbo frames: %v", err)
 		}
 	})
+	t.Run("tcx mode judges the same and counts GSO segments", func(t *testing.T) {
+		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
+			if err := n.Detach(ep[0], ep[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Attach(c.router, "sn0", open.ID, true, TCX); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Attach(c.inst, "eth0", deny.ID, false, TCX); err != nil {
+			t.Fatal(err)
+		}
+		if cn, err := naclDial(c.host, "10.0.1.10:8080"); err == nil {
+			cn.Close()
+			t.Fatal("tcx mode: connected through deny rule 50")
+		}
+		if err := n.Associate(c.inst, "eth0", open.ID); err != nil {
+			t.Fatal(err)
+		}
+		naclGSOCount(t, n, c, open.ID)
+	})
 }
 
 // naclGSOCount sends a bulk TCP stream from the host into the subnet and

@@ -39,7 +39,7 @@ var DefaultConfigs = []string{
 var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?(-direct)?$`)
 
 // ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN, nftctN,
-// naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM
+// nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM
 // and/or -direct (the peers' client-router-server topology for this one).
 func ParseConfig(tok string) (Config, error) {
 	m := configRE.FindStringSubmatch(tok)
@@ -87,6 +87,9 @@ func ParseConfig(tok string) (Config, error) {
 			_, err := nsRun(ctx, t.RouterNS, NftRules(n, state, t.VPCCIDR.String()), "nft", "-f", "-")
 			return func() {}, err
 		}
+	case "nacltcx":
+		c.Desc = fmt.Sprintf("vpcemu NACL (tcx), %d rules", n)
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, mode: "tcx"})
 	case "naclgen", "naclnat":
 		mode := "generic"
 		if kind == "naclnat" {
@@ -105,7 +108,7 @@ func ParseConfig(tok string) (Config, error) {
 		}
 		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: "generic"})
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)
