@@ -23,7 +23,7 @@ type Options struct {
 	Dur      time.Duration // per metric and trial; default 3 s
 	Shape    Shape         // default ShapeVPC
 	MTU      int           // default 1500 (configurations may override with -mtuM)
-	ConnConc int           // connecting threads of the connection test; default 4
+	ConnConc int           // connections in flight in the connection test; default 16
 	MaxWall  time.Duration // stop starting trials after this long; 0 = no limit
 	// Agent is the command line that starts this binary as an agent; the
 	// harness appends AgentArg and the agent's arguments, and sets AgentEnv.
@@ -56,7 +56,7 @@ func (o *Options) defaults() error {
 		o.MTU = 1500
 	}
 	if o.ConnConc <= 0 {
-		o.ConnConc = 4
+		o.ConnConc = 16
 	}
 	if len(o.Agent) == 0 {
 		exe, err := os.Executable()
