@@ -28,10 +28,10 @@ type Config struct {
 // DefaultConfigs is the configuration list of a full run.
 var DefaultConfigs = []string{
 	"bare",
-	"ipt40", "ipt1000", "iptct40", "iptct300", "iptct1000",
-	"nft40", "nft1000", "nftct300",
-	"naclgen40", "naclgen1000", "naclnat40", "naclnat1000",
-	"sg40", "sg300", "sg1000", "sgnacl40", "sgnaclfl40",
+	"ipt40", "ipt1000", "iptct60", "iptct300", "iptct1000",
+	"nft40", "nft1000", "nftct60", "nftct300",
+	"naclgen40", "naclgen1000", "nacltcx40", "nacltcx1000", "naclnat40", "naclnat1000",
+	"sg60", "sg300", "sg1000", "sgnacl40", "sgnaclfl40",
 	"bare-mtu9001", "sgnacl40-mtu9001",
 	"bare-direct",
 }
