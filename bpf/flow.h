@@ -82,12 +82,12 @@ struct flow_eni_net {
 	struct flow_cidr c[2];
 };
 
-/* Per-CPU and allocated on use: memory follows the flows seen, not
- * max_entries times the CPU count. */
+/* Per-CPU and preallocated: a new flow takes an element from a free list
+ * (allocating per-CPU memory per new flow halved the connection rate). The
+ * loader sizes the tables for the CPU count (loader.NewFlows). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, FLOW_MAX_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
 } flow_tab0 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 0 */
@@ -95,7 +95,6 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, FLOW_MAX_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
 } flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */

@@ -48,6 +48,9 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 		if d.flows, err = loader.NewFlows(spec, size); err != nil {
 			return d, fmt.Errorf("flow logs: %w", err)
 		}
+		if got := d.flows.TableSize(); got < size && opts.Progress != nil {
+			opts.Progress(fmt.Sprintf("flow logs: tables hold %d flows between drains, not %d (per-CPU memory on this many CPUs); more new flows per second give SKIPDATA", got, size))
+		}
 	}
 	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
 		return d, fmt.Errorf("internet gateway: %w", err)

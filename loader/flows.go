@@ -41,9 +41,15 @@ type Flows struct {
 	skipSeen  map[uint32]uint64
 }
 
+// FlowTablesBudget bounds the memory of the two preallocated per-CPU flow
+// tables: NewFlows shrinks a table that would need more (on many CPUs) to
+// what fits. A table too small for the traffic yields SKIPDATA, never
+// silence.
+const FlowTablesBudget = 512 << 20
+
 // NewFlows creates the shared flow maps from the map specs in spec (either
 // program's collection has them), with tables of maxEntries flows (0 =
-// the C default).
+// the C default), fewer if FlowTablesBudget requires (TableSize tells).
 func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
@@ -62,8 +68,11 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 			return nil, fmt.Errorf("flow map %s missing from the BPF object", name)
 		}
 		ms = ms.Copy()
-		if maxEntries > 0 && (name == "flow_tab0" || name == "flow_tab1") {
-			ms.MaxEntries = uint32(maxEntries)
+		if name == "flow_tab0" || name == "flow_tab1" {
+			if maxEntries > 0 {
+				ms.MaxEntries = uint32(maxEntries)
+			}
+			ms.MaxEntries = min(ms.MaxEntries, flowTableCap(ncpu))
 		}
 		m, err := ebpf.NewMap(ms)
 		if err != nil {
@@ -73,6 +82,16 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	}
 	return f, nil
 }
+
+// flowTableCap is the most flows per table FlowTablesBudget allows with
+// ncpu CPUs: each element holds a value per CPU, plus its key and header.
+func flowTableCap(ncpu int) uint32 {
+	per := uint64(ncpu)*uint64(binary.Size(flowVal{})) + uint64(binary.Size(flowKey{})) + 48
+	return uint32(min(uint64(FlowTablesBudget)/2/per, 1<<24))
+}
+
+// TableSize is how many flows each of the two tables holds between drains.
+func (f *Flows) TableSize() int { return int(f.maps["flow_tab0"].MaxEntries()) }
 
 // Replacements are the maps to hand to a collection that includes flow.h.
 func (f *Flows) Replacements() map[string]*ebpf.Map { return f.maps }

@@ -87,3 +87,18 @@ func TestFlowsSubnetMask(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsTableCap: the default 131072-flow tables fit the budget on small
+// machines; on many CPUs they shrink instead of taking gigabytes.
+func TestFlowsTableCap(t *testing.T) {
+	if c := flowTableCap(2); c < 1<<17 {
+		t.Errorf("2 CPUs: cap %d, want >= 131072", c)
+	}
+	for _, n := range []int{64, 512} {
+		c := flowTableCap(n)
+		per := uint64(n)*uint64(binary.Size(flowVal{})) + uint64(binary.Size(flowKey{}))
+		if bytes := 2 * uint64(c) * per; bytes > FlowTablesBudget || c < 1024 {
+			t.Errorf("%d CPUs: cap %d flows, %d bytes for both tables (budget %d)", n, c, bytes, FlowTablesBudget)
+		}
+	}
+}
