@@ -42,7 +42,7 @@ With -d it detaches once the topology is ready; 'vpcemu down' removes it.`,
 	}
 	c.Flags().StringVarP(&o.file, "file", "f", "", "topology file (default: the built-in lab)")
 	c.Flags().BoolVarP(&o.detach, "detach", "d", false, "return once the topology is ready and keep it running in the background")
-	c.Flags().StringVar(&o.xdpMode, "xdp-mode", "generic", "NACL XDP attach mode: generic or native")
+	c.Flags().StringVar(&o.xdpMode, "xdp-mode", "generic", "NACL attach mode: generic or native XDP, or tcx (the same program at tcx ingress)")
 	c.Flags().IntVar(&o.readyFD, "ready-fd", 0, "internal: report readiness on this file descriptor")
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print no progress")
 	_ = c.Flags().MarkHidden("ready-fd")
@@ -54,8 +54,8 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 		return err
 	}
 	mode := loader.XDPMode(o.xdpMode)
-	if mode != loader.XDPGeneric && mode != loader.XDPNative {
-		return fmt.Errorf("--xdp-mode %q: valid values are generic and native", o.xdpMode)
+	if mode != loader.XDPGeneric && mode != loader.XDPNative && mode != loader.TCX {
+		return fmt.Errorf("--xdp-mode %q: valid values are generic, native and tcx", o.xdpMode)
 	}
 	t, data, err := loadTopology(o.file)
 	if err != nil {
