@@ -16,12 +16,16 @@
  * increment is lost to a read-then-delete race. A full table is never
  * silent: the ENI's flow_skip counter grows and its window gets SKIPDATA.
  *
- * Cost on the hot path (BENCHMARKS.md "Flow logs"): the tables are per-CPU,
+ * Cost on the hot path (BENCHMARKS.md "Flow logs"): everything is per-CPU,
  * so a count is plain adds (no atomics, no cache line shared between CPUs;
  * the loader sums the CPUs at drain), and the key holds addresses, not the
  * ENI: the ENI is the one owning the source (egress) or destination
  * (ingress) address, which the loader resolves at drain, so the NACL needs
- * no address lookup per packet.
+ * no address lookup per packet. A flow is first looked for in flow_fastN, a
+ * direct-mapped per-CPU array indexed by a multiplicative hash of the key
+ * (an inlined array access and a key compare); only a flow whose slot holds
+ * another flow goes to the hash table flow_tabN (a helper call, hashing and
+ * a bucket walk: about 100 ns per packet more in forwarding profiles).
  */
 #ifndef VPCEMU_FLOW_H
 #define VPCEMU_FLOW_H
@@ -57,6 +61,14 @@ struct flow_val {
 	__u64 first_ns;  /* bpf_ktime_get_coarse_ns of the first packet; 0: none on this CPU */
 	__u64 last_ns;   /* of the last packet */
 	__u64 tcp_flags; /* OR of per-packet FL-27 values */
+};
+
+#define FLOW_FAST_SLOTS 4096 /* per CPU and generation; a power of two */
+
+/* A direct-mapped slot: val.first_ns == 0 means free. */
+struct flow_slot {
+	struct flow_key key;
+	struct flow_val val;
 };
 
 /* An ENI's address -> its index (for flow_skip when a table is full). */
@@ -98,6 +110,20 @@ struct {
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
 } flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOW_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_slot);
+} flow_fast0 SEC(".maps"); /* slot -> flow per CPU, generation 0 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOW_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_slot);
+} flow_fast1 SEC(".maps"); /* slot -> flow per CPU, generation 1 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -164,6 +190,38 @@ static __always_inline int flow_same_subnet(const struct pkt *p, __u32 eni)
 	return 1;
 }
 
+/* flow_slot_of picks k's direct-mapped slot. */
+static __always_inline __u32 flow_slot_of(const struct flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0;
+	for (int i = 0; i < (int)(sizeof(*k) / 4); i++)
+		h = (h ^ w[i]) * 0x9e3779b1u;
+	_Static_assert(FLOW_FAST_SLOTS == 1 << 12, "the shift below is log2(FLOW_FAST_SLOTS)");
+	return h >> (32 - 12);
+}
+
+static __always_inline int flow_key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+/* flow_add adds one packet's share to this CPU's counters of a flow. */
+static __always_inline void flow_add(struct flow_val *v, __u32 segs, __u32 bytes, __u64 fl, __u64 now)
+{
+	/* This CPU's share: nothing else writes it while the program runs. */
+	v->packets += segs;
+	v->bytes += bytes;
+	v->tcp_flags |= fl;
+	if (!v->first_ns)
+		v->first_ns = now;
+	v->last_ns = now;
+}
+
 /* flow_account counts segs wire packets of bytes IP bytes of p, sent
  * (egress) by the ENI owning its source or addressed to the one owning its
  * destination. eni names that ENI when the caller knows it (0: looked up
@@ -175,7 +233,7 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 		return;
 	__u32 zero = 0;
 	__u32 *gen = bpf_map_lookup_elem(&flow_gen, &zero);
-	void *tab = (gen && *gen) ? (void *)&flow_tab1 : (void *)&flow_tab0;
+	int g1 = gen && *gen;
 	struct flow_key k = {};
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
@@ -189,6 +247,26 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	 * CLOCK_MONOTONIC, tick resolution) costs a fraction of the precise one. */
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
+
+	__u32 slot = flow_slot_of(&k);
+	struct flow_slot *fs = bpf_map_lookup_elem(g1 ? (void *)&flow_fast1 : (void *)&flow_fast0, &slot);
+	if (fs) {
+		if (!fs->val.first_ns) {
+			fs->key = k;
+			fs->val.packets = 0;
+			fs->val.bytes = 0;
+			fs->val.tcp_flags = 0;
+			flow_add(&fs->val, segs, bytes, fl, now);
+			return;
+		}
+		if (flow_key_eq(&fs->key, &k)) {
+			flow_add(&fs->val, segs, bytes, fl, now);
+			return;
+		}
+	}
+
+	/* The slot holds another flow: the hash table. */
+	void *tab = g1 ? (void *)&flow_tab1 : (void *)&flow_tab0;
 	struct flow_val *v = bpf_map_lookup_elem(tab, &k);
 	if (!v) {
 		struct flow_val nv = {.packets = segs, .bytes = bytes, .first_ns = now, .last_ns = now, .tcp_flags = fl};
@@ -206,13 +284,7 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 			return;
 		}
 	}
-	/* This CPU's share: nothing else writes it while the program runs. */
-	v->packets += segs;
-	v->bytes += bytes;
-	v->tcp_flags |= fl;
-	if (!v->first_ns)
-		v->first_ns = now;
-	v->last_ns = now;
+	flow_add(v, segs, bytes, fl, now);
 }
 
 #endif

@@ -16,7 +16,7 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_gen", "flow_skip", "flow_addr", "flow_eni"}
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1", "flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
 // are the same; TestFlowsLayout checks).
@@ -26,6 +26,7 @@ type (
 	flowAddrKey = naclFlowAddrKey
 	flowAddrVal = naclFlowAddrVal
 	flowENINet  = naclFlowEniNet
+	flowSlot    = naclFlowSlot
 )
 
 // Flows is a topology's flow counters: the maps the NACL and SG programs
@@ -40,6 +41,10 @@ type Flows struct {
 	vpc6      netip.Prefix
 	skipSeen  map[uint32]uint64
 }
+
+// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: direct-mapped flows per
+// CPU and generation before the hash table takes over.
+const flowFastSlots = 4096
 
 // FlowTablesBudget bounds the memory of the two preallocated per-CPU flow
 // tables: NewFlows shrinks a table that would need more (on many CPUs) to
@@ -105,7 +110,7 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{"flow_tab0", "flow_tab1"} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
@@ -180,7 +185,10 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var samples []flowlog.Sample
+	samples, err := f.drainFast(fmt.Sprintf("flow_fast%d", old), offset)
+	if err != nil {
+		return nil, nil, err
+	}
 	// Batches take a few system calls for the whole table; whatever they
 	// cannot take (an old kernel, a bucket larger than a batch) the
 	// per-key loop below reads and deletes. Values come per CPU.
@@ -218,6 +226,51 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	}
 	skipped, err := f.skips()
 	return samples, skipped, err
+}
+
+// drainFast reads the direct-mapped slots of one generation (each CPU's
+// slot is a flow of its own) and frees the used ones.
+func (f *Flows) drainFast(name string, offset time.Duration) ([]flowlog.Sample, error) {
+	m := f.maps[name]
+	n := int(m.MaxEntries())
+	keys, vals := make([]uint32, n), make([]flowSlot, n*f.ncpu)
+	var cursor ebpf.MapBatchCursor
+	got := 0
+	for got < n {
+		c, err := m.BatchLookup(&cursor, keys[got:], vals[got*f.ncpu:], nil)
+		got += c
+		if err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				break
+			}
+			return nil, fmt.Errorf("flows: read %s: %w", name, err)
+		}
+	}
+	var samples []flowlog.Sample
+	var used []uint32
+	for i := 0; i < got; i++ {
+		inUse := false
+		for c := 0; c < f.ncpu; c++ {
+			sl := &vals[i*f.ncpu+c]
+			if sl.Val.FirstNs == 0 {
+				continue
+			}
+			inUse = true
+			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
+				samples = append(samples, s)
+			}
+		}
+		if inUse {
+			used = append(used, keys[i])
+		}
+	}
+	if len(used) > 0 {
+		zero := make([]flowSlot, len(used)*f.ncpu)
+		if _, err := m.BatchUpdate(used, zero, nil); err != nil {
+			return nil, fmt.Errorf("flows: clear %s: %w", name, err)
+		}
+	}
+	return samples, nil
 }
 
 // sample turns one flow's per-CPU shares into a sample of the ENI owning

@@ -4,6 +4,10 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
+
+	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
+	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // TestFlowsLayout is root-free: Flows uses the NACL collection's bpf2go
@@ -19,6 +23,7 @@ func TestFlowsLayout(t *testing.T) {
 		{"flow_addr_key", naclFlowAddrKey{}, sgFlowAddrKey{}},
 		{"flow_addr_val", naclFlowAddrVal{}, sgFlowAddrVal{}},
 		{"flow_eni_net", naclFlowEniNet{}, sgFlowEniNet{}},
+		{"flow_slot", naclFlowSlot{}, sgFlowSlot{}},
 	} {
 		if n, g := binary.Size(c.nacl), binary.Size(c.sg); n != g || n <= 0 {
 			t.Errorf("%s: NACL object %d bytes, SG object %d", c.name, n, g)
@@ -99,6 +104,70 @@ func TestFlowsTableCap(t *testing.T) {
 		per := uint64(n)*uint64(binary.Size(flowVal{})) + uint64(binary.Size(flowKey{}))
 		if bytes := 2 * uint64(c) * per; bytes > FlowTablesBudget || c < 1024 {
 			t.Errorf("%d CPUs: cap %d flows, %d bytes for both tables (budget %d)", n, c, bytes, FlowTablesBudget)
+		}
+	}
+}
+
+// TestFlowsDrainExact counts more flows than the direct-mapped slots hold
+// (so some go to the hash table) through the NACL's router-side end, with
+// BPF_PROG_RUN, over three generations: every flow's drained packets and
+// bytes are exactly what was sent, whichever structure counted them.
+func TestFlowsDrainExact(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := sgBenchTopo(1, false, false)
+	spec, err := loadNacl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := flowsFor(t, spec, topo, func(string) (uint32, error) { return 1, nil })
+	n, err := LoadNACL(NACLOptions{Topology: naclTestTopo, Flows: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	acl := &vpc.NetworkACL{ID: "acl-open", Egress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll,
+		Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix("0.0.0.0/0"), Allow: true}}}
+	if err := n.SetNACL(acl); err != nil {
+		t.Fatal(err)
+	}
+	prog := naclProg(t, n, acl.ID, true)
+	const flows = 3 * flowFastSlots / 2
+	for gen := 0; gen < 3; gen++ { // 0 and 2 reuse the slots 0 freed
+		want := map[int]uint64{}
+		var size uint64
+		for i := 0; i < flows; i++ {
+			pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoUDP,
+				SrcPort: 1024 + i, DstPort: 53}
+			frame := (&naclWire{p: pk}).bytes()
+			size = uint64(len(frame) - 14)
+			for k := 0; k <= i%3; k++ {
+				if naclRun(t, prog, frame) != naclXDPPass {
+					t.Fatal("open NACL dropped a packet")
+				}
+				want[pk.SrcPort]++
+			}
+		}
+		samples, skipped, err := f.Drain()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(skipped) != 0 {
+			t.Fatalf("generation %d: skipped %v", gen, skipped)
+		}
+		got := map[int]uint64{}
+		for _, s := range samples {
+			if s.ENI != topo.Instances[0].ENI || !s.Egress || s.Reject || s.Bytes != s.Packets*size {
+				t.Fatalf("generation %d: sample %+v", gen, s)
+			}
+			got[int(s.SrcPort)] += s.Packets
+		}
+		if len(got) != len(want) {
+			t.Fatalf("generation %d: %d flows drained, want %d", gen, len(got), len(want))
+		}
+		for p, w := range want {
+			if got[p] != w {
+				t.Fatalf("generation %d: flow from port %d: %d packets, want %d", gen, p, got[p], w)
+			}
 		}
 	}
 }

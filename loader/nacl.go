@@ -598,6 +598,7 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
 		"flow_tab0": n.maps.FlowTab0, "flow_tab1": n.maps.FlowTab1, "flow_gen": n.maps.FlowGen,
+		"flow_fast0": n.maps.FlowFast0, "flow_fast1": n.maps.FlowFast1,
 		"flow_skip": n.maps.FlowSkip, "flow_addr": n.maps.FlowAddr, "flow_eni": n.maps.FlowEni,
 	}
 }

@@ -47,6 +47,12 @@ type naclFlowKey struct {
 	Reject uint8
 }
 
+type naclFlowSlot struct {
+	_   structs.HostLayout
+	Key naclFlowKey
+	Val naclFlowVal
+}
+
 type naclFlowVal struct {
 	_        structs.HostLayout
 	Packets  uint64
@@ -120,6 +126,8 @@ type naclVpcEvent struct {
 const (
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
+	naclMapFlowFast0        = "flow_fast0"
+	naclMapFlowFast1        = "flow_fast1"
 	naclMapFlowGen          = "flow_gen"
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
@@ -202,6 +210,8 @@ type naclProgramSpecs struct {
 type naclMapSpecs struct {
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
+	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
+	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
@@ -254,6 +264,8 @@ func (o *naclObjects) Close() error {
 type naclMaps struct {
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
+	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
+	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
@@ -276,6 +288,8 @@ func (m *naclMaps) Close() error {
 	return _NaclClose(
 		m.FlowAddr,
 		m.FlowEni,
+		m.FlowFast0,
+		m.FlowFast1,
 		m.FlowGen,
 		m.FlowSkip,
 		m.FlowTab0,

@@ -83,6 +83,12 @@ type sgFlowKey struct {
 	Reject uint8
 }
 
+type sgFlowSlot struct {
+	_   structs.HostLayout
+	Key sgFlowKey
+	Val sgFlowVal
+}
+
 type sgFlowVal struct {
 	_        structs.HostLayout
 	Packets  uint64
@@ -163,6 +169,8 @@ const (
 	sgMapCtTable      = "ct_table"
 	sgMapFlowAddr     = "flow_addr"
 	sgMapFlowEni      = "flow_eni"
+	sgMapFlowFast0    = "flow_fast0"
+	sgMapFlowFast1    = "flow_fast1"
 	sgMapFlowGen      = "flow_gen"
 	sgMapFlowSkip     = "flow_skip"
 	sgMapFlowTab0     = "flow_tab0"
@@ -242,6 +250,8 @@ type sgMapSpecs struct {
 	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
+	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
+	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
@@ -291,6 +301,8 @@ type sgMaps struct {
 	CtTable    *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
+	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
+	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
@@ -309,6 +321,8 @@ func (m *sgMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
+		m.FlowFast0,
+		m.FlowFast1,
 		m.FlowGen,
 		m.FlowSkip,
 		m.FlowTab0,
