@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vpcemu/vpcemu/lab"
+	"github.com/vpcemu/vpcemu/loader"
 )
 
 func newStatusCmd(g *globalOptions) *cobra.Command {
@@ -47,7 +48,11 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 }
 
 func printStatus(out io.Writer, st *lab.Status) {
-	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, xdp %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), st.XDPMode)
+	hook := "XDP " + st.XDPMode
+	if st.XDPMode == string(loader.TCX) {
+		hook = "tcx"
+	}
+	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs in %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
 	if st.File != "" {
 		fmt.Fprintf(out, "file: %s\n", st.File)
 	}
