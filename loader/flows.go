@@ -42,10 +42,6 @@ type Flows struct {
 	skipSeen  map[uint32]uint64
 }
 
-// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: direct-mapped flows per
-// CPU and generation before the hash table takes over.
-const flowFastSlots = 4096
-
 // FlowTablesBudget bounds the memory of the two preallocated per-CPU flow
 // tables: NewFlows shrinks a table that would need more (on many CPUs) to
 // what fits. A table too small for the traffic yields SKIPDATA, never

@@ -108,6 +108,10 @@ func TestFlowsTableCap(t *testing.T) {
 	}
 }
 
+// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: direct-mapped flows per
+// CPU and generation before the hash table takes over.
+const flowFastSlots = 4096
+
 // TestFlowsDrainExact counts more flows than the direct-mapped slots hold
 // (so some go to the hash table) through the NACL's router-side end, with
 // BPF_PROG_RUN, over three generations: every flow's drained packets and
@@ -131,6 +135,9 @@ func TestFlowsDrainExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := naclProg(t, n, acl.ID, true)
+	if n := f.maps["flow_fast0"].MaxEntries(); n != flowFastSlots {
+		t.Fatalf("flow_fast0 has %d slots, the test assumes %d", n, flowFastSlots)
+	}
 	const flows = 3 * flowFastSlots / 2
 	for gen := 0; gen < 3; gen++ { // 0 and 2 reuse the slots 0 freed
 		want := map[int]uint64{}
