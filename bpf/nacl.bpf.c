@@ -194,19 +194,12 @@ static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p
 		return 1;
 	if (gso_segs == 0 && len <= nacl_mtu)
 		return 1;
-	if (p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN)
+	if (p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
 		return gso_segs ? gso_segs : 1;
-	__u32 hdr = p->l4_off - ETH_HLEN;
-	if (p->proto == IPPROTO_TCP) {
-		__u8 *doff = data + p->l4_off + 12;
-		if ((void *)(doff + 1) > data_end)
-			return gso_segs ? gso_segs : 1;
-		hdr += (*doff >> 4) * 4;
-	} else if (p->proto == IPPROTO_UDP) {
-		hdr += 8;
-	} else {
+	__u32 hdr = l34_hdr_len(data, data_end, p);
+	if (!hdr)
 		return gso_segs ? gso_segs : 1;
-	}
 	if (gso_segs > 1) {
 		/* The skb's length, not the IP header's: BIG TCP leaves 0 there. */
 		len = frame_len > ETH_HLEN ? frame_len - ETH_HLEN : len;
@@ -451,7 +444,6 @@ static __always_inline int nacl_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt p;
-	__builtin_memset(&p, 0, sizeof(p));
 	int r = parse_pkt(data, data_end, &p);
 	return nacl_main(data, data_end, &p, r, 0, data_end - data) ? XDP_PASS : XDP_DROP;
 }
@@ -480,19 +472,10 @@ int nacl_filter_frags(struct xdp_md *ctx)
 SEC("tc")
 int nacl_filter_tc(struct __sk_buff *skb)
 {
+	struct pkt p;
+	int r = parse_skb(skb, &p);
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct pkt p;
-	__builtin_memset(&p, 0, sizeof(p));
-	int r = parse_pkt(data, data_end, &p);
-	if (r == PARSE_MALFORMED && skb->len > data_end - data) {
-		/* headers may sit in a non-linear part: pull and retry */
-		bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		__builtin_memset(&p, 0, sizeof(p));
-		r = parse_pkt(data, data_end, &p);
-	}
 	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	return nacl_main(data, data_end, &p, r, segs, skb->len) ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 }

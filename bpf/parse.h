@@ -204,4 +204,36 @@ static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
 	}
 }
 
+/* parse_skb parses a tc program's frame; when its headers may run past the
+ * linear area (GSO/GRO skbs), it pulls up to 256 bytes and parses again.
+ * The pull moves the data: callers read skb->data/data_end afterwards. */
+static __always_inline int parse_skb(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	int r = parse_pkt(data, data_end, p);
+	if (r == PARSE_MALFORMED && skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
+		r = parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, p);
+	}
+	return r;
+}
+
+/* l34_hdr_len is what each segment of a GSO packet repeats: the IP headers
+ * plus the TCP header with its options or the UDP header (other protocols:
+ * IP only). 0 when the TCP data offset is out of reach. */
+static __always_inline __u32 l34_hdr_len(void *data, void *data_end, const struct pkt *p)
+{
+	__u32 hdr = p->l4_off - ETH_HLEN;
+	if (p->proto == IPPROTO_TCP) {
+		__u8 *doff = data + p->l4_off + 12;
+		if ((void *)(doff + 1) > data_end)
+			return 0;
+		hdr += (*doff >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP) {
+		hdr += 8;
+	}
+	return hdr;
+}
+
 #endif

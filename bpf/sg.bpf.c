@@ -370,14 +370,9 @@ static __always_inline __u32 sg_wire(struct __sk_buff *skb, const struct pkt *p,
 		*bytes = p->l3_len;
 		return 1;
 	}
-	__u32 hdr = p->l4_off - ETH_HLEN;
-	if (p->proto == IPPROTO_TCP) {
-		__u8 doff = 5 << 4;
-		bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1);
-		hdr += (doff >> 4) * 4;
-	} else if (p->proto == IPPROTO_UDP) {
-		hdr += 8;
-	}
+	__u32 hdr = l34_hdr_len((void *)(long)skb->data, (void *)(long)skb->data_end, p);
+	if (!hdr) /* TCP offset out of reach: assume no options */
+		hdr = p->l4_off - ETH_HLEN + 20;
 	__u32 len = skb->len > ETH_HLEN ? skb->len - ETH_HLEN : 0;
 	*bytes = len + (segs - 1) * hdr;
 	return segs;
@@ -490,17 +485,10 @@ static __always_inline __u8 ct_initial_state(const struct pkt *p)
 
 static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 {
+	struct pkt p;
+	int r = parse_skb(skb, &p);
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct pkt p;
-	int r = parse_pkt(data, data_end, &p);
-	if (r == PARSE_MALFORMED && skb->len > data_end - data) {
-		/* headers may sit in a non-linear part: pull and retry */
-		bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		r = parse_pkt(data, data_end, &p);
-	}
 	if (r == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
 	/* IPv6 neighbour discovery and MLD are link control, not VPC traffic */
