@@ -8,8 +8,8 @@
  * final for that ENI, by the program where it became final:
  *   sent by ENI X:     SG drop -> REJECT (sg); SG pass to X's own subnet ->
  *                      ACCEPT (sg); SG pass elsewhere -> NACL outbound of X's
- *                      subnet decides ACCEPT/REJECT (nacl, router-side end).
- *   addressed to X:    NACL inbound drop -> REJECT (nacl, subnet-side end);
+ *                      subnet decides ACCEPT/REJECT (nacl, at the router).
+ *   addressed to X:    NACL inbound drop -> REJECT (nacl, at the router);
  *                      otherwise SG inbound decides (sg).
  * Counters never need a ring-buffer message per packet. The loader drains
  * one of two tables while programs fill the other (flow_gen selects), so no

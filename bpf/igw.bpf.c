@@ -11,7 +11,8 @@
  *   inside the VPC CIDR is dropped (an instance without a public IP cannot
  *   reach the internet).
  * Everything else (IPv6, ARP, the link's own 169.254.100.x traffic) passes
- * untouched: IPv6 addresses are global in AWS too.
+ * untouched: IPv6 addresses are global in AWS too. Every pass hands the
+ * packet to the next tcx program (the NACL's, at ingress).
  *
  * Checksums: the IPv4 header checksum and the TCP/UDP checksum (pseudo
  * header, BPF_F_PSEUDO_HDR, so CHECKSUM_PARTIAL skbs stay right) are fixed
@@ -26,8 +27,10 @@
  */
 #include "parse.h"
 
-#define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
+/* A pass is "next program" (tcx): at ingress the NACL program runs after
+ * this one and must see the private destination (nacl.bpf.c). */
+#define TC_ACT_NEXT -1
 
 #define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
 #define IP_SRC_OFF (ETH_HLEN + offsetof(struct iphdr, saddr))
@@ -187,7 +190,7 @@ static __always_inline int nat(struct __sk_buff *skb, int inbound)
 	struct pkt p;
 	int r = load_ipv4(skb, &p);
 	if (r == PARSE_NOT_IP)
-		return TC_ACT_OK;
+		return TC_ACT_NEXT;
 	if (r == PARSE_MALFORMED) {
 		count(IGW_MALFORMED);
 		return TC_ACT_SHOT;
@@ -199,7 +202,7 @@ static __always_inline int nat(struct __sk_buff *skb, int inbound)
 			count(inbound ? IGW_IN_DROP : IGW_OUT_DROP);
 			return TC_ACT_SHOT;
 		}
-		return TC_ACT_OK;
+		return TC_ACT_NEXT;
 	}
 	__u32 new = *mapped;
 	if (rewrite_addr(skb, &p, inbound ? IP_DST_OFF : IP_SRC_OFF, old, new) < 0)
@@ -207,7 +210,7 @@ static __always_inline int nat(struct __sk_buff *skb, int inbound)
 	/* an ICMP error quotes the packet it answers, addresses swapped */
 	nat_icmp_inner(skb, &p, inbound ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr), old, new);
 	count(inbound ? IGW_IN_NAT : IGW_OUT_NAT);
-	return TC_ACT_OK;
+	return TC_ACT_NEXT;
 }
 
 SEC("tc")

@@ -1,11 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* nacl.bpf.c: network ACLs on both ends of every subnet uplink veth, in XDP
- * (generic mode by default, or native) or at tcx ingress.
+/* nacl.bpf.c: network ACLs where packets enter the VPC router: the
+ * router-side end of every subnet uplink veth and of the internet gateway's
+ * veth, in XDP (generic mode by default, or native) or at tcx ingress.
+ *
+ * One judgement per packet. Every packet that crosses a subnet boundary
+ * passes through the router, and enters it on exactly one of these hooks:
+ * from a subnet's uplink (it leaves that subnet) or from the internet
+ * gateway. So one program run there applies both tables AWS applies on the
+ * way (PATH-1): the source subnet's outbound table (the attach point says
+ * which subnet that is; none for the gateway), then, if the destination
+ * lies in a subnet, that subnet's inbound table (a trie over the subnet
+ * CIDRs names it). Earlier versions ran a second program on the subnet-side
+ * end for the inbound table: two hook entries and two parses for every
+ * packet between two subnets, which made 40 rules cost more than nftables
+ * (BENCHMARKS.md). Traffic inside one subnet is bridged there and never
+ * reaches the router (NACL-8); traffic the router sends itself comes from a
+ * subnet's base+1, which nothing filters anyway.
  *
  * Contract (spec §2). Each attach point is one program instance whose
- * nacl_slot constant names its nacl_port entry: the NACL it enforces and
- * the direction (router-side end: traffic leaving the subnet, outbound
- * table; subnet-side end: entering it, inbound table). Per frame:
+ * nacl_slot constant names its nacl_port entry (the subnet it receives from,
+ * or none). Per frame:
  *   1. non-IP (ARP, ...) passes untouched;
  *   2. malformed IP (truncated Ethernet/IP/extension/L4 header, bad IP
  *      version or IHL, more than IPV6_EXT_MAX extension headers) is dropped
@@ -16,19 +30,26 @@
  *      fe80::/10, the VPC's base+2 and every subnet's base+1..3; and IPv6
  *      link-local control: ICMPv6 133..137 (RS, RA, NS, NA, redirect) and
  *      anything to ff02::/16 (ND, MLD). Mirror: rules.NACLBypass;
- *   4. the NACL's table for (direction, family) decides: the lowest-numbered
- *      matching rule, else `*` deny (32767 IPv4 / 32768 IPv6). Matching is
- *      bit-vector classification, see nacl.h. Non-first fragments match only
- *      rules without port/ICMP-type restriction (rules.EvalNACL's choice).
- * Every judged packet counts in nacl_ctr under its deciding rule; every drop
- * also goes to nacl_events as a struct vpc_event.
+ *   4. from a subnet, its NACL's outbound table for the family decides; a
+ *      deny ends the packet (PATH-3);
+ *   5. to a subnet, its NACL's inbound table decides.
+ * A table's verdict is the lowest-numbered matching rule, else `*` deny
+ * (32767 IPv4 / 32768 IPv6); matching is bit-vector classification, see
+ * nacl.h. Non-first fragments match only rules without port/ICMP-type
+ * restriction (rules.EvalNACL's choice). Every judgement counts in nacl_ctr
+ * under its deciding rule; every drop also goes to nacl_events as a struct
+ * vpc_event.
  *
- * Flow logs (flow.h): the router-side end is where the verdict on what an
- * ENI sends outside its subnet becomes final, so it counts every judged
- * packet (ACCEPT or REJECT, egress) for the ENI owning the source address;
- * the subnet-side end counts only its drops (REJECT, ingress) for the ENI
+ * At the internet gateway the program must see the private destination,
+ * so it runs at tcx ingress after the gateway's NAT program (igw.bpf.c
+ * passes to the next program).
+ *
+ * Flow logs (flow.h): the outbound judgement is where the verdict on what an
+ * ENI sends outside its subnet becomes final, so it counts every packet it
+ * judges (ACCEPT or REJECT, egress) for the ENI owning the source address;
+ * the inbound judgement counts only its drops (REJECT, ingress) for the ENI
  * owning the destination: a pass there is judged again by that ENI's SG.
- * Neither end looks the ENI up: the loader attributes by address.
+ * Neither looks the ENI up: the loader attributes by address.
  *
  * Counting wire packets. At tcx the skb's gso_segs is exact. XDP sees one
  * frame; in generic mode on a veth that frame can be a GSO super-packet (TSO
@@ -47,6 +68,9 @@
 
 /* This program instance's attach point (set by the loader per attach). */
 volatile const __u32 nacl_slot = 0;
+/* Roots of the destination-subnet tries (nacl_nodes), NACL_NO_TRIE if none. */
+volatile const __u32 nacl_sub_root4 = NACL_NO_TRIE;
+volatile const __u32 nacl_sub_root6 = NACL_NO_TRIE;
 /* Reserved-address candidates: an IPv4 address h (host order) can be a
  * subnet's base+1..3 or the VPC's base+2 only if (h & 3) != 0 and
  * (h & nacl_rsv4_mask) == 0 (the loader ANDs the prefixes' host masks). */
@@ -60,16 +84,23 @@ struct in6_key {
 	__u32 a[4]; /* network order */
 };
 
-#define NACL_PORT_VALID 0x80000000u /* nacl_port: configured */
-#define NACL_PORT_EGRESS 1u         /* nacl_port: outbound table */
+#define NACL_VALID 0x80000000u /* nacl_port, nacl_subnet: configured */
 
-/* attach slot -> NACL_PORT_VALID | acl << 1 | egress */
+/* attach slot -> NACL_VALID | index of the subnet it receives from (0: none) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NACL_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } nacl_port SEC(".maps");
+
+/* subnet index -> NACL_VALID | its NACL's index (NACL-2: exactly one) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_SUBNETS);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_subnet SEC(".maps");
 
 /* NACL index -> live table set (0 = none: everything hits `*`) */
 struct {
@@ -279,12 +310,11 @@ static __always_inline int bypass(struct pkt *p)
 	return v6_reserved(p->saddr) || v6_reserved(p->daddr);
 }
 
-/* addr_leaf walks the address trie: one 8-bit stride per level. */
-static __always_inline int addr_leaf(struct nacl_table *t, struct pkt *p, __u32 egress, __u64 *leaf)
+/* trie_leaf walks an address trie from root: one 8-bit stride per level. */
+static __always_inline int trie_leaf(__u32 root, __u8 *a, __u32 family, __u64 *leaf)
 {
-	__u8 *a = (__u8 *)(egress ? p->daddr : p->saddr);
-	__u32 levels = p->family == 4 ? 4 : NACL_ADDR_LEVELS;
-	__u64 v = NACL_CHILD | t->addr_root;
+	__u32 levels = family == 4 ? 4 : NACL_ADDR_LEVELS;
+	__u64 v = NACL_CHILD | root;
 	for (__u32 i = 0; i < NACL_ADDR_LEVELS; i++) {
 		if (i >= levels)
 			return -1;
@@ -299,6 +329,35 @@ static __always_inline int addr_leaf(struct nacl_table *t, struct pkt *p, __u32 
 		}
 	}
 	return -1;
+}
+
+/* addr_leaf: the rules accepting the packet's address (NACL-15: the
+ * source inbound, the destination outbound). */
+static __always_inline int addr_leaf(struct nacl_table *t, struct pkt *p, __u32 egress, __u64 *leaf)
+{
+	return trie_leaf(t->addr_root, (__u8 *)(egress ? p->daddr : p->saddr), p->family, leaf);
+}
+
+/* dst_subnet returns the index of the subnet holding the destination, 0 if
+ * none. */
+static __always_inline __u32 dst_subnet(struct pkt *p)
+{
+	if (p->family != 4 && p->family != 6)
+		return 0; /* a malformed frame's IP header did not parse */
+	__u32 root = p->family == 4 ? nacl_sub_root4 : nacl_sub_root6;
+	__u64 leaf;
+	if (root == NACL_NO_TRIE || trie_leaf(root, (__u8 *)p->daddr, p->family, &leaf) < 0)
+		return 0;
+	return (__u32)leaf;
+}
+
+/* subnet_acl returns the NACL of a subnet, NACL_NO_ACL if it has none. */
+static __always_inline __u32 subnet_acl(__u32 subnet)
+{
+	__u32 *v = bpf_map_lookup_elem(&nacl_subnet, &subnet);
+	if (!v || !(*v & NACL_VALID))
+		return NACL_NO_ACL;
+	return *v & ~NACL_VALID;
 }
 
 /* l4_leaf: the rules accepting the packet's port/ICMP value. */
@@ -372,38 +431,12 @@ static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, 
 	flow_account(p, 0, egress, reject, segs, bytes);
 }
 
-/* nacl_main judges one parsed frame (r: parse_pkt's result): 1 pass, 0
- * drop. gso_segs and frame_len as for wire_segs. p is used in place: a copy
- * of it cost 15 ns per packet (40 rules: 1.57x parse-only became 2.1x). */
-static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, int r,
-				     __u32 gso_segs, __u32 frame_len)
+/* judge applies one table of acl to p (see the contract): 1 pass, 0 drop.
+ * p is used in place: a copy of it cost 15 ns per packet (40 rules: 1.57x
+ * parse-only became 2.1x). */
+static __always_inline int judge(struct pkt *p, __u32 acl, __u32 egress, __u32 segs, __u32 bytes)
 {
-	__u32 slot = nacl_slot;
-	__u32 *cfg = bpf_map_lookup_elem(&nacl_port, &slot);
-	if (!cfg || !(*cfg & NACL_PORT_VALID)) {
-		stat(NACL_ST_NOSLOT, 1);
-		return 1;
-	}
-	__u32 egress = *cfg & NACL_PORT_EGRESS;
-	__u32 acl = (*cfg & ~NACL_PORT_VALID) >> 1;
-
-	if (r == PARSE_NOT_IP) {
-		stat(NACL_ST_NONIP, 1);
-		return 1;
-	}
-	if (r != PARSE_IP) {
-		stat(NACL_ST_MALFORMED, 1);
-		emit(p, acl, egress, 0, EV_REASON_MALFORMED, 1, frame_len);
-		return 0;
-	}
-	if (bypass(p)) {
-		stat(NACL_ST_BYPASS, 1);
-		return 1;
-	}
-	__u32 bytes;
-	__u32 segs = wire_segs(data, data_end, p, &bytes, gso_segs, frame_len);
 	__u16 star = p->family == 4 ? 32767 : 32768;
-
 	__u32 *set = bpf_map_lookup_elem(&nacl_acl, &acl);
 	if (!set || *set == 0 || *set >= NACL_MAX_SETS)
 		goto no_table;
@@ -436,6 +469,46 @@ no_table:
 	flow_count(p, egress, 1, segs, bytes);
 	emit(p, acl, egress, star, EV_REASON_NO_TABLE, segs, bytes);
 	return 0;
+}
+
+/* nacl_main judges one parsed frame (r: parse_pkt's result): 1 pass, 0
+ * drop. gso_segs and frame_len as for wire_segs. */
+static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, int r,
+				     __u32 gso_segs, __u32 frame_len)
+{
+	__u32 slot = nacl_slot;
+	__u32 *cfg = bpf_map_lookup_elem(&nacl_port, &slot);
+	if (!cfg || !(*cfg & NACL_VALID)) {
+		stat(NACL_ST_NOSLOT, 1);
+		return 1;
+	}
+	__u32 src = *cfg & ~NACL_VALID;
+
+	if (r == PARSE_NOT_IP) {
+		stat(NACL_ST_NONIP, 1);
+		return 1;
+	}
+	if (r != PARSE_IP) {
+		/* Charged to the NACL the packet would have met first. */
+		stat(NACL_ST_MALFORMED, 1);
+		__u32 s = src ? src : dst_subnet(p);
+		emit(p, s ? subnet_acl(s) : NACL_NO_ACL, src != 0, 0, EV_REASON_MALFORMED, 1, frame_len);
+		return 0;
+	}
+	if (bypass(p)) {
+		stat(NACL_ST_BYPASS, 1);
+		return 1;
+	}
+	__u32 bytes;
+	__u32 segs = wire_segs(data, data_end, p, &bytes, gso_segs, frame_len);
+	if (src && !judge(p, subnet_acl(src), 1, segs, bytes))
+		return 0;
+	__u32 dst = dst_subnet(p);
+	if (dst)
+		return judge(p, subnet_acl(dst), 0, segs, bytes);
+	if (!src)
+		stat(NACL_ST_TRANSIT, 1);
+	return 1;
 }
 
 /* nacl_xdp runs nacl_main on an XDP frame. */

@@ -20,6 +20,12 @@
  * means `*`. Cost: a handful of array lookups plus nwords word ANDs,
  * whatever the rule count.
  *
+ * Subnets. The datapath judges every packet once, where it enters the VPC
+ * router (see nacl.bpf.c): the source subnet comes from the attach point,
+ * the destination subnet from a trie of the same format over the subnet
+ * CIDRs (leaf = subnet index, 0 = none), and nacl_subnet maps a subnet to
+ * its NACL, so an association change is one u32 write.
+ *
  * Generations. All tables of one NACL form a "set" (4 tables: direction x
  * family). A new set is written into free pool slots, then nacl_acl[acl]
  * (one u32) is switched to it; user space then waits an RCU grace period
@@ -34,6 +40,7 @@
 #define NACL_WORDS 16       /* NACL_MAX_RULES / 64 */
 #define NACL_DIRECT_MAX 63  /* tables up to this size keep rule sets in the leaves */
 #define NACL_MAX_SLOTS 1024 /* attach points */
+#define NACL_MAX_SUBNETS 4096 /* subnet indexes 1..NACL_MAX_SUBNETS-1; 0 = none */
 #define NACL_MAX_ACLS 256
 #define NACL_MAX_SETS 256   /* table sets (>= 2 per NACL for swapping); set 0 unused */
 #define NACL_MAX_TABLES (NACL_MAX_SETS * 4)
@@ -43,6 +50,8 @@
 #define NACL_ADDR_LEVELS 16 /* trie levels of a 128-bit address */
 
 #define NACL_CHILD (1ULL << 63) /* trie entry: low 32 bits index a child node */
+#define NACL_NO_TRIE 0xffffffffu /* nacl_sub_root*: no subnet of that family */
+#define NACL_NO_ACL 0xffffu      /* vpc_event.obj: no NACL could be named */
 
 /* table id = set * 4 + NACL_TID_EGRESS? + NACL_TID_V6? */
 #define NACL_TID_EGRESS 2
@@ -55,6 +64,7 @@
 #define NACL_ST_NOSLOT 3    /* program slot not configured: passed */
 #define NACL_ST_EVLOST 4    /* drop events lost (ring buffer full) */
 #define NACL_ST_NOTABLE 5   /* packets denied because the NACL has no tables */
+#define NACL_ST_TRANSIT 6   /* judged by no table: from no subnet, to no subnet */
 #define NACL_ST_MAX 8
 
 /* nacl_tables value: one table of a set. */

@@ -22,7 +22,7 @@
  * Flow logs (flow.h): every judged packet the ENI receives is counted here
  * (ACCEPT or REJECT, ingress); of what it sends, drops (REJECT, egress) and
  * passes to its own subnet (ACCEPT, egress: no NACL on that path). A pass
- * elsewhere is counted by the NACL at the subnet's router-side end.
+ * elsewhere is counted by the NACL program where it enters the router.
  */
 #include "parse.h"
 #include "conntrack.h"

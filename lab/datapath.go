@@ -61,15 +61,16 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 	if err := d.setNACLs(t); err != nil {
 		return d, err
 	}
-	for i, sp := range p.Subnets {
-		acl := t.Subnets[i].NetworkACL
-		// The router end sees what leaves the subnet, the subnet end what enters it.
-		if err := d.nacl.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, opts.XDPMode); err != nil {
+	// One judgement per packet where it enters the router (bpf/nacl.bpf.c):
+	// on each uplink (the subnet's outbound table, then the destination
+	// subnet's inbound one) and, after the NAT, on the internet gateway.
+	for _, sp := range p.Subnets {
+		if err := d.nacl.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, opts.XDPMode); err != nil {
 			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
 		}
-		if err := d.nacl.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, opts.XDPMode); err != nil {
-			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
-		}
+	}
+	if err := d.nacl.Attach(p.RouterNS, p.IGW.RouterIf, "", loader.TCX); err != nil {
+		return d, fmt.Errorf("internet gateway: %w", err)
 	}
 	if d.sg, err = loader.LoadSGWithFlows(t, p, d.flows); err != nil {
 		return d, fmt.Errorf("security groups: %w", err)
@@ -99,11 +100,7 @@ func (d *datapath) apply(t *vpc.Topology) error {
 		return err
 	}
 	for i, sp := range d.plan.Subnets {
-		acl := t.Subnets[i].NetworkACL
-		if err := d.nacl.Associate(d.plan.RouterNS, sp.UplinkRouterIf, acl); err != nil {
-			return err
-		}
-		if err := d.nacl.Associate(sp.NS, sp.UplinkSubnetIf, acl); err != nil {
+		if err := d.nacl.Associate(sp.SubnetID, t.Subnets[i].NetworkACL); err != nil {
 			return err
 		}
 	}

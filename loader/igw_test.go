@@ -21,7 +21,7 @@ import (
 )
 
 const (
-	igwTCOK   = 0
+	igwTCNext = ^uint32(0) // TC_ACT_UNSPEC: pass to the next tcx program
 	igwTCShot = 2
 )
 
@@ -168,26 +168,26 @@ func TestIGWTranslate(t *testing.T) {
 		ingress              bool
 		kind                 string
 		src, dst             netip.Addr
-		want                 int
+		want                 uint32
 		wantSrc, wantDst     netip.Addr
 		wantInSrc, wantInDst netip.Addr // quoted header after NAT (icmperr only)
 	}{
-		{name: "ingress TCP to the public IP is sent to the private IP", ingress: true, kind: "tcp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress UDP to the public IP is sent to the private IP", ingress: true, kind: "udp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress UDP without checksum keeps checksum zero", ingress: true, kind: "udp0", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress ICMP echo to the public IP is sent to the private IP", ingress: true, kind: "icmp", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress non-first fragment is translated at the IP layer", ingress: true, kind: "frag", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv},
-		{name: "ingress ICMP error has its quoted source translated", ingress: true, kind: "icmperr", src: igwLaptop, dst: igwWebPub, want: igwTCOK, wantSrc: igwLaptop, wantDst: igwWebPriv, wantInSrc: igwWebPriv, wantInDst: igwLaptop},
+		{name: "ingress TCP to the public IP is sent to the private IP", ingress: true, kind: "tcp", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress UDP to the public IP is sent to the private IP", ingress: true, kind: "udp", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress UDP without checksum keeps checksum zero", ingress: true, kind: "udp0", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress ICMP echo to the public IP is sent to the private IP", ingress: true, kind: "icmp", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress non-first fragment is translated at the IP layer", ingress: true, kind: "frag", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
+		{name: "ingress ICMP error has its quoted source translated", ingress: true, kind: "icmperr", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv, wantInSrc: igwWebPriv, wantInDst: igwLaptop},
 		{name: "ingress to an unmapped VPC address is dropped", ingress: true, kind: "tcp", src: igwLaptop, dst: igwDBPriv, want: igwTCShot},
-		{name: "ingress to an unmapped public address passes untouched", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: igwTCOK, wantSrc: igwLaptop, wantDst: stranger},
-		{name: "egress TCP from the private IP leaves from the public IP", kind: "tcp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress UDP from the private IP leaves from the public IP", kind: "udp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress UDP without checksum keeps checksum zero", kind: "udp0", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress ICMP echo from the private IP leaves from the public IP", kind: "icmp", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop},
-		{name: "egress ICMP error has its quoted destination translated", kind: "icmperr", src: igwWebPriv, dst: igwLaptop, want: igwTCOK, wantSrc: igwWebPub, wantDst: igwLaptop, wantInSrc: igwLaptop, wantInDst: igwWebPub},
+		{name: "ingress to an unmapped public address passes untouched", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: igwTCNext, wantSrc: igwLaptop, wantDst: stranger},
+		{name: "egress TCP from the private IP leaves from the public IP", kind: "tcp", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress UDP from the private IP leaves from the public IP", kind: "udp", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress UDP without checksum keeps checksum zero", kind: "udp0", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress ICMP echo from the private IP leaves from the public IP", kind: "icmp", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
+		{name: "egress ICMP error has its quoted destination translated", kind: "icmperr", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop, wantInSrc: igwLaptop, wantInDst: igwWebPub},
 		{name: "egress from an instance without public IP is dropped", kind: "tcp", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
 		{name: "egress non-first fragment without public IP is dropped", kind: "frag", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
-		{name: "egress from outside the VPC passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: igwTCOK, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
+		{name: "egress from outside the VPC passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: igwTCNext, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := g.objs.IgwEgress
@@ -201,10 +201,10 @@ func TestIGWTranslate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int(ret) != tc.want {
+			if ret != tc.want {
 				t.Fatalf("verdict %d, want %d", ret, tc.want)
 			}
-			if tc.want != igwTCOK {
+			if tc.want != igwTCNext {
 				return
 			}
 			out = opts.DataOut
@@ -250,7 +250,7 @@ func TestIGWIPv6Untouched(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ret != igwTCOK || string(opts.DataOut) != string(in) {
+		if ret != igwTCNext || string(opts.DataOut) != string(in) {
 			t.Errorf("IPv6: verdict %d, changed=%v; want untouched pass", ret, string(opts.DataOut) != string(in))
 		}
 	}

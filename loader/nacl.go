@@ -22,9 +22,10 @@ const (
 	naclMaxBitmaps = 1 << 14
 	naclMaxNodes   = 4096
 	naclMaxRinfo   = 1 << 16
+	naclMaxSubnets = 4096
 
-	naclPortValid  = 0x80000000
-	naclPortEgress = 1
+	naclValid  = 0x80000000 // nacl_port, nacl_subnet: configured
+	naclNoTrie = 0xffffffff // nacl_sub_root*: no subnet of that family
 )
 
 // ErrNACLFull is returned when the datapath's table pools cannot hold
@@ -44,7 +45,8 @@ type NACLOptions struct {
 }
 
 // NACL is the NACL datapath of one topology: one set of maps shared by one
-// XDP program instance per attach point (uplink veth end).
+// program instance per attach point (where packets enter the VPC router:
+// the router-side end of each subnet uplink and of the internet gateway).
 type NACL struct {
 	mu    sync.Mutex
 	spec  *ebpf.CollectionSpec
@@ -59,6 +61,9 @@ type NACL struct {
 
 	sets                  []uint32 // free set ids
 	bitmaps, nodes, rinfo *rangeAlloc
+
+	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
+	subRoot [2]uint32         // trie roots (IPv4, IPv6), naclNoTrie when none
 }
 
 type naclPortKey struct{ ns, ifname string }
@@ -83,16 +88,16 @@ type naclLive struct {
 }
 
 type naclSlot struct {
-	idx    uint32
-	egress bool
-	acl    string
-	coll   *ebpf.Collection
-	prog   *ebpf.Program
-	link   link.Link
+	idx  uint32
+	from string // subnet ID the attach point receives from; "" none
+	coll *ebpf.Collection
+	prog *ebpf.Program
+	link link.Link
 }
 
-// LoadNACL loads the NACL maps of one topology; programs are loaded per
-// attach point by Attach.
+// LoadNACL loads the NACL maps of one topology, with its subnets (opts.Topology)
+// and their NACL associations; programs are loaded per attach point by
+// Attach.
 func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	spec, err := loadNacl()
 	if err != nil {
@@ -129,6 +134,8 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		bitmaps: newRangeAlloc(naclMaxBitmaps),
 		nodes:   newRangeAlloc(naclMaxNodes),
 		rinfo:   newRangeAlloc(naclMaxRinfo),
+		subnets: map[string]uint32{},
+		subRoot: [2]uint32{naclNoTrie, naclNoTrie},
 	}
 	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
 		n.sets = append(n.sets, s)
@@ -156,6 +163,9 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 			return nil, fmt.Errorf("nacl: reserved address %s: %w", a, err)
 		}
 	}
+	if err := n.loadSubnets(topo); err != nil {
+		return nil, err
+	}
 	innerSpec := &ebpf.MapSpec{Name: "nacl_rcu_in", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
 	if n.inner, err = ebpf.NewMap(innerSpec); err != nil {
 		return nil, fmt.Errorf("nacl: rcu map: %w", err)
@@ -164,6 +174,59 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		return nil, fmt.Errorf("nacl: rcu map: %w", err)
 	}
 	return n, nil
+}
+
+// loadSubnets numbers t's subnets 1.. in their order, writes the
+// destination tries over their CIDRs and associates each with its NACL.
+func (n *NACL) loadSubnets(t *vpc.Topology) error {
+	if len(t.Subnets) >= naclMaxSubnets {
+		return fmt.Errorf("nacl: %d subnets (the datapath holds %d): %w", len(t.Subnets), naclMaxSubnets-1, ErrNACLFull)
+	}
+	var prefixes []netip.Prefix
+	var index []uint32
+	for i, s := range t.Subnets {
+		idx := uint32(i + 1)
+		n.subnets[s.ID] = idx
+		prefixes = append(prefixes, s.CIDR, s.IPv6CIDR)
+		index = append(index, idx, idx)
+	}
+	for f, v6 := range []bool{false, true} {
+		tr, err := rules.CompileNACLSubnets(prefixes, index, v6)
+		if err != nil {
+			return fmt.Errorf("nacl: subnet lookup: %w", err)
+		}
+		if tr == nil {
+			continue
+		}
+		base, ok := n.nodes.alloc(len(tr.Nodes))
+		if !ok {
+			return fmt.Errorf("nacl: subnet lookup: %d trie nodes: %w", len(tr.Nodes), ErrNACLFull)
+		}
+		keys := make([]uint32, 0, 256*len(tr.Nodes))
+		vals := make([]uint64, 0, 256*len(tr.Nodes))
+		for i, nd := range tr.Nodes {
+			for b, v := range nd {
+				if v&rules.NACLChild != 0 {
+					v = rules.NACLChild | (v&^rules.NACLChild + uint64(base))
+				}
+				keys = append(keys, uint32((base+i)*256+b))
+				vals = append(vals, v)
+			}
+		}
+		if _, err := n.maps.NaclNodes.BatchUpdate(keys, vals, nil); err != nil {
+			return fmt.Errorf("nacl: write subnet lookup: %w", err)
+		}
+		n.subRoot[f] = tr.Root + uint32(base)
+	}
+	for _, s := range t.Subnets {
+		if s.NetworkACL == "" {
+			continue // judged by `*` until Associate names its NACL
+		}
+		if err := n.associate(s.ID, s.NetworkACL); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // naclCandidates computes the datapath's cheap pre-checks for reserved
@@ -512,12 +575,13 @@ type NACLStats struct {
 	NoSlot     uint64 // frames on an unconfigured attach point, passed
 	EventsLost uint64 // drop events lost to a full ring buffer
 	NoTable    uint64 // wire packets denied because the NACL had no tables
+	Transit    uint64 // frames from no subnet to no subnet: no table applies, passed
 }
 
 // Stats returns the datapath-wide counters.
 func (n *NACL) Stats() (NACLStats, error) {
 	var s NACLStats
-	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.NoTable} {
+	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.NoTable, &s.Transit} {
 		var per []uint64
 		if err := n.maps.NaclStats.Lookup(uint32(i), &per); err != nil {
 			return s, fmt.Errorf("nacl: read stats: %w", err)
@@ -532,13 +596,17 @@ func (n *NACL) Stats() (NACLStats, error) {
 // Events is the ring buffer of drop events (struct vpc_event; DecodeNACLEvent).
 func (n *NACL) Events() *ebpf.Map { return n.maps.NaclEvents }
 
-// newSlot loads a program instance for a new attach point judging with
-// aclID's inbound (egress=false) or outbound table: nacl_filter for generic
-// mode, the multi-buffer nacl_filter_frags for native mode (jumbo MTU).
-func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, error) {
-	a, err := n.acl(aclID)
-	if err != nil {
-		return nil, err
+// newSlot loads a program instance for a new attach point that receives
+// from subnet from ("" for none: the internet gateway): nacl_filter for
+// generic mode, the multi-buffer nacl_filter_frags for native mode (jumbo
+// MTU), nacl_filter_tc for tcx.
+func (n *NACL) newSlot(from string, mode XDPMode) (*naclSlot, error) {
+	var sub uint32
+	if from != "" {
+		var ok bool
+		if sub, ok = n.subnets[from]; !ok {
+			return nil, fmt.Errorf("nacl: subnet %q is not in the topology", from)
+		}
 	}
 	idx := -1
 	for i, u := range n.used {
@@ -563,8 +631,10 @@ func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, erro
 			delete(spec.Programs, name)
 		}
 	}
-	if err := spec.Variables["nacl_slot"].Set(uint32(idx)); err != nil {
-		return nil, fmt.Errorf("nacl: set slot: %w", err)
+	for name, v := range map[string]uint32{"nacl_slot": uint32(idx), "nacl_sub_root4": n.subRoot[0], "nacl_sub_root6": n.subRoot[1]} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("nacl: set %s: %w", name, err)
+		}
 	}
 	repl := map[string]*ebpf.Map{}
 	for name, m := range n.mapsByName() {
@@ -574,8 +644,8 @@ func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, erro
 	if err != nil {
 		return nil, fmt.Errorf("nacl: load program: %w", err)
 	}
-	s := &naclSlot{idx: uint32(idx), egress: egress, acl: aclID, coll: coll, prog: coll.Programs[prog]}
-	if err := n.maps.NaclPort.Put(s.idx, portValue(a.idx, egress)); err != nil {
+	s := &naclSlot{idx: uint32(idx), from: from, coll: coll, prog: coll.Programs[prog]}
+	if err := n.maps.NaclPort.Put(s.idx, naclValid|sub); err != nil {
 		coll.Close()
 		return nil, fmt.Errorf("nacl: configure slot: %w", err)
 	}
@@ -583,17 +653,9 @@ func (n *NACL) newSlot(aclID string, egress bool, mode XDPMode) (*naclSlot, erro
 	return s, nil
 }
 
-func portValue(acl uint32, egress bool) uint32 {
-	v := uint32(naclPortValid) | acl<<1
-	if egress {
-		v |= naclPortEgress
-	}
-	return v
-}
-
 func (n *NACL) mapsByName() map[string]*ebpf.Map {
 	return map[string]*ebpf.Map{
-		"nacl_port": n.maps.NaclPort, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
+		"nacl_port": n.maps.NaclPort, "nacl_subnet": n.maps.NaclSubnet, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
 		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
@@ -614,24 +676,28 @@ func (n *NACL) closeSlot(s *naclSlot) error {
 	return errors.Join(errs...)
 }
 
-// Attach loads a program instance for (ns, ifname) and attaches it as XDP:
-// egress=true judges with aclID's outbound table (the router-side uplink
-// end: traffic leaving the subnet), false with the inbound table (the
-// subnet-side end). A NACL not yet given to SetNACL denies everything.
-func (n *NACL) Attach(ns, ifname, aclID string, egress bool, mode XDPMode) error {
+// Attach loads a program instance for (ns, ifname), a router-side end
+// where packets enter the VPC router, and attaches it in mode: from names
+// the subnet whose uplink this is (its outbound table judges what arrives
+// here), "" a port no subnet sends from (the internet gateway: there the
+// caller attaches in tcx mode after the gateway's NAT program, so that the
+// program sees private destinations; tcx appends). Either way, a destination in a subnet is then judged by
+// that subnet's inbound table. A subnet whose NACL was not yet given to
+// SetNACL denies everything.
+func (n *NACL) Attach(ns, ifname, from string, mode XDPMode) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	key := naclPortKey{ns, ifname}
 	if n.slots[key] != nil {
 		return fmt.Errorf("nacl: %s/%s already attached", ns, ifname)
 	}
-	s, err := n.newSlot(aclID, egress, mode)
+	s, err := n.newSlot(from, mode)
 	if err != nil {
 		return err
 	}
 	var l link.Link
 	if mode == TCX {
-		l, err = AttachTC(ns, ifname, s.prog, true)
+		l, err = AttachTC(ns, ifname, s.prog, true) // appended: after the NAT
 	} else {
 		l, err = AttachXDP(ns, ifname, s.prog, mode)
 	}
@@ -644,27 +710,26 @@ func (n *NACL) Attach(ns, ifname, aclID string, egress bool, mode XDPMode) error
 	return nil
 }
 
-// Associate switches the attach point (ns, ifname) to aclID (NACL-2); the
-// next packet is judged by the new NACL.
-func (n *NACL) Associate(ns, ifname, aclID string) error {
+// Associate makes aclID the NACL of subnet (NACL-2); the next packet from
+// or to the subnet is judged by it.
+func (n *NACL) Associate(subnet, aclID string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := n.slots[naclPortKey{ns, ifname}]
-	if s == nil {
-		return fmt.Errorf("nacl: %s/%s is not attached", ns, ifname)
-	}
-	return n.associate(s, aclID)
+	return n.associate(subnet, aclID)
 }
 
-func (n *NACL) associate(s *naclSlot, aclID string) error {
+func (n *NACL) associate(subnet, aclID string) error {
+	idx, ok := n.subnets[subnet]
+	if !ok {
+		return fmt.Errorf("nacl: associate %s: subnet %q is not in the topology", aclID, subnet)
+	}
 	a, err := n.acl(aclID)
 	if err != nil {
 		return err
 	}
-	if err := n.maps.NaclPort.Put(s.idx, portValue(a.idx, s.egress)); err != nil {
-		return fmt.Errorf("nacl: associate %s: %w", aclID, err)
+	if err := n.maps.NaclSubnet.Put(idx, naclValid|a.idx); err != nil {
+		return fmt.Errorf("nacl: associate %s with %s: %w", aclID, subnet, err)
 	}
-	s.acl = aclID
 	return nil
 }
 

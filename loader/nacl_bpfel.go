@@ -143,6 +143,7 @@ const (
 	naclMapNaclRsv4         = "nacl_rsv4"
 	naclMapNaclRsv6         = "nacl_rsv6"
 	naclMapNaclStats        = "nacl_stats"
+	naclMapNaclSubnet       = "nacl_subnet"
 	naclMapNaclTables       = "nacl_tables"
 	naclProgNaclFilter      = "nacl_filter"
 	naclProgNaclFilterFrags = "nacl_filter_frags"
@@ -154,6 +155,8 @@ const (
 	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
 	naclVarNaclRsv6Any      = "nacl_rsv6_any"
 	naclVarNaclSlot         = "nacl_slot"
+	naclVarNaclSubRoot4     = "nacl_sub_root4"
+	naclVarNaclSubRoot6     = "nacl_sub_root6"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -227,6 +230,7 @@ type naclMapSpecs struct {
 	NaclRsv4   *ebpf.MapSpec `ebpf:"nacl_rsv4"`
 	NaclRsv6   *ebpf.MapSpec `ebpf:"nacl_rsv6"`
 	NaclStats  *ebpf.MapSpec `ebpf:"nacl_stats"`
+	NaclSubnet *ebpf.MapSpec `ebpf:"nacl_subnet"`
 	NaclTables *ebpf.MapSpec `ebpf:"nacl_tables"`
 }
 
@@ -240,6 +244,8 @@ type naclVariableSpecs struct {
 	NaclRsv4Mask *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any  *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
 	NaclSlot     *ebpf.VariableSpec `ebpf:"nacl_slot"`
+	NaclSubRoot4 *ebpf.VariableSpec `ebpf:"nacl_sub_root4"`
+	NaclSubRoot6 *ebpf.VariableSpec `ebpf:"nacl_sub_root6"`
 }
 
 // naclObjects contains all objects after they have been loaded into the kernel.
@@ -281,6 +287,7 @@ type naclMaps struct {
 	NaclRsv4   *ebpf.Map `ebpf:"nacl_rsv4"`
 	NaclRsv6   *ebpf.Map `ebpf:"nacl_rsv6"`
 	NaclStats  *ebpf.Map `ebpf:"nacl_stats"`
+	NaclSubnet *ebpf.Map `ebpf:"nacl_subnet"`
 	NaclTables *ebpf.Map `ebpf:"nacl_tables"`
 }
 
@@ -305,6 +312,7 @@ func (m *naclMaps) Close() error {
 		m.NaclRsv4,
 		m.NaclRsv6,
 		m.NaclStats,
+		m.NaclSubnet,
 		m.NaclTables,
 	)
 }
@@ -319,6 +327,8 @@ type naclVariables struct {
 	NaclRsv4Mask *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any  *ebpf.Variable `ebpf:"nacl_rsv6_any"`
 	NaclSlot     *ebpf.Variable `ebpf:"nacl_slot"`
+	NaclSubRoot4 *ebpf.Variable `ebpf:"nacl_sub_root4"`
+	NaclSubRoot6 *ebpf.Variable `ebpf:"nacl_sub_root6"`
 }
 
 // naclPrograms contains all programs after they have been loaded into the kernel.

@@ -11,7 +11,9 @@ import (
 )
 
 // The NACL and IGW programs on a topology built by netns from a plan, as
-// `vpcemu up` lays it out (no SG programs: only the NACL decides). Spec §7
+// `vpcemu up` lays them out (no SG programs: only the NACL decides): NACL
+// programs where packets enter the router, from each uplink and, after the
+// NAT, from the internet gateway. Spec §7
 // vectors with real connections from inside the namespaces.
 const naclE2ETopo = `
 account: "123456789012"
@@ -95,14 +97,14 @@ func newNACLE2E(t *testing.T) *naclE2E {
 			t.Fatal(err)
 		}
 	}
-	for i, sp := range plan.Subnets {
-		acl := topo.Subnets[i].NetworkACL
-		if err := n.Attach(plan.RouterNS, sp.UplinkRouterIf, acl, true, XDPGeneric); err != nil {
+	for _, sp := range plan.Subnets {
+		if err := n.Attach(plan.RouterNS, sp.UplinkRouterIf, sp.SubnetID, XDPGeneric); err != nil {
 			t.Fatal(err)
 		}
-		if err := n.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, XDPGeneric); err != nil {
-			t.Fatal(err)
-		}
+	}
+	// After the gateway's NAT: the inbound tables see private addresses.
+	if err := n.Attach(plan.RouterNS, plan.IGW.RouterIf, "", TCX); err != nil {
+		t.Fatal(err)
 	}
 	return &naclE2E{t: t, topo: topo, plan: plan, nacl: n}
 }

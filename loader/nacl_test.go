@@ -26,11 +26,12 @@ import (
 
 var naclTestVPC = netip.MustParsePrefix("10.0.0.0/16")
 
-// naclTestTopo gives the datapath its reserved addresses: 10.0.0.2,
-// 10.0.1.1-3, 2001:db8:1::1-3 and (a /28) 10.0.3.17-19.
+// naclTestTopo gives the datapath its subnets and reserved addresses:
+// 10.0.0.2, 10.0.1.1-3, 2001:db8:1::1-3 and (a /28) 10.0.3.17-19. No NACL
+// is associated: tests associate what they judge with.
 var naclTestTopo = &vpc.Topology{VPC: vpc.VPC{CIDR: naclTestVPC},
-	Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.0.1.0/24"), IPv6CIDR: netip.MustParsePrefix("2001:db8:1::/64")},
-		{CIDR: netip.MustParsePrefix("10.0.3.16/28")}}}
+	Subnets: []vpc.Subnet{{ID: "subnet-a", CIDR: netip.MustParsePrefix("10.0.1.0/24"), IPv6CIDR: netip.MustParsePrefix("2001:db8:1::/64")},
+		{ID: "subnet-b", CIDR: netip.MustParsePrefix("10.0.3.16/28")}}}
 
 // TestNACLLayout is root-free: the Go mirrors in rules must have the sizes
 // and field offsets of the C structs as bpf2go generated them.
@@ -67,8 +68,11 @@ func mustLoadNACL(tb testing.TB) *NACL {
 	return n
 }
 
-// naclProg returns a program instance (not attached) judging with aclID's
-// table of one direction.
+// naclProg makes aclID subnet-a's NACL and returns a program instance (not
+// attached) where one of its tables judges: egress, subnet-a's uplink port
+// (aclID's outbound table judges what subnet-a sends to an address in no
+// subnet); else the gateway port (aclID's inbound table judges what is
+// sent to subnet-a).
 func naclProg(tb testing.TB, n *NACL, aclID string, egress bool) *ebpf.Program {
 	return naclProgMode(tb, n, aclID, egress, XDPGeneric)
 }
@@ -76,8 +80,22 @@ func naclProg(tb testing.TB, n *NACL, aclID string, egress bool) *ebpf.Program {
 // naclProgMode is naclProg for the program variant of an attach mode.
 func naclProgMode(tb testing.TB, n *NACL, aclID string, egress bool, mode XDPMode) *ebpf.Program {
 	tb.Helper()
+	if err := n.Associate("subnet-a", aclID); err != nil {
+		tb.Fatal(err)
+	}
+	from := ""
+	if egress {
+		from = "subnet-a"
+	}
+	return naclPortProg(tb, n, from, mode)
+}
+
+// naclPortProg returns a program instance (not attached) for a router port
+// receiving from subnet from ("" none).
+func naclPortProg(tb testing.TB, n *NACL, from string, mode XDPMode) *ebpf.Program {
+	tb.Helper()
 	n.mu.Lock()
-	s, err := n.newSlot(aclID, egress, mode)
+	s, err := n.newSlot(from, mode)
 	n.mu.Unlock()
 	if err != nil {
 		tb.Fatal(err)
@@ -253,25 +271,26 @@ func TestNACLFixtures(t *testing.T) {
 		{"protocol 58 with an IPv4 CIDR matches every type (NACL-14)", false, naclPkt{src: laptop, dst: web, proto: "icmp6-in-v4", typ: 1, code: 3}, naclXDPPass, 80},
 		{"a later IPv4 fragment skips port and type rules", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", frag: rules.FragLater}, naclXDPDrop, 32767},
 		{"a first IPv4 fragment has ports: rule 20", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, frag: rules.FragFirst}, naclXDPPass, 20},
-		{"IPv4 rules never match IPv6: tcp 22 over IPv6 is the v6 *", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "tcp", dport: 22}, naclXDPDrop, 32768},
-		{"IPv6 rule 100 allows tcp 80 from 2001:db8::/32", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80}, naclXDPPass, 100},
-		{"IPv6 extension headers are walked to TCP", false, naclPkt{src: "2001:db8::5", dst: "2001:db8::10", proto: "tcp", dport: 80, hbh: true}, naclXDPPass, 100},
-		{"ICMPv6 echo 128 from anywhere is rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128}, naclXDPPass, 110},
-		{"ICMPv6 type 1 is not rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 1}, naclXDPDrop, 32768},
-		{"protocol all ignores rule 120's port", false, naclPkt{src: "2001:db8:ffff::9", dst: "2001:db8::10", proto: "udp", dport: 9999}, naclXDPPass, 120},
-		{"a later IPv6 fragment matches the all-ports deny 130", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater}, naclXDPDrop, 130},
-		{"a later IPv6 fragment behind extension headers too", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater, hbh: true}, naclXDPDrop, 130},
+		{"IPv4 rules never match IPv6: tcp 22 over IPv6 is the v6 *", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "tcp", dport: 22}, naclXDPDrop, 32768},
+		{"IPv6 rule 100 allows tcp 80 from 2001:db8::/32", false, naclPkt{src: "2001:db8::5", dst: "2001:db8:1::10", proto: "tcp", dport: 80}, naclXDPPass, 100},
+		{"IPv6 extension headers are walked to TCP", false, naclPkt{src: "2001:db8::5", dst: "2001:db8:1::10", proto: "tcp", dport: 80, hbh: true}, naclXDPPass, 100},
+		{"ICMPv6 echo 128 from anywhere is rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "icmp6", typ: 128}, naclXDPPass, 110},
+		{"ICMPv6 type 1 is not rule 110", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "icmp6", typ: 1}, naclXDPDrop, 32768},
+		{"protocol all ignores rule 120's port", false, naclPkt{src: "2001:db8:ffff::9", dst: "2001:db8:1::10", proto: "udp", dport: 9999}, naclXDPPass, 120},
+		{"a later IPv6 fragment matches the all-ports deny 130", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "udp", frag: rules.FragLater}, naclXDPDrop, 130},
+		{"a later IPv6 fragment behind extension headers too", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "udp", frag: rules.FragLater, hbh: true}, naclXDPDrop, 130},
 		{"ARP passes untouched", false, naclPkt{src: laptop, dst: web, proto: "arp"}, naclXDPPass, 0},
-		{"neighbour solicitation passes without a rule", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 135}, naclXDPPass, 0},
+		{"neighbour solicitation passes without a rule", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "icmp6", typ: 135}, naclXDPPass, 0},
 		{"router advertisement from fe80:: to ff02::1 passes", false, naclPkt{src: "fe80::1", dst: "ff02::1", proto: "icmp6", typ: 134}, naclXDPPass, 0},
 		{"traffic from instance metadata is not filtered", false, naclPkt{src: "169.254.169.254", dst: web, proto: "tcp", dport: 40000}, naclXDPPass, 0},
 		{"traffic from the VPC resolver (base+2) is not filtered", false, naclPkt{src: "10.0.0.2", dst: web, proto: "udp", dport: 1}, naclXDPPass, 0},
 		{"a truncated TCP header is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "tcp", dport: 22, truncateL4: true}, naclXDPDrop, 0},
-		{"a truncated ICMPv6 header is malformed: dropped", false, naclPkt{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128, truncateL4: true}, naclXDPDrop, 0},
+		{"a truncated ICMPv6 header is malformed: dropped", false, naclPkt{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "icmp6", typ: 128, truncateL4: true}, naclXDPDrop, 0},
 		{"IPv4 IHL below 5 is malformed: dropped", false, naclPkt{src: "203.0.113.5", dst: web, proto: "udp", dport: 53, ihl4: true}, naclXDPDrop, 0},
 		{"outbound rule 100 matches the destination, not the source", true, naclPkt{src: laptop, dst: "10.1.2.3", proto: "tcp", dport: 80}, naclXDPPass, 100},
 		{"outbound rule 200 denies the internet", true, naclPkt{src: web, dst: laptop, proto: "tcp", dport: 80}, naclXDPDrop, 200},
 		{"outbound IPv6 has no rules: * 32768", true, naclPkt{src: "2001:db8::10", dst: "2001:dead::1", proto: "udp", dport: 53}, naclXDPDrop, 32768},
+		{"from the gateway to an address in no subnet: no table applies", false, naclPkt{src: laptop, dst: "10.0.2.5", proto: "tcp", dport: 22}, naclXDPPass, 0},
 		{"outbound to instance metadata is not filtered", true, naclPkt{src: web, dst: "169.254.169.254", proto: "tcp", dport: 80}, naclXDPPass, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,8 +332,8 @@ func TestNACLFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.NonIP != 3 || st.Bypassed != 15 || st.Malformed != 9 { // three variants
-		t.Errorf("stats %+v: want 3 non-IP, 15 bypassed, 9 malformed", st)
+	if st.NonIP != 3 || st.Bypassed != 15 || st.Malformed != 9 || st.Transit != 3 { // three variants
+		t.Errorf("stats %+v: want 3 non-IP, 15 bypassed, 9 malformed, 3 in transit", st)
 	}
 }
 
@@ -327,6 +346,9 @@ func naclCheckEvent(t *testing.T, n *NACL, raw []byte, rule int, egress bool, ac
 	wantReason := uint8(NACLReasonRule)
 	if rule == 0 {
 		wantReason = NACLReasonMalformed
+		if p.ihl4 && !egress {
+			acl = "" // from the gateway, an IP header that does not parse names no subnet
+		}
 	}
 	if ev.Rule != rule || ev.Reason != wantReason || ev.Egress != egress || n.ACLID(ev.ACL) != acl {
 		t.Errorf("event %+v, want rule %d reason %d egress %v acl %s", ev, rule, wantReason, egress, acl)
@@ -355,7 +377,8 @@ func naclHits(tb testing.TB, n *NACL, acl string, egress bool, rule int) uint64 
 	return sum
 }
 
-// TestNACLAssociate switches an attach point between NACLs and back.
+// TestNACLAssociate switches a subnet between NACLs and back: packets to
+// it are judged by whichever NACL it has at the time (NACL-2).
 func TestNACLAssociate(t *testing.T) {
 	n := mustLoadNACL(t)
 	allow := &vpc.NetworkACL{ID: "acl-allow", Ingress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll, CIDR: naclPrefix("0.0.0.0/0"), Allow: true}}}
@@ -365,62 +388,188 @@ func TestNACLAssociate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n.mu.Lock()
-	s, err := n.newSlot(allow.ID, false, XDPGeneric)
-	n.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.closeSlot(s)
+	prog := naclPortProg(t, n, "", XDPGeneric)
 	frame := naclPkt{src: "203.0.113.5", dst: "10.0.1.10", proto: "udp", dport: 53}.frame(t)
+	if got := naclRun(t, prog, frame); got != naclXDPDrop {
+		t.Errorf("subnet-a has no NACL yet: %s, want XDP_DROP (`*`)", naclVerdictName(got))
+	}
 	for i, want := range []struct {
 		acl string
 		v   uint32
 	}{{allow.ID, naclXDPPass}, {deny.ID, naclXDPDrop}, {allow.ID, naclXDPPass}, {"acl-never-set", naclXDPDrop}} {
-		n.mu.Lock()
-		err := n.associate(s, want.acl)
-		n.mu.Unlock()
-		if err != nil {
+		if err := n.Associate("subnet-a", want.acl); err != nil {
 			t.Fatal(err)
 		}
-		if got := naclRun(t, s.prog, frame); got != want.v {
+		if got := naclRun(t, prog, frame); got != want.v {
 			t.Errorf("step %d (%s): %s, want %s", i, want.acl, naclVerdictName(got), naclVerdictName(want.v))
 		}
 	}
+	if err := n.Associate("subnet-z", allow.ID); err == nil {
+		t.Error("associated a subnet the topology does not have")
+	}
+	if err := n.Attach("nowhere", "eth0", "subnet-z", XDPGeneric); err == nil {
+		t.Error("attached a port of a subnet the topology does not have")
+	}
 }
 
-// TestNACLDifferential compares the XDP program with rules.EvalNACL on
-// seeded random tables and packets (the seed is printed on failure).
+// TestNACLTwoTables: a packet from one subnet to another meets the source
+// subnet's outbound table and then the destination's inbound table in one
+// program run (PATH-1); a deny in the first ends it before the second, and
+// each drop is charged to the NACL and direction that made it.
+func TestNACLTwoTables(t *testing.T) {
+	n := mustLoadNACL(t)
+	all := func(num int, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix("0.0.0.0/0"), Allow: allow}
+	}
+	tcp := func(num, port int, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: port, To: port}, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix("0.0.0.0/0"), Allow: allow}
+	}
+	a := &vpc.NetworkACL{ID: "acl-a", Ingress: []vpc.NACLRule{tcp(10, 22, false), all(100, true)}, Egress: []vpc.NACLRule{tcp(10, 25, false), all(100, true)}}
+	b := &vpc.NetworkACL{ID: "acl-b", Ingress: []vpc.NACLRule{tcp(20, 5432, false), all(100, true)}, Egress: []vpc.NACLRule{all(100, true)}}
+	for _, acl := range []*vpc.NetworkACL{a, b} {
+		if err := n.SetNACL(acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for sub, acl := range map[string]string{"subnet-a": a.ID, "subnet-b": b.ID} {
+		if err := n.Associate(sub, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fromA := naclPortProg(t, n, "subnet-a", XDPGeneric)
+	fromB := naclPortProg(t, n, "subnet-b", TCX)
+	rd, err := ringbuf.NewReader(n.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	const ia, ib = "10.0.1.10", "10.0.3.20"
+	type hit struct {
+		acl    string
+		egress bool
+		rule   int
+	}
+	for _, tc := range []struct {
+		name string
+		tcx  bool // from subnet-b's port (tcx variant), else subnet-a's (XDP)
+		p    naclPkt
+		want uint32
+		hits []hit // rule counters that must grow by one, in order of judgement
+	}{
+		{"a to b: a's outbound, then b's inbound allow", false, naclPkt{src: ia, dst: ib, proto: "tcp", dport: 80}, naclXDPPass,
+			[]hit{{a.ID, true, 100}, {b.ID, false, 100}}},
+		{"a to b:5432 is denied by b's inbound rule 20", false, naclPkt{src: ia, dst: ib, proto: "tcp", dport: 5432}, naclXDPDrop,
+			[]hit{{a.ID, true, 100}, {b.ID, false, 20}}},
+		{"a to b:25 is denied by a's outbound rule 10; b's table is not consulted", false, naclPkt{src: ia, dst: ib, proto: "tcp", dport: 25}, naclXDPDrop,
+			[]hit{{a.ID, true, 10}}},
+		{"b to a:22 is denied by a's inbound rule 10", true, naclPkt{src: ib, dst: ia, proto: "tcp", dport: 22}, naclXDPDrop,
+			[]hit{{b.ID, true, 100}, {a.ID, false, 10}}},
+		{"a to an address of a itself through the router: both of a's tables", false, naclPkt{src: ia, dst: "10.0.1.11", proto: "tcp", dport: 22}, naclXDPDrop,
+			[]hit{{a.ID, true, 100}, {a.ID, false, 10}}},
+		{"a to an address in the VPC but in no subnet: a's outbound only", false, naclPkt{src: ia, dst: "10.0.2.5", proto: "tcp", dport: 22}, naclXDPPass,
+			[]hit{{a.ID, true, 100}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := fromA
+			if tc.tcx {
+				prog = fromB
+			}
+			before := make([]uint64, len(tc.hits))
+			for i, h := range tc.hits {
+				before[i] = naclHits(t, n, h.acl, h.egress, h.rule)
+			}
+			others := naclTotalHits(t, n)
+			var got uint32
+			if tc.tcx {
+				got = naclRunTC(t, prog, tc.p.frame(t))
+			} else {
+				got = naclRun(t, prog, tc.p.frame(t))
+			}
+			if got != tc.want {
+				t.Fatalf("verdict %s, want %s", naclVerdictName(got), naclVerdictName(tc.want))
+			}
+			for i, h := range tc.hits {
+				if after := naclHits(t, n, h.acl, h.egress, h.rule); after != before[i]+1 {
+					t.Errorf("%s egress=%v rule %d: hits %d -> %d, want +1", h.acl, h.egress, h.rule, before[i], after)
+				}
+			}
+			if d := naclTotalHits(t, n) - others; d != uint64(len(tc.hits)) {
+				t.Errorf("%d rule hits in all, want %d (one per table consulted)", d, len(tc.hits))
+			}
+			if tc.want == naclXDPDrop {
+				last := tc.hits[len(tc.hits)-1]
+				rd.SetDeadline(time.Now().Add(time.Second))
+				rec, err := rd.Read()
+				if err != nil {
+					t.Fatalf("no drop event: %v", err)
+				}
+				naclCheckEvent(t, n, rec.RawSample, last.rule, last.egress, last.acl, tc.p)
+			}
+		})
+	}
+}
+
+// naclTotalHits sums every rule counter of every NACL.
+func naclTotalHits(tb testing.TB, n *NACL) uint64 {
+	tb.Helper()
+	cs, err := n.Counters()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum uint64
+	for _, c := range cs {
+		sum += c.Packets
+	}
+	return sum
+}
+
+// TestNACLDifferential compares the program with the reference evaluator
+// (naclWire.want) on seeded random tables and packets entering the router
+// from either subnet or from no subnet, to either subnet or elsewhere, in
+// XDP and at tcx (the seed is printed on failure).
 func TestNACLDifferential(t *testing.T) {
 	n := mustLoadNACL(t)
 	seed := rand.Uint64()
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	progs := [2]*ebpf.Program{naclProg(t, n, "acl-diff", false), naclProg(t, n, "acl-diff", true)}
-	tcs := [2]*ebpf.Program{naclProgMode(t, n, "acl-diff", false, TCX), naclProgMode(t, n, "acl-diff", true, TCX)}
-	const rounds, perRound = 40, 5000
-	var judged, malformed, bypass, passed int
-	for round := 0; round < rounds; round++ {
-		nr := 1 + r.IntN(40)
-		if round%10 == 0 {
-			nr = 1000 // limits lifted
+	froms := []string{"", "subnet-a", "subnet-b"}
+	var progs, tcs [3]*ebpf.Program
+	for i, f := range froms {
+		progs[i], tcs[i] = naclPortProg(t, n, f, XDPGeneric), naclPortProg(t, n, f, TCX)
+	}
+	acls := map[string]*vpc.NetworkACL{}
+	for _, sn := range naclTestTopo.Subnets {
+		if err := n.Associate(sn.ID, "acl-diff-"+sn.ID); err != nil {
+			t.Fatal(err)
 		}
-		acl := &vpc.NetworkACL{ID: "acl-diff", Ingress: rulestest.RandNACLRules(r, nr), Egress: rulestest.RandNACLRules(r, 1+r.IntN(nr))}
-		if err := n.SetNACL(acl); err != nil {
-			t.Fatalf("seed %d round %d: %v", seed, round, err)
+	}
+	const rounds, perRound = 40, 5000
+	var judged, twice, malformed, bypass, passed int
+	for round := 0; round < rounds; round++ {
+		for _, sn := range naclTestTopo.Subnets {
+			nr := 1 + r.IntN(40)
+			if round%10 == 0 {
+				nr = 1000 // limits lifted
+			}
+			acl := &vpc.NetworkACL{ID: "acl-diff-" + sn.ID, Ingress: rulestest.RandNACLRules(r, nr), Egress: rulestest.RandNACLRules(r, 1+r.IntN(nr))}
+			if err := n.SetNACL(acl); err != nil {
+				t.Fatalf("seed %d round %d: %v", seed, round, err)
+			}
+			acls[sn.ID] = acl
 		}
 		for i := 0; i < perRound; i++ {
 			w := naclRandWire(r)
-			e := r.IntN(2)
+			naclSteerDst(r, w)
+			e := r.IntN(len(froms))
 			frame := w.bytes()
-			want, rule := w.want(acl, e == 1, naclTestTopo)
+			want, rule := w.want(froms[e], acls, naclTestTopo)
 			got := naclRun(t, progs[e], frame)
 			if got != want {
-				t.Fatalf("seed %d round %d packet %d: egress=%v %+v (ext %v opts %d cut %d badVer %v badIHL %v eth %#x) frame %x:\n  XDP %s, want %s (rule %d)",
-					seed, round, i, e == 1, w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, naclVerdictName(got), naclVerdictName(want), rule)
+				t.Fatalf("seed %d round %d packet %d: from %q %+v (ext %v opts %d cut %d badVer %v badIHL %v eth %#x) frame %x:\n  XDP %s, want %s (rule %d)",
+					seed, round, i, froms[e], w.p, w.ext, w.v4opts, w.cut, w.badVer, w.badIHL, w.ethType, frame, naclVerdictName(got), naclVerdictName(want), rule)
 			}
 			if got := naclRunTC(t, tcs[e], frame); got != want && got != naclTCUntestable {
-				t.Fatalf("seed %d round %d packet %d: egress=%v %+v frame %x:\n  tcx %s, want %s (rule %d)",
-					seed, round, i, e == 1, w.p, frame, naclVerdictName(got), naclVerdictName(want), rule)
+				t.Fatalf("seed %d round %d packet %d: from %q %+v frame %x:\n  tcx %s, want %s (rule %d)",
+					seed, round, i, froms[e], w.p, frame, naclVerdictName(got), naclVerdictName(want), rule)
 			}
 			switch {
 			case w.malformed(len(frame)):
@@ -429,16 +578,43 @@ func TestNACLDifferential(t *testing.T) {
 				bypass++
 			default:
 				judged++
+				if froms[e] != "" && naclSubnetOf(naclTestTopo, w.p.Dst) != "" {
+					twice++
+				}
 			}
 			if got == naclXDPPass {
 				passed++
 			}
 		}
 	}
-	t.Logf("seed %d: %d packets: %d judged by rules, %d malformed, %d pass-through; %d passed", seed, rounds*perRound, judged, malformed, bypass, passed)
-	if judged < rounds*perRound/2 || malformed == 0 || bypass == 0 || passed == 0 || passed == rounds*perRound {
+	t.Logf("seed %d: %d packets: %d judged by rules (%d from a subnet into a subnet), %d malformed, %d pass-through; %d passed",
+		seed, rounds*perRound, judged, twice, malformed, bypass, passed)
+	if judged < rounds*perRound/2 || twice < rounds*perRound/8 || malformed == 0 || bypass == 0 || passed == 0 || passed == rounds*perRound {
 		t.Errorf("seed %d: packet mix too narrow to mean anything", seed)
 	}
+}
+
+// naclSteerDst moves most random destinations into naclTestTopo's subnets
+// (random addresses would almost never be in one).
+func naclSteerDst(r *rand.Rand, w *naclWire) {
+	var p netip.Prefix
+	switch k := r.IntN(5); {
+	case k >= 3:
+		return
+	case w.p.Dst.Is6():
+		p = naclTestTopo.Subnets[0].IPv6CIDR
+	case k == 2:
+		p = naclTestTopo.Subnets[1].CIDR
+	default:
+		p = naclTestTopo.Subnets[0].CIDR
+	}
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		if r.IntN(2) == 1 {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	w.p.Dst, _ = netip.AddrFromSlice(b)
 }
 
 // TestNACLAtomicSwap runs packets continuously (one goroutine of
@@ -684,8 +860,8 @@ func naclWorstCase6(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.Net
 func FuzzNACLFrame(f *testing.F) {
 	for _, p := range []naclPkt{
 		{src: "203.0.113.5", dst: "10.0.1.10", proto: "tcp", dport: 22},
-		{src: "2001:dead::1", dst: "2001:db8::10", proto: "udp", frag: rules.FragLater, hbh: true},
-		{src: "2001:dead::1", dst: "2001:db8::10", proto: "icmp6", typ: 128},
+		{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "udp", frag: rules.FragLater, hbh: true},
+		{src: "2001:dead::1", dst: "2001:db8:1::10", proto: "icmp6", typ: 128},
 		{src: "198.51.100.7", dst: "10.0.1.10", proto: "icmp", typ: 3, code: 4},
 	} {
 		fr := p.frame(f)

@@ -20,14 +20,15 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// naclChain is a subnet uplink as vpcemu builds it, minus the bridge:
+// naclChain is a subnet uplink as vpcemu builds it, minus the bridge, and
+// a port from outside every subnet (as the internet gateway's):
 //
-//	inst ns: eth0 10.0.1.10/24 2001:db8:1::10/64   <- NACL inbound table (XDP)
+//	inst ns: eth0 10.0.1.10/24 2001:db8:1::10/64   (subnet-a of naclTestTopo)
 //	   | uplink veth
-//	router ns: sn0 10.0.1.1/24 2001:db8:1::1/64     <- NACL outbound table (XDP)
-//	           out 10.0.2.1/24 2001:db8:2::1/64
+//	router ns: sn0 10.0.1.1/24 2001:db8:1::1/64     <- NACL from subnet-a: outbound table
+//	           out 10.0.2.1/24 2001:db8:2::1/64     <- NACL from no subnet: inbound table of subnet-a
 //	   | veth
-//	host ns: eth0 10.0.2.20/24 2001:db8:2::20/64
+//	host ns: eth0 10.0.2.20/24 2001:db8:2::20/64   (in no subnet)
 //
 // Every link has MTU 9001, as in a VPC.
 type naclChain struct{ inst, router, host string }
@@ -75,6 +76,26 @@ func newNACLChain(t *testing.T) *naclChain {
 		}
 	}
 	return c
+}
+
+// attach puts the NACL program on both router ports of the chain.
+func (c *naclChain) attach(t *testing.T, n *NACL, mode XDPMode) {
+	t.Helper()
+	if err := n.Attach(c.router, "sn0", "subnet-a", mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Attach(c.router, "out", "", mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *naclChain) detach(t *testing.T, n *NACL) {
+	t.Helper()
+	for _, ifname := range []string{"sn0", "out"} {
+		if err := n.Detach(c.router, ifname); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // naclEchoServer accepts connections in ns and echoes every line back.
@@ -151,12 +172,10 @@ func TestNACLRealTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := n.Attach(c.router, "sn0", open.ID, true, XDPGeneric); err != nil {
+	if err := n.Associate("subnet-a", open.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Attach(c.inst, "eth0", open.ID, false, XDPGeneric); err != nil {
-		t.Fatal(err)
-	}
+	c.attach(t, n, XDPGeneric)
 	naclEchoServer(t, c.inst, ":8080")
 
 	for _, target := range []string{"10.0.1.10:8080", "[2001:db8:1::10]:8080"} {
@@ -211,19 +230,15 @@ func TestNACLRealTraffic(t *testing.T) {
 		}
 	})
 	t.Run("associating the subnet with a deny-all NACL blocks it, and back", func(t *testing.T) {
-		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
-			if err := n.Associate(ep[0], ep[1], closed.ID); err != nil {
-				t.Fatal(err)
-			}
+		if err := n.Associate("subnet-a", closed.ID); err != nil {
+			t.Fatal(err)
 		}
 		if cn, err := naclDial(c.host, "10.0.1.10:8080"); err == nil {
 			cn.Close()
 			t.Fatal("connected through a deny-all NACL")
 		}
-		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
-			if err := n.Associate(ep[0], ep[1], open.ID); err != nil {
-				t.Fatal(err)
-			}
+		if err := n.Associate("subnet-a", open.ID); err != nil {
+			t.Fatal(err)
 		}
 		cn, err := naclDial(c.host, "10.0.1.10:8080")
 		if err != nil {
@@ -235,25 +250,19 @@ func TestNACLRealTraffic(t *testing.T) {
 		naclGSOCount(t, n, c, open.ID)
 	})
 	t.Run("native mode attaches at MTU 9001 (xdp.frags) and judges the same", func(t *testing.T) {
-		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
-			if err := n.Detach(ep[0], ep[1]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := n.Attach(c.router, "sn0", open.ID, true, XDPNative); err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Attach(c.inst, "eth0", deny.ID, false, XDPNative); err != nil {
-			t.Fatal(err)
-		}
+		c.detach(t, n)
+		c.attach(t, n, XDPNative)
 		if err := n.SetNACL(&deny); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Associate("subnet-a", deny.ID); err != nil {
 			t.Fatal(err)
 		}
 		if cn, err := naclDial(c.host, "10.0.1.10:8080"); err == nil {
 			cn.Close()
 			t.Fatal("native mode: connected through deny rule 50")
 		}
-		if err := n.Associate(c.inst, "eth0", open.ID); err != nil {
+		if err := n.Associate("subnet-a", open.ID); err != nil {
 			t.Fatal(err)
 		}
 		cn, err := naclDial(c.host, "10.0.1.10:8080")
@@ -266,22 +275,16 @@ func TestNACLRealTraffic(t *testing.T) {
 		}
 	})
 	t.Run("tcx mode judges the same and counts GSO segments", func(t *testing.T) {
-		for _, ep := range [][2]string{{c.router, "sn0"}, {c.inst, "eth0"}} {
-			if err := n.Detach(ep[0], ep[1]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := n.Attach(c.router, "sn0", open.ID, true, TCX); err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Attach(c.inst, "eth0", deny.ID, false, TCX); err != nil {
+		c.detach(t, n)
+		c.attach(t, n, TCX)
+		if err := n.Associate("subnet-a", deny.ID); err != nil {
 			t.Fatal(err)
 		}
 		if cn, err := naclDial(c.host, "10.0.1.10:8080"); err == nil {
 			cn.Close()
 			t.Fatal("tcx mode: connected through deny rule 50")
 		}
-		if err := n.Associate(c.inst, "eth0", open.ID); err != nil {
+		if err := n.Associate("subnet-a", open.ID); err != nil {
 			t.Fatal(err)
 		}
 		naclGSOCount(t, n, c, open.ID)
@@ -289,8 +292,8 @@ func TestNACLRealTraffic(t *testing.T) {
 }
 
 // naclGSOCount sends a bulk TCP stream from the host into the subnet and
-// compares the inbound allow rule's packet count with the sender's
-// TcpOutSegs (segments, not skbs, on a loss-free path).
+// compares the inbound allow rule's packet count with the segments the
+// sender sent (segments, not skbs; retransmissions included).
 func naclGSOCount(t *testing.T, n *NACL, c *naclChain, acl string) {
 	sink := make(chan int64, 1)
 	var ln net.Listener
@@ -330,7 +333,7 @@ func naclGSOCount(t *testing.T, n *NACL, c *naclChain, acl string) {
 	}
 	segs := naclTCPOutSegs(t, c.host) - segsBefore
 	hits := naclHits(t, n, acl, false, 100) - hitsBefore
-	t.Logf("sender TcpOutSegs %d, NACL rule 100 inbound hits %d", segs, hits)
+	t.Logf("sender TCP segments (OutSegs + RetransSegs) %d, NACL rule 100 inbound hits %d", segs, hits)
 	if segs < total/9001 {
 		t.Fatalf("sender counted %d segments for %d bytes: counter broken", segs, total)
 	}
@@ -344,7 +347,8 @@ func naclGSOCount(t *testing.T, n *NACL, c *naclChain, acl string) {
 	}
 }
 
-// naclTCPOutSegs reads Tcp OutSegs of namespace ns from /proc.
+// naclTCPOutSegs reads the TCP segments namespace ns sent from /proc:
+// OutSegs, which leaves out retransmissions, plus RetransSegs.
 func naclTCPOutSegs(t *testing.T, ns string) uint64 {
 	t.Helper()
 	var data []byte
@@ -364,16 +368,22 @@ func naclTCPOutSegs(t *testing.T, ns string) uint64 {
 			hdr = f
 			continue
 		}
+		var sum uint64
+		var found int
 		for i, h := range hdr {
-			if h == "OutSegs" {
+			if h == "OutSegs" || h == "RetransSegs" {
 				v, err := strconv.ParseUint(f[i], 10, 64)
 				if err != nil {
 					t.Fatal(err)
 				}
-				return v
+				sum += v
+				found++
 			}
 		}
+		if found == 2 {
+			return sum
+		}
 	}
-	t.Fatal("no Tcp OutSegs in /proc/net/snmp")
+	t.Fatal("no Tcp OutSegs and RetransSegs in /proc/net/snmp")
 	return 0
 }

@@ -3,6 +3,7 @@ package loader
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/rules/rulestest"
@@ -193,9 +194,13 @@ func (w *naclWire) malformed(n int) bool {
 	return n < l4off+naclL4Min(w.p.Protocol)
 }
 
-// want is the verdict the datapath must give: XDP_PASS or XDP_DROP and the
-// deciding rule (0 for pass-through and malformed frames).
-func (w *naclWire) want(acl *vpc.NetworkACL, egress bool, topo *vpc.Topology) (uint32, int) {
+// want is the verdict the datapath must give to the frame entering the
+// router from subnet from ("" from none, the gateway), with acls[s] the
+// NACL of subnet s, and the deciding rule (0 when no table judged it:
+// pass-through and malformed frames). The oracle is the reference
+// evaluator on the path of PATH-1/PATH-5: the source subnet's outbound
+// table, then the inbound table of the subnet holding the destination.
+func (w *naclWire) want(from string, acls map[string]*vpc.NetworkACL, topo *vpc.Topology) (uint32, int) {
 	if w.ethType != 0 && w.ethType != 0x0800 && w.ethType != 0x86dd {
 		return naclXDPPass, 0
 	}
@@ -205,11 +210,32 @@ func (w *naclWire) want(acl *vpc.NetworkACL, egress bool, topo *vpc.Topology) (u
 	if rules.NACLBypass(topo, w.p) {
 		return naclXDPPass, 0
 	}
-	r := rules.EvalNACL(acl, egress, w.p)
-	if r.Allow {
+	rule := 0
+	if from != "" {
+		r := rules.EvalNACL(acls[from], true, w.p)
+		if !r.Allow {
+			return naclXDPDrop, r.Rule
+		}
+		rule = r.Rule
+	}
+	if sn := naclSubnetOf(topo, w.p.Dst); sn != "" {
+		r := rules.EvalNACL(acls[sn], false, w.p)
+		if !r.Allow {
+			return naclXDPDrop, r.Rule
+		}
 		return naclXDPPass, r.Rule
 	}
-	return naclXDPDrop, r.Rule
+	return naclXDPPass, rule
+}
+
+// naclSubnetOf names the subnet of topo holding a, "" if none.
+func naclSubnetOf(topo *vpc.Topology, a netip.Addr) string {
+	for _, sn := range topo.Subnets {
+		if sn.CIDR.Contains(a) || (sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Contains(a)) {
+			return sn.ID
+		}
+	}
+	return ""
 }
 
 const (

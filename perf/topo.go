@@ -21,8 +21,8 @@ type Shape string
 
 // Topology shapes. ShapeVPC is built by netns.Build from vpc.NewPlan: instance ns, subnet ns with a
 // bridge, the VPC router, so that vpcemu's programs sit where they do in
-// production (NACL on both ends of each uplink, SG on each ENI's subnet-side
-// end). ShapeDirect is the peers' layout (../shared/bench): client, router,
+// production (NACL on the router end of each uplink, SG on each ENI's
+// subnet-side end). ShapeDirect is the peers' layout (../shared/bench): client, router,
 // server and nothing in between, for comparison with their published figures.
 const (
 	ShapeVPC    Shape = "vpc"
@@ -46,8 +46,8 @@ func (p Port) Valid() bool { return p.NS != "" }
 type Subnet struct {
 	CIDR     netip.Prefix
 	NS       string // the subnet's L2 namespace; "" in ShapeDirect
-	RouterIf Port   // router end of the uplink: NACL outbound (traffic leaving the subnet)
-	SubnetIf Port   // subnet end of the uplink: NACL inbound; invalid in ShapeDirect
+	RouterIf Port   // router end of the uplink: the NACL (this subnet's outbound table, the destination's inbound)
+	SubnetIf Port   // subnet end of the uplink; invalid in ShapeDirect
 	ENIPeer  Port   // the instance veth's far end: SG (tcx ingress = instance's outbound)
 }
 

@@ -15,7 +15,7 @@ import (
 // datapathOpts says which vpcemu programs a configuration loads.
 type datapathOpts struct {
 	rules    int    // N non-matching rules in the bench NACL and SG
-	nacl     bool   // NACL XDP programs on both ends of both uplinks
+	nacl     bool   // NACL programs where packets enter the router (both uplinks)
 	sg       bool   // SG tcx programs on both ENIs
 	flowLogs bool   // count flows in the programs and drain them every second
 	mode     string // XDP mode of the NACL programs
@@ -75,9 +75,9 @@ func BenchSG(n int, vpcCIDR netip.Prefix) vpc.SecurityGroup {
 
 // applyDatapath loads the vpcemu programs o asks for onto t the way
 // `vpcemu up` does (lab/datapath.go, without the internet gateway, which no
-// benchmark packet crosses): flow maps first, NACL XDP on both ends of each
-// uplink (router end: the subnet's outbound table, subnet end: inbound),
-// SG tcx on each ENI, then the ENI table of the flow maps. With flow logs a
+// benchmark packet crosses): flow maps first, NACL on the router end of each
+// uplink (the subnet's outbound table, then the destination subnet's
+// inbound one), SG tcx on each ENI, then the ENI table of the flow maps. With flow logs a
 // goroutine drains the counters every second, as the flow-log pump does
 // (the samples are dropped: formatting and writing files is not measured).
 func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err error) {
@@ -134,12 +134,8 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 				return nil, fmt.Errorf("vpcemu NACL %s: %w", v.NetworkACLs[i].ID, err)
 			}
 		}
-		for i, sp := range p.Subnets {
-			acl := v.Subnets[i].NetworkACL
-			if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, acl, true, loader.XDPMode(o.mode)); err != nil {
-				return nil, fmt.Errorf("vpcemu NACL, subnet %s: %w", sp.SubnetID, err)
-			}
-			if err := n.Attach(sp.NS, sp.UplinkSubnetIf, acl, false, loader.XDPMode(o.mode)); err != nil {
+		for _, sp := range p.Subnets {
+			if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, loader.XDPMode(o.mode)); err != nil {
 				return nil, fmt.Errorf("vpcemu NACL, subnet %s: %w", sp.SubnetID, err)
 			}
 		}

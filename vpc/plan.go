@@ -41,8 +41,8 @@ type SubnetPlan struct {
 	Index          int
 	NS             string
 	Bridge         string       // in NS
-	UplinkSubnetIf string       // in NS, enslaved to Bridge; NACL inbound program attaches here
-	UplinkRouterIf string       // in RouterNS; NACL outbound program attaches here
+	UplinkSubnetIf string       // in NS, enslaved to Bridge
+	UplinkRouterIf string       // in RouterNS; the NACL program judging what leaves the subnet attaches here
 	Gateway        netip.Prefix // base+1 with the subnet's prefix length, on UplinkRouterIf
 	GatewayV6      netip.Prefix // base::1/len when the subnet has IPv6
 	RouterMAC      net.HardwareAddr

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// NACLSubnetTrie maps addresses of one family to subnet indexes for the
+// datapath's destination lookup (bpf/nacl.h "Subnets"). Nodes have the
+// format of NACLTable.Nodes (child entries are local node indexes, the
+// loader offsets them); a leaf is a subnet index, 0 for an address in no
+// subnet.
+type NACLSubnetTrie struct {
+	IPv6  bool
+	Nodes [][256]uint64
+	Root  uint32
+}
+
+// CompileNACLSubnets builds the trie over the prefixes of one family:
+// prefixes[i] (which must not overlap, as AWS's subnets never do) maps to
+// index[i] (> 0). It returns nil when no prefix is of that family.
+func CompileNACLSubnets(prefixes []netip.Prefix, index []uint32, v6 bool) (*NACLSubnetTrie, error) {
+	type span struct {
+		first, last u128
+		idx         uint32
+		p           netip.Prefix
+	}
+	var spans []span
+	for i, p := range prefixes {
+		if !p.IsValid() || p.Addr().Is6() != v6 {
+			continue
+		}
+		if index[i] == 0 {
+			return nil, fmt.Errorf("subnet %s: index 0 is reserved for no subnet", p)
+		}
+		first, last := prefixRange(p.Masked())
+		spans = append(spans, span{first, last, index[i], p})
+	}
+	if len(spans) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(spans, func(a, b span) int {
+		if a.first.less(b.first) {
+			return -1
+		}
+		if b.first.less(a.first) {
+			return 1
+		}
+		return 0
+	})
+	var iv intervals
+	pos, end := u128{}, false // pos: the first address after the spans so far
+	for i, s := range spans {
+		if i > 0 && !spans[i-1].last.less(s.first) {
+			return nil, fmt.Errorf("subnets %s and %s overlap", spans[i-1].p, s.p)
+		}
+		if s.first != pos {
+			iv.add(pos, 0) // the addresses between the previous span and s
+		}
+		iv.add(s.first, s.idx)
+		pos = s.last.inc()
+		end = pos == (u128{}) || (!v6 && pos.lo > 0xffffffff)
+	}
+	if !end {
+		iv.add(pos, 0)
+	}
+	n := 4
+	if v6 {
+		n = 16
+	}
+	tb := &tableBuilder{t: &NACLTable{}}
+	root := tb.trie(&iv, u128{}, 0, n)
+	return &NACLSubnetTrie{IPv6: v6, Nodes: tb.t.Nodes, Root: root}, nil
+}
+
+// Lookup walks the trie as bpf/nacl.bpf.c does (for tests without a
+// kernel): the subnet index of a, 0 if none.
+func (t *NACLSubnetTrie) Lookup(a netip.Addr) uint32 {
+	if t == nil || a.Is6() != t.IPv6 {
+		return 0
+	}
+	b := a.AsSlice()
+	v := NACLChild | uint64(t.Root)
+	for i := range b {
+		v = t.Nodes[uint32(v)][b[i]]
+		if v&NACLChild == 0 {
+			return uint32(v)
+		}
+	}
+	return 0
+}
