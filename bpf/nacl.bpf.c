@@ -18,8 +18,8 @@
  * subnet's base+1, which nothing filters anyway.
  *
  * Contract (spec §2). Each attach point is one program instance whose
- * nacl_slot constant names its nacl_port entry (the subnet it receives from,
- * or none). Per frame:
+ * nacl_src_subnet constant names the subnet it receives from (0: none).
+ * Per frame:
  *   1. non-IP (ARP, ...) passes untouched;
  *   2. malformed IP (truncated Ethernet/IP/extension/L4 header, bad IP
  *      version or IHL, more than IPV6_EXT_MAX extension headers) is dropped
@@ -66,11 +66,17 @@
 #include "events.h"
 #include "flow.h"
 
-/* This program instance's attach point (set by the loader per attach). */
-volatile const __u32 nacl_slot = 0;
-/* Roots of the destination-subnet tries (nacl_nodes), NACL_NO_TRIE if none. */
-volatile const __u32 nacl_sub_root4 = NACL_NO_TRIE;
-volatile const __u32 nacl_sub_root6 = NACL_NO_TRIE;
+/* The subnet this program instance's port receives from (0: none, the
+ * internet gateway), set by the loader per attach: a port's subnet never
+ * changes, its NACL does (nacl_subnet). */
+volatile const __u32 nacl_src_subnet = 0;
+/* The destination-subnet tries (nacl_nodes) of IPv4 ([0]) and IPv6 ([1]):
+ * root node, or NACL_NO_TRIE; the address bytes every subnet shares
+ * (skip), and their value and mask (network order, 4 words per family). */
+volatile const __u32 nacl_sub_root[2] = {NACL_NO_TRIE, NACL_NO_TRIE};
+volatile const __u32 nacl_sub_skip[2] = {0, 0};
+volatile const __u32 nacl_sub_pfx[2][4] = {};
+volatile const __u32 nacl_sub_mask[2][4] = {};
 /* Reserved-address candidates: an IPv4 address h (host order) can be a
  * subnet's base+1..3 or the VPC's base+2 only if (h & 3) != 0 and
  * (h & nacl_rsv4_mask) == 0 (the loader ANDs the prefixes' host masks). */
@@ -84,15 +90,7 @@ struct in6_key {
 	__u32 a[4]; /* network order */
 };
 
-#define NACL_VALID 0x80000000u /* nacl_port, nacl_subnet: configured */
-
-/* attach slot -> NACL_VALID | index of the subnet it receives from (0: none) */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NACL_MAX_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} nacl_port SEC(".maps");
+#define NACL_VALID 0x80000000u /* nacl_subnet: configured */
 
 /* subnet index -> NACL_VALID | its NACL's index (NACL-2: exactly one) */
 struct {
@@ -310,15 +308,17 @@ static __always_inline int bypass(struct pkt *p)
 	return v6_reserved(p->saddr) || v6_reserved(p->daddr);
 }
 
-/* trie_leaf walks an address trie from root: one 8-bit stride per level. */
-static __always_inline int trie_leaf(__u32 root, __u8 *a, __u32 family, __u64 *leaf)
+/* trie_leaf walks an address trie from root, whose level is address byte
+ * first: one 8-bit stride per level. */
+static __always_inline int trie_leaf(__u32 root, __u8 *a, __u32 family, __u32 first, __u64 *leaf)
 {
 	__u32 levels = family == 4 ? 4 : NACL_ADDR_LEVELS;
 	__u64 v = NACL_CHILD | root;
 	for (__u32 i = 0; i < NACL_ADDR_LEVELS; i++) {
-		if (i >= levels)
+		__u32 j = i + first;
+		if (j >= levels || j >= NACL_ADDR_LEVELS)
 			return -1;
-		__u32 k = (__u32)v * 256 + a[i];
+		__u32 k = (__u32)v * 256 + a[j];
 		__u64 *e = bpf_map_lookup_elem(&nacl_nodes, &k);
 		if (!e)
 			return -1;
@@ -335,7 +335,7 @@ static __always_inline int trie_leaf(__u32 root, __u8 *a, __u32 family, __u64 *l
  * source inbound, the destination outbound). */
 static __always_inline int addr_leaf(struct nacl_table *t, struct pkt *p, __u32 egress, __u64 *leaf)
 {
-	return trie_leaf(t->addr_root, (__u8 *)(egress ? p->daddr : p->saddr), p->family, leaf);
+	return trie_leaf(t->addr_root, (__u8 *)(egress ? p->daddr : p->saddr), p->family, 0, leaf);
 }
 
 /* dst_subnet returns the index of the subnet holding the destination, 0 if
@@ -344,9 +344,15 @@ static __always_inline __u32 dst_subnet(struct pkt *p)
 {
 	if (p->family != 4 && p->family != 6)
 		return 0; /* a malformed frame's IP header did not parse */
-	__u32 root = p->family == 4 ? nacl_sub_root4 : nacl_sub_root6;
+	__u32 f = p->family == 6;
+	__u32 root = nacl_sub_root[f];
+	if (root == NACL_NO_TRIE)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if ((p->daddr[i] & nacl_sub_mask[f][i]) != nacl_sub_pfx[f][i])
+			return 0;
 	__u64 leaf;
-	if (root == NACL_NO_TRIE || trie_leaf(root, (__u8 *)p->daddr, p->family, &leaf) < 0)
+	if (trie_leaf(root, (__u8 *)p->daddr, p->family, nacl_sub_skip[f], &leaf) < 0)
 		return 0;
 	return (__u32)leaf;
 }
@@ -448,19 +454,28 @@ static __always_inline int judge(struct pkt *p, __u32 acl, __u32 egress, __u32 s
 	if (bit < 0 || bit > t->nrules)
 		goto no_table;
 	__u32 ri = t->rinfo_base + bit;
-	struct nacl_rinfo *info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
-	if (!info)
-		goto no_table;
 	struct nacl_ctr *c = bpf_map_lookup_elem(&nacl_ctr, &ri);
 	if (c) {
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	if (info->allow) {
+	struct nacl_rinfo *info = NULL;
+	int allow;
+	if (t->direct) {
+		allow = bit < 64 && ((t->allow >> (bit & 63)) & 1);
+	} else {
+		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+		if (!info)
+			goto no_table;
+		allow = info->allow;
+	}
+	if (allow) {
 		flow_count(p, egress, 0, segs, bytes);
 		return 1;
 	}
-	emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
+	if (!info)
+		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+	emit(p, acl, egress, info ? info->number : star, EV_REASON_RULE, segs, bytes);
 	flow_count(p, egress, 1, segs, bytes);
 	return 0;
 
@@ -476,13 +491,7 @@ no_table:
 static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, int r,
 				     __u32 gso_segs, __u32 frame_len)
 {
-	__u32 slot = nacl_slot;
-	__u32 *cfg = bpf_map_lookup_elem(&nacl_port, &slot);
-	if (!cfg || !(*cfg & NACL_VALID)) {
-		stat(NACL_ST_NOSLOT, 1);
-		return 1;
-	}
-	__u32 src = *cfg & ~NACL_VALID;
+	__u32 src = nacl_src_subnet;
 
 	if (r == PARSE_NOT_IP) {
 		stat(NACL_ST_NONIP, 1);

@@ -24,7 +24,10 @@
  * router (see nacl.bpf.c): the source subnet comes from the attach point,
  * the destination subnet from a trie of the same format over the subnet
  * CIDRs (leaf = subnet index, 0 = none), and nacl_subnet maps a subnet to
- * its NACL, so an association change is one u32 write.
+ * its NACL, so an association change is one u32 write. The subnet trie
+ * starts below the bytes all subnets of a family share (a VPC's /16 or
+ * /56): the program compares those with a constant and walks only the rest,
+ * one lookup for /24 subnets in a /16, or /64 subnets in a /56.
  *
  * Generations. All tables of one NACL form a "set" (4 tables: direction x
  * family). A new set is written into free pool slots, then nacl_acl[acl]
@@ -39,7 +42,6 @@
 #define NACL_MAX_RULES 1024 /* per table (direction and family) */
 #define NACL_WORDS 16       /* NACL_MAX_RULES / 64 */
 #define NACL_DIRECT_MAX 63  /* tables up to this size keep rule sets in the leaves */
-#define NACL_MAX_SLOTS 1024 /* attach points */
 #define NACL_MAX_SUBNETS 4096 /* subnet indexes 1..NACL_MAX_SUBNETS-1; 0 = none */
 #define NACL_MAX_ACLS 256
 #define NACL_MAX_SETS 256   /* table sets (>= 2 per NACL for swapping); set 0 unused */
@@ -61,10 +63,9 @@
 #define NACL_ST_NONIP 0     /* non-IP frames passed */
 #define NACL_ST_BYPASS 1    /* SG-45 services / link-local control passed */
 #define NACL_ST_MALFORMED 2 /* malformed frames dropped */
-#define NACL_ST_NOSLOT 3    /* program slot not configured: passed */
-#define NACL_ST_EVLOST 4    /* drop events lost (ring buffer full) */
-#define NACL_ST_NOTABLE 5   /* packets denied because the NACL has no tables */
-#define NACL_ST_TRANSIT 6   /* judged by no table: from no subnet, to no subnet */
+#define NACL_ST_EVLOST 3    /* drop events lost (ring buffer full) */
+#define NACL_ST_NOTABLE 4   /* packets denied because the NACL has no tables */
+#define NACL_ST_TRANSIT 5   /* judged by no table: from no subnet, to no subnet */
 #define NACL_ST_MAX 8
 
 /* nacl_tables value: one table of a set. */
@@ -77,6 +78,8 @@ struct nacl_table {
 	__u32 l4_root;    /* trie node of the L4 dimension */
 	__u32 pad;
 	__u64 frag;       /* leaf for later fragments */
+	__u64 allow;      /* direct tables: bit i set = rule i allows (so only a
+			   * drop reads nacl_rinfo, for the rule number) */
 };
 
 /* nacl_bm value: a rule bitmap; only nwords words are meaningful. */

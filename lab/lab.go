@@ -24,7 +24,7 @@ var ErrAlreadyUp = errors.New("topology is already up")
 type Options struct {
 	RunRoot  string         // default DefaultRunRoot
 	DataRoot string         // default DefaultDataRoot
-	XDPMode  loader.XDPMode // NACL attach mode; default generic
+	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default tcx (BENCHMARKS.md)
 	Progress func(msg string)
 	Log      *slog.Logger
 	// FlowTableSize is how many flows each of the two flow-counter tables
@@ -54,7 +54,7 @@ func (o *Options) defaults() {
 		o.DataRoot = DefaultDataRoot
 	}
 	if o.XDPMode == "" {
-		o.XDPMode = loader.XDPGeneric
+		o.XDPMode = loader.DefaultNACLMode
 	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}

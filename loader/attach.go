@@ -13,13 +13,19 @@ import (
 // XDPMode selects how an XDP program is attached to a veth.
 type XDPMode string
 
-// XDP attach modes. Generic keeps veth TSO (see BENCHMARKS.md); native is
-// the driver hook. TCX runs the NACL program at tcx ingress instead of XDP.
+// XDP attach modes. Generic keeps veth TSO but copies every skb a veth
+// forwards (less than 256 bytes of headroom); native is the driver hook
+// (on a veth it turns the peer's TSO off). TCX runs the NACL program at tcx
+// ingress instead of XDP: no copy, TSO kept (see BENCHMARKS.md).
 const (
 	XDPGeneric XDPMode = "generic"
 	XDPNative  XDPMode = "native"
 	TCX        XDPMode = "tcx"
 )
+
+// DefaultNACLMode is the NACL attach mode that meets the throughput targets
+// on veth (BENCHMARKS.md, "Attach mode").
+const DefaultNACLMode = TCX
 
 func (m XDPMode) flags() (link.XDPAttachFlags, error) {
 	switch m {

@@ -109,7 +109,7 @@ func BenchmarkFlowAccounting(b *testing.B) {
 			}
 			benchRun(b, h.sg.objs.SgEgress, sgFrame(b, h.macs["a"], false, reply(withFlags(syn, fACK))), 1000, sgPass)
 		})
-		// NACL, router-side end, 40 rules, the last decides: every packet
+		// NACL, from the subnet's uplink, 40 rules, the last decides: every packet
 		// is counted for the ENI owning its source.
 		b.Run("nacl-egress-40/"+mode, func(b *testing.B) {
 			testenv.RequireRoot(b)
@@ -136,7 +136,7 @@ func BenchmarkFlowAccounting(b *testing.B) {
 			if err := n.SetNACL(acl); err != nil {
 				b.Fatal(err)
 			}
-			naclBench(b, naclProg(b, n, acl.ID, true), (&naclWire{p: pk}).bytes())
+			naclBench(b, n, &naclCostCase{name: "egress", prog: naclProg(b, n, acl.ID, true), frame: (&naclWire{p: pk}).bytes()})
 		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 // Limits of bpf/nacl.h, mirrored for allocation.
 const (
-	naclMaxSlots   = 1024
 	naclMaxACLs    = 256
 	naclMaxSets    = 256
 	naclMaxBitmaps = 1 << 14
@@ -24,7 +23,7 @@ const (
 	naclMaxRinfo   = 1 << 16
 	naclMaxSubnets = 4096
 
-	naclValid  = 0x80000000 // nacl_port, nacl_subnet: configured
+	naclValid  = 0x80000000 // nacl_subnet: configured
 	naclNoTrie = 0xffffffff // nacl_sub_root*: no subnet of that family
 )
 
@@ -57,13 +56,12 @@ type NACL struct {
 	acls  map[string]*naclACL
 	byIdx [naclMaxACLs]*naclACL
 	slots map[naclPortKey]*naclSlot
-	used  [naclMaxSlots]bool
 
 	sets                  []uint32 // free set ids
 	bitmaps, nodes, rinfo *rangeAlloc
 
 	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
-	subRoot [2]uint32         // trie roots (IPv4, IPv6), naclNoTrie when none
+	subVars map[string]any    // the subnet tries' constants (nacl_sub_*) for every program
 }
 
 type naclPortKey struct{ ns, ifname string }
@@ -88,7 +86,6 @@ type naclLive struct {
 }
 
 type naclSlot struct {
-	idx  uint32
 	from string // subnet ID the attach point receives from; "" none
 	coll *ebpf.Collection
 	prog *ebpf.Program
@@ -135,7 +132,6 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		nodes:   newRangeAlloc(naclMaxNodes),
 		rinfo:   newRangeAlloc(naclMaxRinfo),
 		subnets: map[string]uint32{},
-		subRoot: [2]uint32{naclNoTrie, naclNoTrie},
 	}
 	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
 		n.sets = append(n.sets, s)
@@ -190,6 +186,9 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 		prefixes = append(prefixes, s.CIDR, s.IPv6CIDR)
 		index = append(index, idx, idx)
 	}
+	root := [2]uint32{naclNoTrie, naclNoTrie}
+	var skip [2]uint32
+	var pfx, mask [2][4][4]byte // per family, 4 words in network order
 	for f, v6 := range []bool{false, true} {
 		tr, err := rules.CompileNACLSubnets(prefixes, index, v6)
 		if err != nil {
@@ -216,8 +215,12 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 		if _, err := n.maps.NaclNodes.BatchUpdate(keys, vals, nil); err != nil {
 			return fmt.Errorf("nacl: write subnet lookup: %w", err)
 		}
-		n.subRoot[f] = tr.Root + uint32(base)
+		root[f], skip[f] = tr.Root+uint32(base), uint32(tr.Skip)
+		for i := 0; i < tr.Skip; i++ {
+			pfx[f][i/4][i%4], mask[f][i/4][i%4] = tr.Prefix[i], 0xff
+		}
 	}
+	n.subVars = map[string]any{"nacl_sub_root": root, "nacl_sub_skip": skip, "nacl_sub_pfx": pfx, "nacl_sub_mask": mask}
 	for _, s := range t.Subnets {
 		if s.NetworkACL == "" {
 			continue // judged by `*` until Associate names its NACL
@@ -468,6 +471,11 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 	}
 	if t.Direct {
 		hdr.Direct = 1
+		for i, r := range t.Rules {
+			if r.Allow == 1 {
+				hdr.Allow |= 1 << i
+			}
+		}
 	}
 	if err := n.maps.NaclTables.Put(tid, hdr); err != nil {
 		return l, fmt.Errorf("write table header: %w", err)
@@ -572,7 +580,6 @@ type NACLStats struct {
 	NonIP      uint64 // non-IP frames passed
 	Bypassed   uint64 // SG-45 services and IPv6 link-local control passed
 	Malformed  uint64 // malformed frames dropped
-	NoSlot     uint64 // frames on an unconfigured attach point, passed
 	EventsLost uint64 // drop events lost to a full ring buffer
 	NoTable    uint64 // wire packets denied because the NACL had no tables
 	Transit    uint64 // frames from no subnet to no subnet: no table applies, passed
@@ -581,7 +588,7 @@ type NACLStats struct {
 // Stats returns the datapath-wide counters.
 func (n *NACL) Stats() (NACLStats, error) {
 	var s NACLStats
-	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.NoSlot, &s.EventsLost, &s.NoTable, &s.Transit} {
+	for i, d := range []*uint64{&s.NonIP, &s.Bypassed, &s.Malformed, &s.EventsLost, &s.NoTable, &s.Transit} {
 		var per []uint64
 		if err := n.maps.NaclStats.Lookup(uint32(i), &per); err != nil {
 			return s, fmt.Errorf("nacl: read stats: %w", err)
@@ -608,16 +615,6 @@ func (n *NACL) newSlot(from string, mode XDPMode) (*naclSlot, error) {
 			return nil, fmt.Errorf("nacl: subnet %q is not in the topology", from)
 		}
 	}
-	idx := -1
-	for i, u := range n.used {
-		if !u {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
-		return nil, fmt.Errorf("nacl: more than %d attach points: %w", naclMaxSlots, ErrNACLFull)
-	}
 	prog := "nacl_filter"
 	switch mode {
 	case XDPNative:
@@ -631,7 +628,10 @@ func (n *NACL) newSlot(from string, mode XDPMode) (*naclSlot, error) {
 			delete(spec.Programs, name)
 		}
 	}
-	for name, v := range map[string]uint32{"nacl_slot": uint32(idx), "nacl_sub_root4": n.subRoot[0], "nacl_sub_root6": n.subRoot[1]} {
+	if err := spec.Variables["nacl_src_subnet"].Set(sub); err != nil {
+		return nil, fmt.Errorf("nacl: set source subnet: %w", err)
+	}
+	for name, v := range n.subVars {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return nil, fmt.Errorf("nacl: set %s: %w", name, err)
 		}
@@ -644,18 +644,12 @@ func (n *NACL) newSlot(from string, mode XDPMode) (*naclSlot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nacl: load program: %w", err)
 	}
-	s := &naclSlot{idx: uint32(idx), from: from, coll: coll, prog: coll.Programs[prog]}
-	if err := n.maps.NaclPort.Put(s.idx, naclValid|sub); err != nil {
-		coll.Close()
-		return nil, fmt.Errorf("nacl: configure slot: %w", err)
-	}
-	n.used[idx] = true
-	return s, nil
+	return &naclSlot{from: from, coll: coll, prog: coll.Programs[prog]}, nil
 }
 
 func (n *NACL) mapsByName() map[string]*ebpf.Map {
 	return map[string]*ebpf.Map{
-		"nacl_port": n.maps.NaclPort, "nacl_subnet": n.maps.NaclSubnet, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
+		"nacl_subnet": n.maps.NaclSubnet, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
 		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
@@ -666,14 +660,12 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 }
 
 func (n *NACL) closeSlot(s *naclSlot) error {
-	var errs []error
+	var err error
 	if s.link != nil {
-		errs = append(errs, s.link.Close())
+		err = s.link.Close()
 	}
-	errs = append(errs, n.maps.NaclPort.Put(s.idx, uint32(0)))
 	s.coll.Close()
-	n.used[s.idx] = false
-	return errors.Join(errs...)
+	return err
 }
 
 // Attach loads a program instance for (ns, ifname), a router-side end

@@ -95,6 +95,7 @@ type naclNaclTable struct {
 	L4Root    uint32
 	Pad       uint32
 	Frag      uint64
+	Allow     uint64
 }
 
 type naclVpcEvent struct {
@@ -137,7 +138,6 @@ const (
 	naclMapNaclCtr          = "nacl_ctr"
 	naclMapNaclEvents       = "nacl_events"
 	naclMapNaclNodes        = "nacl_nodes"
-	naclMapNaclPort         = "nacl_port"
 	naclMapNaclProto        = "nacl_proto"
 	naclMapNaclRinfo        = "nacl_rinfo"
 	naclMapNaclRsv4         = "nacl_rsv4"
@@ -154,9 +154,11 @@ const (
 	naclVarNaclMtu          = "nacl_mtu"
 	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
 	naclVarNaclRsv6Any      = "nacl_rsv6_any"
-	naclVarNaclSlot         = "nacl_slot"
-	naclVarNaclSubRoot4     = "nacl_sub_root4"
-	naclVarNaclSubRoot6     = "nacl_sub_root6"
+	naclVarNaclSrcSubnet    = "nacl_src_subnet"
+	naclVarNaclSubMask      = "nacl_sub_mask"
+	naclVarNaclSubPfx       = "nacl_sub_pfx"
+	naclVarNaclSubRoot      = "nacl_sub_root"
+	naclVarNaclSubSkip      = "nacl_sub_skip"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -224,7 +226,6 @@ type naclMapSpecs struct {
 	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.MapSpec `ebpf:"nacl_events"`
 	NaclNodes  *ebpf.MapSpec `ebpf:"nacl_nodes"`
-	NaclPort   *ebpf.MapSpec `ebpf:"nacl_port"`
 	NaclProto  *ebpf.MapSpec `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.MapSpec `ebpf:"nacl_rinfo"`
 	NaclRsv4   *ebpf.MapSpec `ebpf:"nacl_rsv4"`
@@ -238,14 +239,16 @@ type naclMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclVariableSpecs struct {
-	NaclEventBtf *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
-	FlowEnabled  *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	NaclMtu      *ebpf.VariableSpec `ebpf:"nacl_mtu"`
-	NaclRsv4Mask *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
-	NaclRsv6Any  *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
-	NaclSlot     *ebpf.VariableSpec `ebpf:"nacl_slot"`
-	NaclSubRoot4 *ebpf.VariableSpec `ebpf:"nacl_sub_root4"`
-	NaclSubRoot6 *ebpf.VariableSpec `ebpf:"nacl_sub_root6"`
+	NaclEventBtf  *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
+	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	NaclMtu       *ebpf.VariableSpec `ebpf:"nacl_mtu"`
+	NaclRsv4Mask  *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
+	NaclRsv6Any   *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
+	NaclSrcSubnet *ebpf.VariableSpec `ebpf:"nacl_src_subnet"`
+	NaclSubMask   *ebpf.VariableSpec `ebpf:"nacl_sub_mask"`
+	NaclSubPfx    *ebpf.VariableSpec `ebpf:"nacl_sub_pfx"`
+	NaclSubRoot   *ebpf.VariableSpec `ebpf:"nacl_sub_root"`
+	NaclSubSkip   *ebpf.VariableSpec `ebpf:"nacl_sub_skip"`
 }
 
 // naclObjects contains all objects after they have been loaded into the kernel.
@@ -281,7 +284,6 @@ type naclMaps struct {
 	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.Map `ebpf:"nacl_events"`
 	NaclNodes  *ebpf.Map `ebpf:"nacl_nodes"`
-	NaclPort   *ebpf.Map `ebpf:"nacl_port"`
 	NaclProto  *ebpf.Map `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.Map `ebpf:"nacl_rinfo"`
 	NaclRsv4   *ebpf.Map `ebpf:"nacl_rsv4"`
@@ -306,7 +308,6 @@ func (m *naclMaps) Close() error {
 		m.NaclCtr,
 		m.NaclEvents,
 		m.NaclNodes,
-		m.NaclPort,
 		m.NaclProto,
 		m.NaclRinfo,
 		m.NaclRsv4,
@@ -321,14 +322,16 @@ func (m *naclMaps) Close() error {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclVariables struct {
-	NaclEventBtf *ebpf.Variable `ebpf:"_nacl_event_btf"`
-	FlowEnabled  *ebpf.Variable `ebpf:"flow_enabled"`
-	NaclMtu      *ebpf.Variable `ebpf:"nacl_mtu"`
-	NaclRsv4Mask *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
-	NaclRsv6Any  *ebpf.Variable `ebpf:"nacl_rsv6_any"`
-	NaclSlot     *ebpf.Variable `ebpf:"nacl_slot"`
-	NaclSubRoot4 *ebpf.Variable `ebpf:"nacl_sub_root4"`
-	NaclSubRoot6 *ebpf.Variable `ebpf:"nacl_sub_root6"`
+	NaclEventBtf  *ebpf.Variable `ebpf:"_nacl_event_btf"`
+	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	NaclMtu       *ebpf.Variable `ebpf:"nacl_mtu"`
+	NaclRsv4Mask  *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
+	NaclRsv6Any   *ebpf.Variable `ebpf:"nacl_rsv6_any"`
+	NaclSrcSubnet *ebpf.Variable `ebpf:"nacl_src_subnet"`
+	NaclSubMask   *ebpf.Variable `ebpf:"nacl_sub_mask"`
+	NaclSubPfx    *ebpf.Variable `ebpf:"nacl_sub_pfx"`
+	NaclSubRoot   *ebpf.Variable `ebpf:"nacl_sub_root"`
+	NaclSubSkip   *ebpf.Variable `ebpf:"nacl_sub_skip"`
 }
 
 // naclPrograms contains all programs after they have been loaded into the kernel.

@@ -72,7 +72,7 @@ func (e *naclE2E) setIngress(id string, rules ...vpc.NACLRule) {
 	e.t.Fatalf("no NACL %s", id)
 }
 
-func newNACLE2E(t *testing.T) *naclE2E {
+func newNACLE2E(t *testing.T, mode XDPMode) *naclE2E {
 	testenv.RequireRoot(t)
 	topo := testenv.Topology(t, naclE2ETopo)
 	plan := testenv.Build(t, topo)
@@ -98,7 +98,7 @@ func newNACLE2E(t *testing.T) *naclE2E {
 		}
 	}
 	for _, sp := range plan.Subnets {
-		if err := n.Attach(plan.RouterNS, sp.UplinkRouterIf, sp.SubnetID, XDPGeneric); err != nil {
+		if err := n.Attach(plan.RouterNS, sp.UplinkRouterIf, sp.SubnetID, mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,8 +109,15 @@ func newNACLE2E(t *testing.T) *naclE2E {
 	return &naclE2E{t: t, topo: topo, plan: plan, nacl: n}
 }
 
+// TestNACLSpecVectors runs the vectors with the uplinks' programs in each
+// mode `vpcemu up` offers (the gateway's is tcx in all).
 func TestNACLSpecVectors(t *testing.T) {
-	e := newNACLE2E(t)
+	for _, mode := range []XDPMode{TCX, XDPGeneric, XDPNative} {
+		t.Run(string(mode), func(t *testing.T) { naclSpecVectors(t, newNACLE2E(t, mode)) })
+	}
+}
+
+func naclSpecVectors(t *testing.T, e *naclE2E) {
 	naclEchoServer(t, e.ns("web"), "203.0.113.80:443")
 	naclEchoServer(t, e.ns("i-a"), "10.0.1.10:443")
 	naclEchoServer(t, e.ns("i-c"), "10.0.2.21:5432")

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -709,41 +710,96 @@ func slicesHasNumber(rs []vpc.NACLRule, num int) bool {
 	return num == 5 || num == 7
 }
 
-// BenchmarkNACL reports the per-packet cost through BPF_PROG_RUN for tables
-// of 1..1000 rules where the packet matches only the last rule, beside the
-// parse-only program. Tables and programs are set up once, outside the
-// timed loops (b.Run calls its function once per b.N round).
-func BenchmarkNACL(b *testing.B) {
-	n := mustLoadNACL(b)
+// naclCostCase is one program and frame of the cost measurements, with the
+// subnet associations it needs while it runs (they are global).
+type naclCostCase struct {
+	name  string
+	prog  *ebpf.Program
+	frame []byte
+	assoc map[string]string // subnet -> NACL
+}
+
+func (c *naclCostCase) run(tb testing.TB, n *NACL, repeat int, reset func()) (uint32, time.Duration, error) {
+	for sn, acl := range c.assoc {
+		if err := n.Associate(sn, acl); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return c.prog.Benchmark(c.frame, repeat, reset)
+}
+
+// naclCostCases builds the measured configurations: parse-only; one table
+// of 1..1000 rules (a packet from the internet gateway to subnet-a: its
+// inbound table, where the packet matches only the last rule); two tables
+// of 40 and 1000 rules each (subnet-b to subnet-a: b's outbound table, then
+// a's inbound one, the last rule deciding in both); IPv6 one-table cases
+// with deeper tries.
+func naclCostCases(tb testing.TB, n *NACL) []*naclCostCase {
 	r := rand.New(rand.NewPCG(9, 9))
 	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 5201, TCPFlags: 2}
-	frame := (&naclWire{p: pk}).bytes()
-	spec := n.spec.Copy()
 	var objs struct {
 		P *ebpf.Program `ebpf:"nacl_parse_only"`
 	}
-	if err := spec.LoadAndAssign(&objs, nil); err != nil {
-		b.Fatal(err)
+	if err := n.spec.Copy().LoadAndAssign(&objs, nil); err != nil {
+		tb.Fatal(err)
 	}
-	defer objs.P.Close()
-	b.Run("parse-only", func(b *testing.B) { naclBench(b, objs.P, frame) })
-	for _, size := range []int{1, 20, 40, 200, 1000} {
-		acl := naclWorstCase(r, fmt.Sprintf("acl-bench-%d", size), size, pk)
-		if got := rules.EvalNACL(acl, false, pk); got.Rule != size {
-			b.Fatalf("bench packet decided by rule %d, want the last (%d)", got.Rule, size)
-		}
+	tb.Cleanup(func() { objs.P.Close() })
+	frame := (&naclWire{p: pk}).bytes()
+	cases := []*naclCostCase{{name: "parse-only", prog: objs.P, frame: frame}}
+	gw := naclPortProg(tb, n, "", XDPGeneric)
+	fromB := naclPortProg(tb, n, "subnet-b", XDPGeneric)
+	set := func(acl *vpc.NetworkACL) string {
+		tb.Helper()
 		if err := n.SetNACL(acl); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		prog := naclProg(b, n, acl.ID, false)
-		b.Run(fmt.Sprintf("rules=%d", size), func(b *testing.B) { naclBench(b, prog, frame) })
+		return acl.ID
+	}
+	for _, size := range []int{1, 20, 40, 200, 1000} {
+		id := set(naclWorstCase(r, fmt.Sprintf("acl-cost-%d", size), size, pk, false))
+		cases = append(cases, &naclCostCase{name: fmt.Sprintf("%d rules", size), prog: gw, frame: frame, assoc: map[string]string{"subnet-a": id}})
+	}
+	pk2 := pk
+	pk2.Src = netip.MustParseAddr("10.0.3.20")
+	for _, size := range []int{40, 1000} {
+		in := set(naclWorstCase(r, fmt.Sprintf("acl-cost2in-%d", size), size, pk2, false))
+		out := set(naclWorstCase(r, fmt.Sprintf("acl-cost2out-%d", size), size, pk2, true))
+		cases = append(cases, &naclCostCase{name: fmt.Sprintf("2 x %d rules, subnet to subnet", size), prog: fromB, frame: (&naclWire{p: pk2}).bytes(),
+			assoc: map[string]string{"subnet-a": in, "subnet-b": out}})
+	}
+	pk6 := pk
+	pk6.Src, pk6.Dst = netip.MustParseAddr("2001:db8:2::5"), netip.MustParseAddr("2001:db8:1::10")
+	for _, size := range []int{40, 1000} {
+		id := set(naclWorstCase(r, fmt.Sprintf("acl-cost6-%d", size), size, pk6, false))
+		cases = append(cases, &naclCostCase{name: fmt.Sprintf("%d rules, IPv6", size), prog: gw, frame: (&naclWire{p: pk6}).bytes(), assoc: map[string]string{"subnet-a": id}})
+	}
+	for _, c := range cases[1:] {
+		for sn, acl := range c.assoc {
+			if err := n.Associate(sn, acl); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if got := naclRun(tb, c.prog, c.frame); got != naclXDPPass {
+			tb.Fatalf("%s: %s, want the last rule's allow", c.name, naclVerdictName(got))
+		}
+	}
+	return cases
+}
+
+// BenchmarkNACL reports the per-packet cost through BPF_PROG_RUN of the
+// naclCostCases. Tables and programs are set up once, outside the timed
+// loops (b.Run calls its function once per b.N round).
+func BenchmarkNACL(b *testing.B) {
+	n := mustLoadNACL(b)
+	for _, c := range naclCostCases(b, n) {
+		b.Run(strings.ReplaceAll(c.name, " ", ""), func(b *testing.B) { naclBench(b, n, c) })
 	}
 }
 
-func naclBench(b *testing.B, prog *ebpf.Program, frame []byte) {
+func naclBench(b *testing.B, n *NACL, c *naclCostCase) {
 	b.Helper()
 	// BPF_PROG_RUN with repeat: the kernel times the loop; b.N is the repeat.
-	ret, per, err := prog.Benchmark(frame, max(b.N, 1), b.ResetTimer)
+	ret, per, err := c.run(b, n, max(b.N, 1), b.ResetTimer)
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			b.Skip(err)
@@ -757,54 +813,19 @@ func naclBench(b *testing.B, prog *ebpf.Program, frame []byte) {
 }
 
 // TestNACLCostReport prints the BENCHMARKS.md table: per-packet cost via
-// BPF_PROG_RUN (repeat 200000), configurations interleaved, 9 rounds, min
-// and median. It only reports (no timing assertions) and runs only with
-// VPCEMU_NACL_COST=1, as the numbers need a quiet machine.
+// BPF_PROG_RUN (repeat 200000) of the naclCostCases, interleaved, 9
+// rounds, min and median. It only reports (no timing assertions) and runs
+// only with VPCEMU_NACL_COST=1, as the numbers need a quiet machine.
 func TestNACLCostReport(t *testing.T) {
 	if os.Getenv("VPCEMU_NACL_COST") != "1" {
 		t.Skip("set VPCEMU_NACL_COST=1 to measure")
 	}
 	n := mustLoadNACL(t)
-	r := rand.New(rand.NewPCG(9, 9))
-	pk := rules.Packet{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.1.10"), Protocol: vpc.ProtoTCP, SrcPort: 40000, DstPort: 5201, TCPFlags: 2}
-	frame := (&naclWire{p: pk}).bytes()
-	names := []string{"parse-only"}
-	progs := []*ebpf.Program{}
-	spec := n.spec.Copy()
-	var objs struct {
-		P *ebpf.Program `ebpf:"nacl_parse_only"`
-	}
-	if err := spec.LoadAndAssign(&objs, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer objs.P.Close()
-	progs = append(progs, objs.P)
-	frames := [][]byte{frame}
-	for _, size := range []int{1, 20, 40, 200, 1000} {
-		id := fmt.Sprintf("acl-cost-%d", size)
-		if err := n.SetNACL(naclWorstCase(r, id, size, pk)); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, fmt.Sprintf("%d rules", size))
-		progs = append(progs, naclProg(t, n, id, false))
-		frames = append(frames, frame)
-	}
-	// IPv6: deeper address tries (up to 16 levels for /128 rules).
-	pk6 := pk
-	pk6.Src, pk6.Dst = netip.MustParseAddr("2001:db8:1::5"), netip.MustParseAddr("2001:db8:2::10")
-	for _, size := range []int{40, 1000} {
-		id := fmt.Sprintf("acl-cost6-%d", size)
-		if err := n.SetNACL(naclWorstCase6(r, id, size, pk6)); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, fmt.Sprintf("%d rules, IPv6", size))
-		progs = append(progs, naclProg(t, n, id, false))
-		frames = append(frames, (&naclWire{p: pk6}).bytes())
-	}
-	res := make([][]time.Duration, len(progs))
+	cases := naclCostCases(t, n)
+	res := make([][]time.Duration, len(cases))
 	for round := 0; round < 9; round++ {
-		for i, p := range progs {
-			_, d, err := p.Benchmark(frames[i], 200000, nil)
+		for i, c := range cases {
+			_, d, err := c.run(t, n, 200000, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -818,38 +839,36 @@ func TestNACLCostReport(t *testing.T) {
 	}
 	base := slices.Min(res[0])
 	out := "| program | min ns/pkt | median ns/pkt | min / parse-only min |\n|---|---|---|---|\n"
-	for i, name := range names {
-		out += fmt.Sprintf("| %s | %d | %d | %.2fx |\n", name, slices.Min(res[i]).Nanoseconds(), med(res[i]).Nanoseconds(), float64(slices.Min(res[i]))/float64(base))
+	for i, c := range cases {
+		out += fmt.Sprintf("| %s | %d | %d | %.2fx |\n", c.name, slices.Min(res[i]).Nanoseconds(), med(res[i]).Nanoseconds(), float64(slices.Min(res[i]))/float64(base))
 	}
 	t.Log("\n" + out)
 }
 
-// naclWorstCase is a table of size IPv4 inbound rules where pk matches only
-// the last one.
-func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
+// naclWorstCase is a NACL with size rules of pk's family in one direction
+// where pk matches only the last one: inbound rules match pk's source
+// (the last one its /24 or /64), outbound rules its destination.
+func naclWorstCase(r *rand.Rand, id string, size int, pk rules.Packet, egress bool) *vpc.NetworkACL {
+	v6 := pk.Src.Is6()
 	var rs []vpc.NACLRule
 	for len(rs) < size-1 {
 		rl := rulestest.RandNACLRule(r, len(rs)+1)
-		if rl.CIDR.Addr().Is6() || rules.NACLRuleMatches(&rl, false, pk) {
+		if rl.CIDR.Addr().Is6() != v6 || rules.NACLRuleMatches(&rl, egress, pk) {
 			continue
 		}
 		rs = append(rs, rl)
 	}
-	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: naclPrefix("10.0.0.0/24"), Allow: true})
-	return &vpc.NetworkACL{ID: id, Ingress: rs}
-}
-
-// naclWorstCase6 is naclWorstCase for IPv6 rules (/0 to /128) and packets.
-func naclWorstCase6(r *rand.Rand, id string, size int, pk rules.Packet) *vpc.NetworkACL {
-	var rs []vpc.NACLRule
-	for len(rs) < size-1 {
-		rl := rulestest.RandNACLRule(r, len(rs)+1)
-		if rl.CIDR.Addr().Is4() || rules.NACLRuleMatches(&rl, false, pk) {
-			continue
-		}
-		rs = append(rs, rl)
+	a, bits := pk.Src, 24
+	if egress {
+		a = pk.Dst
 	}
-	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: naclPrefix("2001:db8:1::/64"), Allow: true})
+	if v6 {
+		bits = 64
+	}
+	rs = append(rs, vpc.NACLRule{Number: size, Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: pk.DstPort, To: pk.DstPort}, CIDR: netip.PrefixFrom(a, bits).Masked(), Allow: true})
+	if egress {
+		return &vpc.NetworkACL{ID: id, Egress: rs}
+	}
 	return &vpc.NetworkACL{ID: id, Ingress: rs}
 }
 

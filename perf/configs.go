@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vpcemu/vpcemu/loader"
 )
 
 // ErrUnavailable marks a configuration this build cannot apply yet (a vpcemu
@@ -102,11 +104,11 @@ func ParseConfig(tok string) (Config, error) {
 		c.Apply = vpcemuConfig(datapathOpts{rules: n, sg: true})
 	case "sgnacl", "sgnaclfl":
 		fl := kind == "sgnaclfl"
-		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (XDP generic) %d rules", n, n)
+		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (tcx) %d rules", n, n)
 		if fl {
 			c.Desc += " + flow logs"
 		}
-		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: "generic"})
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: string(loader.DefaultNACLMode)})
 	default:
 		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
 	}

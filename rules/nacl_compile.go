@@ -39,6 +39,7 @@ type NACLTableHeader struct {
 	L4Root    uint32 // trie node of the L4 dimension
 	Pad       uint32
 	Frag      uint64 // leaf for later fragments
+	Allow     uint64 // direct tables: bit i set = rule i allows
 }
 
 // NACLRuleInfo mirrors struct nacl_rinfo.

@@ -7,14 +7,17 @@ import (
 )
 
 // NACLSubnetTrie maps addresses of one family to subnet indexes for the
-// datapath's destination lookup (bpf/nacl.h "Subnets"). Nodes have the
-// format of NACLTable.Nodes (child entries are local node indexes, the
-// loader offsets them); a leaf is a subnet index, 0 for an address in no
-// subnet.
+// datapath's destination lookup (bpf/nacl.h "Subnets"). Every subnet
+// shares the first Skip bytes of Prefix (an address without them is in no
+// subnet); Root is the trie node of byte Skip. Nodes have the format of
+// NACLTable.Nodes (child entries are local node indexes, the loader offsets
+// them); a leaf is a subnet index, 0 for an address in no subnet.
 type NACLSubnetTrie struct {
-	IPv6  bool
-	Nodes [][256]uint64
-	Root  uint32
+	IPv6   bool
+	Skip   int
+	Prefix [16]byte // IPv4 in the first 4 bytes; zero after Skip
+	Nodes  [][256]uint64
+	Root   uint32
 }
 
 // CompileNACLSubnets builds the trie over the prefixes of one family:
@@ -69,9 +72,38 @@ func CompileNACLSubnets(prefixes []netip.Prefix, index []uint32, v6 bool) (*NACL
 	if v6 {
 		n = 16
 	}
+	// The bytes all subnets share: whole bytes inside the shortest prefix
+	// on which every subnet's first address agrees.
+	tr := &NACLSubnetTrie{IPv6: v6}
+	first := spans[0].p.Masked().Addr().AsSlice()
+	minBits := 128
+	for _, s := range spans {
+		minBits = min(minBits, s.p.Bits())
+	}
+	for tr.Skip < minBits/8 && tr.Skip < n-1 { // the trie keeps at least one level
+		same := true
+		for _, s := range spans {
+			if s.p.Masked().Addr().AsSlice()[tr.Skip] != first[tr.Skip] {
+				same = false
+				break
+			}
+		}
+		if !same {
+			break
+		}
+		tr.Prefix[tr.Skip] = first[tr.Skip]
+		tr.Skip++
+	}
+	var base u128
+	if v6 {
+		base = addrU128(netip.AddrFrom16(tr.Prefix))
+	} else {
+		base = addrU128(netip.AddrFrom4([4]byte(tr.Prefix[:4])))
+	}
 	tb := &tableBuilder{t: &NACLTable{}}
-	root := tb.trie(&iv, u128{}, 0, n)
-	return &NACLSubnetTrie{IPv6: v6, Nodes: tb.t.Nodes, Root: root}, nil
+	tr.Root = tb.trie(&iv, base, tr.Skip, n)
+	tr.Nodes = tb.t.Nodes
+	return tr, nil
 }
 
 // Lookup walks the trie as bpf/nacl.bpf.c does (for tests without a
@@ -81,8 +113,13 @@ func (t *NACLSubnetTrie) Lookup(a netip.Addr) uint32 {
 		return 0
 	}
 	b := a.AsSlice()
+	for i := 0; i < t.Skip; i++ {
+		if b[i] != t.Prefix[i] {
+			return 0
+		}
+	}
 	v := NACLChild | uint64(t.Root)
-	for i := range b {
+	for i := t.Skip; i < len(b); i++ {
 		v = t.Nodes[uint32(v)][b[i]]
 		if v&NACLChild == 0 {
 			return uint32(v)

@@ -127,17 +127,20 @@ func TestCompileNACLSubnetsEdges(t *testing.T) {
 		ps    []netip.Prefix
 		v6    bool
 		probe map[string]uint32
+		skip  int // address bytes every subnet shares: the walk starts below them
 	}{
 		{"the whole IPv4 space in two halves", []netip.Prefix{pp("0.0.0.0/1"), pp("128.0.0.0/1")}, false,
-			map[string]uint32{"0.0.0.0": 1, "127.255.255.255": 1, "128.0.0.0": 2, "255.255.255.255": 2}},
+			map[string]uint32{"0.0.0.0": 1, "127.255.255.255": 1, "128.0.0.0": 2, "255.255.255.255": 2}, 0},
 		{"a /32 at the top", []netip.Prefix{pp("255.255.255.255/32")}, false,
-			map[string]uint32{"255.255.255.255": 1, "255.255.255.254": 0, "0.0.0.0": 0}},
+			map[string]uint32{"255.255.255.255": 1, "255.255.255.254": 0, "0.0.0.0": 0}, 3},
 		{"adjacent /28s", []netip.Prefix{pp("10.0.3.16/28"), pp("10.0.3.32/28"), pp("10.0.1.0/24")}, false,
-			map[string]uint32{"10.0.3.15": 0, "10.0.3.16": 1, "10.0.3.31": 1, "10.0.3.32": 2, "10.0.3.48": 0, "10.0.1.200": 3, "10.0.2.0": 0}},
+			map[string]uint32{"10.0.3.15": 0, "10.0.3.16": 1, "10.0.3.31": 1, "10.0.3.32": 2, "10.0.3.48": 0, "10.0.1.200": 3, "10.0.2.0": 0, "10.1.3.16": 0, "11.0.1.1": 0}, 2},
+		{"a VPC's /56 with /64 subnets", []netip.Prefix{pp("2600:1f18:aa:bb00::/64"), pp("2600:1f18:aa:bb01::/64"), pp("2600:1f18:aa:bbff::/64")}, true,
+			map[string]uint32{"2600:1f18:aa:bb00::5": 1, "2600:1f18:aa:bb01::5": 2, "2600:1f18:aa:bbff:1::": 3, "2600:1f18:aa:bb02::5": 0, "2600:1f18:aa:cb00::5": 0}, 7},
 		{"IPv6 /64s of one /56, and ::/0's last address", []netip.Prefix{pp("2001:db8:1::/64"), pp("2001:db8:0:2::/64"), pp("ffff::/16")}, true,
-			map[string]uint32{"2001:db8:1::10": 1, "2001:db8:0:2:ffff::1": 2, "2001:db8:0:3::1": 0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff": 3, "::": 0}},
+			map[string]uint32{"2001:db8:1::10": 1, "2001:db8:0:2:ffff::1": 2, "2001:db8:0:3::1": 0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff": 3, "::": 0}, 0},
 		{"IPv4 prefixes in an IPv6 trie are skipped", []netip.Prefix{pp("10.0.0.0/16"), pp("2001:db8::/32")}, true,
-			map[string]uint32{"2001:db8::1": 2, "2001:db9::1": 0}},
+			map[string]uint32{"2001:db8::1": 2, "2001:db9::1": 0}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idx := make([]uint32, len(tc.ps))
@@ -147,6 +150,9 @@ func TestCompileNACLSubnetsEdges(t *testing.T) {
 			tr, err := CompileNACLSubnets(tc.ps, idx, tc.v6)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tr.Skip != tc.skip {
+				t.Errorf("skip %d bytes, want %d", tr.Skip, tc.skip)
 			}
 			for a, want := range tc.probe {
 				if got := tr.Lookup(netip.MustParseAddr(a)); got != want {

@@ -52,7 +52,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 	if st.XDPMode == string(loader.TCX) {
 		hook = "tcx"
 	}
-	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs in %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
+	// The internet gateway's port is always tcx: its NACL program runs after the NAT.
+	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs at the router: %s on the uplinks, tcx at the internet gateway)\n",
+		st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
 	if st.File != "" {
 		fmt.Fprintf(out, "file: %s\n", st.File)
 	}

@@ -42,7 +42,7 @@ With -d it detaches once the topology is ready; 'vpcemu down' removes it.`,
 	}
 	c.Flags().StringVarP(&o.file, "file", "f", "", "topology file (default: the built-in lab)")
 	c.Flags().BoolVarP(&o.detach, "detach", "d", false, "return once the topology is ready and keep it running in the background")
-	c.Flags().StringVar(&o.xdpMode, "xdp-mode", "generic", "NACL attach mode: generic or native XDP, or tcx (the same program at tcx ingress)")
+	c.Flags().StringVar(&o.xdpMode, "xdp-mode", string(loader.DefaultNACLMode), "NACL attach mode on the router's uplinks: tcx ingress, or generic or native XDP (the same program; see BENCHMARKS.md)")
 	c.Flags().IntVar(&o.readyFD, "ready-fd", 0, "internal: report readiness on this file descriptor")
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print no progress")
 	_ = c.Flags().MarkHidden("ready-fd")
