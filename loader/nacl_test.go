@@ -365,13 +365,19 @@ func naclCheckEvent(t *testing.T, n *NACL, raw []byte, rule int, egress bool, ac
 // naclHits returns the packets counted for one rule (any family).
 func naclHits(tb testing.TB, n *NACL, acl string, egress bool, rule int) uint64 {
 	tb.Helper()
+	return naclSumHits(tb, n, func(c NACLCounter) bool { return c.ACL == acl && c.Egress == egress && c.Rule == rule })
+}
+
+// naclSumHits sums the packets of the rule counters keep selects.
+func naclSumHits(tb testing.TB, n *NACL, keep func(NACLCounter) bool) uint64 {
+	tb.Helper()
 	cs, err := n.Counters()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var sum uint64
 	for _, c := range cs {
-		if c.ACL == acl && c.Egress == egress && c.Rule == rule {
+		if keep(c) {
 			sum += c.Packets
 		}
 	}
@@ -513,15 +519,7 @@ func TestNACLTwoTables(t *testing.T) {
 // naclTotalHits sums every rule counter of every NACL.
 func naclTotalHits(tb testing.TB, n *NACL) uint64 {
 	tb.Helper()
-	cs, err := n.Counters()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var sum uint64
-	for _, c := range cs {
-		sum += c.Packets
-	}
-	return sum
+	return naclSumHits(tb, n, func(NACLCounter) bool { return true })
 }
 
 // TestNACLDifferential compares the program with the reference evaluator

@@ -125,6 +125,17 @@ type u128 struct{ hi, lo uint64 }
 
 func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
 
+// cmp orders a and b for slices.SortFunc.
+func (a u128) cmp(b u128) int {
+	switch {
+	case a.less(b):
+		return -1
+	case b.less(a):
+		return 1
+	}
+	return 0
+}
+
 func (a u128) inc() u128 {
 	a.lo++
 	if a.lo == 0 {
@@ -245,15 +256,7 @@ func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) 
 			edges = append(edges, edge{last.inc(), i, false})
 		}
 	}
-	slices.SortFunc(edges, func(a, b edge) int {
-		if a.at.less(b.at) {
-			return -1
-		}
-		if b.at.less(a.at) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(edges, func(a, b edge) int { return a.at.cmp(b.at) })
 	var iv intervals
 	var cur bitset
 	pos := u128{}

@@ -43,15 +43,7 @@ func CompileNACLSubnets(prefixes []netip.Prefix, index []uint32, v6 bool) (*NACL
 	if len(spans) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(spans, func(a, b span) int {
-		if a.first.less(b.first) {
-			return -1
-		}
-		if b.first.less(a.first) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(spans, func(a, b span) int { return a.first.cmp(b.first) })
 	var iv intervals
 	pos, end := u128{}, false // pos: the first address after the spans so far
 	for i, s := range spans {

@@ -48,13 +48,12 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 }
 
 func printStatus(out io.Writer, st *lab.Status) {
-	hook := "XDP " + st.XDPMode
-	if st.XDPMode == string(loader.TCX) {
-		hook = "tcx"
-	}
 	// The internet gateway's port is always tcx: its NACL program runs after the NAT.
-	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs at the router: %s on the uplinks, tcx at the internet gateway)\n",
-		st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
+	hook := "tcx at the router's ports"
+	if st.XDPMode != string(loader.TCX) {
+		hook = "XDP " + st.XDPMode + " on the router's uplinks, tcx at the internet gateway"
+	}
+	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs in %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
 	if st.File != "" {
 		fmt.Fprintf(out, "file: %s\n", st.File)
 	}
