@@ -24,15 +24,18 @@
  * router (see nacl.bpf.c): the source subnet comes from the attach point,
  * the destination subnet from a trie of the same format over the subnet
  * CIDRs (leaf = subnet index, 0 = none), and nacl_subnet maps a subnet to
- * its NACL, so an association change is one u32 write. The subnet trie
+ * its NACL and that NACL's live set, so an association change is one u32
+ * write. The subnet trie
  * starts below the bytes all subnets of a family share (a VPC's /16 or
  * /56): the program compares those with a constant and walks only the rest,
  * one lookup for /24 subnets in a /16, or /64 subnets in a /56.
  *
  * Generations. All tables of one NACL form a "set" (4 tables: direction x
- * family). A new set is written into free pool slots, then nacl_acl[acl]
- * (one u32) is switched to it; user space then waits an RCU grace period
- * before reusing the old set's slots, so every packet sees one whole set.
+ * family). A new set is written into free pool slots, then the entry of
+ * every subnet associated with the NACL (nacl_subnet: one u32 holding the
+ * NACL and its set, so a judgement needs one lookup to find its table) is
+ * switched to it; user space then waits an RCU grace period before reusing
+ * the old set's slots, so every judgement sees one whole table.
  */
 #ifndef VPCEMU_NACL_H
 #define VPCEMU_NACL_H

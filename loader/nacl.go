@@ -23,7 +23,7 @@ const (
 	naclMaxRinfo   = 1 << 16
 	naclMaxSubnets = 4096
 
-	naclValid  = 0x80000000 // nacl_subnet: configured
+	naclValid  = 0x80000000 // nacl_subnet: configured (| set << 16 | acl)
 	naclNoTrie = 0xffffffff // nacl_sub_root*: no subnet of that family
 )
 
@@ -61,6 +61,7 @@ type NACL struct {
 	bitmaps, nodes, rinfo *rangeAlloc
 
 	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
+	assoc   map[uint32]*naclACL // subnet index -> its NACL
 	subVars map[string]any    // the subnet tries' constants (nacl_sub_*) for every program
 }
 
@@ -86,7 +87,6 @@ type naclLive struct {
 }
 
 type naclSlot struct {
-	from string // subnet ID the attach point receives from; "" none
 	coll *ebpf.Collection
 	prog *ebpf.Program
 	link link.Link
@@ -132,6 +132,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		nodes:   newRangeAlloc(naclMaxNodes),
 		rinfo:   newRangeAlloc(naclMaxRinfo),
 		subnets: map[string]uint32{},
+		assoc:   map[uint32]*naclACL{},
 	}
 	for s := uint32(naclMaxSets - 1); s >= 1; s-- {
 		n.sets = append(n.sets, s)
@@ -297,8 +298,8 @@ func (n *NACL) ACLID(idx uint32) string {
 }
 
 // SetNACL compiles acl and makes it live atomically: the new generation is
-// written to free slots, then one u32 flips every attach point of the NACL
-// to it; the old generation's counters are folded into the totals and its
+// written to free slots, then one u32 per associated subnet flips it to the
+// new tables; the old generation's counters are folded into the totals and its
 // slots freed once no packet can still be reading them.
 func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	img, err := rules.CompileNACL(acl)
@@ -332,7 +333,7 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 			live[e][f] = l
 		}
 	}
-	if err := n.maps.NaclAcl.Put(a.idx, set); err != nil {
+	if err := n.switchSet(a, set); err != nil {
 		for e := 0; e < 2; e++ {
 			for f := 0; f < 2; f++ {
 				n.freeTable(&live[e][f])
@@ -368,6 +369,28 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	n.sets = append(n.sets, old)
 	return nil
 }
+
+// switchSet points every subnet associated with a to table set set, one
+// u32 each; on failure it points back the ones it switched.
+func (n *NACL) switchSet(a *naclACL, set uint32) error {
+	var done []uint32
+	for idx, b := range n.assoc {
+		if b != a {
+			continue
+		}
+		if err := n.maps.NaclSubnet.Put(idx, subnetValue(a, set)); err != nil {
+			for _, d := range done {
+				_ = n.maps.NaclSubnet.Put(d, subnetValue(a, a.set))
+			}
+			return err
+		}
+		done = append(done, idx)
+	}
+	return nil
+}
+
+// subnetValue is the nacl_subnet entry of a subnet judged by a's set set.
+func subnetValue(a *naclACL, set uint32) uint32 { return naclValid | set<<16 | a.idx }
 
 // writeTable writes one compiled table into free pool slots and its header
 // at table id tid.
@@ -644,12 +667,12 @@ func (n *NACL) newSlot(from string, mode XDPMode) (*naclSlot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nacl: load program: %w", err)
 	}
-	return &naclSlot{from: from, coll: coll, prog: coll.Programs[prog]}, nil
+	return &naclSlot{coll: coll, prog: coll.Programs[prog]}, nil
 }
 
 func (n *NACL) mapsByName() map[string]*ebpf.Map {
 	return map[string]*ebpf.Map{
-		"nacl_subnet": n.maps.NaclSubnet, "nacl_acl": n.maps.NaclAcl, "nacl_tables": n.maps.NaclTables,
+		"nacl_subnet": n.maps.NaclSubnet, "nacl_tables": n.maps.NaclTables,
 		"nacl_bm": n.maps.NaclBm, "nacl_nodes": n.maps.NaclNodes, "nacl_proto": n.maps.NaclProto,
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
@@ -672,8 +695,9 @@ func (n *NACL) closeSlot(s *naclSlot) error {
 // where packets enter the VPC router, and attaches it in mode: from names
 // the subnet whose uplink this is (its outbound table judges what arrives
 // here), "" a port no subnet sends from (the internet gateway: there the
-// caller attaches in tcx mode after the gateway's NAT program, so that the
-// program sees private destinations; tcx appends). Either way, a destination in a subnet is then judged by
+// caller attaches in tcx mode after the gateway's NAT program, which tcx
+// runs first as it was attached first, so that inbound tables see private
+// destinations). Either way, a destination in a subnet is then judged by
 // that subnet's inbound table. A subnet whose NACL was not yet given to
 // SetNACL denies everything.
 func (n *NACL) Attach(ns, ifname, from string, mode XDPMode) error {
@@ -719,9 +743,10 @@ func (n *NACL) associate(subnet, aclID string) error {
 	if err != nil {
 		return err
 	}
-	if err := n.maps.NaclSubnet.Put(idx, naclValid|a.idx); err != nil {
+	if err := n.maps.NaclSubnet.Put(idx, subnetValue(a, a.set)); err != nil {
 		return fmt.Errorf("nacl: associate %s with %s: %w", aclID, subnet, err)
 	}
+	n.assoc[idx] = a
 	return nil
 }
 

@@ -133,7 +133,6 @@ const (
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
 	naclMapFlowTab1         = "flow_tab1"
-	naclMapNaclAcl          = "nacl_acl"
 	naclMapNaclBm           = "nacl_bm"
 	naclMapNaclCtr          = "nacl_ctr"
 	naclMapNaclEvents       = "nacl_events"
@@ -221,7 +220,6 @@ type naclMapSpecs struct {
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
-	NaclAcl    *ebpf.MapSpec `ebpf:"nacl_acl"`
 	NaclBm     *ebpf.MapSpec `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.MapSpec `ebpf:"nacl_events"`
@@ -279,7 +277,6 @@ type naclMaps struct {
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
-	NaclAcl    *ebpf.Map `ebpf:"nacl_acl"`
 	NaclBm     *ebpf.Map `ebpf:"nacl_bm"`
 	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.Map `ebpf:"nacl_events"`
@@ -303,7 +300,6 @@ func (m *naclMaps) Close() error {
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
-		m.NaclAcl,
 		m.NaclBm,
 		m.NaclCtr,
 		m.NaclEvents,
