@@ -163,6 +163,42 @@ func TestTableRatiosAndMissing(t *testing.T) {
 	}
 }
 
+// HeadToHead pairs each vpcemu configuration with the peers of its rule
+// count only, round by round, and skips rounds one side lacks.
+func TestHeadToHead(t *testing.T) {
+	var cfgs []Config
+	for _, tok := range []string{"bare", "nft40", "nft1000", "nacltcx40", "sg60"} {
+		c, err := ParseConfig(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs = append(cfgs, c)
+	}
+	r := &Results{Configs: cfgs, Metrics: []string{MetricUDP}}
+	add := func(cfg string, round int, v float64) {
+		r.Samples = append(r.Samples, Sample{Round: round, Config: cfg, Metric: MetricUDP, Values: map[string]float64{keyUDP: v}})
+	}
+	for round, pair := range [][2]float64{{100, 90}, {100, 110}, {120, 100}, {0, 0}} {
+		if round == 3 {
+			add("nacltcx40", 4, 50) // nft40 has no round 4
+			continue
+		}
+		add("nacltcx40", round+1, pair[0])
+		add("nft40", round+1, pair[1])
+		add("nft1000", round+1, 1)
+	}
+	h := r.HeadToHead()
+	if want := "| `nacltcx40` | `nft40` | 1.11×, ahead in 2 of 3 |"; !strings.Contains(h, want) {
+		t.Errorf("head-to-head lacks %q:\n%s", want, h)
+	}
+	if strings.Contains(h, "nft1000") || strings.Contains(h, "sg60") {
+		t.Errorf("paired configurations of different rule counts, or one without samples:\n%s", h)
+	}
+	if (&Results{Configs: cfgs[:1], Metrics: []string{MetricUDP}}).HeadToHead() != "" {
+		t.Error("a run without vpcemu and peer configurations has a head-to-head table")
+	}
+}
+
 func testEnv(t *testing.T) *loadEnv {
 	cli, srv := pickCPUs()
 	return &loadEnv{agent: []string{os.Args[0]}, cliCPU: cli, srvCPU: srv, dur: 300 * time.Millisecond, connConc: 2, rawWriter: testWriter{t}}

@@ -23,6 +23,10 @@ func (r *Results) Markdown(command string) string {
 	b.WriteString("Each cell: **median of the rounds (min–max)**, then the ratio of the median to bare's median from the same run. ")
 	b.WriteString("\"n/a\": the configuration's datapath is not in this build yet; \"failed\": no round produced a value (see the raw log).\n\n")
 	b.WriteString(r.Table())
+	if h := r.HeadToHead(); h != "" {
+		b.WriteString("\nRound by round (each vpcemu configuration against each peer with the same rule count, both measured in the same round; the median of the per-round ratios, and the rounds where vpcemu's figure was higher):\n\n")
+		b.WriteString(h)
+	}
 	for _, m := range r.Metrics {
 		// A scattered baseline makes every ratio of that column unreliable: say so.
 		if st := r.Summarize("bare", m, ""); st.N > 1 && st.Min > 0 && st.Max/st.Min > 1.5 {

@@ -213,3 +213,75 @@ func ReplaceSection(file, name, heading, content string) error {
 	}
 	return nil
 }
+
+// roundValues returns a configuration's primary value of metric per round.
+func (r *Results) roundValues(config, metric string) map[int]float64 {
+	out := map[int]float64{}
+	key := PrimaryKey(metric)
+	for _, s := range r.Samples {
+		if s.Config == config && s.Metric == metric && s.Err == "" && !s.NA {
+			if v, ok := s.Values[key]; ok {
+				out[s.Round] = v
+			}
+		}
+	}
+	return out
+}
+
+// isVPCEmu reports whether a configuration runs vpcemu's programs (the
+// others are bare forwarding and the netfilter peers).
+func isVPCEmu(name string) bool {
+	return strings.HasPrefix(name, "nacl") || strings.HasPrefix(name, "sg")
+}
+
+// HeadToHead renders, for every vpcemu configuration and every peer with the
+// same rule count, how they compare round by round: the median over rounds
+// of vpcemu's figure divided by the peer's in the same round, and in how
+// many rounds vpcemu's was higher. Medians of a few rounds on a shared
+// machine move by more than a filter costs; the per-round comparison is the
+// paired one. Empty when the run has no such pair.
+func (r *Results) HeadToHead() string {
+	var b strings.Builder
+	for _, c := range r.Configs {
+		if !isVPCEmu(c.Name) || c.Rules == 0 {
+			continue
+		}
+		for _, p := range r.Configs {
+			if isVPCEmu(p.Name) || p.Name == "bare" || p.Rules != c.Rules || p.MTU != c.MTU || p.Shape != c.Shape {
+				continue
+			}
+			row := fmt.Sprintf("| `%s` | `%s` |", c.Name, p.Name)
+			any := false
+			for _, m := range r.Metrics {
+				ours, theirs := r.roundValues(c.Name, m), r.roundValues(p.Name, m)
+				var ratios []float64
+				ahead := 0
+				for round, v := range ours {
+					if w, ok := theirs[round]; ok && w > 0 {
+						ratios = append(ratios, v/w)
+						if v > w {
+							ahead++
+						}
+					}
+				}
+				if len(ratios) == 0 {
+					row += " – |"
+					continue
+				}
+				any = true
+				row += fmt.Sprintf(" %.2f×, ahead in %d of %d |", Median(ratios), ahead, len(ratios))
+			}
+			if any {
+				b.WriteString(row + "\n")
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	head := "| vpcemu | peer (same rules) |"
+	for _, m := range r.Metrics {
+		head += " " + metricTitle(m) + ": vpcemu / peer, per round |"
+	}
+	return head + "\n|---|---|" + strings.Repeat("---|", len(r.Metrics)) + "\n" + b.String()
+}

@@ -6,13 +6,18 @@
 #   2. topology build/teardown (go test -bench BuildTeardown ./netns/)
 #   3. end to end across two vpcemu subnets (cmd/vpcemu-bench: bare,
 #      iptables-nft, nftables, vpcemu NACL and SG; TCP, 64-byte UDP, conn/s)
+#   4. the NACL against iptables-nft and nftables at 40 and 1000 rules, more
+#      rounds (TCP, 64-byte UDP), with a round-by-round comparison
+#   5. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
+#      only where perf is installed)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
 #   BENCH_CONFIGS=...    end-to-end configurations (default: vpcemu-bench's list)
 #   BENCH_ROUNDS=N       end-to-end rounds (default 3)
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
-#   BENCH_SKIP="go netns e2e"   parts to skip
+#   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
+#   BENCH_SKIP="go netns e2e focus profile"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -80,6 +85,35 @@ case $SKIP in *" e2e "*) ;; *)
 	[ -n "${BENCH_MTU:-}" ] && args+=(-mtu "$BENCH_MTU")
 	[ -n "${BENCH_SHAPE:-}" ] && args+=(-shape "$BENCH_SHAPE")
 	$B "${args[@]}" || { log "end-to-end harness failed"; status=1; } ;;
+esac
+# The NACL's acceptance comparison (40 and 1000 rules against iptables-nft
+# and nftables) moves by less than a 3-round median scatters here: more
+# rounds of just those configurations, with the per-round comparison.
+case $SKIP in *" focus "*) ;; *)
+	FOCUS=${BENCH_FOCUS:-bare,ipt40,nft40,naclgen40,nacltcx40,ipt1000,nft1000,naclgen1000,nacltcx1000}
+	FROUNDS=${BENCH_FOCUS_ROUNDS:-11}
+	[ "$QUICK" = 1 ] && FROUNDS=1
+	log "NACL against netfilter: $FROUNDS rounds of $FOCUS"
+	$B -configs "$FOCUS" -metrics udp64,tcp -rounds "$FROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+		-md "$MD" -section end-to-end-nacl -title "End-to-end: NACL against netfilter, $FROUNDS rounds" \
+		-json "$OUT/nacl.json" -raw "$OUT/nacl.raw" || { log "NACL focus run failed"; status=1; } ;;
+esac
+# Where the cycles go: each filter's share of the forwarding CPU (needs perf).
+case $SKIP in *" profile "*) ;; *)
+	if command -v perf >/dev/null; then
+		log "filter CPU share: scripts/filter-profile.sh"
+		[ "$QUICK" = 1 ] && export PROFILE_DUR=${PROFILE_DUR:-4}
+		{
+			echo "## Filter CPU share (in situ)"
+			echo
+			echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`scripts/filter-profile.sh\` (run by \`$HOW\`): for each configuration one trial of 64-byte UDP across the two subnets while \`perf record -e cpu-clock\` samples CPU 0, the sender's, which with veth also runs the whole forwarding path in softirq; the share of CPU 0's samples in the filter's own code (vpcemu's BPF programs, nftables' \`nft_*\` also under iptables-nft, generic XDP's skb copy). A share of one CPU's samples does not depend on how fast the shared machine happens to run, unlike the throughput figures above. Kernel $(uname -r), $(nproc) CPUs."
+			echo
+			scripts/filter-profile.sh
+		} >"$OUT/profile.md" 2>"$OUT/profile.err" && $B md-section -file "$MD" -name filter-cpu-share <"$OUT/profile.md" ||
+			{ log "filter profile failed, see $OUT/profile.err"; status=1; }
+	else
+		log "filter CPU share skipped: no perf (apt-get install linux-perf)"
+	fi ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

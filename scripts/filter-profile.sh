@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "filter-profile: run as root" >&2; exit 1; }
 command -v perf >/dev/null || { echo "filter-profile: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 CONFIGS=${1:-bare,ipt40,nft40,naclgen40,nacltcx40,ipt1000,nft1000,naclgen1000,nacltcx1000}
-DUR=${PROFILE_DUR:-12}
+DUR=${PROFILE_DUR:-12} # seconds of traffic per configuration; the middle half is sampled
 GO=${GO:-go}
 mkdir -p bin
 $GO build -o bin/vpcemu-bench ./cmd/vpcemu-bench
@@ -29,11 +29,16 @@ FILTER='^(bpf_prog_[0-9a-f]+_(nacl|sg|igw)_|nft_|nf_tables_|ipt_do_table|xt_|do_
 printf '| configuration | UDP 64 B, kpps | filter share of CPU 0 | largest filter symbols |\n|---|---|---|---|\n'
 IFS=, read -r -a cfgs <<<"$CONFIGS"
 for c in "${cfgs[@]}"; do
-	bin/vpcemu-bench -configs "$c" -metrics udp64 -rounds 1 -dur "$((DUR + 2))s" >"$OUT/$c.txt" 2>&1 &
+	# Not quick (which would cut the blast to 1 s): DUR decides.
+	BENCH_QUICK=0 bin/vpcemu-bench -configs "$c" -metrics udp64 -rounds 1 -dur "${DUR}s" >"$OUT/$c.txt" 2>&1 &
 	bp=$!
-	# Sample the middle of the run: after the topology is up and traffic flows.
-	sleep $((DUR / 2 + 4))
-	perf record -a -e cpu-clock -F 4999 -o "$OUT/$c.data" -- sleep $((DUR / 3)) >/dev/null 2>&1 || true
+	# Sample the middle of the blast: wait for the sender to start.
+	for _ in $(seq 300); do
+		pgrep -f "vpcemu-bench agent blast" >/dev/null && break
+		sleep 0.1
+	done
+	sleep $((DUR / 4))
+	perf record -a -e cpu-clock -F 4999 -o "$OUT/$c.data" -- sleep $((DUR / 2)) >/dev/null 2>&1 || true
 	wait "$bp" || { echo "filter-profile: $c failed, see below" >&2; cat "$OUT/$c.txt" >&2; continue; }
 	perf report -i "$OUT/$c.data" --stdio --no-children --sort sym -C 0 -q 2>/dev/null |
 		awk '$1 ~ /%$/ {sub("%", "", $1); print $1, $NF}' >"$OUT/$c.sym"

@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string) error {
 	mtu := fs.Int("mtu", 1500, "MTU of every link")
 	maxWall := fs.Duration("max-wall", 40*time.Minute, "start no trial after this long")
 	md := fs.String("md", "", "write the End-to-end section of this Markdown file (e.g. BENCHMARKS.md)")
+	section := fs.String("section", perf.EndToEndSection, "with -md: the generated section to write (its markers' name)")
+	title := fs.String("title", "End-to-end", "with -md: the section's heading")
 	jsonOut := fs.String("json", "", "write every sample to this JSON file")
 	rawOut := fs.String("raw", "", "write every tool's raw output to this file")
 	render := fs.String("render", "", "measure nothing: render the tables (and -md) from a -json file of an earlier run")
@@ -117,8 +119,8 @@ func run(ctx context.Context, args []string) error {
 		if *quick {
 			cmd = "BENCH_QUICK=1 make bench"
 		}
-		body := "## End-to-end\n\n" + res.Markdown(cmd)
-		if err := perf.ReplaceSection(*md, perf.EndToEndSection, "", body); err != nil {
+		body := "## " + *title + "\n\n" + res.Markdown(cmd)
+		if err := perf.ReplaceSection(*md, *section, "", body); err != nil {
 			return err
 		}
 	}
