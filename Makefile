@@ -55,7 +55,7 @@ test-unit: ## root-free tests only (pure packages), as any user
 test: deps lint check-generated build ## every test, privileged ones included (run as root)
 	VPCEMU_REQUIRE_PRIV=1 $(GO) test -count=1 -timeout 25m -p 2 ./...
 
-bench: deps build ## benchmarks: topology up/down, datapath, throughput (prints tables)
+bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share (prints tables, ~40 min)
 	./scripts/bench.sh
 
 up: deps install ## install vpcemu, bring the default lab up in the foreground (Ctrl-C tears it down)
