@@ -60,9 +60,9 @@ type NACL struct {
 	sets                  []uint32 // free set ids
 	bitmaps, nodes, rinfo *rangeAlloc
 
-	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
+	subnets map[string]uint32   // subnet ID -> index (1..) in nacl_subnet and the tries
 	assoc   map[uint32]*naclACL // subnet index -> its NACL
-	subVars map[string]any    // the subnet tries' constants (nacl_sub_*) for every program
+	subVars map[string]any      // the subnet tries' constants (nacl_sub_*) for every program
 }
 
 type naclPortKey struct{ ns, ifname string }
