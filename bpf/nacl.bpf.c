@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* nacl.bpf.c: network ACLs where packets enter the VPC router: the
  * router-side end of every subnet uplink veth and of the internet gateway's
- * veth, in XDP (generic mode by default, or native) or at tcx ingress.
+ * veth, at tcx ingress (the default, see BENCHMARKS.md) or in XDP (generic
+ * or native mode).
  *
  * One judgement per packet. Every packet that crosses a subnet boundary
  * passes through the router, and enters it on exactly one of these hooks:
@@ -91,6 +92,8 @@ struct in6_key {
 };
 
 #define NACL_VALID 0x80000000u /* nacl_subnet: configured */
+#define NACL_ENTRY_ACL(e) ((e) & 0xffff)               /* nacl_subnet: the NACL */
+#define NACL_ENTRY_SET(e) (((e) & ~NACL_VALID) >> 16) /* nacl_subnet: its live set */
 
 /* subnet index -> NACL_VALID | live table set << 16 | its NACL's index
  * (NACL-2: exactly one; set 0: the NACL has no tables, everything hits `*`) */
@@ -437,8 +440,8 @@ static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, 
 static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 segs, __u32 bytes)
 {
 	__u16 star = p->family == 4 ? 32767 : 32768;
-	__u32 acl = nacl & 0xffff;
-	__u32 set = (nacl & ~NACL_VALID) >> 16;
+	__u32 acl = NACL_ENTRY_ACL(nacl);
+	__u32 set = NACL_ENTRY_SET(nacl);
 	if (set == 0 || set >= NACL_MAX_SETS)
 		goto no_table;
 	__u32 tid = set * 4 + (egress ? NACL_TID_EGRESS : 0) + (p->family == 6 ? NACL_TID_V6 : 0);
@@ -454,25 +457,19 @@ static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	struct nacl_rinfo *info = NULL;
-	int allow;
-	if (t->direct) {
-		allow = bit < 64 && ((t->allow >> (bit & 63)) & 1);
-	} else {
-		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+	/* A direct table's header holds its actions: only a drop, or a larger
+	 * table, reads the rule's info (number, action). */
+	int allow = t->direct && ((t->allow >> (bit & 63)) & 1);
+	if (!allow) {
+		struct nacl_rinfo *info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
 		if (!info)
 			goto no_table;
 		allow = info->allow;
+		if (!allow)
+			emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
 	}
-	if (allow) {
-		flow_count(p, egress, 0, segs, bytes);
-		return 1;
-	}
-	if (!info)
-		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
-	emit(p, acl, egress, info ? info->number : star, EV_REASON_RULE, segs, bytes);
-	flow_count(p, egress, 1, segs, bytes);
-	return 0;
+	flow_count(p, egress, !allow, segs, bytes);
+	return allow;
 
 no_table:
 	stat(NACL_ST_NOTABLE, segs);
@@ -496,7 +493,7 @@ static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, 
 		/* Charged to the NACL the packet would have met first. */
 		stat(NACL_ST_MALFORMED, 1);
 		__u32 s = src ? src : dst_subnet(p);
-		emit(p, s ? subnet_nacl(s) & 0xffff : NACL_NO_ACL, src != 0, 0, EV_REASON_MALFORMED, 1, frame_len);
+		emit(p, s ? NACL_ENTRY_ACL(subnet_nacl(s)) : NACL_NO_ACL, src != 0, 0, EV_REASON_MALFORMED, 1, frame_len);
 		return 0;
 	}
 	if (bypass(p)) {

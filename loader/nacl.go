@@ -202,19 +202,9 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 		if !ok {
 			return fmt.Errorf("nacl: subnet lookup: %d trie nodes: %w", len(tr.Nodes), ErrNACLFull)
 		}
-		keys := make([]uint32, 0, 256*len(tr.Nodes))
-		vals := make([]uint64, 0, 256*len(tr.Nodes))
-		for i, nd := range tr.Nodes {
-			for b, v := range nd {
-				if v&rules.NACLChild != 0 {
-					v = rules.NACLChild | (v&^rules.NACLChild + uint64(base))
-				}
-				keys = append(keys, uint32((base+i)*256+b))
-				vals = append(vals, v)
-			}
-		}
-		if _, err := n.maps.NaclNodes.BatchUpdate(keys, vals, nil); err != nil {
-			return fmt.Errorf("nacl: write subnet lookup: %w", err)
+		// Leaves are subnet indexes already.
+		if err := n.writeNodes(base, tr.Nodes, func(v uint64) uint64 { return v }); err != nil {
+			return fmt.Errorf("nacl: subnet lookup: %w", err)
 		}
 		root[f], skip[f] = tr.Root+uint32(base), uint32(tr.Skip)
 		for i := 0; i < tr.Skip; i++ {
@@ -322,24 +312,14 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 		for f := 0; f < 2; f++ {
 			l, err := n.writeTable(set*4+uint32(e*2+f), img.Tables[e][f])
 			if err != nil {
-				for e2 := 0; e2 < 2; e2++ {
-					for f2 := 0; f2 < 2; f2++ {
-						n.freeTable(&live[e2][f2])
-					}
-				}
-				n.sets = append(n.sets, set)
+				n.freeSet(set, &live)
 				return fmt.Errorf("nacl %s: %w", acl.ID, err)
 			}
 			live[e][f] = l
 		}
 	}
 	if err := n.switchSet(a, set); err != nil {
-		for e := 0; e < 2; e++ {
-			for f := 0; f < 2; f++ {
-				n.freeTable(&live[e][f])
-			}
-		}
-		n.sets = append(n.sets, set)
+		n.freeSet(set, &live)
 		return fmt.Errorf("nacl %s: switch tables: %w", acl.ID, err)
 	}
 	old, oldLive := a.set, a.tables
@@ -363,11 +343,20 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 					a.totals[k] = t
 				}
 			}
-			n.freeTable(l)
 		}
 	}
-	n.sets = append(n.sets, old)
+	n.freeSet(old, &oldLive)
 	return nil
+}
+
+// freeSet returns table set set and the pool slots of its tables.
+func (n *NACL) freeSet(set uint32, live *[2][2]naclLive) {
+	for e := range live {
+		for f := range live[e] {
+			n.freeTable(&live[e][f])
+		}
+	}
+	n.sets = append(n.sets, set)
 }
 
 // switchSet points every subnet associated with a to table set set, one
@@ -429,12 +418,6 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 		}
 		return uint64(id) + uint64(l.bm[0])
 	}
-	entry := func(v uint64) uint64 {
-		if v&rules.NACLChild != 0 {
-			return rules.NACLChild | (v&^rules.NACLChild + uint64(l.nodes[0]))
-		}
-		return leaf(uint32(v))
-	}
 	put := func(m *ebpf.Map, keys []uint32, vals any) error {
 		if len(keys) == 0 {
 			return nil
@@ -456,13 +439,7 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 			return l, err
 		}
 	}
-	nodes := make([]uint64, 0, 256*len(t.Nodes))
-	for _, nd := range t.Nodes {
-		for _, v := range nd {
-			nodes = append(nodes, entry(v))
-		}
-	}
-	if err := put(n.maps.NaclNodes, seq(l.nodes[0]*256, len(nodes)), nodes); err != nil {
+	if err := n.writeNodes(l.nodes[0], t.Nodes, func(v uint64) uint64 { return leaf(uint32(v)) }); err != nil {
 		return l, err
 	}
 	proto := make([]uint64, 256)
@@ -504,6 +481,32 @@ func (n *NACL) writeTable(tid uint32, t *rules.NACLTable) (l naclLive, err error
 		return l, fmt.Errorf("write table header: %w", err)
 	}
 	return l, nil
+}
+
+// writeNodes writes compiled trie nodes into the node pool from node base:
+// child entries (local node indexes) are offset by base, leaves mapped by
+// leaf.
+func (n *NACL) writeNodes(base int, nodes [][256]uint64, leaf func(uint64) uint64) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	keys := make([]uint32, 0, 256*len(nodes))
+	vals := make([]uint64, 0, 256*len(nodes))
+	for i, nd := range nodes {
+		for b, v := range nd {
+			if v&rules.NACLChild != 0 {
+				v = rules.NACLChild | (v&^rules.NACLChild + uint64(base))
+			} else {
+				v = leaf(v)
+			}
+			keys = append(keys, uint32((base+i)*256+b))
+			vals = append(vals, v)
+		}
+	}
+	if _, err := n.maps.NaclNodes.BatchUpdate(keys, vals, nil); err != nil {
+		return fmt.Errorf("write trie nodes: %w", err)
+	}
+	return nil
 }
 
 func (n *NACL) freeTable(l *naclLive) {

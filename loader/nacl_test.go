@@ -738,12 +738,18 @@ type naclCostCase struct {
 	assoc map[string]string // subnet -> NACL
 }
 
-func (c *naclCostCase) run(tb testing.TB, n *NACL, repeat int, reset func()) (uint32, time.Duration, error) {
+// associate sets the subnet associations c needs.
+func (c *naclCostCase) associate(tb testing.TB, n *NACL) {
+	tb.Helper()
 	for sn, acl := range c.assoc {
 		if err := n.Associate(sn, acl); err != nil {
 			tb.Fatal(err)
 		}
 	}
+}
+
+func (c *naclCostCase) run(tb testing.TB, n *NACL, repeat int, reset func()) (uint32, time.Duration, error) {
+	c.associate(tb, n)
 	return c.prog.Benchmark(c.frame, repeat, reset)
 }
 
@@ -793,11 +799,7 @@ func naclCostCases(tb testing.TB, n *NACL) []*naclCostCase {
 		cases = append(cases, &naclCostCase{name: fmt.Sprintf("%d rules, IPv6", size), prog: gw, frame: (&naclWire{p: pk6}).bytes(), assoc: map[string]string{"subnet-a": id}})
 	}
 	for _, c := range cases[1:] {
-		for sn, acl := range c.assoc {
-			if err := n.Associate(sn, acl); err != nil {
-				tb.Fatal(err)
-			}
-		}
+		c.associate(tb, n)
 		if got := naclRun(tb, c.prog, c.frame); got != naclXDPPass {
 			tb.Fatalf("%s: %s, want the last rule's allow", c.name, naclVerdictName(got))
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 )
@@ -64,28 +65,16 @@ func CompileNACLSubnets(prefixes []netip.Prefix, index []uint32, v6 bool) (*NACL
 	if v6 {
 		n = 16
 	}
-	// The bytes all subnets share: whole bytes inside the shortest prefix
-	// on which every subnet's first address agrees.
+	// The bytes all subnets share: the whole bytes of their first
+	// addresses' common prefix, within the shortest subnet prefix; the trie
+	// keeps at least one level.
 	tr := &NACLSubnetTrie{IPv6: v6}
-	first := spans[0].p.Masked().Addr().AsSlice()
-	minBits := 128
+	shared := 8 * n
 	for _, s := range spans {
-		minBits = min(minBits, s.p.Bits())
+		shared = min(shared, s.p.Bits(), commonBits(s.first, spans[0].first, v6))
 	}
-	for tr.Skip < minBits/8 && tr.Skip < n-1 { // the trie keeps at least one level
-		same := true
-		for _, s := range spans {
-			if s.p.Masked().Addr().AsSlice()[tr.Skip] != first[tr.Skip] {
-				same = false
-				break
-			}
-		}
-		if !same {
-			break
-		}
-		tr.Prefix[tr.Skip] = first[tr.Skip]
-		tr.Skip++
-	}
+	tr.Skip = min(shared/8, n-1)
+	copy(tr.Prefix[:tr.Skip], spans[0].p.Masked().Addr().AsSlice())
 	var base u128
 	if v6 {
 		base = addrU128(netip.AddrFrom16(tr.Prefix))
@@ -96,6 +85,18 @@ func CompileNACLSubnets(prefixes []netip.Prefix, index []uint32, v6 bool) (*NACL
 	tr.Root = tb.trie(&iv, base, tr.Skip, n)
 	tr.Nodes = tb.t.Nodes
 	return tr, nil
+}
+
+// commonBits is the length of the longest common prefix of two addresses
+// of one family.
+func commonBits(a, b u128, v6 bool) int {
+	if !v6 {
+		return bits.LeadingZeros32(uint32(a.lo ^ b.lo))
+	}
+	if x := a.hi ^ b.hi; x != 0 {
+		return bits.LeadingZeros64(x)
+	}
+	return 64 + bits.LeadingZeros64(a.lo^b.lo)
 }
 
 // Lookup walks the trie as bpf/nacl.bpf.c does (for tests without a

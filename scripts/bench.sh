@@ -108,7 +108,7 @@ case $SKIP in *" profile "*) ;; *)
 			echo
 			echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`scripts/filter-profile.sh\` (run by \`$HOW\`): for each configuration one trial of 64-byte UDP across the two subnets while \`perf record -e cpu-clock\` samples CPU 0, the sender's, which with veth also runs the whole forwarding path in softirq; the share of CPU 0's samples in the filter's own code (vpcemu's BPF programs, nftables' \`nft_*\` also under iptables-nft, generic XDP's skb copy). A share of one CPU's samples does not depend on how fast the shared machine happens to run, unlike the throughput figures above. Kernel $(uname -r), $(nproc) CPUs."
 			echo
-			scripts/filter-profile.sh
+			BENCH_BIN=$B scripts/filter-profile.sh
 		} >"$OUT/profile.md" 2>"$OUT/profile.err" && $B md-section -file "$MD" -name filter-cpu-share <"$OUT/profile.md" ||
 			{ log "filter profile failed, see $OUT/profile.err"; status=1; }
 	else

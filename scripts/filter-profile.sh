@@ -18,9 +18,13 @@ cd "$(dirname "$0")/.."
 command -v perf >/dev/null || { echo "filter-profile: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 CONFIGS=${1:-bare,ipt40,nft40,naclgen40,nacltcx40,ipt1000,nft1000,naclgen1000,nacltcx1000}
 DUR=${PROFILE_DUR:-12} # seconds of traffic per configuration; the middle half is sampled
-GO=${GO:-go}
-mkdir -p bin
-$GO build -o bin/vpcemu-bench ./cmd/vpcemu-bench
+# BENCH_BIN: a harness already built (scripts/bench.sh passes its own).
+B=${BENCH_BIN:-}
+if [ -z "$B" ]; then
+	mkdir -p bin
+	${GO:-go} build -o bin/vpcemu-bench ./cmd/vpcemu-bench
+	B=bin/vpcemu-bench
+fi
 OUT=$(mktemp -d /tmp/vpcemu-profile.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 # The filter's own symbols (perf's kernel symbol names).
@@ -30,7 +34,7 @@ printf '| configuration | UDP 64 B, kpps | filter share of CPU 0 | largest filte
 IFS=, read -r -a cfgs <<<"$CONFIGS"
 for c in "${cfgs[@]}"; do
 	# Not quick (which would cut the blast to 1 s): DUR decides.
-	BENCH_QUICK=0 bin/vpcemu-bench -configs "$c" -metrics udp64 -rounds 1 -dur "${DUR}s" >"$OUT/$c.txt" 2>&1 &
+	BENCH_QUICK=0 "$B" -configs "$c" -metrics udp64 -rounds 1 -dur "${DUR}s" >"$OUT/$c.txt" 2>&1 &
 	bp=$!
 	# Sample the middle of the blast: wait for the sender to start.
 	for _ in $(seq 300); do
