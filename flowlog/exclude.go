@@ -28,9 +28,9 @@ func NewExclusions(t *vpc.Topology) *Exclusions {
 			e.addrs[a] = true
 		}
 	}
-	if t.VPC.CIDR.IsValid() {
+	if t.VPCs[0].CIDR.IsValid() {
 		// The Amazon DNS server is the VPC's base address plus two.
-		e.addrs[t.VPC.CIDR.Masked().Addr().Next().Next()] = true
+		e.addrs[t.VPCs[0].CIDR.Masked().Addr().Next().Next()] = true
 	}
 	for _, s := range t.Subnets {
 		// Base plus one is the VPC router in every subnet.

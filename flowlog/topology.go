@@ -19,20 +19,20 @@ func ENIsFor(t *vpc.Topology, fl vpc.FlowLog) ([]ENIInfo, error) {
 		subnets[s.ID] = s
 	}
 	var out []ENIInfo
-	found := fl.Resource == t.VPC.ID
+	found := fl.Resource == t.VPCs[0].ID
 	if _, ok := subnets[fl.Resource]; ok {
 		found = true
 	}
 	for _, in := range t.Instances {
-		if in.ID == fl.Resource || in.ENI == fl.Resource {
+		if in.ID == fl.Resource || in.ENI.ID == fl.Resource {
 			found = true
 		}
-		if fl.Resource != t.VPC.ID && fl.Resource != in.Subnet && fl.Resource != in.ID && fl.Resource != in.ENI {
+		if fl.Resource != t.VPCs[0].ID && fl.Resource != in.Subnet && fl.Resource != in.ID && fl.Resource != in.ENI.ID {
 			continue
 		}
 		sn := subnets[in.Subnet]
 		info := ENIInfo{
-			ENI: in.ENI, InstanceID: in.ID, SubnetID: in.Subnet, VPCID: t.VPC.ID,
+			ENI: in.ENI.ID, InstanceID: in.ID, SubnetID: in.Subnet, VPCID: t.VPCs[0].ID,
 			AZ: sn.AZ, AZID: AZID(t.Region, sn.AZ), Region: t.Region, Account: t.Account,
 			Primary: in.PrivateIP,
 		}

@@ -11,14 +11,14 @@ import (
 func TestENIsFor(t *testing.T) {
 	topo := &vpc.Topology{
 		Account: "123456789012", Region: "us-east-1",
-		VPC: vpc.VPC{ID: "vpc-t1", CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+		VPCs: []vpc.VPC{{ID: "vpc-t1", CIDR: netip.MustParsePrefix("10.0.0.0/16")}},
 		Subnets: []vpc.Subnet{
 			{ID: "subnet-1", CIDR: netip.MustParsePrefix("10.0.1.0/24"), AZ: "us-east-1a"},
 			{ID: "subnet-2", CIDR: netip.MustParsePrefix("10.0.2.0/24"), AZ: "us-east-1c"},
 		},
 		Instances: []vpc.Instance{
-			{ID: "i-b", ENI: "eni-b", Subnet: "subnet-2", PrivateIP: netip.MustParseAddr("10.0.2.20")},
-			{ID: "i-a", ENI: "eni-a", Subnet: "subnet-1", PrivateIP: netip.MustParseAddr("10.0.1.10"), IPv6: netip.MustParseAddr("2001:db8::a")},
+			{ID: "i-b", ENI: vpc.ENI{ID: "eni-b", Subnet: "subnet-2", PrivateIP: netip.MustParseAddr("10.0.2.20")}},
+			{ID: "i-a", ENI: vpc.ENI{ID: "eni-a", Subnet: "subnet-1", PrivateIP: netip.MustParseAddr("10.0.1.10"), IPv6: netip.MustParseAddr("2001:db8::a")}},
 		},
 	}
 	ids := func(es []ENIInfo) (out []string) {
@@ -72,7 +72,7 @@ func TestAZID(t *testing.T) {
 // NODATA if that was all its traffic.
 func TestExclusions(t *testing.T) {
 	topo := &vpc.Topology{
-		VPC:     vpc.VPC{ID: "vpc-t1", CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+		VPCs:    []vpc.VPC{{ID: "vpc-t1", CIDR: netip.MustParsePrefix("10.0.0.0/16")}},
 		Subnets: []vpc.Subnet{{ID: "subnet-1", CIDR: netip.MustParsePrefix("10.0.1.0/24")}},
 	}
 	clk := &fakeClock{now: at(0)}

@@ -21,16 +21,16 @@ func (l *Lab) Conntrack(eni string) ([]ConntrackEntry, error) {
 	var out []ConntrackEntry
 	found := false
 	for _, in := range l.topo.Instances {
-		if eni != "" && eni != in.ENI && eni != in.ID {
+		if eni != "" && eni != in.ENI.ID && eni != in.ID {
 			continue
 		}
 		found = true
-		entries, err := l.dp.sg.Conntrack(in.ENI)
+		entries, err := l.dp.sg.Conntrack(in.ENI.ID)
 		if err != nil {
-			return nil, fmt.Errorf("conntrack of %s: %w", in.ENI, err)
+			return nil, fmt.Errorf("conntrack of %s: %w", in.ENI.ID, err)
 		}
 		for _, e := range entries {
-			out = append(out, ConntrackEntry{ENI: in.ENI, Instance: in.ID, CTEntry: e})
+			out = append(out, ConntrackEntry{ENI: in.ENI.ID, Instance: in.ID, CTEntry: e})
 		}
 	}
 	if !found {

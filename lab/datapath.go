@@ -52,10 +52,10 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 			opts.Progress(fmt.Sprintf("flow logs: tables hold %d flows between drains, not %d (per-CPU memory on this many CPUs); more new flows per second give SKIPDATA", got, size))
 		}
 	}
-	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
+	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPCs[0].CIDR, natTable(t)); err != nil {
 		return d, fmt.Errorf("internet gateway: %w", err)
 	}
-	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPC.CIDR, Topology: t, MTU: p.MTU, Flows: d.flows}); err != nil {
+	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPCs[0].CIDR, Topology: t, MTU: p.MTU, Flows: d.flows}); err != nil {
 		return d, fmt.Errorf("network ACLs: %w", err)
 	}
 	if err := d.setNACLs(t); err != nil {

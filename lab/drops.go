@@ -296,7 +296,7 @@ func (p *dropPump) naclDrop(b []byte) (Drop, error) {
 		who = ev.Src.Addr()
 	}
 	if in := instanceByAddr(t, who); in != nil {
-		d.ENI, d.Instance = in.ENI, in.ID
+		d.ENI, d.Instance = in.ENI.ID, in.ID
 	}
 	d.ACL = p.nacl.ACLID(ev.ACL)
 	switch ev.Reason {
@@ -317,7 +317,7 @@ func (p *dropPump) sgDrop(b []byte) (Drop, error) {
 	}
 	d := p.base("sg", ev.TimeNs, ev.Inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode, ev.Packets)
 	if in := p.instanceByENIIndex(ev.ENI); in != nil {
-		d.ENI, d.Instance, d.SecurityGroups = in.ENI, in.ID, in.SecurityGroups
+		d.ENI, d.Instance, d.SecurityGroups = in.ENI.ID, in.ID, in.SecurityGroups
 	}
 	switch ev.Code {
 	case loader.SGDropRulesMismatch:
@@ -341,7 +341,7 @@ func (p *dropPump) instanceByENIIndex(idx uint32) *vpc.Instance {
 	if p.eniTopo != t {
 		p.eniTopo, p.eniOf = t, map[uint32]*vpc.Instance{}
 		for i := range t.Instances {
-			if x, err := p.sg.ENIIndex(t.Instances[i].ENI); err == nil {
+			if x, err := p.sg.ENIIndex(t.Instances[i].ENI.ID); err == nil {
 				p.eniOf[x] = &t.Instances[i]
 			}
 		}

@@ -73,9 +73,9 @@ func TestDropsNameTheirReason(t *testing.T) {
 		t.Fatal("the stranger logged in to i-web although sg-web admits SSH from the laptop only")
 	}
 	d := waitDrop(t, file, func(d *Drop) bool { return fromStranger(d) && d.Component == "sg" })
-	if d.Reason != ReasonSGMismatch || d.ENI != web.ENI || d.Instance != "i-web" || !slices.Equal(d.SecurityGroups, []string{"sg-web"}) ||
+	if d.Reason != ReasonSGMismatch || d.ENI != web.ENI.ID || d.Instance != "i-web" || !slices.Equal(d.SecurityGroups, []string{"sg-web"}) ||
 		d.Protocol != vpc.ProtoTCP || d.Dst != web.PrivateIP.String() || d.TCPFlags&2 == 0 || d.Packets == 0 {
-		t.Errorf("SG drop = %+v, want ENI_SG_RULES_MISMATCH of a SYN to %s:22 at %s (i-web, sg-web)", d, web.PrivateIP, web.ENI)
+		t.Errorf("SG drop = %+v, want ENI_SG_RULES_MISMATCH of a SYN to %s:22 at %s (i-web, sg-web)", d, web.PrivateIP, web.ENI.ID)
 	}
 	if age := time.Since(d.Time); age < -time.Minute || age > time.Hour {
 		t.Errorf("drop time %v is not wall-clock time (now %v)", d.Time, time.Now())
@@ -99,7 +99,7 @@ func TestDropsNameTheirReason(t *testing.T) {
 		t.Fatal("the stranger logged in to i-web through a NACL that denies it")
 	}
 	d = waitDrop(t, file, func(d *Drop) bool { return fromStranger(d) && d.Component == "nacl" })
-	want := Drop{Component: "nacl", Reason: ReasonACL, ACL: "acl-public", RuleNumber: 20, Rule: "deny tcp 22 192.0.2.66/32", ENI: web.ENI, Instance: "i-web"}
+	want := Drop{Component: "nacl", Reason: ReasonACL, ACL: "acl-public", RuleNumber: 20, Rule: "deny tcp 22 192.0.2.66/32", ENI: web.ENI.ID, Instance: "i-web"}
 	if d.Reason != want.Reason || d.ACL != want.ACL || d.RuleNumber != want.RuleNumber || d.Rule != want.Rule || d.ENI != want.ENI || d.Instance != want.Instance {
 		t.Errorf("NACL drop = %+v, want %+v", d, want)
 	}

@@ -123,7 +123,7 @@ func flENI(t *testing.T, topo *vpc.Topology, id string) string {
 	t.Helper()
 	for _, in := range topo.Instances {
 		if in.ID == id {
-			return in.ENI
+			return in.ENI.ID
 		}
 	}
 	t.Fatalf("no instance %s", id)

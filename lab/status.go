@@ -114,7 +114,7 @@ func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
 	}
 	for i, in := range t.Instances {
 		hp := p.Instances[i]
-		st.Instances = append(st.Instances, InstanceStatus{ID: in.ID, ENI: in.ENI, Subnet: in.Subnet,
+		st.Instances = append(st.Instances, InstanceStatus{ID: in.ID, ENI: in.ENI.ID, Subnet: in.Subnet,
 			PrivateIP: in.PrivateIP.String(), PublicIP: addr(in.PublicIP), IPv6: addr(in.IPv6),
 			SecurityGroups: in.SecurityGroups, OS: in.OS,
 			EphemeralPorts: fmt.Sprintf("%d-%d", hp.EphemeralPorts[0], hp.EphemeralPorts[1]),

@@ -117,7 +117,7 @@ func (e *env) source(name string) (endpoint, error) {
 func (e *env) target(from endpoint, to string) (netip.Addr, error) {
 	t := e.topo
 	if in := t.Instance(to); in != nil {
-		if t.VPC.CIDR.Contains(from.addr) {
+		if t.VPCs[0].CIDR.Contains(from.addr) {
 			return in.PrivateIP, nil
 		}
 		if !in.PublicIP.IsValid() {

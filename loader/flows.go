@@ -124,17 +124,17 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 // SetENIs tells the programs which address belongs to which ENI (by the
 // index index returns) and which CIDRs each ENI's subnet has.
 func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
-	f.vpc, f.vpc6 = t.VPC.CIDR, t.VPC.IPv6CIDR
+	f.vpc, f.vpc6 = t.VPCs[0].CIDR, t.VPCs[0].IPv6CIDR
 	subnetOf := map[string]*vpc.Subnet{}
 	for i := range t.Subnets {
 		subnetOf[t.Subnets[i].ID] = &t.Subnets[i]
 	}
 	for _, in := range t.Instances {
-		idx, err := index(in.ENI)
+		idx, err := index(in.ENI.ID)
 		if err != nil {
 			return fmt.Errorf("flows: %w", err)
 		}
-		f.eniByIdx[idx] = in.ENI
+		f.eniByIdx[idx] = in.ENI.ID
 		var nets flowENINet
 		if s := subnetOf[in.Subnet]; s != nil {
 			for i, c := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
@@ -144,13 +144,13 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 			}
 		}
 		if err := f.maps["flow_eni"].Put(idx, &nets); err != nil {
-			return fmt.Errorf("flows: ENI %s: %w", in.ENI, err)
+			return fmt.Errorf("flows: ENI %s: %w", in.ENI.ID, err)
 		}
 		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
 			if !a.IsValid() {
 				continue
 			}
-			f.eniByAddr[a] = in.ENI
+			f.eniByAddr[a] = in.ENI.ID
 			k := flowAddrKey{Addr: words(a), Family: family(a)}
 			if err := f.maps["flow_addr"].Put(k, flowAddrVal{Eni: idx}); err != nil {
 				return fmt.Errorf("flows: address %s: %w", a, err)

@@ -163,7 +163,7 @@ func TestFlowsDrainExact(t *testing.T) {
 		}
 		got := map[int]uint64{}
 		for _, s := range samples {
-			if s.ENI != topo.Instances[0].ENI || !s.Egress || s.Reject || s.Bytes != s.Packets*size {
+			if s.ENI != topo.Instances[0].ENI.ID || !s.Egress || s.Reject || s.Bytes != s.Packets*size {
 				t.Fatalf("generation %d: sample %+v", gen, s)
 			}
 			got[int(s.SrcPort)] += s.Packets

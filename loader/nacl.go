@@ -113,7 +113,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	}
 	if opts.VPCCIDR.IsValid() {
 		c := *topo
-		c.VPC.CIDR = opts.VPCCIDR
+		c.VPCs[0].CIDR = opts.VPCCIDR
 		topo = &c
 	}
 	reserved := rules.NACLReservedAddrs(topo)
@@ -227,7 +227,7 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 // addresses (see nacl_rsv4_mask and nacl_rsv6_any in bpf/nacl.bpf.c).
 func naclCandidates(t *vpc.Topology) (mask4, any6 uint32) {
 	mask4 = ^uint32(0)
-	for _, p := range append([]netip.Prefix{t.VPC.CIDR}, subnetPrefixes(t)...) {
+	for _, p := range append([]netip.Prefix{t.VPCs[0].CIDR}, subnetPrefixes(t)...) {
 		if !p.IsValid() {
 			continue
 		}

@@ -56,9 +56,9 @@ func TestNACLRangeAlloc(t *testing.T) {
 func TestNACLReservedCandidates(t *testing.T) {
 	for _, topo := range []*vpc.Topology{
 		naclTestTopo,
-		{VPC: vpc.VPC{CIDR: netip.MustParsePrefix("172.16.0.0/12")}, Subnets: []vpc.Subnet{
+		{VPCs: []vpc.VPC{{CIDR: netip.MustParsePrefix("172.16.0.0/12")}}, Subnets: []vpc.Subnet{
 			{CIDR: netip.MustParsePrefix("172.16.5.64/26")}, {CIDR: netip.MustParsePrefix("172.31.255.240/28"), IPv6CIDR: netip.MustParsePrefix("2600:1f18:1:2::/64")}}},
-		{VPC: vpc.VPC{CIDR: netip.MustParsePrefix("10.9.0.0/24")}, Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.9.0.4/30"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/120")}}},
+		{VPCs: []vpc.VPC{{CIDR: netip.MustParsePrefix("10.9.0.0/24")}}, Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.9.0.4/30"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/120")}}},
 	} {
 		mask4, any6 := naclCandidates(topo)
 		for _, a := range rules.NACLReservedAddrs(topo) {
@@ -66,14 +66,14 @@ func TestNACLReservedCandidates(t *testing.T) {
 				b := a.As4()
 				h := binary.BigEndian.Uint32(b[:])
 				if h&3 == 0 || h&mask4 != 0 {
-					t.Errorf("%s: reserved %s fails the candidate check (mask %#x)", topo.VPC.CIDR, a, mask4)
+					t.Errorf("%s: reserved %s fails the candidate check (mask %#x)", topo.VPCs[0].CIDR, a, mask4)
 				}
 				continue
 			}
 			b := a.As16()
 			lo := binary.BigEndian.Uint32(b[12:])
 			if any6 == 0 && (binary.BigEndian.Uint32(b[8:]) != 0 || lo > 3 || lo&3 == 0) {
-				t.Errorf("%s: reserved %s fails the IPv6 candidate check", topo.VPC.CIDR, a)
+				t.Errorf("%s: reserved %s fails the IPv6 candidate check", topo.VPCs[0].CIDR, a)
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func newNACLE2E(t *testing.T, mode XDPMode) *naclE2E {
 			nat[in.PublicIP] = in.PrivateIP
 		}
 	}
-	igw, err := LoadIGW(plan.RouterNS, plan.IGW.RouterIf, topo.VPC.CIDR, nat)
+	igw, err := LoadIGW(plan.RouterNS, plan.IGW.RouterIf, topo.VPCs[0].CIDR, nat)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ var naclTestVPC = netip.MustParsePrefix("10.0.0.0/16")
 // naclTestTopo gives the datapath its subnets and reserved addresses:
 // 10.0.0.2, 10.0.1.1-3, 2001:db8:1::1-3 and (a /28) 10.0.3.17-19. No NACL
 // is associated: tests associate what they judge with.
-var naclTestTopo = &vpc.Topology{VPC: vpc.VPC{CIDR: naclTestVPC},
+var naclTestTopo = &vpc.Topology{VPCs: []vpc.VPC{{CIDR: naclTestVPC}},
 	Subnets: []vpc.Subnet{{ID: "subnet-a", CIDR: netip.MustParsePrefix("10.0.1.0/24"), IPv6CIDR: netip.MustParsePrefix("2001:db8:1::/64")},
 		{ID: "subnet-b", CIDR: netip.MustParsePrefix("10.0.3.16/28")}}}
 

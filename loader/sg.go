@@ -340,7 +340,7 @@ func (s *SG) syncReserved(t *vpc.Topology) error {
 	// that every reserved IPv4 address has clear.
 	mask4 := ^uint32(0)
 	any6 := uint32(0)
-	pfx := []netip.Prefix{t.VPC.CIDR}
+	pfx := []netip.Prefix{t.VPCs[0].CIDR}
 	for _, sn := range t.Subnets {
 		pfx = append(pfx, sn.CIDR)
 		if sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Bits() > 64 {

@@ -147,8 +147,8 @@ func (g *diffGen) topology(name string) *vpc.Topology {
 	var insts []vpc.Instance
 	for i := range 4 {
 		in := vpc.Instance{
-			ID:        fmt.Sprintf("i-%d", i),
-			PrivateIP: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)}),
+			ID:  fmt.Sprintf("i-%d", i),
+			ENI: vpc.ENI{PrivateIP: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)})},
 			Conntrack: vpc.Conntrack{
 				TCPEstablished: time.Duration(60+g.r.IntN(600)) * time.Second,
 				UDP:            time.Duration(30+g.r.IntN(31)) * time.Second,

@@ -189,7 +189,7 @@ func sgTopo(name string, sgs []vpc.SecurityGroup, inst ...vpc.Instance) *vpc.Top
 		Name:    name,
 		Account: "123456789012",
 		Region:  "us-east-1",
-		VPC:     vpc.VPC{ID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.0.0/16"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/56")},
+		VPCs:    []vpc.VPC{{ID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.0.0/16"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/56")}},
 		Subnets: []vpc.Subnet{{ID: "subnet-a", CIDR: netip.MustParsePrefix("10.0.1.0/24"),
 			IPv6CIDR: netip.MustParsePrefix("2001:db8:0:1::/64"), NetworkACL: vpc.DefaultNACLID}},
 		SecurityGroups: sgs,
@@ -201,8 +201,8 @@ func sgTopo(name string, sgs []vpc.SecurityGroup, inst ...vpc.Instance) *vpc.Top
 		if in.Subnet == "" {
 			in.Subnet = "subnet-a"
 		}
-		if in.ENI == "" {
-			in.ENI = "eni-" + in.ID
+		if in.ENI.ID == "" {
+			in.ENI.ID = "eni-" + in.ID
 		}
 	}
 	return t

@@ -26,11 +26,11 @@ var (
 )
 
 func instA(sgs ...string) vpc.Instance {
-	return vpc.Instance{ID: "a", PrivateIP: netip.MustParseAddr(ipA), IPv6: netip.MustParseAddr(ip6A), SecurityGroups: sgs}
+	return vpc.Instance{ID: "a", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr(ipA), IPv6: netip.MustParseAddr(ip6A), SecurityGroups: sgs}}
 }
 
 func instB(sgs ...string) vpc.Instance {
-	return vpc.Instance{ID: "b", PrivateIP: netip.MustParseAddr(ipB), SecurityGroups: sgs}
+	return vpc.Instance{ID: "b", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr(ipB), SecurityGroups: sgs}}
 }
 
 type step struct {
@@ -347,7 +347,7 @@ func TestSGReferencedGroups(t *testing.T) {
 		{ID: "sg-db", Ingress: []vpc.SGRule{tcpRule("5432", "sg-web")}},
 		{ID: "sg-other"},
 	}
-	c := vpc.Instance{ID: "c", PrivateIP: netip.MustParseAddr("10.0.1.30"), IPv6: netip.MustParseAddr("2001:db8:0:1::30"), SecurityGroups: []string{"sg-other"}}
+	c := vpc.Instance{ID: "c", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.1.30"), IPv6: netip.MustParseAddr("2001:db8:0:1::30"), SecurityGroups: []string{"sg-other"}}}
 	mk := func(cSGs ...string) *vpc.Topology {
 		cc := c
 		cc.SecurityGroups = cSGs
@@ -506,7 +506,7 @@ func TestSGTestVectors(t *testing.T) {
 		})
 	})
 	t.Run("TV-18/TV-19: self-referencing groups", func(t *testing.T) {
-		c := vpc.Instance{ID: "c", PrivateIP: netip.MustParseAddr("10.0.1.30")}
+		c := vpc.Instance{ID: "c", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.1.30")}}
 		for _, tc := range []struct {
 			name string
 			sg   vpc.SecurityGroup

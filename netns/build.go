@@ -358,8 +358,8 @@ func (b *builder) igw() error {
 // vpcV6 is what the internet routes to the VPC over IPv6: the VPC's block, or
 // the subnets' blocks when the VPC itself carries none.
 func (b *builder) vpcV6() []netip.Prefix {
-	if b.t.VPC.IPv6CIDR.IsValid() {
-		return []netip.Prefix{b.t.VPC.IPv6CIDR.Masked()}
+	if b.t.VPCs[0].IPv6CIDR.IsValid() {
+		return []netip.Prefix{b.t.VPCs[0].IPv6CIDR.Masked()}
 	}
 	var out []netip.Prefix
 	for _, s := range b.t.Subnets {

@@ -247,8 +247,9 @@ func TestEphemeralPortsEveryOSProfile(t *testing.T) {
 	topo.Instances = nil
 	for i, os := range vpc.OSProfiles {
 		topo.Instances = append(topo.Instances, vpc.Instance{
-			ID: "i-" + os, ENI: "eni-" + os, Subnet: "subnet-public", OS: os,
-			PrivateIP: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)}),
+			ID:  "i-" + os,
+			ENI: vpc.ENI{ID: "eni-" + os, Subnet: "subnet-public", PrivateIP: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)})},
+			OS:  os,
 		})
 	}
 	p := testenv.Build(t, topo)
@@ -398,7 +399,7 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 	// subnet makes the default route's gateway unreachable, which the kernel
 	// refuses. (vpc.Parse would reject this file; Build must not trust that.)
 	bad := topo.Instances[0]
-	bad.ID, bad.ENI, bad.PrivateIP, bad.PublicIP, bad.IPv6 = "i-bad", "eni-bad", netip.MustParseAddr("10.0.9.9"), netip.Addr{}, netip.Addr{}
+	bad.ID, bad.ENI.ID, bad.PrivateIP, bad.PublicIP, bad.IPv6 = "i-bad", "eni-bad", netip.MustParseAddr("10.0.9.9"), netip.Addr{}, netip.Addr{}
 	topo.Instances = append(topo.Instances, bad)
 	var progress []string
 	err := netns.Build(context.Background(), vpc.NewPlan(topo), topo, func(m string) { progress = append(progress, m) })

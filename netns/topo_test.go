@@ -15,15 +15,15 @@ func labTopology() *vpc.Topology {
 	return &vpc.Topology{
 		Account: "123456789012",
 		Region:  "ap-northeast-2",
-		VPC:     vpc.VPC{ID: "vpc-lab", CIDR: pp("10.0.0.0/16"), IPv6CIDR: pp("2600:1f18:1234:5600::/56")},
+		VPCs:    []vpc.VPC{{ID: "vpc-lab", CIDR: pp("10.0.0.0/16"), IPv6CIDR: pp("2600:1f18:1234:5600::/56")}},
 		Subnets: []vpc.Subnet{
 			{ID: "subnet-public", CIDR: pp("10.0.1.0/24"), IPv6CIDR: pp("2600:1f18:1234:5601::/64"), Public: true, NetworkACL: vpc.DefaultNACLID},
 			{ID: "subnet-private", CIDR: pp("10.0.2.0/24"), IPv6CIDR: pp("2600:1f18:1234:5602::/64"), NetworkACL: vpc.DefaultNACLID},
 		},
 		Instances: []vpc.Instance{
-			{ID: "i-web", ENI: "eni-web", Subnet: "subnet-public", PrivateIP: pa("10.0.1.10"), PublicIP: pa("203.0.113.10"), IPv6: pa("2600:1f18:1234:5601::10"), OS: "amazon-linux", SecurityGroups: []string{vpc.DefaultSGID}},
-			{ID: "i-app", ENI: "eni-app", Subnet: "subnet-public", PrivateIP: pa("10.0.1.11"), OS: "windows", SecurityGroups: []string{vpc.DefaultSGID}},
-			{ID: "i-db", ENI: "eni-db", Subnet: "subnet-private", PrivateIP: pa("10.0.2.20"), IPv6: pa("2600:1f18:1234:5602::20"), OS: "amazon-linux", SecurityGroups: []string{vpc.DefaultSGID}},
+			{ID: "i-web", ENI: vpc.ENI{ID: "eni-web", Subnet: "subnet-public", PrivateIP: pa("10.0.1.10"), PublicIP: pa("203.0.113.10"), IPv6: pa("2600:1f18:1234:5601::10"), SecurityGroups: []string{vpc.DefaultSGID}}, OS: "amazon-linux"},
+			{ID: "i-app", ENI: vpc.ENI{ID: "eni-app", Subnet: "subnet-public", PrivateIP: pa("10.0.1.11"), SecurityGroups: []string{vpc.DefaultSGID}}, OS: "windows"},
+			{ID: "i-db", ENI: vpc.ENI{ID: "eni-db", Subnet: "subnet-private", PrivateIP: pa("10.0.2.20"), IPv6: pa("2600:1f18:1234:5602::20"), SecurityGroups: []string{vpc.DefaultSGID}}, OS: "amazon-linux"},
 		},
 		Internet: []vpc.InternetHost{
 			{Name: "laptop", IP: pa("198.51.100.10"), IPv6: pa("2001:db8:10::10"), OS: "windows"},

@@ -92,7 +92,7 @@ func BenchVPC(name string) *vpc.Topology {
 		Name:    name,
 		Account: "123456789012",
 		Region:  "us-east-1",
-		VPC:     vpc.VPC{ID: "vpc-bench", CIDR: pp("10.10.0.0/16")},
+		VPCs:    []vpc.VPC{{ID: "vpc-bench", CIDR: pp("10.10.0.0/16")}},
 		Subnets: []vpc.Subnet{
 			{ID: "subnet-a", CIDR: pp("10.10.1.0/24"), AZ: "us-east-1a", NetworkACL: vpc.DefaultNACLID},
 			{ID: "subnet-b", CIDR: pp("10.10.2.0/24"), AZ: "us-east-1a", NetworkACL: vpc.DefaultNACLID},
@@ -101,8 +101,8 @@ func BenchVPC(name string) *vpc.Topology {
 		NetworkACLs:    []vpc.NetworkACL{{ID: vpc.DefaultNACLID, Default: true, Ingress: []vpc.NACLRule{naclAll(100)}, Egress: []vpc.NACLRule{naclAll(100)}}},
 		Instances: []vpc.Instance{
 			// nat-gateway's ephemeral range (1024-65535) gives the connection test room.
-			{ID: "i-client", ENI: "eni-client", Subnet: "subnet-a", PrivateIP: pa("10.10.1.10"), OS: "nat-gateway", SecurityGroups: []string{vpc.DefaultSGID}, Conntrack: vpc.DefaultConntrack},
-			{ID: "i-server", ENI: "eni-server", Subnet: "subnet-b", PrivateIP: pa("10.10.2.10"), OS: "amazon-linux", SecurityGroups: []string{vpc.DefaultSGID}, Conntrack: vpc.DefaultConntrack},
+			{ID: "i-client", ENI: vpc.ENI{ID: "eni-client", Subnet: "subnet-a", PrivateIP: pa("10.10.1.10"), SecurityGroups: []string{vpc.DefaultSGID}}, OS: "nat-gateway", Conntrack: vpc.DefaultConntrack},
+			{ID: "i-server", ENI: vpc.ENI{ID: "eni-server", Subnet: "subnet-b", PrivateIP: pa("10.10.2.10"), SecurityGroups: []string{vpc.DefaultSGID}}, OS: "amazon-linux", Conntrack: vpc.DefaultConntrack},
 		},
 		Limits: vpc.Limits{SecurityGroupsPerENI: 5, RulesPerSecurityGroup: 100000, NACLRulesPerDirection: 100000},
 	}
@@ -125,7 +125,7 @@ func NewTopo(shape Shape, mtu int) *Topo {
 			ClientNS: cli.NS, RouterNS: p.RouterNS, ServerNS: srv.NS,
 			ClientIf: cli.IfName, ServerIf: srv.IfName,
 			ClientIP: cli.Addr.Addr(), ServerIP: srv.Addr.Addr(),
-			VPCCIDR: v.VPC.CIDR, VPC: v, Plan: p,
+			VPCCIDR: v.VPCs[0].CIDR, VPC: v, Plan: p,
 		}
 		for i, s := range p.Subnets {
 			t.Subnets[i] = Subnet{

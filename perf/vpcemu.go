@@ -99,7 +99,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 	}
 	if o.flowLogs {
-		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPC.ID, TrafficType: "ALL", MaxAggregationInterval: 60})
+		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
 	}
 	var closers []func() error
 	release := func() {
@@ -124,7 +124,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		closers = append(closers, flows.Close) // closed last: the programs hold the maps
 	}
 	if o.nacl {
-		n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: v.VPC.CIDR, Topology: v, MTU: p.MTU, Flows: flows})
+		n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: v.VPCs[0].CIDR, Topology: v, MTU: p.MTU, Flows: flows})
 		if err != nil {
 			return nil, fmt.Errorf("vpcemu NACL: %w", err)
 		}

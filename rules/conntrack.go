@@ -104,9 +104,9 @@ func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
 		in := &t.Instances[i]
 		c.cfg[in.ID] = conntrackConfig(in)
 		c.canon[in.ID] = in.ID
-		if in.ENI != "" {
-			c.cfg[in.ENI] = c.cfg[in.ID]
-			c.canon[in.ENI] = in.ID
+		if in.ENI.ID != "" {
+			c.cfg[in.ENI.ID] = c.cfg[in.ID]
+			c.canon[in.ENI.ID] = in.ID
 		}
 	}
 }

@@ -144,7 +144,7 @@ func sgComps(t *vpc.Topology, in *vpc.Instance) []AnalysisComponent {
 }
 
 func components(t *vpc.Topology, p *Path) []PathComponent {
-	vpcComp := &AnalysisComponent{ID: t.VPC.ID}
+	vpcComp := &AnalysisComponent{ID: t.VPCs[0].ID}
 	out := make([]PathComponent, 0, len(p.Hops))
 	for i := range p.Hops {
 		h := &p.Hops[i]
@@ -195,7 +195,7 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 // explain turns a path's blocking hop into an AWS Explanation.
 func explain(t *vpc.Topology, p *Path, which string) Explanation {
 	h := p.Blocked()
-	e := Explanation{Path: which, VPC: &AnalysisComponent{ID: t.VPC.ID}}
+	e := Explanation{Path: which, VPC: &AnalysisComponent{ID: t.VPCs[0].ID}}
 	if h == nil {
 		return e
 	}

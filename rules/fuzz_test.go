@@ -160,7 +160,7 @@ func checkNACL(t *testing.T, g *gen) {
 // fzTopology is T1 with random SGs (A in 1-3 of them) and dual-stack A/B/C.
 func (g *gen) topology() *vpc.Topology {
 	top := t1()
-	top.VPC.IPv6CIDR = pfx("2001:db8::/56")
+	top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
 	instOf(top, "A").IPv6 = ip("2001:db8:1::10")
 	instOf(top, "B").IPv6 = ip("2001:db8:2::20")
 	top.PrefixLists = []vpc.PrefixList{{ID: "pl-1", CIDRs: []netip.Prefix{pfx("198.51.100.0/28"), pfx("2001:db8::/48")}}}

@@ -63,7 +63,7 @@ func allowAllNACL(id string) vpc.NetworkACL {
 func t1() *vpc.Topology {
 	t := &vpc.Topology{
 		Name: "t1", Account: "123456789012", Region: "us-east-1",
-		VPC: vpc.VPC{ID: "vpc-t1", CIDR: pfx("10.0.0.0/16")},
+		VPCs: []vpc.VPC{{ID: "vpc-t1", CIDR: pfx("10.0.0.0/16")}},
 		Subnets: []vpc.Subnet{
 			{ID: "S1", CIDR: pfx("10.0.1.0/24"), Public: true, NetworkACL: "N1"},
 			{ID: "S2", CIDR: pfx("10.0.2.0/24"), Public: true, NetworkACL: "N2"},
@@ -74,9 +74,9 @@ func t1() *vpc.Topology {
 		},
 		NetworkACLs: []vpc.NetworkACL{allowAllNACL(vpc.DefaultNACLID), allowAllNACL("N1"), allowAllNACL("N2")},
 		Instances: []vpc.Instance{
-			{ID: "A", ENI: "eni-a", Subnet: "S1", PrivateIP: ip("10.0.1.10"), PublicIP: ip("203.0.113.10"), SecurityGroups: []string{"sgA"}, OS: "linux"},
-			{ID: "B", ENI: "eni-b", Subnet: "S2", PrivateIP: ip("10.0.2.20"), PublicIP: ip("203.0.113.20"), SecurityGroups: []string{"sgB"}, OS: "linux"},
-			{ID: "C", ENI: "eni-c", Subnet: "S1", PrivateIP: ip("10.0.1.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgC"}, OS: "linux"},
+			{ID: "A", ENI: vpc.ENI{ID: "eni-a", Subnet: "S1", PrivateIP: ip("10.0.1.10"), PublicIP: ip("203.0.113.10"), SecurityGroups: []string{"sgA"}}, OS: "linux"},
+			{ID: "B", ENI: vpc.ENI{ID: "eni-b", Subnet: "S2", PrivateIP: ip("10.0.2.20"), PublicIP: ip("203.0.113.20"), SecurityGroups: []string{"sgB"}}, OS: "linux"},
+			{ID: "C", ENI: vpc.ENI{ID: "eni-c", Subnet: "S1", PrivateIP: ip("10.0.1.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgC"}}, OS: "linux"},
 		},
 		Internet: []vpc.InternetHost{
 			{Name: "X", IP: ip("198.51.100.10"), OS: "linux"},

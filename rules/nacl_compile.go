@@ -485,8 +485,8 @@ func NACLBypass(t *vpc.Topology, p Packet) bool {
 // hash map.
 func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	var out []netip.Addr
-	if t.VPC.CIDR.IsValid() {
-		out = append(out, t.VPC.CIDR.Masked().Addr().Next().Next())
+	if t.VPCs[0].CIDR.IsValid() {
+		out = append(out, t.VPCs[0].CIDR.Masked().Addr().Next().Next())
 	}
 	for i := range t.Subnets {
 		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {

@@ -119,7 +119,7 @@ func TestNACLCompileTooMany(t *testing.T) {
 }
 
 func TestNACLBypass(t *testing.T) {
-	topo := &vpc.Topology{VPC: vpc.VPC{CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+	topo := &vpc.Topology{VPCs: []vpc.VPC{{CIDR: netip.MustParsePrefix("10.0.0.0/16")}},
 		Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.0.1.0/24"), IPv6CIDR: netip.MustParsePrefix("2001:db8:1::/64")},
 			{CIDR: netip.MustParsePrefix("10.0.3.16/28")}}}
 	for _, tc := range []struct {

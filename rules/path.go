@@ -59,7 +59,7 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 }
 
 func inVPC(t *vpc.Topology, a netip.Addr) bool {
-	return t.VPC.CIDR.Contains(a) || (t.VPC.IPv6CIDR.IsValid() && t.VPC.IPv6CIDR.Contains(a))
+	return t.VPCs[0].CIDR.Contains(a) || (t.VPCs[0].IPv6CIDR.IsValid() && t.VPCs[0].IPv6CIDR.Contains(a))
 }
 
 // ReservedService reports whether a is an address whose traffic neither SGs
@@ -76,7 +76,7 @@ func ReservedService(t *vpc.Topology, a netip.Addr) bool {
 	if a.Is6() && (a.IsLinkLocalUnicast() || netip.MustParsePrefix("fd00:ec2::/32").Contains(a)) {
 		return true
 	}
-	if t.VPC.CIDR.IsValid() && a == nthAddr(t.VPC.CIDR.Masked().Addr(), 2) {
+	if t.VPCs[0].CIDR.IsValid() && a == nthAddr(t.VPCs[0].CIDR.Masked().Addr(), 2) {
 		return true
 	}
 	for i := range t.Subnets {

@@ -215,7 +215,7 @@ func TestPATH5_IPv6NeedsNoNAT(t *testing.T) {
 func TestPATH6_SG45_NACL10_ReservedServicesAreNotFiltered(t *testing.T) {
 	top := t1() // sgA has no rules at all
 	aclOf(top, "N1").Ingress, aclOf(top, "N1").Egress = nil, nil
-	top.VPC.IPv6CIDR = pfx("2001:db8::/56")
+	top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
 	instOf(top, "A").IPv6 = ip("2001:db8:1::10")
 	m := NewPathModel(top)
 	for _, dst := range []string{"10.0.0.2", "169.254.169.253", "169.254.169.254", "169.254.169.123", "10.0.1.1", "10.0.1.2", "10.0.1.3"} {

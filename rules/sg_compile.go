@@ -96,7 +96,7 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 	}
 	out := make([]SGENITable, 0, len(t.Instances))
 	for _, in := range t.Instances {
-		tab := SGENITable{InstanceID: in.ID, ENI: in.ENI, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout}
+		tab := SGENITable{InstanceID: in.ID, ENI: in.ENI.ID, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout}
 		var atoms [2][]sgAtom
 		for dir := range 2 {
 			nrules := 0

@@ -9,8 +9,8 @@ import (
 
 func sgcTopo(sgs []vpc.SecurityGroup, insts ...vpc.Instance) *vpc.Topology {
 	for i := range insts {
-		if insts[i].ENI == "" {
-			insts[i].ENI = "eni-" + insts[i].ID
+		if insts[i].ENI.ID == "" {
+			insts[i].ENI.ID = "eni-" + insts[i].ID
 		}
 	}
 	return &vpc.Topology{Name: "c", SecurityGroups: sgs, Instances: insts}
@@ -62,7 +62,7 @@ func TestCompileSGFoldsNestedPrefixes(t *testing.T) {
 		sgcRule(vpc.ProtoTCP, 5432, 5432, "10.0.2.0/24"),
 		sgcRule(vpc.ProtoAll, 0, 0, "192.0.2.1/32"),
 	}}}
-	tabs, err := CompileSG(sgcTopo(sgs, vpc.Instance{ID: "a", PrivateIP: netip.MustParseAddr("10.0.1.10"), SecurityGroups: []string{"sg"}}))
+	tabs, err := CompileSG(sgcTopo(sgs, vpc.Instance{ID: "a", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.1.10"), SecurityGroups: []string{"sg"}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,8 @@ func TestCompileSGOpenBitsAndReferences(t *testing.T) {
 		{ID: "db", Ingress: []vpc.SGRule{sgcRule(vpc.ProtoTCP, 5432, 5432, "web")}},
 	}
 	tabs, err := CompileSG(sgcTopo(sgs,
-		vpc.Instance{ID: "w", PrivateIP: netip.MustParseAddr("10.0.1.10"), IPv6: netip.MustParseAddr("2001:db8::10"), SecurityGroups: []string{"web"}},
-		vpc.Instance{ID: "d", PrivateIP: netip.MustParseAddr("10.0.2.20"), SecurityGroups: []string{"db"}}))
+		vpc.Instance{ID: "w", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.1.10"), IPv6: netip.MustParseAddr("2001:db8::10"), SecurityGroups: []string{"web"}}},
+		vpc.Instance{ID: "d", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.2.20"), SecurityGroups: []string{"db"}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestCompileSGICMPAndSimplify(t *testing.T) {
 	sgs := []vpc.SecurityGroup{{ID: "sg", Ingress: []vpc.SGRule{r8, r3,
 		sgcRule(vpc.ProtoTCP, 1000, 2000, "10.0.0.0/8"), sgcRule(vpc.ProtoTCP, 2001, 3000, "10.0.0.0/8"),
 		sgcRule(vpc.ProtoTCP, 1500, 1600, "10.0.0.0/8")}}}
-	tabs, err := CompileSG(sgcTopo(sgs, vpc.Instance{ID: "a", PrivateIP: netip.MustParseAddr("10.0.1.10"), SecurityGroups: []string{"sg"}}))
+	tabs, err := CompileSG(sgcTopo(sgs, vpc.Instance{ID: "a", ENI: vpc.ENI{PrivateIP: netip.MustParseAddr("10.0.1.10"), SecurityGroups: []string{"sg"}}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,8 +177,8 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 			}
 		}
 		e.enis[in.ID] = er
-		if in.ENI != "" {
-			e.enis[in.ENI] = er
+		if in.ENI.ID != "" {
+			e.enis[in.ENI.ID] = er
 		}
 	}
 	return e

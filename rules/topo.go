@@ -11,7 +11,7 @@ import (
 
 func findInstance(t *vpc.Topology, id string) *vpc.Instance {
 	for i := range t.Instances {
-		if t.Instances[i].ID == id || (t.Instances[i].ENI != "" && t.Instances[i].ENI == id) {
+		if t.Instances[i].ID == id || (t.Instances[i].ENI.ID != "" && t.Instances[i].ENI.ID == id) {
 			return &t.Instances[i]
 		}
 	}
@@ -40,8 +40,8 @@ func instanceSGs(in *vpc.Instance) []string {
 
 // eniName is the ENI id of an instance, its instance id when none is set.
 func eniName(in *vpc.Instance) string {
-	if in.ENI != "" {
-		return in.ENI
+	if in.ENI.ID != "" {
+		return in.ENI.ID
 	}
 	return in.ID
 }

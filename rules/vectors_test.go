@@ -203,7 +203,7 @@ func TestSpecVectors(t *testing.T) {
 		instOf(top, "C").SecurityGroups = []string{"sgX"}
 	}
 	dual := func(top *vpc.Topology) {
-		top.VPC.IPv6CIDR = pfx("2001:db8::/56")
+		top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
 		top.Subnets[0].IPv6CIDR = pfx("2001:db8:1::/64")
 		top.Subnets[1].IPv6CIDR = pfx("2001:db8:2::/64")
 		instOf(top, "A").IPv6 = ip("2001:db8:1::10")
@@ -566,7 +566,7 @@ func TestTV41_DropExplanations(t *testing.T) {
 		{
 			name: "TV-24 IPv6 * (32768)",
 			setup: func(top *vpc.Topology) {
-				top.VPC.IPv6CIDR = pfx("2001:db8::/56")
+				top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
 				instOf(top, "A").IPv6 = ip("2001:db8:1::10")
 				instOf(top, "B").IPv6 = ip("2001:db8:2::20")
 				n1 := aclOf(top, "N1")

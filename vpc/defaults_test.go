@@ -79,8 +79,8 @@ instances:
 internet:
   - {name: h, ip: 198.51.100.1, ipv6: "2001:db8:ffff::1", services: [http, "udp:53"]}
 `)
-	if topo.Account != DefaultAccount || topo.Region != DefaultRegion || topo.VPC.ID != "vpc-d" {
-		t.Errorf("account/region/vpc id defaults = %q %q %q", topo.Account, topo.Region, topo.VPC.ID)
+	if topo.Account != DefaultAccount || topo.Region != DefaultRegion || topo.VPCs[0].ID != "vpc-d" {
+		t.Errorf("account/region/vpc id defaults = %q %q %q", topo.Account, topo.Region, topo.VPCs[0].ID)
 	}
 	if topo.Subnets[0].AZ != "us-east-1a" || topo.Subnets[0].NetworkACL != DefaultNACLID {
 		t.Errorf("subnet defaults = %+v", topo.Subnets[0])
@@ -138,13 +138,13 @@ internet:
 		t.Errorf("n1 rule 50 = %+v", r)
 	}
 	a, b := topo.Instance("i-a"), topo.Instance("i-b")
-	if a.OS != "amazon-linux" || !slices.Equal(a.SecurityGroups, []string{DefaultSGID}) || a.ENI != ENIID("d", "i-a") {
+	if a.OS != "amazon-linux" || !slices.Equal(a.SecurityGroups, []string{DefaultSGID}) || a.ENI.ID != ENIID("d", "i-a") {
 		t.Errorf("i-a defaults = %+v", a)
 	}
 	if a.Conntrack != (Conntrack{TCPEstablished: 432000 * time.Second, UDP: 60 * time.Second, UDPStream: 180 * time.Second}) {
 		t.Errorf("i-a conntrack = %+v", a.Conntrack)
 	}
-	if b.ENI != "eni-b" || b.OS != "windows" || topo.InstanceByENI("eni-b") != b {
+	if b.ENI.ID != "eni-b" || b.OS != "windows" || topo.InstanceByENI("eni-b") != b {
 		t.Errorf("i-b = %+v", b)
 	}
 	if got := topo.Host("h").Services; !slices.Equal(got, []Service{{"http", 80}, {"udp", 53}}) {

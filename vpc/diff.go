@@ -25,13 +25,13 @@ func structuralDiff(a, b *Topology) string {
 		return "account"
 	case a.Region != b.Region:
 		return "region"
-	case a.VPC.ID != b.VPC.ID:
+	case a.VPCs[0].ID != b.VPCs[0].ID:
 		return "vpc.id"
-	case a.VPC.CIDR != b.VPC.CIDR:
+	case a.VPCs[0].CIDR != b.VPCs[0].CIDR:
 		return "vpc.cidr"
-	case a.VPC.IPv6CIDR != b.VPC.IPv6CIDR:
+	case a.VPCs[0].IPv6CIDR != b.VPCs[0].IPv6CIDR:
 		return "vpc.ipv6_cidr"
-	case a.VPC.MTU != b.VPC.MTU:
+	case a.VPCs[0].MTU != b.VPCs[0].MTU:
 		return "vpc.mtu"
 	case len(a.Subnets) != len(b.Subnets):
 		return fmt.Sprintf("the number of subnets (%d, now %d)", len(a.Subnets), len(b.Subnets))
@@ -53,7 +53,7 @@ func structuralDiff(a, b *Topology) string {
 	for i := range a.Instances {
 		x, y := a.Instances[i], b.Instances[i]
 		if f := firstDiff(
-			"id", x.ID != y.ID, "eni", x.ENI != y.ENI, "subnet", x.Subnet != y.Subnet,
+			"id", x.ID != y.ID, "eni", x.ENI.ID != y.ENI.ID, "subnet", x.Subnet != y.Subnet,
 			"private_ip", x.PrivateIP != y.PrivateIP, "public_ip", x.PublicIP != y.PublicIP,
 			"ipv6", x.IPv6 != y.IPv6, "os", x.OS != y.OS, "services", !slices.Equal(x.Services, y.Services),
 			"conntrack", x.Conntrack != y.Conntrack); f != "" {

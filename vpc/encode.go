@@ -116,7 +116,7 @@ func (t *Topology) YAML() []byte {
 	f := fileTopology{
 		Name: t.Name, Account: t.Account, Region: t.Region,
 		Limits: fileLimits{t.Limits.SecurityGroupsPerENI, t.Limits.RulesPerSecurityGroup, t.Limits.NACLRulesPerDirection},
-		VPC:    fileVPC{ID: t.VPC.ID, CIDR: prefixString(t.VPC.CIDR), IPv6CIDR: prefixString(t.VPC.IPv6CIDR), MTU: t.VPC.MTU},
+		VPC:    fileVPC{ID: t.VPCs[0].ID, CIDR: prefixString(t.VPCs[0].CIDR), IPv6CIDR: prefixString(t.VPCs[0].IPv6CIDR), MTU: t.VPCs[0].MTU},
 	}
 	for _, pl := range t.PrefixLists {
 		c := []string{}
@@ -153,7 +153,7 @@ func (t *Topology) YAML() []byte {
 	}
 	for _, in := range t.Instances {
 		f.Instances = append(f.Instances, fileInstance{
-			ID: in.ID, ENI: in.ENI, Subnet: in.Subnet, PrivateIP: addrString(in.PrivateIP),
+			ID: in.ID, ENI: in.ENI.ID, Subnet: in.Subnet, PrivateIP: addrString(in.PrivateIP),
 			PublicIP: addrString(in.PublicIP), IPv6: addrString(in.IPv6),
 			SecurityGroups: in.SecurityGroups, OS: in.OS, Services: serviceStrings(in.Services),
 			Conntrack: fileConntrack{

@@ -32,8 +32,8 @@ func TestLabParsesWithAWSDefaults(t *testing.T) {
 		t.Errorf("sg-db egress (absent in the file) = %+v, want one all-traffic 0.0.0.0/0 rule", db.Egress)
 	}
 	web := lab.Instance("i-web")
-	if web.ENI != ENIID("lab", "i-web") || len(web.ENI) != len("eni-")+17 {
-		t.Errorf("i-web ENI = %q", web.ENI)
+	if web.ENI.ID != ENIID("lab", "i-web") || len(web.ENI.ID) != len("eni-")+17 {
+		t.Errorf("i-web ENI = %q", web.ENI.ID)
 	}
 	if web.Conntrack != DefaultConntrack {
 		t.Errorf("i-web conntrack = %+v", web.Conntrack)

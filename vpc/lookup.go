@@ -18,7 +18,7 @@ func (t *Topology) Instance(id string) *Instance {
 // InstanceByENI returns the instance whose ENI is eni, or nil.
 func (t *Topology) InstanceByENI(eni string) *Instance {
 	for i := range t.Instances {
-		if t.Instances[i].ENI == eni {
+		if t.Instances[i].ENI.ID == eni {
 			return &t.Instances[i]
 		}
 	}
@@ -138,9 +138,66 @@ func (t *Topology) FlowLogInstances(fl *FlowLog) []*Instance {
 	var out []*Instance
 	for i := range t.Instances {
 		in := &t.Instances[i]
-		if fl.Resource == t.VPC.ID || fl.Resource == in.Subnet || fl.Resource == in.ID || fl.Resource == in.ENI {
+		if fl.Resource == t.VPCs[0].ID || fl.Resource == in.Subnet || fl.Resource == in.ID || fl.Resource == in.ENI.ID {
 			out = append(out, in)
 		}
+	}
+	return out
+}
+
+// VPC returns the VPC with id, or nil.
+func (t *Topology) VPC(id string) *VPC {
+	for i := range t.VPCs {
+		if t.VPCs[i].ID == id {
+			return &t.VPCs[i]
+		}
+	}
+	return nil
+}
+
+// VPCOfSubnet returns the VPC that holds the subnet, or nil.
+func (t *Topology) VPCOfSubnet(subnetID string) *VPC {
+	if s := t.Subnet(subnetID); s != nil {
+		return t.VPC(s.VPC)
+	}
+	return nil
+}
+
+// VPCOfAddr returns the VPC one of whose CIDRs holds a, or nil.
+func (t *Topology) VPCOfAddr(a netip.Addr) *VPC {
+	for i := range t.VPCs {
+		if t.VPCs[i].Contains(a) {
+			return &t.VPCs[i]
+		}
+	}
+	return nil
+}
+
+// CIDRs lists the VPC's IPv4 blocks, primary first, then its IPv6 block.
+func (v *VPC) CIDRs() []netip.Prefix {
+	out := append([]netip.Prefix{v.CIDR}, v.SecondaryCIDRs...)
+	if v.IPv6CIDR.IsValid() {
+		out = append(out, v.IPv6CIDR)
+	}
+	return out
+}
+
+// Contains reports whether a is inside one of the VPC's CIDRs.
+func (v *VPC) Contains(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range v.CIDRs() {
+		if p.IsValid() && p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ENIs lists the instance's network interfaces, the primary first.
+func (in *Instance) ENIs() []*ENI {
+	out := []*ENI{&in.ENI}
+	for i := range in.Secondary {
+		out = append(out, &in.Secondary[i])
 	}
 	return out
 }

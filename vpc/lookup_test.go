@@ -14,7 +14,7 @@ func TestLookups(t *testing.T) {
 		ok   bool
 	}{
 		{"Instance", topo.Instance(in.ID) == in && topo.Instance("nope") == nil},
-		{"InstanceByENI", topo.InstanceByENI(in.ENI) == in && topo.InstanceByENI("eni-nope") == nil},
+		{"InstanceByENI", topo.InstanceByENI(in.ENI.ID) == in && topo.InstanceByENI("eni-nope") == nil},
 		{"InstanceByIP private", topo.InstanceByIP(a("10.0.1.10")) == in},
 		{"InstanceByIP ipv6", topo.InstanceByIP(a("2001:db8:0:1::10")) == in},
 		{"InstanceByIP 4in6", topo.InstanceByIP(a("::ffff:10.0.1.10")) == in},
@@ -42,7 +42,7 @@ func TestLookups(t *testing.T) {
 	for _, tc := range []struct {
 		resource string
 		want     int
-	}{{"vpc-lab", 2}, {"subnet-public", 1}, {"i-db", 1}, {lab.Instance("i-web").ENI, 1}} {
+	}{{"vpc-lab", 2}, {"subnet-public", 1}, {"i-db", 1}, {lab.Instance("i-web").ENI.ID, 1}} {
 		got := lab.FlowLogInstances(&FlowLog{Resource: tc.resource})
 		if len(got) != tc.want {
 			t.Errorf("FlowLogInstances(%s) = %d instances, want %d", tc.resource, len(got), tc.want)

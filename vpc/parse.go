@@ -115,7 +115,7 @@ func (d *decoder) parse(data []byte) *Topology {
 		t.Region = v
 	}
 	t.Limits = d.limits(o)
-	t.VPC = d.vpc(o, t.Name)
+	t.VPCs = []VPC{d.vpc(o, t.Name)}
 
 	t.PrefixLists = decodeList(d, o, "prefix_lists", d.prefixList)
 	t.Subnets = decodeList(d, o, "subnets", func(n *yaml.Node, path string) (Subnet, bool) {
@@ -326,7 +326,7 @@ func (d *decoder) securityGroup(n *yaml.Node, path string, t *Topology) (Securit
 			sg.Ingress = defaultSGIngress()
 		}
 		if !o.present("egress") || o.get("egress") == nil {
-			sg.Egress = defaultSGEgress(t.VPC.IPv6CIDR.IsValid())
+			sg.Egress = defaultSGEgress(t.VPCs[0].IPv6CIDR.IsValid())
 		}
 	} else if !o.present("egress") || o.get("egress") == nil {
 		sg.Egress = defaultSGEgress(false)
@@ -498,10 +498,10 @@ func (d *decoder) networkACL(n *yaml.Node, path string, t *Topology) (NetworkACL
 	}
 	if a.Default {
 		if o.get("ingress") == nil {
-			a.Ingress = defaultNACLRules(t.VPC.IPv6CIDR.IsValid())
+			a.Ingress = defaultNACLRules(t.VPCs[0].IPv6CIDR.IsValid())
 		}
 		if o.get("egress") == nil {
-			a.Egress = defaultNACLRules(t.VPC.IPv6CIDR.IsValid())
+			a.Egress = defaultNACLRules(t.VPCs[0].IPv6CIDR.IsValid())
 		}
 	}
 	return a, true
@@ -564,9 +564,9 @@ func (d *decoder) instance(n *yaml.Node, path, topo string) (Instance, bool) {
 	}
 	in := Instance{Pos: pos(o.node)}
 	in.ID = d.str(o, "id", true, reID, validID)
-	in.ENI = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
-	if in.ENI == "" && in.ID != "" {
-		in.ENI = ENIID(topo, in.ID)
+	in.ENI.ID = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
+	if in.ENI.ID == "" && in.ID != "" {
+		in.ENI.ID = ENIID(topo, in.ID)
 	}
 	in.Subnet = d.str(o, "subnet", true, nil, "")
 	in.PrivateIP = d.addr(o, "private_ip", 4, true)

@@ -79,7 +79,7 @@ func NewPlan(t *Topology) *Plan {
 		Name:       t.Name,
 		RouterNS:   NSPrefix(t.Name) + "router",
 		InternetNS: NSPrefix(t.Name) + "internet",
-		MTU:        t.VPC.MTU,
+		MTU:        t.VPCs[0].MTU,
 		IGW: IGWPlan{
 			RouterIf:     "igw",
 			InternetIf:   "igw",
@@ -119,7 +119,7 @@ func NewPlan(t *Topology) *Plan {
 		lo, hi := EphemeralPorts(in.OS)
 		hp := HostPlan{
 			ID:             in.ID,
-			ENI:            in.ENI,
+			ENI:            in.ENI.ID,
 			SubnetID:       in.Subnet,
 			NS:             NSPrefix(t.Name) + "i." + in.ID,
 			IfName:         "eth0",

@@ -108,8 +108,8 @@ func (d *decoder) validateSubnets(t *Topology, naclIDs map[string]bool) {
 				ids[s.ID] = i
 			}
 		}
-		if s.CIDR.IsValid() && t.VPC.CIDR.IsValid() && !contains(t.VPC.CIDR, s.CIDR) {
-			d.errf(join(p, "cidr"), "InvalidSubnet.Range", "%s is not inside the VPC CIDR %s; valid: a block inside %s", s.CIDR, t.VPC.CIDR, t.VPC.CIDR)
+		if s.CIDR.IsValid() && t.VPCs[0].CIDR.IsValid() && !contains(t.VPCs[0].CIDR, s.CIDR) {
+			d.errf(join(p, "cidr"), "InvalidSubnet.Range", "%s is not inside the VPC CIDR %s; valid: a block inside %s", s.CIDR, t.VPCs[0].CIDR, t.VPCs[0].CIDR)
 		} else if s.CIDR.IsValid() {
 			for j := range i {
 				o := t.Subnets[j]
@@ -121,10 +121,10 @@ func (d *decoder) validateSubnets(t *Topology, naclIDs map[string]bool) {
 		}
 		if s.IPv6CIDR.IsValid() {
 			switch {
-			case !t.VPC.IPv6CIDR.IsValid():
+			case !t.VPCs[0].IPv6CIDR.IsValid():
 				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "the VPC has no IPv6 block; valid: set vpc.ipv6_cidr first, or remove this field")
-			case !contains(t.VPC.IPv6CIDR, s.IPv6CIDR):
-				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "%s is not inside the VPC IPv6 CIDR %s; valid: a block inside %s", s.IPv6CIDR, t.VPC.IPv6CIDR, t.VPC.IPv6CIDR)
+			case !contains(t.VPCs[0].IPv6CIDR, s.IPv6CIDR):
+				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "%s is not inside the VPC IPv6 CIDR %s; valid: a block inside %s", s.IPv6CIDR, t.VPCs[0].IPv6CIDR, t.VPCs[0].IPv6CIDR)
 			default:
 				for j := range i {
 					o := t.Subnets[j]
@@ -308,13 +308,13 @@ func (d *decoder) validateInstances(t *Topology, sgIDs map[string]bool) {
 				names[in.ID] = join(p, "id")
 			}
 		}
-		if _, given := d.pos[join(p, "eni")]; given && in.ENI != "" {
+		if _, given := d.pos[join(p, "eni")]; given && in.ENI.ID != "" {
 			// Derived ENI ids are unique when instance ids are.
 			field := join(p, "eni")
-			if first, dup := enis[in.ENI]; dup {
-				d.dupAt(field, "", fmt.Sprintf("ENI id %q", in.ENI), first)
+			if first, dup := enis[in.ENI.ID]; dup {
+				d.dupAt(field, "", fmt.Sprintf("ENI id %q", in.ENI.ID), first)
 			} else {
-				enis[in.ENI] = field
+				enis[in.ENI.ID] = field
 			}
 		}
 		s := subnets[in.Subnet]
@@ -338,8 +338,8 @@ func (d *decoder) validateInstances(t *Topology, sgIDs map[string]bool) {
 		useIP(in.PrivateIP, join(p, "private_ip"), "InvalidIPAddress.InUse")
 		useIP(in.IPv6, join(p, "ipv6"), "InvalidIPAddress.InUse")
 		if in.PublicIP.IsValid() {
-			if t.VPC.CIDR.Contains(in.PublicIP) {
-				d.errf(join(p, "public_ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 203.0.113.0/24", in.PublicIP, t.VPC.CIDR)
+			if t.VPCs[0].CIDR.Contains(in.PublicIP) {
+				d.errf(join(p, "public_ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 203.0.113.0/24", in.PublicIP, t.VPCs[0].CIDR)
 			} else {
 				useIP(in.PublicIP, join(p, "public_ip"), "")
 			}
@@ -371,13 +371,13 @@ func (d *decoder) validateInstances(t *Topology, sgIDs map[string]bool) {
 				names[h.Name] = join(p, "name")
 			}
 		}
-		if h.IP.IsValid() && t.VPC.CIDR.Contains(h.IP) {
-			d.errf(join(p, "ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 198.51.100.0/24", h.IP, t.VPC.CIDR)
+		if h.IP.IsValid() && t.VPCs[0].CIDR.Contains(h.IP) {
+			d.errf(join(p, "ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 198.51.100.0/24", h.IP, t.VPCs[0].CIDR)
 		} else {
 			useIP(h.IP, join(p, "ip"), "")
 		}
-		if h.IPv6.IsValid() && t.VPC.IPv6CIDR.Contains(h.IPv6) {
-			d.errf(join(p, "ipv6"), "", "%s is inside the VPC IPv6 CIDR %s; valid: an address outside the VPC", h.IPv6, t.VPC.IPv6CIDR)
+		if h.IPv6.IsValid() && t.VPCs[0].IPv6CIDR.Contains(h.IPv6) {
+			d.errf(join(p, "ipv6"), "", "%s is inside the VPC IPv6 CIDR %s; valid: an address outside the VPC", h.IPv6, t.VPCs[0].IPv6CIDR)
 		} else {
 			useIP(h.IPv6, join(p, "ipv6"), "")
 		}
@@ -400,15 +400,15 @@ func (d *decoder) checkHostAddr(field string, a netip.Addr, subnet string, p net
 
 func (d *decoder) validateFlowLogs(t *Topology) {
 	resources := map[string]bool{}
-	if t.VPC.ID != "" {
-		resources[t.VPC.ID] = true
+	if t.VPCs[0].ID != "" {
+		resources[t.VPCs[0].ID] = true
 	}
 	for _, s := range t.Subnets {
 		resources[s.ID] = true
 	}
 	for _, in := range t.Instances {
 		resources[in.ID] = true
-		resources[in.ENI] = true
+		resources[in.ENI.ID] = true
 	}
 	delete(resources, "")
 	ids := map[string]bool{}
@@ -432,10 +432,22 @@ func (d *decoder) validateFlowLogs(t *Topology) {
 // addDefaults adds the VPC's default SG and NACL (SG-30, NACL-17) when the
 // file does not define them, and orders NACL rules by number.
 func addDefaults(t *Topology) {
-	ipv6 := t.VPC.IPv6CIDR.IsValid()
+	v := &t.VPCs[0]
+	v.DefaultSG, v.DefaultNACL, v.MainTable = DefaultSGID, DefaultNACLID, DefaultMainRouteTableID
+	for i := range t.Subnets {
+		t.Subnets[i].VPC = v.ID
+	}
+	for i := range t.SecurityGroups {
+		t.SecurityGroups[i].VPC = v.ID
+	}
+	for i := range t.NetworkACLs {
+		t.NetworkACLs[i].VPC = v.ID
+	}
+	ipv6 := v.IPv6CIDR.IsValid()
 	if t.SecurityGroup(DefaultSGID) == nil {
 		t.SecurityGroups = append(t.SecurityGroups, SecurityGroup{
 			ID:          DefaultSGID,
+			VPC:         v.ID,
 			Name:        "default",
 			Description: "default VPC security group",
 			Ingress:     defaultSGIngress(),
@@ -445,6 +457,7 @@ func addDefaults(t *Topology) {
 	if t.NetworkACL(DefaultNACLID) == nil {
 		t.NetworkACLs = append(t.NetworkACLs, NetworkACL{
 			ID:      DefaultNACLID,
+			VPC:     v.ID,
 			Default: true,
 			Ingress: defaultNACLRules(ipv6),
 			Egress:  defaultNACLRules(ipv6),

@@ -161,10 +161,10 @@ func checkDropsENI(paths lab.Paths, eni string) error {
 	}
 	var valid []string
 	for _, in := range t.Instances {
-		if in.ENI == eni || in.ID == eni {
+		if in.ENI.ID == eni || in.ID == eni {
 			return nil
 		}
-		valid = append(valid, in.ID, in.ENI)
+		valid = append(valid, in.ID, in.ENI.ID)
 	}
 	return fmt.Errorf("--eni %q: no such ENI or instance in %s; valid: %s", eni, t.Name, strings.Join(valid, ", "))
 }
