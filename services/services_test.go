@@ -215,7 +215,9 @@ func TestServices(t *testing.T) {
 	if err := sess.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return matching(t, marker) != "" && strings.Contains(matching(t, marker), "sleep 77.") })
+	// Anchored: the ssh client's own command line holds the marker too, and
+	// only the remote sleep starts with it.
+	waitFor(t, func() bool { return matching(t, "^"+marker) != "" })
 
 	if err := r.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)

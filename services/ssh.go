@@ -404,10 +404,13 @@ func isOurSSHD(pid int, cfg string) bool {
 	return strings.Contains(cmd, "sshd") && strings.Contains(cmd, cfg)
 }
 
-// killTree stops root and all its descendants, then terminates them,
-// escalating to SIGKILL, and returns once none is alive. It freezes the tree
-// first because sshd puts each connection in its own session: once the
-// listener dies its children are reparented and could no longer be found.
+// killTree kills root and all its descendants and returns once none is
+// alive. It freezes the tree first because sshd puts each connection in its
+// own session: once the listener dies its children are reparented and could
+// no longer be found. Frozen processes get SIGKILL, never SIGTERM: sshd
+// handles SIGTERM by setting a flag, and a listener woken with a connection
+// pending accepts and forks one more session before it looks at the flag,
+// a child outside the frozen set that would outlive the stop.
 func killTree(root int) error {
 	frozen := map[int]bool{}
 	for {
@@ -426,18 +429,9 @@ func killTree(root int) error {
 		}
 	}
 	for p := range frozen {
-		_ = syscall.Kill(p, syscall.SIGTERM)
-		_ = syscall.Kill(p, syscall.SIGCONT)
+		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
-	if waitGone(frozen, 3*time.Second) {
-		return nil
-	}
-	for p := range frozen {
-		if alive(p) {
-			_ = syscall.Kill(p, syscall.SIGKILL)
-		}
-	}
-	if waitGone(frozen, 3*time.Second) {
+	if waitGone(frozen, 5*time.Second) {
 		return nil
 	}
 	var left []int
