@@ -28,8 +28,8 @@ type subscription struct {
 	id     string
 	format flowlog.Format
 	agg    *flowlog.Aggregator
-	s3  *flowlog.S3Writer
-	cw  *flowlog.CloudWatchWriter
+	s3     *flowlog.S3Writer
+	cw     *flowlog.CloudWatchWriter
 }
 
 // newFlowLogs prepares the subscriptions of t, writing under paths.
