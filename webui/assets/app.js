@@ -156,8 +156,6 @@ function draw() {
     sv('title', { text: `${p.id} (${p.detail || 'active'})` }, g);
   }
   const H = TOP + Math.max(...vpcs.map(L => L.h), 100) + 20;
-  svg.setAttribute('width', W);
-  svg.setAttribute('height', H);
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   st.traces = sv('g', { class: 'traces' }, svg);
   for (const [k, n] of st.nodeDrops) showDropCount(k, n);
@@ -521,7 +519,8 @@ function addEntry(e, body) {
     fillRow(r.tr, r.e);
     body.prepend(r.tr);
   } else {
-    const tr = el('tr', { 'data-key': e.key, 'data-kind': e.kind, class: e.overflow ? 'agg' : null });
+    const tr = el('tr', { 'data-key': e.key, 'data-kind': e.kind, 'data-reason': e.reason || null, 'data-sg': (e.security_groups || [])[0] || null,
+      'data-acl': e.acl || null, 'data-rule': e.component === 'nacl' ? String(e.rule_number) : null, class: e.overflow ? 'agg' : null });
     r = { e: { ...e }, tr };
     fillRow(tr, r.e);
     tr.addEventListener('click', () => explainRow(r));
@@ -633,6 +632,9 @@ function renderExplain(box, e, x) {
   }
   if (a.Suggestion) box.append(el('p', {}, el('b', { text: 'Fix: ' }), a.Suggestion));
   box.append(el('details', {}, el('summary', { text: 'as `vpcemu explain` prints it' }), el('pre', { text: x.text })));
+  // The hop that decided against the flow is what the user asked about.
+  const deny = box.querySelector('li.hop.DENY, li.hop.DROP');
+  if (deny && box.scrollHeight > box.clientHeight) box.scrollTop = Math.max(0, deny.offsetTop - box.offsetTop - 120);
 }
 
 function hopItem(h) {
