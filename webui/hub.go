@@ -37,7 +37,7 @@ type Hub struct {
 // Defaults of NewHub.
 const (
 	DefaultInterval = 250 * time.Millisecond
-	DefaultMaxKeys  = 200
+	DefaultMaxKeys  = 100
 	recentRows      = 300 // rows a newly connected page starts with
 	recentWindows   = 20  // flow-log record batches kept
 	clientQueue     = 16  // messages queued per page before it misses batches

@@ -45,7 +45,9 @@ function sv(tag, attrs, parent) {
 
 const protoName = p => PROTO[p] || String(p);
 const hostPort = (a, port, proto) => (proto === 6 || proto === 17) && a !== '*' ? (a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`) : a;
-const clock = t => new Date(t).toLocaleTimeString([], { hour12: false });
+// toLocaleTimeString builds a formatter per call (slow under a flood): pad by hand.
+const pad = n => (n < 10 ? '0' : '') + n;
+const clock = t => { const d = new Date(t); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
 
 // ---------- topology ----------
 
@@ -509,7 +511,8 @@ function applyFilters() {
   for (const r of st.rows.values()) r.tr.hidden = !matches(r.e);
 }
 
-function addEntry(e, body) {
+// addEntry merges e into its row (a new one if needed) and returns the row.
+function addEntry(e) {
   let r = st.rows.get(e.key);
   if (r) {
     r.e.packets += e.packets;
@@ -517,7 +520,6 @@ function addEntry(e, body) {
     r.e.time = e.time;
     r.e.tcp_flags |= e.tcp_flags || 0;
     fillRow(r.tr, r.e);
-    body.prepend(r.tr);
   } else {
     const tr = el('tr', { 'data-key': e.key, 'data-kind': e.kind, 'data-reason': e.reason || null, 'data-sg': (e.security_groups || [])[0] || null,
       'data-acl': e.acl || null, 'data-rule': e.component === 'nacl' ? String(e.rule_number) : null, class: e.overflow ? 'agg' : null });
@@ -525,14 +527,25 @@ function addEntry(e, body) {
     fillRow(tr, r.e);
     tr.addEventListener('click', () => explainRow(r));
     st.rows.set(e.key, r);
-    body.prepend(tr);
-    while (st.rows.size > MAX_ROWS) {
-      const last = body.lastElementChild;
-      st.rows.delete(last.dataset.key);
-      last.remove();
-    }
   }
   r.tr.hidden = !matches(r.e);
+  return r.tr;
+}
+
+// addEntries puts a batch's rows on top of the list, newest first, in one
+// DOM insertion, and drops the oldest beyond MAX_ROWS.
+function addEntries(entries) {
+  const body = document.querySelector('#events tbody');
+  const trs = new Set();
+  for (const e of entries) { trs.delete(addEntry(e)); trs.add(st.rows.get(e.key).tr); }
+  const frag = document.createDocumentFragment();
+  for (const tr of [...trs].reverse()) frag.append(tr);
+  body.prepend(frag);
+  while (st.rows.size > MAX_ROWS) {
+    const last = body.lastElementChild;
+    st.rows.delete(last.dataset.key);
+    last.remove();
+  }
 }
 
 function applyBatch(b) {
@@ -542,8 +555,8 @@ function applyBatch(b) {
   if (b.missed) st.stats.missed += b.missed;
   showTotals(b.totals);
   if (st.paused) { st.held.push(...b.entries); st.held.splice(0, Math.max(0, st.held.length - MAX_ROWS)); return; }
-  const body = document.querySelector('#events tbody');
-  for (const e of b.entries) { addEntry(e, body); countDrop(e); }
+  addEntries(b.entries);
+  for (const e of b.entries) countDrop(e);
   const top = [...b.entries].sort((a, c) => c.packets - a.packets).slice(0, MAX_TRACES);
   for (const e of top) trace(e);
   const note = document.getElementById('ev-note');
@@ -560,7 +573,9 @@ function queueBatch(b) {
     st.raf = 0;
     const q = st.queue;
     st.queue = [];
+    const a0 = performance.now();
     for (const x of q) applyBatch(x.b);
+    st.stats.apply = (st.stats.apply || []).concat([performance.now() - a0]).slice(-50);
     requestAnimationFrame(() => {
       const ms = performance.now() - q[0].t0;
       st.stats.renders.push(ms);
