@@ -17,7 +17,7 @@ import (
 )
 
 // uiFlagHelp describes --ui for up and lesson run.
-const uiFlagHelp = "address of the web view (HOST:PORT), or off; when another topology's daemon holds the default port %d, the next free one up to %d is used; any address but loopback makes the view reachable from other machines"
+const uiFlagHelp = "address of the web view (HOST:PORT), or off; when another topology's daemon holds the default port %d, the next free one up to %d is used (then any free one; status shows it); any address but loopback makes the view reachable from other machines"
 
 // listenUI opens the web view's listener: spec as given (changed: the user
 // gave it), or the default port, else the next free one. nil for "off".
@@ -34,8 +34,13 @@ func listenUI(spec string, changed bool, errOut io.Writer) (net.Listener, error)
 			}
 			last = err
 		}
-		return nil, fmt.Errorf("--ui: ports %d-%d of 127.0.0.1 are all taken (%v): give a free one with --ui 127.0.0.1:PORT, or --ui off",
-			webui.DefaultPort, webui.DefaultPort+webui.PortsTried-1, last)
+		// Never fail a topology for its view: any free loopback port.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("--ui: no free port on 127.0.0.1 (%d-%d: %v; any: %w); give one with --ui 127.0.0.1:PORT, or --ui off",
+				webui.DefaultPort, webui.DefaultPort+webui.PortsTried-1, last, err)
+		}
+		return ln, nil
 	}
 	host, _, err := net.SplitHostPort(spec)
 	if err != nil {
