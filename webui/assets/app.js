@@ -114,17 +114,20 @@ function draw() {
   const vpcs = v.vpcs.map(x => {
     const subs = v.subnets.filter(s => s.vpc === x.id);
     const cols = Math.max(1, Math.min(3, subs.length));
+    const count = s => v.instances.filter(i => i.enis.some(e => e.subnet === s.id)).length;
+    // Subnets of three or more instances hold them in two columns.
+    const instCols = subs.some(s => count(s) >= 3) ? 2 : 1;
     const heights = subs.map(s => {
-      const n = v.instances.filter(i => i.enis.some(e => e.subnet === s.id)).length;
       const nat = v.gateways.filter(g => g.kind === 'nat-gateway' && g.subnet === s.id).length;
-      return 58 + n * INST_H + nat * 44;
+      return 58 + Math.ceil(count(s) / instCols) * INST_H + nat * 44;
     });
     const rows = [];
     for (let i = 0; i < subs.length; i += cols) rows.push(Math.max(...heights.slice(i, i + cols)));
     const strip = [v.security_groups, v.network_acls, v.route_tables].filter(l => (l || []).some(o => o.vpc === x.id)).length;
-    const w = cols * (SUB_W + PAD) + PAD;
+    const subW = SUB_W * instCols;
+    const w = cols * (subW + PAD) + PAD;
     const h = 40 + rows.reduce((a, b) => a + b + PAD, 0) + strip * 26 + 16;
-    return { x, subs, cols, rows, w: Math.max(w, 360), h };
+    return { x, subs, cols, rows, instCols, subW, w: Math.max(w, 360), h };
   });
   const vpcsW = vpcs.reduce((a, b) => a + b.w + 60, 0);
   const W = Math.max(hostsW, vpcsW) + 20;
@@ -182,7 +185,7 @@ function drawVPC(svg, v, L, X, Y, SUB_W, INST_H, PAD) {
   L.subs.forEach((s, i) => {
     const col = i % L.cols, row = Math.floor(i / L.cols);
     if (col === 0 && row > 0) y += L.rows[row - 1] + PAD;
-    drawSubnet(svg, v, s, X + PAD + col * (SUB_W + PAD), y, SUB_W, L.rows[row], INST_H);
+    drawSubnet(svg, v, s, X + PAD + col * (L.subW + PAD), y, L.subW, L.rows[row], INST_H, L.instCols);
   });
   y += (L.rows[L.rows.length - 1] || 0) + PAD;
   // The VPC's groups, ACLs and route tables, each clickable for its rules.
@@ -203,7 +206,7 @@ function drawVPC(svg, v, L, X, Y, SUB_W, INST_H, PAD) {
   }
 }
 
-function drawSubnet(svg, v, s, X, Y, W, H, INST_H) {
+function drawSubnet(svg, v, s, X, Y, W, H, INST_H, instCols) {
   const g = sv('g', { class: `node subnet ${s.public ? 'public' : 'private'}`, 'data-kind': 'subnet', 'data-id': s.id }, svg);
   sv('rect', { x: X, y: Y, width: W, height: H, rx: 3 }, g);
   sv('text', { x: X + 8, y: Y + 30, class: 'title', text: s.id }, g);
@@ -213,13 +216,16 @@ function drawSubnet(svg, v, s, X, Y, W, H, INST_H) {
   // Its NACL sits on its edge; its route table beside it.
   const nw = badge(svg, 'nacl', s.network_acl, `nacl:${s.network_acl}@${s.id}`, X + 6, Y - 9);
   if (s.route_table) badge(svg, 'rtb', s.route_table, `rtb:${s.route_table}@${s.id}`, X + 12 + nw, Y - 9);
-  let y = Y + 54;
+  let y = Y + 54, k = 0;
+  const cw = (W - 20) / instCols;
   for (const i of v.instances) {
     const eni = i.enis.find(e => e.subnet === s.id);
     if (!eni) continue;
-    drawInstance(svg, i, eni, X + 10, y, W - 20, INST_H - 8);
-    y += INST_H;
+    drawInstance(svg, i, eni, X + 10 + (k % instCols) * cw, y, cw - (instCols > 1 ? 8 : 0), INST_H - 8);
+    k++;
+    if (k % instCols === 0) y += INST_H;
   }
+  if (k % instCols !== 0) y += INST_H;
   for (const n of v.gateways.filter(gw => gw.kind === 'nat-gateway' && gw.subnet === s.id)) {
     const gg = node(svg, 'nat', n.id, 'nat:' + n.id, X + 10, y, W - 20, 36, 'gw');
     sv('text', { x: 8, y: 15, class: 'title', text: n.id }, gg);
