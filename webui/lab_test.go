@@ -120,7 +120,6 @@ func TestLiveLabPage(t *testing.T) {
 		defer close(curl)
 		_, _ = testenv.Exec(t, nsOf(t, l, "stranger"), "curl", "-s", "--connect-timeout", "2", "telnet://203.0.113.10:22")
 	}()
-	defer func() { <-curl }()
 	row := `#events tbody tr[data-kind=drop][data-sg=sg-web][data-key*="|22|"]`
 	b.waitJS(t, 15*time.Second, `!!document.querySelector('`+row+`')`)
 	t.Logf("the drop row appeared %v after the first packet", time.Since(sent).Round(time.Millisecond))
@@ -131,7 +130,9 @@ func TestLiveLabPage(t *testing.T) {
 	}
 
 	// A known number of packets through acl-public's inbound rule 100: five
-	// UDP datagrams from the laptop (sg-web drops them: nothing answers).
+	// UDP datagrams from the laptop (sg-web drops them: nothing answers),
+	// once curl has stopped retrying its SYN.
+	<-curl
 	before := naclHits(l.Status(), "acl-public", "inbound", "100")
 	if _, err := testenv.Exec(t, nsOf(t, l, "laptop"), "bash", "-c", "for i in 1 2 3 4 5; do echo x >/dev/udp/203.0.113.10/9999; done"); err != nil {
 		t.Fatal(err)
