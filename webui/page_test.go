@@ -80,3 +80,17 @@ func TestPageWithoutDatapath(t *testing.T) {
 	}
 	b.screenshot(t, "webui-fake.png")
 }
+
+// When the daemon stops, the page says so in a banner and keeps trying to
+// reconnect.
+func TestPageSaysWhenDaemonStops(t *testing.T) {
+	_, s, url := serveFake(t, Options{})
+	b := newBrowser(t)
+	b.do(t, 20*time.Second, chromedp.Navigate(url+"/"))
+	b.waitJS(t, 10*time.Second, `document.getElementById('conn').textContent === 'live'`)
+	s.Close()
+	b.waitJS(t, 10*time.Second, `!document.getElementById('banner').hidden && document.getElementById('banner').textContent.includes('stopped')`)
+	if got := eval[string](t, b, `document.getElementById('conn').textContent`); got != "stopped" {
+		t.Errorf("connection badge %q after the daemon stopped, want \"stopped\"", got)
+	}
+}
