@@ -129,6 +129,7 @@ func ReadDrops(file string, offset int64) ([]Drop, int64, error) {
 // while the topology is up.
 type dropPump struct {
 	log    *slog.Logger
+	obs    *observers
 	topo   func() *vpc.Topology
 	nacl   *loader.NACL
 	sg     *loader.SG
@@ -147,7 +148,7 @@ type dropPump struct {
 }
 
 // startDrops starts reading both ring buffers into paths.Drops().
-func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, log *slog.Logger) (*dropPump, error) {
+func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observers, log *slog.Logger) (*dropPump, error) {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return nil, fmt.Errorf("drop events: read monotonic clock: %w", err)
@@ -164,7 +165,7 @@ func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, log *slog.L
 		f.Close()
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	p := &dropPump{log: log, topo: topo, nacl: d.nacl, sg: d.sg, f: f, w: bufio.NewWriterSize(f, 64<<10), size: fi.Size(),
+	p := &dropPump{log: log, obs: obs, topo: topo, nacl: d.nacl, sg: d.sg, f: f, w: bufio.NewWriterSize(f, 64<<10), size: fi.Size(),
 		toWall: time.Duration(time.Now().UnixNano() - ts.Nano())}
 	for _, src := range []struct {
 		m      *ebpf.Map
@@ -199,6 +200,7 @@ func (p *dropPump) run(r *ringbuf.Reader, decode func([]byte) (Drop, error)) {
 			continue
 		}
 		p.write(&d)
+		p.obs.drop(&d)
 		// One write(2) per burst, not per drop; `drops -f` sees a burst
 		// as soon as the ring has no more of it.
 		if r.AvailableBytes() == 0 {

@@ -21,18 +21,20 @@ type flowSource interface {
 type flowLogs struct {
 	subs  []*subscription
 	clock flowlog.Clock
+	obs   *observers
 }
 
 type subscription struct {
-	id  string
-	agg *flowlog.Aggregator
-	s3  *flowlog.S3Writer
-	cw  *flowlog.CloudWatchWriter
+	id     string
+	format flowlog.Format
+	agg    *flowlog.Aggregator
+	s3     *flowlog.S3Writer
+	cw     *flowlog.CloudWatchWriter
 }
 
 // newFlowLogs prepares the subscriptions of t, writing under paths.
-func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock) (*flowLogs, error) {
-	f := &flowLogs{clock: clock}
+func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock, obs *observers) (*flowLogs, error) {
+	f := &flowLogs{clock: clock, obs: obs}
 	for _, fl := range t.FlowLogs {
 		cfg, err := flowlog.ConfigFor(t, fl, clock)
 		if err != nil {
@@ -59,7 +61,7 @@ func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock) (*flowLogs, 
 		if err != nil {
 			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
 		}
-		f.subs = append(f.subs, &subscription{id: fl.ID, agg: agg, s3: s3, cw: cw})
+		f.subs = append(f.subs, &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw})
 	}
 	return f, nil
 }
@@ -99,8 +101,23 @@ func (f *flowLogs) flush(now time.Time, all bool) error {
 		if err := s.cw.Write(recs); err != nil {
 			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, err))
 		}
+		f.observe(s, recs)
 	}
 	return errors.Join(errs...)
+}
+
+// observe hands the records of s to the observers, rendered as written.
+func (f *flowLogs) observe(s *subscription, recs []flowlog.Record) {
+	watched := false
+	f.obs.each(func(ob *Observer) { watched = watched || ob.Records != nil })
+	if !watched {
+		return
+	}
+	lines := make([]string, len(recs))
+	for i := range recs {
+		lines[i] = s.format.Line(recs[i])
+	}
+	f.obs.records(s.id, s.format.Header(), lines, recs)
 }
 
 // pumpInterval is how often the datapath's flow counters are drained.
@@ -109,7 +126,7 @@ const pumpInterval = time.Second
 // startFlowLogs starts draining src into the topology's flow logs every
 // pumpInterval until stopFlowLogs.
 func (l *Lab) startFlowLogs(src flowSource) error {
-	fl, err := newFlowLogs(l.topo, l.paths, time.Now)
+	fl, err := newFlowLogs(l.topo, l.paths, time.Now, l.obs)
 	if err != nil {
 		return err
 	}
@@ -143,6 +160,7 @@ func (l *Lab) pump(now time.Time, all bool) error {
 		return fmt.Errorf("drain flow counters: %w", err)
 	}
 	l.flows.add(samples, skipped)
+	l.obs.flows(now, samples)
 	return l.flows.flush(now, all)
 }
 

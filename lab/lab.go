@@ -27,6 +27,10 @@ type Options struct {
 	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default tcx (BENCHMARKS.md)
 	Progress func(msg string)
 	Log      *slog.Logger
+	// UI is the address the daemon's web view listens on ("" = none),
+	// recorded in state.json for `vpcemu ui`, status and the other
+	// topologies' web views.
+	UI string
 	// FlowTableSize is how many flows each of the two flow-counter tables
 	// holds between drains (default DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
@@ -78,7 +82,8 @@ type Lab struct {
 	// createdData records that Up made the data dir, so a failed Up removes it.
 	createdData bool
 
-	drops *dropPump // drop events -> drops.jsonl
+	drops *dropPump  // drop events -> drops.jsonl
+	obs   *observers // who watches drops, flows and flow-log records (the web view)
 
 	flowMu             sync.Mutex // serialises drains of the flow counters
 	flows              *flowLogs
@@ -117,7 +122,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 			return nil, fmt.Errorf("remove leftovers of %s: %w", t.Name, err)
 		}
 	}
-	l = &Lab{opts: opts, paths: paths, topo: t, plan: vpc.NewPlan(t)}
+	l = &Lab{opts: opts, paths: paths, topo: t, plan: vpc.NewPlan(t), obs: &observers{}}
 	if _, err := os.Stat(paths.Data); errors.Is(err, os.ErrNotExist) {
 		l.createdData = true
 	}
@@ -160,7 +165,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 			return l, err
 		}
 	}
-	if l.drops, err = startDrops(paths, l.dp, l.Topology, opts.Log); err != nil {
+	if l.drops, err = startDrops(paths, l.dp, l.Topology, l.obs, opts.Log); err != nil {
 		return l, err
 	}
 	opts.Progress("starting services")
@@ -170,7 +175,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := opts.injected("services"); err != nil {
 		return l, err
 	}
-	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode)}
+	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI}
 	if err := writeState(paths, l.state); err != nil {
 		return l, err
 	}

@@ -51,6 +51,7 @@ type State struct {
 	PID     int       `json:"pid"`  // the daemon (foreground `up` or detached child)
 	Started time.Time `json:"started"`
 	XDPMode string    `json:"xdp_mode"`
+	UI      string    `json:"ui,omitempty"` // host:port of the daemon's web view; "" when off
 }
 
 // Topology re-parses the recorded topology text.

@@ -15,6 +15,7 @@ type Status struct {
 	PID       int              `json:"pid"`
 	Started   time.Time        `json:"started"`
 	XDPMode   string           `json:"xdp_mode"`
+	UI        string           `json:"ui,omitempty"` // host:port of the web view
 	Subnets   []SubnetStatus   `json:"subnets"`
 	Instances []InstanceStatus `json:"instances"`
 	Hosts     []HostStatus     `json:"internet"`
@@ -107,7 +108,7 @@ func addr(a interface {
 
 // StaticStatus describes topology t as laid out by plan, without live counters.
 func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
-	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode}
+	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI}
 	for i, sn := range t.Subnets {
 		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
 			Public: sn.Public, NetworkACL: sn.NetworkACL, Namespace: p.Subnets[i].NS})

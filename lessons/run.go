@@ -31,6 +31,11 @@ type Options struct {
 	Mutate func(*vpc.Topology)
 	// KeepFlowLogs keeps the run's flow-log files after the lesson (default: removed).
 	KeepFlowLogs bool
+	// OnUp is called with the lab once the topology is up (the web view
+	// serves it); the function it returns is called before the teardown.
+	OnUp func(*lab.Lab) (done func())
+	// UI is the web view's address that state.json records ("" = none).
+	UI string
 	// OnStart is called once the topology is up, OnStep after every step.
 	OnStart func(*Lesson, *Result)
 	OnStep  func(*Lesson, *StepResult)
@@ -158,13 +163,20 @@ func Run(ctx context.Context, l *Lesson, opts Options) (res *Result, err error) 
 		res.Differences = lineDiff(string(before), string(t.YAML()))
 	}
 	e := &env{ctx: ctx, lesson: l, opts: opts, topo: t, held: map[string]net.Conn{}, seen: map[string]bool{}, diff: res.Differences}
-	e.lab, err = lab.Up(ctx, t, file, renamed, lab.Options{RunRoot: opts.RunRoot, DataRoot: opts.DataRoot, Progress: opts.Progress})
+	e.lab, err = lab.Up(ctx, t, file, renamed, lab.Options{RunRoot: opts.RunRoot, DataRoot: opts.DataRoot, Progress: opts.Progress, UI: opts.UI})
 	if err != nil {
 		return res, fmt.Errorf("bring up the lesson's topology %s: %w", opts.Name, err)
+	}
+	var uiDone func()
+	if opts.OnUp != nil {
+		uiDone = opts.OnUp(e.lab)
 	}
 	defer func() {
 		for _, c := range e.held {
 			c.Close()
+		}
+		if uiDone != nil {
+			uiDone()
 		}
 		cerr := e.lab.Close()
 		if opts.KeepFlowLogs {

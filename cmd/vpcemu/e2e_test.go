@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,5 +293,44 @@ func TestConntrackListsTrackedSSH(t *testing.T) {
 	}
 	if out, code := vpcemu(t, "-t", name, "conntrack", "nope"); code == 0 || !strings.Contains(out, `"nope"`) {
 		t.Errorf("conntrack of an unknown ENI: exit %d, %q", code, out)
+	}
+}
+
+// up serves the web view; ui and status say where; it answers GET alone
+// and goes away with the topology.
+func TestUpServesWebView(t *testing.T) {
+	name, _ := upLab(t, nil)
+	out, code := vpcemu(t, "ui", "-t", name, "--no-open")
+	url := strings.TrimSpace(out)
+	if code != 0 || !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/$`).MatchString(url) {
+		t.Fatalf("vpcemu ui --no-open: exit %d, %q; want a loopback URL", code, out)
+	}
+	if out, _ := vpcemu(t, "status", "-t", name); !strings.Contains(out, "web view: "+url) {
+		t.Errorf("status does not show the web view's address %s:\n%s", url, out)
+	}
+	resp, err := http.Get(url + "api/topology")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ View struct{ Name string } }
+	err = json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if err != nil || m.View.Name != name {
+		t.Errorf("GET %sapi/topology: %v, name %q; want %q", url, err, m.View.Name, name)
+	}
+	resp, err = http.Post(url+"api/topology", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST to the web view: %d, want 405", resp.StatusCode)
+	}
+	if out, code := vpcemu(t, "down", name); code != 0 {
+		t.Fatalf("down: %s", out)
+	}
+	if resp, err := http.Get(url); err == nil {
+		resp.Body.Close()
+		t.Errorf("the web view still answers after down")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"regexp"
@@ -15,7 +17,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpcemu/vpcemu/lab"
 	"github.com/vpcemu/vpcemu/lessons"
+	"github.com/vpcemu/vpcemu/webui"
 )
 
 // lessonOptions are the flags of `vpcemu lesson run`.
@@ -26,6 +30,7 @@ type lessonOptions struct {
 	lang     string
 	file     string
 	keepLogs bool
+	ui       string
 }
 
 func newLessonCmd(g *globalOptions) *cobra.Command {
@@ -93,6 +98,7 @@ func newLessonRunCmd(_ *globalOptions) *cobra.Command {
 	c.Flags().StringVar(&o.lang, "lang", "en", "narration language: en or ko")
 	c.Flags().StringVarP(&o.file, "file", "f", "", "run the lesson on this topology file (an edited copy of examples/lessons/NAME.yaml)")
 	c.Flags().BoolVar(&o.keepLogs, "keep-flowlogs", false, "keep the run's flow-log files (default: removed with the topology)")
+	c.Flags().StringVar(&o.ui, "ui", "off", "serve the lesson topology's web view at HOST:PORT while it runs (e.g. "+webui.DefaultAddr+")")
 	return c
 }
 
@@ -133,6 +139,19 @@ func runLessons(ctx context.Context, o *lessonOptions, args []string, in io.Read
 	failed := 0
 	for _, l := range todo {
 		opts := lessons.Options{Lang: o.lang, File: o.file, YAML: data, KeepFlowLogs: o.keepLogs}
+		var ln net.Listener
+		if o.ui != "off" {
+			var err error
+			ln, err = listenUI(o.ui, true, errw)
+			if err != nil {
+				return err
+			}
+			opts.UI = ln.Addr().String()
+			opts.OnUp = func(l *lab.Lab) func() {
+				fmt.Fprintf(errw, "  .. web view: %s\n", uiURL(opts.UI))
+				return serveUI(l, ln, slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			}
+		}
 		if text {
 			opts.Progress = func(msg string) {
 				if !reCounter.MatchString(msg) { // "namespaces 3/7": too chatty for a lesson
@@ -149,6 +168,9 @@ func runLessons(ctx context.Context, o *lessonOptions, args []string, in io.Read
 			}
 		}
 		r, err := lessons.Run(ctx, l, opts)
+		if ln != nil {
+			ln.Close() // closed already by the web view, unless the lesson never came up
+		}
 		if err != nil {
 			r.Error = err.Error()
 			r.Passed = false

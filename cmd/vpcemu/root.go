@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newDropsCmd,
 		newConntrackCmd,
 		newExplainCmd,
+		newUICmd,
 		newLessonCmd,
 		newVersionCmd,
 	} {

@@ -57,6 +57,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 	if st.File != "" {
 		fmt.Fprintf(out, "file: %s\n", st.File)
 	}
+	if st.UI != "" {
+		fmt.Fprintf(out, "web view: %s\n", uiURL(st.UI))
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
 	for _, s := range st.Subnets {

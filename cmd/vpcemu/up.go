@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vpcemu/vpcemu/lab"
 	"github.com/vpcemu/vpcemu/loader"
+	"github.com/vpcemu/vpcemu/webui"
 )
 
 type upOptions struct {
@@ -23,6 +25,8 @@ type upOptions struct {
 	xdpMode string
 	readyFD int // internal: the detached child reports readiness on this fd
 	quiet   bool
+	ui      string
+	uiSet   bool // --ui was given: no fallback to the next free port
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -37,9 +41,11 @@ stays in the foreground writing flow logs until Ctrl-C, which tears it down.
 With -d it detaches once the topology is ready; 'vpcemu down' removes it.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			o.uiSet = c.Flags().Changed("ui")
 			return runUp(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
+	c.Flags().StringVar(&o.ui, "ui", webui.DefaultAddr, fmt.Sprintf(uiFlagHelp, webui.DefaultPort, webui.DefaultPort+webui.PortsTried-1))
 	c.Flags().StringVarP(&o.file, "file", "f", "", "topology file (default: the built-in lab)")
 	c.Flags().BoolVarP(&o.detach, "detach", "d", false, "return once the topology is ready and keep it running in the background")
 	c.Flags().StringVar(&o.xdpMode, "xdp-mode", string(loader.DefaultNACLMode), "NACL attach mode on the router's uplinks: tcx ingress, or generic or native XDP (the same program; see BENCHMARKS.md)")
@@ -74,27 +80,52 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 			fmt.Fprintf(errOut, "vpcemu: %s\n", msg)
 		}
 	}
-	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress})
-	if err != nil {
+	fail := func(err error) error {
 		if o.readyFD > 0 {
 			reportReady(o.readyFD, err)
 		}
 		return err
 	}
+	// The web view's port is taken before the topology is built, so that
+	// state.json can say where it is.
+	uiLn, err := listenUI(o.ui, o.uiSet, errOut)
+	if err != nil {
+		return fail(err)
+	}
+	uiAddr := ""
+	if uiLn != nil {
+		uiAddr = uiLn.Addr().String()
+	}
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress, UI: uiAddr})
+	if err != nil {
+		if uiLn != nil {
+			uiLn.Close()
+		}
+		return fail(err)
+	}
+	stopUI := func() {}
+	if uiLn != nil {
+		stopUI = serveUI(l, uiLn, log)
+	}
 	if o.readyFD > 0 {
 		reportReady(o.readyFD, nil)
 	} else {
-		printReady(out, l)
+		printReady(out, l, uiAddr)
 	}
 	serveErr := l.Serve(ctx)
 	progress("tearing down " + t.Name)
+	stopUI()
 	closeErr := l.Close()
 	return errors.Join(serveErr, closeErr)
 }
 
-func printReady(out io.Writer, l *lab.Lab) {
+func printReady(out io.Writer, l *lab.Lab, ui string) {
 	t := l.Topology()
 	fmt.Fprintf(out, "%s is up: %d instances, %d internet hosts. Ctrl-C tears it down.\n", t.Name, len(t.Instances), len(t.Internet))
+	if ui != "" {
+		fmt.Fprintf(out, "Web view: %s\n", uiURL(ui))
+	}
 	fmt.Fprintf(out, "Try: vpcemu status | vpcemu exec HOST -- CMD | vpcemu ssh FROM TO [CMD]\n")
 }
 
@@ -120,6 +151,9 @@ func detach(o *upOptions, name string, out io.Writer) error {
 		return fmt.Errorf("create the readiness pipe: %w", err)
 	}
 	args := []string{"up", "--ready-fd", "3", "--xdp-mode", o.xdpMode, "-q"}
+	if o.uiSet {
+		args = append(args, "--ui", o.ui)
+	}
 	if o.file != "" {
 		args = append(args, "-f", o.file)
 	}
@@ -147,6 +181,9 @@ func detach(o *upOptions, name string, out io.Writer) error {
 		pid := cmd.Process.Pid
 		_ = cmd.Process.Release()
 		fmt.Fprintf(out, "%s is up (daemon pid %d); `vpcemu down %s` removes it\n", name, pid, name)
+		if s, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)); err == nil && s.UI != "" {
+			fmt.Fprintf(out, "Web view: %s\n", uiURL(s.UI))
+		}
 		return nil
 	}
 	_ = cmd.Wait()
