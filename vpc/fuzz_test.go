@@ -1,50 +1,8 @@
 package vpc
 
 import (
-	"reflect"
 	"testing"
 )
-
-// clearPositions zeroes what legitimately differs between a parsed file
-// and its re-encoded form.
-func clearPositions(t *Topology) {
-	t.File = ""
-	for i := range t.Subnets {
-		t.Subnets[i].Pos = Pos{}
-	}
-	for i := range t.SecurityGroups {
-		sg := &t.SecurityGroups[i]
-		sg.Pos = Pos{}
-		for j := range sg.Ingress {
-			sg.Ingress[j].Pos = Pos{}
-		}
-		for j := range sg.Egress {
-			sg.Egress[j].Pos = Pos{}
-		}
-	}
-	for i := range t.NetworkACLs {
-		a := &t.NetworkACLs[i]
-		a.Pos = Pos{}
-		for j := range a.Ingress {
-			a.Ingress[j].Pos = Pos{}
-		}
-		for j := range a.Egress {
-			a.Egress[j].Pos = Pos{}
-		}
-	}
-	for i := range t.PrefixLists {
-		t.PrefixLists[i].Pos = Pos{}
-	}
-	for i := range t.Instances {
-		t.Instances[i].Pos = Pos{}
-	}
-	for i := range t.Internet {
-		t.Internet[i].Pos = Pos{}
-	}
-	for i := range t.FlowLogs {
-		t.FlowLogs[i].Pos = Pos{}
-	}
-}
 
 // checkRoundTrip asserts that a parsed topology, written back out, parses
 // again (so it re-validates) to the same topology.
@@ -55,10 +13,10 @@ func checkRoundTrip(t *testing.T, topo *Topology) {
 	if err != nil {
 		t.Fatalf("re-encoded topology does not re-validate: %v\n%s", err, out)
 	}
-	clearPositions(topo)
-	clearPositions(again)
-	if !reflect.DeepEqual(topo, again) {
-		t.Fatalf("round trip changed the topology:\nbefore %+v\nafter  %+v\n%s", topo, again, out)
+	ClearPositions(topo)
+	ClearPositions(again)
+	if d := Diff(topo, again); d != "" {
+		t.Fatalf("round trip changed the topology: %s\n%s", d, out)
 	}
 }
 

@@ -258,12 +258,14 @@ type Limits struct {
 	// gateway address holds per destination IP, port and protocol (NGW-7).
 	NATConnectionsPerDestination int           // default 55000
 	NATIdleTimeout               time.Duration // default 350 s (NGW-11)
+	ElasticIPs                   int           // Elastic IPs per region; default 5 (EIP-12, AddressLimitExceeded)
+	NATGatewaysPerAZ             int           // default 5 (NGW-4, NatGatewayLimitExceeded)
 }
 
 // DefaultLimits are AWS's default quotas.
 var DefaultLimits = Limits{
 	SecurityGroupsPerENI: 5, RulesPerSecurityGroup: 60, NACLRulesPerDirection: 20, RoutesPerTable: 50,
-	NATConnectionsPerDestination: 55000, NATIdleTimeout: 350 * time.Second,
+	NATConnectionsPerDestination: 55000, NATIdleTimeout: 350 * time.Second, ElasticIPs: 5, NATGatewaysPerAZ: 5,
 }
 
 // DefaultConntrack is AWS's default connection-tracking configuration.
