@@ -5,17 +5,18 @@ import (
 	"reflect"
 )
 
-// ClearPositions zeroes what legitimately differs between two topologies
-// that describe the same thing: the file they came from and every Pos.
-// Tests compare a topology with the parse of its export after this.
-func ClearPositions(t *Topology) {
+// ClearIncidentals zeroes what may differ between two topologies that mean
+// the same: the file they came from, every Pos, and empty lists and maps
+// (nil, as Parse leaves what a file does not give). Tests compare a
+// topology with the parse of its export after this.
+func ClearIncidentals(t *Topology) {
 	t.File = ""
-	clearPos(reflect.ValueOf(t).Elem())
+	clearIncidentals(reflect.ValueOf(t).Elem())
 }
 
 var posType = reflect.TypeOf(Pos{})
 
-func clearPos(v reflect.Value) {
+func clearIncidentals(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Struct:
 		if v.Type() == posType {
@@ -24,16 +25,26 @@ func clearPos(v reflect.Value) {
 		}
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				clearPos(v.Field(i))
+				clearIncidentals(v.Field(i))
 			}
 		}
-	case reflect.Slice, reflect.Array:
+	case reflect.Slice, reflect.Map:
+		if v.Len() == 0 {
+			v.Set(reflect.Zero(v.Type()))
+			return
+		}
+		if v.Kind() == reflect.Slice {
+			for i := range v.Len() {
+				clearIncidentals(v.Index(i))
+			}
+		}
+	case reflect.Array:
 		for i := range v.Len() {
-			clearPos(v.Index(i))
+			clearIncidentals(v.Index(i))
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
-			clearPos(v.Elem())
+			clearIncidentals(v.Elem())
 		}
 	}
 }

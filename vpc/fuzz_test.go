@@ -1,8 +1,18 @@
 package vpc
 
 import (
+	"os"
 	"testing"
 )
+
+func mustLoad(t *testing.T, path string) *Topology {
+	t.Helper()
+	topo, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
 
 // checkRoundTrip asserts that a parsed topology, written back out, parses
 // again (so it re-validates) to the same topology.
@@ -13,8 +23,8 @@ func checkRoundTrip(t *testing.T, topo *Topology) {
 	if err != nil {
 		t.Fatalf("re-encoded topology does not re-validate: %v\n%s", err, out)
 	}
-	ClearPositions(topo)
-	ClearPositions(again)
+	ClearIncidentals(topo)
+	ClearIncidentals(again)
 	if d := Diff(topo, again); d != "" {
 		t.Fatalf("round trip changed the topology: %s\n%s", d, out)
 	}
@@ -22,12 +32,16 @@ func checkRoundTrip(t *testing.T, topo *Topology) {
 
 func TestRoundTrip(t *testing.T) {
 	checkRoundTrip(t, Lab())
+	checkRoundTrip(t, mustLoad(t, "../examples/routing/t2.yaml"))
 	checkRoundTrip(t, planTopology(t))
 	checkRoundTrip(t, mustParse(t, string(Generate("rt", 250))))
 }
 
 func FuzzParse(f *testing.F) {
 	f.Add(LabYAML)
+	if t2, err := os.ReadFile("../examples/routing/t2.yaml"); err == nil {
+		f.Add(t2)
+	}
 	f.Add(Generate("fz", 3))
 	f.Add([]byte(h))
 	f.Add([]byte(h + "security_groups:\n  - {id: a, name: web, ingress: [{protocol: icmpv6, icmp_type: 128, ipv6_cidr: \"::/0\"}], egress: []}\n" +

@@ -208,6 +208,9 @@ func (d *decoder) validateNATs(t *Topology) {
 	// an instance at a low address does not move them [INTERP].
 	for _, g := range free {
 		s := t.Subnet(g.Subnet)
+		if !s.CIDR.IsValid() {
+			continue // reported with the subnet
+		}
 		lo, hi := usableRange(s.CIDR)
 		for a := hi; !a.Less(lo); a = a.Prev() {
 			if _, used := d.addrs[a]; !used {
