@@ -52,6 +52,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range validationCases {
 		f.Add([]byte(tc.yaml))
 	}
+	for _, tc := range routingCases {
+		f.Add([]byte(tc.yaml))
+	}
 	f.Add([]byte("a: &a [*a]\nname: *a\n"))
 	f.Add([]byte("x-a: &a {<<: *a}\nname: t\nvpc: *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

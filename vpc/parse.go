@@ -740,11 +740,13 @@ func (d *decoder) instance(n *yaml.Node, path string) (Instance, bool) {
 	primary := -1
 	var enis []ENI
 	seen := map[int]int{}
+	failed := false
 	for i, nn := range items {
 		p := index(join(path, "network_interfaces"), i)
 		e, ok := d.networkInterface(nn, p, in.ID)
 		d.mark(p, ok)
 		if !ok {
+			failed = true
 			continue // the file is invalid anyway; checks need a device index
 		}
 		if first, dup := seen[e.DeviceIndex]; dup {
@@ -766,6 +768,9 @@ func (d *decoder) instance(n *yaml.Node, path string) (Instance, bool) {
 		}
 		in.ENI = enis[primary]
 		enis = append(enis[:primary:primary], enis[primary+1:]...)
+	} else if failed && !o.present("subnet") {
+		// The primary ENI may be the entry that did not decode: no more errors.
+		d.mark(path, false)
 	} else {
 		in.ENI = ENI{Pos: in.Pos}
 		in.ENI.ID = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")

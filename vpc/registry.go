@@ -208,6 +208,8 @@ func (d *decoder) implicitID(id, kind string, v *VPC, what, key string) {
 	case !defined:
 		d.ids[id] = ref{kind: kind, vpc: v.ID, what: fmt.Sprintf("%s's %s", v.ID, what)}
 		d.implicit[id] = true
+	case r.field == "":
+		// Two default objects with one id: validateVPCs reports it.
 	case r.kind != kind:
 		d.errf(join(r.field, "id"), "", "%q is the id of %s's %s; valid: %s", id, v.ID, what, hint)
 	case r.vpc != v.ID && !(kind == kindIGW && r.vpc == ""):

@@ -198,7 +198,11 @@ func (d *decoder) validateSubnets(t *Topology) {
 			for j := range i {
 				o := t.Subnets[j]
 				if !d.isBad(index("subnets", j)) && o.CIDR.IsValid() && s.CIDR.Overlaps(o.CIDR) {
-					d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]); valid: a block that overlaps no other subnet", s.CIDR, o.ID, o.CIDR, j)
+					if o.VPC != s.VPC {
+						d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]) of %s; valid: a block that overlaps no other subnet, in any VPC of the topology (vpcemu finds subnets by address)", s.CIDR, o.ID, o.CIDR, j, o.VPC)
+					} else {
+						d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]); valid: a block that overlaps no other subnet", s.CIDR, o.ID, o.CIDR, j)
+					}
 					break
 				}
 			}

@@ -685,8 +685,8 @@ func (d *decoder) validateEndpoints(t *Topology, pls map[string]*PrefixList) {
 			d.dupID(join(p, "id"), "VPC endpoint", e.ID)
 		}
 		ids[e.ID] = true
-		if !reService.MatchString(e.Service) {
-			continue
+		if m := reService.FindStringSubmatch(e.Service); m == nil || m[1] != t.Region {
+			continue // reported when decoded
 		}
 		var pl *PrefixList
 		for _, x := range pls {
