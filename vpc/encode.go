@@ -61,6 +61,7 @@ type (
 		Name       string   `yaml:"name,omitempty"`
 		MaxEntries int      `yaml:"max_entries"`
 		CIDRs      []string `yaml:"cidrs"`
+		Tags       Tags     `yaml:"tags,omitempty"`
 	}
 	fileSubnet struct {
 		ID                  string `yaml:"id"`
@@ -206,6 +207,7 @@ type (
 		FileFormat             string `yaml:"file_format"`
 		Hive                   bool   `yaml:"hive_compatible_partitions"`
 		PerHour                bool   `yaml:"per_hour_partition"`
+		Tags                   Tags   `yaml:"tags,omitempty"`
 	}
 )
 
@@ -262,7 +264,7 @@ func (t *Topology) YAML() []byte {
 		for _, p := range pl.CIDRs {
 			c = append(c, p.String())
 		}
-		f.PrefixLists = append(f.PrefixLists, filePL{pl.ID, pl.Name, pl.MaxEntries, c})
+		f.PrefixLists = append(f.PrefixLists, filePL{pl.ID, pl.Name, pl.MaxEntries, c, pl.Tags})
 	}
 	for _, s := range t.Subnets {
 		fs := fileSubnet{ID: s.ID, VPC: vpcOf(s.VPC), CIDR: prefixString(s.CIDR), IPv6CIDR: prefixString(s.IPv6CIDR), AZ: s.AZ,
@@ -336,7 +338,7 @@ func (t *Topology) YAML() []byte {
 	}
 	for _, fl := range t.FlowLogs {
 		f.FlowLogs = append(f.FlowLogs, fileFlowLog{fl.ID, fl.Resource, fl.TrafficType, fl.MaxAggregationInterval,
-			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition})
+			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition, fl.Tags})
 	}
 	out, err := yaml.Marshal(&f)
 	if err != nil {

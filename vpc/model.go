@@ -173,6 +173,7 @@ type PrefixList struct {
 	AWSManaged bool   // weight 1 against quotas (RT-4, SG-43)
 	MaxEntries int    // its weight against the rules-per-SG quota (customer-managed)
 	CIDRs      []netip.Prefix
+	Tags       Tags
 	Pos        Pos
 }
 
@@ -244,6 +245,7 @@ type FlowLog struct {
 	FileFormat             string // "plain-text" (default) or "parquet"
 	HiveCompatible         bool
 	PerHourPartition       bool
+	Tags                   Tags
 	Pos                    Pos
 }
 

@@ -73,13 +73,13 @@ var (
 	sgRuleKeys   = []string{"id", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description"}
 	naclKeys     = []string{"id", "vpc", "ingress", "egress", "tags"}
 	naclRuleKeys = []string{"rule", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "action"}
-	plKeys       = []string{"id", "name", "max_entries", "cidrs"}
+	plKeys       = []string{"id", "name", "max_entries", "cidrs", "tags"}
 	instKeys     = []string{"id", "eni", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check",
 		"network_interfaces", "os", "services", "conntrack", "tags"}
 	niKeys    = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
 	ctKeys    = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
 	hostKeys  = []string{"name", "ip", "ipv6", "os", "services"}
-	flKeys    = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition"}
+	flKeys    = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition", "tags"}
 	limitKeys = []string{"security_groups_per_eni", "rules_per_security_group", "nacl_rules_per_direction", "routes_per_table",
 		"nat_connections_per_destination", "ngw_connections_per_destination", "nat_idle_timeout", "elastic_ips", "nat_gateways_per_az"}
 )
@@ -378,6 +378,7 @@ func (d *decoder) prefixList(n *yaml.Node, path string) (PrefixList, bool) {
 	}
 	def := max(len(cidrs), 1)
 	pl.MaxEntries, _ = d.integer(o, "max_entries", def, 1, 1000, "InvalidParameterValue", "a whole number from 1 to 1000")
+	pl.Tags = d.tags(o)
 	if len(cidrs) > pl.MaxEntries {
 		d.errf(join(path, "cidrs"), "PrefixListMaxEntriesExceeded", "%d entries exceed max_entries %d; valid: at most max_entries entries", len(cidrs), pl.MaxEntries)
 	}
@@ -997,5 +998,6 @@ func (d *decoder) flowLog(n *yaml.Node, path string) (FlowLog, bool) {
 	}
 	fl.HiveCompatible = d.boolean(o, "hive_compatible_partitions")
 	fl.PerHourPartition = d.boolean(o, "per_hour_partition")
+	fl.Tags = d.tags(o)
 	return fl, true
 }

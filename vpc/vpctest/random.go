@@ -175,7 +175,7 @@ func RandomYAML(r *rand.Rand, o Options) []byte {
 
 func (g *gen) prefixLists() {
 	g.w("prefix_lists:\n")
-	g.w("  - {id: pl-c1, max_entries: 3, cidrs: [198.18.1.0/24, 198.18.2.0/24]}\n")
+	g.w("  - {id: pl-c1, max_entries: 3, cidrs: [198.18.1.0/24, 198.18.2.0/24]%s}\n", g.tags())
 	g.w("  - {id: pl-c6, cidrs: [\"2001:db8:ff01::/48\"]}\n")
 	g.s3 = g.coin(0.6)
 	if g.s3 {
@@ -659,7 +659,7 @@ func (g *gen) hostsAndFlowLogs() {
 	for _, v := range g.vpcs {
 		switch g.n(4) {
 		case 0:
-			g.w("  - {id: fl-%s, resource: %s}\n", v.id, v.id)
+			g.w("  - {id: fl-%s, resource: %s%s}\n", v.id, v.id, g.tags())
 		case 1:
 			g.w("  - {id: fl-%s, resource: %s, traffic_type: REJECT}\n", v.subnets[0].id, v.subnets[0].id)
 		case 2:
