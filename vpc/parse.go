@@ -772,6 +772,9 @@ func (d *decoder) instance(n *yaml.Node, path string) (Instance, bool) {
 	} else if failed && !o.present("subnet") {
 		// The primary ENI may be the entry that did not decode: no more errors.
 		d.mark(path, false)
+	} else if len(items) > 0 && !o.present("subnet") && !o.present("private_ip") {
+		d.errf(join(path, "network_interfaces"), "InvalidParameterCombination", "no ENI has device index 0; valid: the primary ENI as the instance's subnet and private_ip, or as a network_interfaces entry with device_index: 0 (ENI-2)")
+		d.mark(path, false)
 	} else {
 		in.ENI = ENI{Pos: in.Pos}
 		in.ENI.ID = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")

@@ -181,6 +181,9 @@ var routingCases = []struct {
 		"t.yaml:23:13: instances[1].subnet: network_interfaces has the primary ENI (device_index 0); valid: describe it either there or with the instance's own fields (subnet, private_ip, …), not both (InvalidParameterCombination)",
 		"t.yaml:28:9: instances[2].network_interfaces[0].device_index: missing; this field is required",
 	}},
+	{"no primary ENI", hr + "instances:\n  - {id: i-1, network_interfaces: [{device_index: 1, subnet: a1, private_ip: 10.0.1.10}]}\n", []string{
+		"t.yaml:14:35: instances[0].network_interfaces: no ENI has device index 0; valid: the primary ENI as the instance's subnet and private_ip, or as a network_interfaces entry with device_index: 0 (ENI-2) (InvalidParameterCombination)",
+	}},
 	{"ENIs in two AZs; flow log resources", "name: t\nvpc: {id: vpc-a, cidr: 10.0.0.0/16}\nsubnets:\n  - {id: s, cidr: 10.0.1.0/24, az: us-east-1a}\n  - {id: s2, cidr: 10.0.2.0/24, az: us-east-1b}\ninternet_gateways: [{id: igw, vpc: vpc-a}]\ninstances:\n  - {id: i-1, eni: eni-1, subnet: s, private_ip: 10.0.1.10, network_interfaces: [{device_index: 1, id: eni-2, subnet: s2, private_ip: 10.0.2.10}]}\nnat_gateways:\n  - {id: n1, subnet: s, eni: eni-n1, elastic_ip: e9}\nflow_logs:\n  - {id: fl, resource: eni-n1}\n  - {id: fl2, resource: eni-zz}\n", []string{
 		"t.yaml:8:119: instances[0].network_interfaces[0].subnet: subnet s2 is in us-east-1b but the instance's first ENI is in s (us-east-1a); valid: a subnet of us-east-1a (an instance's ENIs share its AZ, ENI-2) (InvalidParameterCombination)",
 		"t.yaml:10:50: nat_gateways[0].elastic_ip: unknown Elastic IP \"e9\"; valid: none are defined (InvalidAllocationID.NotFound)",
