@@ -23,6 +23,24 @@ type decoder struct {
 	errs ErrorList
 	pos  map[string]*yaml.Node
 	bad  map[string]bool // objects that did not decode; cross-object checks skip them
+
+	t        *Topology         // being decoded: later lists look up the VPCs
+	vpcPaths []string          // path of each VPC (vpc or vpcs[i])
+	ids      map[string]ref    // every object id, for references and cross-kind uniqueness
+	eniPath  map[string]string // eniKey(instance path, device index) → the path of the ENI's fields
+	routeAux map[string]routeAux
+	implicit map[string]bool       // ids of the objects VPCs get without the file naming them
+	peered   map[[2]string]bool    // VPC pairs joined by an active peering
+	addrs    map[netip.Addr]string // every address in use → the field that holds it
+	names    map[string]string     // instance ids and internet host names → field
+	eipUser  map[string]string     // Elastic IP id → the field of the NAT gateway that uses it
+	rtPaths  map[string][]string   // route table id → the path each route came from ("" when implicit)
+	fileRTs  int                   // how many of t.RouteTables the file defines
+}
+
+// eniKey names an instance's ENI by its device index for decoder.eniPath.
+func eniKey(instancePath string, deviceIndex int) string {
+	return fmt.Sprintf("%s#%d", instancePath, deviceIndex)
 }
 
 // mark remembers whether the object at path decoded cleanly.

@@ -1,6 +1,7 @@
 package vpc
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,54 @@ func TestRulesOnlyDiff(t *testing.T) {
 			err := RulesOnlyDiff(old, mustParse(t, src))
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("RulesOnlyDiff = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRulesOnlyDiffRouting(t *testing.T) {
+	data, err := os.ReadFile("../examples/routing/t2.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(data)
+	old := mustParse(t, base)
+	ok := []struct{ name, from, to string }{
+		{"tags of a route table", "  - id: rtb-q\n    vpc: vpc-1\n", "  - id: rtb-q\n    vpc: vpc-1\n    tags: {Name: private}\n"},
+		{"tags of a NAT gateway", "    port_policy: sequential", "    port_policy: sequential\n    tags: {team: net}"},
+		{"an ENI's groups", "security_groups: [sgD]", "security_groups: [sgD, sgW]"},
+		{"route quota", "region: us-east-1\n", "region: us-east-1\nlimits: {routes_per_table: 100}\n"},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			if src == base {
+				t.Fatalf("edit %q did not apply", tc.from)
+			}
+			if err := RulesOnlyDiff(old, mustParse(t, src)); err != nil {
+				t.Errorf("RulesOnlyDiff = %v, want nil", err)
+			}
+		})
+	}
+	bad := []struct{ name, from, to, want string }{
+		{"a route", "      - {destination: 0.0.0.0/0, target: nat-1}", "      - {destination: 0.0.0.0/0, target: igw-1}", "route_tables[2]"},
+		{"an association", "route_table: rtb-q, network_acl: acl-q", "network_acl: acl-q", "subnets[1].route_table"},
+		{"a peering's state", "state: active}", "state: pending-acceptance}", "peering_connections[0]"},
+		{"NAT port policy", "port_policy: sequential", "port_policy: random", "nat_gateways[0]"},
+		{"NAT limit", "region: us-east-1\n", "region: us-east-1\nlimits: {nat_idle_timeout: 10}\n", "limits.nat_idle_timeout"},
+		{"an internet gateway detached", "  - {id: igw-1, vpc: vpc-1}\n", "  - {id: igw-1, vpc: vpc-1}\n  - {id: igw-2}\n", "the number of internet_gateways (1, now 2)"},
+		{"a VPC block", "{id: vpc-2, cidr: 10.1.0.0/16}", "{id: vpc-2, cidr: 10.1.0.0/16, secondary_cidrs: [10.2.0.0/16]}", "vpcs[1].secondary_cidrs"},
+		{"source/destination check", "security_groups: [sgD]}", "security_groups: [sgD], source_dest_check: false}", "instances[1].source_dest_check"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			if src == base {
+				t.Fatalf("edit %q did not apply", tc.from)
+			}
+			err := RulesOnlyDiff(old, mustParse(t, src))
+			if want := tc.want + " changed; apply changes rules only: run vpcemu down and up"; err == nil || err.Error() != want {
+				t.Errorf("RulesOnlyDiff = %v, want %q", err, want)
 			}
 		})
 	}

@@ -1,49 +1,17 @@
 package vpc
 
 import (
-	"reflect"
+	"os"
 	"testing"
 )
 
-// clearPositions zeroes what legitimately differs between a parsed file
-// and its re-encoded form.
-func clearPositions(t *Topology) {
-	t.File = ""
-	for i := range t.Subnets {
-		t.Subnets[i].Pos = Pos{}
+func mustLoad(t *testing.T, path string) *Topology {
+	t.Helper()
+	topo, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range t.SecurityGroups {
-		sg := &t.SecurityGroups[i]
-		sg.Pos = Pos{}
-		for j := range sg.Ingress {
-			sg.Ingress[j].Pos = Pos{}
-		}
-		for j := range sg.Egress {
-			sg.Egress[j].Pos = Pos{}
-		}
-	}
-	for i := range t.NetworkACLs {
-		a := &t.NetworkACLs[i]
-		a.Pos = Pos{}
-		for j := range a.Ingress {
-			a.Ingress[j].Pos = Pos{}
-		}
-		for j := range a.Egress {
-			a.Egress[j].Pos = Pos{}
-		}
-	}
-	for i := range t.PrefixLists {
-		t.PrefixLists[i].Pos = Pos{}
-	}
-	for i := range t.Instances {
-		t.Instances[i].Pos = Pos{}
-	}
-	for i := range t.Internet {
-		t.Internet[i].Pos = Pos{}
-	}
-	for i := range t.FlowLogs {
-		t.FlowLogs[i].Pos = Pos{}
-	}
+	return topo
 }
 
 // checkRoundTrip asserts that a parsed topology, written back out, parses
@@ -55,21 +23,25 @@ func checkRoundTrip(t *testing.T, topo *Topology) {
 	if err != nil {
 		t.Fatalf("re-encoded topology does not re-validate: %v\n%s", err, out)
 	}
-	clearPositions(topo)
-	clearPositions(again)
-	if !reflect.DeepEqual(topo, again) {
-		t.Fatalf("round trip changed the topology:\nbefore %+v\nafter  %+v\n%s", topo, again, out)
+	ClearIncidentals(topo)
+	ClearIncidentals(again)
+	if d := Diff(topo, again); d != "" {
+		t.Fatalf("round trip changed the topology: %s\n%s", d, out)
 	}
 }
 
 func TestRoundTrip(t *testing.T) {
 	checkRoundTrip(t, Lab())
+	checkRoundTrip(t, mustLoad(t, "../examples/routing/t2.yaml"))
 	checkRoundTrip(t, planTopology(t))
 	checkRoundTrip(t, mustParse(t, string(Generate("rt", 250))))
 }
 
 func FuzzParse(f *testing.F) {
 	f.Add(LabYAML)
+	if t2, err := os.ReadFile("../examples/routing/t2.yaml"); err == nil {
+		f.Add(t2)
+	}
 	f.Add(Generate("fz", 3))
 	f.Add([]byte(h))
 	f.Add([]byte(h + "security_groups:\n  - {id: a, name: web, ingress: [{protocol: icmpv6, icmp_type: 128, ipv6_cidr: \"::/0\"}], egress: []}\n" +
@@ -78,6 +50,9 @@ func FuzzParse(f *testing.F) {
 		"instances:\n  - {id: i, eni: eni-1, subnet: s1, private_ip: 10.0.1.9, ipv6: \"2001:db8:0:1::9\", security_groups: [a], conntrack: {udp_timeout: 45, max_entries: 9}}\n" +
 		"flow_logs:\n  - {id: f, resource: eni-1, log_format: \"${version} ${reject-reason}\", file_format: parquet, per_hour_partition: true}\n"))
 	for _, tc := range validationCases {
+		f.Add([]byte(tc.yaml))
+	}
+	for _, tc := range routingCases {
 		f.Add([]byte(tc.yaml))
 	}
 	f.Add([]byte("a: &a [*a]\nname: *a\n"))

@@ -24,9 +24,9 @@ const (
 	// with (local routes, 0.0.0.0/0 and ::/0 to the VPC's internet gateway),
 	// created only when the file uses the sugar; suffixed as above.
 	PublicRouteTableID = "rtb-public"
-	// DefaultIGWID is the internet gateway a file written with the `vpc:`
-	// shorthand and no internet_gateways: gets attached, as the first
-	// vpcemu topologies always had one; suffixed as above.
+	// DefaultIGWID is the internet gateway `public: true` attaches to a VPC
+	// that has none, so that files written before routing keep their
+	// meaning; suffixed as above.
 	DefaultIGWID = "igw-default"
 )
 
@@ -42,6 +42,13 @@ type Pos struct {
 // Every object has an id unique across all kinds (a route's target is named
 // by id alone). Objects that belong to a VPC name it; the file may leave the
 // VPC out when there is only one.
+//
+// Code that edits a Topology keeps what Parse establishes, so that the
+// export (YAML) parses back to the same topology: every route table holds
+// its local routes and its endpoints' routes, in SortRoutes order; Blackhole
+// flags are as RefreshRouteStates computes them; the objects Parse adds by
+// itself (default groups, NACLs and main tables, the public: true table and
+// gateway) come after the file's, per VPC (AddVPC does this for new VPCs).
 type Topology struct {
 	File           string // path it was read from, for messages ("" when built in code)
 	Name           string // [a-z0-9-]{1,16}; prefixes every namespace
@@ -173,6 +180,7 @@ type PrefixList struct {
 	AWSManaged bool   // weight 1 against quotas (RT-4, SG-43)
 	MaxEntries int    // its weight against the rules-per-SG quota (customer-managed)
 	CIDRs      []netip.Prefix
+	Tags       Tags
 	Pos        Pos
 }
 
@@ -244,6 +252,7 @@ type FlowLog struct {
 	FileFormat             string // "plain-text" (default) or "parquet"
 	HiveCompatible         bool
 	PerHourPartition       bool
+	Tags                   Tags
 	Pos                    Pos
 }
 
@@ -258,12 +267,14 @@ type Limits struct {
 	// gateway address holds per destination IP, port and protocol (NGW-7).
 	NATConnectionsPerDestination int           // default 55000
 	NATIdleTimeout               time.Duration // default 350 s (NGW-11)
+	ElasticIPs                   int           // Elastic IPs per region; default 5 (EIP-12, AddressLimitExceeded)
+	NATGatewaysPerAZ             int           // default 5 (NGW-4, NatGatewayLimitExceeded)
 }
 
 // DefaultLimits are AWS's default quotas.
 var DefaultLimits = Limits{
 	SecurityGroupsPerENI: 5, RulesPerSecurityGroup: 60, NACLRulesPerDirection: 20, RoutesPerTable: 50,
-	NATConnectionsPerDestination: 55000, NATIdleTimeout: 350 * time.Second,
+	NATConnectionsPerDestination: 55000, NATIdleTimeout: 350 * time.Second, ElasticIPs: 5, NATGatewaysPerAZ: 5,
 }
 
 // DefaultConntrack is AWS's default connection-tracking configuration.
@@ -274,7 +285,9 @@ var DefaultConntrack = Conntrack{
 }
 
 // RouteTable routes the packets that leave its subnets (RT-1). Routes
-// always include one local route per VPC CIDR (RT-5).
+// always include one local route per VPC CIDR (RT-5), whose target an ENI
+// or NAT gateway may replace, and a route from each of its gateway
+// endpoints' prefix lists (VPCE-2); they are kept in SortRoutes order.
 type RouteTable struct {
 	ID     string
 	VPC    string
@@ -291,8 +304,10 @@ type Route struct {
 	DestPrefixList string       // a prefix list id (RT-10; gateway endpoints add these, VPCE-2)
 	Target         RouteTarget
 	// Blackhole marks a route whose target is gone (deleted NAT gateway,
-	// terminated instance, deleted peering: RT-15). The target id is kept,
-	// as AWS shows it; a route with no target at all is a blackhole too.
+	// terminated instance, deleted peering) or unusable (internet gateway
+	// detached from the table's VPC, peering not active): RT-15. The target
+	// id is kept, as AWS shows it; a route with no target at all is a
+	// blackhole too. RefreshRouteStates recomputes it.
 	Blackhole  bool
 	Propagated bool // RT-11's propagated routes, for tests only [INTERP]
 	Pos        Pos

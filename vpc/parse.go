@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func Load(path string) (*Topology, error) {
 // file is used in messages only. On failure the error is an ErrorList that
 // holds every mistake found, each with its line and column.
 func Parse(file string, data []byte) (*Topology, error) {
-	d := &decoder{file: file, pos: map[string]*yaml.Node{}}
+	d := &decoder{file: file, pos: map[string]*yaml.Node{}, eniPath: map[string]string{}}
 	t := d.parse(data)
 	if len(d.errs) > 0 {
 		d.errs.sort()
@@ -63,19 +64,24 @@ var (
 const validID = "1-64 characters from A-Z a-z 0-9 _ - starting with a letter or digit"
 
 var (
-	topKeys      = []string{"name", "account", "region", "vpc", "subnets", "security_groups", "network_acls", "prefix_lists", "instances", "internet", "flow_logs", "limits"}
-	vpcKeys      = []string{"id", "cidr", "ipv6_cidr", "mtu"}
-	subnetKeys   = []string{"id", "cidr", "ipv6_cidr", "az", "public", "network_acl"}
-	sgKeys       = []string{"id", "name", "description", "ingress", "egress"}
-	sgRuleKeys   = []string{"protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description"}
-	naclKeys     = []string{"id", "ingress", "egress"}
+	topKeys = []string{"name", "account", "region", "vpc", "vpcs", "subnets", "security_groups", "network_acls", "route_tables",
+		"internet_gateways", "egress_only_internet_gateways", "nat_gateways", "elastic_ips", "peering_connections", "vpc_endpoints",
+		"prefix_lists", "instances", "internet", "flow_logs", "limits"}
+	vpcKeys      = []string{"id", "cidr", "secondary_cidrs", "ipv6_cidr", "mtu", "default_security_group", "default_network_acl", "main_route_table", "tags"}
+	subnetKeys   = []string{"id", "vpc", "cidr", "ipv6_cidr", "az", "public", "route_table", "network_acl", "map_public_ip_on_launch", "tags"}
+	sgKeys       = []string{"id", "vpc", "name", "description", "ingress", "egress", "tags"}
+	sgRuleKeys   = []string{"id", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description"}
+	naclKeys     = []string{"id", "vpc", "ingress", "egress", "tags"}
 	naclRuleKeys = []string{"rule", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "action"}
-	plKeys       = []string{"id", "max_entries", "cidrs"}
-	instKeys     = []string{"id", "eni", "subnet", "private_ip", "public_ip", "ipv6", "security_groups", "os", "services", "conntrack"}
-	ctKeys       = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
-	hostKeys     = []string{"name", "ip", "ipv6", "os", "services"}
-	flKeys       = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition"}
-	limitKeys    = []string{"security_groups_per_eni", "rules_per_security_group", "nacl_rules_per_direction"}
+	plKeys       = []string{"id", "name", "max_entries", "cidrs", "tags"}
+	instKeys     = []string{"id", "eni", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check",
+		"network_interfaces", "os", "services", "conntrack", "tags"}
+	niKeys    = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
+	ctKeys    = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
+	hostKeys  = []string{"name", "ip", "ipv6", "os", "services"}
+	flKeys    = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition", "tags"}
+	limitKeys = []string{"security_groups_per_eni", "rules_per_security_group", "nacl_rules_per_direction", "routes_per_table",
+		"nat_connections_per_destination", "ngw_connections_per_destination", "nat_idle_timeout", "elastic_ips", "nat_gateways_per_az"}
 )
 
 // Defaults for fields a file may leave out.
@@ -101,6 +107,7 @@ func (d *decoder) parse(data []byte) *Topology {
 		return nil
 	}
 	t := &Topology{File: d.file}
+	d.t = t
 	t.Name = d.str(o, "name", true, reName, "1-16 characters from a-z 0-9 -")
 	t.Account = DefaultAccount
 	if v, n, ok := d.scalar(o, "account", false); ok {
@@ -115,27 +122,27 @@ func (d *decoder) parse(data []byte) *Topology {
 		t.Region = v
 	}
 	t.Limits = d.limits(o)
-	t.VPCs = []VPC{d.vpc(o, t.Name)}
+	t.VPCs = d.vpcs(o, t.Name)
 
 	t.PrefixLists = decodeList(d, o, "prefix_lists", d.prefixList)
 	t.Subnets = decodeList(d, o, "subnets", func(n *yaml.Node, path string) (Subnet, bool) {
 		return d.subnet(n, path, t.Region)
 	})
-	t.SecurityGroups = decodeList(d, o, "security_groups", func(n *yaml.Node, path string) (SecurityGroup, bool) {
-		return d.securityGroup(n, path, t)
-	})
-	t.NetworkACLs = decodeList(d, o, "network_acls", func(n *yaml.Node, path string) (NetworkACL, bool) {
-		return d.networkACL(n, path, t)
-	})
-	t.Instances = decodeList(d, o, "instances", func(n *yaml.Node, path string) (Instance, bool) {
-		return d.instance(n, path, t.Name)
-	})
+	t.SecurityGroups = decodeList(d, o, "security_groups", d.securityGroup)
+	t.NetworkACLs = decodeList(d, o, "network_acls", d.networkACL)
+	t.RouteTables = decodeList(d, o, "route_tables", d.routeTable)
+	t.InternetGateways = decodeList(d, o, "internet_gateways", d.internetGateway)
+	t.EgressOnlyGateways = decodeList(d, o, "egress_only_internet_gateways", d.egressOnlyGateway)
+	t.Instances = decodeList(d, o, "instances", d.instance)
+	t.NATGateways = decodeList(d, o, "nat_gateways", d.natGateway)
+	t.ElasticIPs = decodeList(d, o, "elastic_ips", d.elasticIP)
+	t.Peerings = decodeList(d, o, "peering_connections", d.peering)
+	t.Endpoints = decodeList(d, o, "vpc_endpoints", d.endpoint)
 	t.Internet = decodeList(d, o, "internet", d.host)
 	t.FlowLogs = decodeList(d, o, "flow_logs", d.flowLog)
 	// Objects that failed to decode are kept (marked bad) so that paths
 	// still index the file's lists; cross-object checks skip them.
 	d.validate(t)
-	addDefaults(t)
 	return t
 }
 
@@ -177,44 +184,162 @@ func (d *decoder) limits(o object) Limits {
 	l.SecurityGroupsPerENI, _ = d.integer(lo, "security_groups_per_eni", l.SecurityGroupsPerENI, 1, 100000, "", valid)
 	l.RulesPerSecurityGroup, _ = d.integer(lo, "rules_per_security_group", l.RulesPerSecurityGroup, 1, 100000, "", valid)
 	l.NACLRulesPerDirection, _ = d.integer(lo, "nacl_rules_per_direction", l.NACLRulesPerDirection, 1, 100000, "", valid)
+	// AWS lets the route quota be raised to 1,000 (RT-4).
+	l.RoutesPerTable, _ = d.integer(lo, "routes_per_table", l.RoutesPerTable, 1, 1000, "", "a whole number from 1 to 1000")
+	// The spec's vectors (TV-49) call the NAT limit ngw_…; both names are accepted.
+	key := "nat_connections_per_destination"
+	if lo.present("ngw_connections_per_destination") {
+		if lo.present(key) {
+			d.errf("limits.ngw_connections_per_destination", "InvalidParameterCombination", "ngw_connections_per_destination is another name for nat_connections_per_destination; valid: one of the two")
+		}
+		key = "ngw_connections_per_destination"
+	}
+	l.NATConnectionsPerDestination, _ = d.integer(lo, key, l.NATConnectionsPerDestination, 1, 55000, "", "a whole number from 1 to 55000 (AWS's fixed limit; lower it for tests)")
+	secs, _ := d.integer(lo, "nat_idle_timeout", int(l.NATIdleTimeout/time.Second), 1, 350, "", "seconds from 1 to 350 (AWS's fixed timeout; lower it for tests)")
+	l.NATIdleTimeout = time.Duration(secs) * time.Second
+	l.ElasticIPs, _ = d.integer(lo, "elastic_ips", l.ElasticIPs, 1, 100000, "", valid)
+	l.NATGatewaysPerAZ, _ = d.integer(lo, "nat_gateways_per_az", l.NATGatewaysPerAZ, 1, 100000, "", valid)
 	return l
 }
 
-func (d *decoder) vpc(o object, name string) VPC {
-	v := VPC{}
-	if o.get("vpc") == nil {
-		d.errAt(o.node, "vpc", "", "missing; this field is required (a mapping with id and cidr)")
-		return v
+// vpcs decodes `vpc:` (one VPC) or `vpcs:` (a list). The result always has
+// at least one element so that later checks can index it; a file without a
+// valid VPC has errors anyway.
+func (d *decoder) vpcs(o object, name string) []VPC {
+	var out []VPC
+	switch {
+	case o.present("vpcs") && o.present("vpc"):
+		d.errf("vpcs", "InvalidParameterCombination", "a file has either vpc: (one VPC) or vpcs: (a list), not both; valid: move vpc: into the vpcs: list")
+	case o.present("vpcs"):
+		items, ok := d.list(o, "vpcs")
+		if ok && len(items) == 0 {
+			d.errf("vpcs", "", "the list is empty; valid: at least one VPC, each a mapping with id and cidr")
+		}
+		for i, n := range items {
+			p := index("vpcs", i)
+			v, ok := d.vpc(n, p, "")
+			d.mark(p, ok)
+			out = append(out, v)
+		}
+	case o.get("vpc") == nil:
+		d.errAt(o.node, "vpc", "", "missing; this field is required (a mapping with id and cidr, or vpcs: a list of them)")
+	default:
+		v, ok := d.vpc(o.get("vpc"), "vpc", name)
+		d.mark("vpc", ok)
+		out = append(out, v)
 	}
-	vo, ok := d.mapping(o.get("vpc"), "vpc", vpcKeys...)
+	if len(out) == 0 {
+		out = []VPC{{}}
+	}
+	d.vpcPaths = make([]string, len(out))
+	for i := range out {
+		d.vpcPaths[i] = index("vpcs", i)
+		if !o.present("vpcs") {
+			d.vpcPaths[i] = "vpc"
+		}
+		v := &out[i]
+		if v.DefaultSG == "" {
+			v.DefaultSG = DefaultID(DefaultSGID, i, v.ID)
+		}
+		if v.DefaultNACL == "" {
+			v.DefaultNACL = DefaultID(DefaultNACLID, i, v.ID)
+		}
+		if v.MainTable == "" {
+			v.MainTable = DefaultID(DefaultMainRouteTableID, i, v.ID)
+		}
+	}
+	return out
+}
+
+// DefaultID is the id of an object a VPC has without the file naming it
+// (DefaultSGID, DefaultNACLID, DefaultMainRouteTableID, PublicRouteTableID,
+// DefaultIGWID): base for the first VPC of a file, base-VPCID for the others.
+func DefaultID(base string, vpcIndex int, vpcID string) string {
+	if vpcIndex == 0 {
+		return base
+	}
+	return base + "-" + vpcID
+}
+
+func (d *decoder) vpc(n *yaml.Node, path, name string) (VPC, bool) {
+	v := VPC{Pos: pos(resolve(n))}
+	vo, ok := d.mapping(n, path, vpcKeys...)
 	if !ok {
-		return v
+		return v, false
 	}
-	v.ID = d.str(vo, "id", false, reID, validID)
-	if v.ID == "" && !vo.present("id") && name != "" {
-		v.ID = "vpc-" + name
+	if name != "" {
+		v.ID = d.str(vo, "id", false, reID, validID)
+		if v.ID == "" && !vo.present("id") {
+			v.ID = "vpc-" + name
+		}
+	} else {
+		v.ID = d.str(vo, "id", true, reID, validID)
 	}
-	v.CIDR = d.prefix(vo, "cidr", 4, true, false)
-	if v.CIDR.IsValid() && (v.CIDR.Bits() < 16 || v.CIDR.Bits() > 28) {
-		d.errf("vpc.cidr", "InvalidVpc.Range", "%s is not a valid VPC block size; valid: a prefix length from /16 to /28", v.CIDR)
-		v.CIDR = netip.Prefix{}
+	v.CIDR = d.vpcBlock(vo, "cidr", true)
+	cidrs, nodes := d.strList(vo, "secondary_cidrs")
+	for i, c := range cidrs {
+		field := index(join(path, "secondary_cidrs"), i)
+		p := d.parsePrefix(nodes[i], field, c, 4, false)
+		if p = d.checkVPCBlock(field, p); !p.IsValid() {
+			continue
+		}
+		for j, q := range append([]netip.Prefix{v.CIDR}, v.SecondaryCIDRs...) {
+			if q.IsValid() && q.Overlaps(p) {
+				what := "the primary block"
+				if j > 0 {
+					what = fmt.Sprintf("secondary_cidrs[%d]", j-1)
+				}
+				d.errAt(nodes[i], field, "InvalidVpc.Range", "%s overlaps %s %s; valid: a block that overlaps no other block of the VPC", p, what, q)
+				p = netip.Prefix{}
+				break
+			}
+		}
+		if p.IsValid() {
+			v.SecondaryCIDRs = append(v.SecondaryCIDRs, p)
+		}
 	}
-	if r, bad := reservedOverlap(v.CIDR); v.CIDR.IsValid() && bad {
-		d.errf("vpc.cidr", "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a private block such as 10.0.0.0/16", v.CIDR, r)
-		v.CIDR = netip.Prefix{}
+	if len(cidrs) > maxVPCCIDRs-1 {
+		d.errf(join(path, "secondary_cidrs"), "CidrLimitExceeded", "%d secondary blocks; valid: at most %d (AWS's default of %d IPv4 blocks per VPC)", len(cidrs), maxVPCCIDRs-1, maxVPCCIDRs)
 	}
 	v.IPv6CIDR = d.prefix(vo, "ipv6_cidr", 6, false, false)
 	if r, bad := reservedOverlap(v.IPv6CIDR); v.IPv6CIDR.IsValid() && bad {
-		d.errf("vpc.ipv6_cidr", "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a global or unique-local block such as 2001:db8::/56", v.IPv6CIDR, r)
+		d.errf(join(path, "ipv6_cidr"), "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a global or unique-local block such as 2001:db8::/56", v.IPv6CIDR, r)
 		v.IPv6CIDR = netip.Prefix{}
 	}
 	if v.IPv6CIDR.IsValid() && (v.IPv6CIDR.Bits() < 44 || v.IPv6CIDR.Bits() > 60) {
-		d.errf("vpc.ipv6_cidr", "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
+		d.errf(join(path, "ipv6_cidr"), "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
 		v.IPv6CIDR = netip.Prefix{}
 	}
 	// 1280 is the IPv6 minimum; 9001 is AWS's largest in-VPC MTU.
 	v.MTU, _ = d.integer(vo, "mtu", DefaultMTU, 1280, 9001, "", "a whole number from 1280 to 9001 (AWS: 1500 or 9001)")
-	return v
+	v.DefaultSG = d.str(vo, "default_security_group", false, reID, validID)
+	v.DefaultNACL = d.str(vo, "default_network_acl", false, reID, validID)
+	v.MainTable = d.str(vo, "main_route_table", false, reID, validID)
+	v.Tags = d.tags(vo)
+	return v, true
+}
+
+// maxVPCCIDRs is AWS's default quota of IPv4 blocks per VPC, the primary included.
+const maxVPCCIDRs = 5
+
+// vpcBlock decodes a VPC's IPv4 block: /16 to /28, outside the reserved ranges.
+func (d *decoder) vpcBlock(o object, key string, required bool) netip.Prefix {
+	return d.checkVPCBlock(join(o.path, key), d.prefix(o, key, 4, required, false))
+}
+
+func (d *decoder) checkVPCBlock(field string, p netip.Prefix) netip.Prefix {
+	if !p.IsValid() {
+		return p
+	}
+	if p.Bits() < 16 || p.Bits() > 28 {
+		d.errf(field, "InvalidVpc.Range", "%s is not a valid VPC block size; valid: a prefix length from /16 to /28", p)
+		return netip.Prefix{}
+	}
+	if r, bad := reservedOverlap(p); bad {
+		d.errf(field, "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a private block such as 10.0.0.0/16", p, r)
+		return netip.Prefix{}
+	}
+	return p
 }
 
 func (d *decoder) prefixList(n *yaml.Node, path string) (PrefixList, bool) {
@@ -224,6 +349,14 @@ func (d *decoder) prefixList(n *yaml.Node, path string) (PrefixList, bool) {
 	}
 	pl := PrefixList{Pos: pos(o.node)}
 	pl.ID = d.str(o, "id", true, reID, validID)
+	if v, n, ok := d.scalar(o, "name", false); ok {
+		if v == "" || len(v) > 255 {
+			d.errAt(n, join(path, "name"), "InvalidParameterValue", "%q is not valid; valid: 1-255 characters", v)
+		}
+		pl.Name = v
+		// AWS's own lists (the gateway endpoints' service ranges) weigh 1 (RT-4, SG-43).
+		pl.AWSManaged = strings.HasPrefix(v, "com.amazonaws.")
+	}
 	cidrs, nodes := d.strList(o, "cidrs")
 	fam := 0
 	for i, c := range cidrs {
@@ -245,6 +378,7 @@ func (d *decoder) prefixList(n *yaml.Node, path string) (PrefixList, bool) {
 	}
 	def := max(len(cidrs), 1)
 	pl.MaxEntries, _ = d.integer(o, "max_entries", def, 1, 1000, "InvalidParameterValue", "a whole number from 1 to 1000")
+	pl.Tags = d.tags(o)
 	if len(cidrs) > pl.MaxEntries {
 		d.errf(join(path, "cidrs"), "PrefixListMaxEntriesExceeded", "%d entries exceed max_entries %d; valid: at most max_entries entries", len(cidrs), pl.MaxEntries)
 	}
@@ -258,6 +392,7 @@ func (d *decoder) subnet(n *yaml.Node, path, region string) (Subnet, bool) {
 	}
 	s := Subnet{Pos: pos(o.node)}
 	s.ID = d.str(o, "id", true, reID, validID)
+	s.VPC = d.vpcOf(o, "")
 	s.CIDR = d.prefix(o, "cidr", 4, true, false)
 	if s.CIDR.IsValid() && (s.CIDR.Bits() < 16 || s.CIDR.Bits() > 28) {
 		d.errf(join(path, "cidr"), "InvalidSubnet.Range", "%s is not a valid subnet size; valid: a prefix length from /16 to /28", s.CIDR)
@@ -273,7 +408,14 @@ func (d *decoder) subnet(n *yaml.Node, path, region string) (Subnet, bool) {
 		s.AZ = region + "a"
 	}
 	s.Public = d.boolean(o, "public")
+	s.RouteTable = d.str(o, "route_table", false, nil, "")
+	if s.Public && s.RouteTable != "" {
+		d.errf(join(path, "route_table"), "InvalidParameterCombination", "public: true already associates the VPC's public route table; valid: either public: true or route_table")
+		s.RouteTable = ""
+	}
 	s.NetworkACL = d.str(o, "network_acl", false, nil, "")
+	s.MapPublicIPOnLaunch = d.boolean(o, "map_public_ip_on_launch")
+	s.Tags = d.tags(o)
 	return s, true
 }
 
@@ -284,13 +426,14 @@ func pos(n *yaml.Node) Pos {
 	return Pos{Line: n.Line, Column: n.Column}
 }
 
-func (d *decoder) securityGroup(n *yaml.Node, path string, t *Topology) (SecurityGroup, bool) {
+func (d *decoder) securityGroup(n *yaml.Node, path string) (SecurityGroup, bool) {
 	o, ok := d.mapping(n, path, sgKeys...)
 	if !ok {
 		return SecurityGroup{}, false
 	}
 	sg := SecurityGroup{Pos: pos(o.node)}
 	sg.ID = d.str(o, "id", true, reID, validID)
+	sg.VPC = d.vpcOf(o, d.vpcWithDefault(sg.ID, func(v *VPC) string { return v.DefaultSG }))
 	if v, n, ok := d.scalar(o, "name", false); ok {
 		switch {
 		case strings.HasPrefix(strings.ToLower(v), "sg-"):
@@ -321,37 +464,50 @@ func (d *decoder) securityGroup(n *yaml.Node, path string, t *Topology) (Securit
 	}
 	// An absent key (or a bare "egress:") gets AWS's rules for a new group;
 	// an explicit empty list means none.
-	if sg.ID == DefaultSGID {
+	if v := d.t.VPC(sg.VPC); v != nil && sg.ID == v.DefaultSG {
 		if !o.present("ingress") || o.get("ingress") == nil {
-			sg.Ingress = defaultSGIngress()
+			sg.Ingress = defaultSGIngress(sg.ID)
 		}
 		if !o.present("egress") || o.get("egress") == nil {
-			sg.Egress = defaultSGEgress(t.VPCs[0].IPv6CIDR.IsValid())
+			sg.Egress = defaultSGEgress(v.IPv6CIDR.IsValid())
 		}
 	} else if !o.present("egress") || o.get("egress") == nil {
 		sg.Egress = defaultSGEgress(false)
 	}
+	setRuleIDs(&sg)
+	sg.Tags = d.tags(o)
 	return sg, true
 }
 
-func defaultSGIngress() []SGRule {
-	return []SGRule{{Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, SourceGroup: DefaultSGID}}
+// setRuleIDs gives every rule without an id its derived one (SGRuleID).
+func setRuleIDs(sg *SecurityGroup) {
+	for j := range sg.Ingress {
+		if sg.Ingress[j].ID == "" {
+			sg.Ingress[j].ID = SGRuleID(sg.ID, false, j)
+		}
+	}
+	for j := range sg.Egress {
+		if sg.Egress[j].ID == "" {
+			sg.Egress[j].ID = SGRuleID(sg.ID, true, j)
+		}
+	}
 }
 
-func defaultSGEgress(ipv6 bool) []SGRule {
-	r := []SGRule{{Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}}
-	if ipv6 {
-		r = append(r, SGRule{Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("::/0")})
+// SGRuleID is the id of the rule at index i of a group's ingress (egress
+// false) or egress rules when the file gives none: derived from the group
+// and the place, so a file and its export agree (SG-7's sgr-… ids).
+func SGRuleID(group string, egress bool, i int) string {
+	dir := "ingress"
+	if egress {
+		dir = "egress"
 	}
-	return r
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", group, dir, i)))
+	return "sgr-" + hex.EncodeToString(sum[:])[:17]
 }
 
-func defaultNACLRules(ipv6 bool) []NACLRule {
-	r := []NACLRule{{Number: 100, Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0"), Allow: true}}
-	if ipv6 {
-		r = append(r, NACLRule{Number: 101, Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("::/0"), Allow: true})
-	}
-	return r
+// defaultSGIngress is a default group's rule: everything from the group itself (SG-30).
+func defaultSGIngress(group string) []SGRule {
+	return []SGRule{{Protocol: ProtoAll, Ports: AllPorts, ICMPType: -1, ICMPCode: -1, SourceGroup: group}}
 }
 
 const validProtocol = "tcp, udp, icmp, icmpv6, all, -1 or a protocol number 0-255"
@@ -438,6 +594,7 @@ func (d *decoder) sgRule(n *yaml.Node, path string) (SGRule, bool) {
 		return SGRule{}, false
 	}
 	r := SGRule{Pos: pos(o.node)}
+	r.ID = d.str(o, "id", false, reID, validID)
 	proto, ok := d.protocol(o)
 	r.Protocol = proto
 	r.Ports, _ = d.ports(o, proto)
@@ -476,14 +633,16 @@ func (d *decoder) sgRule(n *yaml.Node, path string) (SGRule, bool) {
 	return r, ok
 }
 
-func (d *decoder) networkACL(n *yaml.Node, path string, t *Topology) (NetworkACL, bool) {
+func (d *decoder) networkACL(n *yaml.Node, path string) (NetworkACL, bool) {
 	o, ok := d.mapping(n, path, naclKeys...)
 	if !ok {
 		return NetworkACL{}, false
 	}
 	a := NetworkACL{Pos: pos(o.node)}
 	a.ID = d.str(o, "id", true, reID, validID)
-	a.Default = a.ID == DefaultNACLID
+	a.VPC = d.vpcOf(o, d.vpcWithDefault(a.ID, func(v *VPC) string { return v.DefaultNACL }))
+	v := d.t.VPC(a.VPC)
+	a.Default = v != nil && a.ID == v.DefaultNACL
 	items, _ := d.list(o, "ingress")
 	for i, rn := range items {
 		r, ok := d.naclRule(rn, index(join(path, "ingress"), i))
@@ -498,12 +657,13 @@ func (d *decoder) networkACL(n *yaml.Node, path string, t *Topology) (NetworkACL
 	}
 	if a.Default {
 		if o.get("ingress") == nil {
-			a.Ingress = defaultNACLRules(t.VPCs[0].IPv6CIDR.IsValid())
+			a.Ingress = defaultNACLRules(v.IPv6CIDR.IsValid())
 		}
 		if o.get("egress") == nil {
-			a.Egress = defaultNACLRules(t.VPCs[0].IPv6CIDR.IsValid())
+			a.Egress = defaultNACLRules(v.IPv6CIDR.IsValid())
 		}
 	}
+	a.Tags = d.tags(o)
 	return a, true
 }
 
@@ -551,39 +711,150 @@ func (d *decoder) naclRule(n *yaml.Node, path string) (NACLRule, bool) {
 	return r, ok
 }
 
-// ENIID is the deterministic ENI id of an instance that names none.
-func ENIID(topology, instance string) string {
-	sum := sha256.Sum256([]byte(topology + "/" + instance))
+// ENIID is the deterministic ENI id of an instance (or NAT gateway) that names none.
+func ENIID(topology, owner string) string {
+	sum := sha256.Sum256([]byte(topology + "/" + owner))
 	return "eni-" + hex.EncodeToString(sum[:])[:17]
 }
 
-func (d *decoder) instance(n *yaml.Node, path, topo string) (Instance, bool) {
+// SecondaryENIID is the deterministic id of an instance's ENI at
+// deviceIndex (1 and up) when the file names none.
+func SecondaryENIID(topology, instance string, deviceIndex int) string {
+	return ENIID(topology, fmt.Sprintf("%s/%d", instance, deviceIndex))
+}
+
+// maxDeviceIndex bounds an ENI's device index; real limits depend on the
+// instance type, which vpcemu does not model (ENI-2).
+const maxDeviceIndex = 31
+
+// primaryKeys are the instance fields that describe its primary ENI.
+var primaryKeys = []string{"eni", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check"}
+
+func (d *decoder) instance(n *yaml.Node, path string) (Instance, bool) {
 	o, ok := d.mapping(n, path, instKeys...)
 	if !ok {
 		return Instance{}, false
 	}
 	in := Instance{Pos: pos(o.node)}
 	in.ID = d.str(o, "id", true, reID, validID)
-	in.ENI.ID = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
-	if in.ENI.ID == "" && in.ID != "" {
-		in.ENI.ID = ENIID(topo, in.ID)
-	}
-	in.Subnet = d.str(o, "subnet", true, nil, "")
-	in.PrivateIP = d.addr(o, "private_ip", 4, true)
-	in.PublicIP = d.addr(o, "public_ip", 4, false)
-	in.IPv6 = d.addr(o, "ipv6", 6, false)
-	if o.present("security_groups") && o.get("security_groups") != nil {
-		in.SecurityGroups, _ = d.strList(o, "security_groups")
-		if len(in.SecurityGroups) == 0 && o.get("security_groups").Kind == yaml.SequenceNode {
-			d.errf(join(path, "security_groups"), "InvalidParameterValue", "an ENI needs at least one security group; valid: a list of security group ids, or no security_groups key for the default group")
+	items, _ := d.list(o, "network_interfaces")
+	primary := -1
+	var enis []ENI
+	seen := map[int]int{}
+	failed := false
+	for i, nn := range items {
+		p := index(join(path, "network_interfaces"), i)
+		e, ok := d.networkInterface(nn, p, in.ID)
+		d.mark(p, ok)
+		if !ok {
+			failed = true
+			continue // the file is invalid anyway; checks need a device index
 		}
-	} else {
-		in.SecurityGroups = []string{DefaultSGID}
+		if first, dup := seen[e.DeviceIndex]; dup {
+			d.errf(join(p, "device_index"), "InvalidParameterValue", "device index %d is already network_interfaces[%d]; valid: a unique device index per ENI", e.DeviceIndex, first)
+			continue
+		}
+		seen[e.DeviceIndex] = i
+		d.eniPath[eniKey(path, e.DeviceIndex)] = p
+		if e.DeviceIndex == 0 {
+			primary = len(enis)
+		}
+		enis = append(enis, e)
 	}
+	if primary >= 0 {
+		for _, k := range primaryKeys {
+			if o.present(k) {
+				d.errf(join(path, k), "InvalidParameterCombination", "network_interfaces has the primary ENI (device_index 0); valid: describe it either there or with the instance's own fields (subnet, private_ip, …), not both")
+			}
+		}
+		in.ENI = enis[primary]
+		enis = append(enis[:primary:primary], enis[primary+1:]...)
+	} else if failed && !o.present("subnet") {
+		// The primary ENI may be the entry that did not decode: no more errors.
+		d.mark(path, false)
+	} else if len(items) > 0 && !o.present("subnet") && !o.present("private_ip") {
+		d.errf(join(path, "network_interfaces"), "InvalidParameterCombination", "no ENI has device index 0; valid: the primary ENI as the instance's subnet and private_ip, or as a network_interfaces entry with device_index: 0 (ENI-2)")
+		d.mark(path, false)
+	} else {
+		in.ENI = ENI{Pos: in.Pos}
+		in.ENI.ID = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
+		if in.ENI.ID == "" && in.ID != "" {
+			in.ENI.ID = ENIID(d.t.Name, in.ID)
+		}
+		d.eniFields(o, &in.ENI)
+		d.eniPath[eniKey(path, 0)] = path
+	}
+	slices.SortStableFunc(enis, func(a, b ENI) int { return a.DeviceIndex - b.DeviceIndex })
+	in.Secondary = enis
 	in.OS = d.os(o, "amazon-linux")
 	in.Services = d.services(o)
 	in.Conntrack = d.conntrack(o)
+	in.Tags = d.tags(o)
 	return in, true
+}
+
+// eniFields decodes what the primary ENI written as instance fields and an
+// entry of network_interfaces have in common.
+func (d *decoder) eniFields(o object, e *ENI) {
+	e.Subnet = d.str(o, "subnet", true, nil, "")
+	e.PrivateIP = d.addr(o, "private_ip", 4, true)
+	ips, nodes := d.strList(o, "secondary_private_ips")
+	for i, v := range ips {
+		a, err := netip.ParseAddr(strings.TrimSpace(v))
+		if err != nil || !a.Is4() || a.Zone() != "" || !hostUsable(a) {
+			d.errAt(nodes[i], index(join(o.path, "secondary_private_ips"), i), "", "%q is not a valid IPv4 address; valid: an address of the ENI's subnet such as 10.0.1.11", v)
+			continue
+		}
+		e.SecondaryIPs = append(e.SecondaryIPs, a)
+	}
+	e.PublicIP = d.addr(o, "public_ip", 4, false)
+	e.IPv6 = d.addr(o, "ipv6", 6, false)
+	// nil means "none given": the VPC's default group, filled in once the
+	// subnet (and so the VPC) is known.
+	if o.present("security_groups") && o.get("security_groups") != nil {
+		e.SecurityGroups, _ = d.strList(o, "security_groups")
+		if e.SecurityGroups == nil {
+			e.SecurityGroups = []string{}
+		}
+		if len(e.SecurityGroups) == 0 && o.get("security_groups").Kind == yaml.SequenceNode {
+			d.errf(join(o.path, "security_groups"), "InvalidParameterValue", "an ENI needs at least one security group; valid: a list of security group ids, or no security_groups key for the default group")
+		}
+	}
+	if o.present("source_dest_check") {
+		e.SourceDestCheckDisabled = !d.boolean(o, "source_dest_check")
+	}
+}
+
+func (d *decoder) networkInterface(n *yaml.Node, path, instance string) (ENI, bool) {
+	o, ok := d.mapping(n, path, niKeys...)
+	if !ok {
+		return ENI{}, false
+	}
+	e := ENI{Pos: pos(o.node)}
+	if _, _, present := d.scalar(o, "device_index", true); !present {
+		return e, false
+	}
+	e.DeviceIndex, ok = d.integer(o, "device_index", 0, 0, maxDeviceIndex, "InvalidParameterValue", fmt.Sprintf("a device index from 0 (the primary ENI) to %d", maxDeviceIndex))
+	e.ID = d.str(o, "id", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
+	if e.ID == "" && instance != "" {
+		if e.DeviceIndex == 0 {
+			e.ID = ENIID(d.t.Name, instance)
+		} else {
+			e.ID = SecondaryENIID(d.t.Name, instance, e.DeviceIndex)
+		}
+	}
+	d.eniFields(o, &e)
+	if e.DeviceIndex > 0 && e.PublicIP.IsValid() {
+		// EIP-9: AWS auto-assigns public IPv4s to device index 0 only.
+		d.errf(join(path, "public_ip"), "InvalidParameterCombination", "an auto-assigned public IP belongs to the primary ENI (device index 0) only; valid: give this ENI an Elastic IP (elastic_ips[].network_interface) instead")
+		e.PublicIP = netip.Addr{}
+	}
+	e.Description = d.str(o, "description", false, nil, "")
+	if len(e.Description) > 255 {
+		d.errf(join(path, "description"), "InvalidParameterValue", "description is %d characters; valid: at most 255", len(e.Description))
+	}
+	e.Tags = d.tags(o)
+	return e, ok
 }
 
 func (d *decoder) os(o object, def string) string {
@@ -730,5 +1001,6 @@ func (d *decoder) flowLog(n *yaml.Node, path string) (FlowLog, bool) {
 	}
 	fl.HiveCompatible = d.boolean(o, "hive_compatible_partitions")
 	fl.PerHourPartition = d.boolean(o, "per_hour_partition")
+	fl.Tags = d.tags(o)
 	return fl, true
 }

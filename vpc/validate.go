@@ -3,42 +3,32 @@ package vpc
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 )
 
-// validate runs the checks that span objects: references, containment,
-// overlaps, duplicates and quotas. Objects that did not decode are skipped.
+// validate runs the checks that span objects (references, containment,
+// overlaps, duplicates, quotas) and fills in what AWS creates without being
+// asked: default groups, NACLs and main tables, local routes, the `public:
+// true` sugar, endpoint routes. Objects that did not decode are skipped.
 func (d *decoder) validate(t *Topology) {
-	sgIDs := map[string]bool{DefaultSGID: true}
-	for _, sg := range t.SecurityGroups {
-		if sg.ID != "" {
-			sgIDs[sg.ID] = true
-		}
-	}
-	naclIDs := map[string]bool{DefaultNACLID: true}
-	for _, a := range t.NetworkACLs {
-		if a.ID != "" {
-			naclIDs[a.ID] = true
-		}
-	}
-	pls := map[string]*PrefixList{}
-	for i := range t.PrefixLists {
-		p := index("prefix_lists", i)
-		pl := &t.PrefixLists[i]
-		if d.isBad(p) || pl.ID == "" {
-			continue
-		}
-		if _, dup := pls[pl.ID]; dup {
-			d.dupID(join(p, "id"), "prefix list", pl.ID)
-			continue
-		}
-		pls[pl.ID] = pl
-	}
-	d.validateSubnets(t, naclIDs)
-	d.validateSGs(t, sgIDs, pls)
+	d.addrs = map[netip.Addr]string{}
+	d.validateVPCs(t)
+	d.mainTables(t)
+	d.registerIDs(t)
+	pls := d.prefixLists(t)
+	d.validateSubnets(t)
+	d.validatePeerings(t)
+	d.validateSGs(t, pls)
 	d.validateNACLs(t)
-	d.validateInstances(t, sgIDs)
+	d.validateInstances(t)
+	d.validateHosts(t)
+	d.validateGateways(t)
+	d.validateNATs(t)
+	d.validateEIPs(t)
+	d.addDefaults(t)
+	d.validateRoutes(t, pls)
+	d.validateEndpoints(t, pls)
+	d.finishRoutes(t, pls)
 	d.validateFlowLogs(t)
 }
 
@@ -54,6 +44,19 @@ func (d *decoder) dupAt(field, code, what, first string) {
 		line = n.Line
 	}
 	d.errf(field, code, "%s is already used by %s (line %d); valid: a unique value", what, first, line)
+}
+
+// useAddr claims an address for the object at field: every private,
+// public and host address of a topology is unique.
+func (d *decoder) useAddr(a netip.Addr, field, code string) {
+	if !a.IsValid() {
+		return
+	}
+	if first, dup := d.addrs[a]; dup {
+		d.dupAt(field, code, a.String(), first)
+		return
+	}
+	d.addrs[a] = field
 }
 
 // choices lists valid ids for a message, shortened when there are many.
@@ -94,7 +97,73 @@ func reserved(p netip.Prefix, a netip.Addr) bool {
 	return a.Less(lo) || hi.Less(a)
 }
 
-func (d *decoder) validateSubnets(t *Topology, naclIDs map[string]bool) {
+// goodSubnet returns the subnet with id if it decoded cleanly, else nil.
+func (d *decoder) goodSubnet(t *Topology, id string) *Subnet {
+	for i := range t.Subnets {
+		if s := &t.Subnets[i]; s.ID == id && id != "" && !d.isBad(index("subnets", i)) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (d *decoder) validateVPCs(t *Topology) {
+	ids := map[string]bool{}
+	defaults := map[string]string{}
+	for i := range t.VPCs {
+		v := &t.VPCs[i]
+		p := d.vpcPaths[i]
+		if d.isBad(p) || v.ID == "" {
+			continue
+		}
+		if ids[v.ID] {
+			d.dupID(join(p, "id"), "VPC", v.ID)
+			continue
+		}
+		ids[v.ID] = true
+		for _, x := range []struct{ key, id string }{{"default_security_group", v.DefaultSG}, {"default_network_acl", v.DefaultNACL}, {"main_route_table", v.MainTable}} {
+			if first, dup := defaults[x.id]; dup {
+				d.errf(join(p, x.key), "", "%q is already %s; valid: an id of its own for each default object", x.id, first)
+				continue
+			}
+			defaults[x.id] = fmt.Sprintf("the %s of %s", strings.ReplaceAll(x.key, "_", " "), v.ID)
+		}
+	}
+}
+
+// family is 4 or 6: the address family a rule counts against (SG-41, NACL-22).
+func family(p netip.Prefix) int {
+	if p.IsValid() && p.Addr().Is6() {
+		return 6
+	}
+	return 4
+}
+
+func (d *decoder) prefixLists(t *Topology) map[string]*PrefixList {
+	pls := map[string]*PrefixList{}
+	names := map[string]string{}
+	for i := range t.PrefixLists {
+		p := index("prefix_lists", i)
+		pl := &t.PrefixLists[i]
+		if d.isBad(p) || pl.ID == "" {
+			continue
+		}
+		if _, dup := pls[pl.ID]; dup {
+			d.dupID(join(p, "id"), "prefix list", pl.ID)
+			continue
+		}
+		if pl.Name != "" {
+			if first, dup := names[pl.Name]; dup {
+				d.dupAt(join(p, "name"), "", fmt.Sprintf("prefix list name %q", pl.Name), first)
+			}
+			names[pl.Name] = join(p, "name")
+		}
+		pls[pl.ID] = pl
+	}
+	return pls
+}
+
+func (d *decoder) validateSubnets(t *Topology) {
 	ids := map[string]int{}
 	for i, s := range t.Subnets {
 		p := index("subnets", i)
@@ -108,23 +177,42 @@ func (d *decoder) validateSubnets(t *Topology, naclIDs map[string]bool) {
 				ids[s.ID] = i
 			}
 		}
-		if s.CIDR.IsValid() && t.VPCs[0].CIDR.IsValid() && !contains(t.VPCs[0].CIDR, s.CIDR) {
-			d.errf(join(p, "cidr"), "InvalidSubnet.Range", "%s is not inside the VPC CIDR %s; valid: a block inside %s", s.CIDR, t.VPCs[0].CIDR, t.VPCs[0].CIDR)
-		} else if s.CIDR.IsValid() {
+		v := t.VPC(s.VPC)
+		if v == nil {
+			continue
+		}
+		inside := false
+		for _, c := range v.IPv4CIDRs() {
+			inside = inside || contains(c, s.CIDR)
+		}
+		switch {
+		case !s.CIDR.IsValid() || !v.CIDR.IsValid():
+		case !inside && len(v.SecondaryCIDRs) == 0:
+			d.errf(join(p, "cidr"), "InvalidSubnet.Range", "%s is not inside the VPC CIDR %s; valid: a block inside %s", s.CIDR, v.CIDR, v.CIDR)
+		case !inside:
+			d.errf(join(p, "cidr"), "InvalidSubnet.Range", "%s is not inside a block of %s; valid: a block inside one of %s", s.CIDR, v.ID, prefixes(v.IPv4CIDRs()))
+		default:
+			// Subnets of different VPCs may not overlap either: vpcemu finds
+			// subnets and instances by address, and one NACL trie spans all
+			// VPCs [INTERP].
 			for j := range i {
 				o := t.Subnets[j]
 				if !d.isBad(index("subnets", j)) && o.CIDR.IsValid() && s.CIDR.Overlaps(o.CIDR) {
-					d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]); valid: a block that overlaps no other subnet", s.CIDR, o.ID, o.CIDR, j)
+					if o.VPC != s.VPC {
+						d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]) of %s; valid: a block that overlaps no other subnet, in any VPC of the topology (vpcemu finds subnets by address)", s.CIDR, o.ID, o.CIDR, j, o.VPC)
+					} else {
+						d.errf(join(p, "cidr"), "InvalidSubnet.Conflict", "%s overlaps %s %s (subnets[%d]); valid: a block that overlaps no other subnet", s.CIDR, o.ID, o.CIDR, j)
+					}
 					break
 				}
 			}
 		}
 		if s.IPv6CIDR.IsValid() {
 			switch {
-			case !t.VPCs[0].IPv6CIDR.IsValid():
-				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "the VPC has no IPv6 block; valid: set vpc.ipv6_cidr first, or remove this field")
-			case !contains(t.VPCs[0].IPv6CIDR, s.IPv6CIDR):
-				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "%s is not inside the VPC IPv6 CIDR %s; valid: a block inside %s", s.IPv6CIDR, t.VPCs[0].IPv6CIDR, t.VPCs[0].IPv6CIDR)
+			case !v.IPv6CIDR.IsValid():
+				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "the VPC has no IPv6 block; valid: set the VPC's ipv6_cidr first, or remove this field")
+			case !contains(v.IPv6CIDR, s.IPv6CIDR):
+				d.errf(join(p, "ipv6_cidr"), "InvalidSubnet.Range", "%s is not inside the VPC IPv6 CIDR %s; valid: a block inside %s", s.IPv6CIDR, v.IPv6CIDR, v.IPv6CIDR)
 			default:
 				for j := range i {
 					o := t.Subnets[j]
@@ -135,23 +223,45 @@ func (d *decoder) validateSubnets(t *Topology, naclIDs map[string]bool) {
 				}
 			}
 		}
-		if s.NetworkACL != "" && !naclIDs[s.NetworkACL] {
-			d.errf(join(p, "network_acl"), "InvalidNetworkAclID.NotFound", "unknown network ACL %q; valid: %s", s.NetworkACL, choices(naclIDs))
+		if s.NetworkACL != "" {
+			d.checkRef(join(p, "network_acl"), s.NetworkACL, kindNACL, "InvalidNetworkAclID.NotFound", s.VPC,
+				fmt.Sprintf("network ACL %s and subnet %s belong to different networks", s.NetworkACL, s.ID))
+		}
+		if s.RouteTable != "" {
+			d.checkRef(join(p, "route_table"), s.RouteTable, kindRouteTable, "InvalidRouteTableID.NotFound", s.VPC,
+				fmt.Sprintf("route table %s and subnet %s belong to different networks", s.RouteTable, s.ID))
 		}
 	}
 }
 
-// family is 4 or 6: the address family a rule counts against (SG-41, NACL-22).
-func family(p netip.Prefix) int {
-	if p.IsValid() && p.Addr().Is6() {
-		return 6
+// checkRef checks that id names an object of kind in vpc (when vpc is not
+// ""); code is AWS's not-found error, mismatch the message when the object
+// is in another VPC. It reports whether the reference is good.
+func (d *decoder) checkRef(field, id, kind, code, vpc, mismatch string) bool {
+	r, ok := d.ids[id]
+	if !ok || r.kind != kind {
+		d.errf(field, code, "unknown %s %q; valid: %s", kind, id, choices(d.idsOf(kind, vpc)))
+		return false
 	}
-	return 4
+	if vpc != "" && r.vpc != vpc {
+		d.errf(field, "InvalidParameterValue", "%s; valid: a %s of %s (%s)", mismatch, kind, vpc, choices(d.idsOf(kind, vpc)))
+		return false
+	}
+	return true
 }
 
-func (d *decoder) validateSGs(t *Topology, sgIDs map[string]bool, pls map[string]*PrefixList) {
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func (d *decoder) validateSGs(t *Topology, pls map[string]*PrefixList) {
 	ids := map[string]bool{}
 	names := map[string]string{}
+	ruleIDs := map[string]string{}
 	for i, sg := range t.SecurityGroups {
 		p := index("security_groups", i)
 		if d.isBad(p) {
@@ -165,14 +275,15 @@ func (d *decoder) validateSGs(t *Topology, sgIDs map[string]bool, pls map[string
 			ids[sg.ID] = true
 		}
 		if sg.Name != "" && sg.ID != "" && !dupID {
-			if first, dup := names[sg.Name]; dup {
+			key := sg.VPC + "/" + sg.Name
+			if first, dup := names[key]; dup {
 				field := join(p, "name")
 				if _, given := d.pos[field]; !given {
 					field = join(p, "id")
 				}
 				d.errf(field, "InvalidGroup.Duplicate", "security group name %q is already used by %s; valid: a name unique in the VPC", sg.Name, first)
 			} else {
-				names[sg.Name] = sg.ID
+				names[key] = sg.ID
 			}
 		}
 		for _, dir := range []struct {
@@ -187,9 +298,26 @@ func (d *decoder) validateSGs(t *Topology, sgIDs map[string]bool, pls map[string
 				if d.isBad(rp) {
 					continue
 				}
-				if r.SourceGroup != "" && !sgIDs[r.SourceGroup] {
-					d.errf(join(rp, "source_group"), "InvalidGroup.NotFound", "unknown security group %q; valid: %s", r.SourceGroup, choices(sgIDs))
-					continue
+				if r.ID != "" && !dupID {
+					field := join(rp, "id")
+					if first, dup := ruleIDs[r.ID]; dup {
+						d.dupAt(field, "", fmt.Sprintf("rule id %q", r.ID), first)
+					} else {
+						ruleIDs[r.ID] = field
+					}
+				}
+				if r.SourceGroup != "" {
+					g, ok := d.ids[r.SourceGroup]
+					if !ok || g.kind != kindSG {
+						d.errf(join(rp, "source_group"), "InvalidGroup.NotFound", "unknown security group %q; valid: %s", r.SourceGroup, choices(d.idsOf(kindSG, "")))
+						continue
+					}
+					// PCX-8: a group of another VPC only across an active peering.
+					if g.vpc != sg.VPC && sg.VPC != "" && !d.peered[vpcPair(g.vpc, sg.VPC)] {
+						d.errf(join(rp, "source_group"), "InvalidGroup.NotFound", "You have specified two resources that belong to different networks: %s is in %s, %s in %s; valid: a group of %s, or of a VPC it peers with by an active peering connection (PCX-8)",
+							r.SourceGroup, g.vpc, sg.ID, sg.VPC, sg.VPC)
+						continue
+					}
 				}
 				fam, w := family(r.CIDR), 1
 				if r.PrefixList != "" {
@@ -203,7 +331,7 @@ func (d *decoder) validateSGs(t *Topology, sgIDs map[string]bool, pls map[string
 						continue
 					}
 					// A customer-managed list weighs its max entries (SG-43).
-					w = pl.MaxEntries
+					w = pl.Weight()
 					if len(pl.CIDRs) > 0 {
 						fam = family(pl.CIDRs[0])
 					}
@@ -274,112 +402,116 @@ func (d *decoder) validateNACLs(t *Topology) {
 	}
 }
 
-func (d *decoder) validateInstances(t *Topology, sgIDs map[string]bool) {
-	subnets := map[string]*Subnet{}
-	for i := range t.Subnets {
-		if s := &t.Subnets[i]; s.ID != "" && !d.isBad(index("subnets", i)) {
-			if _, dup := subnets[s.ID]; !dup {
-				subnets[s.ID] = s
-			}
-		}
-	}
-	names := map[string]string{} // instance ids and host names share `vpcemu exec`
-	enis := map[string]string{}
-	ips := map[netip.Addr]string{}
-	useIP := func(a netip.Addr, field, code string) {
-		if !a.IsValid() {
-			return
-		}
-		if first, dup := ips[a]; dup {
-			d.dupAt(field, code, a.String(), first)
-			return
-		}
-		ips[a] = field
-	}
-	for i, in := range t.Instances {
+func (d *decoder) validateInstances(t *Topology) {
+	d.names = map[string]string{} // instance ids and host names share `vpcemu exec`
+	for i := range t.Instances {
+		in := &t.Instances[i]
 		p := index("instances", i)
 		if d.isBad(p) {
 			continue
 		}
 		if in.ID != "" {
-			if first, dup := names[in.ID]; dup {
+			if first, dup := d.names[in.ID]; dup {
 				d.dupAt(join(p, "id"), "", fmt.Sprintf("id %q", in.ID), first)
 			} else {
-				names[in.ID] = join(p, "id")
+				d.names[in.ID] = join(p, "id")
 			}
 		}
-		if _, given := d.pos[join(p, "eni")]; given && in.ENI.ID != "" {
-			// Derived ENI ids are unique when instance ids are.
-			field := join(p, "eni")
-			if first, dup := enis[in.ENI.ID]; dup {
-				d.dupAt(field, "", fmt.Sprintf("ENI id %q", in.ENI.ID), first)
-			} else {
-				enis[in.ENI.ID] = field
+		var first *Subnet
+		for _, e := range in.ENIs() {
+			ep := d.eniPath[eniKey(p, e.DeviceIndex)]
+			s := d.goodSubnet(t, e.Subnet)
+			if e.Subnet != "" && s == nil {
+				d.errf(join(ep, "subnet"), "InvalidSubnetID.NotFound", "unknown subnet %q; valid: %s", e.Subnet, choices(d.idsOf(kindSubnet, "")))
 			}
-		}
-		s := subnets[in.Subnet]
-		if in.Subnet != "" && s == nil {
-			set := map[string]bool{}
-			for id := range subnets {
-				set[id] = true
-			}
-			d.errf(join(p, "subnet"), "InvalidSubnetID.NotFound", "unknown subnet %q; valid: %s", in.Subnet, choices(set))
-		}
-		if s != nil {
-			d.checkHostAddr(join(p, "private_ip"), in.PrivateIP, s.ID, s.CIDR)
-			if in.IPv6.IsValid() {
-				if !s.IPv6CIDR.IsValid() {
-					d.errf(join(p, "ipv6"), "InvalidParameterValue", "subnet %s has no IPv6 block; valid: give the subnet an ipv6_cidr, or remove this field", s.ID)
-				} else {
-					d.checkHostAddr(join(p, "ipv6"), in.IPv6, s.ID, s.IPv6CIDR)
+			if s != nil {
+				switch {
+				case first == nil:
+					first = s
+				case s.AZ != first.AZ:
+					d.errf(join(ep, "subnet"), "InvalidParameterCombination", "subnet %s is in %s but the instance's first ENI is in %s (%s); valid: a subnet of %s (an instance's ENIs share its AZ, ENI-2)", s.ID, s.AZ, first.ID, first.AZ, first.AZ)
+				case s.VPC != first.VPC:
+					d.errf(join(ep, "subnet"), "InvalidParameterCombination", "subnet %s is in %s but the instance's first ENI is in %s; valid: a subnet of %s (vpcemu keeps an instance's ENIs in one VPC, ENI-2)", s.ID, s.VPC, first.VPC, first.VPC)
+				}
+				d.checkHostAddr(join(ep, "private_ip"), e.PrivateIP, s.ID, s.CIDR)
+				for k, a := range e.SecondaryIPs {
+					d.checkHostAddr(index(join(ep, "secondary_private_ips"), k), a, s.ID, s.CIDR)
+				}
+				if e.IPv6.IsValid() {
+					if !s.IPv6CIDR.IsValid() {
+						d.errf(join(ep, "ipv6"), "InvalidParameterValue", "subnet %s has no IPv6 block; valid: give the subnet an ipv6_cidr, or remove this field", s.ID)
+					} else {
+						d.checkHostAddr(join(ep, "ipv6"), e.IPv6, s.ID, s.IPv6CIDR)
+					}
 				}
 			}
-		}
-		useIP(in.PrivateIP, join(p, "private_ip"), "InvalidIPAddress.InUse")
-		useIP(in.IPv6, join(p, "ipv6"), "InvalidIPAddress.InUse")
-		if in.PublicIP.IsValid() {
-			if t.VPCs[0].CIDR.Contains(in.PublicIP) {
-				d.errf(join(p, "public_ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 203.0.113.0/24", in.PublicIP, t.VPCs[0].CIDR)
-			} else {
-				useIP(in.PublicIP, join(p, "public_ip"), "")
+			d.useAddr(e.PrivateIP, join(ep, "private_ip"), "InvalidIPAddress.InUse")
+			for k, a := range e.SecondaryIPs {
+				d.useAddr(a, index(join(ep, "secondary_private_ips"), k), "InvalidIPAddress.InUse")
 			}
-		}
-		seen := map[string]bool{}
-		for j, id := range in.SecurityGroups {
-			field := index(join(p, "security_groups"), j)
-			switch {
-			case !sgIDs[id]:
-				d.errf(field, "InvalidGroup.NotFound", "unknown security group %q; valid: %s", id, choices(sgIDs))
-			case seen[id]:
-				d.errf(field, "", "security group %q is listed twice; valid: each group once", id)
+			d.useAddr(e.IPv6, join(ep, "ipv6"), "InvalidIPAddress.InUse")
+			if e.PublicIP.IsValid() {
+				if v, c := d.vpcBlockOf(t, e.PublicIP); v != "" {
+					d.errf(join(ep, "public_ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 203.0.113.0/24", e.PublicIP, c)
+				} else {
+					d.useAddr(e.PublicIP, join(ep, "public_ip"), "")
+				}
 			}
-			seen[id] = true
-		}
-		if n := len(in.SecurityGroups); n > t.Limits.SecurityGroupsPerENI {
-			d.errf(join(p, "security_groups"), "SecurityGroupsPerInterfaceLimitExceeded", "%d security groups; valid: at most %d per ENI, or raise limits.security_groups_per_eni", n, t.Limits.SecurityGroupsPerENI)
+			seen := map[string]bool{}
+			for j, id := range e.SecurityGroups {
+				field := index(join(ep, "security_groups"), j)
+				r, ok := d.ids[id]
+				switch {
+				case !ok || r.kind != kindSG:
+					d.errf(field, "InvalidGroup.NotFound", "unknown security group %q; valid: %s", id, choices(d.idsOf(kindSG, "")))
+				case seen[id]:
+					d.errf(field, "", "security group %q is listed twice; valid: each group once", id)
+				case s != nil && r.vpc != s.VPC:
+					d.errf(field, "InvalidParameter", "Security group %s and subnet %s belong to different networks; valid: a group of %s (%s)", id, s.ID, s.VPC, choices(d.idsOf(kindSG, s.VPC)))
+				}
+				seen[id] = true
+			}
+			if n := len(e.SecurityGroups); n > t.Limits.SecurityGroupsPerENI {
+				d.errf(join(ep, "security_groups"), "SecurityGroupsPerInterfaceLimitExceeded", "%d security groups; valid: at most %d per ENI, or raise limits.security_groups_per_eni", n, t.Limits.SecurityGroupsPerENI)
+			}
 		}
 	}
+}
+
+// vpcBlockOf returns the VPC and block that hold a, if any.
+func (d *decoder) vpcBlockOf(t *Topology, a netip.Addr) (string, netip.Prefix) {
+	for _, v := range t.VPCs {
+		for _, c := range v.CIDRs() {
+			if c.IsValid() && c.Contains(a) {
+				return v.ID, c
+			}
+		}
+	}
+	return "", netip.Prefix{}
+}
+
+func (d *decoder) validateHosts(t *Topology) {
 	for i, h := range t.Internet {
 		p := index("internet", i)
 		if d.isBad(p) {
 			continue
 		}
 		if h.Name != "" {
-			if first, dup := names[h.Name]; dup {
+			if first, dup := d.names[h.Name]; dup {
 				d.dupAt(join(p, "name"), "", fmt.Sprintf("name %q", h.Name), first)
 			} else {
-				names[h.Name] = join(p, "name")
+				d.names[h.Name] = join(p, "name")
 			}
 		}
-		if h.IP.IsValid() && t.VPCs[0].CIDR.Contains(h.IP) {
-			d.errf(join(p, "ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 198.51.100.0/24", h.IP, t.VPCs[0].CIDR)
+		if _, c := d.vpcBlockOf(t, h.IP); h.IP.IsValid() && c.IsValid() {
+			d.errf(join(p, "ip"), "", "%s is inside the VPC CIDR %s; valid: an address outside the VPC, e.g. from 198.51.100.0/24", h.IP, c)
 		} else {
-			useIP(h.IP, join(p, "ip"), "")
+			d.useAddr(h.IP, join(p, "ip"), "")
 		}
-		if h.IPv6.IsValid() && t.VPCs[0].IPv6CIDR.Contains(h.IPv6) {
-			d.errf(join(p, "ipv6"), "", "%s is inside the VPC IPv6 CIDR %s; valid: an address outside the VPC", h.IPv6, t.VPCs[0].IPv6CIDR)
+		if _, c := d.vpcBlockOf(t, h.IPv6); h.IPv6.IsValid() && c.IsValid() {
+			d.errf(join(p, "ipv6"), "", "%s is inside the VPC IPv6 CIDR %s; valid: an address outside the VPC", h.IPv6, c)
 		} else {
-			useIP(h.IPv6, join(p, "ipv6"), "")
+			d.useAddr(h.IPv6, join(p, "ipv6"), "")
 		}
 	}
 }
@@ -400,15 +532,21 @@ func (d *decoder) checkHostAddr(field string, a netip.Addr, subnet string, p net
 
 func (d *decoder) validateFlowLogs(t *Topology) {
 	resources := map[string]bool{}
-	if t.VPCs[0].ID != "" {
-		resources[t.VPCs[0].ID] = true
+	for _, v := range t.VPCs {
+		resources[v.ID] = true
 	}
 	for _, s := range t.Subnets {
 		resources[s.ID] = true
 	}
-	for _, in := range t.Instances {
+	for i := range t.Instances {
+		in := &t.Instances[i]
 		resources[in.ID] = true
-		resources[in.ENI.ID] = true
+		for _, e := range in.ENIs() {
+			resources[e.ID] = true
+		}
+	}
+	for _, g := range t.NATGateways {
+		resources[g.ENI] = true
 	}
 	delete(resources, "")
 	ids := map[string]bool{}
@@ -424,53 +562,7 @@ func (d *decoder) validateFlowLogs(t *Topology) {
 			ids[fl.ID] = true
 		}
 		if fl.Resource != "" && !resources[fl.Resource] {
-			d.errf(join(p, "resource"), "", "unknown resource %q; valid: the VPC id, a subnet id, an instance id or an ENI id (%s)", fl.Resource, choices(resources))
-		}
-	}
-}
-
-// addDefaults adds the VPC's default SG and NACL (SG-30, NACL-17) when the
-// file does not define them, and orders NACL rules by number.
-func addDefaults(t *Topology) {
-	v := &t.VPCs[0]
-	v.DefaultSG, v.DefaultNACL, v.MainTable = DefaultSGID, DefaultNACLID, DefaultMainRouteTableID
-	for i := range t.Subnets {
-		t.Subnets[i].VPC = v.ID
-	}
-	for i := range t.SecurityGroups {
-		t.SecurityGroups[i].VPC = v.ID
-	}
-	for i := range t.NetworkACLs {
-		t.NetworkACLs[i].VPC = v.ID
-	}
-	ipv6 := v.IPv6CIDR.IsValid()
-	if t.SecurityGroup(DefaultSGID) == nil {
-		t.SecurityGroups = append(t.SecurityGroups, SecurityGroup{
-			ID:          DefaultSGID,
-			VPC:         v.ID,
-			Name:        "default",
-			Description: "default VPC security group",
-			Ingress:     defaultSGIngress(),
-			Egress:      defaultSGEgress(ipv6),
-		})
-	}
-	if t.NetworkACL(DefaultNACLID) == nil {
-		t.NetworkACLs = append(t.NetworkACLs, NetworkACL{
-			ID:      DefaultNACLID,
-			VPC:     v.ID,
-			Default: true,
-			Ingress: defaultNACLRules(ipv6),
-			Egress:  defaultNACLRules(ipv6),
-		})
-	}
-	for i := range t.NetworkACLs {
-		a := &t.NetworkACLs[i]
-		sort.SliceStable(a.Ingress, func(x, y int) bool { return a.Ingress[x].Number < a.Ingress[y].Number })
-		sort.SliceStable(a.Egress, func(x, y int) bool { return a.Egress[x].Number < a.Egress[y].Number })
-	}
-	for i := range t.Subnets {
-		if t.Subnets[i].NetworkACL == "" {
-			t.Subnets[i].NetworkACL = DefaultNACLID
+			d.errf(join(p, "resource"), "", "unknown resource %q; valid: a VPC id, a subnet id, an instance id or an ENI id (%s)", fl.Resource, choices(resources))
 		}
 	}
 }

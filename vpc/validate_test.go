@@ -26,10 +26,10 @@ var validationCases = []struct {
 	}},
 	{"missing name and vpc", "region: us-east-1\n", []string{
 		"t.yaml:1:1: name: missing; this field is required",
-		"t.yaml:1:1: vpc: missing; this field is required (a mapping with id and cidr)",
+		"t.yaml:1:1: vpc: missing; this field is required (a mapping with id and cidr, or vpcs: a list of them)",
 	}},
-	{"unknown top-level key", "name: t\nvpcs: {cidr: 10.0.0.0/16}\nvpc: {cidr: 10.0.0.0/16}\n", []string{
-		"t.yaml:2:1: vpcs: unknown field \"vpcs\"; valid: name, account, region, vpc, subnets, security_groups, network_acls, prefix_lists, instances, internet, flow_logs, limits",
+	{"unknown top-level key", "name: t\nvpx: {cidr: 10.0.0.0/16}\nvpc: {cidr: 10.0.0.0/16}\n", []string{
+		"t.yaml:2:1: vpx: unknown field \"vpx\"; valid: name, account, region, vpc, vpcs, subnets, security_groups, network_acls, route_tables, internet_gateways, egress_only_internet_gateways, nat_gateways, elastic_ips, peering_connections, vpc_endpoints, prefix_lists, instances, internet, flow_logs, limits",
 	}},
 	{"key given twice", "name: t\nvpc: {cidr: 10.0.0.0/16}\nname: u\n", []string{
 		"t.yaml:3:1: name: \"name\" is given twice; valid: each field once",
@@ -62,7 +62,7 @@ var validationCases = []struct {
 		"t.yaml:6:44: subnets[2].ipv6_cidr: 2001:db9::/64 is not inside the VPC IPv6 CIDR 2001:db8::/56; valid: a block inside 2001:db8::/56 (InvalidSubnet.Range)",
 	}},
 	{"subnet IPv6 without VPC IPv6", "name: t\nvpc: {cidr: 10.0.0.0/16}\nsubnets:\n  - {id: s1, cidr: 10.0.1.0/24, ipv6_cidr: \"2001:db8::/64\"}\n", []string{
-		"t.yaml:4:44: subnets[0].ipv6_cidr: the VPC has no IPv6 block; valid: set vpc.ipv6_cidr first, or remove this field (InvalidSubnet.Range)",
+		"t.yaml:4:44: subnets[0].ipv6_cidr: the VPC has no IPv6 block; valid: set the VPC's ipv6_cidr first, or remove this field (InvalidSubnet.Range)",
 	}},
 	{"overlapping subnets", h + "  - {id: s3, cidr: 10.0.1.128/25}\n", []string{
 		"t.yaml:6:20: subnets[2].cidr: 10.0.1.128/25 overlaps s1 10.0.1.0/24 (subnets[0]); valid: a block that overlaps no other subnet (InvalidSubnet.Conflict)",
@@ -76,8 +76,8 @@ var validationCases = []struct {
 	{"subnet unknown NACL", h + "  - {id: s3, cidr: 10.0.3.0/24, network_acl: acl-nope}\n", []string{
 		"t.yaml:6:46: subnets[2].network_acl: unknown network ACL \"acl-nope\"; valid: acl-default (InvalidNetworkAclID.NotFound)",
 	}},
-	{"subnet unknown key", h + "  - {id: s3, cidr: 10.0.3.0/24, route_table: rt-1}\n", []string{
-		"t.yaml:6:33: subnets[2].route_table: unknown field \"route_table\"; valid: id, cidr, ipv6_cidr, az, public, network_acl",
+	{"subnet unknown key", h + "  - {id: s3, cidr: 10.0.3.0/24, route: rt-1}\n", []string{
+		"t.yaml:6:33: subnets[2].route: unknown field \"route\"; valid: id, vpc, cidr, ipv6_cidr, az, public, route_table, network_acl, map_public_ip_on_launch, tags",
 	}},
 	{"instance IP outside its subnet", h + "instances:\n  - {id: i-a, subnet: s1, private_ip: 10.0.2.10}\n", []string{
 		"t.yaml:7:39: instances[0].private_ip: 10.0.2.10 is not inside subnet s1 10.0.1.0/24; valid: an address from 10.0.1.4 to 10.0.1.254 (InvalidParameterValue)",
@@ -251,7 +251,7 @@ var validationCases = []struct {
 		"t.yaml:9:50: security_groups[0].egress[0].prefix_list: unknown prefix list \"pl-nope\"; valid: none are defined (InvalidPrefixListID.NotFound)",
 	}},
 	{"SG rule unknown key", h + "security_groups:\n  - id: sga\n    ingress:\n      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}\n", []string{
-		"t.yaml:9:25: security_groups[0].ingress[0].port: unknown field \"port\"; valid: protocol, ports, icmp_type, icmp_code, cidr, ipv6_cidr, source_group, prefix_list, description",
+		"t.yaml:9:25: security_groups[0].ingress[0].port: unknown field \"port\"; valid: id, protocol, ports, icmp_type, icmp_code, cidr, ipv6_cidr, source_group, prefix_list, description",
 	}},
 	{"duplicate SG rule after masking", h + "security_groups:\n  - id: sga\n    ingress:\n      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/16}\n      - {protocol: 6, ports: \"22-22\", cidr: 10.0.7.7/16, description: same}\n", []string{
 		"t.yaml:10:9: security_groups[0].ingress[1]: the same rule as ingress[0] (protocol, ports and peer); valid: each rule once (InvalidPermission.Duplicate)",
@@ -296,7 +296,7 @@ var validationCases = []struct {
 		"t.yaml:8:10: prefix_lists[1].id: duplicate prefix list id \"pl-1\"; valid: an id used once",
 	}},
 	{"flow log unknown resource", h + "flow_logs:\n  - {id: fl-1, resource: vpc-nope}\n", []string{
-		"t.yaml:7:26: flow_logs[0].resource: unknown resource \"vpc-nope\"; valid: the VPC id, a subnet id, an instance id or an ENI id (s1, s2, vpc-t)",
+		"t.yaml:7:26: flow_logs[0].resource: unknown resource \"vpc-nope\"; valid: a VPC id, a subnet id, an instance id or an ENI id (s1, s2, vpc-t)",
 	}},
 	{"flow log interval 0", h + "flow_logs:\n  - {id: fl-1, resource: vpc-t, max_aggregation_interval: 0}\n", []string{
 		"t.yaml:7:59: flow_logs[0].max_aggregation_interval: \"0\" is not valid; valid: seconds from 1 to 600 (AWS offers 60 and 600) (InvalidParameterValue)",
