@@ -19,7 +19,7 @@ type PathPacket struct {
 // (FL-4 key: ENI, direction, 5-tuple as logged, action) over a sequence.
 type PredictedRecord struct {
 	ENI         string        `json:"interface-id"`
-	InstanceID  string        `json:"instance-id"` // "" for a requester-managed ENI (a NAT gateway's: `-`, NGW-2)
+	InstanceID  string        `json:"instance-id"`    // "" for a requester-managed ENI (a NAT gateway's: `-`, NGW-2)
 	Direction   string        `json:"flow-direction"` // "ingress" | "egress"
 	Action      string        `json:"action"`         // "ACCEPT" | "REJECT"
 	SrcAddr     netip.Addr    `json:"srcaddr"`
