@@ -339,4 +339,3 @@ func wantFate(t *testing.T, p Path, fate string) {
 		t.Errorf("fate %q, want %q\n  path: %s", got, fate, routeKinds(p))
 	}
 }
-
