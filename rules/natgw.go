@@ -59,6 +59,13 @@ type natDest struct {
 	dport int
 }
 
+// destPorts are the ports in use towards one destination; low is at or
+// below the lowest free port (sequential allocation starts there).
+type destPorts struct {
+	ports map[int]*natMapping
+	low   int
+}
+
 type natMapping struct {
 	flow    natFlow
 	out     natOutside
@@ -70,7 +77,7 @@ type natMapping struct {
 type NATTable struct {
 	fwd   map[natFlow]*natMapping
 	rev   map[natOutside]*natMapping
-	used  map[natDest]map[int]*natMapping
+	used  map[natDest]*destPorts
 	rnd   *rand.Rand
 	stats map[string]*NATStats
 }
@@ -79,7 +86,7 @@ type NATTable struct {
 // the default) come from a fixed seed so runs repeat.
 func NewNATTable() *NATTable {
 	return &NATTable{fwd: map[natFlow]*natMapping{}, rev: map[natOutside]*natMapping{},
-		used: map[natDest]map[int]*natMapping{}, rnd: rand.New(rand.NewPCG(1, 2)), stats: map[string]*NATStats{}}
+		used: map[natDest]*destPorts{}, rnd: rand.New(rand.NewPCG(1, 2)), stats: map[string]*NATStats{}}
 }
 
 // Stats returns the NAT gateway's counters.
@@ -138,9 +145,10 @@ func (n *NATTable) remove(m *natMapping) {
 	delete(n.fwd, m.flow)
 	delete(n.rev, m.out)
 	k := natDest{m.out.ngw, m.out.addr, m.out.proto, m.out.remote, m.out.rport}
-	if ports := n.used[k]; ports != nil && ports[m.out.port] == m {
-		delete(ports, m.out.port)
-		if len(ports) == 0 {
+	if d := n.used[k]; d != nil && d.ports[m.out.port] == m {
+		delete(d.ports, m.out.port)
+		d.low = min(d.low, m.out.port)
+		if len(d.ports) == 0 {
 			delete(n.used, k)
 		}
 	}
@@ -202,28 +210,30 @@ func (n *NATTable) outbound(now time.Duration, limits vpc.Limits, g *vpc.NATGate
 	}
 	fresh := false
 	if m == nil {
-		k := natDest{g.ID, g.PrivateIP, p.Protocol, p.Dst, dport}
-		ports := n.used[k]
-		if len(ports) >= natPerDest(limits) {
-			for _, old := range ports {
+		k := natDest{g.ID, g.PrivateIP.Unmap(), p.Protocol, p.Dst, dport}
+		d := n.used[k]
+		if d == nil {
+			d = &destPorts{ports: map[int]*natMapping{}, low: NATFirstPort}
+			n.used[k] = d
+		}
+		if len(d.ports) >= natPerDest(limits) {
+			for _, old := range d.ports {
 				if n.expired(old, now, limits) {
 					n.remove(old)
 				}
 			}
-			ports = n.used[k]
+			if n.used[k] == nil {
+				n.used[k] = d
+			}
 		}
-		if len(ports) >= natPerDest(limits) || len(ports) >= NATLastPort-NATFirstPort+1 {
+		if len(d.ports) >= natPerDest(limits) || len(d.ports) >= NATLastPort-NATFirstPort+1 {
 			st.ErrorPortAllocation++
 			st.PacketsDropCount++
 			return natResult{code: CodeNGWPortAllocation}
 		}
-		port := n.allocate(g, ports)
+		port := n.allocate(g, d)
 		m = &natMapping{flow: f, out: natOutside{ngw: g.ID, proto: p.Protocol, addr: g.PrivateIP.Unmap(), port: port, remote: p.Dst, rport: dport}}
-		if ports == nil {
-			ports = map[int]*natMapping{}
-			n.used[k] = ports
-		}
-		ports[port] = m
+		d.ports[port] = m
 		n.fwd[f] = m
 		n.rev[m.out] = m
 		fresh = true
@@ -248,20 +258,32 @@ func (n *NATTable) outbound(now time.Duration, limits vpc.Limits, g *vpc.NATGate
 	return natResult{out: out, ok: true, fresh: fresh}
 }
 
-func (n *NATTable) allocate(g *vpc.NATGateway, used map[int]*natMapping) int {
+func (n *NATTable) allocate(g *vpc.NATGateway, d *destPorts) int {
 	if g.PortPolicy == "sequential" {
-		for port := NATFirstPort; port <= NATLastPort; port++ {
-			if used[port] == nil {
+		for port := d.low; port <= NATLastPort; port++ {
+			if d.ports[port] == nil {
+				d.low = port + 1
 				return port
 			}
 		}
 	}
 	for {
 		port := NATFirstPort + n.rnd.IntN(NATLastPort-NATFirstPort+1)
-		if used[port] == nil {
+		if d.ports[port] == nil {
 			return port
 		}
 	}
+}
+
+// mapped reports whether addr:port is a live translated source of some
+// NAT gateway mapping (for RA-9's REMAP_EPHEMERAL_PORT).
+func (n *NATTable) mapped(proto int, addr netip.Addr, port int) bool {
+	for o := range n.rev {
+		if o.proto == proto && o.addr == addr && o.port == port {
+			return true
+		}
+	}
+	return false
 }
 
 // inbound maps a packet from the far end back to its client (NGW-5); a

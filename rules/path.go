@@ -384,7 +384,7 @@ func naclCode(r NACLResult) string {
 }
 
 // Final is the packet as it arrives at the receiver (or the last hop).
-func (p *Path) Final() Packet {
+func (p Path) Final() Packet {
 	if len(p.Hops) == 0 {
 		return Packet{}
 	}

@@ -142,8 +142,9 @@ func newView(t *vpc.Topology) *view {
 			v.byID[g.ID] = e
 		}
 	}
-	// Public IPv4s: an Elastic IP wins over an auto-assigned public IP for
-	// the same private address (EIP-9: associating an EIP releases it).
+	// Public IPv4s: an Elastic IP on an ENI's primary private IP releases
+	// its auto-assigned public IP (EIP-9); one public IP per private IP
+	// (EIP-10).
 	mapPub := func(pub netip.Addr, e *eniRef, priv netip.Addr) {
 		if !pub.IsValid() || e == nil || !priv.IsValid() {
 			return
@@ -152,8 +153,15 @@ func newView(t *vpc.Topology) *view {
 		v.pub[pub] = pubSide{e, priv}
 		v.priv[addrKey{e.ID, priv}] = pub
 	}
+	withEIP := map[*eniRef]bool{} // ENIs whose primary private IP has an EIP
+	for i := range t.ElasticIPs {
+		eip := &t.ElasticIPs[i]
+		if e := v.byID[eip.ENI]; e != nil && (!eip.PrivateIP.IsValid() || eip.PrivateIP.Unmap() == e.Primary) {
+			withEIP[e] = true
+		}
+	}
 	for _, e := range v.enis {
-		if e.ENI != nil {
+		if e.ENI != nil && !withEIP[e] {
 			mapPub(e.ENI.PublicIP, e, e.Primary)
 		}
 	}

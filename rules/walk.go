@@ -46,6 +46,10 @@ func (w *walker) add(h Hop) bool {
 // rule, a preserved destination judged by an outbound rule, the remapped
 // port judged by a NACL.
 func (w *walker) qualifiers(h *Hop) []string {
+	if w.nat == nil && h.Kind == HopNetworkACL && !h.Egress && w.m.NAT.mapped(h.In.Protocol, h.In.Dst, h.In.DstPort) {
+		// A reply to a NAT gateway's remapped port, before the gateway.
+		return []string{QualRemapEphemeralPort}
+	}
 	if w.nat == nil || (h.Kind != HopNetworkACL && h.Kind != HopSecurityGroup) {
 		return nil
 	}
