@@ -236,12 +236,17 @@ func (a *Analysis) fail(err error) *Analysis {
 // firstPacket is the flow's first packet as the source puts it on the wire.
 func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
 	p := Packet{Protocol: q.Protocol, Length: 60}
+	// An IPv6 address given for either end makes it an IPv6 question.
+	v6 := q.IPv6 || src.Addr.Is6() || dst.Addr.Is6()
 	var err error
-	if p.Src, err = ownAddr(src, q.IPv6); err != nil {
+	if p.Src, err = ownAddr(src, v6); err != nil {
 		return p, err
 	}
-	if p.Dst, err = targetAddr(t, src, dst, q.IPv6); err != nil {
+	if p.Dst, err = targetAddr(t, src, dst, v6); err != nil {
 		return p, err
+	}
+	if p.Src.Is4() != p.Dst.Is4() {
+		return p, fmt.Errorf("%s and %s are of different address families", p.Src, p.Dst)
 	}
 	switch q.Protocol {
 	case vpc.ProtoTCP, vpc.ProtoUDP:

@@ -497,7 +497,7 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 			if rd.Route.DestPrefixList != "" {
 				why += fmt.Sprintf(" (prefix-list entry /%d)", rd.Bits)
 			}
-			if rd.Shadowed != nil {
+			if rd.Shadowed != nil && rd.Route.Target.Kind != vpc.TargetLocal {
 				why += fmt.Sprintf("; beats %s -> %s (%s)", routeDestText(*rd.Shadowed), routeTargetText(*rd.Shadowed), rd.ShadowReason)
 			}
 		case h.Code == CodeBadStateRoute && rd != nil:
@@ -804,9 +804,14 @@ func (a *Analysis) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Fix: %s\n", a.Suggestion)
 	}
 	if len(a.FlowLogs) > 0 {
-		fmt.Fprintf(&b, "Flow logs (interface-id srcaddr dstaddr srcport dstport protocol packets action, direction, tcp-flags):\n")
+		fmt.Fprintf(&b, "Flow logs (interface-id srcaddr dstaddr srcport dstport protocol packets action, direction, tcp-flags, pkt-srcaddr>pkt-dstaddr, traffic-path):\n")
 		for _, r := range a.FlowLogs {
-			fmt.Fprintf(&b, "  %s %s %s %d %d %d %d %s  %s tcp-flags=%d\n", r.ENI, r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort, r.Protocol, r.Packets, r.Action, r.Direction, r.TCPFlags)
+			tp := "-"
+			if r.TrafficPath != 0 {
+				tp = strconv.Itoa(r.TrafficPath)
+			}
+			fmt.Fprintf(&b, "  %s %s %s %d %d %d %d %s  %s tcp-flags=%d pkt=%s>%s traffic-path=%s\n", r.ENI, r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort,
+				r.Protocol, r.Packets, r.Action, r.Direction, r.TCPFlags, r.PktSrcAddr, r.PktDstAddr, tp)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
