@@ -128,7 +128,7 @@ func TestPATH17_RoutingDropsAreNotRejects(t *testing.T) {
 	top := t2()
 	addRoute(top, "rtb-p", "203.0.113.80/32", "")
 	recs := PredictFlowLog(top, []PathPacket{
-		{Packet: tcp(wIP, 40000, sIP, 443, TCPSyn)},           // blackhole
+		{Packet: tcp(wIP, 40000, sIP, 443, TCPSyn)},             // blackhole
 		{Packet: tcp(dIP, 40000, "198.51.100.10", 443, TCPSyn)}, // no public IP: dropped at the IGW
 		{Packet: tcp(wIP, 40001, "10.0.9.9", 22, TCPSyn)},       // no ENI there
 	})
@@ -152,7 +152,10 @@ func TestRA8_RoutingDropCodes(t *testing.T) {
 		{"igw ingress to an unmapped address", nil, tcp(xIP2, 51000, "203.0.113.77", 443, TCPSyn), "igw:igw-1:inbound:" + CodeIGWPrivateIPIngress},
 		{"igw private destination", nil, tcp(wIP, 40000, "192.168.1.1", 443, TCPSyn), "igw:igw-1:outbound:" + CodeIGWDstRFC1918Egress},
 		{"peering destination outside", func(top *vpc.Topology) { addRoute(top, "rtb-p", "10.8.0.0/16", "pcx-12") }, tcp(wIP, 40000, "10.8.0.1", 22, TCPSyn), "pcx:pcx-12:outbound:" + CodePCXAddressInVPC},
-		{"peering not active", func(top *vpc.Topology) { addRoute(top, "rtb-p", "10.1.0.0/16", "pcx-12"); top.Peerings[0].State = "provisioning" }, tcp(wIP, 40000, bIP2, 22, TCPSyn), "pcx:pcx-12:outbound:" + CodeBadState},
+		{"peering not active", func(top *vpc.Topology) {
+			addRoute(top, "rtb-p", "10.1.0.0/16", "pcx-12")
+			top.Peerings[0].State = "provisioning"
+		}, tcp(wIP, 40000, bIP2, 22, TCPSyn), "pcx:pcx-12:outbound:" + CodeBadState},
 		{"NAT gateway protocol", nil, Packet{Src: ip(aIP2), Dst: ip(sIP), Protocol: 132, Length: 60}, "ngw:nat-1:outbound:" + CodeProtocolRestriction},
 		{"NAT gateway unsolicited", nil, tcp(xIP2, 51000, ngwPub, 22, TCPSyn), "ngw:nat-1:inbound:" + CodeNGWNoMapping},
 		{"NAT gateway ports", func(top *vpc.Topology) { top.Limits.NATConnectionsPerDestination = -1 }, tcp(aIP2, 40000, sIP, 443, TCPSyn), "delivered"},
