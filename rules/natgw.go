@@ -209,6 +209,10 @@ func (n *NATTable) outbound(now time.Duration, limits vpc.Limits, g *vpc.NATGate
 		}
 	}
 	fresh := false
+	if m == nil && !natStarts(&p) {
+		st.PacketsDropCount++
+		return natResult{code: CodeNGWNoMapping}
+	}
 	if m == nil {
 		k := natDest{g.ID, g.PrivateIP.Unmap(), p.Protocol, p.Dst, dport}
 		d := n.used[k]
@@ -256,6 +260,20 @@ func (n *NATTable) outbound(now time.Duration, limits vpc.Limits, g *vpc.NATGate
 		}
 	}
 	return natResult{out: out, ok: true, fresh: fresh}
+}
+
+// natStarts reports whether a client's packet may create a mapping: a TCP
+// SYN, any UDP datagram, an ICMP echo request. A SYN-ACK, an echo reply or
+// an ICMP error without a mapping (a reply routed asymmetrically through
+// the NAT gateway) is dropped [INTERP NGW-9].
+func natStarts(p *Packet) bool {
+	switch p.Protocol {
+	case vpc.ProtoTCP:
+		return p.TCPFlags&TCPSyn != 0 && p.TCPFlags&TCPAck == 0
+	case vpc.ProtoICMP:
+		return p.ICMPType == 8
+	}
+	return true
 }
 
 func (n *NATTable) allocate(g *vpc.NATGateway, d *destPorts) int {
