@@ -406,10 +406,11 @@ func (v *view) tableOf(sn *vpc.Subnet) *vpc.RouteTable {
 // prefix-list route of each gateway endpoint naming it (VPCE-2).
 func (v *view) routes(rt *vpc.RouteTable) []vpc.Route {
 	out := slices.Clone(rt.Routes)
-	if vp := v.t.VPC(rt.VPC); vp != nil || len(v.t.VPCs) > 0 {
-		if vp == nil {
-			vp = &v.t.VPCs[0]
-		}
+	vp := v.t.VPC(rt.VPC)
+	if vp == nil && len(v.t.VPCs) > 0 {
+		vp = &v.t.VPCs[0] // a Go-built table that names no VPC
+	}
+	if vp != nil {
 		for _, c := range vp.CIDRs() {
 			if !c.IsValid() {
 				continue
