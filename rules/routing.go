@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -118,8 +119,11 @@ func newView(t *vpc.Topology) *view {
 		in := &t.Instances[i]
 		for j, en := range in.ENIs() {
 			id := en.ID
-			if id == "" && j == 0 {
+			switch {
+			case id == "" && j == 0:
 				id = in.ID
+			case id == "":
+				id = fmt.Sprintf("%s-eni%d", in.ID, j) // Go-built topologies may leave ids out
 			}
 			sn := t.Subnet(en.Subnet)
 			e := &eniRef{ID: id, Inst: in, ENI: en, Subnet: sn, VPC: v.vpcOfSubnet(sn), Primary: en.PrivateIP.Unmap()}
