@@ -18,16 +18,13 @@ import (
 // longest-prefix match, hop-to-hop continuity, and replies that arrive
 // where the request came from, looking as the client addressed it.
 
-// FlowPacket is the evaluator's first packet of a random flow.
+// flowPacket is the evaluator's first packet of a random flow.
 func flowPacket(f rulestest.Flow) Packet {
-	p := Packet{Src: f.Src, Dst: f.Dst, Protocol: f.Protocol, SrcPort: f.SrcPort, DstPort: f.DstPort, Length: 60}
-	switch f.Protocol {
-	case vpc.ProtoTCP:
-		p.TCPFlags = TCPSyn
-	case vpc.ProtoICMP:
-		p.ICMPType, p.ICMPID, p.Length = 8, f.ICMPID, 84
+	sport := f.SrcPort
+	if f.Protocol == vpc.ProtoICMP {
+		sport = f.ICMPID
 	}
-	return p
+	return OpeningPacket(f.Protocol, f.Src, sport, f.Dst, f.DstPort)
 }
 
 // naiveRoute restates RT-9..RT-11 over a table's own routes.
