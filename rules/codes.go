@@ -4,8 +4,12 @@ package rules
 // Analyzer's vocabulary; the NGW_* and EIGW_* drop codes and
 // NO_ENI_AT_ADDRESS are vpcemu's own.
 const (
-	CodeBadStateRoute          = "BAD_STATE_ROUTE" // winning route is a blackhole (RT-15, RT-16 [INTERP])
-	CodeBadState               = "BAD_STATE"       // the component is not functional (peering not active)
+	CodeBadStateRoute = "BAD_STATE_ROUTE" // winning route is a blackhole (RT-15, RT-16 [INTERP])
+	// CodeBadState is RA-8's code for a component that is not functional.
+	// The evaluator does not produce it: a peering that is not active makes
+	// its routes blackholes (RT-15, BAD_STATE_ROUTE) and NAT gateways have
+	// no states in the model.
+	CodeBadState               = "BAD_STATE"
 	CodeIGWPublicIPEgress      = "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"
 	CodeIGWPrivateIPIngress    = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"
 	CodeIGWDstRFC1918Egress    = "IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"

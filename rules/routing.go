@@ -534,10 +534,10 @@ func (v *view) lookup(rt *vpc.RouteTable, dst netip.Addr) RouteDecision {
 	return d
 }
 
-// targetUsable reports whether a route's target exists and belongs with
-// the table's VPC; a route to anything else is a blackhole (RT-15). A
-// peering that exists but is not active is not a blackhole here: the
-// peering itself refuses the packet (BAD_STATE).
+// targetUsable reports whether a route's target exists, works and belongs
+// with the table's VPC; a route to anything else is a blackhole (RT-15),
+// a peering that is not active included (as vpc.RefreshRouteStates marks
+// it).
 func (v *view) targetUsable(rt *vpc.RouteTable, r *vpc.Route) bool {
 	if r.Blackhole {
 		return false
@@ -562,7 +562,7 @@ func (v *view) targetUsable(rt *vpc.RouteTable, r *vpc.Route) bool {
 		return e != nil && e.VPC == vp
 	case vpc.TargetPeering:
 		pc := v.peering(id)
-		return pc != nil && (pc.Requester == vp.ID || pc.Accepter == vp.ID)
+		return pc != nil && peeringActive(pc) && (pc.Requester == vp.ID || pc.Accepter == vp.ID)
 	case vpc.TargetEndpoint:
 		ep := v.endpoint(id)
 		return ep != nil && (ep.VPC == "" || ep.VPC == vp.ID)

@@ -155,7 +155,7 @@ func TestRA8_RoutingDropCodes(t *testing.T) {
 		{"peering not active", func(top *vpc.Topology) {
 			addRoute(top, "rtb-p", "10.1.0.0/16", "pcx-12")
 			top.Peerings[0].State = "provisioning"
-		}, tcp(wIP, 40000, bIP2, 22, TCPSyn), "pcx:pcx-12:outbound:" + CodeBadState},
+		}, tcp(wIP, 40000, bIP2, 22, TCPSyn), "route:rtb-p:outbound:" + CodeBadStateRoute},
 		{"NAT gateway protocol", nil, Packet{Src: ip(aIP2), Dst: ip(sIP), Protocol: 132, Length: 60}, "ngw:nat-1:outbound:" + CodeProtocolRestriction},
 		{"NAT gateway unsolicited", nil, tcp(xIP2, 51000, ngwPub, 22, TCPSyn), "ngw:nat-1:inbound:" + CodeNGWNoMapping},
 		{"NAT gateway ports", func(top *vpc.Topology) { top.Limits.NATConnectionsPerDestination = -1 }, tcp(aIP2, 40000, sIP, 443, TCPSyn), "delivered"},

@@ -36,12 +36,15 @@ func addVPC3(top *vpc.Topology, cidr, subnet, addr string) {
 
 func TestPCX1_OnlyAnActivePeeringCarriesTraffic(t *testing.T) {
 	top := peeredT2()
-	top.Peerings[0].State = "pending-acceptance"
-	p := send(t, top, tcp(wIP, 40000, bIP2, 22, TCPSyn))
-	wantFate(t, p, "pcx:pcx-12:outbound:"+CodeBadState)
-	// A route the model marks blackhole (RT-15) is dropped by the table.
-	tableOf(top, "rtb-p").Routes[2].Blackhole = true
-	wantFate(t, send(t, top, tcp(wIP, 40000, bIP2, 22, TCPSyn)), "route:rtb-p:outbound:"+CodeBadStateRoute)
+	for _, state := range []string{"pending-acceptance", "provisioning", "deleted"} {
+		// Its routes are blackholes (RT-15), flagged or not.
+		top.Peerings[0].State = state
+		wantFate(t, send(t, top, tcp(wIP, 40000, bIP2, 22, TCPSyn)), "route:rtb-p:outbound:"+CodeBadStateRoute)
+	}
+	top.Peerings[0].State = "active"
+	if p := send(t, top, tcp(wIP, 40000, bIP2, 22, TCPSyn)); !p.Delivered {
+		t.Errorf("active: %s", routeKinds(p))
+	}
 }
 
 func TestPCX3_EachSideNeedsItsRoute(t *testing.T) {

@@ -575,11 +575,6 @@ func (w *walker) peering(pc *vpc.Peering, from *vpc.VPC, p Packet) {
 		return
 	}
 	hop.ID = pc.ID
-	if !peeringActive(pc) {
-		hop.Code, hop.Detail = CodeBadState, "the peering connection is "+pc.State+", not active (PCX-1)"
-		w.add(hop)
-		return
-	}
 	other := pc.Accepter
 	if from != nil && other == from.ID {
 		other = pc.Requester

@@ -112,7 +112,7 @@ func RandRoutedTopology(r *rand.Rand) *vpc.Topology {
 			}
 			t.Subnets = append(t.Subnets, sn)
 			for k := range 1 + r.IntN(2) {
-				in := vpc.Instance{ID: fmt.Sprintf("i-%d%c%d", v+1, 'a'+s, k), OS: "linux", Services: services(),
+				in := vpc.Instance{ID: fmt.Sprintf("i-%d%c%d", v+1, 'a'+s, k), OS: "linux", Services: services(), Conntrack: vpc.DefaultConntrack,
 					ENI: vpc.ENI{ID: fmt.Sprintf("eni-%d%c%d", v+1, 'a'+s, k), Subnet: sn.ID, PrivateIP: netip.AddrFrom4([4]byte{10, byte(v), byte(s + 1), byte(10 + k)})}}
 				switch r.IntN(3) {
 				case 0:
