@@ -40,6 +40,7 @@ const (
 
 // Analysis-only codes (RA-9): `vpcemu explain` notes, never datapath drops.
 const (
+	NoteCannotRoute       = "CANNOT_ROUTE"
 	NoteMoreSpecificRoute = "MORE_SPECIFIC_ROUTE"
 	NoteHigherPriority    = "HIGHER_PRIORITY_ROUTE"
 	NoteIGWNATReflection  = "IGW_NAT_REFLECTION"

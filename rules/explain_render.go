@@ -341,9 +341,10 @@ func explain(t *vpc.Topology, p *Path, which string) Explanation {
 
 // notes are the analysis-only findings of RA-9 on a path: a route that
 // beat another one towards a drop (MORE_SPECIFIC_ROUTE,
-// HIGHER_PRIORITY_ROUTE), a hairpin through the internet gateway
-// (IGW_NAT_REFLECTION), a destination in a VPC no active peering reaches
-// (DISCONNECTED_VPCS).
+// HIGHER_PRIORITY_ROUTE), a route whose target cannot carry the
+// destination (CANNOT_ROUTE [INTERP]), a hairpin through the internet
+// gateway (IGW_NAT_REFLECTION), a destination in a VPC no active peering
+// reaches (DISCONNECTED_VPCS).
 func notes(t *vpc.Topology, p *Path, which string) []Explanation {
 	var out []Explanation
 	igws := 0
@@ -374,6 +375,15 @@ func notes(t *vpc.Topology, p *Path, which string) []Explanation {
 			Detail: fmt.Sprintf("%s -> %s wins over %s -> %s", routeDestText(h.Route.Route), routeTargetText(h.Route.Route),
 				routeDestText(*h.Route.Shadowed), routeTargetText(*h.Route.Shadowed))})
 		break
+	}
+	if b.Kind != HopRoute && (b.Code == CodeIGWDstRFC1918Egress || b.Code == CodeIGWDstRFC6598Egress || b.Code == CodePCXAddressInVPC ||
+		(b.Kind == HopEgressOnlyGateway && b.Egress)) {
+		// A route chose a target that cannot carry this destination.
+		if rd := lastRoute(p, len(p.Hops)-1); rd != nil {
+			out = append(out, Explanation{ExplanationCode: NoteCannotRoute, Path: which, RouteTable: &AnalysisComponent{ID: rtbID(rd.Table)},
+				RouteTableRoute: analysisRoute(t, rd), Component: &AnalysisComponent{ID: b.ID},
+				Detail: fmt.Sprintf("%s -> %s cannot carry traffic to %s", routeDestText(rd.Route), routeTargetText(rd.Route), b.In.Dst)})
+		}
 	}
 	if b.Code == CodeNoRouteToDestination || b.Code == CodeIGWDstRFC1918Egress || b.Code == CodePCXAddressInVPC {
 		v := newView(t)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,17 @@ func TestRA9_QualifiersAndAnalysisOnlyNotes(t *testing.T) {
 	}
 	if !strings.Contains(explainText(t, a), "blackhole") {
 		t.Errorf("%s", explainText(t, a))
+	}
+	// A route to a peering for an address outside the peer: CANNOT_ROUTE.
+	top = t2()
+	addRoute(top, "rtb-p", "10.9.0.0/16", "pcx-12")
+	a = Explain(top, Query{From: "W", To: "10.9.0.1", Protocol: vpc.ProtoTCP, Port: 22})
+	codes := []string{}
+	for _, n := range a.Notes {
+		codes = append(codes, n.ExplanationCode)
+	}
+	if !slices.Contains(codes, NoteCannotRoute) {
+		t.Errorf("notes %v", codes)
 	}
 }
 
