@@ -176,8 +176,17 @@ func newView(t *vpc.Topology) *view {
 		}
 		e := v.byID[eip.ENI]
 		priv := eip.PrivateIP
-		if !priv.IsValid() && e != nil {
+		switch {
+		case e == nil:
+			continue
+		case !priv.IsValid():
 			priv = e.Primary
+		case !e.owns(priv):
+			// EIP-11: a secondary address moved to another ENI of the VPC
+			// keeps its EIP; one no ENI holds any more has lost it.
+			if e = v.eniAt(e.VPC, priv); e == nil {
+				continue
+			}
 		}
 		mapPub(eip.PublicIP, e, priv)
 	}

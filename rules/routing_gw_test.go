@@ -163,6 +163,23 @@ func TestEIP10_ElasticIPOnASecondaryPrivateIP(t *testing.T) {
 	}
 }
 
+func TestEIP11_AMovedSecondaryAddressKeepsItsEIP(t *testing.T) {
+	top := t2()
+	instOf(top, "W").SecondaryIPs = []netip.Addr{ip("10.0.1.11")}
+	top.ElasticIPs = append(top.ElasticIPs, vpc.ElasticIP{ID: "eipalloc-2", PublicIP: ip("203.0.113.111"), ENI: "eni-w", PrivateIP: ip("10.0.1.11")})
+	// The address moves to D's ENI: the EIP follows it.
+	instOf(top, "W").SecondaryIPs = nil
+	instOf(top, "D").SecondaryIPs = []netip.Addr{ip("10.0.1.11")}
+	sgOf(top, "sgD").Ingress = []vpc.SGRule{sgr(vpc.ProtoTCP, 443, 443, "0.0.0.0/0")}
+	p := send(t, top, tcp(xIP2, 51000, "203.0.113.111", 443, TCPSyn))
+	if !p.Delivered || p.To.Name != "D" || p.Final().Dst != ip("10.0.1.11") {
+		t.Errorf("after the move: %s to %s", routeKinds(p), p.To.Name)
+	}
+	// Unassigned, it loses the EIP.
+	instOf(top, "D").SecondaryIPs = nil
+	wantFate(t, send(t, top, tcp(xIP2, 51000, "203.0.113.111", 443, TCPSyn)), "igw:igw-1:inbound:"+CodeIGWPrivateIPIngress)
+}
+
 func TestEIP13_EgressOnlyGatewayIsStateful(t *testing.T) {
 	const a6, s6 = "2001:db8:1:2::20", "2001:db8:ffff::80"
 	top := t2()
