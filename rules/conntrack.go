@@ -100,13 +100,18 @@ func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
 	c.t, c.sg = t, sg
 	c.cfg = make(map[string]vpc.Conntrack)
 	c.canon = make(map[string]string)
-	for i := range t.Instances {
-		in := &t.Instances[i]
-		c.cfg[in.ID] = conntrackConfig(in)
-		c.canon[in.ID] = in.ID
-		if in.ENI.ID != "" {
-			c.cfg[in.ENI.ID] = c.cfg[in.ID]
-			c.canon[in.ENI.ID] = in.ID
+	for _, e := range newView(t).enis {
+		if e.Inst == nil {
+			continue
+		}
+		// An instance's settings hold for each of its ENIs; entries of a
+		// primary ENI are kept under the instance id.
+		id := e.ctID()
+		c.cfg[id] = conntrackConfig(e.Inst)
+		c.canon[id] = id
+		if e.ENI.ID != "" {
+			c.cfg[e.ENI.ID] = c.cfg[id]
+			c.canon[e.ENI.ID] = id
 		}
 	}
 }
@@ -157,12 +162,18 @@ func isEcho(p *Packet) bool {
 // (SG-19). Non-first fragments carry no ports: they are judged by rules
 // alone and create no entry.
 func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p Packet) SGVerdict {
+	return c.process(now, instanceID, egress, p, true)
+}
+
+// process is Process; without refs, SG rules referencing groups do not
+// admit new flows (the packet came through a forwarder: RT-22).
+func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p Packet, refs bool) SGVerdict {
 	eni := c.canon[instanceID]
 	if eni == "" {
 		eni = instanceID
 	}
 	if p.Fragment == FragLater {
-		m := c.sg.Match(eni, egress, p)
+		m := c.sg.match(eni, egress, p, refs)
 		if !m.Allowed {
 			return SGVerdict{Reason: m.Code, Match: m}
 		}
@@ -184,7 +195,7 @@ func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p
 		}
 		c.remove(key)
 	}
-	m := c.sg.Match(eni, egress, p)
+	m := c.sg.match(eni, egress, p, refs)
 	if !m.Allowed {
 		return SGVerdict{Reason: m.Code, Match: m}
 	}

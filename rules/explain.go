@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,6 +43,9 @@ type Analysis struct {
 	// FlowLogs are the records the ENIs' flow logs would hold for the
 	// packets analysed (the first packet and its reply).
 	FlowLogs []PredictedRecord `json:"PredictedFlowLogs,omitempty"`
+	// Notes are RA-9's analysis-only findings (MORE_SPECIFIC_ROUTE,
+	// HIGHER_PRIORITY_ROUTE, IGW_NAT_REFLECTION, DISCONNECTED_VPCS).
+	Notes []Explanation `json:"Notes,omitempty"`
 
 	t                *vpc.Topology
 	forward, reverse *Path
@@ -81,6 +85,25 @@ type AnalysisSecurityGroupRule struct {
 	ReferencedSecurityGroupID string             `json:"ReferencedSecurityGroupId,omitempty"`
 }
 
+// AnalysisRouteTableRoute is AWS's AnalysisRouteTableRoute.
+type AnalysisRouteTableRoute struct {
+	DestinationCidr             string `json:"DestinationCidr,omitempty"`
+	DestinationPrefixListID     string `json:"DestinationPrefixListId,omitempty"`
+	EgressOnlyInternetGatewayID string `json:"EgressOnlyInternetGatewayId,omitempty"`
+	GatewayID                   string `json:"GatewayId,omitempty"` // local, igw-…, vpce-… (gateway endpoint)
+	InstanceID                  string `json:"InstanceId,omitempty"`
+	NatGatewayID                string `json:"NatGatewayId,omitempty"`
+	NetworkInterfaceID          string `json:"NetworkInterfaceId,omitempty"`
+	VpcPeeringConnectionID      string `json:"VpcPeeringConnectionId,omitempty"`
+	Origin                      string `json:"Origin,omitempty"` // CreateRouteTable | CreateRoute | EnableVgwRoutePropagation
+	State                       string `json:"State,omitempty"`  // active | blackhole
+}
+
+// AnalysisAdditionalDetail is AWS's AdditionalDetail (RA-9 qualifiers).
+type AnalysisAdditionalDetail struct {
+	AdditionalDetailType string `json:"AdditionalDetailType"`
+}
+
 // AnalysisPacketHeader is AWS's AnalysisPacketHeader.
 type AnalysisPacketHeader struct {
 	DestinationAddresses  []string            `json:"DestinationAddresses"`
@@ -100,8 +123,11 @@ type PathComponent struct {
 	OutboundHeader    *AnalysisPacketHeader      `json:"OutboundHeader,omitempty"`
 	Subnet            *AnalysisComponent         `json:"Subnet,omitempty"`
 	VPC               *AnalysisComponent         `json:"Vpc,omitempty"`
+	RouteTableRoute   *AnalysisRouteTableRoute   `json:"RouteTableRoute,omitempty"`
+	AdditionalDetails []AnalysisAdditionalDetail `json:"AdditionalDetails,omitempty"`
 
 	// vpcemu additions.
+	Kind           string              `json:"Kind,omitempty"`      // the hop's kind (HopKind)
 	Direction      string              `json:"Direction,omitempty"` // ingress | egress
 	Decision       string              `json:"Decision"`            // allow | deny | translate | not-filtered
 	Tracking       string              `json:"Tracking,omitempty"`  // tracked | untracked | state
@@ -111,21 +137,31 @@ type PathComponent struct {
 // Explanation is AWS's Explanation for a blocking component (RA-3), plus
 // which path it was found on.
 type Explanation struct {
-	ExplanationCode  string              `json:"ExplanationCode"`
-	Direction        string              `json:"Direction,omitempty"`
-	Component        *AnalysisComponent  `json:"Component,omitempty"`
-	ACL              *AnalysisComponent  `json:"Acl,omitempty"`
-	ACLRule          *AnalysisACLRule    `json:"AclRule,omitempty"`
-	SecurityGroups   []AnalysisComponent `json:"SecurityGroups,omitempty"`
-	NetworkInterface *AnalysisComponent  `json:"NetworkInterface,omitempty"`
-	Subnet           *AnalysisComponent  `json:"Subnet,omitempty"`
-	VPC              *AnalysisComponent  `json:"Vpc,omitempty"`
-	Addresses        []string            `json:"Addresses,omitempty"`
-	Protocols        []string            `json:"Protocols,omitempty"`
-	PortRanges       []AnalysisPortRange `json:"PortRanges,omitempty"`
+	ExplanationCode      string                   `json:"ExplanationCode"`
+	Direction            string                   `json:"Direction,omitempty"`
+	Component            *AnalysisComponent       `json:"Component,omitempty"`
+	ACL                  *AnalysisComponent       `json:"Acl,omitempty"`
+	ACLRule              *AnalysisACLRule         `json:"AclRule,omitempty"`
+	SecurityGroups       []AnalysisComponent      `json:"SecurityGroups,omitempty"`
+	NetworkInterface     *AnalysisComponent       `json:"NetworkInterface,omitempty"`
+	Subnet               *AnalysisComponent       `json:"Subnet,omitempty"`
+	VPC                  *AnalysisComponent       `json:"Vpc,omitempty"`
+	Addresses            []string                 `json:"Addresses,omitempty"`
+	Protocols            []string                 `json:"Protocols,omitempty"`
+	PortRanges           []AnalysisPortRange      `json:"PortRanges,omitempty"`
+	RouteTable           *AnalysisComponent       `json:"RouteTable,omitempty"`
+	RouteTableRoute      *AnalysisRouteTableRoute `json:"RouteTableRoute,omitempty"`
+	InternetGateway      *AnalysisComponent       `json:"InternetGateway,omitempty"`
+	NatGateway           *AnalysisComponent       `json:"NatGateway,omitempty"`
+	VpcPeeringConnection *AnalysisComponent       `json:"VpcPeeringConnection,omitempty"`
+	VpcEndpoint          *AnalysisComponent       `json:"VpcEndpoint,omitempty"`
+	DestinationVpc       *AnalysisComponent       `json:"DestinationVpc,omitempty"`
+	State                string                   `json:"State,omitempty"`
 
 	// vpcemu additions.
-	Path string `json:"Path"` // forward | return
+	Path              string                     `json:"Path"` // forward | return
+	AdditionalDetails []AnalysisAdditionalDetail `json:"AdditionalDetails,omitempty"`
+	Detail            string                     `json:"Detail,omitempty"`
 }
 
 // Explain answers q over t without sending a packet: the first packet of
@@ -155,6 +191,7 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 	a.forward = &fwd
 	a.ForwardPathComponents = components(t, &fwd)
 	a.ForwardPathFound = fwd.Delivered
+	a.Notes = append(a.Notes, notes(t, &fwd, "forward")...)
 	if !fwd.Delivered {
 		a.Explanations = append(a.Explanations, explain(t, &fwd, "forward"))
 		a.Verdict = a.verdict()
@@ -173,6 +210,7 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 	a.ReturnPathComponents = components(t, &rev)
 	a.ReturnPathFound = rev.Delivered
 	a.NetworkPathFound = rev.Delivered
+	a.Notes = append(a.Notes, notes(t, &rev, "return")...)
 	if !rev.Delivered {
 		a.Explanations = append(a.Explanations, explain(t, &rev, "return"))
 		a.Suggestion = suggest(t, src, &fwd, &rev)
@@ -198,12 +236,17 @@ func (a *Analysis) fail(err error) *Analysis {
 // firstPacket is the flow's first packet as the source puts it on the wire.
 func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
 	p := Packet{Protocol: q.Protocol, Length: 60}
+	// An IPv6 address given for either end makes it an IPv6 question.
+	v6 := q.IPv6 || src.Addr.Is6() || dst.Addr.Is6()
 	var err error
-	if p.Src, err = ownAddr(src, q.IPv6); err != nil {
+	if p.Src, err = ownAddr(src, v6); err != nil {
 		return p, err
 	}
-	if p.Dst, err = targetAddr(src, dst, q.IPv6); err != nil {
+	if p.Dst, err = targetAddr(t, src, dst, v6); err != nil {
 		return p, err
+	}
+	if p.Src.Is4() != p.Dst.Is4() {
+		return p, fmt.Errorf("%s and %s are of different address families", p.Src, p.Dst)
 	}
 	switch q.Protocol {
 	case vpc.ProtoTCP, vpc.ProtoUDP:
@@ -236,13 +279,21 @@ func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
 // ownAddr is the address an endpoint sends from.
 func ownAddr(e Endpoint, v6 bool) (netip.Addr, error) {
 	switch {
-	case e.Instance != nil && v6:
-		if !e.Instance.IPv6.IsValid() {
-			return netip.Addr{}, fmt.Errorf("instance %s has no IPv6 address", e.Name)
-		}
-		return e.Instance.IPv6, nil
 	case e.Instance != nil:
-		return e.Instance.PrivateIP, nil
+		eni := e.ENI
+		if eni == nil {
+			eni = &e.Instance.ENI
+		}
+		if v6 {
+			if !eni.IPv6.IsValid() {
+				return netip.Addr{}, fmt.Errorf("instance %s has no IPv6 address", e.Name)
+			}
+			return eni.IPv6, nil
+		}
+		if e.Addr.Is4() && (e.Addr == eni.PrivateIP || slices.Contains(eni.SecondaryIPs, e.Addr)) {
+			return e.Addr, nil
+		}
+		return eni.PrivateIP, nil
 	case e.Host != nil && v6:
 		if !e.Host.IPv6.IsValid() {
 			return netip.Addr{}, fmt.Errorf("internet host %s has no IPv6 address", e.Name)
@@ -255,18 +306,23 @@ func ownAddr(e Endpoint, v6 bool) (netip.Addr, error) {
 }
 
 // targetAddr is the address src uses to reach dst: the private address
-// inside the VPC, the public one from the internet (or the one given).
-func targetAddr(src, dst Endpoint, v6 bool) (netip.Addr, error) {
+// inside the VPCs, the public one (an Elastic IP or auto-assigned) from the
+// internet, or the one given.
+func targetAddr(t *vpc.Topology, src, dst Endpoint, v6 bool) (netip.Addr, error) {
 	if dst.Addr.IsValid() {
 		return dst.Addr, nil
 	}
 	if dst.Instance != nil && !v6 && !src.IsInstance() {
-		if !dst.Instance.PublicIP.IsValid() {
-			// No public address: the internet cannot name it; the private
-			// address shows NO_ROUTE_TO_DESTINATION on the path.
-			return dst.Instance.PrivateIP, nil
+		priv, _ := ownAddr(dst, false)
+		v := newView(t)
+		if e := v.eniOwning(priv); e != nil {
+			if pub := v.priv[addrKey{e.ID, priv}]; pub.IsValid() {
+				return pub, nil
+			}
 		}
-		return dst.Instance.PublicIP, nil
+		// No public address: the internet cannot name it; the private
+		// address shows IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS on the path.
+		return priv, nil
 	}
 	return ownAddr(dst, v6)
 }

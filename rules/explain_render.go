@@ -53,13 +53,13 @@ func header(p Packet) *AnalysisPacketHeader {
 	return h
 }
 
-func igwID(t *vpc.Topology) string { return "igw-" + t.Name }
-
-func rtbID(sn *vpc.Subnet) string {
-	if sn == nil {
+// rtbID names the route table of a hop: "rtb-internet" stands for the
+// internet's own routing (packets that never reach a VPC).
+func rtbID(rt *vpc.RouteTable) string {
+	if rt == nil {
 		return "rtb-internet"
 	}
-	return "rtb-" + strings.TrimPrefix(sn.ID, "subnet-")
+	return rt.ID
 }
 
 func subnetComp(sn *vpc.Subnet) *AnalysisComponent {
@@ -131,9 +131,21 @@ func analysisSGRule(t *vpc.Topology, ref SGRuleRef) *AnalysisSecurityGroupRule {
 	return out
 }
 
-func sgComps(t *vpc.Topology, in *vpc.Instance) []AnalysisComponent {
+// hopSGs are the SGs of the ENI an SG or ENI hop names.
+func hopSGs(t *vpc.Topology, h *Hop) []string {
+	v := newView(t)
+	if e := v.byID[h.ID]; e != nil {
+		return eniSGs(v, e)
+	}
+	if h.Instance != nil {
+		return instanceSGs(h.Instance)
+	}
+	return nil
+}
+
+func sgComps(t *vpc.Topology, h *Hop) []AnalysisComponent {
 	var out []AnalysisComponent
-	for _, id := range instanceSGs(in) {
+	for _, id := range hopSGs(t, h) {
 		c := AnalysisComponent{ID: id}
 		if sg := t.SecurityGroup(id); sg != nil {
 			c.Name = sg.Name
@@ -143,21 +155,78 @@ func sgComps(t *vpc.Topology, in *vpc.Instance) []AnalysisComponent {
 	return out
 }
 
+// analysisRoute is a route as AWS's AnalysisRouteTableRoute shows it.
+func analysisRoute(t *vpc.Topology, rd *RouteDecision) *AnalysisRouteTableRoute {
+	if rd == nil || !rd.Found {
+		return nil
+	}
+	r := rd.Route
+	out := &AnalysisRouteTableRoute{Origin: "CreateRoute", State: "active"}
+	if r.Dest.IsValid() {
+		out.DestinationCidr = r.Dest.String()
+	}
+	out.DestinationPrefixListID = r.DestPrefixList
+	if rd.Blackhole {
+		out.State = "blackhole"
+	}
+	if r.Propagated {
+		out.Origin = "EnableVgwRoutePropagation"
+	}
+	id := r.Target.ID
+	switch r.Target.Kind {
+	case vpc.TargetLocal:
+		out.GatewayID, out.Origin = "local", "CreateRouteTable"
+	case vpc.TargetIGW, vpc.TargetEndpoint:
+		out.GatewayID = id
+	case vpc.TargetEIGW:
+		out.EgressOnlyInternetGatewayID = id
+	case vpc.TargetNAT:
+		out.NatGatewayID = id
+	case vpc.TargetENI:
+		out.NetworkInterfaceID = id
+	case vpc.TargetInstance:
+		out.InstanceID = id
+	case vpc.TargetPeering:
+		out.VpcPeeringConnectionID = id
+	}
+	return out
+}
+
+func details(qs []string) []AnalysisAdditionalDetail {
+	var out []AnalysisAdditionalDetail
+	for _, q := range qs {
+		out = append(out, AnalysisAdditionalDetail{AdditionalDetailType: q})
+	}
+	return out
+}
+
+func vpcComp(t *vpc.Topology, h *Hop) *AnalysisComponent {
+	if h.VPC != "" {
+		return &AnalysisComponent{ID: h.VPC}
+	}
+	if len(t.VPCs) > 0 {
+		return &AnalysisComponent{ID: t.VPCs[0].ID}
+	}
+	return nil
+}
+
 func components(t *vpc.Topology, p *Path) []PathComponent {
-	vpcComp := &AnalysisComponent{ID: t.VPCs[0].ID}
 	out := make([]PathComponent, 0, len(p.Hops))
 	for i := range p.Hops {
 		h := &p.Hops[i]
-		c := PathComponent{SequenceNumber: i + 1, InboundHeader: header(h.In), OutboundHeader: header(h.Out), Decision: "allow"}
+		c := PathComponent{SequenceNumber: i + 1, InboundHeader: header(h.In), OutboundHeader: header(h.Out), Decision: "allow",
+			Kind: string(h.Kind), Component: AnalysisComponent{ID: h.ID}, VPC: vpcComp(t, h), AdditionalDetails: details(h.Qualifiers)}
 		if !h.Allow {
 			c.Decision = "deny"
+		} else if h.In != h.Out {
+			c.Decision = "translate"
 		}
 		switch h.Kind {
 		case HopSecurityGroup:
-			c.Component = AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
+			c.Component.Name = h.Instance.ID
 			c.Direction = direction(h.Egress)
-			c.Subnet, c.VPC = subnetComp(t.Subnet(h.Instance.Subnet)), vpcComp
-			c.SecurityGroups = sgComps(t, h.Instance)
+			c.Subnet = subnetComp(h.Subnet)
+			c.SecurityGroups = sgComps(t, h)
 			if h.Allow {
 				c.Tracking = h.SG.Reason
 				if len(h.SG.Match.Rules) > 0 {
@@ -165,70 +234,177 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 				}
 			}
 		case HopNetworkACL:
-			id := ""
-			if h.ACL != nil {
-				id = h.ACL.ID
-			}
-			c.Component = AnalysisComponent{ID: id}
 			c.Direction = direction(h.Egress)
 			c.ACLRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
-			c.Subnet, c.VPC = subnetComp(h.Subnet), vpcComp
-		case HopInternetGateway:
-			c.Component = AnalysisComponent{ID: igwID(t)}
+			c.Subnet = subnetComp(h.Subnet)
+		case HopInternetGateway, HopEgressOnlyGateway, HopNATGateway, HopEndpoint, HopENI:
 			c.Direction = direction(h.Egress)
-			if h.Allow && h.In != h.Out {
-				c.Decision = "translate"
+			if h.Instance != nil {
+				c.Component.Name = h.Instance.ID
 			}
-			c.VPC = vpcComp
 		case HopRoute:
-			c.Component = AnalysisComponent{ID: rtbID(h.Subnet)}
-			c.Subnet, c.VPC = subnetComp(h.Subnet), vpcComp
+			c.Subnet = subnetComp(h.Subnet)
+			c.RouteTableRoute = analysisRoute(t, h.Route)
+		case HopPeering, HopSubnet:
+			c.Subnet = subnetComp(h.Subnet)
 		case HopReserved:
 			c.Component = AnalysisComponent{ID: h.In.Dst.String(), Name: "Amazon-provided service (not filtered)"}
 			c.Decision = "not-filtered"
+			c.VPC = nil
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
+// lastRoute is the route decision that led to hop i (the nearest route
+// hop before it), or nil.
+func lastRoute(p *Path, i int) *RouteDecision {
+	for ; i >= 0; i-- {
+		if p.Hops[i].Route != nil {
+			return p.Hops[i].Route
+		}
+	}
+	return nil
+}
+
 // explain turns a path's blocking hop into an AWS Explanation.
 func explain(t *vpc.Topology, p *Path, which string) Explanation {
 	h := p.Blocked()
-	e := Explanation{Path: which, VPC: &AnalysisComponent{ID: t.VPCs[0].ID}}
+	e := Explanation{Path: which}
 	if h == nil {
 		return e
 	}
+	idx := 0
+	for i := range p.Hops {
+		if &p.Hops[i] == h {
+			idx = i
+		}
+	}
+	e.VPC = vpcComp(t, h)
 	e.ExplanationCode = h.Code
 	e.Direction = direction(h.Egress)
 	e.Protocols = []string{strconv.Itoa(h.In.Protocol)}
+	e.AdditionalDetails = details(h.Qualifiers)
+	e.Detail = h.Detail
+	comp := &AnalysisComponent{ID: h.ID}
+	e.Component = comp
 	switch h.Kind {
 	case HopNetworkACL:
-		id := ""
-		if h.ACL != nil {
-			id = h.ACL.ID
-		}
-		e.Component = &AnalysisComponent{ID: id}
-		e.ACL = &AnalysisComponent{ID: id}
+		e.ACL = comp
 		e.ACLRule = aclRule(h.ACL, h.Egress, h.NACL, h.In.Src.Is4())
 		e.Subnet = subnetComp(h.Subnet)
-	case HopSecurityGroup:
-		e.Component = &AnalysisComponent{ID: eniName(h.Instance), Name: h.Instance.ID}
-		e.NetworkInterface = e.Component
-		e.SecurityGroups = sgComps(t, h.Instance)
-		e.Subnet = subnetComp(t.Subnet(h.Instance.Subnet))
+	case HopSecurityGroup, HopENI:
+		comp.Name = h.Instance.ID
+		e.NetworkInterface = comp
+		e.SecurityGroups = sgComps(t, h)
+		e.Subnet = subnetComp(h.Subnet)
 	case HopInternetGateway:
-		e.Component = &AnalysisComponent{ID: igwID(t)}
+		e.InternetGateway = comp
+		e.Addresses = []string{h.In.Dst.String()}
+		if h.Egress {
+			e.Addresses = []string{h.In.Src.String()}
+		}
+	case HopEgressOnlyGateway:
+		e.Addresses = []string{h.In.Src.String()}
+	case HopNATGateway:
+		e.NatGateway = comp
+		e.Addresses = []string{h.In.Src.String()}
+	case HopPeering:
+		e.VpcPeeringConnection = comp
+		e.Addresses = []string{h.In.Dst.String()}
+	case HopEndpoint:
+		e.VpcEndpoint = comp
 		e.Addresses = []string{h.In.Dst.String()}
 	case HopRoute:
-		e.Component = &AnalysisComponent{ID: rtbID(h.Subnet)}
 		e.Subnet = subnetComp(h.Subnet)
 		e.Addresses = []string{h.In.Dst.String()}
+		if h.ID != rtbID(nil) {
+			e.RouteTable = comp
+		}
+		e.RouteTableRoute = analysisRoute(t, h.Route)
+	case HopSubnet:
+		e.Subnet = subnetComp(h.Subnet)
+		e.Addresses = []string{h.In.Dst.String()}
+	}
+	if e.RouteTableRoute == nil && h.Kind != HopNetworkACL && h.Kind != HopSecurityGroup {
+		if rd := lastRoute(p, idx); rd != nil {
+			e.RouteTable = &AnalysisComponent{ID: rtbID(rd.Table)}
+			e.RouteTableRoute = analysisRoute(t, rd)
+		}
 	}
 	if h.In.Protocol == vpc.ProtoTCP || h.In.Protocol == vpc.ProtoUDP {
 		e.PortRanges = []AnalysisPortRange{{h.In.DstPort, h.In.DstPort}}
 	}
 	return e
+}
+
+// notes are the analysis-only findings of RA-9 on a path: a route that
+// beat another one towards a drop (MORE_SPECIFIC_ROUTE,
+// HIGHER_PRIORITY_ROUTE), a route whose target cannot carry the
+// destination (CANNOT_ROUTE [INTERP]), a hairpin through the internet
+// gateway (IGW_NAT_REFLECTION), a destination in a VPC no active peering
+// reaches (DISCONNECTED_VPCS).
+func notes(t *vpc.Topology, p *Path, which string) []Explanation {
+	var out []Explanation
+	igws := 0
+	for i := range p.Hops {
+		h := &p.Hops[i]
+		if h.Kind == HopInternetGateway && h.Allow {
+			igws++
+			if igws == 2 {
+				out = append(out, Explanation{ExplanationCode: NoteIGWNATReflection, Path: which, Component: &AnalysisComponent{ID: h.ID},
+					Detail: "the packet leaves through the internet gateway and comes back in (EIP-8)"})
+			}
+		}
+	}
+	if p.Delivered {
+		return out
+	}
+	b := p.Blocked()
+	if b == nil {
+		return out
+	}
+	for i := len(p.Hops) - 1; i >= 0; i-- {
+		h := &p.Hops[i]
+		if h.Kind != HopRoute || h.Route == nil || h.Route.Shadowed == nil {
+			continue
+		}
+		out = append(out, Explanation{ExplanationCode: h.Route.ShadowReason, Path: which,
+			RouteTable: &AnalysisComponent{ID: h.ID}, RouteTableRoute: analysisRoute(t, h.Route),
+			Detail: fmt.Sprintf("%s -> %s wins over %s -> %s", routeDestText(h.Route.Route), routeTargetText(h.Route.Route),
+				routeDestText(*h.Route.Shadowed), routeTargetText(*h.Route.Shadowed))})
+		break
+	}
+	if b.Kind != HopRoute && (b.Code == CodeIGWDstRFC1918Egress || b.Code == CodeIGWDstRFC6598Egress || b.Code == CodePCXAddressInVPC ||
+		(b.Kind == HopEgressOnlyGateway && b.Egress)) {
+		// A route chose a target that cannot carry this destination.
+		if rd := lastRoute(p, len(p.Hops)-1); rd != nil {
+			out = append(out, Explanation{ExplanationCode: NoteCannotRoute, Path: which, RouteTable: &AnalysisComponent{ID: rtbID(rd.Table)},
+				RouteTableRoute: analysisRoute(t, rd), Component: &AnalysisComponent{ID: b.ID},
+				Detail: fmt.Sprintf("%s -> %s cannot carry traffic to %s", routeDestText(rd.Route), routeTargetText(rd.Route), b.In.Dst)})
+		}
+	}
+	if b.Code == CodeNoRouteToDestination || b.Code == CodeIGWDstRFC1918Egress || b.Code == CodePCXAddressInVPC {
+		v := newView(t)
+		src, dst := v.vpcOfAddr(b.In.Src), v.vpcOfAddr(b.In.Dst)
+		if src != nil && dst != nil && src != dst && !peered(t, src.ID, dst.ID) {
+			out = append(out, Explanation{ExplanationCode: NoteDisconnectedVPCs, Path: which, VPC: &AnalysisComponent{ID: src.ID},
+				DestinationVpc: &AnalysisComponent{ID: dst.ID}, Detail: "no active peering connects the two VPCs (PCX-4: peering is not transitive)"})
+		}
+	}
+	return out
+}
+
+// peered reports whether an active peering joins VPCs a and b.
+func peered(t *vpc.Topology, a, b string) bool {
+	for i := range t.Peerings {
+		pc := &t.Peerings[i]
+		if peeringActive(pc) && ((pc.Requester == a && pc.Accepter == b) || (pc.Requester == b && pc.Accepter == a)) {
+			return true
+		}
+	}
+	return false
 }
 
 // suggest names the fix for a return path that a stateless NACL blocks.
@@ -278,9 +454,13 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 	if !h.Allow {
 		decision = "DENY"
 	}
+	owner := h.ID
+	if h.Instance != nil {
+		owner = h.Instance.ID
+	}
 	switch h.Kind {
 	case HopSecurityGroup:
-		comp = fmt.Sprintf("%s %s on %s (%s)", strings.Join(instanceSGs(h.Instance), ","), boundWord(h.Egress), eniName(h.Instance), h.Instance.ID)
+		comp = fmt.Sprintf("%s %s on %s (%s)", strings.Join(hopSGs(t, h), ","), boundWord(h.Egress), h.ID, owner)
 		switch {
 		case h.SG.ByState:
 			why = "connection tracking: reply of a tracked flow (SG-20)"
@@ -311,16 +491,46 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 		if !h.Allow {
 			why += " (" + CodeSubnetACLRestriction + ")"
 		}
+	case HopRoute:
+		comp = "route table " + h.ID
+		if h.ID == rtbID(nil) {
+			comp = "internet routing"
+		}
+		if h.Subnet != nil {
+			comp += " (" + h.Subnet.ID + ")"
+		}
+		decision = "ROUTE"
+		rd := h.Route
+		switch {
+		case h.Allow:
+			why = fmt.Sprintf("%s -> %s", routeDestText(rd.Route), routeTargetText(rd.Route))
+			if rd.Route.DestPrefixList != "" {
+				why += fmt.Sprintf(" (prefix-list entry /%d)", rd.Bits)
+			}
+			if rd.Shadowed != nil && rd.Route.Target.Kind != vpc.TargetLocal {
+				why += fmt.Sprintf("; beats %s -> %s (%s)", routeDestText(*rd.Shadowed), routeTargetText(*rd.Shadowed), rd.ShadowReason)
+			}
+		case h.Code == CodeBadStateRoute && rd != nil:
+			decision = "DROP"
+			why = fmt.Sprintf("%s -> %s is a blackhole: its target is gone or unusable (%s, RT-15); a shorter active route is not used (RT-16)",
+				routeDestText(rd.Route), routeTargetText(rd.Route), h.Code)
+		case h.Detail != "":
+			decision = "DROP"
+			why = fmt.Sprintf("%s (%s)", h.Detail, h.Code)
+		case h.ID == rtbID(nil):
+			decision = "DROP"
+			why = fmt.Sprintf("%s is not in a VPC and the internet does not route it through one (%s)", h.In.Dst, h.Code)
+		default:
+			decision = "DROP"
+			why = fmt.Sprintf("no route matches %s (%s)", h.In.Dst, h.Code)
+		}
 	case HopInternetGateway:
-		comp = igwID(t)
+		comp = "internet gateway " + h.ID
 		decision = "PASS"
 		switch {
 		case !h.Allow:
 			decision = "DROP"
-			why = fmt.Sprintf("%s is not a public address of the VPC: the internet cannot reach a private address (%s)", h.In.Dst, h.Code)
-			if h.Egress {
-				why = fmt.Sprintf("%s has no public IPv4 address (%s)", h.In.Src, h.Code)
-			}
+			why = igwDropText(h)
 		case h.In.Src != h.Out.Src:
 			why = fmt.Sprintf("1:1 NAT source %s -> %s", h.In.Src, h.Out.Src)
 		case h.In.Dst != h.Out.Dst:
@@ -328,26 +538,133 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 		default:
 			why = "routed (IPv6, no NAT)"
 		}
-	case HopRoute:
-		comp = "route table"
-		if h.Subnet != nil {
-			comp = "route table of " + h.Subnet.ID
+	case HopEgressOnlyGateway:
+		comp = "egress-only internet gateway " + h.ID
+		decision = "PASS"
+		switch {
+		case !h.Allow && h.Detail != "":
+			decision, why = "DROP", fmt.Sprintf("%s (%s)", h.Detail, h.Code)
+		case !h.Allow:
+			decision, why = "DROP", fmt.Sprintf("the internet cannot start IPv6 flows through an egress-only gateway (%s, EIP-13)", h.Code)
+		case h.Egress:
+			why = "IPv6 out, flow recorded (EIP-13)"
+		default:
+			why = "reply of a flow started inside (EIP-13)"
 		}
+	case HopNATGateway:
+		comp = "NAT gateway " + h.ID
+		decision = "PASS"
+		switch {
+		case !h.Allow:
+			decision = "DROP"
+			why = ngwDropText(t, h)
+		case h.Egress:
+			why = fmt.Sprintf("source %s -> %s (NGW-5, NGW-6)", endpointText(h.In, true), endpointText(h.Out, true))
+		default:
+			why = fmt.Sprintf("reply mapped back: destination %s -> %s", endpointText(h.In, false), endpointText(h.Out, false))
+		}
+	case HopPeering:
+		comp = "peering connection " + h.ID
+		decision = "PASS"
+		switch {
+		case h.Allow:
+			why = fmt.Sprintf("into the peer VPC, delivered locally there (PCX-7)")
+		case h.Code == CodePCXAddressInVPC:
+			decision = "DROP"
+			why = fmt.Sprintf("%s is outside the peer VPC's CIDRs: peering is not transitive and no edge-to-edge routing (%s, PCX-4..6)", h.In.Dst, h.Code)
+		default:
+			decision = "DROP"
+			why = fmt.Sprintf("%s (%s)", h.Detail, h.Code)
+		}
+	case HopEndpoint:
+		comp = "gateway endpoint " + h.ID
+		decision = "PASS"
+		switch {
+		case h.Allow && h.Egress:
+			why = "to the service, the private source preserved (VPCE-4)"
+		case h.Allow:
+			why = "from the service (VPCE-5)"
+		case h.Code == CodeVPCEProtocol:
+			decision = "DROP"
+			why = fmt.Sprintf("only TCP and ICMP echo go through a gateway endpoint (%s, VPCE-5)", h.Code)
+		default:
+			decision = "DROP"
+			why = fmt.Sprintf("the source %s is outside the service's prefix list (%s)", h.In.Src, h.Code)
+		}
+	case HopENI:
+		comp = fmt.Sprintf("network interface %s (%s)", h.ID, owner)
 		decision = "DROP"
 		switch {
-		case h.Subnet == nil:
-			why = fmt.Sprintf("%s is not in the VPC and the internet does not route it through the VPC (%s)", h.In.Dst, h.Code)
-		case h.Egress:
-			why = fmt.Sprintf("no route to %s: %s is private (no 0.0.0.0/0 route to the internet gateway) (%s)", h.In.Dst, h.Subnet.ID, h.Code)
+		case h.Code == CodeSourceDestCheck && h.Egress:
+			why = fmt.Sprintf("source/destination check: %s is not an address of %s (%s, ENI-5)", h.In.Src, h.ID, h.Code)
+		case h.Code == CodeSourceDestCheck:
+			why = fmt.Sprintf("source/destination check: %s is not an address of %s; turn the check off to let it forward (%s, ENI-5)", h.In.Dst, h.ID, h.Code)
 		default:
-			why = fmt.Sprintf("no route from the internet to %s: %s is private (no route to the internet gateway) (%s)", h.In.Dst, h.Subnet.ID, h.Code)
+			why = fmt.Sprintf("%s (%s)", h.Detail, h.Code)
 		}
+	case HopSubnet:
+		comp = h.ID
+		decision = "DROP"
+		why = fmt.Sprintf("no network interface holds %s (%s)", h.In.Dst, h.Code)
 	case HopReserved:
 		comp = h.In.Dst.String()
 		decision = "PASS"
 		why = "Amazon-provided service: neither SGs nor NACLs filter it (SG-45)"
 	}
+	if len(h.Qualifiers) > 0 {
+		why += " [" + strings.Join(h.Qualifiers, ", ") + "]"
+	}
 	return comp, decision, why
+}
+
+func endpointText(p Packet, src bool) string {
+	a, port := p.Dst, p.DstPort
+	if src {
+		a, port = p.Src, p.SrcPort
+	}
+	switch p.Protocol {
+	case vpc.ProtoTCP, vpc.ProtoUDP:
+		return netipPort(a, port)
+	case vpc.ProtoICMP:
+		return fmt.Sprintf("%s id %d", a, p.ICMPID)
+	}
+	return a.String()
+}
+
+func igwDropText(h *Hop) string {
+	switch h.Code {
+	case CodeIGWPublicIPEgress:
+		return fmt.Sprintf("%s has no public IPv4 address: the internet gateway drops what it cannot map (%s, EIP-2)", h.In.Src, h.Code)
+	case CodeIGWPrivateIPIngress:
+		return fmt.Sprintf("%s is not a public IP mapped to an ENI of the VPC (%s, EIP-3)", h.In.Dst, h.Code)
+	case CodeIGWDstRFC1918Egress, CodeIGWDstRFC6598Egress:
+		return fmt.Sprintf("%s is a private or shared address: the internet gateway does not send it out (%s, EIP-4)", h.In.Dst, h.Code)
+	case CodeIGWSrcRFC1918Ingress, CodeIGWSrcRFC6598Ingress:
+		return fmt.Sprintf("source %s is a private or shared address (%s, EIP-4)", h.In.Src, h.Code)
+	case CodeSpoofed:
+		return fmt.Sprintf("source %s is inside the VPC: spoofed (%s, EIP-4)", h.In.Src, h.Code)
+	}
+	if h.Detail != "" {
+		return fmt.Sprintf("%s (%s)", h.Detail, h.Code)
+	}
+	return h.Code
+}
+
+func ngwDropText(t *vpc.Topology, h *Hop) string {
+	switch {
+	case h.Detail != "":
+		return fmt.Sprintf("%s (%s)", h.Detail, h.Code)
+	case h.Code == CodeNGWNoMapping:
+		return fmt.Sprintf("no connection from inside the VPC matches this packet: a NAT gateway admits no inbound-initiated traffic (%s, NGW-9)", h.Code)
+	case h.Code == CodeNGWPortAllocation:
+		n := natPerDest(t.Limits)
+		return fmt.Sprintf("all %d ports towards %s are in use (ErrorPortAllocation, %s, NGW-7)", n, endpointText(h.In, false), h.Code)
+	case h.Code == CodeNGWRequiresSourceInVPC:
+		return fmt.Sprintf("source %s is not in the NAT gateway's VPC (%s, NGW-10)", h.In.Src, h.Code)
+	case h.Code == CodeProtocolRestriction:
+		return fmt.Sprintf("a NAT gateway carries IPv4 TCP, UDP and ICMP only (%s, NGW-8)", h.Code)
+	}
+	return h.Code
 }
 
 func naclRuleText(acl *vpc.NetworkACL, egress bool, r NACLResult, v4 bool) string {
@@ -497,9 +814,14 @@ func (a *Analysis) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Fix: %s\n", a.Suggestion)
 	}
 	if len(a.FlowLogs) > 0 {
-		fmt.Fprintf(&b, "Flow logs (interface-id srcaddr dstaddr srcport dstport protocol packets action, direction, tcp-flags):\n")
+		fmt.Fprintf(&b, "Flow logs (interface-id srcaddr dstaddr srcport dstport protocol packets action, direction, tcp-flags, pkt-srcaddr>pkt-dstaddr, traffic-path):\n")
 		for _, r := range a.FlowLogs {
-			fmt.Fprintf(&b, "  %s %s %s %d %d %d %d %s  %s tcp-flags=%d\n", r.ENI, r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort, r.Protocol, r.Packets, r.Action, r.Direction, r.TCPFlags)
+			tp := "-"
+			if r.TrafficPath != 0 {
+				tp = strconv.Itoa(r.TrafficPath)
+			}
+			fmt.Fprintf(&b, "  %s %s %s %d %d %d %d %s  %s tcp-flags=%d pkt=%s>%s traffic-path=%s\n", r.ENI, r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort,
+				r.Protocol, r.Packets, r.Action, r.Direction, r.TCPFlags, r.PktSrcAddr, r.PktDstAddr, tp)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

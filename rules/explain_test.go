@@ -32,7 +32,7 @@ func TestExplainLab(t *testing.T) {
 		{"anyone reaches https on i-web", Query{From: "stranger", To: "i-web", Protocol: vpc.ProtoTCP, Port: 443}, true, "", "", ""},
 		{"i-web reaches i-db through the sg-web reference", Query{From: "i-web", To: "i-db", Protocol: vpc.ProtoTCP, Port: 5432}, true, "", "", ""},
 		{"i-db does not admit ssh from i-web", Query{From: "i-web", To: "i-db", Protocol: vpc.ProtoTCP, Port: 22}, false, CodeSGRulesMismatch, "", "sg-db"},
-		{"laptop has no route to i-db", Query{From: "laptop", To: "i-db", Protocol: vpc.ProtoTCP, Port: 5432}, false, CodeNoRouteToDestination, "", ""},
+		{"laptop cannot name i-db: it has no public IP (EIP-3, TV-43c)", Query{From: "laptop", To: "i-db", Protocol: vpc.ProtoTCP, Port: 5432}, false, CodeIGWPrivateIPIngress, "", ""},
 		{"i-db has no route to the internet", Query{From: "i-db", To: "website", Protocol: vpc.ProtoTCP, Port: 443}, false, CodeNoRouteToDestination, "", ""},
 		{"i-web browses the website", Query{From: "i-web", To: "website", Protocol: vpc.ProtoTCP, Port: 443}, true, "", "", ""},
 		{"i-web reaches the website by address", Query{From: "10.0.1.10", To: "203.0.113.80", Protocol: vpc.ProtoTCP, Port: 80}, true, "", "", ""},

@@ -19,7 +19,7 @@ type PathPacket struct {
 // (FL-4 key: ENI, direction, 5-tuple as logged, action) over a sequence.
 type PredictedRecord struct {
 	ENI         string        `json:"interface-id"`
-	InstanceID  string        `json:"instance-id"`
+	InstanceID  string        `json:"instance-id"`    // "" for a requester-managed ENI (a NAT gateway's: `-`, NGW-2)
 	Direction   string        `json:"flow-direction"` // "ingress" | "egress"
 	Action      string        `json:"action"`         // "ACCEPT" | "REJECT"
 	SrcAddr     netip.Addr    `json:"srcaddr"`
@@ -35,7 +35,7 @@ type PredictedRecord struct {
 	Start       time.Duration `json:"-"`            // first packet
 	End         time.Duration `json:"-"`            // last packet
 	Type        string        `json:"type"`         // "IPv4" | "IPv6"
-	TrafficPath int           `json:"traffic-path"` // egress: 1 inside the VPC, 8 internet gateway; 0 for ingress
+	TrafficPath int           `json:"traffic-path"` // egress: FL-16 code (1 inside the VPC, 4 peering, 7 gateway endpoint, 8 internet or egress-only gateway); 0 = '-' (ingress, no route)
 }
 
 // FlowLogTCPFlags is a packet's contribution to the tcp-flags field (FL-27):
@@ -69,13 +69,16 @@ func NewFlowLogger(t *vpc.Topology) *FlowLogger {
 }
 
 // PredictFlowLog runs packets through the path model (with connection
-// tracking, in order) and returns the records every ENI's flow log would
-// hold for them, as one capture window. Attribution (PATH-7, FL-20..22):
-// the sender's ENI logs an egress record, REJECT when its SG or NACL
-// dropped the packet, else ACCEPT even if it is dropped further on; the
-// receiver's ENI logs an ingress record when the packet reached its NACL
-// or SG, REJECT when one of them dropped it. SG-45 traffic is never logged
-// (FL-7).
+// tracking and NAT state, in order) and returns the records every ENI's
+// flow log would hold for them, as one capture window. Attribution (PATH-7,
+// PATH-16, PATH-17, FL-20..22): every ENI the packet leaves logs an egress
+// record, REJECT when its SG or its subnet's NACL dropped it, else ACCEPT
+// even if it is dropped further on (routing and gateway drops are never
+// REJECT); every ENI it reaches logs an ingress record, REJECT when its
+// subnet's NACL or its SG dropped it. The sender, each intermediate ENI (a
+// NAT gateway's, an appliance's) and the receiver log; gateways without
+// ENIs log nothing. Source/destination-check drops are not logged (ENI-5
+// [INTERP]); SG-45 traffic never is (FL-7).
 func PredictFlowLog(t *vpc.Topology, packets []PathPacket) []PredictedRecord {
 	m := NewPathModel(t)
 	fl := NewFlowLogger(t)
@@ -89,81 +92,53 @@ func PredictFlowLog(t *vpc.Topology, packets []PathPacket) []PredictedRecord {
 // Records returns the records so far.
 func (f *FlowLogger) Records() []PredictedRecord { return f.records }
 
-// Add accounts one walked packet.
+// Add accounts one walked packet and the packets the network sent in
+// response (Path.Responses).
 func (f *FlowLogger) Add(at time.Duration, path *Path) {
-	if len(path.Hops) == 0 || path.Hops[0].Kind == HopReserved {
-		return
+	for i := range path.obs {
+		f.record(at, &path.obs[i])
 	}
-	if path.From.IsInstance() {
-		action := "ACCEPT"
-		for i := range path.Hops {
-			h := &path.Hops[i]
-			if !h.Egress || (h.Kind != HopSecurityGroup && h.Kind != HopNetworkACL) {
-				break
-			}
-			if !h.Allow {
-				action = "REJECT"
-			}
-		}
-		tp := 1
-		if path.To.Instance == nil || path.hasIGW() {
-			tp = 8
-		}
-		f.record(at, path.From.Instance, true, action, path.Hops[0].In, tp)
-	}
-	// The receiver's side starts at its NACL or SG ingress hop.
-	for i := range path.Hops {
-		h := &path.Hops[i]
-		if h.Egress || (h.Kind != HopSecurityGroup && h.Kind != HopNetworkACL) {
-			continue
-		}
-		action := "ACCEPT"
-		if path.Blocked() != nil {
-			action = "REJECT"
-		}
-		if path.To.Instance != nil {
-			f.record(at, path.To.Instance, false, action, h.In, 0)
-		}
-		break
+	for i := range path.Responses {
+		f.Add(at, &path.Responses[i])
 	}
 }
 
-func (p *Path) hasIGW() bool {
-	for i := range p.Hops {
-		if p.Hops[i].Kind == HopInternetGateway {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *FlowLogger) record(at time.Duration, in *vpc.Instance, egress bool, action string, p Packet, trafficPath int) {
+func (f *FlowLogger) record(at time.Duration, o *flowObs) {
+	p := o.p
 	src, dst := p.Src.Unmap(), p.Dst.Unmap()
-	// FL-8: the ENI's side of an IPv4 record is its primary private address.
-	if src.Is4() {
-		if egress && src != in.PrivateIP {
-			src = in.PrivateIP
-		}
-		if !egress && dst != in.PrivateIP {
-			dst = in.PrivateIP
+	// FL-8, ENI-4: the ENI's side of an IPv4 record is its primary private
+	// address, whatever address the packet carries.
+	if src.Is4() && o.eni.Primary.IsValid() {
+		if o.egress {
+			src = o.eni.Primary
+		} else {
+			dst = o.eni.Primary
 		}
 	}
 	sport, dport := p.SrcPort, p.DstPort
 	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
 		sport, dport = 0, 0
 	}
-	dir := direction(egress)
-	k := flowKey{eni: eniName(in), dir: dir, action: action, src: src, dst: dst, sport: sport, dport: dport, proto: p.Protocol}
+	action := "REJECT"
+	if o.accept {
+		action = "ACCEPT"
+	}
+	dir := direction(o.egress)
+	k := flowKey{eni: o.eni.ID, dir: dir, action: action, src: src, dst: dst, sport: sport, dport: dport, proto: p.Protocol}
 	i, ok := f.index[k]
 	if !ok {
 		typ := "IPv4"
 		if src.Is6() {
 			typ = "IPv6"
 		}
+		inst := ""
+		if o.eni.Inst != nil {
+			inst = o.eni.Inst.ID
+		}
 		f.records = append(f.records, PredictedRecord{
-			ENI: k.eni, InstanceID: in.ID, Direction: dir, Action: action,
+			ENI: k.eni, InstanceID: inst, Direction: dir, Action: action,
 			SrcAddr: src, DstAddr: dst, SrcPort: sport, DstPort: dport, Protocol: p.Protocol,
-			PktSrcAddr: p.Src, PktDstAddr: p.Dst, Start: at, Type: typ, TrafficPath: trafficPath,
+			PktSrcAddr: p.Src, PktDstAddr: p.Dst, Start: at, Type: typ, TrafficPath: o.trafficPath,
 		})
 		i = len(f.records) - 1
 		f.index[k] = i

@@ -480,13 +480,15 @@ func NACLBypass(t *vpc.Topology, p Packet) bool {
 }
 
 // NACLReservedAddrs lists the individual addresses ReservedService exempts
-// beyond its fixed ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32): the
+// beyond its fixed ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32): each
 // VPC's base+2 and every subnet's base+1..+3. The datapath keeps them in a
 // hash map.
 func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	var out []netip.Addr
-	if t.VPCs[0].CIDR.IsValid() {
-		out = append(out, t.VPCs[0].CIDR.Masked().Addr().Next().Next())
+	for i := range t.VPCs {
+		if c := t.VPCs[i].CIDR; c.IsValid() {
+			out = append(out, c.Masked().Addr().Next().Next())
+		}
 	}
 	for i := range t.Subnets {
 		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {

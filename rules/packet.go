@@ -24,3 +24,21 @@ const (
 	FragFirst = 1
 	FragLater = 2
 )
+
+// OpeningPacket is the first packet a client sends to open a flow: a TCP
+// SYN, a UDP datagram, an ICMP/ICMPv6 echo request (srcPort is then the
+// echo identifier), or a bare packet of another protocol.
+func OpeningPacket(protocol int, src netip.Addr, srcPort int, dst netip.Addr, dstPort int) Packet {
+	p := Packet{Src: src.Unmap(), Dst: dst.Unmap(), Protocol: protocol, Length: 60}
+	switch protocol {
+	case 6:
+		p.SrcPort, p.DstPort, p.TCPFlags = srcPort, dstPort, TCPSyn
+	case 17:
+		p.SrcPort, p.DstPort, p.Length = srcPort, dstPort, 28
+	case 1:
+		p.ICMPType, p.ICMPID, p.Length = 8, srcPort, 84
+	case 58:
+		p.ICMPType, p.ICMPID, p.Length = 128, srcPort, 84
+	}
+	return p
+}

@@ -8,40 +8,60 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// Endpoint is one end of a path: an instance of the VPC or a host on the
-// internet (declared in the topology or just an address).
+// Endpoint is one end of a path: an instance (one of its ENIs), a NAT
+// gateway, or a host on the internet (declared in the topology or just an
+// address).
 type Endpoint struct {
-	Name     string            // instance id, host name, or the address for an undeclared host
-	Instance *vpc.Instance     // nil for an internet host
+	Name     string            // instance id, NAT gateway id, host name, or the address for an undeclared host
+	Instance *vpc.Instance     // nil unless an instance
+	ENI      *vpc.ENI          // the instance's ENI meant (nil: its primary)
+	NAT      *vpc.NATGateway   // non-nil for a NAT gateway
 	Host     *vpc.InternetHost // nil for an instance or an undeclared host
 	Addr     netip.Addr        // the address given, if an address was given
 	OS       string            // OS profile (ephemeral ports)
 }
 
-// IsInstance reports whether the endpoint is an instance of the VPC.
+// IsInstance reports whether the endpoint is an instance of a VPC.
 func (e Endpoint) IsInstance() bool { return e.Instance != nil }
 
-// ResolveEndpoint finds what s names in t: an instance id or ENI id, an
-// internet host's name, or an address (an instance's private, IPv6 or
-// public address, a host's address, or any address outside the VPC, which
-// is an undeclared internet host).
+func eniEndpoint(e *eniRef, a netip.Addr) Endpoint {
+	if e.NGW != nil {
+		return Endpoint{Name: e.NGW.ID, NAT: e.NGW, Addr: a, OS: "nat-gateway"}
+	}
+	ep := Endpoint{Name: e.Inst.ID, Instance: e.Inst, Addr: a, OS: e.Inst.OS}
+	if e.ENI != &e.Inst.ENI {
+		ep.ENI = e.ENI
+	}
+	return ep
+}
+
+// ResolveEndpoint finds what s names in t: an instance id or ENI id (a
+// secondary ENI included), a NAT gateway id, an internet host's name, or an
+// address (an ENI's private, secondary or IPv6 address, a public or Elastic
+// IP, a host's address, or any address outside the VPCs, which is an
+// undeclared internet host).
 func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
-	if in := findInstance(t, s); in != nil {
-		return Endpoint{Name: in.ID, Instance: in, OS: in.OS}, nil
+	v := newView(t)
+	if e := v.byID[s]; e != nil {
+		ep := eniEndpoint(e, netip.Addr{})
+		if ep.ENI != nil || ep.NAT != nil {
+			ep.Addr = e.Primary
+		}
+		return ep, nil
 	}
 	if h := t.Host(s); h != nil {
 		return Endpoint{Name: h.Name, Host: h, OS: h.OS}, nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("resolve %q: not an instance id, ENI id, internet host name or IP address of topology %q", s, t.Name)
+		return Endpoint{}, fmt.Errorf("resolve %q: not an instance id, ENI id, NAT gateway id, internet host name or IP address of topology %q", s, t.Name)
 	}
 	a = a.Unmap()
-	if in := instanceByAddr(t, a); in != nil {
-		return Endpoint{Name: in.ID, Instance: in, Addr: a, OS: in.OS}, nil
+	if e := v.eniOwning(a); e != nil {
+		return eniEndpoint(e, a), nil
 	}
-	if in := instanceByPublicIP(t, a); in != nil {
-		return Endpoint{Name: in.ID, Instance: in, Addr: a, OS: in.OS}, nil
+	if ps, ok := v.pub[a]; ok {
+		return eniEndpoint(ps.eni, a), nil
 	}
 	for i := range t.Internet {
 		h := &t.Internet[i]
@@ -52,19 +72,15 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 	if ReservedService(t, a) {
 		return Endpoint{Name: a.String(), Addr: a}, nil
 	}
-	if inVPC(t, a) {
+	if v.vpcOfAddr(a) != nil {
 		return Endpoint{}, fmt.Errorf("resolve %q: no instance of topology %q has this address", s, t.Name)
 	}
 	return Endpoint{Name: a.String(), Addr: a, OS: "linux"}, nil
 }
 
-func inVPC(t *vpc.Topology, a netip.Addr) bool {
-	return t.VPCs[0].CIDR.Contains(a) || (t.VPCs[0].IPv6CIDR.IsValid() && t.VPCs[0].IPv6CIDR.Contains(a))
-}
-
 // ReservedService reports whether a is an address whose traffic neither SGs
 // nor NACLs filter and flow logs never record (SG-45, NACL-10, FL-7): the
-// Amazon DNS server (VPC base+2, 169.254.169.253, fd00:ec2::253), instance
+// Amazon DNS server (each VPC's base+2, 169.254.169.253, fd00:ec2::253), instance
 // metadata (169.254.169.254, fd00:ec2::254), Time Sync (169.254.169.123,
 // fd00:ec2::123), the rest of link-local 169.254.0.0/16, and the reserved
 // router addresses of each subnet (.1 .. .3).
@@ -76,8 +92,10 @@ func ReservedService(t *vpc.Topology, a netip.Addr) bool {
 	if a.Is6() && (a.IsLinkLocalUnicast() || netip.MustParsePrefix("fd00:ec2::/32").Contains(a)) {
 		return true
 	}
-	if t.VPCs[0].CIDR.IsValid() && a == nthAddr(t.VPCs[0].CIDR.Masked().Addr(), 2) {
-		return true
+	for i := range t.VPCs {
+		if c := t.VPCs[i].CIDR; c.IsValid() && a == nthAddr(c.Masked().Addr(), 2) {
+			return true
+		}
 	}
 	for i := range t.Subnets {
 		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
@@ -107,26 +125,48 @@ type HopKind string
 
 // Hop kinds, in Reachability Analyzer's component vocabulary.
 const (
-	HopSecurityGroup   HopKind = "security-group"
-	HopNetworkACL      HopKind = "network-acl"
-	HopInternetGateway HopKind = "internet-gateway"
-	HopRoute           HopKind = "route-table"
-	HopReserved        HopKind = "reserved-service" // SG-45: not filtered
+	HopSecurityGroup     HopKind = "security-group"
+	HopNetworkACL        HopKind = "network-acl"
+	HopInternetGateway   HopKind = "internet-gateway"
+	HopEgressOnlyGateway HopKind = "egress-only-internet-gateway"
+	HopRoute             HopKind = "route-table"
+	HopNATGateway        HopKind = "nat-gateway"
+	HopPeering           HopKind = "vpc-peering-connection"
+	HopEndpoint          HopKind = "vpc-endpoint"      // a gateway VPC endpoint
+	HopENI               HopKind = "network-interface" // ENI-5, and forwarding by an intermediate ENI
+	HopSubnet            HopKind = "subnet"            // delivery to an address no ENI holds
+	HopReserved          HopKind = "reserved-service"  // SG-45: not filtered
 )
 
 // Hop is one component on a packet's path and what it decided.
+//
+// Egress is the direction of the crossing: for an SG or ENI hop leaving the
+// instance, for a NACL leaving the subnet, for a route table a packet leaving
+// a subnet (false: a gateway's lookup for a packet entering the VPC, EIP-6),
+// for an internet or egress-only gateway leaving the VPC, for a NAT gateway a
+// client's packet towards the far end (false: the far end's packets), for a
+// peering always true (leaving the sender's VPC), for an endpoint towards the
+// service.
 type Hop struct {
 	Kind     HopKind
-	Egress   bool          // leaving the ENI/subnet (outbound) or entering it
-	Instance *vpc.Instance // security-group hops: whose ENI
+	Egress   bool
+	ID       string        // the component: SG and ENI hops the ENI id, else the ACL, route table, gateway, NAT gateway, peering, endpoint or subnet id
+	VPC      string        // the VPC the component belongs to
+	Instance *vpc.Instance // SG and ENI hops: the ENI's instance (nil for a NAT gateway's ENI)
 	Subnet   *vpc.Subnet   // NACL and route hops
 	ACL      *vpc.NetworkACL
 	In       Packet // the packet as it reaches the component
-	Out      Packet // as it leaves (differs at the internet gateway's NAT)
+	Out      Packet // as it leaves (differs where an address is translated)
 	Allow    bool
-	NACL     NACLResult // network-acl hops
-	SG       SGVerdict  // security-group hops
-	Code     string     // explanation code when !Allow
+	NACL     NACLResult     // network-acl hops
+	SG       SGVerdict      // security-group hops
+	Route    *RouteDecision // route-table hops: the table and the route that decided
+	Code     string         // explanation code when !Allow
+	// Qualifiers are RA-9's additional details: a drop that a translation
+	// upstream caused (NGW_SOURCE_ADDRESS_REASSIGN, NGW_DEST_ADDRESS_PRESERVATION,
+	// REMAP_EPHEMERAL_PORT), SG_REFERENCES_NOT_PRESERVED after a forwarder.
+	Qualifiers []string
+	Detail     string // what the code alone does not say (e.g. "idle timeout: RST sent")
 }
 
 // Path is the fate of one packet from sender to receiver.
@@ -135,155 +175,205 @@ type Path struct {
 	Hops      []Hop
 	Delivered bool   // reached the receiver
 	Code      string // why not, when it was not
+	// Responses are packets the network itself sent because of this one,
+	// each walked to its receiver: a NAT gateway's RST after its idle
+	// timeout (NGW-11).
+	Responses []Path
+
+	obs []flowObs // flow-log observations, in order (PATH-16)
 }
 
-// PathModel walks packets through a topology's components with one
-// connection-tracking table, so that a sequence of packets (a request, its
-// reply, ...) sees the state the earlier ones left (PATH-1..PATH-8).
+// flowObs is what one ENI's flow log sees of the packet (FL-20..22,
+// PATH-16, PATH-17).
+type flowObs struct {
+	eni         *eniRef
+	egress      bool
+	accept      bool
+	p           Packet
+	trafficPath int // egress: FL-16 code; 0 = '-'
+}
+
+// PathModel walks packets through a topology's components, keeping the
+// state earlier packets left: each ENI's connection tracking (PATH-1..8),
+// NAT gateway mappings (NGW-5..11) and egress-only gateway flows (EIP-13).
+// Time is an argument, so tests drive it with a fake clock. Changes to T
+// apply from the next packet (RT-12, NACL-9), SG changes after
+// CT.SetTopology (SG-27, SG-28).
 type PathModel struct {
-	T  *vpc.Topology
-	CT *Conntrack
+	T    *vpc.Topology
+	CT   *Conntrack
+	NAT  *NATTable
+	EIGW *EIGWTable
 }
 
-// NewPathModel starts a path model with empty connection tracking.
+// NewPathModel starts a path model with empty state.
 func NewPathModel(t *vpc.Topology) *PathModel {
-	return &PathModel{T: t, CT: NewConntrack(t, NewSGEvaluator(t))}
+	return &PathModel{T: t, CT: NewConntrack(t, NewSGEvaluator(t)), NAT: NewNATTable(), EIGW: NewEIGWTable()}
 }
 
 // SenderOf finds the endpoint that sends a packet with source address a:
-// the instance owning it as a private or IPv6 address, else an internet
-// host (declared or not).
+// the instance (or NAT gateway) owning it as a private, secondary or IPv6
+// address, else an internet host (declared or not).
 func SenderOf(t *vpc.Topology, a netip.Addr) Endpoint {
+	return senderOf(newView(t), a)
+}
+
+func senderOf(v *view, a netip.Addr) Endpoint {
 	a = a.Unmap()
-	if in := instanceByAddr(t, a); in != nil {
-		return Endpoint{Name: in.ID, Instance: in, Addr: a, OS: in.OS}
+	if e := v.eniOwning(a); e != nil {
+		return eniEndpoint(e, a)
 	}
-	for i := range t.Internet {
-		h := &t.Internet[i]
-		if h.IP == a || (h.IPv6.IsValid() && h.IPv6 == a) {
-			return Endpoint{Name: h.Name, Host: h, Addr: a, OS: h.OS}
-		}
+	if h := v.t.HostByIP(a); h != nil {
+		return Endpoint{Name: h.Name, Host: h, Addr: a, OS: h.OS}
 	}
 	return Endpoint{Name: a.String(), Addr: a, OS: "linux"}
 }
 
+// receiverOf is the endpoint a packet to a is meant for, seen from the
+// sender's VPC: an ENI's private address there (else in any VPC), a public
+// IP, an internet host or just the address.
+func receiverOf(v *view, from *eniRef, a netip.Addr) Endpoint {
+	a = a.Unmap()
+	var e *eniRef
+	if from != nil {
+		e = v.eniAt(from.VPC, a)
+	}
+	if e == nil {
+		e = v.eniOwning(a)
+	}
+	if e == nil {
+		if ps, ok := v.pub[a]; ok {
+			e = ps.eni
+		}
+	}
+	if e != nil {
+		return eniEndpoint(e, a)
+	}
+	if v.vpcOfAddr(a) != nil {
+		return Endpoint{Name: a.String(), Addr: a}
+	}
+	return senderOf(v, a)
+}
+
 // Send walks p, as its sender puts it on the wire (source = the sender's
-// own address, destination = the address it targets), at time now.
+// own address, destination = the address it targets), at time now. The
+// sender is the ENI owning the source address, else the internet.
 //
-// Order (PATH-1, PATH-3, PATH-5): sender's SG outbound, then its subnet's
-// NACL outbound if the packet leaves the subnet, the internet gateway
-// (1:1 NAT between private and public IPv4; IPv6 passes unchanged), then
-// the receiver's NACL inbound if it enters from another subnet, then the
-// receiver's SG inbound. Same-subnet traffic meets no NACL (PATH-4,
-// NACL-8); SG-45 destinations meet nothing (PATH-6). The first deny ends
-// the walk.
+// The walk follows aws-routing.md §8 (PATH-10..PATH-17), which extends
+// PATH-1..PATH-8: at the sending ENI source/destination check, SG outbound,
+// layer-2 delivery inside the subnet, else the subnet's NACL outbound and
+// its route table; then the route's target (local delivery, internet or
+// egress-only gateway, NAT gateway, peering, ENI, gateway endpoint); at the
+// receiving ENI its subnet's NACL inbound (when the packet crossed into the
+// subnet), source/destination check, SG inbound. An ENI with the check off
+// that receives a packet for someone else forwards it (PATH-14). The first
+// drop ends the walk.
 func (m *PathModel) Send(now time.Duration, p Packet) Path {
-	t := m.T
 	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
-	from := SenderOf(t, p.Src)
-	path := Path{From: from}
-	add := func(h Hop) bool {
-		path.Hops = append(path.Hops, h)
-		if !h.Allow {
-			path.Code = h.Code
-		}
-		return h.Allow
+	v := newView(m.T)
+	var from *eniRef
+	if e := v.eniOwning(p.Src); e != nil {
+		from = e
 	}
-	if from.IsInstance() && ReservedService(t, p.Dst) {
-		path.To = Endpoint{Name: p.Dst.String(), Addr: p.Dst}
-		add(Hop{Kind: HopReserved, In: p, Out: p, Allow: true})
-		path.Delivered = true
-		return path
+	return m.walk(now, v, from, p)
+}
+
+// SendFrom walks p as the ENI eni (an ENI id, or an instance id for its
+// primary ENI) puts it on the wire, whatever its source address: a packet
+// an appliance forwards, or one ENI-5 drops.
+func (m *PathModel) SendFrom(now time.Duration, eni string, p Packet) (Path, error) {
+	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
+	v := newView(m.T)
+	e := v.byID[eni]
+	if e == nil {
+		return Path{}, fmt.Errorf("send from %q: no ENI or instance of topology %q has this id", eni, m.T.Name)
 	}
-	var viaIGWIn bool // the packet reaches the VPC through the internet gateway
-	var dstInst *vpc.Instance
-	if in := instanceByAddr(t, p.Dst); in != nil {
-		dstInst = in
-		if !from.IsInstance() {
-			viaIGWIn = true
-		}
-	} else if in := instanceByPublicIP(t, p.Dst); in != nil {
-		dstInst, viaIGWIn = in, true
-	}
-	if dstInst != nil {
-		path.To = Endpoint{Name: dstInst.ID, Instance: dstInst, Addr: p.Dst, OS: dstInst.OS}
+	return m.walk(now, v, e, p), nil
+}
+
+func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Path {
+	w := &walker{m: m, v: v, now: now, path: &Path{}, budget: maxForwards}
+	if from != nil {
+		w.path.From = eniEndpoint(from, p.Src)
 	} else {
-		path.To = SenderOf(t, p.Dst)
-		if inVPC(t, p.Dst) {
-			path.To = Endpoint{Name: p.Dst.String(), Addr: p.Dst}
-		}
+		w.path.From = senderOf(v, p.Src)
 	}
-	if !from.IsInstance() && dstInst == nil {
-		add(Hop{Kind: HopRoute, In: p, Out: p, Code: CodeNoRouteToDestination})
-		return path
+	w.path.To = receiverOf(v, from, p.Dst)
+	switch {
+	case from != nil && from.Inst != nil && ReservedService(m.T, p.Dst):
+		w.path.To = Endpoint{Name: p.Dst.String(), Addr: p.Dst}
+		w.add(Hop{Kind: HopReserved, In: p, Out: p, Allow: true})
+		w.path.Delivered = true
+	case from != nil:
+		w.fromENI(from, p)
+	default:
+		w.fromInternet(p)
 	}
-	cur := p
-	if from.IsInstance() {
-		src := from.Instance
-		sn := t.Subnet(src.Subnet)
-		v := m.CT.Process(now, src.ID, true, cur)
-		if !add(Hop{Kind: HopSecurityGroup, Egress: true, Instance: src, In: cur, Out: cur, Allow: v.Allow, SG: v, Code: v.Reason}) {
-			return path
-		}
-		sameSubnet := dstInst != nil && !viaIGWIn && dstInst.Subnet == src.Subnet
-		if !sameSubnet {
-			acl := subnetNACL(t, sn)
-			r := EvalNACL(acl, true, cur)
-			if !add(Hop{Kind: HopNetworkACL, Egress: true, Subnet: sn, ACL: acl, In: cur, Out: cur, Allow: r.Allow, NACL: r, Code: naclCode(r)}) {
-				return path
-			}
-		}
-		if dstInst == nil || viaIGWIn {
-			// Out through the internet gateway.
-			out := cur
-			switch {
-			case sn == nil || !sn.Public:
-				add(Hop{Kind: HopRoute, Egress: true, Subnet: sn, In: cur, Out: cur, Code: CodeNoRouteToDestination})
-				return path
-			case cur.Src.Is4() && !src.PublicIP.IsValid():
-				add(Hop{Kind: HopInternetGateway, Egress: true, Subnet: sn, In: cur, Out: cur, Code: CodeNoRouteToDestination})
-				return path
-			case cur.Src.Is4():
-				out.Src = src.PublicIP
-			}
-			add(Hop{Kind: HopInternetGateway, Egress: true, Subnet: sn, In: cur, Out: out, Allow: true})
-			cur = out
-		}
+	return *w.path
+}
+
+// DropPoint names where a packet was dropped in a form engines can produce
+// and compare (RA-7, RA-8): the component (nacl, sg, route, igw, eigw, ngw,
+// pcx, vpce, eni, subnet), its id (the ENI for sg and eni), the direction
+// ("outbound" or "inbound", Hop.Egress) and the explanation code.
+type DropPoint struct {
+	Component, ID, Direction, Code string
+}
+
+// String is "component:id:direction:code", or "" for no drop.
+func (d DropPoint) String() string {
+	if d == (DropPoint{}) {
+		return ""
 	}
-	if dstInst == nil {
-		path.Delivered = true
-		return path
+	return d.Component + ":" + d.ID + ":" + d.Direction + ":" + d.Code
+}
+
+// DropComponent is the RA-7/RA-8 component name of a hop kind.
+func DropComponent(k HopKind) string {
+	switch k {
+	case HopSecurityGroup:
+		return "sg"
+	case HopNetworkACL:
+		return "nacl"
+	case HopRoute:
+		return "route"
+	case HopInternetGateway:
+		return "igw"
+	case HopEgressOnlyGateway:
+		return "eigw"
+	case HopNATGateway:
+		return "ngw"
+	case HopPeering:
+		return "pcx"
+	case HopEndpoint:
+		return "vpce"
+	case HopENI:
+		return "eni"
 	}
-	dsn := t.Subnet(dstInst.Subnet)
-	if viaIGWIn {
-		in := cur
-		switch {
-		case dsn == nil || !dsn.Public:
-			add(Hop{Kind: HopRoute, Subnet: dsn, In: cur, Out: cur, Code: CodeNoRouteToDestination})
-			return path
-		case cur.Dst.Is4() && cur.Dst != dstInst.PublicIP:
-			// The internet has no route to a private address.
-			add(Hop{Kind: HopInternetGateway, Subnet: dsn, In: cur, Out: cur, Code: CodeNoRouteToDestination})
-			return path
-		case cur.Dst.Is4():
-			in.Dst = dstInst.PrivateIP
-		}
-		add(Hop{Kind: HopInternetGateway, Subnet: dsn, In: cur, Out: in, Allow: true})
-		cur = in
+	return string(k)
+}
+
+// DropPoint is where the packet was dropped; the zero value when it was
+// delivered.
+func (p *Path) DropPoint() DropPoint {
+	h := p.Blocked()
+	if h == nil {
+		return DropPoint{}
 	}
-	if viaIGWIn || !from.IsInstance() || dstInst.Subnet != from.Instance.Subnet {
-		acl := subnetNACL(t, dsn)
-		r := EvalNACL(acl, false, cur)
-		if !add(Hop{Kind: HopNetworkACL, Subnet: dsn, ACL: acl, In: cur, Out: cur, Allow: r.Allow, NACL: r, Code: naclCode(r)}) {
-			return path
-		}
+	dir := "inbound"
+	if h.Egress {
+		dir = "outbound"
 	}
-	v := m.CT.Process(now, dstInst.ID, false, cur)
-	if !add(Hop{Kind: HopSecurityGroup, Instance: dstInst, In: cur, Out: cur, Allow: v.Allow, SG: v, Code: v.Reason}) {
-		return path
+	return DropPoint{Component: DropComponent(h.Kind), ID: h.ID, Direction: dir, Code: h.Code}
+}
+
+// Fate is "delivered" or the drop point's string: the first packet's fate
+// the differential tests compare.
+func (p *Path) Fate() string {
+	if p.Delivered {
+		return "delivered"
 	}
-	path.Delivered = true
-	return path
+	return p.DropPoint().String()
 }
 
 func naclCode(r NACLResult) string {
@@ -294,7 +384,7 @@ func naclCode(r NACLResult) string {
 }
 
 // Final is the packet as it arrives at the receiver (or the last hop).
-func (p *Path) Final() Packet {
+func (p Path) Final() Packet {
 	if len(p.Hops) == 0 {
 		return Packet{}
 	}

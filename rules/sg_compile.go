@@ -80,13 +80,16 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 		sgs[t.SecurityGroups[i].ID] = &t.SecurityGroups[i]
 	}
 	members := map[string][]netip.Prefix{}
-	for _, in := range t.Instances {
-		for _, id := range sgUniq(in.SecurityGroups) {
-			if in.PrivateIP.IsValid() {
-				members[id] = append(members[id], netip.PrefixFrom(in.PrivateIP, in.PrivateIP.BitLen()))
-			}
-			if in.IPv6.IsValid() {
-				members[id] = append(members[id], netip.PrefixFrom(in.IPv6, 128))
+	for i := range t.Instances {
+		// Every private address of every ENI is a member of that ENI's
+		// groups (as NewSGEvaluator resolves them).
+		for _, e := range t.Instances[i].ENIs() {
+			for _, id := range sgUniq(e.SecurityGroups) {
+				for _, a := range append([]netip.Addr{e.PrivateIP, e.IPv6}, e.SecondaryIPs...) {
+					if a.IsValid() {
+						members[id] = append(members[id], netip.PrefixFrom(a, a.BitLen()))
+					}
+				}
 			}
 		}
 	}

@@ -52,6 +52,7 @@ const (
 type sgCompiled struct {
 	kind     uint8
 	slash0   bool // peer is the /0 CIDR of the bucket's family (SG-23)
+	group    bool // peer is a referenced security group (RT-22)
 	lo, hi   int  // ports for sgMatchPorts
 	icmpType int
 	icmpCode int
@@ -138,31 +139,40 @@ func dirIndex(egress bool) int {
 	return 0
 }
 
-// NewSGEvaluator compiles the security groups of every instance in t.
-// Referenced-SG peers resolve to the private IPv4 and IPv6 addresses of the
-// instances that have the group at construction time (SG-16); build a new
+// NewSGEvaluator compiles the security groups of every ENI in t (each
+// instance's primary ENI under the instance id and its ENI id, secondary
+// ENIs under their ENI id). Referenced-SG peers resolve to the private
+// (primary and secondary) IPv4 and IPv6 addresses of the ENIs that have the
+// group at construction time, in any VPC (SG-16, PCX-8); build a new
 // evaluator when the topology changes.
 func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 	e := &SGEvaluator{enis: make(map[string]*eniRules)}
+	v := newView(t)
 	members := make(map[string][]netip.Prefix)
-	for i := range t.Instances {
-		in := &t.Instances[i]
-		for _, sg := range instanceSGs(in) {
-			if in.PrivateIP.IsValid() {
-				members[sg] = append(members[sg], netip.PrefixFrom(in.PrivateIP.Unmap(), 32))
+	for _, en := range v.enis {
+		if en.ENI == nil {
+			continue
+		}
+		for _, sg := range eniSGs(v, en) {
+			for _, a := range append([]netip.Addr{en.ENI.PrivateIP}, en.ENI.SecondaryIPs...) {
+				if a.IsValid() {
+					members[sg] = append(members[sg], netip.PrefixFrom(a.Unmap(), 32))
+				}
 			}
-			if in.IPv6.IsValid() {
-				members[sg] = append(members[sg], netip.PrefixFrom(in.IPv6, 128))
+			if en.ENI.IPv6.IsValid() {
+				members[sg] = append(members[sg], netip.PrefixFrom(en.ENI.IPv6, 128))
 			}
 		}
 	}
-	for i := range t.Instances {
-		in := &t.Instances[i]
+	for _, en := range v.enis {
+		if en.ENI == nil {
+			continue
+		}
 		er := &eniRules{}
 		for d := range 2 {
 			er.dir[d].empty = true
 		}
-		for _, id := range instanceSGs(in) {
+		for _, id := range eniSGs(v, en) {
 			sg := t.SecurityGroup(id)
 			if sg == nil {
 				continue
@@ -176,9 +186,13 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 				}
 			}
 		}
-		e.enis[in.ID] = er
-		if in.ENI.ID != "" {
-			e.enis[in.ENI.ID] = er
+		if _, dup := e.enis[en.ctID()]; !dup {
+			e.enis[en.ctID()] = er
+		}
+		if en.ENI.ID != "" {
+			if _, dup := e.enis[en.ENI.ID]; !dup {
+				e.enis[en.ENI.ID] = er
+			}
 		}
 	}
 	return e
@@ -206,6 +220,7 @@ func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members m
 		fams = []int{famIndex(pfx.Addr())}
 	case r.SourceGroup != "":
 		c.peers = members[r.SourceGroup]
+		c.group = true
 		fams = []int{0, 1}
 	case r.PrefixList != "":
 		if pl := t.PrefixList(r.PrefixList); pl != nil {
@@ -281,6 +296,12 @@ func (c *sgCompiled) matches(peer netip.Addr, p *Packet) bool {
 // TCP SYN without ACK is only ever an initiator and a SYN-ACK only ever a
 // response. ICMP and other protocols are always tracked (SG-21, SG-22).
 func (e *SGEvaluator) Match(instanceID string, egress bool, p Packet) SGMatch {
+	return e.match(instanceID, egress, p, true)
+}
+
+// match is Match; without refs, rules whose peer is a security group do not
+// match (the packet did not come straight from an ENI of the group: RT-22).
+func (e *SGEvaluator) match(instanceID string, egress bool, p Packet, refs bool) SGMatch {
 	er := e.enis[instanceID]
 	if er == nil {
 		return SGMatch{Code: CodeUnknownENI}
@@ -300,7 +321,7 @@ func (e *SGEvaluator) Match(instanceID string, egress bool, p Packet) SGMatch {
 	any0 := false
 	if pt := dr.byProto[f][p.Protocol]; pt != nil {
 		visit := func(c *sgCompiled) {
-			if !c.matches(peer, &p) {
+			if (c.group && !refs) || !c.matches(peer, &p) {
 				return
 			}
 			if c.slash0 {

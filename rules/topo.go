@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"net/netip"
-
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -11,8 +9,14 @@ import (
 
 func findInstance(t *vpc.Topology, id string) *vpc.Instance {
 	for i := range t.Instances {
-		if t.Instances[i].ID == id || (t.Instances[i].ENI.ID != "" && t.Instances[i].ENI.ID == id) {
-			return &t.Instances[i]
+		in := &t.Instances[i]
+		if in.ID == id {
+			return in
+		}
+		for _, e := range in.ENIs() {
+			if e.ID != "" && e.ID == id {
+				return in
+			}
 		}
 	}
 	return nil
@@ -30,7 +34,8 @@ func findNACL(t *vpc.Topology, id string) *vpc.NetworkACL {
 	return nil
 }
 
-// instanceSGs is the instance's SG list with the AWS default applied (SG-31).
+// instanceSGs is the instance's (primary ENI's) SG list with the AWS
+// default applied (SG-31).
 func instanceSGs(in *vpc.Instance) []string {
 	if len(in.SecurityGroups) == 0 {
 		return []string{vpc.DefaultSGID}
@@ -38,43 +43,18 @@ func instanceSGs(in *vpc.Instance) []string {
 	return in.SecurityGroups
 }
 
-// eniName is the ENI id of an instance, its instance id when none is set.
-func eniName(in *vpc.Instance) string {
-	if in.ENI.ID != "" {
-		return in.ENI.ID
-	}
-	return in.ID
-}
-
-// instanceByAddr finds the instance owning a private (IPv4 or IPv6) address.
-func instanceByAddr(t *vpc.Topology, a netip.Addr) *vpc.Instance {
-	a = a.Unmap()
-	for i := range t.Instances {
-		in := &t.Instances[i]
-		if in.PrivateIP == a || (in.IPv6.IsValid() && in.IPv6 == a) {
-			return in
-		}
-	}
-	return nil
-}
-
-// instanceByPublicIP finds the instance whose public IPv4 is a.
-func instanceByPublicIP(t *vpc.Topology, a netip.Addr) *vpc.Instance {
-	a = a.Unmap()
-	for i := range t.Instances {
-		if t.Instances[i].PublicIP.IsValid() && t.Instances[i].PublicIP == a {
-			return &t.Instances[i]
-		}
-	}
-	return nil
-}
-
-// subnetNACL is the NACL guarding the instance's subnet (NACL-2).
-func subnetNACL(t *vpc.Topology, sn *vpc.Subnet) *vpc.NetworkACL {
-	if sn == nil {
+// eniSGs is the ENI's SG list with its VPC's default applied (SG-31).
+func eniSGs(v *view, e *eniRef) []string {
+	if e.ENI == nil {
 		return nil
 	}
-	return findNACL(t, sn.NetworkACL)
+	if len(e.ENI.SecurityGroups) > 0 {
+		return e.ENI.SecurityGroups
+	}
+	if e.VPC != nil && e.VPC.DefaultSG != "" {
+		return []string{e.VPC.DefaultSG}
+	}
+	return []string{v.defaultID(e.VPC, vpc.DefaultSGID)}
 }
 
 // conntrackConfig is the instance's conntrack configuration with AWS's

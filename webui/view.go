@@ -272,8 +272,9 @@ func NewView(t *vpc.Topology) *View {
 	}
 	if len(t.InternetGateways) == 0 && anyPublic && len(t.VPCs) > 0 {
 		// Topologies from before the routing model have the one internet
-		// gateway that `public: true` implies; explain names it igw-NAME.
-		v.Gateways = append(v.Gateways, GatewayView{ID: "igw-" + t.Name, Kind: string(vpc.TargetIGW), VPC: t.VPCs[0].ID})
+		// gateway that `public: true` implies; explain names it as the
+		// parser does (vpc.DefaultIGWID).
+		v.Gateways = append(v.Gateways, GatewayView{ID: vpc.DefaultIGWID, Kind: string(vpc.TargetIGW), VPC: t.VPCs[0].ID})
 	}
 	for _, g := range t.EgressOnlyGateways {
 		v.Gateways = append(v.Gateways, GatewayView{ID: g.ID, Kind: string(vpc.TargetEIGW), VPC: g.VPC})

@@ -35,7 +35,7 @@ func TestExplainCLILab(t *testing.T) {
 		{[]string{"laptop", "i-web", "--protocol", "tcp", "--port", "22"}, []string{"Verdict: REACHABLE", "sg-web inbound rule #4: tcp 22 from 198.51.100.10/32"}},
 		{[]string{"stranger", "i-web", "--protocol", "tcp", "--port", "22"}, []string{"NOT REACHABLE", "ENI_SG_RULES_MISMATCH", "sg-web inbound"}},
 		{[]string{"i-web", "i-db", "-p", "tcp", "--port", "5432"}, []string{"Verdict: REACHABLE", "members of sg-web"}},
-		{[]string{"laptop", "i-db", "--protocol", "6", "--port", "5432"}, []string{"NOT REACHABLE", "NO_ROUTE_TO_DESTINATION"}},
+		{[]string{"laptop", "i-db", "--protocol", "6", "--port", "5432"}, []string{"NOT REACHABLE", "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"}},
 		{[]string{"i-web", "website", "--protocol", "icmp"}, []string{"Verdict: REACHABLE", "icmp 10.0.1.10 -> 203.0.113.80 type 8"}},
 	} {
 		out, err := runExplainCLI(t, tc.args...)
