@@ -114,11 +114,13 @@ func fieldsOf(t reflect.Type) []field {
 	var fs []field
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			// Exported fields of an embedded struct are settable through
+			// reflection even when its type is unexported.
+			fs = append(fs, field{index: i, inline: true})
 			continue
 		}
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			fs = append(fs, field{index: i, inline: true})
+		if !f.IsExported() {
 			continue
 		}
 		fl := field{index: i, wire: f.Name}
