@@ -136,9 +136,9 @@ func (s *testServer) wantError(t *testing.T, action string, params map[string]st
 // sdk returns an aws-sdk-go-v2 EC2 client of the server.
 func (s *testServer) sdk(region string) *ec2.Client {
 	return ec2.New(ec2.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Region:           region,
+		BaseEndpoint:     aws.String(s.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: 1,
 	})
 }

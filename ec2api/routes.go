@@ -672,13 +672,18 @@ func describeInternetGateways(c *call, in *describeInternetGatewaysIn) (*describ
 	return &describeInternetGatewaysOut{InternetGateways: items, NextToken: next}, nil
 }
 
-type internetGatewayIn struct {
+type deleteInternetGatewayIn struct {
 	InternetGatewayID string `ec2:"InternetGatewayId,required"`
-	VpcID             string `ec2:"VpcId"`
 	DryRun            bool   `ec2:"DryRun"`
 }
 
-func deleteInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) {
+type internetGatewayIn struct {
+	InternetGatewayID string `ec2:"InternetGatewayId,required"`
+	VpcID             string `ec2:"VpcId,required"`
+	DryRun            bool   `ec2:"DryRun"`
+}
+
+func deleteInternetGateway(c *call, in *deleteInternetGatewayIn) (*returnTrue, error) {
 	_, err := c.apply(func(t *vpc.Topology) error {
 		g := igw(t, in.InternetGatewayID)
 		if g == nil {
@@ -697,9 +702,6 @@ func deleteInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) 
 }
 
 func attachInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) {
-	if in.VpcID == "" {
-		return nil, missing("VpcId")
-	}
 	_, err := c.apply(func(t *vpc.Topology) error {
 		g := igw(t, in.InternetGatewayID)
 		if g == nil {
@@ -735,9 +737,6 @@ func attachInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) 
 // detachInternetGateway refuses while public addresses are mapped in the
 // VPC, as EC2 does; routes to the gateway become blackholes.
 func detachInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) {
-	if in.VpcID == "" {
-		return nil, missing("VpcId")
-	}
 	_, err := c.apply(func(t *vpc.Topology) error {
 		g := igw(t, in.InternetGatewayID)
 		if g == nil {

@@ -417,9 +417,9 @@ func ruleText(r *vpc.SGRule) string {
 	return fmt.Sprintf("peer: %s, %s, ALLOW", peer, proto)
 }
 
-type authorizeIn struct {
-	GroupID                    string                  `ec2:"GroupId"`
-	GroupName                  string                  `ec2:"GroupName"`
+// permissionsIn are the rule parameters Authorize and Revoke share: the
+// IpPermissions form and the legacy flat one.
+type permissionsIn struct {
 	IpPermissions              []awsshape.IpPermission `ec2:"IpPermissions"`
 	CidrIP                     string                  `ec2:"CidrIp"`
 	IpProtocol                 string                  `ec2:"IpProtocol"`
@@ -427,12 +427,10 @@ type authorizeIn struct {
 	ToPort                     *int32                  `ec2:"ToPort"`
 	SourceSecurityGroupName    string                  `ec2:"SourceSecurityGroupName"`
 	SourceSecurityGroupOwnerID string                  `ec2:"SourceSecurityGroupOwnerId"`
-	TagSpecifications          []TagSpecification      `ec2:"TagSpecification"`
-	DryRun                     bool                    `ec2:"DryRun"`
 }
 
 // requested lists the rules of the IpPermissions or the legacy flat form.
-func (in *authorizeIn) requested() []sgRuleIn {
+func (in *permissionsIn) requested() []sgRuleIn {
 	if len(in.IpPermissions) > 0 {
 		return permissionRules(in.IpPermissions)
 	}
@@ -442,33 +440,48 @@ func (in *authorizeIn) requested() []sgRuleIn {
 	return []sgRuleIn{{perm: -1, proto: in.IpProtocol, from: in.FromPort, to: in.ToPort, cidr4: in.CidrIP, groupName: in.SourceSecurityGroupName}}
 }
 
+type authorizeIngressIn struct {
+	GroupID   string `ec2:"GroupId"`
+	GroupName string `ec2:"GroupName"`
+	permissionsIn
+	TagSpecifications []TagSpecification `ec2:"TagSpecification"`
+	DryRun            bool               `ec2:"DryRun"`
+}
+
+type authorizeEgressIn struct {
+	GroupID string `ec2:"GroupId,required"`
+	permissionsIn
+	TagSpecifications []TagSpecification `ec2:"TagSpecification"`
+	DryRun            bool               `ec2:"DryRun"`
+}
+
 type authorizeOut struct {
 	Return             bool                                      `xml:"return"`
 	SecurityGroupRules awsshape.List[awsshape.SecurityGroupRule] `xml:"securityGroupRuleSet"`
 }
 
-func authorizeIngress(c *call, in *authorizeIn) (*authorizeOut, error) {
-	return authorize(c, in, false)
+func authorizeIngress(c *call, in *authorizeIngressIn) (*authorizeOut, error) {
+	return authorize(c, in.GroupID, in.GroupName, &in.permissionsIn, in.TagSpecifications, false)
 }
-func authorizeEgress(c *call, in *authorizeIn) (*authorizeOut, error) { return authorize(c, in, true) }
+
+func authorizeEgress(c *call, in *authorizeEgressIn) (*authorizeOut, error) {
+	return authorize(c, in.GroupID, "", &in.permissionsIn, in.TagSpecifications, true)
+}
 
 // authorize adds one rule per (permission, peer), all or none (API-25).
-func authorize(c *call, in *authorizeIn, egress bool) (*authorizeOut, error) {
-	if egress && in.GroupID == "" {
-		return nil, missing("GroupId")
-	}
+func authorize(c *call, groupID, groupName string, in *permissionsIn, specs []TagSpecification, egress bool) (*authorizeOut, error) {
 	reqs := in.requested()
 	if len(reqs) == 0 {
 		return nil, missing("IpPermissions")
 	}
-	tags, terr := tagsFor(in.TagSpecifications, "security-group-rule")
+	tags, terr := tagsFor(specs, "security-group-rule")
 	if terr != nil {
 		return nil, terr
 	}
 	var gid string
 	var ids []string
 	v, err := c.apply(func(t *vpc.Topology) error {
-		g, err := findGroup(t, in.GroupID, in.GroupName)
+		g, err := findGroup(t, groupID, groupName)
 		if err != nil {
 			return err
 		}
@@ -517,9 +530,19 @@ func authorize(c *call, in *authorizeIn, egress bool) (*authorizeOut, error) {
 	return out, nil
 }
 
-type revokeIn struct {
-	authorizeIn
+type revokeIngressIn struct {
+	GroupID   string `ec2:"GroupId"`
+	GroupName string `ec2:"GroupName"`
+	permissionsIn
 	SecurityGroupRuleIDs []string `ec2:"SecurityGroupRuleId"`
+	DryRun               bool     `ec2:"DryRun"`
+}
+
+type revokeEgressIn struct {
+	GroupID string `ec2:"GroupId,required"`
+	permissionsIn
+	SecurityGroupRuleIDs []string `ec2:"SecurityGroupRuleId"`
+	DryRun               bool     `ec2:"DryRun"`
 }
 
 // revokedRule is RevokedSecurityGroupRule.
@@ -543,25 +566,30 @@ type revokeOut struct {
 	RevokedSecurityGroupRules awsshape.List[revokedRule]           `xml:"revokedSecurityGroupRuleSet,omitempty"`
 }
 
-func revokeIngress(c *call, in *revokeIn) (*revokeOut, error) { return revoke(c, in, false) }
-func revokeEgress(c *call, in *revokeIn) (*revokeOut, error)  { return revoke(c, in, true) }
+func revokeIngress(c *call, in *revokeIngressIn) (*revokeOut, error) {
+	return revoke(c, in.GroupID, in.GroupName, &in.permissionsIn, in.SecurityGroupRuleIDs, false)
+}
+
+func revokeEgress(c *call, in *revokeEgressIn) (*revokeOut, error) {
+	return revoke(c, in.GroupID, "", &in.permissionsIn, in.SecurityGroupRuleIDs, true)
+}
 
 // revoke removes rules named by IpPermissions (exact match of protocol,
 // ports and peer, API-28) or by SecurityGroupRuleId. In a non-default VPC
 // an unmatched permission fails the call and revokes nothing; in a default
 // VPC it is echoed in unknownIpPermissionSet.
-func revoke(c *call, in *revokeIn, egress bool) (*revokeOut, error) {
+func revoke(c *call, groupID, groupName string, in *permissionsIn, ruleIDs []string, egress bool) (*revokeOut, error) {
 	reqs := in.requested()
-	if len(reqs) == 0 && len(in.SecurityGroupRuleIDs) == 0 {
+	if len(reqs) == 0 && len(ruleIDs) == 0 {
 		return nil, missing("IpPermissions")
 	}
-	if len(reqs) > 0 && len(in.SecurityGroupRuleIDs) > 0 {
+	if len(reqs) > 0 && len(ruleIDs) > 0 {
 		return nil, Errorf("InvalidParameterCombination", "Give either IpPermissions or SecurityGroupRuleIds, not both.")
 	}
 	out := &revokeOut{Return: true}
 	var unknown []int // indices into IpPermissions of unmatched permissions
 	_, err := c.apply(func(t *vpc.Topology) error {
-		g, err := findGroup(t, in.GroupID, in.GroupName)
+		g, err := findGroup(t, groupID, groupName)
 		if err != nil {
 			return err
 		}
@@ -570,7 +598,7 @@ func revoke(c *call, in *revokeIn, egress bool) (*revokeOut, error) {
 			rules = &g.Egress
 		}
 		drop := map[int]bool{}
-		for _, id := range in.SecurityGroupRuleIDs {
+		for _, id := range ruleIDs {
 			j := slices.IndexFunc(*rules, func(r vpc.SGRule) bool { return awsshape.RuleID(g, egress, &r) == id })
 			if j < 0 {
 				return kSGR.notFound(id)

@@ -500,7 +500,6 @@ type modifySubnetAttributeIn struct {
 	SubnetID                    string         `ec2:"SubnetId,required"`
 	MapPublicIPOnLaunch         *attributeBool `ec2:"MapPublicIpOnLaunch"`
 	AssignIpv6AddressOnCreation *attributeBool `ec2:"AssignIpv6AddressOnCreation"`
-	DryRun                      bool           `ec2:"DryRun"`
 }
 
 func modifySubnetAttribute(c *call, in *modifySubnetAttributeIn) (*returnTrue, error) {
