@@ -42,16 +42,32 @@ func parseXML(t *testing.T, body string) *xnode {
 	return root.kids[0]
 }
 
-// all returns the elements at a slash-separated path below n.
+// all returns the elements at a slash-separated path below n; a segment
+// name[k=v] keeps the elements whose child k has the text v.
 func (n *xnode) all(path string) []*xnode {
 	cur := []*xnode{n}
-	for _, seg := range strings.Split(path, "/") {
+	for _, seg := range splitPath(path) {
+		name, conds, _ := strings.Cut(seg, "[")
+		var preds [][2]string
+		for c := range strings.SplitSeq(strings.TrimSuffix(conds, "]"), "][") {
+			if k, v, ok := strings.Cut(c, "="); ok {
+				preds = append(preds, [2]string{k, v})
+			}
+		}
 		var next []*xnode
 		for _, c := range cur {
+		kids:
 			for _, k := range c.kids {
-				if k.name == seg {
-					next = append(next, k)
+				if k.name != name {
+					continue
 				}
+				for _, p := range preds {
+					m := k.all(p[0])
+					if len(m) != 1 || strings.TrimSpace(m[0].text) != p[1] {
+						continue kids
+					}
+				}
+				next = append(next, k)
 			}
 		}
 		cur = next
@@ -71,3 +87,23 @@ func (n *xnode) get(t *testing.T, path string) string {
 
 // has reports whether an element exists at path.
 func (n *xnode) has(path string) bool { return len(n.all(path)) > 0 }
+
+// splitPath splits at slashes outside [...] (conditions may hold CIDRs).
+func splitPath(path string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		case '/':
+			if depth == 0 {
+				out = append(out, path[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, path[start:])
+}
