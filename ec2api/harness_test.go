@@ -167,9 +167,15 @@ func awsCLI(t *testing.T) string {
 // and no user configuration; it returns stdout, stderr and the exit code.
 func (s *testServer) cli(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return s.cliAs(t, "test", "test", args...)
+}
+
+// cliAs runs the CLI with the given credentials.
+func (s *testServer) cliAs(t *testing.T, key, secret string, args ...string) (string, string, int) {
+	t.Helper()
 	bin := awsCLI(t)
 	cmd := exec.Command(bin, append([]string{"--endpoint-url", s.URL, "--region", "us-east-1", "--output", "json", "ec2"}, args...)...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null",
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -112,6 +112,13 @@ func (s *Server) region(name string) (*region, *Error) {
 // ServeHTTP answers one EC2 Query API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
+	defer func() {
+		// A bug in one handler answers that request, never ends the daemon.
+		if p := recover(); p != nil {
+			e := Errorf("InternalError", "vpcemu failed on this request: %v", p)
+			writeXML(w, e.Status, marshalError(e, reqID))
+		}
+	}()
 	action, body, err := s.serve(r, reqID)
 	if err != nil {
 		writeXML(w, err.Status, marshalError(err, reqID))
