@@ -198,7 +198,9 @@ func TestPagingAndFilters(t *testing.T) {
 		}
 		return len(out.SecurityGroups)
 	}
-	flt := func(name string, values ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: values} }
+	flt := func(name string, values ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: values}
+	}
 	for _, c := range []struct {
 		f    []types.Filter
 		want int
