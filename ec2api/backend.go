@@ -18,24 +18,28 @@ type Backend interface {
 	// modified.
 	Topology() *vpc.Topology
 	// Apply runs edit on a private deep copy of the committed topology,
-	// validates the result with the topology file's own validation, and,
-	// unless check is set (DryRun, API-5), makes it live and commits it.
-	// It returns the topology it committed (or would commit). Any failure
-	// (edit's error, validation, the datapath) leaves everything as it was.
+	// validates the result with the topology file's own validation
+	// (Validate), and, unless check is set (DryRun, API-5), makes it live
+	// and commits it. It returns the topology it committed (or would
+	// commit). Any failure (edit's error, validation, the datapath) leaves
+	// everything as it was.
 	Apply(ctx context.Context, check bool, edit func(*vpc.Topology) error) (*vpc.Topology, error)
 }
 
 // Validate checks t with the code that validates topology files: t is
 // written as YAML and parsed back, so the API accepts exactly what a file
-// may say and answers with the same AWS error codes (FromValidation).
-func Validate(t *vpc.Topology) error {
+// may say and answers with the same AWS error codes (FromValidation). It
+// returns what Parse makes of the export, the canonical form of t (defaults,
+// route order and states as a file would give them), which is what gets
+// committed: the running topology is always one `vpcemu export` writes
+// and `up -f` recreates.
+func Validate(t *vpc.Topology) (*vpc.Topology, error) {
 	if len(t.VPCs) == 0 {
 		// A region the API has not created a VPC in yet holds nothing a
 		// topology file could state.
-		return nil
+		return t, nil
 	}
-	_, err := vpc.Parse("", t.YAML())
-	return err
+	return vpc.Parse("", t.YAML())
 }
 
 // Memory is a Backend without a datapath: the committed topology in memory.
@@ -43,12 +47,12 @@ func Validate(t *vpc.Topology) error {
 type Memory struct {
 	mu       sync.Mutex // serialises Apply
 	cur      atomic.Pointer[vpc.Topology]
-	validate func(*vpc.Topology) error
+	validate func(*vpc.Topology) (*vpc.Topology, error)
 }
 
 // NewMemory returns a Backend holding t (not copied), validating changes
-// with validate (Validate when nil).
-func NewMemory(t *vpc.Topology, validate func(*vpc.Topology) error) *Memory {
+// with validate (Validate when nil), which returns the topology to commit.
+func NewMemory(t *vpc.Topology, validate func(*vpc.Topology) (*vpc.Topology, error)) *Memory {
 	if validate == nil {
 		validate = Validate
 	}
@@ -68,7 +72,8 @@ func (m *Memory) Apply(ctx context.Context, check bool, edit func(*vpc.Topology)
 	if err := edit(next); err != nil {
 		return nil, err
 	}
-	if err := m.validate(next); err != nil {
+	next, err := m.validate(next)
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

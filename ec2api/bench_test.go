@@ -82,7 +82,7 @@ func BenchmarkValidate(b *testing.B) {
 	t := r.backend.Topology()
 	b.ResetTimer()
 	for range b.N {
-		if err := Validate(t); err != nil {
+		if _, err := Validate(t); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -92,7 +92,7 @@ func BenchmarkValidate(b *testing.B) {
 func BenchmarkValidateLab(b *testing.B) {
 	t := vpc.Lab()
 	for range b.N {
-		if err := Validate(t); err != nil {
+		if _, err := Validate(t); err != nil {
 			b.Fatal(err)
 		}
 	}

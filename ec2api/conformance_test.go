@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // f0 is fixture F0 of the spec's §5: a VPC 10.0.0.0/16, a subnet
@@ -41,6 +43,22 @@ func newF0(t *testing.T) *f0 {
 		t.Fatal(err)
 	}
 	return &f0{s: s, ec2: c, vpc: *v.Vpc.VpcId, subnet: *sn.Subnet.SubnetId, web: *g.GroupId}
+}
+
+// exportRoundTrips checks that the committed topology is one its export
+// recreates exactly (what `vpcemu export` then `up -f` relies on).
+func (f *f0) exportRoundTrips(t *testing.T) {
+	t.Helper()
+	cur := Clone(f.committed(t))
+	back, err := vpc.Parse("", cur.YAML())
+	if err != nil {
+		t.Fatalf("the export does not parse: %v\n%s", err, cur.YAML())
+	}
+	vpc.ClearIncidentals(cur)
+	vpc.ClearIncidentals(back)
+	if d := vpc.Diff(cur, back); d != "" {
+		t.Errorf("the export parses to another topology: %s", d)
+	}
 }
 
 var reSGR = regexp.MustCompile(`^sgr-[0-9a-f]{17}$`)
@@ -349,6 +367,7 @@ func TestAPITV12Instances(t *testing.T) {
 	if *d.Reservations[0].Instances[0].SourceDestCheck {
 		t.Error("DescribeInstances: sourceDestCheck still true")
 	}
+	f.exportRoundTrips(t)
 }
 
 // API-TV-13: an unknown action, and a missing required parameter that

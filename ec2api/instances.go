@@ -436,9 +436,9 @@ func terminateInstances(c *call, in *terminateInstancesIn) (*terminateInstancesO
 					e.ENI, e.PrivateIP = "", netip.Addr{}
 				}
 			}
-			blackhole(t, append(enis, id)...)
 			t.FlowLogs = slices.DeleteFunc(t.FlowLogs, func(f vpc.FlowLog) bool { return f.Resource == id || slices.Contains(enis, f.Resource) })
 			t.Instances = slices.DeleteFunc(t.Instances, func(x vpc.Instance) bool { return x.ID == id })
+			t.RefreshRouteStates()
 			run, shut := awsshape.StateRunning, awsshape.StateShutting
 			out.TerminatingInstances = append(out.TerminatingInstances, awsshape.InstanceStateChange{InstanceID: id, CurrentState: &shut, PreviousState: &run})
 		}

@@ -368,6 +368,8 @@ func createRoute(c *call, in *routeIn) (*returnTrue, error) {
 			}
 		}
 		rt.Routes = append(rt.Routes, r)
+		vpc.SortRoutes(rt.Routes)
+		t.RefreshRouteStates()
 		return nil
 	})
 	if aerr != nil {
@@ -376,11 +378,19 @@ func createRoute(c *call, in *routeIn) (*returnTrue, error) {
 	return ok, nil
 }
 
-func findRoute(rt *vpc.RouteTable, r *vpc.Route, in *routeIn) (int, *Error) {
+// findRoute finds the route of a destination; a VPC's local routes may
+// only have their target replaced (by an ENI or NAT gateway, or back to
+// local: RT-5), never be removed.
+func findRoute(t *vpc.Topology, rt *vpc.RouteTable, r *vpc.Route, in *routeIn, replace bool) (int, *Error) {
 	for i := range rt.Routes {
 		if sameDest(&rt.Routes[i], r) {
-			if rt.Routes[i].Target.Kind == vpc.TargetLocal {
-				return -1, invalidValue("cannot replace or remove local route %s in route table %s", in.destText(), rt.ID)
+			if p := t.VPC(rt.VPC); p != nil && rt.Routes[i].IsLocal(p) {
+				switch {
+				case !replace:
+					return -1, invalidValue("cannot remove local route %s in route table %s", in.destText(), rt.ID)
+				case in.GatewayID != "" && in.GatewayID != "local" || in.NatGatewayID == "" && in.NetworkInterfaceID == "" && in.GatewayID == "":
+					return -1, invalidValue("the local route %s of route table %s can only point at a network interface, a NAT gateway or local", in.destText(), rt.ID)
+				}
 			}
 			return i, nil
 		}
@@ -398,7 +408,7 @@ func replaceRoute(c *call, in *routeIn) (*returnTrue, error) {
 		if rt == nil {
 			return kRTB.notFound(in.RouteTableID)
 		}
-		i, err := findRoute(rt, &r, in)
+		i, err := findRoute(t, rt, &r, in, true)
 		if err != nil {
 			return err
 		}
@@ -406,6 +416,7 @@ func replaceRoute(c *call, in *routeIn) (*returnTrue, error) {
 			return err
 		}
 		rt.Routes[i] = r
+		t.RefreshRouteStates()
 		return nil
 	})
 	if aerr != nil {
@@ -434,7 +445,7 @@ func deleteRoute(c *call, din *deleteRouteIn) (*returnTrue, error) {
 		if rt == nil {
 			return kRTB.notFound(in.RouteTableID)
 		}
-		i, err := findRoute(rt, &r, in)
+		i, err := findRoute(t, rt, &r, in, false)
 		if err != nil {
 			return err
 		}
@@ -581,17 +592,6 @@ func replaceRouteTableAssociation(c *call, in *replaceRouteTableAssociationIn) (
 	return &replaceRouteTableAssociationOut{NewAssociationID: newID, AssociationState: associationStateOut{"associated"}}, nil
 }
 
-// blackhole marks the routes to a target that is gone (RT-15).
-func blackhole(t *vpc.Topology, ids ...string) {
-	for i := range t.RouteTables {
-		for j := range t.RouteTables[i].Routes {
-			if r := &t.RouteTables[i].Routes[j]; r.Target.ID != "" && slices.Contains(ids, r.Target.ID) {
-				r.Blackhole = true
-			}
-		}
-	}
-}
-
 // --- Internet gateways ---
 
 type createInternetGatewayIn struct {
@@ -719,13 +719,7 @@ func attachInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) 
 			}
 		}
 		g.VPC = in.VpcID
-		for i := range t.RouteTables {
-			for j := range t.RouteTables[i].Routes {
-				if r := &t.RouteTables[i].Routes[j]; r.Target.ID == g.ID && t.RouteTables[i].VPC == in.VpcID {
-					r.Blackhole = false
-				}
-			}
-		}
+		t.RefreshRouteStates()
 		return nil
 	})
 	if err != nil {
@@ -753,7 +747,7 @@ func detachInternetGateway(c *call, in *internetGatewayIn) (*returnTrue, error) 
 			}
 		}
 		g.VPC = ""
-		blackhole(t, g.ID)
+		t.RefreshRouteStates()
 		return nil
 	})
 	if err != nil {
@@ -830,7 +824,7 @@ func createNatGateway(c *call, in *createNatGatewayIn) (*createNatGatewayOut, er
 			}
 			priv = a
 		}
-		n := vpc.NATGateway{ID: id, Subnet: s.ID, ENI: eni, PrivateIP: priv, Private: private, ElasticIP: in.AllocationID, Tags: tags}
+		n := vpc.NATGateway{ID: id, Subnet: s.ID, ENI: eni, PrivateIP: priv, Private: private, ElasticIP: in.AllocationID, PortPolicy: "random", Tags: tags}
 		if !private {
 			e := eipByID(t, in.AllocationID)
 			if e == nil {
@@ -954,7 +948,7 @@ func deleteNatGateway(c *call, in *deleteNatGatewayIn) (*deleteNatGatewayOut, er
 			e.ENI, e.PrivateIP = "", netip.Addr{}
 		}
 		t.NATGateways = slices.Delete(t.NATGateways, i, i+1)
-		blackhole(t, n.ID)
+		t.RefreshRouteStates()
 		return nil
 	})
 	if err != nil {

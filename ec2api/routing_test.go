@@ -113,6 +113,19 @@ func TestRoutingActions(t *testing.T) {
 	_, err = c.ReleaseAddress(ctx(t), &ec2.ReleaseAddressInput{AllocationId: eip2.AllocationId})
 	must(err)
 
+	// A middlebox: the local route's target replaced by the instance's ENI, then back (RT-5).
+	eni := *run.Instances[0].NetworkInterfaces[0].NetworkInterfaceId
+	_, err = c.ReplaceRoute(ctx(t), &ec2.ReplaceRouteInput{RouteTableId: &rtb, DestinationCidrBlock: aws.String("10.0.0.0/16"), NetworkInterfaceId: &eni})
+	must(err)
+	_, err = c.ReplaceRoute(ctx(t), &ec2.ReplaceRouteInput{RouteTableId: &rtb, DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: &igwID})
+	if apiCode(t, err) != "InvalidParameterValue" {
+		t.Errorf("local route to a gateway: %v", err)
+	}
+	f.exportRoundTrips(t)
+	_, err = c.ReplaceRoute(ctx(t), &ec2.ReplaceRouteInput{RouteTableId: &rtb, DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local")})
+	must(err)
+	f.exportRoundTrips(t)
+
 	// Down again.
 	_, err = c.DisassociateAddress(ctx(t), &ec2.DisassociateAddressInput{AssociationId: assoc.AssociationId})
 	must(err)
@@ -222,7 +235,48 @@ func TestNetworkInsights(t *testing.T) {
 	if r := analyse(); !*r.NetworkPathFound || len(r.ReturnPathComponents) == 0 {
 		t.Errorf("allowed path: %+v", r)
 	}
+	f.exportRoundTrips(t)
 	if _, err := c.DeleteNetworkInsightsPath(ctx(t), &ec2.DeleteNetworkInsightsPathInput{NetworkInsightsPathId: pathID}); apiCode(t, err) != "DependencyViolation" {
 		t.Errorf("deleting a path with analyses: %v", err)
+	}
+}
+
+// A dual-stack VPC gets AWS's IPv6 defaults (API-22): ::/0 egress in the
+// default group, NACL rules 101 and the 32768 denies, an IPv6 local route.
+func TestIPv6VPC(t *testing.T) {
+	s := newTestServer(t, Config{})
+	c := s.sdk("us-east-1")
+	v, err := c.CreateVpc(ctx(t), &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16"), AmazonProvidedIpv6CidrBlock: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Vpc.Ipv6CidrBlockAssociationSet) != 1 {
+		t.Fatalf("no IPv6 block: %+v", v.Vpc)
+	}
+	filter := []types.Filter{{Name: aws.String("vpc-id"), Values: []string{*v.Vpc.VpcId}}}
+	acls, err := c.DescribeNetworkAcls(ctx(t), &ec2.DescribeNetworkAclsInput{Filters: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums := map[int32]int{}
+	for _, e := range acls.NetworkAcls[0].Entries {
+		nums[*e.RuleNumber]++
+	}
+	if nums[100] != 2 || nums[101] != 2 || nums[32767] != 2 || nums[32768] != 2 {
+		t.Errorf("default NACL entries %v", nums)
+	}
+	sgs, err := c.DescribeSecurityGroups(ctx(t), &ec2.DescribeSecurityGroupsInput{Filters: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := sgs.SecurityGroups[0].IpPermissionsEgress; len(e) != 1 || len(e[0].Ipv6Ranges) != 1 || len(e[0].IpRanges) != 1 {
+		t.Errorf("default egress %+v", e)
+	}
+	rts, err := c.DescribeRouteTables(ctx(t), &ec2.DescribeRouteTablesInput{Filters: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rts.RouteTables[0].Routes; len(r) != 2 || r[1].DestinationIpv6CidrBlock == nil {
+		t.Errorf("local routes %+v", r)
 	}
 }

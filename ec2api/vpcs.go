@@ -88,36 +88,9 @@ func amazonIPv6Block() netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom16(b), 56).Masked()
 }
 
+// addVPC adds a VPC with AWS's companions (vpc.AddVPC), under fresh ids.
 func addVPC(t *vpc.Topology, id string, cidr, v6 netip.Prefix, tags vpc.Tags) {
-	sg, acl, rtb := newID("sg"), newID("acl"), newID("rtb")
-	t.VPCs = append(t.VPCs, vpc.VPC{ID: id, CIDR: cidr, IPv6CIDR: v6, MTU: vpc.DefaultMTU,
-		DefaultSG: sg, DefaultNACL: acl, MainTable: rtb, Tags: tags})
-	all := func(peer netip.Prefix, group string) vpc.SGRule {
-		return vpc.SGRule{ID: newID("sgr"), Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: peer, SourceGroup: group}
-	}
-	g := vpc.SecurityGroup{ID: sg, VPC: id, Name: "default", Description: "default VPC security group",
-		Ingress: []vpc.SGRule{all(netip.Prefix{}, sg)},
-		Egress:  []vpc.SGRule{all(netip.MustParsePrefix("0.0.0.0/0"), "")}}
-	if v6.IsValid() {
-		g.Egress = append(g.Egress, all(netip.MustParsePrefix("::/0"), ""))
-	}
-	t.SecurityGroups = append(t.SecurityGroups, g)
-	allowAll := func(n int, p string) vpc.NACLRule {
-		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix(p), Allow: true}
-	}
-	a := vpc.NetworkACL{ID: acl, VPC: id, Default: true, Ingress: []vpc.NACLRule{allowAll(100, "0.0.0.0/0")}, Egress: []vpc.NACLRule{allowAll(100, "0.0.0.0/0")}}
-	if v6.IsValid() {
-		a.Ingress = append(a.Ingress, allowAll(101, "::/0"))
-		a.Egress = append(a.Egress, allowAll(101, "::/0"))
-	}
-	t.NetworkACLs = append(t.NetworkACLs, a)
-	rt := vpc.RouteTable{ID: rtb, VPC: id, Main: true}
-	for _, p := range []netip.Prefix{cidr, v6} {
-		if p.IsValid() {
-			rt.Routes = append(rt.Routes, vpc.Route{Dest: p, Target: vpc.RouteTarget{Kind: vpc.TargetLocal}})
-		}
-	}
-	t.RouteTables = append(t.RouteTables, rt)
+	t.AddVPC(vpc.VPC{ID: id, CIDR: cidr, IPv6CIDR: v6, DefaultSG: newID("sg"), DefaultNACL: newID("acl"), MainTable: newID("rtb"), Tags: tags})
 }
 
 type describeVpcsIn struct {
