@@ -78,6 +78,22 @@ func NewTime(t time.Time) *Time {
 // MarshalText writes the timestamp.
 func (t Time) MarshalText() ([]byte, error) { return []byte(t.UTC().Format(TimeFormat)), nil }
 
+// MarshalJSON writes the timestamp as a JSON string (time.Time's own
+// method would write nanoseconds).
+func (t Time) MarshalJSON() ([]byte, error) {
+	b, _ := t.MarshalText()
+	return json.Marshal(string(b))
+}
+
+// UnmarshalJSON reads a JSON string as UnmarshalText does.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	return t.UnmarshalText([]byte(s))
+}
+
 // UnmarshalText reads RFC 3339 with or without fractional seconds (the CLI
 // prints +00:00 offsets, the XML Z).
 func (t *Time) UnmarshalText(b []byte) error {
