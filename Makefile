@@ -13,11 +13,11 @@ export CGO_ENABLED  := 0
 export GOFLAGS      := -mod=mod
 
 # Debian packages and the command that proves each is there (chromium: the
-# web view's browser tests drive it headless).
+# web view's browser tests drive it headless; awscli: the EC2 API tests).
 DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-server \
             ssh:openssh-client ssh-keygen:openssh-client iperf3:iperf3 nft:nftables \
             iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool \
-            chromium:chromium
+            chromium:chromium aws:awscli
 
 .PHONY: help deps build install generate check-generated test test-unit lint bench up down clean
 

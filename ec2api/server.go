@@ -1,0 +1,340 @@
+package ec2api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vpcemu/vpcemu/awsshape"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// DefaultAddr is where vpcemu serves the API (API-1, LocalStack's port).
+const DefaultAddr = "127.0.0.1:4566"
+
+// DefaultAccount is the owner id of regions the server creates itself
+// (API-13).
+const DefaultAccount = "000000000000"
+
+// DefaultMaxBody bounds a request body [INTERP]: far above any EC2 request
+// vpcemu serves, far below what could hurt the daemon.
+const DefaultMaxBody = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Backend returns the backend of a region. A nil Backend, or one that
+	// returns (nil, nil), gives the region an empty in-memory universe
+	// (API-13: one universe per region); an error is answered to the
+	// client.
+	Backend func(region string) (Backend, error)
+	// Credentials, when not empty, switches on strict mode: requests must
+	// be SigV4-signed with one of these access keys (key -> secret) and a
+	// valid signature, else AuthFailure (API-13). Empty: any credentials.
+	Credentials map[string]string
+	// MaxBodyBytes bounds the request body (DefaultMaxBody when 0).
+	MaxBodyBytes int64
+	// Now is the clock (time.Now when nil): timestamps and SigV4 skew.
+	Now func() time.Time
+}
+
+// Server is the EC2 Query API as an http.Handler.
+type Server struct {
+	cfg     Config
+	mu      sync.Mutex
+	regions map[string]*region
+}
+
+// region is one region's universe: its backend plus what the API keeps
+// beside the topology (annotations, idempotency tokens, Reachability
+// Analyzer paths and analyses). mu serialises mutating requests and guards
+// those; reads hold it shared.
+type region struct {
+	name       string
+	backend    Backend
+	mu         sync.RWMutex
+	ann        awsshape.Annotations
+	tokens     map[string]tokenEntry
+	paths      []*insightsPath
+	results    []*insightsAnalysis
+	tombstones []tombstone // terminated instances, shown for a while
+}
+
+type tokenEntry struct {
+	params string
+	body   any
+}
+
+// NewServer returns a server with cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Server{cfg: cfg, regions: map[string]*region{}}
+}
+
+func (s *Server) region(name string) (*region, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.regions[name]; r != nil {
+		return r, nil
+	}
+	var b Backend
+	if s.cfg.Backend != nil {
+		var err error
+		if b, err = s.cfg.Backend(name); err != nil {
+			return nil, FromValidation(err)
+		}
+	}
+	if b == nil {
+		b = NewMemory(&vpc.Topology{Name: "api", Account: DefaultAccount, Region: name, Limits: vpc.DefaultLimits}, nil)
+	}
+	r := &region{name: name, backend: b, tokens: map[string]tokenEntry{}, ann: awsshape.Annotations{
+		VPCs: map[string]awsshape.VPCInfo{}, Instances: map[string]awsshape.InstanceInfo{},
+		FlowLogs: map[string]awsshape.FlowLogInfo{}, NATGateways: map[string]awsshape.NATInfo{}, Tags: map[string]vpc.Tags{},
+	}}
+	s.regions[name] = r
+	return r, nil
+}
+
+// ServeHTTP answers one EC2 Query API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	defer func() {
+		// A bug in one handler answers that request, never ends the daemon.
+		if p := recover(); p != nil {
+			e := Errorf("InternalError", "vpcemu failed on this request: %v", p)
+			writeXML(w, e.Status, marshalError(e, reqID))
+		}
+	}()
+	action, body, err := s.serve(r, reqID)
+	if err != nil {
+		writeXML(w, err.Status, marshalError(err, reqID))
+		return
+	}
+	out, merr := marshalResponse(action, reqID, body)
+	if merr != nil {
+		e := Errorf("InternalError", "writing the response: %v", merr)
+		writeXML(w, e.Status, marshalError(e, reqID))
+		return
+	}
+	writeXML(w, http.StatusOK, out)
+}
+
+func (s *Server) serve(r *http.Request, reqID string) (string, any, *Error) {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		return "", nil, &Error{Status: http.StatusMethodNotAllowed, Code: "InvalidHttpRequest", Message: "use POST (or GET) /"}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge",
+				Message: fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+		}
+		return "", nil, Errorf("InvalidHttpRequest", "reading the request body: %v", err)
+	}
+	form, perr := parseForm(r, raw)
+	if perr != nil {
+		return "", nil, perr
+	}
+	regionName, aerr := s.authenticate(r, raw)
+	if aerr != nil {
+		return "", nil, aerr
+	}
+	params := parseParams(form)
+	action, _ := params.get("Action")
+	if action == "" {
+		return "", nil, Errorf("MissingAction", "The request must contain the parameter Action")
+	}
+	spec, ok := actions[action]
+	if !ok {
+		if modelOperations[action] {
+			return action, nil, Errorf("UnsupportedOperation", "The action %s is not supported by vpcemu.", action)
+		}
+		return action, nil, Errorf("InvalidAction", "The action %s is not valid for this web service.", action)
+	}
+	reg, rerr := s.region(regionName)
+	if rerr != nil {
+		return action, nil, rerr
+	}
+	c := &call{ctx: r.Context(), srv: s, reg: reg, action: action, params: params, now: s.cfg.Now()}
+	if v, ok := params.get("DryRun"); ok {
+		switch strings.ToLower(v) {
+		case "true":
+			c.dryRun = true
+		case "false":
+		default:
+			return action, nil, invalidValue("Invalid value '%s' for DryRun: expected true or false", v)
+		}
+	}
+	if spec.mutates {
+		reg.mu.Lock()
+		defer reg.mu.Unlock()
+	} else {
+		reg.mu.RLock()
+		defer reg.mu.RUnlock()
+	}
+	token, _ := params.get("ClientToken")
+	key, canon := "", ""
+	if spec.idempotent && token != "" && !c.dryRun {
+		key, canon = action+"\x00"+token, canonicalParams(form)
+		if prev, ok := reg.tokens[key]; ok {
+			if prev.params != canon {
+				return action, nil, Errorf("IdempotentParameterMismatch", "The client token %s was used with different parameters.", token)
+			}
+			return action, prev.body, nil
+		}
+	}
+	body, herr := spec.fn(c)
+	if herr != nil {
+		return action, nil, FromValidation(herr)
+	}
+	if c.dryRun {
+		// A read action with DryRun: the parameters were valid.
+		return action, nil, dryRunOK()
+	}
+	if key != "" {
+		if len(reg.tokens) >= maxTokens {
+			clear(reg.tokens)
+		}
+		reg.tokens[key] = tokenEntry{canon, body}
+	}
+	return action, body, nil
+}
+
+// maxTokens bounds the idempotency cache; AWS keeps tokens for a limited
+// time too.
+const maxTokens = 10000
+
+// parseForm reads the parameters: the form body of a POST (any content
+// type is read as a form) and the query string (API-1).
+func parseForm(r *http.Request, body []byte) (url.Values, *Error) {
+	form, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, Errorf("MalformedQueryString", "the query string is not valid URL encoding: %v", err)
+	}
+	if len(body) > 0 {
+		b, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, Errorf("MalformedQueryString", "the request body is not valid form encoding: %v", err)
+		}
+		for k, v := range b {
+			form[k] = v
+		}
+	}
+	return form, nil
+}
+
+// canonicalParams is the form without ClientToken, DryRun and the
+// signature, in key order: what must match for a ClientToken to replay.
+func canonicalParams(form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		if k == "ClientToken" || strings.HasPrefix(k, "X-Amz-") {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strings.Join(form[k], "\x00"))
+		b.WriteByte('&')
+	}
+	return b.String()
+}
+
+// authenticate returns the region a request is for: the credential scope's,
+// else us-east-1. In strict mode it verifies the signature (API-13).
+func (s *Server) authenticate(r *http.Request, body []byte) (string, *Error) {
+	sig, signed, err := parseSigV4(r)
+	if err != nil && len(s.cfg.Credentials) > 0 {
+		return "", Errorf("AuthFailure", "%s", err.Message)
+	}
+	region := "us-east-1"
+	if signed && err == nil && sig.region != "" {
+		region = sig.region
+	}
+	if len(s.cfg.Credentials) == 0 {
+		return region, nil
+	}
+	if !signed {
+		return "", Errorf("AuthFailure", "the request is not signed; sign it with SigV4 and one of the server's credentials")
+	}
+	secret, ok := s.cfg.Credentials[sig.accessKey]
+	if !ok {
+		return "", Errorf("AuthFailure", "AWS was not able to validate the provided access credentials (unknown access key %s)", sig.accessKey)
+	}
+	if verr := sig.verify(r, body, secret, s.cfg.Now()); verr != nil {
+		return "", verr
+	}
+	return region, nil
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// call is one request being answered.
+type call struct {
+	ctx    context.Context
+	srv    *Server
+	reg    *region
+	action string
+	params *node
+	dryRun bool
+	now    time.Time
+}
+
+// decode reads the request's parameters into in (a pointer to an input
+// struct).
+func (c *call) decode(in any) *Error { return decode(c.params, in) }
+
+// topo is the committed topology.
+func (c *call) topo() *vpc.Topology { return c.reg.backend.Topology() }
+
+// view renders the committed topology.
+func (c *call) view() awsshape.View {
+	return awsshape.View{T: c.topo(), Ann: &c.reg.ann}
+}
+
+// apply makes a change through the backend: validated, made live,
+// committed; with DryRun only validated, and answered DryRunOperation.
+func (c *call) apply(edit func(*vpc.Topology) error) (awsshape.View, error) {
+	t, err := c.reg.backend.Apply(c.ctx, c.dryRun, edit)
+	if err != nil {
+		return awsshape.View{}, FromValidation(err)
+	}
+	if c.dryRun {
+		return awsshape.View{}, dryRunOK()
+	}
+	return awsshape.View{T: t, Ann: &c.reg.ann}, nil
+}
+
+// actionSpec is how an action is served.
+type actionSpec struct {
+	in, out    reflect.Type // the decoded input and the response body
+	fn         func(*call) (any, error)
+	mutates    bool // takes the region's lock exclusively
+	idempotent bool // honours ClientToken (API-6)
+}
