@@ -154,7 +154,8 @@ func (d *datapath) fillStatus(st *Status) {
 			if c.IPv6 {
 				rule += " (v6)"
 			}
-			ns.Rules = append(ns.Rules, NACLRuleStatus{Direction: dir, Rule: rule, Action: action, Packets: c.Packets})
+			ns.Rules = append(ns.Rules, NACLRuleStatus{Direction: dir, Rule: rule, Number: c.Rule, IPv6: c.IPv6, Action: action,
+				Packets: c.Packets, Bytes: c.Bytes})
 		}
 	}
 	for i := range st.Instances {

@@ -31,6 +31,9 @@ type Options struct {
 	// recorded in state.json for `vpcemu ui`, status and the other
 	// topologies' web views.
 	UI string
+	// Metrics is the address /metrics is served on ("" = none), recorded
+	// in state.json for `vpcemu status`.
+	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
 	// holds between drains (default DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
@@ -175,7 +178,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := opts.injected("services"); err != nil {
 		return l, err
 	}
-	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI}
+	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI, Metrics: opts.Metrics}
 	if err := writeState(paths, l.state); err != nil {
 		return l, err
 	}

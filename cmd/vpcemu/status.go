@@ -60,6 +60,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 	if st.UI != "" {
 		fmt.Fprintf(out, "web view: %s\n", uiURL(st.UI))
 	}
+	if st.Metrics != "" {
+		fmt.Fprintf(out, "metrics: %s\n", metricsURL(st.Metrics))
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
 	for _, s := range st.Subnets {
@@ -79,10 +82,10 @@ func printStatus(out io.Writer, st *lab.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.IP, h.OS, dash(strings.Join(h.Services, ",")))
 	}
 	if len(st.NACLs) > 0 {
-		fmt.Fprintln(tw, "\nNACL\tDIRECTION\tRULE\tACTION\tPACKETS")
+		fmt.Fprintln(tw, "\nNACL\tDIRECTION\tRULE\tACTION\tPACKETS\tBYTES")
 		for _, n := range st.NACLs {
 			for _, r := range n.Rules {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.ID, r.Direction, r.Rule, r.Action, r.Packets)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", n.ID, r.Direction, r.Rule, r.Action, r.Packets, r.Bytes)
 			}
 		}
 	}
