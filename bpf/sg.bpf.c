@@ -9,7 +9,8 @@
  * packet creates an entry unless its flow is untracked (SG-23/24) or the
  * ENI's conntrack allowance is used up (SG-38). Allowed packets return
  * TC_ACT_UNSPEC (tcx "next"), so later programs on the hook still run;
- * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP).
+ * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP),
+ * and the frame with its verdict while a capture wants drops (capture.h).
  * Not judged at all: non-IP frames, IPv6 ND/MLD, and traffic to or from
  * SG-45's services and router addresses (never tracked either). Non-first
  * fragments are judged by port-unrestricted rules alone, without state.
@@ -29,6 +30,8 @@
 #include "sg.h"
 #include "events.h"
 #include "flow.h"
+#define CAP_DROPS
+#include "capture.h"
 #include <linux/pkt_cls.h>
 
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
@@ -431,6 +434,7 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 	} else if (s) {
 		__sync_fetch_and_add(&s->events_lost, 1);
 	}
+	cap_drop_skb(skb, cap_verdict(EV_SG_DROP, eni, 0, code, dir == SG_DIR_OUT ? EV_DIR_OUTBOUND : EV_DIR_INBOUND));
 	return TC_ACT_SHOT;
 }
 

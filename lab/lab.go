@@ -88,6 +88,11 @@ type Lab struct {
 	drops *dropPump  // drop events -> drops.jsonl
 	obs   *observers // who watches drops, flows and flow-log records (the web view)
 
+	capMu     sync.Mutex // guards captures
+	captures  map[*CaptureSession]bool
+	capOnce   sync.Once
+	capDropsV *captureDrops
+
 	flowMu             sync.Mutex // serialises drains of the flow counters
 	flows              *flowLogs
 	flowSrc            flowSource
@@ -197,6 +202,7 @@ func (l *Lab) Close() error {
 
 func (l *Lab) teardown() error {
 	var errs []error
+	errs = append(errs, l.closeCaptures())
 	errs = append(errs, l.stopFlowLogs())
 	// Before the datapath closes: the ring buffers go with it.
 	if l.drops != nil {

@@ -13,6 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sgCapBuf struct {
+	_ structs.HostLayout
+	H struct {
+		_       structs.HostLayout
+		TsNs    uint64
+		WireLen uint32
+		CapLen  uint32
+		Obj     uint32
+		Rule    uint16
+		Kind    uint8
+		Reason  uint8
+		Dir     uint8
+		Pad     [7]uint8
+	}
+	Data [16384]uint8
+}
+
 type sgCtKey struct {
 	_      structs.HostLayout
 	Mac    [6]uint8
@@ -165,6 +182,10 @@ type sgSgStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	sgMapCapCtl       = "cap_ctl"
+	sgMapCapDrops     = "cap_drops"
+	sgMapCapLost      = "cap_lost"
+	sgMapCapScratch   = "cap_scratch"
 	sgMapCtFast       = "ct_fast"
 	sgMapCtTable      = "ct_table"
 	sgMapFlowAddr     = "flow_addr"
@@ -246,6 +267,10 @@ type sgProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
+	CapCtl     *ebpf.MapSpec `ebpf:"cap_ctl"`
+	CapDrops   *ebpf.MapSpec `ebpf:"cap_drops"`
+	CapLost    *ebpf.MapSpec `ebpf:"cap_lost"`
+	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
 	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
 	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
@@ -297,6 +322,10 @@ func (o *sgObjects) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
+	CapCtl     *ebpf.Map `ebpf:"cap_ctl"`
+	CapDrops   *ebpf.Map `ebpf:"cap_drops"`
+	CapLost    *ebpf.Map `ebpf:"cap_lost"`
+	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
 	CtFast     *ebpf.Map `ebpf:"ct_fast"`
 	CtTable    *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
@@ -317,6 +346,10 @@ type sgMaps struct {
 
 func (m *sgMaps) Close() error {
 	return _SgClose(
+		m.CapCtl,
+		m.CapDrops,
+		m.CapLost,
+		m.CapScratch,
 		m.CtFast,
 		m.CtTable,
 		m.FlowAddr,
