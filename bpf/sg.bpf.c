@@ -407,6 +407,8 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 		__sync_fetch_and_add(&s->drops, 1);
 		if (code == SG_DROP_ALLOWANCE)
 			__sync_fetch_and_add(&s->exceeded, 1);
+		__u32 segs = skb->gso_segs;
+		__sync_fetch_and_add(&s->drops_by[code & (SG_DROP_CODES - 1)], segs ? segs : 1);
 	}
 	struct vpc_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
 	if (e) {

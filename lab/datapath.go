@@ -2,6 +2,8 @@ package lab
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"fmt"
 	"math"
 	"strconv"
@@ -166,6 +168,11 @@ func (d *datapath) fillStatus(st *Status) {
 				cs.AllowanceAvailable = &avail
 			}
 			st.Instances[i].Conntrack = cs
+		}
+		if drops, err := d.sg.SGDrops(st.Instances[i].ENI); err == nil {
+			for _, code := range slices.Sorted(maps.Keys(drops)) {
+				st.Instances[i].SGDrops = append(st.Instances[i].SGDrops, SGDropStat{Reason: sgReason(code), Packets: drops[code]})
+			}
 		}
 	}
 }

@@ -176,6 +176,7 @@ type sgSgStats struct {
 	Drops      uint64
 	NextExpiry uint64
 	EventsLost uint64
+	DropsBy    [8]uint64
 }
 
 // Names of all BPF objects in the ELF.

@@ -123,6 +123,11 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if err := sendUDP(laptop, 41003, netip.AddrPortFrom(web, 7), overAllowance, size, false); err != nil {
 		t.Fatal(err)
 	}
+	// sg-web admits no UDP 8888 (acl-web's rule 100 does).
+	const mismatch = 3
+	if err := sendUDP(laptop, 41004, netip.AddrPortFrom(web, 8888), mismatch, size, false); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(100 * time.Millisecond) // the last datagrams reach the SG
 	if err := l.FlushFlowLogs(); err != nil {
 		t.Fatal(err)
@@ -138,8 +143,10 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	}{
 		{"vpcemu_nacl_rule_packets_total", map[string]string{"network_acl_id": "acl-web", "direction": "inbound", "rule": "20", "action": "deny"}, denied},
 		{"vpcemu_nacl_rule_bytes_total", map[string]string{"network_acl_id": "acl-web", "direction": "inbound", "rule": "20", "action": "deny"}, denied * wire},
-		// 6 echoed + 4 over the allowance pass the NACL; the SG drops the 4.
-		{"vpcemu_nacl_rule_packets_total", map[string]string{"network_acl_id": "acl-web", "direction": "inbound", "rule": "100"}, 6 + overAllowance},
+		// 6 echoed, 4 over the allowance and 3 to 8888 pass the NACL; the SG drops 7.
+		{"vpcemu_nacl_rule_packets_total", map[string]string{"network_acl_id": "acl-web", "direction": "inbound", "rule": "100"}, 6 + overAllowance + mismatch},
+		{"vpcemu_sg_dropped_packets_total", map[string]string{"eni": eni, "instance": "i-web", "reason": "CONNTRACK_ALLOWANCE_EXCEEDED"}, overAllowance},
+		{"vpcemu_sg_dropped_packets_total", map[string]string{"eni": eni, "instance": "i-web", "reason": "ENI_SG_RULES_MISMATCH"}, mismatch},
 		{"vpcemu_nacl_rule_packets_total", map[string]string{"network_acl_id": "acl-web", "direction": "outbound", "rule": "100"}, 6},
 		{"vpcemu_nacl_rule_packets_total", map[string]string{"network_acl_id": "acl-web", "direction": "inbound", "rule": "*", "family": "ipv4"}, 0},
 		{"vpcemu_conntrack_tracked_connections", map[string]string{"eni": eni}, 2},

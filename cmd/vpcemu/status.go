@@ -68,14 +68,18 @@ func printStatus(out io.Writer, st *lab.Status) {
 	for _, s := range st.Subnets {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.ID, s.CIDR, s.Public, s.NetworkACL)
 	}
-	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED")
+	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED\tSG DROPS")
 	for _, in := range st.Instances {
 		ct := "-"
 		if in.Conntrack != nil {
 			ct = fmt.Sprintf("%d (exceeded %d)", in.Conntrack.Tracked, in.Conntrack.AllowanceExceeded)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\n", in.ID, in.ENI, in.Subnet, in.PrivateIP, dash(in.PublicIP),
-			strings.Join(in.SecurityGroups, ","), in.OS, in.EphemeralPorts, dash(strings.Join(in.Services, ",")), ct)
+		var drops uint64
+		for _, d := range in.SGDrops {
+			drops += d.Packets
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\t%d\n", in.ID, in.ENI, in.Subnet, in.PrivateIP, dash(in.PublicIP),
+			strings.Join(in.SecurityGroups, ","), in.OS, in.EphemeralPorts, dash(strings.Join(in.Services, ",")), ct, drops)
 	}
 	fmt.Fprintln(tw, "\nINTERNET HOST\tIP\tOS\tSERVICES")
 	for _, h := range st.Hosts {
