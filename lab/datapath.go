@@ -2,10 +2,10 @@ package lab
 
 import (
 	"errors"
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/vpcemu/vpcemu/loader"
