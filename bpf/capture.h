@@ -170,6 +170,13 @@ static __always_inline void cap_drop_skb(struct __sk_buff *skb, struct cap_buf *
 	if (b && cap_load_skb(skb, b) == 0)
 		cap_send(b);
 }
+#elif defined(CAP_NONE)
+/* The programs without the drop path's capture code: the baseline of the
+ * benchmark that measures what the capture machinery costs (loader). */
+#define cap_verdict(kind, obj, rule, reason, dir) ((struct cap_buf *)0)
+#define cap_pending() ((struct cap_buf *)0)
+#define cap_drop_skb(skb, b) ((void)(b))
+#define cap_drop_xdp(ctx, b) ((void)(b))
 #endif
 
 #endif

@@ -67,7 +67,11 @@
 #include "nacl.h"
 #include "events.h"
 #include "flow.h"
+#ifdef VPCEMU_NO_CAPTURE
+#define CAP_NONE
+#else
 #define CAP_DROPS
+#endif
 #include "capture.h"
 
 /* The subnet this program instance's port receives from (0: none, the

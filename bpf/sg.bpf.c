@@ -30,7 +30,11 @@
 #include "sg.h"
 #include "events.h"
 #include "flow.h"
+#ifdef VPCEMU_NO_CAPTURE
+#define CAP_NONE
+#else
 #define CAP_DROPS
+#endif
 #include "capture.h"
 #include <linux/pkt_cls.h>
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cilium/ebpf/ringbuf"
+
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -19,6 +21,13 @@ type datapathOpts struct {
 	sg       bool   // SG tcx programs on both ENIs
 	flowLogs bool   // count flows in the programs and drain them every second
 	mode     string // XDP mode of the NACL programs
+	// scrape reads every counter /metrics exports (NACL rule counters, each
+	// ENI's conntrack and drop counters) every second, as a Prometheus
+	// scrape of `vpcemu up` does.
+	scrape bool
+	// capture runs `vpcemu capture` at the server's ENI for the whole
+	// trial: a tap after its SG, drained as the daemon does.
+	capture bool
 }
 
 // flowTableSize is the flow table of the flow-log configurations: lab's
@@ -112,7 +121,11 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 			release()
 		}
 	}()
-	var flows *loader.Flows
+	var (
+		flows *loader.Flows
+		nacl  *loader.NACL
+		sg    *loader.SG
+	)
 	if o.flowLogs {
 		spec, err := loader.NACLSpec()
 		if err != nil {
@@ -128,6 +141,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		if err != nil {
 			return nil, fmt.Errorf("vpcemu NACL: %w", err)
 		}
+		nacl = n
 		closers = append(closers, n.Close)
 		for i := range v.NetworkACLs {
 			if err := n.SetNACL(&v.NetworkACLs[i]); err != nil {
@@ -147,12 +161,23 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		if err != nil {
 			return nil, fmt.Errorf("vpcemu SG: %w", err)
 		}
+		sg = s
 		closers = append(closers, s.Close)
 		if flows != nil {
 			if err := flows.SetENIs(v, s.ENIIndex); err != nil {
 				return nil, fmt.Errorf("flow logs: %w", err)
 			}
 		}
+	}
+	if o.scrape {
+		closers = append(closers, scrapeEverySecond(t, nacl, sg, v))
+	}
+	if o.capture {
+		c, err := captureServer(t)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, c)
 	}
 	if flows != nil {
 		stop := make(chan struct{})
@@ -203,4 +228,88 @@ func vpcemuConfig(o datapathOpts) func(ctx context.Context, t *Topo) (func(), er
 		}
 		return applyDatapath(ctx, t, o)
 	}
+}
+
+// scrapeEverySecond reads what a /metrics scrape reads, every second, until
+// the returned function; it logs how many scrapes ran.
+func scrapeEverySecond(t *Topo, nacl *loader.NACL, sg *loader.SG, v *vpc.Topology) func() error {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	scrapes := 0
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if nacl != nil {
+					_, _ = nacl.Counters()
+					_, _ = nacl.Stats()
+				}
+				if sg != nil {
+					for _, in := range v.Instances {
+						_, _, _, _ = sg.Stats(in.ENI.ID)
+						_, _ = sg.SGDrops(in.ENI.ID)
+					}
+					_, _ = sg.EventsLost()
+				}
+				scrapes++
+			}
+		}
+	}()
+	return func() error {
+		close(stop)
+		<-done
+		if t.raw != nil {
+			fmt.Fprintf(t.raw, "metrics: %d scrapes\n", scrapes)
+		}
+		return nil
+	}
+}
+
+// captureServer taps the server's ENI (after its SG) and drains the tap as
+// `vpcemu capture` does, until the returned function; it logs what it
+// captured and lost.
+func captureServer(t *Topo) (func() error, error) {
+	var hp *vpc.HostPlan
+	for i := range t.Plan.Instances {
+		if t.Plan.Instances[i].NS == t.ServerNS {
+			hp = &t.Plan.Instances[i]
+		}
+	}
+	if hp == nil {
+		return nil, fmt.Errorf("capture: no server ENI: %w", ErrUnavailable)
+	}
+	tap, err := loader.AttachTap(hp.PeerNS, hp.PeerIf, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	var captured uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var rec ringbuf.Record
+		r := tap.Reader()
+		for {
+			if err := r.ReadInto(&rec); err != nil {
+				return
+			}
+			if cr, err := loader.DecodeCaptureRecord(rec.RawSample); err == nil {
+				_ = append([]byte(nil), cr.Data...) // the copy the daemon makes
+				captured++
+			}
+		}
+	}()
+	return func() error {
+		lost, _ := tap.Lost()
+		err := tap.Close()
+		<-done
+		if t.raw != nil {
+			fmt.Fprintf(t.raw, "capture: %d frames captured, %d lost\n", captured, lost)
+		}
+		return err
+	}, nil
 }
