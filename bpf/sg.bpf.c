@@ -37,6 +37,7 @@
 #endif
 #include "capture.h"
 #include <linux/pkt_cls.h>
+#include "mirror.h"
 
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
 volatile __u64 now_override;
@@ -388,6 +389,8 @@ static __always_inline __u32 sg_wire(struct __sk_buff *skb, const struct pkt *p,
 /* sg_pass counts an admitted packet (see "Flow logs" above) and lets it go. */
 static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir)
 {
+	if (mirror_enabled)
+		mirror_tap(skb, p, eni, dir == SG_DIR_IN);
 	if (!flow_enabled)
 		return TC_ACT_UNSPEC;
 	if (dir == SG_DIR_OUT && !flow_same_subnet(p, eni))
@@ -495,6 +498,9 @@ static __always_inline __u8 ct_initial_state(const struct pkt *p)
 
 static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 {
+	/* a mirrored copy re-entering its source ENI (mirror.h) */
+	if (mirror_enabled && dir == SG_DIR_OUT && (skb->mark & MIRROR_MARK_MASK) == MIRROR_MARK)
+		return mirror_wrap(skb);
 	struct pkt p;
 	int r = parse_skb(skb, &p);
 	void *data = (void *)(long)skb->data;

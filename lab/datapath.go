@@ -77,6 +77,9 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 	if d.sg, err = loader.LoadSGWithFlows(t, p, d.flows); err != nil {
 		return d, fmt.Errorf("security groups: %w", err)
 	}
+	if err := d.sg.SetMirror(t, p); err != nil {
+		return d, fmt.Errorf("traffic mirroring: %w", err)
+	}
 	if d.flows != nil {
 		if err := d.flows.SetENIs(t, d.sg.ENIIndex); err != nil {
 			return d, fmt.Errorf("flow logs: %w", err)

@@ -98,6 +98,66 @@ type sgnocapFlowVal struct {
 	TcpFlags uint64
 }
 
+type sgnocapMirrorOut struct {
+	_        structs.HostLayout
+	Saddr    uint32
+	Daddr    uint32
+	Vni      uint32
+	PktLen   uint32
+	MaxInner uint32
+	Smac     [6]uint8
+	Dmac     [6]uint8
+}
+
+type sgnocapMirrorPair struct {
+	_     structs.HostLayout
+	Saddr uint32
+	Daddr uint32
+}
+
+type sgnocapMirrorSrc struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Nsess   uint32
+	S       [3]struct {
+		_    structs.HostLayout
+		Id   uint32
+		Nin  uint8
+		Nout uint8
+		Pad  [2]uint8
+		In   [10]struct {
+			_      structs.HostLayout
+			Src    [4]uint32
+			Smask  [4]uint32
+			Dst    [4]uint32
+			Dmask  [4]uint32
+			SpLo   uint16
+			SpHi   uint16
+			DpLo   uint16
+			DpHi   uint16
+			Accept uint8
+			Proto  uint8
+			Family uint8
+			Pad    uint8
+		}
+		Out [10]struct {
+			_      structs.HostLayout
+			Src    [4]uint32
+			Smask  [4]uint32
+			Dst    [4]uint32
+			Dmask  [4]uint32
+			SpLo   uint16
+			SpHi   uint16
+			DpLo   uint16
+			DpHi   uint16
+			Accept uint8
+			Proto  uint8
+			Family uint8
+			Pad    uint8
+		}
+	}
+}
+
 type sgnocapSgAddr struct {
 	_ structs.HostLayout
 	A [4]uint32
@@ -166,33 +226,37 @@ type sgnocapSgStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgnocapMapCtFast       = "ct_fast"
-	sgnocapMapCtTable      = "ct_table"
-	sgnocapMapFlowAddr     = "flow_addr"
-	sgnocapMapFlowEni      = "flow_eni"
-	sgnocapMapFlowFast0    = "flow_fast0"
-	sgnocapMapFlowFast1    = "flow_fast1"
-	sgnocapMapFlowGen      = "flow_gen"
-	sgnocapMapFlowSkip     = "flow_skip"
-	sgnocapMapFlowTab0     = "flow_tab0"
-	sgnocapMapFlowTab1     = "flow_tab1"
-	sgnocapMapSgEni        = "sg_eni"
-	sgnocapMapSgEnts       = "sg_ents"
-	sgnocapMapSgEvents     = "sg_events"
-	sgnocapMapSgReserved   = "sg_reserved"
-	sgnocapMapSgRules      = "sg_rules"
-	sgnocapMapSgStats      = "sg_stats"
-	sgnocapProgSgEgress    = "sg_egress"
-	sgnocapProgSgIngress   = "sg_ingress"
-	sgnocapProgSgParseOnly = "sg_parse_only"
-	sgnocapProgSgSweep     = "sg_sweep"
-	sgnocapVarCtFastMask   = "ct_fast_mask"
-	sgnocapVarFlowEnabled  = "flow_enabled"
-	sgnocapVarNowOffset    = "now_offset"
-	sgnocapVarNowOverride  = "now_override"
-	sgnocapVarSgGen        = "sg_gen"
-	sgnocapVarSgRsv4Mask   = "sg_rsv4_mask"
-	sgnocapVarSgRsv6Any    = "sg_rsv6_any"
+	sgnocapMapCtFast        = "ct_fast"
+	sgnocapMapCtTable       = "ct_table"
+	sgnocapMapFlowAddr      = "flow_addr"
+	sgnocapMapFlowEni       = "flow_eni"
+	sgnocapMapFlowFast0     = "flow_fast0"
+	sgnocapMapFlowFast1     = "flow_fast1"
+	sgnocapMapFlowGen       = "flow_gen"
+	sgnocapMapFlowSkip      = "flow_skip"
+	sgnocapMapFlowTab0      = "flow_tab0"
+	sgnocapMapFlowTab1      = "flow_tab1"
+	sgnocapMapMirrorOut     = "mirror_out"
+	sgnocapMapMirrorPairs   = "mirror_pairs"
+	sgnocapMapMirrorSrc     = "mirror_src"
+	sgnocapMapSgEni         = "sg_eni"
+	sgnocapMapSgEnts        = "sg_ents"
+	sgnocapMapSgEvents      = "sg_events"
+	sgnocapMapSgReserved    = "sg_reserved"
+	sgnocapMapSgRules       = "sg_rules"
+	sgnocapMapSgStats       = "sg_stats"
+	sgnocapProgSgEgress     = "sg_egress"
+	sgnocapProgSgIngress    = "sg_ingress"
+	sgnocapProgSgParseOnly  = "sg_parse_only"
+	sgnocapProgSgSweep      = "sg_sweep"
+	sgnocapVarCtFastMask    = "ct_fast_mask"
+	sgnocapVarFlowEnabled   = "flow_enabled"
+	sgnocapVarMirrorEnabled = "mirror_enabled"
+	sgnocapVarNowOffset     = "now_offset"
+	sgnocapVarNowOverride   = "now_override"
+	sgnocapVarSgGen         = "sg_gen"
+	sgnocapVarSgRsv4Mask    = "sg_rsv4_mask"
+	sgnocapVarSgRsv6Any     = "sg_rsv6_any"
 )
 
 // loadSgnocap returns the embedded CollectionSpec for sgnocap.
@@ -247,35 +311,39 @@ type sgnocapProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgnocapMapSpecs struct {
-	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
-	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
-	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
-	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
-	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
-	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
-	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
-	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
-	SgEni      *ebpf.MapSpec `ebpf:"sg_eni"`
-	SgEnts     *ebpf.MapSpec `ebpf:"sg_ents"`
-	SgEvents   *ebpf.MapSpec `ebpf:"sg_events"`
-	SgReserved *ebpf.MapSpec `ebpf:"sg_reserved"`
-	SgRules    *ebpf.MapSpec `ebpf:"sg_rules"`
-	SgStats    *ebpf.MapSpec `ebpf:"sg_stats"`
+	CtFast      *ebpf.MapSpec `ebpf:"ct_fast"`
+	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
+	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
+	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
+	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
+	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
+	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
+	MirrorOut   *ebpf.MapSpec `ebpf:"mirror_out"`
+	MirrorPairs *ebpf.MapSpec `ebpf:"mirror_pairs"`
+	MirrorSrc   *ebpf.MapSpec `ebpf:"mirror_src"`
+	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
+	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
+	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
+	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
+	SgStats     *ebpf.MapSpec `ebpf:"sg_stats"`
 }
 
 // sgnocapVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgnocapVariableSpecs struct {
-	CtFastMask  *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
-	FlowEnabled *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
-	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
-	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
-	SgRsv4Mask  *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any   *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
+	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
+	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
+	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
+	SgGen         *ebpf.VariableSpec `ebpf:"sg_gen"`
+	SgRsv4Mask    *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any     *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
 }
 
 // sgnocapObjects contains all objects after they have been loaded into the kernel.
@@ -298,22 +366,25 @@ func (o *sgnocapObjects) Close() error {
 //
 // It can be passed to loadSgnocapObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgnocapMaps struct {
-	CtFast     *ebpf.Map `ebpf:"ct_fast"`
-	CtTable    *ebpf.Map `ebpf:"ct_table"`
-	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
-	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
-	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
-	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
-	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
-	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
-	SgEni      *ebpf.Map `ebpf:"sg_eni"`
-	SgEnts     *ebpf.Map `ebpf:"sg_ents"`
-	SgEvents   *ebpf.Map `ebpf:"sg_events"`
-	SgReserved *ebpf.Map `ebpf:"sg_reserved"`
-	SgRules    *ebpf.Map `ebpf:"sg_rules"`
-	SgStats    *ebpf.Map `ebpf:"sg_stats"`
+	CtFast      *ebpf.Map `ebpf:"ct_fast"`
+	CtTable     *ebpf.Map `ebpf:"ct_table"`
+	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
+	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
+	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
+	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
+	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
+	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
+	MirrorOut   *ebpf.Map `ebpf:"mirror_out"`
+	MirrorPairs *ebpf.Map `ebpf:"mirror_pairs"`
+	MirrorSrc   *ebpf.Map `ebpf:"mirror_src"`
+	SgEni       *ebpf.Map `ebpf:"sg_eni"`
+	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
+	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
+	SgRules     *ebpf.Map `ebpf:"sg_rules"`
+	SgStats     *ebpf.Map `ebpf:"sg_stats"`
 }
 
 func (m *sgnocapMaps) Close() error {
@@ -328,6 +399,9 @@ func (m *sgnocapMaps) Close() error {
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
+		m.MirrorOut,
+		m.MirrorPairs,
+		m.MirrorSrc,
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
@@ -341,13 +415,14 @@ func (m *sgnocapMaps) Close() error {
 //
 // It can be passed to loadSgnocapObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgnocapVariables struct {
-	CtFastMask  *ebpf.Variable `ebpf:"ct_fast_mask"`
-	FlowEnabled *ebpf.Variable `ebpf:"flow_enabled"`
-	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
-	NowOverride *ebpf.Variable `ebpf:"now_override"`
-	SgGen       *ebpf.Variable `ebpf:"sg_gen"`
-	SgRsv4Mask  *ebpf.Variable `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any   *ebpf.Variable `ebpf:"sg_rsv6_any"`
+	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
+	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
+	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride   *ebpf.Variable `ebpf:"now_override"`
+	SgGen         *ebpf.Variable `ebpf:"sg_gen"`
+	SgRsv4Mask    *ebpf.Variable `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any     *ebpf.Variable `ebpf:"sg_rsv6_any"`
 }
 
 // sgnocapPrograms contains all programs after they have been loaded into the kernel.
