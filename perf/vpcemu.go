@@ -28,6 +28,9 @@ type datapathOpts struct {
 	// capture runs `vpcemu capture` at the server's ENI for the whole
 	// trial: a tap after its SG, drained as the daemon does.
 	capture bool
+	// mirror mirrors everything the client's ENI sends and receives to the
+	// server's ENI (one Traffic Mirroring session, filter accepting all).
+	mirror bool
 }
 
 // flowTableSize is the flow table of the flow-log configurations: lab's
@@ -107,6 +110,26 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 			v.Instances[i].SecurityGroups = []string{"sg-bench"}
 		}
 	}
+	if o.mirror {
+		all := []vpc.MirrorRule{{Number: 1, Accept: true, Protocol: vpc.ProtoAll, SrcPorts: vpc.AllPorts, DstPorts: vpc.AllPorts,
+			SrcCIDR: netip.MustParsePrefix("0.0.0.0/0"), DstCIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+		var client, server string
+		for _, in := range v.Instances {
+			for _, hp := range p.Instances {
+				if hp.ID == in.ID && hp.NS == t.ClientNS {
+					client = in.ENI.ID
+				}
+				if hp.ID == in.ID && hp.NS == t.ServerNS {
+					server = in.ENI.ID
+				}
+			}
+		}
+		v.TrafficMirror = vpc.TrafficMirror{
+			Targets:  []vpc.MirrorTarget{{ID: "tmt-bench", ENI: server}},
+			Filters:  []vpc.MirrorFilter{{ID: "tmf-all", Inbound: all, Outbound: all}},
+			Sessions: []vpc.MirrorSession{{ID: "tms-bench", Source: client, Target: "tmt-bench", Filter: "tmf-all", Number: 1, VNI: 1}},
+		}
+	}
 	if o.flowLogs {
 		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
 	}
@@ -163,6 +186,9 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 		sg = s
 		closers = append(closers, s.Close)
+		if err := s.SetMirror(v, p); err != nil {
+			return nil, fmt.Errorf("vpcemu mirroring: %w", err)
+		}
 		if flows != nil {
 			if err := flows.SetENIs(v, s.ENIIndex); err != nil {
 				return nil, fmt.Errorf("flow logs: %w", err)

@@ -101,15 +101,16 @@ case $SKIP in *" focus "*) ;; *)
 		-md "$MD" -section end-to-end-nacl -title "End-to-end: NACL against netfilter, $FROUNDS rounds" \
 		-json "$OUT/nacl.json" -raw "$OUT/nacl.raw" || { log "NACL focus run failed"; status=1; } ;;
 esac
-# Observability: /metrics scraped every second and a running capture
-# against the same datapath without them, interleaved round by round.
+# Observability: /metrics scraped every second, a running capture and a
+# mirror session copying all traffic, against the same datapath without
+# them, interleaved round by round.
 case $SKIP in *" observe "*) ;; *)
-	OBS=${BENCH_OBSERVE:-sgnacl40,sgnaclmet40,sgnaclcap40}
+	OBS=${BENCH_OBSERVE:-sgnacl40,sgnaclmet40,sgnaclcap40,sgnaclmir40}
 	OROUNDS=${BENCH_OBSERVE_ROUNDS:-7}
 	[ "$QUICK" = 1 ] && OROUNDS=1
 	log "observability: $OROUNDS rounds of $OBS"
 	$B -configs "$OBS" -metrics tcp,udp64,conns -rounds "$OROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
-		-md "$MD" -section end-to-end-observe -title "End-to-end: metrics and capture, $OROUNDS rounds" \
+		-md "$MD" -section end-to-end-observe -title "End-to-end: metrics, capture and mirroring, $OROUNDS rounds" \
 		-json "$OUT/observe.json" -raw "$OUT/observe.raw" || { log "observability run failed"; status=1; }
 	grep -E '^(capture|metrics):' "$OUT/observe.raw" >&2 || true ;;
 esac
