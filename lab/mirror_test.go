@@ -129,10 +129,10 @@ func TestTrafficMirroring(t *testing.T) {
 
 	laptop := l.Plan().Hosts[0].NS
 	for _, args := range [][]string{
-		{"curl", "-s", "--max-time", "5", "http://203.0.113.10/"},                                                  // :80 -> t1
-		{"curl", "-s", "--max-time", "5", "--data-binary", "@/etc/services", "http://203.0.113.10:8080/"},          // :8080 -> t2, cut to 100 bytes
-		{"curl", "-s", "--max-time", "5", "http://203.0.113.11/"},                                                  // i-app -> t3, whose SG drops it
-		{"sh", "-c", "head -c 300000 /dev/zero | curl -s --max-time 5 --data-binary @- http://203.0.113.10:8081/"}, // :8081 -> t1, jumbo segments
+		{"curl", "-s", "--max-time", "5", "http://203.0.113.10/"},                                         // :80 -> t1
+		{"curl", "-s", "--max-time", "5", "--data-binary", "@/etc/services", "http://203.0.113.10:8080/"}, // :8080 -> t2, cut to 100 bytes
+		{"curl", "-s", "--max-time", "5", "http://203.0.113.11/"},                                         // i-app -> t3, whose SG drops it
+		{"bash", "-c", "head -c 300000 /dev/zero >/dev/tcp/203.0.113.10/8081"},                            // :8081 -> t1, jumbo segments (a raw stream: the echo server reads it all)
 	} {
 		if _, err := testenv.Exec(t, laptop, args...); err != nil {
 			t.Fatalf("%v: %v", args, err)
