@@ -17,7 +17,7 @@ export GOFLAGS      := -mod=mod
 DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-server \
             ssh:openssh-client ssh-keygen:openssh-client iperf3:iperf3 nft:nftables \
             iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool \
-            chromium:chromium aws:awscli
+            chromium:chromium aws:awscli tcpdump:tcpdump tshark:tshark
 
 .PHONY: help deps build install generate check-generated test test-unit lint bench up down clean
 
@@ -31,6 +31,7 @@ deps: ## install what is missing (apt-get, as root) and mount bpffs
 	dpkg -s libbpf-dev >/dev/null 2>&1 || missing="$$missing libbpf-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf

@@ -39,7 +39,8 @@
  * nacl.h. Non-first fragments match only rules without port/ICMP-type
  * restriction (rules.EvalNACL's choice). Every judgement counts in nacl_ctr
  * under its deciding rule; every drop also goes to nacl_events as a struct
- * vpc_event.
+ * vpc_event, and, while a capture wants drops, to cap_drops with the frame
+ * (capture.h).
  *
  * At the internet gateway the program must see the private destination,
  * so it runs at tcx ingress after the gateway's NAT program (igw.bpf.c
@@ -66,6 +67,12 @@
 #include "nacl.h"
 #include "events.h"
 #include "flow.h"
+#ifdef VPCEMU_NO_CAPTURE
+#define CAP_NONE
+#else
+#define CAP_DROPS
+#endif
+#include "capture.h"
 
 /* The subnet this program instance's port receives from (0: none, the
  * internet gateway), set by the loader per attach: a port's subnet never
@@ -263,6 +270,8 @@ static __always_inline void emit(struct pkt *p, __u32 acl, __u32 egress, __u16 r
 	ev.frag = p->frag;
 	if (bpf_ringbuf_output(&nacl_events, &ev, sizeof(ev), 0) < 0)
 		stat(NACL_ST_EVLOST, 1);
+	/* The frame itself follows from the entry point (cap_pending). */
+	cap_verdict(EV_NACL_DROP, acl, rule, reason, ev.dir);
 }
 
 /* v4_reserved: 169.254.0.0/16 (IMDS, DNS, Time Sync, ...) or a listed
@@ -519,7 +528,10 @@ static __always_inline int nacl_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt p;
 	int r = parse_pkt(data, data_end, &p);
-	return nacl_main(data, data_end, &p, r, 0, data_end - data) ? XDP_PASS : XDP_DROP;
+	if (nacl_main(data, data_end, &p, r, 0, data_end - data))
+		return XDP_PASS;
+	cap_drop_xdp(ctx, cap_pending());
+	return XDP_DROP;
 }
 
 /* nacl_filter: generic (skb) mode: the kernel linearizes the skb, so every
@@ -551,7 +563,10 @@ int nacl_filter_tc(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	return nacl_main(data, data_end, &p, r, segs, skb->len) ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	if (nacl_main(data, data_end, &p, r, segs, skb->len))
+		return TC_ACT_UNSPEC;
+	cap_drop_skb(skb, cap_pending());
+	return TC_ACT_SHOT;
 }
 
 /* nacl_parse_only is the benchmark baseline: the same parse and bypass

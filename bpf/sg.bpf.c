@@ -9,7 +9,8 @@
  * packet creates an entry unless its flow is untracked (SG-23/24) or the
  * ENI's conntrack allowance is used up (SG-38). Allowed packets return
  * TC_ACT_UNSPEC (tcx "next"), so later programs on the hook still run;
- * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP).
+ * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP),
+ * and the frame with its verdict while a capture wants drops (capture.h).
  * Not judged at all: non-IP frames, IPv6 ND/MLD, and traffic to or from
  * SG-45's services and router addresses (never tracked either). Non-first
  * fragments are judged by port-unrestricted rules alone, without state.
@@ -29,7 +30,14 @@
 #include "sg.h"
 #include "events.h"
 #include "flow.h"
+#ifdef VPCEMU_NO_CAPTURE
+#define CAP_NONE
+#else
+#define CAP_DROPS
+#endif
+#include "capture.h"
 #include <linux/pkt_cls.h>
+#include "mirror.h"
 
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
 volatile __u64 now_override;
@@ -381,6 +389,8 @@ static __always_inline __u32 sg_wire(struct __sk_buff *skb, const struct pkt *p,
 /* sg_pass counts an admitted packet (see "Flow logs" above) and lets it go. */
 static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir)
 {
+	if (mirror_enabled)
+		mirror_tap(skb, p, eni, dir == SG_DIR_IN);
 	if (!flow_enabled)
 		return TC_ACT_UNSPEC;
 	if (dir == SG_DIR_OUT && !flow_same_subnet(p, eni))
@@ -404,6 +414,8 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 		__sync_fetch_and_add(&s->drops, 1);
 		if (code == SG_DROP_ALLOWANCE)
 			__sync_fetch_and_add(&s->exceeded, 1);
+		__u32 segs = skb->gso_segs;
+		__sync_fetch_and_add(&s->drops_by[code & (SG_DROP_CODES - 1)], segs ? segs : 1);
 	}
 	struct vpc_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
 	if (e) {
@@ -431,6 +443,7 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 	} else if (s) {
 		__sync_fetch_and_add(&s->events_lost, 1);
 	}
+	cap_drop_skb(skb, cap_verdict(EV_SG_DROP, eni, 0, code, dir == SG_DIR_OUT ? EV_DIR_OUTBOUND : EV_DIR_INBOUND));
 	return TC_ACT_SHOT;
 }
 
@@ -485,6 +498,9 @@ static __always_inline __u8 ct_initial_state(const struct pkt *p)
 
 static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 {
+	/* a mirrored copy re-entering its source ENI (mirror.h) */
+	if (mirror_enabled && dir == SG_DIR_OUT && (skb->mark & MIRROR_MARK_MASK) == MIRROR_MARK)
+		return mirror_wrap(skb);
 	struct pkt p;
 	int r = parse_skb(skb, &p);
 	void *data = (void *)(long)skb->data;

@@ -44,6 +44,7 @@
 #define SG_DROP_ALLOWANCE 3      /* CONNTRACK_ALLOWANCE_EXCEEDED */
 #define SG_DROP_UNKNOWN_ENI 4    /* frame of no known ENI (spoofed/foreign MAC) */
 #define SG_DROP_MALFORMED 5      /* truncated or invalid IP header */
+#define SG_DROP_CODES 8          /* sg_stats.drops_by entries */
 
 /* sg_eni key: MAC of the instance's eth0 and the table generation. */
 struct sg_eni_key {
@@ -118,6 +119,7 @@ struct sg_stats {
 	__u64 drops;    /* packets dropped by the SG programs */
 	__u64 next_expiry; /* ns: no entry of the ENI expires before this (lower bound) */
 	__u64 events_lost; /* drop events not queued: sg_events was full */
+	__u64 drops_by[SG_DROP_CODES]; /* wire packets dropped, by SG_DROP_* code */
 };
 
 #endif

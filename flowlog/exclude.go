@@ -18,11 +18,24 @@ var (
 // DHCP, and the VPC router's reserved address in each subnet.
 type Exclusions struct {
 	addrs map[netip.Addr]bool
+	// mirrored are Traffic Mirroring's copies (FL-42, TM-13): VXLAN (UDP
+	// 4789) from a session's source ENI to its target ENI.
+	mirrored map[[2]netip.Addr]bool
 }
 
 // NewExclusions builds the FL-7 exclusions of a topology.
 func NewExclusions(t *vpc.Topology) *Exclusions {
-	e := &Exclusions{addrs: make(map[netip.Addr]bool)}
+	e := &Exclusions{addrs: make(map[netip.Addr]bool), mirrored: make(map[[2]netip.Addr]bool)}
+	for _, ses := range t.TrafficMirror.Sessions {
+		src, _ := t.ENI(ses.Source)
+		var dst *vpc.ENI
+		if tg := t.MirrorTarget(ses.Target); tg != nil {
+			dst, _ = t.ENI(tg.ENI)
+		}
+		if src != nil && dst != nil {
+			e.mirrored[[2]netip.Addr{src.PrivateIP, dst.PrivateIP}] = true
+		}
+	}
 	for _, list := range [][]netip.Addr{amazonDNSLinkLocal, imds, timeSync} {
 		for _, a := range list {
 			e.addrs[a] = true
@@ -51,6 +64,18 @@ func (e *Exclusions) Excluded(s *Sample) bool {
 	}
 	if e.addrs[s.Dst] || e.addrs[s.Src] || e.addrs[s.PktDst] || e.addrs[s.PktSrc] {
 		return true
+	}
+	if s.Protocol == vpc.ProtoUDP && s.DstPort == 4789 && len(e.mirrored) > 0 {
+		src, dst := s.Src, s.Dst
+		if s.PktSrc.IsValid() {
+			src = s.PktSrc
+		}
+		if s.PktDst.IsValid() {
+			dst = s.PktDst
+		}
+		if e.mirrored[[2]netip.Addr{src, dst}] {
+			return true
+		}
 	}
 	if s.Protocol == vpc.ProtoUDP {
 		switch {

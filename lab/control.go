@@ -15,10 +15,13 @@ import (
 
 // Request is one command sent to a topology's daemon over its socket.
 type Request struct {
-	Op   string `json:"op"`             // "status", "apply", "conntrack" or "stop"
+	Op   string `json:"op"`             // "status", "apply", "conntrack", "capture" or "stop"
 	File string `json:"file,omitempty"` // apply: where the YAML came from
 	YAML string `json:"yaml,omitempty"` // apply: the new topology text
 	ENI  string `json:"eni,omitempty"`  // conntrack: ENI id or instance id ("" = all)
+	// Capture: what to capture; the answer is a CaptureStarted line, then
+	// frames (capture_stream.go) until the client closes the connection.
+	Capture *CaptureRequest `json:"capture,omitempty"`
 }
 
 // Response is the daemon's answer.
@@ -87,14 +90,20 @@ func (l *Lab) Serve(ctx context.Context) error {
 	}
 }
 
-// handle serves one connection; it returns true for a stop request.
+// handle serves one connection; it returns true for a stop request. A
+// capture goes on in its own goroutine, which owns the connection.
 func (l *Lab) handle(conn net.Conn) (stopReq bool) {
-	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	var req Request
 	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+		conn.Close()
 		return false
 	}
+	if req.Op == "capture" {
+		go l.serveCapture(conn, req.Capture)
+		return false
+	}
+	defer conn.Close()
 	resp := Response{OK: true}
 	switch req.Op {
 	case "status":

@@ -3,7 +3,9 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/vpcemu/vpcemu/loader"
@@ -74,6 +76,9 @@ func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err 
 	}
 	if d.sg, err = loader.LoadSGWithFlows(t, p, d.flows); err != nil {
 		return d, fmt.Errorf("security groups: %w", err)
+	}
+	if err := d.sg.SetMirror(t, p); err != nil {
+		return d, fmt.Errorf("traffic mirroring: %w", err)
 	}
 	if d.flows != nil {
 		if err := d.flows.SetENIs(t, d.sg.ENIIndex); err != nil {
@@ -154,7 +159,8 @@ func (d *datapath) fillStatus(st *Status) {
 			if c.IPv6 {
 				rule += " (v6)"
 			}
-			ns.Rules = append(ns.Rules, NACLRuleStatus{Direction: dir, Rule: rule, Action: action, Packets: c.Packets})
+			ns.Rules = append(ns.Rules, NACLRuleStatus{Direction: dir, Rule: rule, Number: c.Rule, IPv6: c.IPv6, Action: action,
+				Packets: c.Packets, Bytes: c.Bytes})
 		}
 	}
 	for i := range st.Instances {
@@ -165,6 +171,11 @@ func (d *datapath) fillStatus(st *Status) {
 				cs.AllowanceAvailable = &avail
 			}
 			st.Instances[i].Conntrack = cs
+		}
+		if drops, err := d.sg.SGDrops(st.Instances[i].ENI); err == nil {
+			for _, code := range slices.Sorted(maps.Keys(drops)) {
+				st.Instances[i].SGDrops = append(st.Instances[i].SGDrops, SGDropStat{Reason: sgReason(code), Packets: drops[code]})
+			}
 		}
 	}
 }

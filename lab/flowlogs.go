@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vpcemu/vpcemu/flowlog"
@@ -22,6 +23,7 @@ type flowLogs struct {
 	subs  []*subscription
 	clock flowlog.Clock
 	obs   *observers
+	mu    sync.Mutex // guards each subscription's stats (status reads them)
 }
 
 type subscription struct {
@@ -30,6 +32,7 @@ type subscription struct {
 	agg    *flowlog.Aggregator
 	s3     *flowlog.S3Writer
 	cw     *flowlog.CloudWatchWriter
+	stats  FlowLogStatus // guarded by flowLogs.mu
 }
 
 // newFlowLogs prepares the subscriptions of t, writing under paths.
@@ -61,7 +64,7 @@ func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock, obs *observe
 		if err != nil {
 			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
 		}
-		f.subs = append(f.subs, &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw})
+		f.subs = append(f.subs, &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw, stats: FlowLogStatus{ID: fl.ID}})
 	}
 	return f, nil
 }
@@ -95,15 +98,58 @@ func (f *flowLogs) flush(now time.Time, all bool) error {
 		if len(recs) == 0 {
 			continue
 		}
-		if _, err := s.s3.Write(recs); err != nil {
-			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, err))
+		_, s3err := s.s3.Write(recs)
+		cwerr := s.cw.Write(recs)
+		f.count(s, recs, s3err, cwerr)
+		if s3err != nil {
+			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, s3err))
 		}
-		if err := s.cw.Write(recs); err != nil {
-			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, err))
+		if cwerr != nil {
+			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, cwerr))
 		}
 		f.observe(s, recs)
 	}
 	return errors.Join(errs...)
+}
+
+// count adds a flush of recs to the statistics of s: records by log
+// status once the S3 file took them (the files are what AWS's consumers
+// read), else as write failures.
+func (f *flowLogs) count(s *subscription, recs []flowlog.Record, s3err, cwerr error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := &s.stats
+	if s3err != nil {
+		st.WriteErrors++
+		st.RecordsFailed += uint64(len(recs))
+	} else {
+		for i := range recs {
+			switch recs[i].Status {
+			case flowlog.StatusNoData:
+				st.RecordsNoData++
+			case flowlog.StatusSkipData:
+				st.RecordsSkipData++
+			default:
+				st.RecordsOK++
+			}
+		}
+	}
+	if cwerr != nil {
+		st.WriteErrors++
+	}
+}
+
+// status returns each subscription's statistics.
+func (f *flowLogs) status() []FlowLogStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]FlowLogStatus, 0, len(f.subs))
+	for _, s := range f.subs {
+		st := s.stats
+		st.FlowsSkipped = s.agg.Lost()
+		out = append(out, st)
+	}
+	return out
 }
 
 // observe hands the records of s to the observers, rendered as written.
@@ -173,6 +219,16 @@ func (l *Lab) FlushFlowLogs() error {
 	return l.pump(time.Now(), true)
 }
 
+// flowLogStatus returns the statistics of every flow-log subscription.
+func (l *Lab) flowLogStatus() []FlowLogStatus {
+	l.flowMu.Lock()
+	defer l.flowMu.Unlock()
+	if l.flows == nil {
+		return nil
+	}
+	return l.flows.status()
+}
+
 // stopFlowLogs stops the pump and writes everything still counted.
 func (l *Lab) stopFlowLogs() error {
 	if l.flows == nil {
@@ -181,6 +237,8 @@ func (l *Lab) stopFlowLogs() error {
 	close(l.pumpStop)
 	<-l.pumpDone
 	err := l.pump(time.Now(), true)
+	l.flowMu.Lock()
 	l.flows = nil
+	l.flowMu.Unlock()
 	return err
 }

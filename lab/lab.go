@@ -31,6 +31,9 @@ type Options struct {
 	// recorded in state.json for `vpcemu ui`, status and the other
 	// topologies' web views.
 	UI string
+	// Metrics is the address /metrics is served on ("" = none), recorded
+	// in state.json for `vpcemu status`.
+	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
 	// holds between drains (default DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
@@ -84,6 +87,11 @@ type Lab struct {
 
 	drops *dropPump  // drop events -> drops.jsonl
 	obs   *observers // who watches drops, flows and flow-log records (the web view)
+
+	capMu     sync.Mutex // guards captures
+	captures  map[*CaptureSession]bool
+	capOnce   sync.Once
+	capDropsV *captureDrops
 
 	flowMu             sync.Mutex // serialises drains of the flow counters
 	flows              *flowLogs
@@ -175,7 +183,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := opts.injected("services"); err != nil {
 		return l, err
 	}
-	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI}
+	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI, Metrics: opts.Metrics}
 	if err := writeState(paths, l.state); err != nil {
 		return l, err
 	}
@@ -194,6 +202,7 @@ func (l *Lab) Close() error {
 
 func (l *Lab) teardown() error {
 	var errs []error
+	errs = append(errs, l.closeCaptures())
 	errs = append(errs, l.stopFlowLogs())
 	// Before the datapath closes: the ring buffers go with it.
 	if l.drops != nil {

@@ -51,7 +51,8 @@ type State struct {
 	PID     int       `json:"pid"`  // the daemon (foreground `up` or detached child)
 	Started time.Time `json:"started"`
 	XDPMode string    `json:"xdp_mode"`
-	UI      string    `json:"ui,omitempty"` // host:port of the daemon's web view; "" when off
+	UI      string    `json:"ui,omitempty"`      // host:port of the daemon's web view; "" when off
+	Metrics string    `json:"metrics,omitempty"` // host:port of the daemon's /metrics; "" when off
 }
 
 // Topology re-parses the recorded topology text.

@@ -15,11 +15,13 @@ type Status struct {
 	PID       int              `json:"pid"`
 	Started   time.Time        `json:"started"`
 	XDPMode   string           `json:"xdp_mode"`
-	UI        string           `json:"ui,omitempty"` // host:port of the web view
+	UI        string           `json:"ui,omitempty"`      // host:port of the web view
+	Metrics   string           `json:"metrics,omitempty"` // host:port of /metrics
 	Subnets   []SubnetStatus   `json:"subnets"`
 	Instances []InstanceStatus `json:"instances"`
 	Hosts     []HostStatus     `json:"internet"`
 	NACLs     []NACLStatus     `json:"network_acls,omitempty"`
+	FlowLogs  []FlowLogStatus  `json:"flow_logs,omitempty"`
 	// DropEventsLost counts drop events the datapath could not queue (their
 	// drops are missing from drops.jsonl).
 	DropEventsLost uint64 `json:"drop_events_lost"`
@@ -49,6 +51,15 @@ type InstanceStatus struct {
 	Services       []string       `json:"services"`
 	Namespace      string         `json:"namespace"`
 	Conntrack      *ConntrackStat `json:"conntrack,omitempty"`
+	// SGDrops are the packets the ENI's security groups dropped, by reason
+	// (Reason* of drops.go), as the SG datapath counts them.
+	SGDrops []SGDropStat `json:"sg_drops,omitempty"`
+}
+
+// SGDropStat counts an ENI's SG drops of one reason.
+type SGDropStat struct {
+	Reason  string `json:"reason"`
+	Packets uint64 `json:"packets"`
 }
 
 // ConntrackStat is an ENI's connection-tracking usage.
@@ -77,9 +88,28 @@ type NACLStatus struct {
 // NACLRuleStatus is one rule's counters ("*" is the default deny).
 type NACLRuleStatus struct {
 	Direction string `json:"direction"`
-	Rule      string `json:"rule"`
+	Rule      string `json:"rule"`        // as shown: "100", "*", "* (v6)"
+	Number    int    `json:"rule_number"` // 32767 (IPv4) and 32768 (IPv6) for `*`
+	IPv6      bool   `json:"ipv6,omitempty"`
 	Action    string `json:"action"`
 	Packets   uint64 `json:"packets"`
+	Bytes     uint64 `json:"bytes"` // IP bytes
+}
+
+// FlowLogStatus counts what one flow-log subscription wrote.
+type FlowLogStatus struct {
+	ID string `json:"flow_log_id"`
+	// Records written to the S3-layout files, by log-status.
+	RecordsOK       uint64 `json:"records_ok"`
+	RecordsNoData   uint64 `json:"records_nodata"`
+	RecordsSkipData uint64 `json:"records_skipdata"`
+	// RecordsFailed could not be written (WriteErrors counts the failed
+	// writes, of the files or of the log streams `vpcemu logs` reads).
+	RecordsFailed uint64 `json:"records_failed"`
+	WriteErrors   uint64 `json:"write_errors"`
+	// FlowsSkipped is how many flows the datapath could not count (full
+	// tables): the SKIPDATA records stand for them.
+	FlowsSkipped uint64 `json:"flows_skipped"`
 }
 
 // ServiceNames renders services as the topology file writes them.
@@ -108,7 +138,7 @@ func addr(a interface {
 
 // StaticStatus describes topology t as laid out by plan, without live counters.
 func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
-	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI}
+	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI, Metrics: s.Metrics}
 	for i, sn := range t.Subnets {
 		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
 			Public: sn.Public, NetworkACL: sn.NetworkACL, Namespace: p.Subnets[i].NS})
@@ -128,8 +158,15 @@ func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
 	return st
 }
 
-// Status describes the running topology with live counters.
+// Status describes the running topology with live counters: what `vpcemu
+// status` prints and /metrics exports.
 func (l *Lab) Status() *Status {
+	st := l.datapathStatus()
+	st.FlowLogs = l.flowLogStatus()
+	return st
+}
+
+func (l *Lab) datapathStatus() *Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := StaticStatus(l.state, l.topo, l.plan)

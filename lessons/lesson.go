@@ -88,6 +88,7 @@ var registry = []*Lesson{
 	flowlogAudit(),
 	naclBlockIP(),
 	sgVsNACL(),
+	trafficMirroring(),
 }
 
 // All returns every lesson in teaching order.

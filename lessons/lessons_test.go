@@ -123,8 +123,8 @@ func TestFind(t *testing.T) {
 	if _, err := Find("nope"); err == nil || !strings.Contains(err.Error(), "sg-stateful") {
 		t.Errorf("Find(nope) error %v does not list the valid names", err)
 	}
-	if len(Names()) != 7 {
-		t.Errorf("%d lessons, want the seven of the study note", len(Names()))
+	if len(Names()) != 8 {
+		t.Errorf("%d lessons, want the seven of the study note and traffic-mirroring", len(Names()))
 	}
 }
 

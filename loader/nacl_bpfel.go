@@ -13,6 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type naclCapBuf struct {
+	_ structs.HostLayout
+	H struct {
+		_       structs.HostLayout
+		TsNs    uint64
+		WireLen uint32
+		CapLen  uint32
+		Obj     uint32
+		Rule    uint16
+		Kind    uint8
+		Reason  uint8
+		Dir     uint8
+		Pad     [7]uint8
+	}
+	Data [16384]uint8
+}
+
 type naclFlowAddrKey struct {
 	_      structs.HostLayout
 	Addr   [4]uint32
@@ -125,6 +142,10 @@ type naclVpcEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	naclMapCapCtl           = "cap_ctl"
+	naclMapCapDrops         = "cap_drops"
+	naclMapCapLost          = "cap_lost"
+	naclMapCapScratch       = "cap_scratch"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
 	naclMapFlowFast0        = "flow_fast0"
@@ -212,6 +233,10 @@ type naclProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclMapSpecs struct {
+	CapCtl     *ebpf.MapSpec `ebpf:"cap_ctl"`
+	CapDrops   *ebpf.MapSpec `ebpf:"cap_drops"`
+	CapLost    *ebpf.MapSpec `ebpf:"cap_lost"`
+	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
 	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
@@ -269,6 +294,10 @@ func (o *naclObjects) Close() error {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclMaps struct {
+	CapCtl     *ebpf.Map `ebpf:"cap_ctl"`
+	CapDrops   *ebpf.Map `ebpf:"cap_drops"`
+	CapLost    *ebpf.Map `ebpf:"cap_lost"`
+	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
 	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
@@ -292,6 +321,10 @@ type naclMaps struct {
 
 func (m *naclMaps) Close() error {
 	return _NaclClose(
+		m.CapCtl,
+		m.CapDrops,
+		m.CapLost,
+		m.CapScratch,
 		m.FlowAddr,
 		m.FlowEni,
 		m.FlowFast0,

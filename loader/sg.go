@@ -177,6 +177,11 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err := spec.Variables[sgVarCtFastMask].Set(uint32(fast - 1)); err != nil {
 		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
 	}
+	if len(t.TrafficMirror.Sessions) > 0 {
+		if err := spec.Variables[sgVarMirrorEnabled].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("set mirror_enabled: %w", err)
+		}
+	}
 	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1, attached: map[string]bool{}}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {

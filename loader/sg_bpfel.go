@@ -13,6 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sgCapBuf struct {
+	_ structs.HostLayout
+	H struct {
+		_       structs.HostLayout
+		TsNs    uint64
+		WireLen uint32
+		CapLen  uint32
+		Obj     uint32
+		Rule    uint16
+		Kind    uint8
+		Reason  uint8
+		Dir     uint8
+		Pad     [7]uint8
+	}
+	Data [16384]uint8
+}
+
 type sgCtKey struct {
 	_      structs.HostLayout
 	Mac    [6]uint8
@@ -98,6 +115,66 @@ type sgFlowVal struct {
 	TcpFlags uint64
 }
 
+type sgMirrorOut struct {
+	_        structs.HostLayout
+	Saddr    uint32
+	Daddr    uint32
+	Vni      uint32
+	PktLen   uint32
+	MaxInner uint32
+	Smac     [6]uint8
+	Dmac     [6]uint8
+}
+
+type sgMirrorPair struct {
+	_     structs.HostLayout
+	Saddr uint32
+	Daddr uint32
+}
+
+type sgMirrorSrc struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Nsess   uint32
+	S       [3]struct {
+		_    structs.HostLayout
+		Id   uint32
+		Nin  uint8
+		Nout uint8
+		Pad  [2]uint8
+		In   [10]struct {
+			_      structs.HostLayout
+			Src    [4]uint32
+			Smask  [4]uint32
+			Dst    [4]uint32
+			Dmask  [4]uint32
+			SpLo   uint16
+			SpHi   uint16
+			DpLo   uint16
+			DpHi   uint16
+			Accept uint8
+			Proto  uint8
+			Family uint8
+			Pad    uint8
+		}
+		Out [10]struct {
+			_      structs.HostLayout
+			Src    [4]uint32
+			Smask  [4]uint32
+			Dst    [4]uint32
+			Dmask  [4]uint32
+			SpLo   uint16
+			SpHi   uint16
+			DpLo   uint16
+			DpHi   uint16
+			Accept uint8
+			Proto  uint8
+			Family uint8
+			Pad    uint8
+		}
+	}
+}
+
 type sgSgAddr struct {
 	_ structs.HostLayout
 	A [4]uint32
@@ -159,39 +236,48 @@ type sgSgStats struct {
 	Drops      uint64
 	NextExpiry uint64
 	EventsLost uint64
+	DropsBy    [8]uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgMapCtFast       = "ct_fast"
-	sgMapCtTable      = "ct_table"
-	sgMapFlowAddr     = "flow_addr"
-	sgMapFlowEni      = "flow_eni"
-	sgMapFlowFast0    = "flow_fast0"
-	sgMapFlowFast1    = "flow_fast1"
-	sgMapFlowGen      = "flow_gen"
-	sgMapFlowSkip     = "flow_skip"
-	sgMapFlowTab0     = "flow_tab0"
-	sgMapFlowTab1     = "flow_tab1"
-	sgMapSgEni        = "sg_eni"
-	sgMapSgEnts       = "sg_ents"
-	sgMapSgEvents     = "sg_events"
-	sgMapSgReserved   = "sg_reserved"
-	sgMapSgRules      = "sg_rules"
-	sgMapSgStats      = "sg_stats"
-	sgProgSgEgress    = "sg_egress"
-	sgProgSgIngress   = "sg_ingress"
-	sgProgSgParseOnly = "sg_parse_only"
-	sgProgSgSweep     = "sg_sweep"
-	sgVarCtFastMask   = "ct_fast_mask"
-	sgVarFlowEnabled  = "flow_enabled"
-	sgVarNowOffset    = "now_offset"
-	sgVarNowOverride  = "now_override"
-	sgVarSgGen        = "sg_gen"
-	sgVarSgRsv4Mask   = "sg_rsv4_mask"
-	sgVarSgRsv6Any    = "sg_rsv6_any"
+	sgMapCapCtl        = "cap_ctl"
+	sgMapCapDrops      = "cap_drops"
+	sgMapCapLost       = "cap_lost"
+	sgMapCapScratch    = "cap_scratch"
+	sgMapCtFast        = "ct_fast"
+	sgMapCtTable       = "ct_table"
+	sgMapFlowAddr      = "flow_addr"
+	sgMapFlowEni       = "flow_eni"
+	sgMapFlowFast0     = "flow_fast0"
+	sgMapFlowFast1     = "flow_fast1"
+	sgMapFlowGen       = "flow_gen"
+	sgMapFlowSkip      = "flow_skip"
+	sgMapFlowTab0      = "flow_tab0"
+	sgMapFlowTab1      = "flow_tab1"
+	sgMapMirrorOut     = "mirror_out"
+	sgMapMirrorPairs   = "mirror_pairs"
+	sgMapMirrorSrc     = "mirror_src"
+	sgMapSgEni         = "sg_eni"
+	sgMapSgEnts        = "sg_ents"
+	sgMapSgEvents      = "sg_events"
+	sgMapSgReserved    = "sg_reserved"
+	sgMapSgRules       = "sg_rules"
+	sgMapSgStats       = "sg_stats"
+	sgProgSgEgress     = "sg_egress"
+	sgProgSgIngress    = "sg_ingress"
+	sgProgSgParseOnly  = "sg_parse_only"
+	sgProgSgSweep      = "sg_sweep"
+	sgVarCtFastMask    = "ct_fast_mask"
+	sgVarFlowEnabled   = "flow_enabled"
+	sgVarMirrorEnabled = "mirror_enabled"
+	sgVarNowOffset     = "now_offset"
+	sgVarNowOverride   = "now_override"
+	sgVarSgGen         = "sg_gen"
+	sgVarSgRsv4Mask    = "sg_rsv4_mask"
+	sgVarSgRsv6Any     = "sg_rsv6_any"
 )
 
 // loadSg returns the embedded CollectionSpec for sg.
@@ -246,35 +332,43 @@ type sgProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgMapSpecs struct {
-	CtFast     *ebpf.MapSpec `ebpf:"ct_fast"`
-	CtTable    *ebpf.MapSpec `ebpf:"ct_table"`
-	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
-	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
-	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
-	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
-	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
-	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
-	SgEni      *ebpf.MapSpec `ebpf:"sg_eni"`
-	SgEnts     *ebpf.MapSpec `ebpf:"sg_ents"`
-	SgEvents   *ebpf.MapSpec `ebpf:"sg_events"`
-	SgReserved *ebpf.MapSpec `ebpf:"sg_reserved"`
-	SgRules    *ebpf.MapSpec `ebpf:"sg_rules"`
-	SgStats    *ebpf.MapSpec `ebpf:"sg_stats"`
+	CapCtl      *ebpf.MapSpec `ebpf:"cap_ctl"`
+	CapDrops    *ebpf.MapSpec `ebpf:"cap_drops"`
+	CapLost     *ebpf.MapSpec `ebpf:"cap_lost"`
+	CapScratch  *ebpf.MapSpec `ebpf:"cap_scratch"`
+	CtFast      *ebpf.MapSpec `ebpf:"ct_fast"`
+	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
+	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
+	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
+	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
+	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
+	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
+	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
+	MirrorOut   *ebpf.MapSpec `ebpf:"mirror_out"`
+	MirrorPairs *ebpf.MapSpec `ebpf:"mirror_pairs"`
+	MirrorSrc   *ebpf.MapSpec `ebpf:"mirror_src"`
+	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
+	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
+	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
+	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
+	SgStats     *ebpf.MapSpec `ebpf:"sg_stats"`
 }
 
 // sgVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
-	CtFastMask  *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
-	FlowEnabled *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	NowOffset   *ebpf.VariableSpec `ebpf:"now_offset"`
-	NowOverride *ebpf.VariableSpec `ebpf:"now_override"`
-	SgGen       *ebpf.VariableSpec `ebpf:"sg_gen"`
-	SgRsv4Mask  *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any   *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
+	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
+	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
+	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
+	SgGen         *ebpf.VariableSpec `ebpf:"sg_gen"`
+	SgRsv4Mask    *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any     *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
 }
 
 // sgObjects contains all objects after they have been loaded into the kernel.
@@ -297,26 +391,37 @@ func (o *sgObjects) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgMaps struct {
-	CtFast     *ebpf.Map `ebpf:"ct_fast"`
-	CtTable    *ebpf.Map `ebpf:"ct_table"`
-	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
-	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
-	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
-	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
-	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
-	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
-	SgEni      *ebpf.Map `ebpf:"sg_eni"`
-	SgEnts     *ebpf.Map `ebpf:"sg_ents"`
-	SgEvents   *ebpf.Map `ebpf:"sg_events"`
-	SgReserved *ebpf.Map `ebpf:"sg_reserved"`
-	SgRules    *ebpf.Map `ebpf:"sg_rules"`
-	SgStats    *ebpf.Map `ebpf:"sg_stats"`
+	CapCtl      *ebpf.Map `ebpf:"cap_ctl"`
+	CapDrops    *ebpf.Map `ebpf:"cap_drops"`
+	CapLost     *ebpf.Map `ebpf:"cap_lost"`
+	CapScratch  *ebpf.Map `ebpf:"cap_scratch"`
+	CtFast      *ebpf.Map `ebpf:"ct_fast"`
+	CtTable     *ebpf.Map `ebpf:"ct_table"`
+	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
+	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
+	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
+	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
+	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
+	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
+	MirrorOut   *ebpf.Map `ebpf:"mirror_out"`
+	MirrorPairs *ebpf.Map `ebpf:"mirror_pairs"`
+	MirrorSrc   *ebpf.Map `ebpf:"mirror_src"`
+	SgEni       *ebpf.Map `ebpf:"sg_eni"`
+	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
+	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
+	SgRules     *ebpf.Map `ebpf:"sg_rules"`
+	SgStats     *ebpf.Map `ebpf:"sg_stats"`
 }
 
 func (m *sgMaps) Close() error {
 	return _SgClose(
+		m.CapCtl,
+		m.CapDrops,
+		m.CapLost,
+		m.CapScratch,
 		m.CtFast,
 		m.CtTable,
 		m.FlowAddr,
@@ -327,6 +432,9 @@ func (m *sgMaps) Close() error {
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
+		m.MirrorOut,
+		m.MirrorPairs,
+		m.MirrorSrc,
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
@@ -340,13 +448,14 @@ func (m *sgMaps) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
-	CtFastMask  *ebpf.Variable `ebpf:"ct_fast_mask"`
-	FlowEnabled *ebpf.Variable `ebpf:"flow_enabled"`
-	NowOffset   *ebpf.Variable `ebpf:"now_offset"`
-	NowOverride *ebpf.Variable `ebpf:"now_override"`
-	SgGen       *ebpf.Variable `ebpf:"sg_gen"`
-	SgRsv4Mask  *ebpf.Variable `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any   *ebpf.Variable `ebpf:"sg_rsv6_any"`
+	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
+	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
+	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride   *ebpf.Variable `ebpf:"now_override"`
+	SgGen         *ebpf.Variable `ebpf:"sg_gen"`
+	SgRsv4Mask    *ebpf.Variable `ebpf:"sg_rsv4_mask"`
+	SgRsv6Any     *ebpf.Variable `ebpf:"sg_rsv6_any"`
 }
 
 // sgPrograms contains all programs after they have been loaded into the kernel.

@@ -102,6 +102,20 @@ func ParseConfig(tok string) (Config, error) {
 	case "sg":
 		c.Desc = fmt.Sprintf("vpcemu SG (tcx), %d rules", n)
 		c.Apply = vpcemuConfig(datapathOpts{rules: n, sg: true})
+	case "sgnaclmir":
+		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (tcx) %d rules + one mirror session copying all the client's traffic to the server", n, n)
+		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, mirror: true, mode: string(loader.DefaultNACLMode)})
+	case "sgnaclmet", "sgnaclcap":
+		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (tcx) %d rules", n, n)
+		o := datapathOpts{rules: n, nacl: true, sg: true, mode: string(loader.DefaultNACLMode)}
+		if kind == "sgnaclmet" {
+			c.Desc += " + /metrics scraped every second"
+			o.scrape = true
+		} else {
+			c.Desc += " + a capture at the server's ENI"
+			o.capture = true
+		}
+		c.Apply = vpcemuConfig(o)
 	case "sgnacl", "sgnaclfl":
 		fl := kind == "sgnaclfl"
 		c.Desc = fmt.Sprintf("vpcemu SG %d rules + NACL (tcx) %d rules", n, n)
@@ -110,7 +124,7 @@ func ParseConfig(tok string) (Config, error) {
 		}
 		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: string(loader.DefaultNACLMode)})
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, optional -mtuM and -direct)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, sgnaclmetN, sgnaclcapN, sgnaclmirN, optional -mtuM and -direct)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cilium/ebpf/ringbuf"
+
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -19,6 +21,16 @@ type datapathOpts struct {
 	sg       bool   // SG tcx programs on both ENIs
 	flowLogs bool   // count flows in the programs and drain them every second
 	mode     string // XDP mode of the NACL programs
+	// scrape reads every counter /metrics exports (NACL rule counters, each
+	// ENI's conntrack and drop counters) every second, as a Prometheus
+	// scrape of `vpcemu up` does.
+	scrape bool
+	// capture runs `vpcemu capture` at the server's ENI for the whole
+	// trial: a tap after its SG, drained as the daemon does.
+	capture bool
+	// mirror mirrors everything the client's ENI sends and receives to the
+	// server's ENI (one Traffic Mirroring session, filter accepting all).
+	mirror bool
 }
 
 // flowTableSize is the flow table of the flow-log configurations: lab's
@@ -98,6 +110,26 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 			v.Instances[i].SecurityGroups = []string{"sg-bench"}
 		}
 	}
+	if o.mirror {
+		all := []vpc.MirrorRule{{Number: 1, Accept: true, Protocol: vpc.ProtoAll, SrcPorts: vpc.AllPorts, DstPorts: vpc.AllPorts,
+			SrcCIDR: netip.MustParsePrefix("0.0.0.0/0"), DstCIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+		var client, server string
+		for _, in := range v.Instances {
+			for _, hp := range p.Instances {
+				if hp.ID == in.ID && hp.NS == t.ClientNS {
+					client = in.ENI.ID
+				}
+				if hp.ID == in.ID && hp.NS == t.ServerNS {
+					server = in.ENI.ID
+				}
+			}
+		}
+		v.TrafficMirror = vpc.TrafficMirror{
+			Targets:  []vpc.MirrorTarget{{ID: "tmt-bench", ENI: server}},
+			Filters:  []vpc.MirrorFilter{{ID: "tmf-all", Inbound: all, Outbound: all}},
+			Sessions: []vpc.MirrorSession{{ID: "tms-bench", Source: client, Target: "tmt-bench", Filter: "tmf-all", Number: 1, VNI: 1}},
+		}
+	}
 	if o.flowLogs {
 		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
 	}
@@ -112,7 +144,11 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 			release()
 		}
 	}()
-	var flows *loader.Flows
+	var (
+		flows *loader.Flows
+		nacl  *loader.NACL
+		sg    *loader.SG
+	)
 	if o.flowLogs {
 		spec, err := loader.NACLSpec()
 		if err != nil {
@@ -128,6 +164,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		if err != nil {
 			return nil, fmt.Errorf("vpcemu NACL: %w", err)
 		}
+		nacl = n
 		closers = append(closers, n.Close)
 		for i := range v.NetworkACLs {
 			if err := n.SetNACL(&v.NetworkACLs[i]); err != nil {
@@ -147,12 +184,26 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		if err != nil {
 			return nil, fmt.Errorf("vpcemu SG: %w", err)
 		}
+		sg = s
 		closers = append(closers, s.Close)
+		if err := s.SetMirror(v, p); err != nil {
+			return nil, fmt.Errorf("vpcemu mirroring: %w", err)
+		}
 		if flows != nil {
 			if err := flows.SetENIs(v, s.ENIIndex); err != nil {
 				return nil, fmt.Errorf("flow logs: %w", err)
 			}
 		}
+	}
+	if o.scrape {
+		closers = append(closers, scrapeEverySecond(t, nacl, sg, v))
+	}
+	if o.capture {
+		c, err := captureServer(t)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, c)
 	}
 	if flows != nil {
 		stop := make(chan struct{})
@@ -203,4 +254,88 @@ func vpcemuConfig(o datapathOpts) func(ctx context.Context, t *Topo) (func(), er
 		}
 		return applyDatapath(ctx, t, o)
 	}
+}
+
+// scrapeEverySecond reads what a /metrics scrape reads, every second, until
+// the returned function; it logs how many scrapes ran.
+func scrapeEverySecond(t *Topo, nacl *loader.NACL, sg *loader.SG, v *vpc.Topology) func() error {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	scrapes := 0
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if nacl != nil {
+					_, _ = nacl.Counters()
+					_, _ = nacl.Stats()
+				}
+				if sg != nil {
+					for _, in := range v.Instances {
+						_, _, _, _ = sg.Stats(in.ENI.ID)
+						_, _ = sg.SGDrops(in.ENI.ID)
+					}
+					_, _ = sg.EventsLost()
+				}
+				scrapes++
+			}
+		}
+	}()
+	return func() error {
+		close(stop)
+		<-done
+		if t.raw != nil {
+			fmt.Fprintf(t.raw, "metrics: %d scrapes\n", scrapes)
+		}
+		return nil
+	}
+}
+
+// captureServer taps the server's ENI (after its SG) and drains the tap as
+// `vpcemu capture` does, until the returned function; it logs what it
+// captured and lost.
+func captureServer(t *Topo) (func() error, error) {
+	var hp *vpc.HostPlan
+	for i := range t.Plan.Instances {
+		if t.Plan.Instances[i].NS == t.ServerNS {
+			hp = &t.Plan.Instances[i]
+		}
+	}
+	if hp == nil {
+		return nil, fmt.Errorf("capture: no server ENI: %w", ErrUnavailable)
+	}
+	tap, err := loader.AttachTap(hp.PeerNS, hp.PeerIf, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	var captured uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var rec ringbuf.Record
+		r := tap.Reader()
+		for {
+			if err := r.ReadInto(&rec); err != nil {
+				return
+			}
+			if cr, err := loader.DecodeCaptureRecord(rec.RawSample); err == nil {
+				_ = append([]byte(nil), cr.Data...) // the copy the daemon makes
+				captured++
+			}
+		}
+	}()
+	return func() error {
+		lost, _ := tap.Lost()
+		err := tap.Close()
+		<-done
+		if t.raw != nil {
+			fmt.Fprintf(t.raw, "capture: %d frames captured, %d lost\n", captured, lost)
+		}
+		return err
+	}, nil
 }

@@ -8,7 +8,9 @@
 #      iptables-nft, nftables, vpcemu NACL and SG; TCP, 64-byte UDP, conn/s)
 #   4. the NACL against iptables-nft and nftables at 40 and 1000 rules, more
 #      rounds (TCP, 64-byte UDP), with a round-by-round comparison
-#   5. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
+#   5. /metrics scraped every second and a running capture against the same
+#      SG+NACL datapath without them, more rounds
+#   6. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
 #      only where perf is installed)
 #
 # Environment:
@@ -17,7 +19,8 @@
 #   BENCH_ROUNDS=N       end-to-end rounds (default 3)
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
-#   BENCH_SKIP="go netns e2e focus profile"   parts to skip
+#   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
+#   BENCH_SKIP="go netns e2e focus observe profile"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -97,6 +100,19 @@ case $SKIP in *" focus "*) ;; *)
 	$B -configs "$FOCUS" -metrics udp64,tcp -rounds "$FROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
 		-md "$MD" -section end-to-end-nacl -title "End-to-end: NACL against netfilter, $FROUNDS rounds" \
 		-json "$OUT/nacl.json" -raw "$OUT/nacl.raw" || { log "NACL focus run failed"; status=1; } ;;
+esac
+# Observability: /metrics scraped every second, a running capture and a
+# mirror session copying all traffic, against the same datapath without
+# them, interleaved round by round.
+case $SKIP in *" observe "*) ;; *)
+	OBS=${BENCH_OBSERVE:-sgnacl40,sgnaclmet40,sgnaclcap40,sgnaclmir40}
+	OROUNDS=${BENCH_OBSERVE_ROUNDS:-7}
+	[ "$QUICK" = 1 ] && OROUNDS=1
+	log "observability: $OROUNDS rounds of $OBS"
+	$B -configs "$OBS" -metrics tcp,udp64,conns -rounds "$OROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+		-md "$MD" -section end-to-end-observe -title "End-to-end: metrics, capture and mirroring, $OROUNDS rounds" \
+		-json "$OUT/observe.json" -raw "$OUT/observe.raw" || { log "observability run failed"; status=1; }
+	grep -E '^(capture|metrics):' "$OUT/observe.raw" >&2 || true ;;
 esac
 # Where the cycles go: each filter's share of the forwarding CPU (needs perf).
 case $SKIP in *" profile "*) ;; *)

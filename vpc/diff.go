@@ -38,6 +38,8 @@ func structuralDiff(a, b *Topology) string {
 		return fmt.Sprintf("the number of internet hosts (%d, now %d)", len(a.Internet), len(b.Internet))
 	case len(a.FlowLogs) != len(b.FlowLogs):
 		return fmt.Sprintf("the number of flow logs (%d, now %d)", len(a.FlowLogs), len(b.FlowLogs))
+	case string(encodeMirrorYAML(&a.TrafficMirror)) != string(encodeMirrorYAML(&b.TrafficMirror)):
+		return "traffic_mirror"
 	case a.Limits.NATConnectionsPerDestination != b.Limits.NATConnectionsPerDestination:
 		return "limits.nat_connections_per_destination"
 	case a.Limits.NATIdleTimeout != b.Limits.NATIdleTimeout:

@@ -32,6 +32,7 @@ type (
 		Endpoints        []fileEndpoint `yaml:"vpc_endpoints,omitempty"`
 		Internet         []fileHost     `yaml:"internet,omitempty"`
 		FlowLogs         []fileFlowLog  `yaml:"flow_logs,omitempty"`
+		TrafficMirror    *fileMirror    `yaml:"traffic_mirror,omitempty"`
 	}
 	fileLimits struct {
 		SGsPerENI    int `yaml:"security_groups_per_eni"`
@@ -340,6 +341,7 @@ func (t *Topology) YAML() []byte {
 		f.FlowLogs = append(f.FlowLogs, fileFlowLog{fl.ID, fl.Resource, fl.TrafficType, fl.MaxAggregationInterval,
 			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition, fl.Tags})
 	}
+	f.TrafficMirror = encodeMirror(&t.TrafficMirror)
 	out, err := yaml.Marshal(&f)
 	if err != nil {
 		panic(fmt.Sprintf("vpc: marshal topology: %v", err)) // plain structs of strings and ints

@@ -70,8 +70,9 @@ type Topology struct {
 	Peerings           []Peering
 	Endpoints          []Endpoint // gateway VPC endpoints
 
-	FlowLogs []FlowLog
-	Limits   Limits
+	FlowLogs      []FlowLog
+	TrafficMirror TrafficMirror
+	Limits        Limits
 }
 
 // VPC is one address space with its own router.

@@ -66,7 +66,7 @@ const validID = "1-64 characters from A-Z a-z 0-9 _ - starting with a letter or 
 var (
 	topKeys = []string{"name", "account", "region", "vpc", "vpcs", "subnets", "security_groups", "network_acls", "route_tables",
 		"internet_gateways", "egress_only_internet_gateways", "nat_gateways", "elastic_ips", "peering_connections", "vpc_endpoints",
-		"prefix_lists", "instances", "internet", "flow_logs", "limits"}
+		"prefix_lists", "instances", "internet", "flow_logs", "traffic_mirror", "limits"}
 	vpcKeys      = []string{"id", "cidr", "secondary_cidrs", "ipv6_cidr", "mtu", "default_security_group", "default_network_acl", "main_route_table", "tags"}
 	subnetKeys   = []string{"id", "vpc", "cidr", "ipv6_cidr", "az", "public", "route_table", "network_acl", "map_public_ip_on_launch", "tags"}
 	sgKeys       = []string{"id", "vpc", "name", "description", "ingress", "egress", "tags"}
@@ -140,6 +140,7 @@ func (d *decoder) parse(data []byte) *Topology {
 	t.Endpoints = decodeList(d, o, "vpc_endpoints", d.endpoint)
 	t.Internet = decodeList(d, o, "internet", d.host)
 	t.FlowLogs = decodeList(d, o, "flow_logs", d.flowLog)
+	t.TrafficMirror = d.trafficMirror(o)
 	// Objects that failed to decode are kept (marked bad) so that paths
 	// still index the file's lists; cross-object checks skip them.
 	d.validate(t)
@@ -152,8 +153,9 @@ func decodeList[T any](d *decoder, o object, key string, one func(n *yaml.Node, 
 	items, _ := d.list(o, key)
 	var out []T
 	for i, n := range items {
-		v, ok := one(n, index(key, i))
-		d.mark(index(key, i), ok)
+		p := index(join(o.path, key), i)
+		v, ok := one(n, p)
+		d.mark(p, ok)
 		out = append(out, v)
 	}
 	return out

@@ -30,6 +30,7 @@ func (d *decoder) validate(t *Topology) {
 	d.validateEndpoints(t, pls)
 	d.finishRoutes(t, pls)
 	d.validateFlowLogs(t)
+	d.validateMirror(t)
 }
 
 // dupID reports a second object with an id already used at first.

@@ -29,7 +29,7 @@ var validationCases = []struct {
 		"t.yaml:1:1: vpc: missing; this field is required (a mapping with id and cidr, or vpcs: a list of them)",
 	}},
 	{"unknown top-level key", "name: t\nvpx: {cidr: 10.0.0.0/16}\nvpc: {cidr: 10.0.0.0/16}\n", []string{
-		"t.yaml:2:1: vpx: unknown field \"vpx\"; valid: name, account, region, vpc, vpcs, subnets, security_groups, network_acls, route_tables, internet_gateways, egress_only_internet_gateways, nat_gateways, elastic_ips, peering_connections, vpc_endpoints, prefix_lists, instances, internet, flow_logs, limits",
+		"t.yaml:2:1: vpx: unknown field \"vpx\"; valid: name, account, region, vpc, vpcs, subnets, security_groups, network_acls, route_tables, internet_gateways, egress_only_internet_gateways, nat_gateways, elastic_ips, peering_connections, vpc_endpoints, prefix_lists, instances, internet, flow_logs, traffic_mirror, limits",
 	}},
 	{"key given twice", "name: t\nvpc: {cidr: 10.0.0.0/16}\nname: u\n", []string{
 		"t.yaml:3:1: name: \"name\" is given twice; valid: each field once",

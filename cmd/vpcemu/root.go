@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newApplyCmd,
 		newLogsCmd,
 		newDropsCmd,
+		newCaptureCmd,
 		newConntrackCmd,
 		newExplainCmd,
 		newUICmd,

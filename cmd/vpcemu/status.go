@@ -60,29 +60,36 @@ func printStatus(out io.Writer, st *lab.Status) {
 	if st.UI != "" {
 		fmt.Fprintf(out, "web view: %s\n", uiURL(st.UI))
 	}
+	if st.Metrics != "" {
+		fmt.Fprintf(out, "metrics: %s\n", metricsURL(st.Metrics))
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
 	for _, s := range st.Subnets {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.ID, s.CIDR, s.Public, s.NetworkACL)
 	}
-	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED")
+	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED\tSG DROPS")
 	for _, in := range st.Instances {
 		ct := "-"
 		if in.Conntrack != nil {
 			ct = fmt.Sprintf("%d (exceeded %d)", in.Conntrack.Tracked, in.Conntrack.AllowanceExceeded)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\n", in.ID, in.ENI, in.Subnet, in.PrivateIP, dash(in.PublicIP),
-			strings.Join(in.SecurityGroups, ","), in.OS, in.EphemeralPorts, dash(strings.Join(in.Services, ",")), ct)
+		var drops uint64
+		for _, d := range in.SGDrops {
+			drops += d.Packets
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\t%d\n", in.ID, in.ENI, in.Subnet, in.PrivateIP, dash(in.PublicIP),
+			strings.Join(in.SecurityGroups, ","), in.OS, in.EphemeralPorts, dash(strings.Join(in.Services, ",")), ct, drops)
 	}
 	fmt.Fprintln(tw, "\nINTERNET HOST\tIP\tOS\tSERVICES")
 	for _, h := range st.Hosts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.IP, h.OS, dash(strings.Join(h.Services, ",")))
 	}
 	if len(st.NACLs) > 0 {
-		fmt.Fprintln(tw, "\nNACL\tDIRECTION\tRULE\tACTION\tPACKETS")
+		fmt.Fprintln(tw, "\nNACL\tDIRECTION\tRULE\tACTION\tPACKETS\tBYTES")
 		for _, n := range st.NACLs {
 			for _, r := range n.Rules {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.ID, r.Direction, r.Rule, r.Action, r.Packets)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", n.ID, r.Direction, r.Rule, r.Action, r.Packets, r.Bytes)
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -19,41 +18,13 @@ import (
 // uiFlagHelp describes --ui for up and lesson run.
 const uiFlagHelp = "address of the web view (HOST:PORT), or off; when another topology's daemon holds the default port %d, the next free one up to %d is used (then any free one; status shows it); any address but loopback makes the view reachable from other machines"
 
-// listenUI opens the web view's listener: spec as given (changed: the user
-// gave it), or the default port, else the next free one. nil for "off".
+// uiPort is the web view's endpoint.
+var uiPort = daemonPort{flag: "--ui", port: webui.DefaultPort, tried: webui.PortsTried,
+	exposes: "sees the topology, its rules and its traffic (it changes nothing)"}
+
+// listenUI opens the web view's listener (daemonPort.listen).
 func listenUI(spec string, changed bool, errOut io.Writer) (net.Listener, error) {
-	if spec == "off" {
-		return nil, nil
-	}
-	if !changed {
-		var last error
-		for i := range webui.PortsTried {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(webui.DefaultPort+i)))
-			if err == nil {
-				return ln, nil
-			}
-			last = err
-		}
-		// Never fail a topology for its view: any free loopback port.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("--ui: no free port on 127.0.0.1 (%d-%d: %v; any: %w); give one with --ui 127.0.0.1:PORT, or --ui off",
-				webui.DefaultPort, webui.DefaultPort+webui.PortsTried-1, last, err)
-		}
-		return ln, nil
-	}
-	host, _, err := net.SplitHostPort(spec)
-	if err != nil {
-		return nil, fmt.Errorf("--ui %q: want HOST:PORT (e.g. %s) or off", spec, webui.DefaultAddr)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(errOut, "vpcemu: warning: the web view listens on %s, beyond this machine: whoever reaches it sees the topology, its rules and its traffic (it changes nothing)\n", spec)
-	}
-	ln, err := net.Listen("tcp", spec)
-	if err != nil {
-		return nil, fmt.Errorf("--ui %s: %w", spec, err)
-	}
-	return ln, nil
+	return uiPort.listen(spec, changed, errOut)
 }
 
 // serveUI serves the web view of l on ln until the returned function.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,19 +21,21 @@ import (
 )
 
 type upOptions struct {
-	file    string
-	detach  bool
-	xdpMode string
-	readyFD int // internal: the detached child reports readiness on this fd
-	quiet   bool
-	ui      string
-	uiSet   bool // --ui was given: no fallback to the next free port
+	file       string
+	detach     bool
+	xdpMode    string
+	readyFD    int // internal: the detached child reports readiness on this fd
+	quiet      bool
+	ui         string
+	uiSet      bool // --ui was given: no fallback to the next free port
+	metrics    string
+	metricsSet bool // --metrics was given: no fallback to the next free port
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
 	o := &upOptions{}
 	c := &cobra.Command{
-		Use:         "up [-f FILE] [-d]",
+		Use:         "up [-f FILE] [-d] [--ui ADDR|off] [--metrics ADDR|off]",
 		Annotations: map[string]string{annotTopology: "unused"},
 		Short:       "bring a topology up (default: the built-in lab) and run it until Ctrl-C",
 		Long: `Builds the VPC of FILE (or the built-in lab) as network namespaces and veth
@@ -42,10 +45,12 @@ With -d it detaches once the topology is ready; 'vpcemu down' removes it.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.uiSet = c.Flags().Changed("ui")
+			o.metricsSet = c.Flags().Changed("metrics")
 			return runUp(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	c.Flags().StringVar(&o.ui, "ui", webui.DefaultAddr, fmt.Sprintf(uiFlagHelp, webui.DefaultPort, webui.DefaultPort+webui.PortsTried-1))
+	c.Flags().StringVar(&o.metrics, "metrics", metricsPort.defaultAddr(), fmt.Sprintf(metricsFlagHelp, DefaultMetricsPort, DefaultMetricsPort+metricsPort.tried-1))
 	c.Flags().StringVarP(&o.file, "file", "f", "", "topology file (default: the built-in lab)")
 	c.Flags().BoolVarP(&o.detach, "detach", "d", false, "return once the topology is ready and keep it running in the background")
 	c.Flags().StringVar(&o.xdpMode, "xdp-mode", string(loader.DefaultNACLMode), "NACL attach mode on the router's uplinks: tcx ingress, or generic or native XDP (the same program; see BENCHMARKS.md)")
@@ -96,35 +101,55 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 	if uiLn != nil {
 		uiAddr = uiLn.Addr().String()
 	}
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress, UI: uiAddr})
+	metricsLn, err := metricsPort.listen(o.metrics, o.metricsSet, errOut)
 	if err != nil {
 		if uiLn != nil {
 			uiLn.Close()
 		}
 		return fail(err)
 	}
-	stopUI := func() {}
+	metricsAddr := ""
+	if metricsLn != nil {
+		metricsAddr = metricsLn.Addr().String()
+	}
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress, UI: uiAddr, Metrics: metricsAddr})
+	if err != nil {
+		for _, ln := range []net.Listener{uiLn, metricsLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		return fail(err)
+	}
+	stopUI, stopMetrics := func() {}, func() {}
 	if uiLn != nil {
 		stopUI = serveUI(l, uiLn, log)
+	}
+	if metricsLn != nil {
+		stopMetrics = serveMetrics(l, metricsLn, log)
 	}
 	if o.readyFD > 0 {
 		reportReady(o.readyFD, nil)
 	} else {
-		printReady(out, l, uiAddr)
+		printReady(out, l, uiAddr, metricsAddr)
 	}
 	serveErr := l.Serve(ctx)
 	progress("tearing down " + t.Name)
 	stopUI()
+	stopMetrics()
 	closeErr := l.Close()
 	return errors.Join(serveErr, closeErr)
 }
 
-func printReady(out io.Writer, l *lab.Lab, ui string) {
+func printReady(out io.Writer, l *lab.Lab, ui, metrics string) {
 	t := l.Topology()
 	fmt.Fprintf(out, "%s is up: %d instances, %d internet hosts. Ctrl-C tears it down.\n", t.Name, len(t.Instances), len(t.Internet))
 	if ui != "" {
 		fmt.Fprintf(out, "Web view: %s\n", uiURL(ui))
+	}
+	if metrics != "" {
+		fmt.Fprintf(out, "Metrics: %s\n", metricsURL(metrics))
 	}
 	fmt.Fprintf(out, "Try: vpcemu status | vpcemu exec HOST -- CMD | vpcemu ssh FROM TO [CMD]\n")
 }
@@ -154,6 +179,9 @@ func detach(o *upOptions, name string, out io.Writer) error {
 	if o.uiSet {
 		args = append(args, "--ui", o.ui)
 	}
+	if o.metricsSet {
+		args = append(args, "--metrics", o.metrics)
+	}
 	if o.file != "" {
 		args = append(args, "-f", o.file)
 	}
@@ -181,8 +209,13 @@ func detach(o *upOptions, name string, out io.Writer) error {
 		pid := cmd.Process.Pid
 		_ = cmd.Process.Release()
 		fmt.Fprintf(out, "%s is up (daemon pid %d); `vpcemu down %s` removes it\n", name, pid, name)
-		if s, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)); err == nil && s.UI != "" {
-			fmt.Fprintf(out, "Web view: %s\n", uiURL(s.UI))
+		if s, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)); err == nil {
+			if s.UI != "" {
+				fmt.Fprintf(out, "Web view: %s\n", uiURL(s.UI))
+			}
+			if s.Metrics != "" {
+				fmt.Fprintf(out, "Metrics: %s\n", metricsURL(s.Metrics))
+			}
 		}
 		return nil
 	}

@@ -1,0 +1,434 @@
+package vpc
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TrafficMirror is a topology's Traffic Mirroring (spec §5): targets,
+// filters and the sessions that tie a source ENI to a target through a
+// filter. The file's `traffic_mirror:` mapping; the EC2 API's
+// CreateTrafficMirrorTarget/Filter/FilterRule/Session edit the same.
+type TrafficMirror struct {
+	Targets  []MirrorTarget
+	Filters  []MirrorFilter
+	Sessions []MirrorSession
+}
+
+// MirrorTarget is where mirrored packets go: an instance's ENI (TM-1; NLB
+// and GWLB endpoint targets are not emulated).
+type MirrorTarget struct {
+	ID          string // tmt-...
+	ENI         string // the target ENI's id (the file may name its instance)
+	Description string
+	Tags        Tags
+	Pos         Pos
+}
+
+// MirrorFilter decides which packets a session mirrors (TM-4, TM-5).
+type MirrorFilter struct {
+	ID       string // tmf-...
+	Inbound  []MirrorRule
+	Outbound []MirrorRule
+	// NetworkServices opts in traffic of AWS services (TM-6): "amazon-dns".
+	NetworkServices []string
+	Description     string
+	Tags            Tags
+	Pos             Pos
+}
+
+// MirrorRule is one numbered filter rule.
+type MirrorRule struct {
+	Number   int  // 1-32766, lowest first (TM-4)
+	Accept   bool // accept = mirror, reject = do not
+	Protocol int  // IANA number; ProtoAll when the rule names none
+	// SrcPorts and DstPorts apply to TCP and UDP only; AllPorts when unset.
+	SrcPorts, DstPorts PortRange
+	SrcCIDR, DstCIDR   netip.Prefix // both set, of one family
+	Description        string
+	Pos                Pos
+}
+
+// MirrorSession mirrors one source ENI's packets that its filter accepts
+// to its target (TM-2, TM-3).
+type MirrorSession struct {
+	ID     string // tms-...
+	Source string // the source ENI's id (the file may name its instance)
+	Target string // a MirrorTarget id
+	Filter string // a MirrorFilter id
+	Number int    // session number 1-32766: lower is evaluated first
+	// VNI is the VXLAN network identifier; when the file gives none, one
+	// derived from the session id, unique among the topology's sessions
+	// (AWS picks a random unique one).
+	VNI int
+	// PacketLength is how many bytes of each packet are copied after the
+	// VXLAN header (TM-10); 0 copies the whole packet.
+	PacketLength int
+	Description  string
+	Tags         Tags
+	Pos          Pos
+}
+
+// Traffic Mirroring limits (TM-7, not adjustable).
+const (
+	MirrorSessionsPerENI    = 3
+	MirrorRulesPerFilter    = 10
+	MirrorSourcesPerTarget  = 10
+	MirrorMaxRuleNumber     = 32766 // [INTERP] TM-4 leaves the range unconfirmed
+	MirrorMaxSessionNumber  = 32766
+	MirrorMaxVNI            = 1<<24 - 1
+	MirrorMaxPacketLength   = 65535 // [INTERP] ENI targets: the target's MTU truncates anyway (TM-9)
+	MirrorServiceAmazonDNS  = "amazon-dns"
+	mirrorVNIDerivedModulus = 1 << 24
+)
+
+var (
+	mirrorKeys        = []string{"targets", "filters", "sessions"}
+	mirrorTargetKeys  = []string{"id", "network_interface", "description", "tags"}
+	mirrorFilterKeys  = []string{"id", "inbound", "outbound", "network_services", "description", "tags"}
+	mirrorRuleKeys    = []string{"rule", "action", "protocol", "source_ports", "destination_ports", "source_cidr", "destination_cidr", "description"}
+	mirrorSessionKeys = []string{"id", "source", "target", "filter", "session_number", "vni", "packet_length", "description", "tags"}
+)
+
+// trafficMirror decodes the top-level traffic_mirror mapping.
+func (d *decoder) trafficMirror(o object) TrafficMirror {
+	n := o.get("traffic_mirror")
+	if n == nil || isNull(resolve(n)) {
+		return TrafficMirror{}
+	}
+	mo, ok := d.mapping(n, "traffic_mirror", mirrorKeys...)
+	if !ok {
+		return TrafficMirror{}
+	}
+	return TrafficMirror{
+		Targets:  decodeList(d, mo, "targets", d.mirrorTarget),
+		Filters:  decodeList(d, mo, "filters", d.mirrorFilter),
+		Sessions: decodeList(d, mo, "sessions", d.mirrorSession),
+	}
+}
+
+func (d *decoder) mirrorTarget(n *yaml.Node, path string) (MirrorTarget, bool) {
+	o, ok := d.mapping(n, path, mirrorTargetKeys...)
+	if !ok {
+		return MirrorTarget{}, false
+	}
+	t := MirrorTarget{Pos: pos(o.node)}
+	t.ID = d.str(o, "id", true, reID, validID)
+	t.ENI = d.str(o, "network_interface", true, reID, "an ENI id or an instance id")
+	t.Description, _, _ = d.scalar(o, "description", false)
+	t.Tags = d.tags(o)
+	return t, t.ID != "" && t.ENI != ""
+}
+
+func (d *decoder) mirrorFilter(n *yaml.Node, path string) (MirrorFilter, bool) {
+	o, ok := d.mapping(n, path, mirrorFilterKeys...)
+	if !ok {
+		return MirrorFilter{}, false
+	}
+	f := MirrorFilter{Pos: pos(o.node)}
+	f.ID = d.str(o, "id", true, reID, validID)
+	f.Inbound = decodeList(d, o, "inbound", d.mirrorRule)
+	f.Outbound = decodeList(d, o, "outbound", d.mirrorRule)
+	svcs, nodes := d.strList(o, "network_services")
+	for i, s := range svcs {
+		if s != MirrorServiceAmazonDNS {
+			d.errAt(nodes[i], index(join(path, "network_services"), i), "InvalidParameterValue", "%q is not a network service; valid: %s", s, MirrorServiceAmazonDNS)
+			continue
+		}
+		f.NetworkServices = append(f.NetworkServices, s)
+	}
+	f.Description, _, _ = d.scalar(o, "description", false)
+	f.Tags = d.tags(o)
+	return f, f.ID != ""
+}
+
+func (d *decoder) mirrorRule(n *yaml.Node, path string) (MirrorRule, bool) {
+	o, ok := d.mapping(n, path, mirrorRuleKeys...)
+	if !ok {
+		return MirrorRule{}, false
+	}
+	r := MirrorRule{Pos: pos(o.node), Protocol: ProtoAll, SrcPorts: AllPorts, DstPorts: AllPorts}
+	if _, _, present := d.scalar(o, "rule", true); present {
+		r.Number, ok = d.integer(o, "rule", 0, 1, MirrorMaxRuleNumber, "InvalidParameterValue", fmt.Sprintf("a rule number from 1 to %d", MirrorMaxRuleNumber))
+	} else {
+		ok = false
+	}
+	v, an, aok := d.scalar(o, "action", true)
+	switch strings.ToLower(v) {
+	case "accept":
+		r.Accept = true
+	case "reject":
+	default:
+		if aok {
+			d.errAt(an, join(path, "action"), "InvalidParameterValue", "%q is not a valid action; valid: accept (mirror) or reject (do not mirror)", v)
+		}
+		ok = false
+	}
+	if o.get("protocol") != nil {
+		p, pok := d.protocol(o)
+		r.Protocol, ok = p, ok && pok
+	}
+	for _, pf := range []struct {
+		key string
+		pr  *PortRange
+	}{{"source_ports", &r.SrcPorts}, {"destination_ports", &r.DstPorts}} {
+		v, n, present := d.scalar(o, pf.key, false)
+		if !present {
+			continue
+		}
+		pr, valid := ParsePorts(v)
+		switch {
+		case !valid:
+			d.errAt(n, join(path, pf.key), "InvalidParameterValue", "%q is not a valid port range; valid: a number 0-65535 or \"FROM-TO\" with FROM <= TO", v)
+			ok = false
+		case r.Protocol != ProtoTCP && r.Protocol != ProtoUDP:
+			d.errAt(n, join(path, pf.key), "InvalidParameterCombination", "port ranges apply to TCP and UDP only; this rule's protocol is %s; valid: protocol tcp or udp, or no %s", ProtocolName(r.Protocol), pf.key)
+			ok = false
+		default:
+			*pf.pr = pr
+		}
+	}
+	r.SrcCIDR = d.mirrorCIDR(o, "source_cidr")
+	r.DstCIDR = d.mirrorCIDR(o, "destination_cidr")
+	if r.SrcCIDR.IsValid() && r.DstCIDR.IsValid() && r.SrcCIDR.Addr().Is4() != r.DstCIDR.Addr().Is4() {
+		d.errf(join(path, "destination_cidr"), "InvalidParameterCombination", "source_cidr %s and destination_cidr %s are of different families; valid: both IPv4 or both IPv6", r.SrcCIDR, r.DstCIDR)
+		ok = false
+	}
+	r.Description, _, _ = d.scalar(o, "description", false)
+	return r, ok && r.SrcCIDR.IsValid() && r.DstCIDR.IsValid()
+}
+
+// mirrorCIDR decodes a filter rule's CIDR: required, IPv4 or IPv6 (TM-4).
+func (d *decoder) mirrorCIDR(o object, key string) netip.Prefix {
+	v, n, ok := d.scalar(o, key, true)
+	if !ok {
+		return netip.Prefix{}
+	}
+	p, err := netip.ParsePrefix(strings.TrimSpace(v))
+	if err != nil || p.Addr().Is4In6() {
+		d.errAt(n, join(o.path, key), "InvalidParameterValue", "%q is not a valid CIDR; valid: address/length such as 0.0.0.0/0, 10.0.1.0/24 or ::/0", v)
+		return netip.Prefix{}
+	}
+	return p.Masked()
+}
+
+func (d *decoder) mirrorSession(n *yaml.Node, path string) (MirrorSession, bool) {
+	o, ok := d.mapping(n, path, mirrorSessionKeys...)
+	if !ok {
+		return MirrorSession{}, false
+	}
+	s := MirrorSession{Pos: pos(o.node), VNI: -1}
+	s.ID = d.str(o, "id", true, reID, validID)
+	s.Source = d.str(o, "source", true, reID, "an ENI id or an instance id")
+	s.Target = d.str(o, "target", true, reID, "a traffic mirror target id")
+	s.Filter = d.str(o, "filter", true, reID, "a traffic mirror filter id")
+	if _, _, present := d.scalar(o, "session_number", true); present {
+		s.Number, ok = d.integer(o, "session_number", 0, 1, MirrorMaxSessionNumber, "InvalidParameterValue", fmt.Sprintf("a session number from 1 to %d (lower is evaluated first)", MirrorMaxSessionNumber))
+	} else {
+		ok = false
+	}
+	if o.get("vni") != nil {
+		var vok bool
+		s.VNI, vok = d.integer(o, "vni", -1, 0, MirrorMaxVNI, "InvalidParameterValue", fmt.Sprintf("a VXLAN network identifier from 0 to %d", MirrorMaxVNI))
+		ok = ok && vok
+	}
+	var lok bool
+	s.PacketLength, lok = d.integer(o, "packet_length", 0, 1, MirrorMaxPacketLength, "InvalidParameterValue", fmt.Sprintf("bytes from 1 to %d, or no packet_length for whole packets", MirrorMaxPacketLength))
+	s.Description, _, _ = d.scalar(o, "description", false)
+	s.Tags = d.tags(o)
+	return s, ok && lok && s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
+}
+
+// validateMirror checks the references and quotas of Traffic Mirroring and
+// resolves instance ids to their primary ENIs.
+func (d *decoder) validateMirror(t *Topology) {
+	tm := &t.TrafficMirror
+	// An ENI by its id or its instance's: the VPC it is in, "" when unknown.
+	resolveENI := func(field, id string) (string, string) {
+		if e, _ := t.ENI(id); e != nil {
+			return e.ID, t.VPCOfSubnetID(e.Subnet)
+		}
+		if in := t.Instance(id); in != nil {
+			return in.ENI.ID, t.VPCOfSubnetID(in.ENI.Subnet)
+		}
+		d.errf(field, "InvalidNetworkInterfaceID.NotFound", "unknown network interface %q; valid: an instance's ENI id or an instance id (%s)", id, choices(instanceIDs(t)))
+		return "", ""
+	}
+	targetVPC := map[string]string{}
+	targets := map[string]int{}
+	for i := range tm.Targets {
+		tg := &tm.Targets[i]
+		p := index("traffic_mirror.targets", i)
+		if d.isBad(p) {
+			continue
+		}
+		if _, dup := targets[tg.ID]; dup {
+			d.dupID(join(p, "id"), "traffic mirror target", tg.ID)
+		}
+		targets[tg.ID] = i
+		d.register(tg.ID, ref{kind: "traffic mirror target", field: p})
+		tg.ENI, targetVPC[tg.ID] = resolveENI(join(p, "network_interface"), tg.ENI)
+	}
+	filters := map[string]bool{}
+	for i := range tm.Filters {
+		f := &tm.Filters[i]
+		p := index("traffic_mirror.filters", i)
+		if d.isBad(p) {
+			continue
+		}
+		if filters[f.ID] {
+			d.dupID(join(p, "id"), "traffic mirror filter", f.ID)
+		}
+		filters[f.ID] = true
+		d.register(f.ID, ref{kind: "traffic mirror filter", field: p})
+		if n := len(f.Inbound) + len(f.Outbound); n > MirrorRulesPerFilter {
+			d.errf(p, "TrafficMirrorFilterRuleLimitExceeded", "%d rules; a traffic mirror filter has at most %d (inbound and outbound together)", n, MirrorRulesPerFilter)
+		}
+		for _, dir := range []struct {
+			key   string
+			rules []MirrorRule
+		}{{"inbound", f.Inbound}, {"outbound", f.Outbound}} {
+			seen := map[int]int{}
+			for j, r := range dir.rules {
+				rp := index(join(p, dir.key), j)
+				if d.isBad(rp) {
+					continue
+				}
+				if first, dup := seen[r.Number]; dup {
+					d.dupAt(join(rp, "rule"), "TrafficMirrorFilterRuleAlreadyExists", fmt.Sprintf("%s rule number %d", dir.key, r.Number), index(join(p, dir.key), first))
+				}
+				seen[r.Number] = j
+			}
+		}
+	}
+	sessions := map[string]bool{}
+	perSource := map[string][]int{} // source ENI -> session indexes
+	perTarget := map[string]map[string]bool{}
+	vnis := map[int]bool{}
+	for i := range tm.Sessions {
+		if s := &tm.Sessions[i]; s.VNI >= 0 {
+			vnis[s.VNI] = true
+		}
+	}
+	for i := range tm.Sessions {
+		s := &tm.Sessions[i]
+		p := index("traffic_mirror.sessions", i)
+		if d.isBad(p) {
+			continue
+		}
+		if sessions[s.ID] {
+			d.dupID(join(p, "id"), "traffic mirror session", s.ID)
+		}
+		sessions[s.ID] = true
+		d.register(s.ID, ref{kind: "traffic mirror session", field: p})
+		src, srcVPC := resolveENI(join(p, "source"), s.Source)
+		s.Source = src
+		ti, known := targets[s.Target]
+		if !known {
+			d.errf(join(p, "target"), "InvalidTrafficMirrorTargetId.NotFound", "unknown traffic mirror target %q; valid: %s", s.Target, choices(keys(targets)))
+		}
+		if !filters[s.Filter] {
+			d.errf(join(p, "filter"), "InvalidTrafficMirrorFilterId.NotFound", "unknown traffic mirror filter %q; valid: %s", s.Filter, choices(filters))
+		}
+		if src == "" || !known || d.isBad(index("traffic_mirror.targets", ti)) {
+			continue
+		}
+		tgt := &tm.Targets[ti]
+		switch {
+		case tgt.ENI == src:
+			d.errf(join(p, "target"), "InvalidParameterCombination", "%s is both the source and the target's ENI; valid: a target on another ENI (TM-1)", src)
+		case tgt.ENI != "" && targetVPC[tgt.ID] != srcVPC:
+			d.errf(join(p, "target"), "InvalidParameterCombination", "target %s (ENI %s) is in %s, the source %s in %s; valid: a target in the source's VPC (vpcemu mirrors within one VPC)",
+				tgt.ID, tgt.ENI, targetVPC[tgt.ID], src, srcVPC)
+		}
+		for _, j := range perSource[src] {
+			if tm.Sessions[j].Number == s.Number {
+				d.dupAt(join(p, "session_number"), "InvalidParameterValue", fmt.Sprintf("session number %d on %s", s.Number, src), index("traffic_mirror.sessions", j))
+			}
+		}
+		perSource[src] = append(perSource[src], i)
+		if n := len(perSource[src]); n == MirrorSessionsPerENI+1 {
+			d.errf(p, "TrafficMirrorSessionsPerInterfaceLimitExceeded", "a fourth session on source %s; a source ENI has at most %d sessions", src, MirrorSessionsPerENI)
+		}
+		if perTarget[s.Target] == nil {
+			perTarget[s.Target] = map[string]bool{}
+		}
+		perTarget[s.Target][src] = true
+		if n := len(perTarget[s.Target]); n == MirrorSourcesPerTarget+1 && !perTarget[s.Target][""] {
+			d.errf(join(p, "target"), "TrafficMirrorSourcesPerTargetLimitExceeded", "target %s would have %d sources; a target has at most %d", s.Target, n, MirrorSourcesPerTarget)
+		}
+		if s.VNI < 0 {
+			s.VNI = derivedVNI(s.ID, vnis)
+			vnis[s.VNI] = true
+		}
+	}
+}
+
+// derivedVNI is a VNI for a session that names none: a hash of its id,
+// moved on past the VNIs in use.
+func derivedVNI(id string, used map[int]bool) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	v := int(h.Sum32() % mirrorVNIDerivedModulus)
+	for used[v] {
+		v = (v + 1) % mirrorVNIDerivedModulus
+	}
+	return v
+}
+
+func instanceIDs(t *Topology) map[string]bool {
+	out := map[string]bool{}
+	for _, in := range t.Instances {
+		out[in.ID] = true
+	}
+	return out
+}
+
+func keys[V any](m map[string]V) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// MirrorSessionsOf lists the sessions whose source is eni, by ascending
+// session number (the order they are evaluated in, TM-3).
+func (t *Topology) MirrorSessionsOf(eni string) []*MirrorSession {
+	var out []*MirrorSession
+	for i := range t.TrafficMirror.Sessions {
+		if s := &t.TrafficMirror.Sessions[i]; s.Source == eni {
+			out = append(out, s)
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Number < out[j-1].Number; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// MirrorTarget returns the target with id, or nil.
+func (t *Topology) MirrorTarget(id string) *MirrorTarget {
+	for i := range t.TrafficMirror.Targets {
+		if t.TrafficMirror.Targets[i].ID == id {
+			return &t.TrafficMirror.Targets[i]
+		}
+	}
+	return nil
+}
+
+// MirrorFilter returns the filter with id, or nil.
+func (t *Topology) MirrorFilter(id string) *MirrorFilter {
+	for i := range t.TrafficMirror.Filters {
+		if t.TrafficMirror.Filters[i].ID == id {
+			return &t.TrafficMirror.Filters[i]
+		}
+	}
+	return nil
+}
