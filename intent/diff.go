@@ -1,0 +1,341 @@
+package intent
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/vpc"
+)
+
+// Change is a group of flows whose verdict differs between two topologies:
+// same endpoints, protocol, verdicts and responsible rules.
+type Change struct {
+	Kind     string  `json:"kind"` // newly allowed, newly denied, reply newly blocked, ...
+	From     string  `json:"from"` // endpoint: instance id, host name or "internet"
+	To       string  `json:"to"`
+	Protocol string  `json:"protocol"`
+	Ports    string  `json:"ports,omitempty"`        // destination ports (or ICMP types) that change
+	Sources  string  `json:"source_ports,omitempty"` // when only some of the sender's ports change
+	Addrs    string  `json:"addresses,omitempty"`    // when only some addresses of an internet endpoint change
+	Old      string  `json:"old"`                    // verdict before: allowed, reply blocked, denied
+	New      string  `json:"new"`
+	OldRules []Rule  `json:"old_rules"` // what decided before
+	NewRules []Rule  `json:"new_rules"` // what decides now
+	Example  Flow    `json:"example"`
+	Classes  int     `json:"classes"`
+	Flows    float64 `json:"flows"`
+
+	l4, sports []intRange
+	addrs      []addrRange
+	fullSports intRange
+	fullAddrs  float64
+	proto      int
+}
+
+// DiffResult is every verdict change between two topologies.
+type DiffResult struct {
+	Changes []Change `json:"changes"`
+	Pairs   int      `json:"endpoint_pairs"`         // sender/receiver pairs compared
+	Skipped int      `json:"endpoint_pairs_skipped"` // pairs no change can touch
+	Classes int      `json:"classes"`
+}
+
+// changeKind names a verdict change.
+func changeKind(old, new string) string {
+	switch {
+	case new == verdictAllowed:
+		return "newly allowed"
+	case new == verdictDenied:
+		return "newly denied"
+	case old == verdictAllowed:
+		return "reply newly blocked"
+	}
+	return "request newly allowed, reply blocked"
+}
+
+// Diff compares every flow between the instances of old and new and the
+// internet, exhaustively over the classes both topologies tell apart, and
+// returns the flows whose verdict changes.
+func Diff(old, new *vpc.Topology) *DiffResult {
+	mo, mn := newModel(old), newModel(new)
+	protos := protoClasses(old, new)
+	var pp []*protoClass
+	for i := range protos {
+		pp = append(pp, &protos[i])
+	}
+	ro, rn := &resolver{t: old}, &resolver{t: new}
+	// Endpoints: every instance of either topology (as new has it, if it
+	// has it), and the internet outside both.
+	var ins []atom
+	seen := map[string]bool{}
+	for _, t := range []*vpc.Topology{new, old} {
+		rs := rn
+		if t == old {
+			rs = ro
+		}
+		for i := range t.Instances {
+			if !seen[t.Instances[i].ID] {
+				seen[t.Instances[i].ID] = true
+				ins = append(ins, rs.instance(&t.Instances[i])...)
+			}
+		}
+	}
+	inet, _ := rn.resolve(Internet)
+	inet = outsideOf(old, inet)
+	fpo, fpn := fingerprints(old, mo.cuts), fingerprints(new, mn.cuts)
+	res := &DiffResult{}
+	groups := map[string]*Change{}
+	var order []string
+	ms := []*model{mo, mn}
+	pair := func(s, d *atom) {
+		res.Pairs++
+		if fpo[s.name] == fpn[s.name] && fpo[d.name] == fpn[d.name] {
+			res.Skipped++
+			return
+		}
+		for _, b := range layout([]atom{*s}, []atom{*d}, pp, &Intent{Protocol: vpc.ProtoAll}) {
+			solve(ms, nil, b, func(cb *box, outs []outcome) {
+				res.Classes++
+				vo, vn := outs[0].verdict(), outs[1].verdict()
+				if vo == vn {
+					return
+				}
+				or, nr := responsible(old, new, &outs[0], &outs[1])
+				kind := changeKind(vo, vn)
+				key := strings.Join([]string{kind, s.name, d.name, cb.proto.String(), rulesText(or), rulesText(nr)}, "|")
+				g := groups[key]
+				if g == nil {
+					f := cb.rep()
+					g = &Change{Kind: kind, From: s.name, To: d.name, Protocol: cb.proto.String(), Old: vo, New: vn,
+						OldRules: or, NewRules: nr, Example: mn.exportFlow(f), proto: f.proto, fullSports: s.sports()}
+					if s.kind == atomRange {
+						g.fullAddrs = totalCount(inet)
+					}
+					groups[key] = g
+					order = append(order, key)
+				}
+				g.Classes++
+				g.Flows += cb.size()
+				g.l4 = append(g.l4, cb.l4)
+				g.sports = append(g.sports, cb.sport)
+				if s.kind == atomRange {
+					g.addrs = append(g.addrs, cb.src)
+				} else if d.kind == atomRange {
+					g.addrs = append(g.addrs, cb.dst)
+				}
+			})
+		}
+	}
+	all := append(append([]atom(nil), ins...), inet...)
+	for i := range ins {
+		for j := range all {
+			pair(&ins[i], &all[j])
+		}
+	}
+	for i := range inet {
+		for j := range ins {
+			pair(&inet[i], &ins[j])
+		}
+	}
+	for _, k := range order {
+		g := groups[k]
+		g.finish()
+		res.Changes = append(res.Changes, *g)
+	}
+	sort.SliceStable(res.Changes, func(i, j int) bool {
+		a, b := res.Changes[i], res.Changes[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		return a.Protocol < b.Protocol
+	})
+	return res
+}
+
+func totalCount(as []atom) float64 {
+	var n float64
+	for _, a := range as {
+		n += a.r.count()
+	}
+	return n
+}
+
+func (g *Change) finish() {
+	sort.Slice(g.l4, func(i, j int) bool { return g.l4[i].lo < g.l4[j].lo })
+	l4 := mergeRanges(g.l4)
+	var ps []string
+	for _, r := range l4 {
+		switch l4Kind(g.proto) {
+		case l4TCP, l4UDP:
+			ps = append(ps, r.String())
+		case l4ICMP:
+			ps = append(ps, icmpRangeText(r))
+		}
+	}
+	g.Ports = strings.Join(ps, ",")
+	if k := l4Kind(g.proto); k == l4TCP || k == l4UDP {
+		sort.Slice(g.sports, func(i, j int) bool { return g.sports[i].lo < g.sports[j].lo })
+		sp := mergeRanges(g.sports)
+		if len(sp) != 1 || sp[0] != g.fullSports {
+			var s []string
+			for _, r := range sp {
+				s = append(s, r.String())
+			}
+			g.Sources = strings.Join(s, ",")
+		}
+	}
+	g.Addrs = addrsText(g.addrs, g.fullAddrs)
+}
+
+// addrsText lists the addresses of a change to an internet endpoint when
+// they are not all of it.
+func addrsText(rs []addrRange, full float64) string {
+	if len(rs) == 0 || full == 0 {
+		return ""
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].v6 != rs[j].v6 {
+			return !rs[i].v6
+		}
+		return rs[i].lo.less(rs[j].lo)
+	})
+	var merged []addrRange
+	var n float64
+	for _, r := range rs {
+		n += r.count()
+		if k := len(merged); k > 0 && merged[k-1].v6 == r.v6 && merged[k-1].hi.inc() == r.lo {
+			merged[k-1].hi = r.hi
+			continue
+		}
+		merged = append(merged, r)
+	}
+	if n >= full {
+		return ""
+	}
+	var s []string
+	for i, r := range merged {
+		if i == 3 {
+			s = append(s, fmt.Sprintf("+%d more ranges", len(merged)-3))
+			break
+		}
+		s = append(s, r.String())
+	}
+	return strings.Join(s, "; ")
+}
+
+// outsideOf removes from internet atoms what t has inside its VPCs or as
+// public addresses (so that both topologies agree they are the internet).
+func outsideOf(t *vpc.Topology, as []atom) []atom {
+	rs := &resolver{t: t}
+	var out []atom
+	for _, a := range as {
+		for _, x := range rs.outside(a.name, []addrRange{a.r}) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// fingerprints describes, per instance id, everything of t that a flow to
+// or from that instance can meet: its addresses, OS, subnet (public or
+// not, NACL and its rules) and security groups with their rules (peers
+// resolved, so group memberships count). Two topologies that agree on both
+// ends of a flow judge it alike.
+func fingerprints(t *vpc.Topology, tc *topoCuts) map[string]string {
+	out := map[string]string{}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s %s %s %v|", in.PrivateIP, in.PublicIP, in.IPv6, in.OS, in.Conntrack)
+		if sn := t.Subnet(in.Subnet); sn != nil {
+			fmt.Fprintf(&b, "%s %s %s %v %s|", sn.ID, sn.CIDR, sn.IPv6CIDR, sn.Public, sn.RouteTable)
+			if rt := t.RouteTables; len(rt) > 0 {
+				for j := range rt {
+					if rt[j].ID == sn.RouteTable || (sn.RouteTable == "" && rt[j].Main) {
+						for _, r := range rt[j].Routes {
+							fmt.Fprintf(&b, "%s %s %v %v;", r.Dest, r.DestPrefixList, r.Target, r.Blackhole)
+						}
+					}
+				}
+			}
+			if acl := t.NACLOfSubnet(sn.ID); acl != nil {
+				b.WriteString(acl.ID)
+				for _, l := range [][]vpc.NACLRule{acl.Ingress, acl.Egress} {
+					for _, r := range l {
+						fmt.Fprintf(&b, "%d %d %v %d %d %s %v;", r.Number, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR, r.Allow)
+					}
+					b.WriteString("/")
+				}
+			}
+		}
+		b.WriteString("|" + instanceSGText(in))
+		for _, id := range strings.Split(instanceSGText(in), ",") {
+			sg := t.SecurityGroup(id)
+			if sg == nil {
+				continue
+			}
+			for _, l := range [][]vpc.SGRule{sg.Ingress, sg.Egress} {
+				for ri := range l {
+					r := &l[ri]
+					fmt.Fprintf(&b, "%d %v %d %d %v;", r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, tc.rulePeers(r))
+				}
+				b.WriteString("/")
+			}
+		}
+		out[in.ID] = b.String()
+	}
+	return out
+}
+
+// responsible names, on each side, what decided where the verdicts part:
+// the blocking hop of the side that blocks, and the same component's
+// decision on the other side.
+func responsible(old, new *vpc.Topology, o, n *outcome) (oldR, newR []Rule) {
+	po, pn := &o.fwd, &n.fwd
+	if o.fwd.Delivered == n.fwd.Delivered {
+		po, pn = &o.ret, &n.ret
+	}
+	bo, bn := po.Blocked(), pn.Blocked()
+	switch {
+	case bo != nil && bn != nil:
+		return hopRules(old, bo), hopRules(new, bn)
+	case bo != nil:
+		return hopRules(old, bo), sameHop(new, pn, bo)
+	case bn != nil:
+		return sameHop(old, po, bn), hopRules(new, bn)
+	}
+	return deciders(old, o, true), deciders(new, n, true)
+}
+
+// sameHop finds on path p the component that hop h (of the other
+// topology) stands for and names its decision.
+func sameHop(t *vpc.Topology, p *rules.Path, h *rules.Hop) []Rule {
+	for i := range p.Hops {
+		x := &p.Hops[i]
+		if x.Kind != h.Kind || x.Egress != h.Egress {
+			continue
+		}
+		switch {
+		case x.Kind == rules.HopSecurityGroup && x.Instance.ID == h.Instance.ID,
+			x.Kind == rules.HopNetworkACL && x.Subnet != nil && h.Subnet != nil && x.Subnet.ID == h.Subnet.ID,
+			x.Kind != rules.HopSecurityGroup && x.Kind != rules.HopNetworkACL:
+			return hopRules(t, x)
+		}
+	}
+	var out []Rule
+	for i := range p.Hops {
+		out = append(out, hopRules(t, &p.Hops[i])...)
+	}
+	if len(out) == 0 {
+		out = []Rule{{Text: "no filter on the path"}}
+	}
+	return out
+}
