@@ -59,10 +59,10 @@ func l4Kind(proto int) int {
 
 // cuts are one component's boundaries, by the packet field they apply to.
 type cuts struct {
-	addr  [2][2][]u128      // [fieldSrc|fieldDst][v4|v6], sorted
-	sport [l4Kinds][]int    // the packet's source port, sorted
-	dport [l4Kinds][]int    // destination port or ICMP type<<8|code, sorted
-	empty bool              // nothing (structural-only components)
+	addr  [2][2][]u128   // [fieldSrc|fieldDst][v4|v6], sorted
+	sport [l4Kinds][]int // the packet's source port, sorted
+	dport [l4Kinds][]int // destination port or ICMP type<<8|code, sorted
+	empty bool           // nothing (structural-only components)
 }
 
 func (c *cuts) addPrefix(f pktField, p netip.Prefix) {

@@ -61,15 +61,17 @@ func (t *model) exportFlow(f flow) Flow {
 // Class is one equivalence class of an intent's flows and how the
 // evaluator judges all of them (by its representative flow).
 type Class struct {
-	Flow    Flow   `json:"representative"`
-	Flows   float64 `json:"flows"` // how many flows the class holds
-	Verdict string `json:"verdict"` // allowed, reply blocked, denied
-	Forward bool   `json:"forward_delivered"`
+	Flow    Flow    `json:"representative"`
+	Flows   float64 `json:"flows"`   // how many flows the class holds
+	Verdict string  `json:"verdict"` // allowed, reply blocked, denied
+	Forward bool    `json:"forward_delivered"`
 	// Return is whether the reply arrives; ReturnAnalysed is false when the
 	// first packet did not arrive or the protocol has no modelled reply.
 	Return         bool `json:"return_delivered"`
 	ReturnAnalysed bool `json:"return_analysed"`
 	Holds          bool `json:"holds"`
+
+	l4, sports intRange // the class's destination and source ports
 }
 
 // Counterexample is a flow that contradicts an intent, and why.
@@ -329,7 +331,7 @@ func (c *Checker) Check(in *Intent) (*Result, error) {
 			n := cb.size()
 			res.Flows += n
 			cl := Class{Flow: c.m.exportFlow(cb.rep()), Flows: n, Verdict: o.verdict(), Forward: o.fwd.Delivered,
-				Return: o.retAnalysed && o.ret.Delivered, ReturnAnalysed: o.retAnalysed, Holds: ok}
+				Return: o.retAnalysed && o.ret.Delivered, ReturnAnalysed: o.retAnalysed, Holds: ok, l4: cb.l4, sports: cb.sport}
 			res.Classes = append(res.Classes, cl)
 			if !ok {
 				res.Failing++

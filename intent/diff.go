@@ -110,8 +110,10 @@ func Diff(old, new *vpc.Topology) *DiffResult {
 					f := cb.rep()
 					g = &Change{Kind: kind, From: s.name, To: d.name, Protocol: cb.proto.String(), Old: vo, New: vn,
 						OldRules: or, NewRules: nr, Example: mn.exportFlow(f), proto: f.proto, fullSports: s.sports()}
-					if s.kind == atomRange {
-						g.fullAddrs = totalCount(inet)
+					for _, a := range inet {
+						if (s.kind == atomRange || d.kind == atomRange) && a.r.v6 == s.r.v6 {
+							g.fullAddrs += a.r.count()
+						}
 					}
 					groups[key] = g
 					order = append(order, key)
@@ -160,14 +162,6 @@ func Diff(old, new *vpc.Topology) *DiffResult {
 	return res
 }
 
-func totalCount(as []atom) float64 {
-	var n float64
-	for _, a := range as {
-		n += a.r.count()
-	}
-	return n
-}
-
 func (g *Change) finish() {
 	sort.Slice(g.l4, func(i, j int) bool { return g.l4[i].lo < g.l4[j].lo })
 	l4 := mergeRanges(g.l4)
@@ -209,7 +203,10 @@ func addrsText(rs []addrRange, full float64) string {
 	})
 	var merged []addrRange
 	var n float64
-	for _, r := range rs {
+	for i, r := range rs {
+		if i > 0 && r == rs[i-1] {
+			continue // the same addresses in another port class
+		}
 		n += r.count()
 		if k := len(merged); k > 0 && merged[k-1].v6 == r.v6 && merged[k-1].hi.inc() == r.lo {
 			merged[k-1].hi = r.hi
