@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -136,6 +137,7 @@ func Load(path string) (*File, error) {
 }
 
 // errs collects errors with positions in the style of vpc.ErrorList.
+
 type errs struct {
 	file string
 	list vpc.ErrorList
@@ -172,7 +174,9 @@ func pos(n *yaml.Node) vpc.Pos { return vpc.Pos{Line: n.Line, Column: n.Column} 
 var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // Parse decodes an intents file. file is used in messages. Every mistake
-// is reported (a vpc.ErrorList), each with its line and column.
+// is reported (a vpc.ErrorList), each with its line and column; the File
+// returned with them holds the intents that did parse (nil when the YAML
+// itself is broken), so that Validate can report their mistakes too.
 func Parse(file string, data []byte) (*File, error) {
 	e := &errs{file: file}
 	f := &File{Path: file}
@@ -193,7 +197,7 @@ func Parse(file string, data []byte) (*File, error) {
 	root := doc.Content[0]
 	m := mapping(e, root, "", "topology", "intents")
 	if m == nil {
-		return nil, e.err()
+		return f, e.err()
 	}
 	if n := m["topology"]; n != nil {
 		if n.Kind != yaml.ScalarNode || n.Value == "" {
@@ -217,10 +221,24 @@ func Parse(file string, data []byte) (*File, error) {
 			}
 		}
 	}
-	if err := e.err(); err != nil {
-		return nil, err
+	return f, e.err()
+}
+
+// JoinErrors merges error lists (nil ones skipped) into one sorted list.
+func JoinErrors(list ...error) error {
+	e := &errs{}
+	for _, err := range list {
+		if err == nil {
+			continue
+		}
+		var l vpc.ErrorList
+		if errors.As(err, &l) {
+			e.list = append(e.list, l...)
+		} else {
+			e.list = append(e.list, &vpc.Error{Msg: err.Error()})
+		}
 	}
-	return f, nil
+	return e.err()
 }
 
 // mapping checks that n is a mapping with keys from valid only and returns it by key.

@@ -115,9 +115,9 @@ func runCheck(ctx context.Context, w, ew io.Writer, o *checkOptions) error {
 		return fmt.Errorf("check: -o %q: want text, json or github", o.output)
 	}
 	start := time.Now()
-	f, err := intent.Load(o.intents)
-	if err != nil {
-		return invalid(ew, o.output, err)
+	f, perr := intent.Load(o.intents)
+	if f == nil {
+		return invalid(ew, o.output, perr)
 	}
 	t, tfile, tyaml, err := checkTopology(o, f)
 	if err != nil {
@@ -135,7 +135,7 @@ func runCheck(ctx context.Context, w, ew io.Writer, o *checkOptions) error {
 		}
 	}
 	ck := intent.NewChecker(t)
-	if err := ck.Validate(f); err != nil {
+	if err := intent.JoinErrors(perr, ck.Validate(f)); err != nil {
 		return invalid(ew, o.output, err)
 	}
 	results, err := ck.CheckFile(f)
