@@ -246,7 +246,7 @@ func layout(srcs, dsts []atom, protos []*protoClass, in *Intent) []box {
 				}
 				for _, l4 := range l4Ranges(p, s.r.v6, in) {
 					for _, sp := range sportRanges(p, s, in) {
-						out = append(out, box{src: s.r, dst: dr, proto: pc, l4: l4, sport: sp})
+						out = append(out, box{src: s.r, dst: dr, proto: pc, l4: l4, sport: sp, from: s.name, to: d.name})
 					}
 				}
 			}

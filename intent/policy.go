@@ -233,7 +233,7 @@ func (p *policyRun) naclReturn() []Finding {
 			}
 			g.n++
 			f := cb.rep()
-			g.flows[fmt.Sprintf("%s -> %s %s", endpointName(t, f.src), endpointName(t, f.dst), protoName(f.proto))] = true
+			g.flows[fmt.Sprintf("%s -> %s %s", cb.from, cb.to, protoName(f.proto))] = true
 		})
 	}
 	var out []Finding
@@ -654,9 +654,10 @@ func (p *policyRun) unmentioned() []Finding {
 					mc.addr[f][fam] = append(mc.addr[f][fam], r.hi.inc())
 				}
 			}
+			// Source ports do not matter: an intent about a path mentions
+			// it whatever ports its clients pick.
 			if k := l4Kind(b.proto.rep); k >= 0 {
 				mc.dport[k] = append(mc.dport[k], b.l4.lo, b.l4.hi+1)
-				mc.sport[k] = append(mc.sport[k], b.sport.lo, b.sport.hi+1)
 			}
 		}
 	}
@@ -678,7 +679,9 @@ func (p *policyRun) unmentioned() []Finding {
 				}
 				f := cb.rep()
 				for _, cv := range covered {
-					if cv.holds(f) {
+					any := cv
+					any.sport = intRange{0, 65535}
+					if any.holds(f) {
 						return
 					}
 				}

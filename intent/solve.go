@@ -205,7 +205,7 @@ func (b *box) split(c *collector) []box {
 		for _, d := range dsts {
 			for _, l := range l4s {
 				for _, sp := range sps {
-					out = append(out, box{src: s, dst: d, proto: b.proto, l4: l, sport: sp})
+					out = append(out, box{src: s, dst: d, proto: b.proto, l4: l, sport: sp, from: b.from, to: b.to})
 				}
 			}
 		}

@@ -218,6 +218,7 @@ type box struct {
 	proto    *protoClass
 	l4       intRange
 	sport    intRange
+	from, to string // the endpoints' names (instance id, host, "internet", CIDR)
 }
 
 // rep is the flow every flow of the box is judged by: the lowest of each dimension.
