@@ -101,13 +101,14 @@ type Result struct {
 type Checker struct {
 	T      *vpc.Topology
 	m      *model
+	ex     *rules.Explainer
 	rs     *resolver
 	protos []protoClass
 }
 
 // NewChecker prepares the evaluator for t.
 func NewChecker(t *vpc.Topology) *Checker {
-	return &Checker{T: t, m: newModel(t), rs: &resolver{t: t}, protos: protoClasses(t)}
+	return &Checker{T: t, m: newModel(t), ex: rules.NewExplainer(t), rs: &resolver{t: t}, protos: protoClasses(t)}
 }
 
 // Evaluations is how many flows the checker has walked.
@@ -354,7 +355,7 @@ func (c *Checker) Check(in *Intent) (*Result, error) {
 func (c *Checker) counterexample(f flow, o *outcome, ret bool) *Counterexample {
 	ff := c.m.exportFlow(f)
 	ce := &Counterexample{Flow: ff, Verdict: o.verdict(), Rules: deciders(c.T, o, ret)}
-	a := rules.Explain(c.T, ff.Query())
+	a := c.ex.Explain(ff.Query())
 	var b strings.Builder
 	_ = a.WriteText(&b)
 	ce.Explain, ce.Analysis = b.String(), a
