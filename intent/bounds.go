@@ -57,12 +57,54 @@ func l4Kind(proto int) int {
 	return -1
 }
 
-// cuts are one component's boundaries, by the packet field they apply to.
+// cuts are one component's boundaries: unconditional ones by the packet
+// field they apply to, and rules, whose boundaries count only for boxes
+// of flows the rule can match.
 type cuts struct {
 	addr  [2][2][]u128   // [fieldSrc|fieldDst][v4|v6], sorted
 	sport [l4Kinds][]int // the packet's source port, sorted
 	dport [l4Kinds][]int // destination port or ICMP type<<8|code, sorted
-	empty bool           // nothing (structural-only components)
+	rules []cutRule
+	// byProto indexes rules by protocol (vpc.ProtoAll's apart), so a box
+	// meets only its protocol's rules.
+	byProto map[int][]int32
+	empty   bool // nothing (structural-only components)
+}
+
+// protoRules returns the indexes of the rules that can match protocol p.
+func (c *cuts) protoRules(p int) (own, all []int32) {
+	if c.byProto == nil {
+		c.byProto = map[int][]int32{}
+		for i := range c.rules {
+			c.byProto[c.rules[i].proto] = append(c.byProto[c.rules[i].proto], int32(i))
+		}
+	}
+	if p == vpc.ProtoAll {
+		return nil, c.byProto[vpc.ProtoAll]
+	}
+	return c.byProto[p], c.byProto[vpc.ProtoAll]
+}
+
+// portField is a port field of the packet.
+type portField int
+
+const (
+	fieldDport portField = iota // destination port, or ICMP type<<8|code
+	fieldSport
+)
+
+// cutRule is one rule's say in a component's decision: the field its peer
+// prefixes test, the protocol, and the port (or ICMP type/code) set on one
+// port field. A rule that cannot match any flow of a box (its protocol,
+// peer or ports miss the box) decides nothing there, so its boundaries
+// do not cut that box.
+type cutRule struct {
+	peerField pktField
+	peers     []addrRange // empty: matches nothing
+	proto     int         // vpc.ProtoAll: every protocol
+	portField portField
+	ports     intRange // {0, 65535} when the rule does not restrict
+	restrict  bool     // ports restrict (and cut)
 }
 
 func (c *cuts) addPrefix(f pktField, p netip.Prefix) {
@@ -94,25 +136,63 @@ func addRange(list *[]int, lo, hi int) {
 	*list = append(*list, hi+1)
 }
 
-// addL4 adds a rule's destination-port (or ICMP type/code) set.
-func (c *cuts) addL4(dport bool, proto int, ports vpc.PortRange, icmpType, icmpCode int, icmpV4CIDR bool) {
-	list := &c.sport
-	if dport {
-		list = &c.dport
+func addAddrRange(list *[]u128, r addrRange) {
+	*list = append(*list, r.lo)
+	if r.hi != maxAddr(r.v6) {
+		*list = append(*list, r.hi.inc())
 	}
+}
+
+// l4Set is the set of destination ports (TCP/UDP) or ICMP type<<8|code a
+// rule matches, and whether it restricts at all.
+func l4Set(proto int, ports vpc.PortRange, icmpType, icmpCode int, icmpV4CIDR bool) (intRange, bool) {
 	switch proto {
 	case vpc.ProtoTCP, vpc.ProtoUDP:
-		addRange(&list[l4Kind(proto)], max(ports.From, 0), min(ports.To, 65535))
+		r := intRange{max(ports.From, 0), min(ports.To, 65535)}
+		return r, r != intRange{0, 65535}
 	case vpc.ProtoICMP, vpc.ProtoICMPv6:
-		if !dport || icmpType < 0 || (proto == vpc.ProtoICMPv6 && icmpV4CIDR) {
-			return
-		}
-		if icmpCode < 0 {
-			addRange(&list[l4ICMP], icmpType<<8, icmpType<<8|255)
-		} else {
-			addRange(&list[l4ICMP], icmpType<<8|icmpCode, icmpType<<8|icmpCode)
+		switch {
+		case icmpType < 0 || (proto == vpc.ProtoICMPv6 && icmpV4CIDR):
+		case icmpCode < 0:
+			return intRange{icmpType << 8, icmpType<<8 | 255}, true
+		default:
+			return intRange{icmpType<<8 | icmpCode, icmpType<<8 | icmpCode}, true
 		}
 	}
+	return intRange{0, 65535}, false
+}
+
+func (c *cuts) addRule(r cutRule) {
+	c.rules = append(c.rules, r)
+}
+
+// flat is c with every rule's boundaries unconditional (for callers that
+// split a rule's own space, not a box of flows).
+func (c *cuts) flat() *cuts {
+	f := &cuts{addr: c.addr, sport: c.sport, dport: c.dport}
+	for _, r := range c.rules {
+		for _, p := range r.peers {
+			fam := 0
+			if p.v6 {
+				fam = 1
+			}
+			addAddrRange(&f.addr[r.peerField][fam], p)
+		}
+		if !r.restrict {
+			continue
+		}
+		for k := range l4Kinds {
+			if r.proto != vpc.ProtoAll && l4Kind(r.proto) != k {
+				continue
+			}
+			list := &f.dport[k]
+			if r.portField == fieldSport {
+				list = &f.sport[k]
+			}
+			addRange(list, r.ports.lo, r.ports.hi)
+		}
+	}
+	return f.finish()
 }
 
 func (c *cuts) finish() *cuts {
@@ -267,10 +347,14 @@ func (tc *topoCuts) hop(h *rules.Hop) *cuts {
 		if h.ACL != nil {
 			k.id = h.ACL.ID
 		}
-	case rules.HopInternetGateway, rules.HopReserved, rules.HopRoute:
-		// Decided by structural facts alone (which address is whose, a
-		// subnet's route to the internet gateway).
+	case rules.HopInternetGateway, rules.HopReserved:
+		// Decided by structural facts alone (which address is whose).
 		return &cuts{empty: true}
+	case rules.HopRoute:
+		if h.Subnet == nil {
+			return &cuts{empty: true}
+		}
+		k.id = h.Subnet.ID
 	default:
 		return tc.allCuts()
 	}
@@ -283,6 +367,8 @@ func (tc *topoCuts) hop(h *rules.Hop) *cuts {
 		tc.sgCuts(c, h.Instance, h.Egress)
 	case rules.HopNetworkACL:
 		naclCuts(c, h.ACL, h.Egress)
+	case rules.HopRoute:
+		routeCuts(c, tc.t, routeTableOf(tc.t, h.Subnet))
 	}
 	tc.hops[k] = c.finish()
 	return c
@@ -312,16 +398,20 @@ func (tc *topoCuts) sgCuts(c *cuts, in *vpc.Instance, egress bool) {
 		}
 		for i := range own {
 			r := &own[i]
+			var peers []addrRange
 			for _, p := range tc.rulePeers(r) {
-				c.addPrefix(peer, p)
+				peers = append(peers, prefixRange(p))
 			}
-			c.addL4(true, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, false)
+			ports, restrict := l4Set(r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, false)
+			c.addRule(cutRule{peerField: peer, peers: peers, proto: r.Protocol, portField: fieldDport, ports: ports, restrict: restrict})
 		}
 		for i := range opp {
 			r := &opp[i]
-			if r.Protocol == vpc.ProtoTCP || r.Protocol == vpc.ProtoUDP {
-				c.addL4(false, r.Protocol, r.Ports, -1, -1, false)
+			if !r.CIDR.IsValid() || r.CIDR.Bits() != 0 || (r.Protocol != vpc.ProtoTCP && r.Protocol != vpc.ProtoUDP) {
+				continue
 			}
+			ports, restrict := l4Set(r.Protocol, r.Ports, -1, -1, false)
+			c.addRule(cutRule{peerField: peer, peers: []addrRange{prefixRange(r.CIDR)}, proto: r.Protocol, portField: fieldSport, ports: ports, restrict: restrict})
 		}
 	}
 }
@@ -352,13 +442,32 @@ func naclCuts(c *cuts, acl *vpc.NetworkACL, egress bool) {
 	}
 	for i := range list {
 		r := &list[i]
-		c.addPrefix(peer, r.CIDR)
-		c.addL4(true, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR.Addr().Is4())
+		if !r.CIDR.IsValid() {
+			continue
+		}
+		ports, restrict := l4Set(r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR.Addr().Is4())
+		c.addRule(cutRule{peerField: peer, peers: []addrRange{prefixRange(r.CIDR)}, proto: r.Protocol, portField: fieldDport, ports: ports, restrict: restrict})
 	}
 }
 
-// allCuts is every rule of the topology on every field: the fallback for a
-// component kind this package does not know yet.
+// routeCuts: a route table picks a route by the longest destination prefix
+// that holds the packet's destination.
+func routeCuts(c *cuts, t *vpc.Topology, rt *vpc.RouteTable) {
+	if rt == nil {
+		return
+	}
+	for _, r := range rt.Routes {
+		c.addPrefix(fieldDst, r.Dest)
+		if pl := t.PrefixList(r.DestPrefixList); pl != nil {
+			for _, p := range pl.CIDRs {
+				c.addPrefix(fieldDst, p)
+			}
+		}
+	}
+}
+
+// allCuts is every rule of the topology on every field, unconditionally:
+// the fallback for a component kind this package does not know yet.
 func (tc *topoCuts) allCuts() *cuts {
 	if tc.all != nil {
 		return tc.all
@@ -375,15 +484,9 @@ func (tc *topoCuts) allCuts() *cuts {
 		}
 	}
 	for i := range tc.t.RouteTables {
-		for _, r := range tc.t.RouteTables[i].Routes {
-			c.addPrefix(fieldDst, r.Dest)
-			if pl := tc.t.PrefixList(r.DestPrefixList); pl != nil {
-				for _, p := range pl.CIDRs {
-					c.addPrefix(fieldDst, p)
-				}
-			}
-		}
+		routeCuts(c, tc.t, &tc.t.RouteTables[i])
 	}
+	c = c.flat()
 	// Every field may be either.
 	for fam := range 2 {
 		both := append(append([]u128(nil), c.addr[fieldSrc][fam]...), c.addr[fieldDst][fam]...)
@@ -395,4 +498,16 @@ func (tc *topoCuts) allCuts() *cuts {
 	}
 	tc.all = c.finish()
 	return tc.all
+}
+
+// routeTableOf is the table a subnet's packets are routed by: its own, else
+// its VPC's main table (RT-3).
+func routeTableOf(t *vpc.Topology, sn *vpc.Subnet) *vpc.RouteTable {
+	for i := range t.RouteTables {
+		rt := &t.RouteTables[i]
+		if rt.ID == sn.RouteTable || (sn.RouteTable == "" && rt.Main && (rt.VPC == sn.VPC || sn.VPC == "")) {
+			return rt
+		}
+	}
+	return nil
 }

@@ -59,7 +59,10 @@ func (t *model) exportFlow(f flow) Flow {
 }
 
 // Class is one equivalence class of an intent's flows and how the
-// evaluator judges all of them (by its representative flow).
+// evaluator judges all of them (by its representative flow). Classes of an
+// intent without both_ways are decided by the first packet alone: their
+// replies are not analysed (ReturnAnalysed false, Verdict allowed or
+// denied for the first packet).
 type Class struct {
 	Flow    Flow    `json:"representative"`
 	Flows   float64 `json:"flows"`   // how many flows the class holds
@@ -223,7 +226,8 @@ func (c *Checker) atoms(es []Endpoint) ([]atom, error) {
 // in may be nil (every port, default source ports).
 func layout(srcs, dsts []atom, protos []*protoClass, in *Intent) []box {
 	var out []box
-	seen := map[string]bool{}
+	type pairKey struct{ s, d addrRange }
+	seen := map[pairKey]bool{}
 	for si := range srcs {
 		s := &srcs[si]
 		for di := range dsts {
@@ -235,7 +239,7 @@ func layout(srcs, dsts []atom, protos []*protoClass, in *Intent) []box {
 				continue // never to itself
 			}
 			dr := d.target(s)
-			key := fmt.Sprint(s.r, dr)
+			key := pairKey{s.r, dr}
 			if seen[key] {
 				continue // an endpoint listed twice, or in two groups
 			}
@@ -326,7 +330,7 @@ func (c *Checker) Check(in *Intent) (*Result, error) {
 	var firstBox box
 	ms := []*model{c.m}
 	for _, b := range boxes {
-		solve(ms, nil, b, func(cb *box, outs []outcome) {
+		solveWith(ms, solveOpts{forwardOnly: !in.BothWays}, b, func(cb *box, outs []outcome) {
 			o := &outs[0]
 			ok := in.holds(o)
 			n := cb.size()
@@ -346,6 +350,12 @@ func (c *Checker) Check(in *Intent) (*Result, error) {
 	res.NClass = len(res.Classes)
 	if first != nil {
 		res.Holds = false
+		if !in.BothWays {
+			// The class was decided by its first packet; the example
+			// shows the whole exchange.
+			o := c.m.eval(firstBox.rep())
+			first = &o
+		}
 		res.Counterexample = c.counterexample(firstBox.rep(), first, in.BothWays)
 	}
 	return res, nil

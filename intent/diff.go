@@ -2,6 +2,7 @@ package intent
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -84,19 +85,35 @@ func Diff(old, new *vpc.Topology) *DiffResult {
 	}
 	inet, _ := rn.resolve(Internet)
 	inet = outsideOf(old, inet)
-	fpo, fpn := fingerprints(old, mo.cuts), fingerprints(new, mn.cuts)
+	fpo, fpn := footprints(old, mo.cuts), footprints(new, mn.cuts)
+	deltas := map[string]*delta{}
+	deltaOf := func(name string) *delta {
+		if deltas[name] == nil {
+			deltas[name] = instanceDelta(fpo, fpn, name)
+		}
+		return deltas[name]
+	}
 	res := &DiffResult{}
 	groups := map[string]*Change{}
 	var order []string
 	ms := []*model{mo, mn}
 	pair := func(s, d *atom) {
 		res.Pairs++
-		if fpo[s.name] == fpn[s.name] && fpo[d.name] == fpn[d.name] {
+		dl := union(deltaOf(s.name), deltaOf(d.name))
+		if diffWhole {
+			dl.all = true
+		}
+		if dl.empty() {
 			res.Skipped++
 			return
 		}
+		var boxes []box
 		for _, b := range layout([]atom{*s}, []atom{*d}, pp, &Intent{Protocol: vpc.ProtoAll}) {
-			solve(ms, nil, b, func(cb *box, outs []outcome) {
+			boxes = append(boxes, dl.restrict(b)...)
+		}
+		prune := func(b *box) bool { return !dl.touches(b, old, new) }
+		for _, b := range boxes {
+			solveWith(ms, solveOpts{prune: prune}, b, func(cb *box, outs []outcome) {
 				res.Classes++
 				vo, vn := outs[0].verdict(), outs[1].verdict()
 				if vo == vn {
@@ -241,55 +258,253 @@ func outsideOf(t *vpc.Topology, as []atom) []atom {
 	return out
 }
 
-// fingerprints describes, per instance id, everything of t that a flow to
-// or from that instance can meet: its addresses, OS, subnet (public or
-// not, NACL and its rules) and security groups with their rules (peers
-// resolved, so group memberships count). Two topologies that agree on both
-// ends of a flow judge it alike.
-func fingerprints(t *vpc.Topology, tc *topoCuts) map[string]string {
-	out := map[string]string{}
+// footprint is what of a topology a flow to or from one instance can
+// meet: its own and its subnet's facts (addresses, OS, subnet, public or
+// not, route table, which SGs and NACL) and the rules of those SGs (peers
+// resolved, so group memberships count) and that NACL, each as a string.
+type footprint struct {
+	facts string
+	rules map[string]ruleSig
+}
+
+// ruleSig is what flows a rule can touch: a protocol and a destination
+// port (or ICMP type/code) set.
+type ruleSig struct {
+	proto    int
+	ports    intRange
+	restrict bool
+	peers    []addrRange
+}
+
+func footprints(t *vpc.Topology, tc *topoCuts) map[string]*footprint {
+	out := map[string]*footprint{}
 	for i := range t.Instances {
 		in := &t.Instances[i]
+		fp := &footprint{rules: map[string]ruleSig{}}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s %s %s %v|", in.PrivateIP, in.PublicIP, in.IPv6, in.OS, in.Conntrack)
+		fmt.Fprintf(&b, "%s %s %s %s %v %s|", in.PrivateIP, in.PublicIP, in.IPv6, in.OS, in.Conntrack, instanceSGText(in))
 		if sn := t.Subnet(in.Subnet); sn != nil {
 			fmt.Fprintf(&b, "%s %s %s %v %s|", sn.ID, sn.CIDR, sn.IPv6CIDR, sn.Public, sn.RouteTable)
-			if rt := t.RouteTables; len(rt) > 0 {
-				for j := range rt {
-					if rt[j].ID == sn.RouteTable || (sn.RouteTable == "" && rt[j].Main) {
-						for _, r := range rt[j].Routes {
-							fmt.Fprintf(&b, "%s %s %v %v;", r.Dest, r.DestPrefixList, r.Target, r.Blackhole)
-						}
-					}
+			if rt := routeTableOf(t, sn); rt != nil {
+				for _, r := range rt.Routes {
+					fmt.Fprintf(&b, "%s %s %v %v;", r.Dest, r.DestPrefixList, r.Target, r.Blackhole)
 				}
 			}
 			if acl := t.NACLOfSubnet(sn.ID); acl != nil {
 				b.WriteString(acl.ID)
-				for _, l := range [][]vpc.NACLRule{acl.Ingress, acl.Egress} {
+				for d, l := range [][]vpc.NACLRule{acl.Ingress, acl.Egress} {
 					for _, r := range l {
-						fmt.Fprintf(&b, "%d %d %v %d %d %s %v;", r.Number, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR, r.Allow)
+						ports, restrict := l4Set(r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR.Addr().Is4())
+						fp.rules[fmt.Sprintf("nacl %d %d %d %v %d %d %s %v", d, r.Number, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, r.CIDR, r.Allow)] =
+							ruleSig{r.Protocol, ports, restrict, []addrRange{prefixRange(r.CIDR)}}
 					}
-					b.WriteString("/")
 				}
 			}
 		}
-		b.WriteString("|" + instanceSGText(in))
 		for _, id := range strings.Split(instanceSGText(in), ",") {
 			sg := t.SecurityGroup(id)
 			if sg == nil {
 				continue
 			}
-			for _, l := range [][]vpc.SGRule{sg.Ingress, sg.Egress} {
+			for d, l := range [][]vpc.SGRule{sg.Ingress, sg.Egress} {
 				for ri := range l {
 					r := &l[ri]
-					fmt.Fprintf(&b, "%d %v %d %d %v;", r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, tc.rulePeers(r))
+					ports, restrict := l4Set(r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, false)
+					var peers []addrRange
+					for _, p := range tc.rulePeers(r) {
+						peers = append(peers, prefixRange(p))
+					}
+					fp.rules[fmt.Sprintf("sg %d %d %v %d %d %v", d, r.Protocol, r.Ports, r.ICMPType, r.ICMPCode, tc.rulePeers(r))] =
+						ruleSig{r.Protocol, ports, restrict, peers}
 				}
-				b.WriteString("/")
 			}
 		}
-		out[in.ID] = b.String()
+		fp.facts = b.String()
+		out[in.ID] = fp
 	}
 	return out
+}
+
+// diffWhole makes Diff compare every flow of every pair (tests: the
+// restriction to the delta must change nothing).
+var diffWhole bool
+
+// delta is the part of the flow space a change can touch for one pair of
+// endpoints: the protocols of the rules that differ and their ports. A
+// flow none of those rules can match, on any hop, is judged alike before
+// and after (NACLs: the first rule that matches is an unchanged one; SGs:
+// the same rules admit it, and SG-23's "all ports" rules are unrestricted
+// so they make the delta everything). A packet meets a rule's ports with
+// its destination port: the flow's on the way there, the flow's source port
+// on the way back.
+type delta struct {
+	all     bool
+	changed []ruleSig
+	protos map[int]bool // vpc.ProtoAll: every protocol
+	ports  map[int][]intRange
+	free   map[int]bool // a changed rule of that protocol restricts no port
+}
+
+// instanceDelta is the delta of the rules a flow of one endpoint can meet.
+func instanceDelta(old, new map[string]*footprint, name string) *delta {
+	d := &delta{protos: map[int]bool{}, ports: map[int][]intRange{}, free: map[int]bool{}}
+	o, w := old[name], new[name]
+	switch {
+	case o == nil && w == nil:
+		return d // the internet
+	case o == nil || w == nil || o.facts != w.facts:
+		d.all = true
+		return d
+	}
+	for _, pair := range [2][2]map[string]ruleSig{{o.rules, w.rules}, {w.rules, o.rules}} {
+		for k, sig := range pair[0] {
+			if _, same := pair[1][k]; same {
+				continue
+			}
+			d.protos[sig.proto] = true
+			d.changed = append(d.changed, sig)
+			if sig.restrict {
+				d.ports[sig.proto] = append(d.ports[sig.proto], sig.ports)
+			} else {
+				d.free[sig.proto] = true
+			}
+		}
+	}
+	if d.protos[vpc.ProtoAll] {
+		d.all = true
+	}
+	return d
+}
+
+// union is the delta of a flow between two endpoints.
+func union(a, b *delta) *delta {
+	d := &delta{all: a.all || b.all, protos: map[int]bool{}, ports: map[int][]intRange{}, free: map[int]bool{}}
+	for _, x := range []*delta{a, b} {
+		d.changed = append(d.changed, x.changed...)
+		for p := range x.protos {
+			d.protos[p] = true
+		}
+		for p, r := range x.ports {
+			d.ports[p] = append(d.ports[p], r...)
+		}
+		for p := range x.free {
+			d.free[p] = true
+		}
+	}
+	return d
+}
+
+func (d *delta) empty() bool { return !d.all && len(d.protos) == 0 }
+
+// touches reports whether a changed rule can match a packet of a flow of b,
+// on either path: its peer holds one of the flow's addresses (either one,
+// public or private), its protocol is the flow's, its ports hold one of the
+// flow's ports. A box no changed rule touches is judged alike before and
+// after, so it need not be split or walked.
+func (d *delta) touches(b *box, t ...*vpc.Topology) bool {
+	if d.all {
+		return true
+	}
+	var addrs []addrRange
+	for _, r := range []addrRange{b.src, b.dst} {
+		addrs = append(addrs, r)
+		if !r.single() || r.v6 {
+			continue
+		}
+		for _, tp := range t {
+			if in := tp.InstanceByIP(r.first()); in != nil {
+				for _, a := range []netip.Addr{in.PrivateIP, in.PublicIP} {
+					if a.IsValid() {
+						addrs = append(addrs, singleAddr(a))
+					}
+				}
+			}
+		}
+	}
+	icmp := l4Kind(b.proto.rep) == l4ICMP
+	for i := range d.changed {
+		r := &d.changed[i]
+		if r.proto != vpc.ProtoAll && r.proto != b.proto.rep {
+			continue
+		}
+		if r.restrict && !icmp {
+			if (r.ports.hi < b.l4.lo || r.ports.lo > b.l4.hi) && (r.ports.hi < b.sport.lo || r.ports.lo > b.sport.hi) {
+				continue
+			}
+		}
+		for _, p := range r.peers {
+			for _, a := range addrs {
+				if p.v6 == a.v6 && !p.hi.less(a.lo) && !a.hi.less(p.lo) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// restrict cuts b down to the flows the delta can touch.
+func (d *delta) restrict(b box) []box {
+	if d.all {
+		return []box{b}
+	}
+	p := b.proto.rep
+	if len(b.proto.ranges) != 1 || b.proto.ranges[0].lo != b.proto.ranges[0].hi || !d.protos[p] {
+		return nil // the "other protocols" class: no changed rule names one of them
+	}
+	if d.free[p] || l4Kind(p) < 0 {
+		return []box{b}
+	}
+	var out []box
+	inside := func(r intRange, set []intRange) (in, rest []intRange) {
+		for _, piece := range splitInt(r, rangeCuts(set)) {
+			hit := false
+			for _, s := range set {
+				if piece.lo >= s.lo && piece.hi <= s.hi {
+					hit = true
+				}
+			}
+			if hit {
+				in = append(in, piece)
+			} else {
+				rest = append(rest, piece)
+			}
+		}
+		return in, rest
+	}
+	l4in, l4rest := inside(b.l4, d.ports[p])
+	for _, r := range l4in {
+		x := b
+		x.l4 = r
+		out = append(out, x)
+	}
+	if l4Kind(p) == l4ICMP {
+		// Replies' types are not the flow's: any flow of a changed ICMP
+		// rule's protocol may meet it on the way back.
+		for _, r := range l4rest {
+			x := b
+			x.l4 = r
+			out = append(out, x)
+		}
+		return out
+	}
+	spin, _ := inside(b.sport, d.ports[p])
+	for _, r := range l4rest {
+		for _, s := range spin {
+			x := b
+			x.l4, x.sport = r, s
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func rangeCuts(set []intRange) []int {
+	var c []int
+	for _, r := range set {
+		c = append(c, r.lo, r.hi+1)
+	}
+	return sortIntCuts(c)
 }
 
 // responsible names, on each side, what decided where the verdicts part:

@@ -66,11 +66,30 @@ var internetV6 = netip.MustParsePrefix("2000::/3")
 
 // resolver turns endpoint names into atoms for one topology.
 type resolver struct {
-	t *vpc.Topology
+	t     *vpc.Topology
+	cache map[string]resolved
 }
 
-// resolve returns the atoms e stands for, or an error saying what would be valid.
+type resolved struct {
+	atoms []atom
+	err   error
+}
+
+// resolve returns the atoms e stands for, or an error saying what would be
+// valid. Callers must not modify the atoms.
 func (rs *resolver) resolve(e string) ([]atom, error) {
+	if r, ok := rs.cache[e]; ok {
+		return r.atoms, r.err
+	}
+	as, err := rs.resolveOnce(e)
+	if rs.cache == nil {
+		rs.cache = map[string]resolved{}
+	}
+	rs.cache[e] = resolved{as, err}
+	return as, err
+}
+
+func (rs *resolver) resolveOnce(e string) ([]atom, error) {
 	t := rs.t
 	switch {
 	case e == Internet:

@@ -268,6 +268,24 @@ func contradictions(t *testing.T, seed uint64) (found []string, classes, samples
 				check(l, g.sample(&l.b, false), "inside")
 			}
 		}
+		// Classes decided by the first packet alone (intents without
+		// both_ways) must agree on the first packet.
+		var fwdLeaves []leaf
+		for _, b := range boxes {
+			solveWith([]*model{c.m}, solveOpts{forwardOnly: true}, b, func(cb *box, outs []outcome) { fwdLeaves = append(fwdLeaves, leaf{*cb, outs[0]}) })
+		}
+		for i := range fwdLeaves {
+			l := &fwdLeaves[i]
+			for j := range 3 {
+				s := g.sample(&l.b, j == 0)
+				fwd, _, _ := bf.walk(s)
+				samples++
+				if fwd != l.o.fwd.Delivered || l.o.retAnalysed {
+					found = append(found, fmt.Sprintf("seed %d intent %d (%s): first-packet class: flow %+v: brute force fwd=%v, its class (rep %+v) says fwd=%v",
+						seed, k, in.Describe(), s, fwd, l.b.rep(), l.o.fwd.Delivered))
+				}
+			}
+		}
 		// Flows drawn over the intent's whole space, judged by the class that holds them.
 		for range 100 {
 			b := &boxes[g.n(len(boxes))]

@@ -20,7 +20,15 @@ type LiveFlow struct {
 // and failing classes first, then the others, taking from every intent in
 // turn so that each gets its share. total is how many distinct sendable
 // flows there were.
-func LiveFlows(results []*Result, limit int) (out []LiveFlow, total int) {
+func (c *Checker) LiveFlows(results []*Result, limit int) (out []LiveFlow, total int) {
+	defer func() {
+		// The evaluator's verdict on each chosen flow, reply included
+		// (classes of one-way intents were decided by the first packet).
+		for i := range out {
+			o := c.m.eval(flowOf(out[i].Flow))
+			out[i].Verdict = o.verdict()
+		}
+	}()
 	type cand struct {
 		lf   LiveFlow
 		rank int
@@ -79,4 +87,15 @@ func sendable(c Class) (Flow, bool) {
 		return f, f.ICMPType == 128 && f.ICMPCode == 0 && f.Src.Is6()
 	}
 	return f, false
+}
+
+func flowOf(f Flow) flow {
+	out := flow{src: f.Src, dst: f.Dst, proto: f.Protocol}
+	switch f.Protocol {
+	case vpc.ProtoTCP, vpc.ProtoUDP:
+		out.sport, out.l4 = f.SrcPort, f.DstPort
+	case vpc.ProtoICMP, vpc.ProtoICMPv6:
+		out.l4 = f.ICMPType<<8 | f.ICMPCode
+	}
+	return out
 }

@@ -295,7 +295,7 @@ func naclRuleDecides(acl *vpc.NetworkACL, egress bool, r *vpc.NACLRule) (bool, [
 	}
 	c := &cuts{}
 	naclCuts(c, acl, egress)
-	c.finish()
+	c = c.flat()
 	fam := 0
 	if r.CIDR.Addr().Is6() {
 		fam = 1
@@ -457,7 +457,7 @@ func sgSameVerdicts(t *vpc.Topology, tc *topoCuts, a, b *rules.SGEvaluator, in *
 	c := &cuts{}
 	tc.sgCuts(c, in, false)
 	tc.sgCuts(c, in, true)
-	c.finish()
+	c = c.flat()
 	peerField := fieldSrc
 	if egress {
 		peerField = fieldDst
@@ -550,7 +550,7 @@ func (p *policyRun) untracked() []Finding {
 		c := &cuts{}
 		p.c.m.cuts.sgCuts(c, in, false)
 		p.c.m.cuts.sgCuts(c, in, true)
-		c.finish()
+		c = c.flat()
 		for _, egress := range []bool{false, true} {
 			type grp struct {
 				ports []intRange

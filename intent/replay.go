@@ -17,6 +17,9 @@ import (
 // where the record alone cannot.
 type Replayer struct {
 	old, new *model
+	cells    *cellIndex
+	newMemo  map[cellKey]*verdictOf
+	oldMemo  map[cellKey][2]bool
 	cols     map[string]int
 	last     []string
 	res      ReplayResult
@@ -72,7 +75,9 @@ type connKey struct {
 
 // NewReplayer prepares a replay of records written under old against new.
 func NewReplayer(old, new *vpc.Topology) *Replayer {
-	r := &Replayer{old: newModel(old), new: newModel(new), conns: map[connKey]*BrokenFlow{}, services: map[netip.AddrPort]bool{}}
+	r := &Replayer{old: newModel(old), new: newModel(new), conns: map[connKey]*BrokenFlow{}, services: map[netip.AddrPort]bool{},
+		newMemo: map[cellKey]*verdictOf{}, oldMemo: map[cellKey][2]bool{}}
+	r.cells = newCellIndex(r.old, r.new)
 	for _, t := range []*vpc.Topology{old, new} {
 		for i := range t.Instances {
 			in := &t.Instances[i]
@@ -169,10 +174,10 @@ func (r *Replayer) Add(vals []string) error {
 	src, dst = src.Unmap(), dst.Unmap()
 
 	req, isReq := r.request(src, dst, proto, sport, dport, ferr == nil, flags)
-	o := r.new.eval(req)
-	rejected := !o.fwd.Delivered
+	v := r.judge(req)
+	rejected := !v.fwd
 	if !isReq {
-		rejected = !o.both()
+		rejected = !v.both
 	}
 	if !rejected {
 		return nil
@@ -181,7 +186,7 @@ func (r *Replayer) Add(vals []string) error {
 	k := connKey{req.src, req.dst, req.proto, req.sport, req.l4}
 	b := r.conns[k]
 	if b == nil {
-		b = &BrokenFlow{Flow: r.new.exportFlow(req), Verdict: o.verdict(), Rules: deciders(r.new.t, &o, true), seen: map[bool]string{}}
+		b = &BrokenFlow{Flow: r.new.exportFlow(req), Verdict: v.verdict, Rules: v.rules, seen: map[bool]string{}}
 		r.conns[k] = b
 	}
 	b.Records++
@@ -246,27 +251,113 @@ func (r *Replayer) request(src, dst netip.Addr, proto, sport, dport int, haveFla
 	case proto != vpc.ProtoTCP && proto != vpc.ProtoUDP:
 		return fwd, true
 	}
-	// The rules the records were written under: the orientation under
-	// which these packets were accepted.
-	a := r.old.eval(fwd)
-	b := r.old.eval(rev)
-	okFwd, okRev := a.fwd.Delivered, b.both()
-	switch {
-	case okFwd && !okRev:
-		return fwd, true
-	case okRev && !okFwd:
-		return rev, false
-	}
-	// A server port: the service the topology runs there, else the lower port.
+	// A server port: the service the topology runs there.
 	switch {
 	case r.services[netip.AddrPortFrom(dst, uint16(dport))]:
 		return fwd, true
 	case r.services[netip.AddrPortFrom(src, uint16(sport))]:
 		return rev, false
+	}
+	// The rules the records were written under: the orientation under
+	// which these packets were accepted.
+	okFwd, okRev := r.oldOrientation(fwd, rev)
+	switch {
+	case okFwd && !okRev:
+		return fwd, true
+	case okRev && !okFwd:
+		return rev, false
 	case sport < dport:
 		return rev, false
 	}
 	return fwd, true
+}
+
+// cellIndex holds every boundary of both topologies on every field: a
+// flow's cell (the elementary interval of each of its fields) lies inside
+// one class of either topology, so flows of one cell are judged alike. It
+// lets the replay walk each cell once, however many records fall in it.
+type cellIndex struct {
+	addr [2][]u128
+	port [l4Kinds][]int
+}
+
+type cellKey struct {
+	fam, proto, src, dst, l4, sport int
+}
+
+func newCellIndex(ms ...*model) *cellIndex {
+	ci := &cellIndex{}
+	for _, m := range ms {
+		for _, c := range []*cuts{m.cuts.structural, m.cuts.allCuts()} {
+			for fam := range 2 {
+				ci.addr[fam] = append(ci.addr[fam], c.addr[fieldSrc][fam]...)
+				ci.addr[fam] = append(ci.addr[fam], c.addr[fieldDst][fam]...)
+			}
+			for k := range l4Kinds {
+				ci.port[k] = append(ci.port[k], c.dport[k]...)
+				ci.port[k] = append(ci.port[k], c.sport[k]...)
+			}
+		}
+	}
+	for fam := range 2 {
+		ci.addr[fam] = sortAddrCuts(ci.addr[fam])
+	}
+	for k := range l4Kinds {
+		ci.port[k] = sortIntCuts(ci.port[k])
+	}
+	return ci
+}
+
+func (ci *cellIndex) key(f flow) cellKey {
+	fam := 0
+	if f.src.Is6() {
+		fam = 1
+	}
+	addr := func(a netip.Addr) int {
+		n, l := addrNum(a), ci.addr[fam]
+		return sort.Search(len(l), func(i int) bool { return n.less(l[i]) })
+	}
+	k := cellKey{fam: fam, proto: f.proto, src: addr(f.src), dst: addr(f.dst)}
+	if kind := l4Kind(f.proto); kind >= 0 {
+		k.l4 = sort.SearchInts(ci.port[kind], f.l4+1)
+		k.sport = sort.SearchInts(ci.port[kind], f.sport+1)
+	}
+	return k
+}
+
+// verdictOf is what the new rules do with a request flow.
+type verdictOf struct {
+	fwd, both bool
+	verdict   string
+	rules     []Rule
+}
+
+// judge walks req under the new rules, once per cell.
+func (r *Replayer) judge(req flow) *verdictOf {
+	k := r.cells.key(req)
+	if v := r.newMemo[k]; v != nil {
+		return v
+	}
+	o := r.new.eval(req)
+	v := &verdictOf{fwd: o.fwd.Delivered, both: o.both(), verdict: o.verdict()}
+	if !v.both {
+		v.rules = deciders(r.new.t, &o, true)
+	}
+	r.newMemo[k] = v
+	return v
+}
+
+// oldOrientation says, under the old rules, whether the record's packets
+// would be accepted as a request (fwd) or as the reply to rev, once per cell.
+func (r *Replayer) oldOrientation(fwd, rev flow) (bool, bool) {
+	k := r.cells.key(fwd)
+	if v, ok := r.oldMemo[k]; ok {
+		return v[0], v[1]
+	}
+	a, b := r.old.eval(fwd), r.old.eval(rev)
+	v := [2]bool{a.fwd.Delivered, b.both()}
+	r.oldMemo[k] = v
+	return v[0], v[1]
 }
 
 // Result returns what the replay found so far.

@@ -75,10 +75,13 @@ func (f flow) packet() rules.Packet {
 
 // eval walks f's first packet and its reply with fresh connection
 // tracking, as rules.Explain does.
-func (m *model) eval(f flow) outcome {
+func (m *model) eval(f flow) outcome { return m.walk(f, true) }
+
+// walk is eval that leaves the reply out unless reply is set.
+func (m *model) walk(f flow, reply bool) outcome {
 	m.evals++
 	o := outcome{fwd: m.pm.Send(0, f.packet())}
-	if o.fwd.Delivered && o.fwd.Hops[0].Kind != rules.HopReserved {
+	if reply && o.fwd.Delivered && o.fwd.Hops[0].Kind != rules.HopReserved {
 		if rp, ok := rules.Reply(o.fwd.Final()); ok {
 			o.ret = m.pm.Send(time.Second, rp)
 			o.retAnalysed = true
@@ -88,55 +91,133 @@ func (m *model) eval(f flow) outcome {
 	return o
 }
 
-// collector gathers the cut lists that apply to a box's dimensions from
-// the paths of its representative flow.
+// collector gathers the cuts that apply to a box's dimensions from the
+// paths of its representative flow.
 type collector struct {
-	src, dst     [][]u128
-	l4, sport    [][]int
-	fam, l4k     int
-	seen         map[*cuts]bool
-	forwardCache bool
+	b               *box
+	src, dst        [][]u128 // sorted lists
+	l4, sport       [][]int
+	srcPts, dstPts  []u128 // from rules, unsorted
+	l4Pts, sportPts []int
+	fam, l4k        int
+	seen            map[seenKey]bool
 }
 
-func (c *collector) add(cs *cuts, ret bool) {
-	if cs.empty || c.seen[cs] {
+type seenKey struct {
+	c   *cuts
+	ret bool
+}
+
+// flowAddr is the flow dimension a packet address field is on: on the
+// return path the reply's source is the flow's destination.
+func (c *collector) flowAddr(f pktField, ret bool) (*addrRange, *[]u128) {
+	if (f == fieldSrc) != ret {
+		return &c.b.src, &c.srcPts
+	}
+	return &c.b.dst, &c.dstPts
+}
+
+// flowPort is the flow dimension a packet port field is on: on the return
+// path the reply's destination port is the flow's source port.
+func (c *collector) flowPort(f portField, ret bool) (*intRange, *[]int) {
+	if (f == fieldDport) != ret {
+		return &c.b.l4, &c.l4Pts
+	}
+	return &c.b.sport, &c.sportPts
+}
+
+func (c *collector) add(cs *cuts, ret bool, in *rules.Packet) {
+	if cs.empty || c.seen[seenKey{cs, ret}] {
 		return
 	}
-	c.seen[cs] = true
-	// On the return path the reply's source is the flow's destination and
-	// its destination port the flow's source port.
+	c.seen[seenKey{cs, ret}] = true
 	srcF, dstF := fieldSrc, fieldDst
 	if ret {
 		srcF, dstF = fieldDst, fieldSrc
 	}
 	c.src = append(c.src, cs.addr[srcF][c.fam])
 	c.dst = append(c.dst, cs.addr[dstF][c.fam])
-	if c.l4k < 0 {
-		return
+	if c.l4k >= 0 {
+		if ret {
+			c.l4 = append(c.l4, cs.sport[c.l4k])
+			c.sport = append(c.sport, cs.dport[c.l4k])
+		} else {
+			c.l4 = append(c.l4, cs.dport[c.l4k])
+			c.sport = append(c.sport, cs.sport[c.l4k])
+		}
 	}
-	if ret {
-		c.l4 = append(c.l4, cs.sport[c.l4k])
-		c.sport = append(c.sport, cs.dport[c.l4k])
-	} else {
-		c.l4 = append(c.l4, cs.dport[c.l4k])
-		c.sport = append(c.sport, cs.sport[c.l4k])
+	own, all := cs.protoRules(c.b.proto.rep)
+	for _, list := range [2][]int32{own, all} {
+		for _, i := range list {
+			c.rule(&cs.rules[i], ret, in)
+		}
 	}
 }
 
-func (c *collector) addPaths(m *model, o *outcome) {
-	if c.seen == nil {
-		c.seen = map[*cuts]bool{}
+// rule adds r's boundaries when r can match a flow of the box at this hop.
+func (c *collector) rule(r *cutRule, ret bool, in *rules.Packet) {
+	// The field's values at this hop: the box's, or when the box holds
+	// one address there, the one the packet carries (after NAT).
+	dim, pts := c.flowAddr(r.peerField, ret)
+	at := *dim
+	if at.single() && in != nil {
+		a := in.Src
+		if r.peerField == fieldDst {
+			a = in.Dst
+		}
+		at = singleAddr(a)
 	}
-	c.add(m.cuts.structural, false)
+	hit := false
+	for _, p := range r.peers {
+		if p.v6 == at.v6 && !p.hi.less(at.lo) && !at.hi.less(p.lo) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return
+	}
+	var pdim *intRange
+	var ppts *[]int
+	if r.restrict {
+		pdim, ppts = c.flowPort(r.portField, ret)
+		pr := *pdim
+		if c.l4k == l4ICMP && ret && in != nil {
+			pr = intRange{in.ICMPType<<8 | in.ICMPCode, in.ICMPType<<8 | in.ICMPCode}
+		}
+		if r.ports.hi < pr.lo || r.ports.lo > pr.hi {
+			return
+		}
+	}
+	for _, p := range r.peers {
+		if p.v6 == at.v6 {
+			addAddrRange(pts, p)
+		}
+	}
+	if r.restrict {
+		addRange(ppts, r.ports.lo, r.ports.hi)
+	}
+}
+
+func (c *collector) reset(b *box, l4k int) {
+	c.b, c.l4k, c.fam = b, l4k, 0
+	if b.src.v6 {
+		c.fam = 1
+	}
+	c.src, c.dst, c.l4, c.sport = c.src[:0], c.dst[:0], c.l4[:0], c.sport[:0]
+	c.srcPts, c.dstPts, c.l4Pts, c.sportPts = c.srcPts[:0], c.dstPts[:0], c.l4Pts[:0], c.sportPts[:0]
+	clear(c.seen)
+}
+
+func (c *collector) addPaths(m *model, o *outcome) {
+	c.add(m.cuts.structural, false, nil)
 	for i := range o.fwd.Hops {
-		c.add(m.cuts.hop(&o.fwd.Hops[i]), false)
+		c.add(m.cuts.hop(&o.fwd.Hops[i]), false, &o.fwd.Hops[i].In)
 	}
 	if o.retAnalysed {
-		// Components met on both paths may test other fields on the way back.
-		clear(c.seen)
-		c.add(m.cuts.structural, true)
+		c.add(m.cuts.structural, true, nil)
 		for i := range o.ret.Hops {
-			c.add(m.cuts.hop(&o.ret.Hops[i]), true)
+			c.add(m.cuts.hop(&o.ret.Hops[i]), true, &o.ret.Hops[i].In)
 		}
 	}
 }
@@ -155,24 +236,40 @@ func (c *collector) addPaths(m *model, o *outcome) {
 // extra cuts (in the flow's own orientation) refine the classes further,
 // e.g. at the edges of what an intents file mentions.
 func solve(ms []*model, extra []*cuts, b0 box, leaf func(b *box, outs []outcome)) {
+	solveWith(ms, solveOpts{extra: extra}, b0, leaf)
+}
+
+// solveOpts refine solve.
+type solveOpts struct {
+	extra []*cuts
+	// prune drops the boxes that need no decision.
+	prune func(*box) bool
+	// forwardOnly decides by the first packet alone: replies are not
+	// walked and their boundaries do not split classes.
+	forwardOnly bool
+}
+
+func solveWith(ms []*model, o solveOpts, b0 box, leaf func(b *box, outs []outcome)) {
+	extra, prune := o.extra, o.prune
 	stack := []box{b0}
+	c := &collector{seen: map[seenKey]bool{}}
+	outs := make([]outcome, len(ms))
 	for len(stack) > 0 {
 		b := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		f := b.rep()
-		outs := make([]outcome, len(ms))
-		c := collector{fam: 0, l4k: l4Kind(f.proto)}
-		if b.src.v6 {
-			c.fam = 1
+		if prune != nil && prune(&b) {
+			continue
 		}
+		f := b.rep()
+		c.reset(&b, l4Kind(f.proto))
 		for i, m := range ms {
-			outs[i] = m.eval(f)
+			outs[i] = m.walk(f, !o.forwardOnly)
 			c.addPaths(m, &outs[i])
 		}
 		for _, x := range extra {
-			c.add(x, false)
+			c.add(x, false, nil)
 		}
-		subs := b.split(&c)
+		subs := b.split(c)
 		if len(subs) == 1 {
 			leaf(&b, outs)
 			continue
@@ -188,13 +285,13 @@ func solve(ms []*model, extra []*cuts, b0 box, leaf func(b *box, outs []outcome)
 
 // split cuts b along every dimension.
 func (b *box) split(c *collector) []box {
-	srcs := splitAddr(b.src, c.src...)
-	dsts := splitAddr(b.dst, c.dst...)
+	srcs := splitAddr(b.src, append(c.src, sortAddrCuts(c.srcPts))...)
+	dsts := splitAddr(b.dst, append(c.dst, sortAddrCuts(c.dstPts))...)
 	l4s := []intRange{b.l4}
 	sps := []intRange{b.sport}
 	if c.l4k >= 0 {
-		l4s = splitInt(b.l4, c.l4...)
-		sps = splitInt(b.sport, c.sport...)
+		l4s = splitInt(b.l4, append(c.l4, sortIntCuts(c.l4Pts))...)
+		sps = splitInt(b.sport, append(c.sport, sortIntCuts(c.sportPts))...)
 	}
 	n := len(srcs) * len(dsts) * len(l4s) * len(sps)
 	if n == 1 {

@@ -292,7 +292,9 @@ func (m *PathModel) SendFrom(now time.Duration, eni string, p Packet) (Path, err
 }
 
 func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Path {
-	w := &walker{m: m, v: v, now: now, path: &Path{}, budget: maxForwards}
+	// Most paths have five hops or fewer (SG, NACL, gateway, NACL, SG):
+	// one allocation instead of growing the slice hop by hop.
+	w := &walker{m: m, v: v, now: now, path: &Path{Hops: make([]Hop, 0, 5)}, budget: maxForwards}
 	if from != nil {
 		w.path.From = eniEndpoint(from, p.Src)
 	} else {

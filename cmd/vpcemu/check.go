@@ -149,7 +149,7 @@ func runCheck(ctx context.Context, w, ew io.Writer, o *checkOptions) error {
 	}
 	rep.Evaluations = ck.Evaluations()
 	if o.live {
-		rep.Live, err = runLive(ctx, o, t, tfile, tyaml, results)
+		rep.Live, err = runLive(ctx, o, ck, t, tfile, tyaml, results)
 		if err != nil {
 			return fmt.Errorf("check --live: %w", err)
 		}
@@ -193,8 +193,8 @@ var reTopoName = regexp.MustCompile(`(?m)^name:.*$`)
 
 // runLive sends the representative flows through the running topology
 // named by -t, or through t brought up under a fresh name for the run.
-func runLive(ctx context.Context, o *checkOptions, t *vpc.Topology, file string, yaml []byte, results []*intent.Result) (*intent.Live, error) {
-	flows, total := intent.LiveFlows(results, o.liveMax)
+func runLive(ctx context.Context, o *checkOptions, ck *intent.Checker, t *vpc.Topology, file string, yaml []byte, results []*intent.Result) (*intent.Live, error) {
+	flows, total := ck.LiveFlows(results, o.liveMax)
 	classes := 0
 	for _, r := range results {
 		classes += r.NClass
