@@ -340,9 +340,9 @@ var diffWhole bool
 type delta struct {
 	all     bool
 	changed []ruleSig
-	protos map[int]bool // vpc.ProtoAll: every protocol
-	ports  map[int][]intRange
-	free   map[int]bool // a changed rule of that protocol restricts no port
+	protos  map[int]bool // vpc.ProtoAll: every protocol
+	ports   map[int][]intRange
+	free    map[int]bool // a changed rule of that protocol restricts no port
 }
 
 // instanceDelta is the delta of the rules a flow of one endpoint can meet.
