@@ -132,7 +132,7 @@ func (c *Checker) Validate(f *File) error {
 				}
 			}
 		}
-		if !ok {
+		if !ok || in.bad {
 			continue
 		}
 		if boxes, _ := c.boxes(in); len(boxes) == 0 {

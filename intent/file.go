@@ -52,6 +52,7 @@ type Intent struct {
 	Pos      vpc.Pos // the list item
 	ExprPos  vpc.Pos // the reach/no_reach mapping
 	Field    string  // intents[N]
+	bad      bool    // has a mistake (reported by Parse)
 }
 
 // Endpoint is one end of an intent as written: an instance, ENI, security
@@ -216,9 +217,11 @@ func Parse(file string, data []byte) (*File, error) {
 		e.at(list, "intents", "the list is empty; valid: at least one intent")
 	default:
 		for i, n := range list.Content {
-			if in, ok := parseIntent(e, n, fmt.Sprintf("intents[%d]", i)); ok {
-				f.Intents = append(f.Intents, in)
-			}
+			in, ok := parseIntent(e, n, fmt.Sprintf("intents[%d]", i))
+			// Kept when broken, so that Validate still reports its
+			// endpoints: every mistake at once.
+			in.bad = !ok
+			f.Intents = append(f.Intents, in)
 		}
 	}
 	return f, e.err()
