@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -298,7 +299,12 @@ func synArrived(ns string, port int, remote netip.AddrPort) (bool, error) {
 			if err != nil {
 				return err
 			}
-			if tcpTableHas(string(b), port, remote) {
+			r := remote
+			if strings.HasSuffix(tab, "6") && r.Addr().Is4() {
+				// A dual-stack listener holds IPv4 peers as ::ffff:a.b.c.d.
+				r = netip.AddrPortFrom(netip.AddrFrom16(r.Addr().As16()), r.Port())
+			}
+			if tcpTableHas(string(b), port, r) {
 				found = true
 			}
 		}
@@ -386,6 +392,9 @@ func probeUDP(src, dst end, f intent.Flow, seen netip.Addr, wait time.Duration) 
 			net.UDPAddrFromAddrPort(netip.AddrPortFrom(f.Dst, uint16(f.DstPort))))
 		return err
 	})
+	if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) {
+		return Denied, "no route from the sender: " + shortErr(err), nil
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("udp from %s:%d in %s: %w", src.addr, f.SrcPort, src.ns, err)
 	}
@@ -408,7 +417,11 @@ func probeUDP(src, dst end, f intent.Flow, seen netip.Addr, wait time.Duration) 
 	return Denied, "", nil
 }
 
-var echoID uint32 = uint32(os.Getpid())
+// echoIDs gives each echo probe its own identifier: tracking keys ICMP
+// echoes on it (SG-21), and a probe must never meet another's state.
+var echoIDs atomic.Uint32
+
+func init() { echoIDs.Store(uint32(os.Getpid()) << 8) }
 
 // probeICMP sends an echo request from src's address; a raw socket at the
 // receiver watches for it.
@@ -418,7 +431,7 @@ func probeICMP(src, dst end, f intent.Flow, seen netip.Addr, wait time.Duration)
 	if v6 {
 		proto, req = unix.IPPROTO_ICMPV6, 128
 	}
-	id := uint16(echoID)
+	id := uint16(echoIDs.Add(1))
 	seq := uint16(time.Now().UnixNano())
 	// Receiver first, so that it sees the request.
 	var rfd int

@@ -79,8 +79,17 @@ type NACLImage struct {
 	Tables [2][2]*NACLTable
 }
 
+// TestFault, when set, rewrites each NACL before it is compiled: a test
+// builds a datapath that disagrees with the evaluator (a rule compiled
+// wrong) and proves that the live checks notice. Never set outside tests;
+// it must return a copy, not modify acl.
+var TestFault func(acl *vpc.NetworkACL) *vpc.NetworkACL
+
 // CompileNACL compiles both directions and both families of acl.
 func CompileNACL(acl *vpc.NetworkACL) (*NACLImage, error) {
+	if TestFault != nil {
+		acl = TestFault(acl)
+	}
 	img := &NACLImage{ID: acl.ID}
 	for e, list := range [2][]vpc.NACLRule{acl.Ingress, acl.Egress} {
 		for f := 0; f < 2; f++ {
@@ -213,18 +222,9 @@ func naclL4Range(r *vpc.NACLRule) (lo, hi int, ok bool) {
 	return 0, 65535, true // NACL-12: ports and type/code ignored
 }
 
-// TestFault, when set, rewrites the rules of each table before it is
-// compiled: a test builds a datapath that disagrees with the evaluator (a
-// rule compiled wrong) and proves that the live checks notice. Never set
-// outside tests; it must not modify list.
-var TestFault func(list []vpc.NACLRule, egress, v6 bool) []vpc.NACLRule
-
 // CompileNACLTable compiles the rules of one direction for one address
 // family (rules of the other family are skipped) into a table image.
 func CompileNACLTable(list []vpc.NACLRule, egress, v6 bool) (*NACLTable, error) {
-	if TestFault != nil {
-		list = TestFault(list, egress, v6)
-	}
 	var rs []*vpc.NACLRule
 	for i := range list {
 		if list[i].CIDR.Addr().Is4() != v6 && list[i].CIDR.IsValid() {
