@@ -3,8 +3,8 @@ package livecheck
 import (
 	"context"
 	"fmt"
-	"os"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
