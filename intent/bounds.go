@@ -215,6 +215,7 @@ type topoCuts struct {
 	members    map[string][]netip.Prefix
 	hops       map[hopKey]*cuts
 	all        *cuts
+	routes     *cuts
 }
 
 type hopKey struct {
@@ -266,6 +267,15 @@ var reservedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("fd00:ec2::/32"),
 }
 
+// privatePrefixes are the blocks an internet gateway never carries (EIP-4:
+// RFC 1918 and RFC 6598).
+var privatePrefixes = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+}
+
 // structuralCuts: every address the evaluator looks up by identity, every
 // block it asks "inside?" of.
 func structuralCuts(t *vpc.Topology) *cuts {
@@ -279,7 +289,7 @@ func structuralCuts(t *vpc.Topology) *cuts {
 			add(netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 		}
 	}
-	for _, p := range reservedPrefixes {
+	for _, p := range append(append([]netip.Prefix(nil), reservedPrefixes...), privatePrefixes...) {
 		add(p)
 	}
 	for i := range t.VPCs {
@@ -339,22 +349,28 @@ func nth(a netip.Addr, n int) netip.Addr {
 
 // hop returns the cuts of the component h met.
 func (tc *topoCuts) hop(h *rules.Hop) *cuts {
-	k := hopKey{kind: h.Kind, egress: h.Egress}
+	k := hopKey{kind: h.Kind, egress: h.Egress, id: h.ID}
 	switch h.Kind {
 	case rules.HopSecurityGroup:
-		k.id = h.Instance.ID
+		if h.ID == "" && h.Instance != nil {
+			k.id = h.Instance.ID
+		}
 	case rules.HopNetworkACL:
 		if h.ACL != nil {
 			k.id = h.ACL.ID
 		}
 	case rules.HopInternetGateway, rules.HopReserved:
-		// Decided by structural facts alone (which address is whose).
+		// Decided by structural facts alone: which address is whose, the
+		// private and shared blocks it does not carry (EIP-4).
 		return &cuts{empty: true}
 	case rules.HopRoute:
-		if h.Subnet == nil {
-			return &cuts{empty: true}
+		if h.Route != nil && h.Route.Table != nil {
+			k.id = h.Route.Table.ID
 		}
-		k.id = h.Subnet.ID
+	case rules.HopEgressOnlyGateway, rules.HopNATGateway, rules.HopPeering, rules.HopEndpoint, rules.HopENI, rules.HopSubnet:
+		// Their decisions look at addresses the structural boundaries and
+		// the route tables (peered VPCs, prefix lists) already cut at.
+		return tc.routesEverywhere()
 	default:
 		return tc.allCuts()
 	}
@@ -364,28 +380,75 @@ func (tc *topoCuts) hop(h *rules.Hop) *cuts {
 	c := &cuts{}
 	switch h.Kind {
 	case rules.HopSecurityGroup:
-		tc.sgCuts(c, h.Instance, h.Egress)
+		if sgs, ok := tc.eniSGs(h); ok {
+			tc.sgCuts(c, sgs, h.Egress)
+		} else {
+			c = tc.allCuts()
+		}
 	case rules.HopNetworkACL:
 		naclCuts(c, h.ACL, h.Egress)
 	case rules.HopRoute:
-		routeCuts(c, tc.t, routeTableOf(tc.t, h.Subnet))
+		if h.Route != nil && h.Route.Table != nil {
+			routeCuts(c, tc.t, h.Route.Table)
+		} else {
+			c = tc.routesEverywhere()
+		}
 	}
 	tc.hops[k] = c.finish()
 	return c
+}
+
+// eniSGs are the security groups of the ENI an SG hop judged at.
+func (tc *topoCuts) eniSGs(h *rules.Hop) ([]string, bool) {
+	for i := range tc.t.Instances {
+		for _, e := range tc.t.Instances[i].ENIs() {
+			if (h.ID != "" && e.ID == h.ID) || (h.ID == "" && h.Instance != nil && tc.t.Instances[i].ID == h.Instance.ID && e == &tc.t.Instances[i].ENI) {
+				if len(e.SecurityGroups) == 0 {
+					return []string{vpc.DefaultSGID}, true
+				}
+				return e.SecurityGroups, true
+			}
+		}
+	}
+	if h.Instance != nil && (h.ID == "" || h.ID == h.Instance.ID) {
+		return instanceSGs(h.Instance), true
+	}
+	return nil, false
+}
+
+func instanceSGs(in *vpc.Instance) []string {
+	if len(in.SecurityGroups) == 0 {
+		return []string{vpc.DefaultSGID}
+	}
+	return in.SecurityGroups
+}
+
+// routesEverywhere is every route table's destinations, on both address
+// fields.
+func (tc *topoCuts) routesEverywhere() *cuts {
+	if tc.routes != nil {
+		return tc.routes
+	}
+	c := &cuts{}
+	for i := range tc.t.RouteTables {
+		routeCuts(c, tc.t, &tc.t.RouteTables[i])
+	}
+	for fam := range 2 {
+		both := append(append([]u128(nil), c.addr[fieldSrc][fam]...), c.addr[fieldDst][fam]...)
+		c.addr[fieldSrc][fam], c.addr[fieldDst][fam] = both, append([]u128(nil), both...)
+	}
+	tc.routes = c.finish()
+	return tc.routes
 }
 
 // sgCuts: SG rules of the ENI in the packet's direction test its peer
 // (source inbound, destination outbound) and destination port; the
 // untracked test (SG-23) compares the source port with the /0 rules of
 // the opposite direction.
-func (tc *topoCuts) sgCuts(c *cuts, in *vpc.Instance, egress bool) {
+func (tc *topoCuts) sgCuts(c *cuts, sgs []string, egress bool) {
 	peer := fieldSrc
 	if egress {
 		peer = fieldDst
-	}
-	sgs := in.SecurityGroups
-	if len(sgs) == 0 {
-		sgs = []string{vpc.DefaultSGID}
 	}
 	for _, id := range sgs {
 		sg := tc.t.SecurityGroup(id)
@@ -478,9 +541,9 @@ func (tc *topoCuts) allCuts() *cuts {
 			naclCuts(c, &tc.t.NetworkACLs[i], eg)
 		}
 	}
-	for i := range tc.t.Instances {
+	for i := range tc.t.SecurityGroups {
 		for _, eg := range []bool{false, true} {
-			tc.sgCuts(c, &tc.t.Instances[i], eg)
+			tc.sgCuts(c, []string{tc.t.SecurityGroups[i].ID}, eg)
 		}
 	}
 	for i := range tc.t.RouteTables {

@@ -48,7 +48,7 @@ func (f Flow) Query() rules.Query {
 }
 
 func (t *model) exportFlow(f flow) Flow {
-	out := Flow{From: endpointName(t.t, f.src), To: endpointName(t.t, f.dst), Src: f.src, Dst: f.dst, Protocol: f.proto}
+	out := Flow{From: t.name(f.src), To: t.name(f.dst), Src: f.src, Dst: f.dst, Protocol: f.proto}
 	switch f.proto {
 	case vpc.ProtoTCP, vpc.ProtoUDP:
 		out.SrcPort, out.DstPort = f.sport, f.l4

@@ -88,7 +88,7 @@ func TestIntentKinds(t *testing.T) {
 		{"reach fails on a port of the range", lab, "reach: {from: internet, to: i-web, protocol: tcp, ports: 80-443}", false,
 			"1.0.0.0 -> i-web tcp 1.0.0.0:1024 -> 203.0.113.10:81", "denied", "sg-web inbound on i-web: no inbound rule matches"},
 		{"reach to an instance without a public address", lab, "reach: {from: laptop, to: i-db, protocol: tcp, ports: 5432}", false,
-			"laptop -> i-db tcp 198.51.100.10:49152 -> 10.0.2.20:5432", "denied", "NO_ROUTE_TO_DESTINATION"},
+			"laptop -> i-db tcp 198.51.100.10:49152 -> 10.0.2.20:5432", "denied", "internet-gateway igw-default: 10.0.2.20 IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"},
 		{"reach one way holds where the reply is blocked", eph2, "reach: {from: i-amzn, to: website, protocol: tcp, ports: 443}", true, "", "", ""},
 		{"reach both ways fails at the NACL's ephemeral deny", eph2, "reach: {from: i-amzn, to: website, protocol: tcp, ports: 443, both_ways: true}", false,
 			"i-amzn -> website tcp 10.0.1.10:32768 -> 203.0.113.80:443", "reply blocked", "acl-public inbound rule 20 (deny tcp 32768-65535 from 0.0.0.0/0)"},

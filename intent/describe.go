@@ -134,7 +134,12 @@ func instanceSGText(in *vpc.Instance) string {
 func hopRules(t *vpc.Topology, h *rules.Hop) []Rule {
 	switch h.Kind {
 	case rules.HopSecurityGroup:
-		where := fmt.Sprintf("%s %s on %s", instanceSGText(h.Instance), bound(h.Egress), h.Instance.ID)
+		owner := h.ID
+		sgText := ""
+		if h.Instance != nil {
+			owner, sgText = h.Instance.ID, instanceSGText(h.Instance)+" "
+		}
+		where := fmt.Sprintf("%s%s on %s", sgText, bound(h.Egress), owner)
 		switch {
 		case h.SG.ByState:
 			return []Rule{{Text: where + ": connection tracking (reply of a tracked flow)"}}
@@ -148,30 +153,43 @@ func hopRules(t *vpc.Topology, h *rules.Hop) []Rule {
 			return []Rule{{Text: fmt.Sprintf("%s: the security groups have no %s rules (%s)", where, bound(h.Egress), h.Code)}}
 		}
 		p := vpc.Pos{}
-		if sg := t.SecurityGroup(strings.Split(instanceSGText(h.Instance), ",")[0]); sg != nil {
-			p = sg.Pos
+		if h.Instance != nil {
+			if sg := t.SecurityGroup(strings.Split(instanceSGText(h.Instance), ",")[0]); sg != nil {
+				p = sg.Pos
+			}
 		}
 		return []Rule{ruleAt(t, fmt.Sprintf("%s: no %s rule matches (%s)", where, bound(h.Egress), h.Code), p)}
 	case rules.HopNetworkACL:
 		return []Rule{naclRule(t, h.ACL, h.Egress, h.NACL.Rule)}
-	case rules.HopInternetGateway:
-		if h.Allow {
-			return nil
-		}
-		if h.Egress {
-			return []Rule{{Text: fmt.Sprintf("internet gateway: %s has no public IPv4 address (%s)", h.In.Src, h.Code)}}
-		}
-		return []Rule{{Text: fmt.Sprintf("internet gateway: %s is not a public address of the VPC (%s)", h.In.Dst, h.Code)}}
-	case rules.HopRoute:
-		sn := "the internet"
-		if h.Subnet != nil {
-			sn = h.Subnet.ID
-		}
-		return []Rule{{Text: fmt.Sprintf("route table of %s: no route to %s (%s)", sn, h.In.Dst, h.Code)}}
 	case rules.HopReserved:
 		return []Rule{{Text: "Amazon-provided service: not filtered (SG-45)"}}
 	}
-	return []Rule{{Text: fmt.Sprintf("%s (%s)", h.Kind, h.Code)}}
+	if h.Allow {
+		if h.Kind == rules.HopRoute && h.Route != nil && h.Route.Table != nil && h.Route.Found {
+			r := h.Route.Route
+			dest := r.Dest.String()
+			if r.DestPrefixList != "" {
+				dest = r.DestPrefixList
+			}
+			target := string(r.Target.Kind)
+			if r.Target.ID != "" {
+				target = r.Target.ID
+			}
+			return []Rule{ruleAt(t, fmt.Sprintf("route table %s: %s via %s", h.Route.Table.ID, dest, target), r.Pos)}
+		}
+		return nil
+	}
+	// Gateways, route tables, peerings, endpoints: the component, its
+	// decision and why.
+	text := fmt.Sprintf("%s %s", h.Kind, h.ID)
+	if h.Kind == rules.HopRoute && h.Route != nil && h.Route.Table != nil {
+		text = "route table " + h.Route.Table.ID
+	}
+	text += ": " + h.In.Dst.String() + " " + h.Code
+	if h.Detail != "" {
+		text += " (" + h.Detail + ")"
+	}
+	return []Rule{{Text: text}}
 }
 
 // deciders names what decided o: for a blocked flow the blocking rule (on

@@ -111,7 +111,7 @@ func Diff(old, new *vpc.Topology) *DiffResult {
 		for _, b := range layout([]atom{*s}, []atom{*d}, pp, &Intent{Protocol: vpc.ProtoAll}) {
 			boxes = append(boxes, dl.restrict(b)...)
 		}
-		prune := func(b *box) bool { return !dl.touches(b, old, new) }
+		prune := func(b *box) bool { return !dl.touches(b, mo, mn) }
 		for _, b := range boxes {
 			solveWith(ms, solveOpts{prune: prune}, b, func(cb *box, outs []outcome) {
 				res.Classes++
@@ -401,7 +401,7 @@ func (d *delta) empty() bool { return !d.all && len(d.protos) == 0 }
 // public or private), its protocol is the flow's, its ports hold one of the
 // flow's ports. A box no changed rule touches is judged alike before and
 // after, so it need not be split or walked.
-func (d *delta) touches(b *box, t ...*vpc.Topology) bool {
+func (d *delta) touches(b *box, ms ...*model) bool {
 	if d.all {
 		return true
 	}
@@ -411,11 +411,23 @@ func (d *delta) touches(b *box, t ...*vpc.Topology) bool {
 		if !r.single() || r.v6 {
 			continue
 		}
-		for _, tp := range t {
-			if in := tp.InstanceByIP(r.first()); in != nil {
-				for _, a := range []netip.Addr{in.PrivateIP, in.PublicIP} {
-					if a.IsValid() {
-						addrs = append(addrs, singleAddr(a))
+		for _, m := range ms {
+			if o := m.owners[r.first()]; o != nil && o.inst != nil {
+				for _, e := range o.inst.ENIs() {
+					for _, a := range append([]netip.Addr{e.PrivateIP, e.PublicIP}, e.SecondaryIPs...) {
+						if a.IsValid() {
+							addrs = append(addrs, singleAddr(a))
+						}
+					}
+				}
+				for i := range m.t.ElasticIPs {
+					eip := &m.t.ElasticIPs[i]
+					mine := eip.ENI == o.inst.ID
+					for _, e := range o.inst.ENIs() {
+						mine = mine || (e.ID != "" && eip.ENI == e.ID)
+					}
+					if mine && eip.PublicIP.IsValid() {
+						addrs = append(addrs, singleAddr(eip.PublicIP))
 					}
 				}
 			}

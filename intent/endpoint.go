@@ -54,13 +54,14 @@ func (a *atom) target(src *atom) addrRange {
 
 // internetExcluded are the blocks the "internet" endpoint leaves out:
 // this network, loopback, link-local (Amazon's services), multicast and
-// reserved, and for IPv6 everything but global unicast.
-var internetV4Excluded = []netip.Prefix{
+// reserved, the private and shared blocks an internet gateway does not
+// carry (EIP-4), and for IPv6 everything but global unicast.
+var internetV4Excluded = append([]netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("127.0.0.0/8"),
 	netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("224.0.0.0/3"),
-}
+}, privatePrefixes...)
 
 var internetV6 = netip.MustParsePrefix("2000::/3")
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
+	"github.com/vpcemu/vpcemu/vpc/vpctest"
 )
 
 // The class decision must equal a brute-force evaluation of single flows:
@@ -149,11 +150,19 @@ func (g *rgen) endpoint(tp *vpc.Topology) string {
 	case 0:
 		return Internet
 	case 1:
+		if g.n(2) == 0 && len(tp.VPCs) > 0 {
+			return tp.VPCs[g.n(len(tp.VPCs))].CIDR.String()
+		}
 		return randCIDRs[g.n(len(randCIDRs))]
 	case 2:
 		return tp.Subnets[g.n(len(tp.Subnets))].ID
 	case 3:
-		return pickS(g, "laptop", "stranger")
+		if len(tp.Internet) > 0 {
+			return tp.Internet[g.n(len(tp.Internet))].Name
+		}
+	}
+	if len(tp.Instances) == 0 {
+		return Internet
 	}
 	return tp.Instances[g.n(len(tp.Instances))].ID
 }
@@ -195,7 +204,7 @@ func (b *brute) walk(f flow) (fwd, retAnalysed, ret bool) {
 	case vpc.ProtoICMP, vpc.ProtoICMPv6:
 		p.ICMPType, p.ICMPCode, p.ICMPID = f.l4>>8, f.l4&255, 1
 	}
-	m := &rules.PathModel{T: b.t, CT: rules.NewConntrack(b.t, b.sg)}
+	m := &rules.PathModel{T: b.t, CT: rules.NewConntrack(b.t, b.sg), NAT: rules.NewNATTable(), EIGW: rules.NewEIGWTable()}
 	a := m.Send(0, p)
 	if !a.Delivered || a.Hops[0].Kind == rules.HopReserved {
 		return a.Delivered, false, false
@@ -235,6 +244,11 @@ func contradictions(t *testing.T, seed uint64) (found []string, classes, samples
 	if err != nil {
 		t.Fatalf("seed %d: the generator wrote an invalid topology: %v\n%s", seed, err, text)
 	}
+	return contradictionsOn(t, seed, g, tp)
+}
+
+// contradictionsOn checks random intents on tp.
+func contradictionsOn(t *testing.T, seed uint64, g *rgen, tp *vpc.Topology) (found []string, classes, samples int) {
 	c := NewChecker(tp)
 	bf := &brute{t: tp, sg: rules.NewSGEvaluator(tp)}
 	for k := range 10 {
@@ -302,6 +316,36 @@ func contradictions(t *testing.T, seed uint64) (found []string, classes, samples
 }
 
 const exhaustiveSeeds = 12
+
+// The same on routed topologies (vpctest.Random): several VPCs, route
+// tables with blackholes, internet, egress-only and NAT gateways, peerings,
+// gateway endpoints, multi-ENI instances.
+func TestRoutedClassesAgreeWithBruteForce(t *testing.T) {
+	base := testSeed(t)
+	classes, samples := 0, 0
+	const seeds = 5 // bigger topologies: fewer per run (TEST_SEED explores others)
+	for s := base; s < base+seeds; s++ {
+		g := &rgen{rand.New(rand.NewPCG(s, 0xa0a7))}
+		tp := vpctest.Random(rand.New(rand.NewPCG(s, 0x70b0)), vpctest.Options{MaxVPCs: 2, MaxSubnets: 3, MaxInstances: 2})
+		if len(tp.Instances) == 0 {
+			continue
+		}
+		found, c, n := contradictionsOn(t, s, g, tp)
+		classes += c
+		samples += n
+		for _, f := range found {
+			t.Error(f)
+		}
+		if len(found) > 0 {
+			t.Logf("reproduce with TEST_SEED=%d", s)
+			break
+		}
+	}
+	t.Logf("seeds %d..%d: %d classes, %d brute-force flows", base, base+seeds-1, classes, samples)
+	if samples < 500 {
+		t.Errorf("only %d flows compared: the test proves little", samples)
+	}
+}
 
 func TestClassesAgreeWithBruteForce(t *testing.T) {
 	base := testSeed(t)

@@ -455,8 +455,8 @@ func withoutSGRule(t *vpc.Topology, sg string, egress bool, idx int) *vpc.Topolo
 // direction's TCP and UDP, as initiators and responders.
 func sgSameVerdicts(t *vpc.Topology, tc *topoCuts, a, b *rules.SGEvaluator, in *vpc.Instance, egress bool, r *vpc.SGRule) bool {
 	c := &cuts{}
-	tc.sgCuts(c, in, false)
-	tc.sgCuts(c, in, true)
+	tc.sgCuts(c, instanceSGs(in), false)
+	tc.sgCuts(c, instanceSGs(in), true)
 	c = c.flat()
 	peerField := fieldSrc
 	if egress {
@@ -548,8 +548,8 @@ func (p *policyRun) untracked() []Finding {
 	for i := range t.Instances {
 		in := &t.Instances[i]
 		c := &cuts{}
-		p.c.m.cuts.sgCuts(c, in, false)
-		p.c.m.cuts.sgCuts(c, in, true)
+		p.c.m.cuts.sgCuts(c, instanceSGs(in), false)
+		p.c.m.cuts.sgCuts(c, instanceSGs(in), true)
 		c = c.flat()
 		for _, egress := range []bool{false, true} {
 			type grp struct {

@@ -173,7 +173,15 @@ func (r *Replayer) Add(vals []string) error {
 	flags, ferr := strconv.Atoi(r.val(vals, "tcp_flags"))
 	src, dst = src.Unmap(), dst.Unmap()
 
-	req, isReq := r.request(src, dst, proto, sport, dport, ferr == nil, flags)
+	fwd, rev := r.candidates(src, dst, proto, sport, dport)
+	if !r.flagged(proto, ferr == nil, flags) {
+		// Whichever the record is, request or reply: if the new rules
+		// accept it either way, which one does not matter.
+		if r.judge(fwd).fwd && r.judge(rev).both {
+			return nil
+		}
+	}
+	req, isReq := r.request(fwd, rev, src, dst, proto, sport, dport, ferr == nil, flags)
 	v := r.judge(req)
 	rejected := !v.fwd
 	if !isReq {
@@ -214,17 +222,24 @@ func firstErr(errs ...error) error {
 // publicOf is an instance's public IPv4 for its private one (the record
 // shows the private address, FL-8; the internet sent to the public one).
 func (m *model) publicOf(a netip.Addr) netip.Addr {
-	if in := m.t.InstanceByIP(a); in != nil && in.PrivateIP == a && in.PublicIP.IsValid() {
-		return in.PublicIP
+	if o := m.owners[a]; o != nil && o.public.IsValid() {
+		return o.public
 	}
 	return a
 }
 
-func (m *model) inside(a netip.Addr) bool { return m.t.VPCOfAddr(a) != nil }
+func (m *model) inside(a netip.Addr) bool {
+	for i := range m.t.VPCs {
+		if m.t.VPCs[i].Contains(a) {
+			return true
+		}
+	}
+	return false
+}
 
-// request is the first packet of the connection a record belongs to: the
-// record itself, or its reverse when the record is the reply.
-func (r *Replayer) request(src, dst netip.Addr, proto, sport, dport int, haveFlags bool, flags int) (flow, bool) {
+// candidates are the two connections a record may belong to: as its
+// request (fwd), or as the reply to rev.
+func (r *Replayer) candidates(src, dst netip.Addr, proto, sport, dport int) (fwd, rev flow) {
 	mk := func(a, b netip.Addr, sp, dp int) flow {
 		// From outside, the client addressed the instance's public IPv4.
 		if !r.new.inside(a) && a.Is4() {
@@ -242,7 +257,17 @@ func (r *Replayer) request(src, dst netip.Addr, proto, sport, dport int, haveFla
 		}
 		return f
 	}
-	fwd, rev := mk(src, dst, sport, dport), mk(dst, src, dport, sport)
+	return mk(src, dst, sport, dport), mk(dst, src, dport, sport)
+}
+
+// flagged reports whether the record says by itself which side it is.
+func (r *Replayer) flagged(proto int, haveFlags bool, flags int) bool {
+	return (proto == vpc.ProtoTCP && haveFlags && flags&0x12 != 0) || (proto != vpc.ProtoTCP && proto != vpc.ProtoUDP)
+}
+
+// request picks the connection the record belongs to: fwd (the record is
+// its request) or rev (the record is its reply).
+func (r *Replayer) request(fwd, rev flow, src, dst netip.Addr, proto, sport, dport int, haveFlags bool, flags int) (flow, bool) {
 	switch {
 	case proto == vpc.ProtoTCP && haveFlags && flags&0x10 != 0:
 		return rev, false // SYN-ACK seen: the record is the server's side (FL-27)

@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/vpcemu/vpcemu/rules"
@@ -12,12 +13,75 @@ type model struct {
 	t    *vpc.Topology
 	pm   *rules.PathModel
 	cuts *topoCuts
+	// owners names every address an instance or host has (private,
+	// secondary, IPv6, public, Elastic IP); public maps an instance's
+	// private IPv4 to its public one.
+	owners map[netip.Addr]*owner
 	// Evals counts the flows walked (forward and return are one).
 	evals int
 }
 
+// owner is who holds an address.
+type owner struct {
+	name   string        // instance id or host name
+	inst   *vpc.Instance // nil for a host
+	public netip.Addr    // the public IPv4 of this private address, if any
+}
+
 func newModel(t *vpc.Topology) *model {
-	return &model{t: t, pm: rules.NewPathModel(t), cuts: newTopoCuts(t)}
+	pm := rules.NewPathModel(t)
+	pm.Static = true
+	m := &model{t: t, pm: pm, cuts: newTopoCuts(t), owners: map[netip.Addr]*owner{}}
+	set := func(a netip.Addr, o *owner) {
+		if a.IsValid() {
+			if _, dup := m.owners[a.Unmap()]; !dup {
+				m.owners[a.Unmap()] = o
+			}
+		}
+	}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		for _, e := range in.ENIs() {
+			o := &owner{name: in.ID, inst: in, public: e.PublicIP}
+			set(e.PrivateIP, o)
+			for _, a := range e.SecondaryIPs {
+				set(a, &owner{name: in.ID, inst: in})
+			}
+			set(e.IPv6, &owner{name: in.ID, inst: in})
+			set(e.PublicIP, &owner{name: in.ID, inst: in})
+		}
+	}
+	for i := range t.ElasticIPs {
+		eip := &t.ElasticIPs[i]
+		in := t.InstanceByENI(eip.ENI)
+		if in == nil {
+			in = t.Instance(eip.ENI)
+		}
+		if in != nil {
+			set(eip.PublicIP, &owner{name: in.ID, inst: in})
+			if o := m.owners[eip.PrivateIP]; o != nil && !o.public.IsValid() {
+				o.public = eip.PublicIP
+			} else if o == nil && in.PrivateIP.IsValid() {
+				if p := m.owners[in.PrivateIP]; p != nil && !p.public.IsValid() && !eip.PrivateIP.IsValid() {
+					p.public = eip.PublicIP
+				}
+			}
+		}
+	}
+	for i := range t.Internet {
+		h := &t.Internet[i]
+		set(h.IP, &owner{name: h.Name})
+		set(h.IPv6, &owner{name: h.Name})
+	}
+	return m
+}
+
+// name is who holds a: an instance id, a host name, or the address.
+func (m *model) name(a netip.Addr) string {
+	if o := m.owners[a.Unmap()]; o != nil {
+		return o.name
+	}
+	return a.String()
 }
 
 // outcome is what the evaluator says of one flow: its first packet's path
@@ -87,7 +151,10 @@ func (m *model) walk(f flow, reply bool) outcome {
 			o.retAnalysed = true
 		}
 	}
+	// Every flow starts from empty state: tracking, NAT gateway mappings
+	// and egress-only gateway flows.
 	m.pm.CT.Expire(farFuture)
+	m.pm.NAT, m.pm.EIGW = rules.NewNATTable(), rules.NewEIGWTable()
 	return o
 }
 

@@ -202,7 +202,7 @@ func (e *Explainer) Explain(q Query) *Analysis {
 	if err != nil {
 		return a.fail(err)
 	}
-	m := &PathModel{T: t, CT: NewConntrack(t, e.sg)}
+	m := &PathModel{T: t, CT: NewConntrack(t, e.sg), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true}
 	fl := NewFlowLogger(t)
 	defer func() { a.FlowLogs = fl.Records() }()
 	fwd := m.Send(0, p)
