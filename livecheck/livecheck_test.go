@@ -119,7 +119,7 @@ func TestLiveAgreesOnTheLabAndEveryLesson(t *testing.T) {
 	for _, file := range append([]string{"../vpc/lab.yaml"}, files...) {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
 			tp := up(t, file)
-			l := live(t, tp, everyPair(tp), 24)
+			l := live(t, tp, everyPair(tp), 16)
 			names = append(names, tp.Name)
 			for _, d := range l.Disagreements {
 				t.Errorf("%s: evaluator %s, packets %s (%s)", d.Flow, d.Evaluator, d.Observed, d.Detail)
