@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +26,14 @@ func up(t *testing.T, file string) *vpc.Topology {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fresh name, given before parsing: a lesson's own may be longer than
+	// a topology name may be (its runner renames it too).
+	name := testenv.Name(t)
+	b = regexp.MustCompile(`(?m)^name:.*$`).ReplaceAll(b, []byte("name: "+name))
 	tp, err := vpc.Parse(file, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp.Name = testenv.Name(t)
 	dir := t.TempDir()
 	opts := lab.Options{RunRoot: filepath.Join(dir, "run"), DataRoot: filepath.Join(dir, "data")}
 	t.Cleanup(func() { _ = lab.Down(tp.Name, true, opts) })
