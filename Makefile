@@ -53,12 +53,12 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 test-unit: ## root-free tests only (pure packages), as any user
-	$(GO) test -count=1 ./vpc/... ./rules/... ./flowlog/...
+	$(GO) test -count=1 ./vpc/... ./rules/... ./flowlog/... ./intent/...
 
 test: deps lint check-generated build ## every test, privileged ones included (run as root)
 	VPCEMU_REQUIRE_PRIV=1 $(GO) test -count=1 -timeout 25m -p 2 ./...
 
-bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share (prints tables, ~40 min)
+bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share, check/diff/replay (prints tables, ~45 min)
 	./scripts/bench.sh
 
 up: deps install ## install vpcemu, bring the default lab up in the foreground (Ctrl-C tears it down)

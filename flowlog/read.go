@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,42 +36,70 @@ func ReadDir(root string) ([]map[string]string, error) {
 
 // ReadFile reads one plain-text log file (see ReadDir).
 func ReadFile(path string) ([]map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var cols []string
 	var out []map[string]string
-	for n := 1; sc.Scan(); n++ {
-		fields := strings.Split(sc.Text(), " ")
-		if cols == nil {
-			cols = make([]string, len(fields))
-			for i, h := range fields {
-				cols[i] = strings.ReplaceAll(h, "-", "_")
-			}
-			continue
-		}
-		if len(fields) != len(cols) {
-			return out, fmt.Errorf("%s:%d: %d values for %d columns", path, n, len(fields), len(cols))
-		}
+	err := ScanFile(path, func(cols, vals []string) error {
 		m := make(map[string]string, len(cols))
 		for i, c := range cols {
-			m[c] = fields[i]
+			m[c] = vals[i]
 		}
 		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// ScanFile streams one plain-text log file, gzipped (*.gz) or not, record
+// by record: cols are the header's column names (as ReadDir names them),
+// vals the record's values. Both slices are reused between calls. It reads
+// files of any size in constant memory.
+func ScanFile(path string, fn func(cols, vals []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		r = zr
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	var cols, vals []string
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if cols == nil {
+			for _, h := range strings.Split(line, " ") {
+				cols = append(cols, strings.ReplaceAll(h, "-", "_"))
+			}
+			vals = make([]string, len(cols))
+			continue
+		}
+		vals = vals[:0]
+		for len(line) > 0 && len(vals) <= len(cols) {
+			i := strings.IndexByte(line, ' ')
+			if i < 0 {
+				vals = append(vals, line)
+				break
+			}
+			vals = append(vals, line[:i])
+			line = line[i+1:]
+		}
+		if len(vals) != len(cols) {
+			return fmt.Errorf("%s:%d: %d values for %d columns", path, n, len(vals), len(cols))
+		}
+		if err := fn(cols, vals); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if cols == nil {
-		return nil, fmt.Errorf("%s: no header line", path)
+		return fmt.Errorf("%s: no header line", path)
 	}
-	return out, nil
+	return nil
 }

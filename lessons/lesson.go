@@ -114,3 +114,20 @@ func Find(name string) (*Lesson, error) {
 	sort.Strings(names)
 	return nil, fmt.Errorf("no lesson %q; valid: %s", name, strings.Join(names, ", "))
 }
+
+// TopologyAfter returns t with the changes of the lesson's first n steps
+// applied, as a run applies them (t itself is not modified): the rules the
+// lesson's traffic meets from step n on.
+func (l *Lesson) TopologyAfter(t *vpc.Topology, n int) (*vpc.Topology, error) {
+	for i := 0; i < n && i < len(l.steps); i++ {
+		for _, c := range l.steps[i].changes {
+			nt := clone(t)
+			if err := c.apply(nt); err != nil {
+				return nil, fmt.Errorf("step %d, change %q: %w", i+1, c.what.en, err)
+			}
+			sortNACLs(nt)
+			t = nt
+		}
+	}
+	return t, nil
+}

@@ -36,6 +36,20 @@ func runLesson(t *testing.T, name string, mutate func(*vpc.Topology)) *Result {
 	return res
 }
 
+// runLessonKeepingLogs runs lesson name and keeps its flow-log files (in
+// the test's temp dir).
+func runLessonKeepingLogs(t *testing.T, name string) *Result {
+	t.Helper()
+	testenv.RequireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, mustFind(t, name), Options{Name: testenv.Name(t), RunRoot: t.TempDir(), DataRoot: t.TempDir(), KeepFlowLogs: true})
+	if err != nil {
+		t.Fatalf("lesson %s did not run: %v", name, err)
+	}
+	return res
+}
+
 // failedSteps lists the numbers of the steps that failed, and their messages.
 func failedSteps(r *Result) ([]int, []string) {
 	var nums []int

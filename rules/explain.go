@@ -169,6 +169,25 @@ type Explanation struct {
 // from source to destination, then its response back, with connection
 // tracking in between (PATH-1, PATH-2). The path is found when both arrive.
 func Explain(t *vpc.Topology, q Query) *Analysis {
+	return NewExplainer(t).Explain(q)
+}
+
+// Explainer answers many queries over one topology: its security groups
+// are compiled once, each query still starts with empty connection
+// tracking.
+type Explainer struct {
+	t  *vpc.Topology
+	sg *SGEvaluator
+}
+
+// NewExplainer prepares t for queries; t must not change afterwards.
+func NewExplainer(t *vpc.Topology) *Explainer {
+	return &Explainer{t: t, sg: NewSGEvaluator(t)}
+}
+
+// Explain is the package's Explain over the explainer's topology.
+func (e *Explainer) Explain(q Query) *Analysis {
+	t := e.t
 	a := &Analysis{Status: "succeeded", Protocol: protoLabel(q.Protocol), t: t}
 	src, err := ResolveEndpoint(t, q.From)
 	if err != nil {
@@ -183,7 +202,7 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 	if err != nil {
 		return a.fail(err)
 	}
-	m := NewPathModel(t)
+	m := &PathModel{T: t, CT: NewConntrack(t, e.sg), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true}
 	fl := NewFlowLogger(t)
 	defer func() { a.FlowLogs = fl.Records() }()
 	fwd := m.Send(0, p)

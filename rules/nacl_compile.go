@@ -79,8 +79,17 @@ type NACLImage struct {
 	Tables [2][2]*NACLTable
 }
 
+// TestFault, when set, rewrites each NACL before it is compiled: a test
+// builds a datapath that disagrees with the evaluator (a rule compiled
+// wrong) and proves that the live checks notice. Never set outside tests;
+// it must return a copy, not modify acl.
+var TestFault func(acl *vpc.NetworkACL) *vpc.NetworkACL
+
 // CompileNACL compiles both directions and both families of acl.
 func CompileNACL(acl *vpc.NetworkACL) (*NACLImage, error) {
+	if TestFault != nil {
+		acl = TestFault(acl)
+	}
 	img := &NACLImage{ID: acl.ID}
 	for e, list := range [2][]vpc.NACLRule{acl.Ingress, acl.Egress} {
 		for f := 0; f < 2; f++ {

@@ -204,6 +204,25 @@ type PathModel struct {
 	CT   *Conntrack
 	NAT  *NATTable
 	EIGW *EIGWTable
+	// Static promises that T is not edited while the model is used, so
+	// the topology's lookup tables are built once instead of for every
+	// packet (callers that walk many flows over one topology).
+	Static bool
+
+	view   *view
+	viewOf *vpc.Topology
+}
+
+// lookups returns the lookup tables of m.T: fresh for every packet, or
+// built once when m.Static.
+func (m *PathModel) lookups() *view {
+	if !m.Static {
+		return newView(m.T)
+	}
+	if m.view == nil || m.viewOf != m.T {
+		m.view, m.viewOf = newView(m.T), m.T
+	}
+	return m.view
 }
 
 // NewPathModel starts a path model with empty state.
@@ -270,7 +289,7 @@ func receiverOf(v *view, from *eniRef, a netip.Addr) Endpoint {
 // drop ends the walk.
 func (m *PathModel) Send(now time.Duration, p Packet) Path {
 	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
-	v := newView(m.T)
+	v := m.lookups()
 	var from *eniRef
 	if e := v.eniOwning(p.Src); e != nil {
 		from = e
@@ -283,7 +302,7 @@ func (m *PathModel) Send(now time.Duration, p Packet) Path {
 // an appliance forwards, or one ENI-5 drops.
 func (m *PathModel) SendFrom(now time.Duration, eni string, p Packet) (Path, error) {
 	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
-	v := newView(m.T)
+	v := m.lookups()
 	e := v.byID[eni]
 	if e == nil {
 		return Path{}, fmt.Errorf("send from %q: no ENI or instance of topology %q has this id", eni, m.T.Name)
@@ -292,7 +311,9 @@ func (m *PathModel) SendFrom(now time.Duration, eni string, p Packet) (Path, err
 }
 
 func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Path {
-	w := &walker{m: m, v: v, now: now, path: &Path{}, budget: maxForwards}
+	// Most paths have five hops or fewer (SG, NACL, gateway, NACL, SG):
+	// one allocation instead of growing the slice hop by hop.
+	w := &walker{m: m, v: v, now: now, path: &Path{Hops: make([]Hop, 0, 5)}, budget: maxForwards}
 	if from != nil {
 		w.path.From = eniEndpoint(from, p.Src)
 	} else {

@@ -87,6 +87,9 @@ type view struct {
 	priv   map[addrKey]netip.Addr // (ENI id, private IPv4) -> public IPv4
 	tables map[string]*vpc.RouteTable
 	legacy bool // no route tables at all: synthesize what the shorthand implies
+	// owner is the first ENI (in enis order) owning each address, for
+	// eniOwning: one lookup instead of a scan of every ENI per packet.
+	owner map[netip.Addr]*eniRef
 }
 
 func newView(t *vpc.Topology) *view {
@@ -254,12 +257,23 @@ func (v *view) eniAt(vp *vpc.VPC, a netip.Addr) *eniRef {
 // eniOwning is the first ENI (in topology order) owning a in any VPC.
 func (v *view) eniOwning(a netip.Addr) *eniRef {
 	a = a.Unmap()
-	for _, e := range v.enis {
-		if e.owns(a) {
-			return e
+	if v.owner == nil {
+		v.owner = map[netip.Addr]*eniRef{}
+		for _, e := range v.enis {
+			own := []netip.Addr{e.Primary}
+			if e.ENI != nil {
+				own = append(append(own, e.ENI.PrivateIP, e.ENI.IPv6), e.ENI.SecondaryIPs...)
+			}
+			for _, x := range own {
+				if x.IsValid() && e.owns(x.Unmap()) {
+					if _, dup := v.owner[x.Unmap()]; !dup {
+						v.owner[x.Unmap()] = e
+					}
+				}
+			}
 		}
 	}
-	return nil
+	return v.owner[a]
 }
 
 // eniOfInstance is the instance's ENI holding a, its primary when a is not

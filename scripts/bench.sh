@@ -12,6 +12,7 @@
 #      SG+NACL datapath without them, more rounds
 #   6. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
 #      only where perf is installed)
+#   7. vpcemu check, diff and replay on one core (go test -bench ./intent/)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -20,7 +21,7 @@
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile"   parts to skip
+#   BENCH_SKIP="go netns e2e focus observe profile intent"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -130,6 +131,13 @@ case $SKIP in *" profile "*) ;; *)
 	else
 		log "filter CPU share skipped: no perf (apt-get install linux-perf)"
 	fi ;;
+esac
+# Static checks: the intents engine on one core (-cpu 1), CPU seconds as
+# well as wall time (a shared machine's wall time measures its neighbours).
+case $SKIP in *" intent "*) ;; *)
+	go_bench go-bench-intent "Intent checks, diff and replay" \
+		"\`vpcemu check\`, \`vpcemu diff\` and \`--replay\` without a kernel, on one core (\`-cpu 1\`), on a generated topology of 50 security groups of 60 rules and 20 network ACLs of 20 rules per direction (100 instances in 20 subnets): Check1000Intents decides 1,000 intents of the kinds a CI file holds (target < 1 s); Diff compares it with a copy one SG rule and one NACL rule apart (a pull request's change; target < 2 s), DiffEphemeralDeny with a copy whose NACL rule denies inbound TCP 32768-65535 (every TCP flow out of that subnet changes: the worst case of a small change); Replay judges flow-log records of connections in both directions over several windows (target >= 100,000 records per second). cpu-s/op and records/cpu-s are the process's CPU time (getrusage)." \
+		-cpu 1 -bench . ./intent/ ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

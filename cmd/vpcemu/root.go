@@ -42,6 +42,8 @@ func newRootCmd() *cobra.Command {
 		newConntrackCmd,
 		newExplainCmd,
 		newUICmd,
+		newCheckCmd,
+		newDiffCmd,
 		newLessonCmd,
 		newVersionCmd,
 	} {
