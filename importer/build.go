@@ -52,6 +52,7 @@ type builder struct {
 	// placeholderIDs remembers each placeholder id, so a resource asked
 	// twice gets the same one.
 	placeholderIDs map[string]string
+	autoComments   map[string]string     // comments on what --internet auto adds, by host name
 	cfnEIPs        map[string]netip.Addr // CloudFormation EIPs' made-up addresses, by file/logical id
 	regionSet      bool                  // the input named the region (a Batfish folder, the template's AWS::Region)
 	accountSet     bool
@@ -130,6 +131,7 @@ func newBuilder(o Options) *builder {
 		placeholderIDs: map[string]string{},
 		eniAttachments: map[string]eniAttachment{},
 		cfnEIPs:        map[string]netip.Addr{},
+		autoComments:   map[string]string{},
 	}
 	if o.Account != "" {
 		b.setAccount(o.Account)
@@ -404,6 +406,9 @@ func (b *builder) comments(t *vpc.Topology) map[string]string {
 	c := map[string]string{}
 	for id, s := range b.src {
 		c[id] = "from " + s.String()
+	}
+	for name, s := range b.autoComments {
+		c[name] = s
 	}
 	own := func(object string, s Source) bool {
 		o, ok := b.src[object]

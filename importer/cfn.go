@@ -212,7 +212,7 @@ func (s *cfnStack) physicalID(r *cfnResource) string {
 	}
 	id := prefix + "-" + name
 	if !reLogical.MatchString(r.id) || len(id) > 48 {
-		id = s.b.placeholder(prefix, s.file.Name+"/"+r.id)
+		id = s.b.placeholder(prefix, s.name+"/"+r.id)
 	}
 	return id
 }

@@ -184,7 +184,7 @@ func Import(files []File, o Options) (*Result, error) {
 		importAWS(b, files)
 	case KindTerraform:
 		for _, f := range files {
-			importTerraform(b, f)
+			importTerraform(b, f, len(files) > 1)
 		}
 	case KindCloudFormation:
 		for _, f := range files {

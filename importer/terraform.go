@@ -3,6 +3,7 @@ package importer
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"net/netip"
 	"slices"
 	"sort"
@@ -18,6 +19,7 @@ type tfImport struct {
 	p *tfPlan
 	// resolving guards against reference cycles.
 	resolving map[string]bool
+	multi     bool // several documents are imported together
 }
 
 // tfIDPrefix is the id prefix of each resource type, for placeholders.
@@ -76,13 +78,16 @@ var tfNetwork = []string{"aws_vpn_", "aws_customer_gateway", "aws_ec2_transit_ga
 	"aws_networkfirewall_", "aws_vpc_", "aws_network_", "aws_route", "aws_security_group", "aws_ec2_", "aws_subnet", "aws_nat_",
 	"aws_eip", "aws_internet_gateway", "aws_default_", "aws_flow_log", "aws_globalaccelerator_", "aws_networkmanager_", "aws_verifiedaccess_"}
 
-func importTerraform(b *builder, f File) {
+func importTerraform(b *builder, f File, multi bool) {
 	p, err := decodeTerraform(f)
 	if err != nil {
 		b.errs = append(b.errs, err)
 		return
 	}
-	x := &tfImport{b: b, p: p, resolving: map[string]bool{}}
+	x := &tfImport{b: b, p: p, resolving: map[string]bool{}, multi: multi}
+	if p.region != "" && b.o.Region == "" && !b.regionSet {
+		b.t.Region, b.regionSet = p.region, true
+	}
 	// Gateways, EIPs and NAT gateways first: later resources ask for their ids.
 	order := func(typ string) int {
 		switch typ {
@@ -102,6 +107,9 @@ func importTerraform(b *builder, f File) {
 	var other []string
 	for _, r := range rs {
 		if r.Mode != "managed" {
+			if r.Type == "aws_caller_identity" {
+				b.setAccount(str(r.Values["account_id"]))
+			}
 			continue // data sources only resolve references (IMP-7)
 		}
 		if r.Values == nil {
@@ -211,9 +219,19 @@ func (x *tfImport) id(r *tfResource) string {
 	if prefix == "" {
 		prefix = "res"
 	}
-	id := x.b.placeholder(prefix, x.p.file.Name+"/"+r.Address)
+	id := x.b.placeholder(prefix, x.key(r.Address))
 	x.placeholderNote(r, "id "+id)
 	return id
+}
+
+// key names a placeholder: the resource address, with the file's base
+// name when several documents are imported; not the path as given, so
+// that the ids do not depend on where the file is read from.
+func (x *tfImport) key(s string) string {
+	if x.multi {
+		return filepath.Base(x.p.file.Name) + "/" + s
+	}
+	return s
 }
 
 func (x *tfImport) placeholderNote(r *tfResource, what string) {
@@ -228,7 +246,7 @@ func (x *tfImport) derived(r *tfResource, attr, prefix string) string {
 	if v := str(r.Values[attr]); v != "" {
 		return v
 	}
-	id := x.b.placeholder(prefix, x.p.file.Name+"/"+r.Address+"#"+attr)
+	id := x.b.placeholder(prefix, x.key(r.Address+"#"+attr))
 	x.placeholderNote(r, attr+" "+id)
 	return id
 }
@@ -573,6 +591,25 @@ func (x *tfImport) securityGroup(r *tfResource) {
 	}
 }
 
+// blockRefs resolves field of the i-th block of a nested block list (an
+// SG's ingress, a table's route) when it is known only after apply.
+func (x *tfImport) blockRefs(r *tfResource, block string, i int, field string) []string {
+	if block == "" {
+		return nil
+	}
+	ul, ok := dig(r.Unknown, block).([]any)
+	if !ok || i >= len(ul) || !isUnknown(dig(ul[i], field)) {
+		return nil
+	}
+	ex, c := x.expressions(r)
+	blocks, ok := ex[block].([]any)
+	if !ok || i >= len(blocks) {
+		return nil
+	}
+	e, _ := dig(blocks[i], field).(map[string]any)
+	return x.resolveExpr(e, c, r)
+}
+
 // inlineSGRules adds the rules of one ingress or egress block: one per peer.
 func (x *tfImport) inlineSGRules(r *tfResource, group string, egress bool, m map[string]any, i int, dir string, src Source) {
 	from, ok1 := x.intAttr(r, m, "from_port")
@@ -588,17 +625,9 @@ func (x *tfImport) inlineSGRules(r *tfResource, group string, egress bool, m map
 		for _, v := range l {
 			out = append(out, str(v))
 		}
-		if u := dig(r.Unknown, dir); u != nil {
-			if ul, ok := u.([]any); ok && i < len(ul) && isUnknown(dig(ul[i], field)) {
-				ex, c := x.expressions(r)
-				if blocks, ok := ex[dir].([]any); ok && i < len(blocks) {
-					e, _ := dig(blocks[i], field).(map[string]any)
-					for _, v := range x.resolveExpr(e, c, r) {
-						if !slices.Contains(out, v) {
-							out = append(out, v)
-						}
-					}
-				}
+		for _, v := range x.blockRefs(r, dir, i, field) {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
 			}
 		}
 		return out
@@ -760,7 +789,7 @@ func (x *tfImport) routeTable(r *tfResource) {
 	for i, ro := range routes {
 		m, _ := ro.(map[string]any)
 		src := Source{File: x.p.file.Name, Path: fmt.Sprintf("%s.route[%d]", r.Address, i)}
-		x.routeFrom(r, rt.ID, m, "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id", src)
+		x.routeFrom(r, rt.ID, m, "route", i, "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id", src)
 	}
 }
 
@@ -772,21 +801,21 @@ var tfRouteTargets = map[string]string{
 	"core_network_arn": "CoreNetworkArn", "vpc_endpoint_id": "VpcEndpointId",
 }
 
-func (x *tfImport) routeFrom(r *tfResource, table string, m map[string]any, d4, d6, dpl string, src Source) {
+// routeFrom adds one route: an aws_route (block "") or a block of a
+// table's route list.
+func (x *tfImport) routeFrom(r *tfResource, table string, m map[string]any, block string, i int, d4, d6, dpl string, src Source) {
 	targets := map[string]string{}
 	for k, f := range tfRouteTargets {
-		if v := str(m[k]); v != "" {
-			targets[f] = v
-		}
-	}
-	if len(targets) == 0 && m["gateway_id"] == nil {
-		// A target known only after apply: resolve it through the references.
-		for k, f := range tfRouteTargets {
-			if x.unknown(r, k) {
-				if vs := x.unknownRefs(r, k); len(vs) > 0 {
-					targets[f] = vs[0]
-				}
+		v := str(m[k])
+		if v == "" {
+			if refs := x.blockRefs(r, block, i, k); len(refs) > 0 {
+				v = refs[0]
+			} else if block == "" && x.unknown(r, k) {
+				v = x.attr(r, k)
 			}
+		}
+		if v != "" {
+			targets[f] = v
 		}
 	}
 	// A NAT gateway given as gateway_id (Terraform accepts it) is a NAT gateway.
@@ -809,7 +838,7 @@ func (x *tfImport) route(r *tfResource) {
 			}
 		}
 	}
-	x.routeFrom(r, x.attr(r, "route_table_id"), m, "destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id", x.src(r))
+	x.routeFrom(r, x.attr(r, "route_table_id"), m, "", 0, "destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id", x.src(r))
 }
 
 func (x *tfImport) rtAssociation(r *tfResource) {
@@ -923,7 +952,7 @@ func (x *tfImport) instance(r *tfResource) {
 	if pub := str(r.Values["public_ip"]); pub != "" {
 		e.PublicIP = x.b.addr(x.attrSrc(r, "public_ip"), "public_ip", pub)
 		x.b.publicUsed[e.PublicIP] = true
-	} else if assoc, ok := x.boolAttr(r, "associate_public_ip_address"); assoc && ok && x.unknown(r, "public_ip") {
+	} else if x.unknown(r, "public_ip") && x.getsPublicIP(r, e.Subnet) {
 		e.PublicIP = x.b.placeholderPublicIP()
 		x.placeholderNote(r, "public_ip "+e.PublicIP.String())
 	}
@@ -1080,4 +1109,19 @@ func (x *tfImport) endpointAssociation(r *tfResource) {
 		}
 	}
 	x.b.errorf(x.attrSrc(r, "vpc_endpoint_id"), "VPC endpoint %q is not in the input", id)
+}
+
+// getsPublicIP says whether AWS gives an instance an automatic public
+// address: associate_public_ip_address, else its subnet's
+// map_public_ip_on_launch.
+func (x *tfImport) getsPublicIP(r *tfResource, subnet string) bool {
+	if assoc, ok := x.boolAttr(r, "associate_public_ip_address"); ok {
+		return assoc
+	}
+	for _, s := range x.b.t.Subnets {
+		if s.ID == subnet {
+			return s.MapPublicIPOnLaunch
+		}
+	}
+	return false
 }

@@ -64,6 +64,7 @@ type tfPlan struct {
 	byConfig map[string][]*tfResource
 	config   *tfModuleConfig
 	modules  map[string]*tfModuleConfig // module path without keys → config
+	region   string                     // the aws provider's region, when the configuration states it
 }
 
 var reFormatVersion = regexp.MustCompile(`^(\d+)\.(\d+)$`)
@@ -129,6 +130,7 @@ func decodeTerraform(f File) (*tfPlan, *Error) {
 		if cfg, ok := dig(top, "configuration", "root_module").(map[string]any); ok {
 			p.config = p.decodeConfig(cfg, nil, "", "")
 		}
+		p.region = str(dig(top, "configuration", "provider_config", "aws", "expressions", "region", "constant_value"))
 	case top["values"] != nil:
 		root = dig(top, "values", "root_module")
 		if err := p.walkModule(root, "$.values.root_module", ""); err != nil {
