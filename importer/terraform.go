@@ -3,8 +3,8 @@ package importer
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
