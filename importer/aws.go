@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +45,7 @@ type awsDoc struct {
 	VpcPeeringConnections []awsshape.VpcPeeringConnection `json:"VpcPeeringConnections"`
 	VpcEndpoints          []awsshape.VpcEndpoint          `json:"VpcEndpoints"`
 	file                  File
+	other                 []string // lists of describe calls vpcemu does not read
 }
 
 var rePrefixListInName = regexp.MustCompile(`pl-[0-9a-zA-Z]+`)
@@ -72,6 +74,17 @@ func decodeAWS(f File) (*awsDoc, *Error) {
 		return nil, &Error{Source: Source{File: f.Name}, Line: lineOf(f.Data, off), Msg: "more than one JSON value in the file; valid: one object with describe keys such as Vpcs"}
 	}
 	doc.file = f
+	// Lists of other describe calls (VpnGateways, TransitGateways, …) are
+	// reported; other keys (NextToken, ResponseMetadata) are ignored (IMP-2).
+	var top map[string]json.RawMessage
+	_ = json.Unmarshal(f.Data, &top)
+	for _, k := range sortedKeys(top) {
+		var l []json.RawMessage
+		if slices.Contains(awsTopKeys, k) || json.Unmarshal(top[k], &l) != nil || len(l) == 0 {
+			continue
+		}
+		doc.other = append(doc.other, fmt.Sprintf("%s (%d)", k, len(l)))
+	}
 	return &doc, nil
 }
 
@@ -96,6 +109,11 @@ func importAWS(b *builder, files []File) {
 	}
 	x := &awsImport{b: b, docs: docs, sgByID: map[string]bool{}, eniTags: map[string]awsshape.NetworkInterface{},
 		natENIs: map[string]bool{}, eipOfIP: map[string]bool{}, plNames: map[string]string{}, endpoint: map[string]bool{}}
+	for _, d := range docs {
+		for _, o := range d.other {
+			b.notModeled(Source{File: d.file.Name}, "%s: vpcemu does not emulate these", o)
+		}
+	}
 	x.index()
 	x.vpcs()
 	x.subnets()
@@ -296,6 +314,7 @@ func (x *awsImport) prefixLists() {
 				continue
 			}
 			pl := get(m.PrefixListID, src)
+			x.b.src[m.PrefixListID] = src // the list's own definition, rather than its entries' file
 			pl.Name = m.PrefixListName
 			pl.AWSManaged = m.OwnerID == "AWS" || strings.HasPrefix(m.PrefixListName, "com.amazonaws.")
 			if m.MaxEntries != nil {
@@ -896,9 +915,6 @@ func (x *awsImport) flowLogs() {
 				continue
 			}
 			m := vpc.FlowLog{ID: f.FlowLogID, Resource: f.ResourceID, TrafficType: f.TrafficType, LogFormat: f.LogFormat, Tags: tagsOf(f.Tags)}
-			if m.LogFormat == vpc.DefaultLogFormat {
-				m.LogFormat = "" // the default format [INTERP]
-			}
 			if f.MaxAggregationInterval != nil {
 				m.MaxAggregationInterval = int(*f.MaxAggregationInterval)
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -219,6 +220,9 @@ func (b *builder) addPeering(p vpc.Peering, src Source) {
 }
 
 func (b *builder) addFlowLog(fl vpc.FlowLog, src Source) {
+	if fl.LogFormat == vpc.DefaultLogFormat {
+		fl.LogFormat = "" // AWS's default format, spelt out: no log_format [INTERP]
+	}
 	if fl.TrafficType == "" {
 		fl.TrafficType = "ALL"
 	}
@@ -371,10 +375,17 @@ func (b *builder) finish(kind Kind, files []File) (*Result, error) {
 	return &Result{Topology: parsed, YAML: out, Warnings: b.warns, Notes: b.notes}, nil
 }
 
+// fileNames names the inputs: each file, or for many files of one folder
+// (a snapshot) the folder and how many.
 func fileNames(files []File) string {
 	var s []string
+	dirs := map[string]bool{}
 	for _, f := range files {
 		s = append(s, f.Name)
+		dirs[filepath.Dir(f.Name)] = true
+	}
+	if len(files) > 3 && len(dirs) == 1 {
+		return fmt.Sprintf("%d files in %s", len(files), filepath.Dir(files[0].Name))
 	}
 	return strings.Join(s, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -256,6 +257,15 @@ func Detect(f File) (Kind, error) {
 				return KindAWS, nil
 			}
 		}
+		// Other describe calls' output (VpnGateways, TransitGateways, …):
+		// AWS JSON whose lists are reported as not modeled.
+		camel := len(top) > 0
+		for k := range top {
+			camel = camel && reCamel.MatchString(k)
+		}
+		if camel {
+			return KindAWS, nil
+		}
 		var keys []string
 		for k := range top {
 			keys = append(keys, k)
@@ -269,6 +279,8 @@ func Detect(f File) (Kind, error) {
 	}
 	return "", &Error{Source: Source{File: f.Name}, Msg: "not JSON and not a CloudFormation YAML template (no Resources key); valid: AWS describe JSON, terraform show -json output or a CloudFormation template, or --from " + kindList()}
 }
+
+var reCamel = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 
 // jsonError turns a decoding error into an Error with the line it is on.
 func jsonError(f File, err error) *Error {
