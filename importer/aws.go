@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -750,8 +749,8 @@ func (x *awsImport) natGateways() {
 				if !m.Private {
 					m.ElasticIP = a.AllocationID
 				}
-				if a.PublicIP != "" {
-					x.b.publicUsed[netip.MustParseAddr(a.PublicIP)] = true
+				if pub := x.b.addr(src, "PublicIp", a.PublicIP); pub.IsValid() {
+					x.b.publicUsed[pub] = true
 				}
 			}
 			x.b.t.NATGateways = append(x.b.t.NATGateways, m)

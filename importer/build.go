@@ -327,6 +327,7 @@ func (b *builder) finish(kind Kind, files []File) (*Result, error) {
 	}
 	b.settleRegion()
 	b.selectVPCs()
+	b.checkVPCRefs()
 	b.checkOverlaps()
 	if len(b.errs) > 0 {
 		return nil, b.errs
@@ -548,6 +549,46 @@ func (b *builder) selectVPCs() {
 		return !keep[fl.Resource] && !subnets[fl.Resource] && !enis[fl.Resource]
 	})
 	b.notef("--vpc: imported %s of the input's VPCs", strings.Join(b.o.VPCs, ", "))
+}
+
+// checkVPCRefs makes sure every object's VPC is in the input: an error
+// naming both ends (IMP-2); with --vpc, objects of VPCs left out are gone.
+func (b *builder) checkVPCRefs() {
+	t := b.t
+	have := map[string]bool{}
+	for _, v := range t.VPCs {
+		have[v.ID] = true
+	}
+	check := func(id, kind, vpcID string) {
+		if vpcID != "" && !have[vpcID] {
+			b.errorf(b.src[id], "%s %s is in VPC %s, which is not in the input; valid: an input that also describes %s", kind, id, vpcID, vpcID)
+		}
+	}
+	for _, s := range t.Subnets {
+		check(s.ID, "subnet", s.VPC)
+	}
+	for _, g := range t.SecurityGroups {
+		check(g.ID, "security group", g.VPC)
+	}
+	for _, a := range t.NetworkACLs {
+		check(a.ID, "network ACL", a.VPC)
+	}
+	for _, rt := range t.RouteTables {
+		check(rt.ID, "route table", rt.VPC)
+	}
+	for _, g := range t.InternetGateways {
+		check(g.ID, "internet gateway", g.VPC)
+	}
+	for _, g := range t.EgressOnlyGateways {
+		check(g.ID, "egress-only internet gateway", g.VPC)
+	}
+	for _, e := range t.Endpoints {
+		check(e.ID, "VPC endpoint", e.VPC)
+	}
+	for _, p := range t.Peerings {
+		check(p.ID, "peering connection", p.Requester)
+		check(p.ID, "peering connection", p.Accepter)
+	}
 }
 
 // checkOverlaps refuses VPCs whose blocks overlap: vpcemu finds subnets and

@@ -70,7 +70,7 @@ func importCFN(b *builder, f File, multi bool) {
 	}
 	s, perr := newStack(b, f, top, multi)
 	if perr != nil {
-		s.report(perr, Source{File: f.Name, Path: "Parameters", Line: top.lines["Parameters"]})
+		b.reportCFN(perr, Source{File: f.Name, Path: "Parameters", Line: top.lines["Parameters"]})
 		return
 	}
 	for _, id := range rm.keys {
@@ -156,13 +156,15 @@ func importCFN(b *builder, f File, multi bool) {
 func cfnTypeNames() []string { return sortedKeys(cfnTypes) }
 
 // report records an evaluation error at src.
-func (s *cfnStack) report(err error, src Source) {
+func (s *cfnStack) report(err error, src Source) { s.b.reportCFN(err, src) }
+
+func (b *builder) reportCFN(err error, src Source) {
 	var ce *cfnError
 	for _, e := range unwrapAll(err) {
 		if errors.As(e, &ce) {
-			s.b.errorf(src, "%s", ce.Error())
+			b.errorf(src, "%s", ce.Error())
 		} else {
-			s.b.errorf(src, "%v", e)
+			b.errorf(src, "%v", e)
 		}
 	}
 }
@@ -184,6 +186,10 @@ func (s *cfnStack) props(r *cfnResource) (*cfnMap, error) {
 	}
 	r.evaluating = true
 	defer func() { r.evaluating = false }()
+	if r.props == nil {
+		r.evaluated = &cfnMap{vals: map[string]any{}}
+		return r.evaluated, nil
+	}
 	v, err := s.eval(r.props, "Properties")
 	if err != nil {
 		return nil, err
@@ -632,7 +638,11 @@ func (s *cfnStack) eip(r *cfnResource, p *cfnMap, src Source) {
 		s.report(err, src)
 		return
 	}
-	ip := netip.MustParseAddr(ipv.(string))
+	ip, perr := netip.ParseAddr(scalarString(ipv))
+	if perr != nil {
+		s.b.errorf(src, "no documentation address is left for the Elastic IP's made-up address")
+		return
+	}
 	e := vpc.ElasticIP{ID: r.physical, PublicIP: ip, Tags: cfnTags(p)}
 	s.b.t.ElasticIPs = append(s.b.t.ElasticIPs, e)
 	s.b.setSource(e.ID, src)

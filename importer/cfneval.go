@@ -242,6 +242,9 @@ func (s *cfnStack) pseudo(name string) (any, bool) {
 func (s *cfnStack) eval(v any, path string) (any, error) {
 	switch x := v.(type) {
 	case *cfnMap:
+		if x == nil {
+			return v, nil
+		}
 		if len(x.keys) == 1 {
 			k := x.keys[0]
 			if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {

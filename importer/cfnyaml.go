@@ -44,7 +44,7 @@ func decodeCFN(f File) (*cfnMap, *Error) {
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
-		if strings.Contains(msg, "did not find expected") || strings.Contains(msg, "unexpected end") || strings.Contains(msg, "found unexpected end of stream") {
+		if lines := bytes.Count(bytes.TrimRight(f.Data, "\n"), []byte("\n")) + 1; e.Line >= lines-3 && strings.Contains(msg, "expected") || strings.Contains(msg, "end of stream") {
 			msg += " (truncated?)"
 		}
 		e.Msg = "invalid template (YAML/JSON): " + msg
@@ -53,7 +53,8 @@ func decodeCFN(f File) (*cfnMap, *Error) {
 	if len(doc.Content) == 0 {
 		return nil, &Error{Source: Source{File: f.Name}, Msg: "the template is empty; valid: a mapping with Resources"}
 	}
-	v, err := cfnValue(doc.Content[0], 0)
+	budget := maxTemplateValues
+	v, err := cfnValue(doc.Content[0], 0, &budget)
 	if err != nil {
 		return nil, &Error{Source: Source{File: f.Name}, Line: err.line, Msg: err.msg}
 	}
@@ -77,12 +78,19 @@ var cfnShortForms = map[string]string{
 	"!Base64": "Fn::Base64", "!Transform": "Fn::Transform", "!Length": "Fn::Length", "!ToJsonString": "Fn::ToJsonString",
 }
 
-func cfnValue(n *yaml.Node, depth int) (any, *yamlErr) {
+// maxTemplateValues bounds the values a template may expand to, so that
+// YAML aliases cannot make it exponentially large.
+const maxTemplateValues = 1_000_000
+
+func cfnValue(n *yaml.Node, depth int, budget *int) (any, *yamlErr) {
 	if depth > 200 {
 		return nil, &yamlErr{n.Line, "the template nests too deeply"}
 	}
+	if *budget--; *budget < 0 {
+		return nil, &yamlErr{n.Line, fmt.Sprintf("the template expands to more than %d values (YAML aliases?)", maxTemplateValues)}
+	}
 	if n.Kind == yaml.AliasNode {
-		return cfnValue(n.Alias, depth+1)
+		return cfnValue(n.Alias, depth+1, budget)
 	}
 	var v any
 	switch n.Kind {
@@ -93,7 +101,7 @@ func cfnValue(n *yaml.Node, depth int) (any, *yamlErr) {
 			if k.Kind != yaml.ScalarNode {
 				return nil, &yamlErr{k.Line, "a mapping key is not a string"}
 			}
-			val, err := cfnValue(n.Content[i+1], depth+1)
+			val, err := cfnValue(n.Content[i+1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -108,7 +116,7 @@ func cfnValue(n *yaml.Node, depth int) (any, *yamlErr) {
 	case yaml.SequenceNode:
 		l := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			val, err := cfnValue(c, depth+1)
+			val, err := cfnValue(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}

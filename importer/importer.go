@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -288,6 +289,10 @@ func jsonError(f File, err error) *Error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &syn) && strings.HasPrefix(syn.Error(), "unexpected end"),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		e.Line = lineOf(f.Data, int64(len(f.Data)))
+		e.Msg = "invalid JSON: the file ends early (truncated?)"
 	case errors.As(err, &syn):
 		e.Line = lineOf(f.Data, syn.Offset)
 		e.Msg = "invalid JSON: " + syn.Error()
@@ -297,9 +302,6 @@ func jsonError(f File, err error) *Error {
 			e.Source.Path = "$." + typ.Field
 		}
 		e.Msg = fmt.Sprintf("a JSON %s where %s is expected", typ.Value, jsonTypeName(typ.Type.Kind().String()))
-	case err.Error() == "unexpected end of JSON input":
-		e.Line = lineOf(f.Data, int64(len(f.Data)))
-		e.Msg = "invalid JSON: the file ends early (truncated?)"
 	default:
 		e.Msg = "invalid JSON: " + err.Error()
 	}

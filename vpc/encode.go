@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -264,7 +266,7 @@ func (t *Topology) EncodeYAML(o EncodeOptions) []byte {
 	if len(o.Comments) > 0 {
 		t.comment(&doc, o.Comments)
 	}
-	root := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{&doc}, HeadComment: o.Header, FootComment: o.Footer}
+	root := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{&doc}, HeadComment: commentText(o.Header), FootComment: commentText(o.Footer)}
 	out, err := yaml.Marshal(root)
 	if err != nil {
 		panic(fmt.Sprintf("vpc: marshal topology: %v", err))
@@ -285,7 +287,7 @@ func (t *Topology) comment(root *yaml.Node, c map[string]string) {
 	}
 	set := func(n *yaml.Node, key string) {
 		if s, ok := c[key]; ok && key != "" {
-			n.HeadComment = s
+			n.HeadComment = commentText(s)
 		}
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -333,6 +335,25 @@ func (t *Topology) comment(root *yaml.Node, c map[string]string) {
 			}
 		}
 	}
+}
+
+// commentText makes s fit a YAML comment: control characters (which YAML
+// refuses anywhere in a file) are written as Go escapes; newlines start
+// new comment lines.
+func commentText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteRune(r)
+		case r == '\t' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 // fileForm is t in the file's schema.

@@ -21,6 +21,7 @@ func TestEncodeYAMLComments(t *testing.T) {
 			vpc.NACLRuleKey("acl-public", true, 100): "from acl entry",
 			"laptop":                                 "the laptop",
 			"no-such-id":                             "never written",
+			"i-db":                                   "odd \x7f\x00 bytes",
 		},
 		Footer: "WARN resource x not modeled: y",
 	}))
@@ -31,6 +32,7 @@ func TestEncodeYAMLComments(t *testing.T) {
 		"        # from $.SecurityGroups[0].IpPermissions[3]\n        - protocol: tcp\n          ports: \"22\"\n",
 		"      egress:\n        # from acl entry\n        - rule: 100\n",
 		"    # the laptop\n    - name: laptop\n",
+		"    # odd \\x7f\\x00 bytes\n    - id: i-db\n",
 		"# WARN resource x not modeled: y\n",
 	} {
 		if !strings.Contains(out, want) {
