@@ -86,4 +86,9 @@ func AWSOnly(t *vpc.Topology, name string, limits vpc.Limits) {
 	for i := range t.NATGateways {
 		t.NATGateways[i].PortPolicy = "random"
 	}
+	for i := range t.FlowLogs {
+		if t.FlowLogs[i].LogFormat == "default" {
+			t.FlowLogs[i].LogFormat = "" // the same format; import writes none
+		}
+	}
 }
