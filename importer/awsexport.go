@@ -67,8 +67,9 @@ func nonNil[T any](s []T) []T {
 // AWSOnly is t without what describe JSON has no place for: the topology's
 // name and quotas, the internet hosts, the instances' OS profiles (but
 // Windows), services and connection tracking, the links' MTU, the NAT
-// gateways' port policy. Import(ExportAWS(t)) equals AWSOnly(t), with the
-// import's name and quotas.
+// gateways' port policy; and log_format: default, the same as none, which
+// import writes. Import(ExportAWS(t)) equals AWSOnly(t), with the import's
+// name and quotas.
 func AWSOnly(t *vpc.Topology, name string, limits vpc.Limits) {
 	t.Name, t.Limits, t.Internet = name, limits, nil
 	for i := range t.VPCs {
