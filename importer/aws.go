@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"reflect"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -62,29 +63,70 @@ type awsImport struct {
 	endpoint map[string]bool
 }
 
-func decodeAWS(f File) (*awsDoc, *Error) {
-	var doc awsDoc
-	dec := json.NewDecoder(bytes.NewReader(f.Data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, jsonError(f, err)
+// awsDocFields are awsDoc's fields by JSON key.
+var awsDocFields = func() map[string]int {
+	m := map[string]int{}
+	t := reflect.TypeFor[awsDoc]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" {
+			m[name] = i
+		}
 	}
-	if dec.More() {
+	return m
+}()
+
+// decodeAWS reads one file in one pass: each top-level key into its field
+// of awsDoc; lists of other describe calls (VpnGateways, TransitGateways,
+// …) are noted to be reported, other keys (NextToken, ResponseMetadata)
+// ignored (IMP-2).
+func decodeAWS(f File) (*awsDoc, *Error) {
+	doc := &awsDoc{file: f}
+	dec := json.NewDecoder(bytes.NewReader(f.Data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if err != nil {
+			return nil, jsonError(f, err, "")
+		}
+		return nil, &Error{Source: Source{File: f.Name}, Line: 1, Msg: "not a JSON object; valid: an object with describe keys such as Vpcs"}
+	}
+	v := reflect.ValueOf(doc).Elem()
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonError(f, err, "")
+		}
+		key, _ := tok.(string)
+		i, known := awsDocFields[key]
+		if !known {
+			for k, j := range awsDocFields {
+				if strings.EqualFold(k, key) { // as encoding/json matches fields
+					i, known = j, true
+				}
+			}
+		}
+		if known {
+			if err := dec.Decode(v.Field(i).Addr().Interface()); err != nil {
+				return nil, jsonError(f, err, key)
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, jsonError(f, err, key)
+		}
+		var l []json.RawMessage
+		if json.Unmarshal(raw, &l) == nil && len(l) > 0 {
+			doc.other = append(doc.other, fmt.Sprintf("%s (%d)", key, len(l)))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, jsonError(f, err, "")
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		off := dec.InputOffset()
 		return nil, &Error{Source: Source{File: f.Name}, Line: lineOf(f.Data, off), Msg: "more than one JSON value in the file; valid: one object with describe keys such as Vpcs"}
 	}
-	doc.file = f
-	// Lists of other describe calls (VpnGateways, TransitGateways, …) are
-	// reported; other keys (NextToken, ResponseMetadata) are ignored (IMP-2).
-	var top map[string]json.RawMessage
-	_ = json.Unmarshal(f.Data, &top)
-	for _, k := range sortedKeys(top) {
-		var l []json.RawMessage
-		if slices.Contains(awsTopKeys, k) || json.Unmarshal(top[k], &l) != nil || len(l) == 0 {
-			continue
-		}
-		doc.other = append(doc.other, fmt.Sprintf("%s (%d)", k, len(l)))
-	}
-	return &doc, nil
+	sort.Strings(doc.other)
+	return doc, nil
 }
 
 func importAWS(b *builder, files []File) {

@@ -340,25 +340,6 @@ func (b *builder) finish(kind Kind, files []File) (*Result, error) {
 	if len(b.errs) > 0 {
 		return nil, b.errs
 	}
-	raw := t.EncodeYAML(vpc.EncodeOptions{})
-	parsed, err := vpc.Parse("import", raw)
-	if err != nil {
-		return nil, b.translate(raw, err)
-	}
-	if b.o.Internet {
-		b.internetAuto(parsed)
-	}
-	if b.o.Services {
-		b.servicesAuto(parsed)
-	}
-	if b.o.Internet || b.o.Services {
-		// The additions are checked like the rest.
-		again, err := vpc.Parse("import", parsed.YAML())
-		if err != nil {
-			return nil, fmt.Errorf("import: the topology with --internet/--services auto does not validate (a bug): %w", err)
-		}
-		parsed = again
-	}
 	sort.SliceStable(b.warns, func(i, j int) bool { return b.warns[i].NotModeled && !b.warns[j].NotModeled })
 	if b.o.Strict {
 		var l ErrorList
@@ -371,9 +352,48 @@ func (b *builder) finish(kind Kind, files []File) (*Result, error) {
 			return nil, l
 		}
 	}
-	out := parsed.EncodeYAML(vpc.EncodeOptions{Header: b.header(kind, files), Comments: b.comments(parsed), Footer: b.footer()})
+	// The file is written once and Parse checks it: what Parse reads is the
+	// topology, and so the file and the topology cannot differ.
+	b.setRuleIDs()
+	out := t.EncodeYAML(vpc.EncodeOptions{Header: b.header(kind, files), Comments: b.comments(t), Footer: b.footer()})
+	parsed, err := vpc.Parse("import", out)
+	if err != nil {
+		return nil, b.translate(out, err)
+	}
+	if b.o.Internet || b.o.Services {
+		if b.o.Internet {
+			b.internetAuto(parsed)
+		}
+		if b.o.Services {
+			b.servicesAuto(parsed)
+		}
+		out = parsed.EncodeYAML(vpc.EncodeOptions{Header: b.header(kind, files), Comments: b.comments(parsed), Footer: b.footer()})
+		again, err := vpc.Parse("import", out)
+		if err != nil {
+			return nil, fmt.Errorf("import: the topology with --internet/--services auto does not validate (a bug): %w", err)
+		}
+		parsed = again
+	}
 	parsed.File = ""
 	return &Result{Topology: parsed, YAML: out, Warnings: b.warns, Notes: b.notes}, nil
+}
+
+// setRuleIDs gives every SG rule without an id the one Parse derives
+// (vpc.SGRuleID), so that comments can name the rules by id.
+func (b *builder) setRuleIDs() {
+	for i := range b.t.SecurityGroups {
+		g := &b.t.SecurityGroups[i]
+		for j := range g.Ingress {
+			if g.Ingress[j].ID == "" {
+				g.Ingress[j].ID = vpc.SGRuleID(g.ID, false, j)
+			}
+		}
+		for j := range g.Egress {
+			if g.Egress[j].ID == "" {
+				g.Egress[j].ID = vpc.SGRuleID(g.ID, true, j)
+			}
+		}
+	}
 }
 
 // fileNames names the inputs: each file, or for many files of one folder

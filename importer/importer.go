@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -240,8 +241,11 @@ func Detect(f File) (Kind, error) {
 	}
 	if data[0] == '{' {
 		var top map[string]json.RawMessage
+		if k, ok := firstKey(data); ok {
+			return k, nil
+		}
 		if err := json.Unmarshal(data, &top); err != nil {
-			return "", jsonError(f, err)
+			return "", jsonError(f, err, "")
 		}
 		_, tfValues := top["values"]
 		_, tfPlan := top["planned_values"]
@@ -281,10 +285,31 @@ func Detect(f File) (Kind, error) {
 	return "", &Error{Source: Source{File: f.Name}, Msg: "not JSON and not a CloudFormation YAML template (no Resources key); valid: AWS describe JSON, terraform show -json output or a CloudFormation template, or --from " + kindList()}
 }
 
+// firstKey tells the format from the first key of a JSON object when that
+// key decides it, without reading the rest (snapshots run to megabytes).
+func firstKey(data []byte) (Kind, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	tok, err := dec.Token()
+	k, _ := tok.(string)
+	switch {
+	case err != nil:
+		return "", false
+	case slices.Contains(awsTopKeys, k):
+		return KindAWS, true
+	case k == "AWSTemplateFormatVersion" || k == "Resources":
+		return KindCloudFormation, true
+	}
+	return "", false
+}
+
 var reCamel = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 
-// jsonError turns a decoding error into an Error with the line it is on.
-func jsonError(f File, err error) *Error {
+// jsonError turns a decoding error into an Error with the line it is on;
+// key is the top-level key whose value was being decoded ("" for all).
+func jsonError(f File, err error, key string) *Error {
 	e := &Error{Source: Source{File: f.Name}}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -298,8 +323,8 @@ func jsonError(f File, err error) *Error {
 		e.Msg = "invalid JSON: " + syn.Error()
 	case errors.As(err, &typ):
 		e.Line = lineOf(f.Data, typ.Offset)
-		if typ.Field != "" {
-			e.Source.Path = "$." + typ.Field
+		if p := strings.Trim(key+"."+typ.Field, "."); p != "" {
+			e.Source.Path = "$." + p
 		}
 		e.Msg = fmt.Sprintf("a JSON %s where %s is expected", typ.Value, jsonTypeName(typ.Type.Kind().String()))
 	default:

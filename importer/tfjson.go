@@ -76,7 +76,7 @@ func decodeTerraform(f File) (*tfPlan, *Error) {
 	dec.UseNumber()
 	var top map[string]any
 	if err := dec.Decode(&top); err != nil {
-		return nil, jsonError(f, err)
+		return nil, jsonError(f, err, "")
 	}
 	src := Source{File: f.Name}
 	fv, _ := top["format_version"].(string)

@@ -3,6 +3,7 @@ package vpc
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -259,14 +260,11 @@ func RouteKey(table, dest string) string {
 // EncodeYAML is YAML with the comments of o.
 func (t *Topology) EncodeYAML(o EncodeOptions) []byte {
 	f := t.fileForm()
-	var doc yaml.Node
-	if err := doc.Encode(&f); err != nil {
-		panic(fmt.Sprintf("vpc: encode topology: %v", err)) // plain structs of strings and ints
-	}
+	doc := toNode(reflect.ValueOf(&f))
 	if len(o.Comments) > 0 {
-		t.comment(&doc, o.Comments)
+		t.comment(doc, o.Comments)
 	}
-	root := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{&doc}, HeadComment: commentText(o.Header), FootComment: commentText(o.Footer)}
+	root := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}, HeadComment: commentText(o.Header), FootComment: commentText(o.Footer)}
 	out, err := yaml.Marshal(root)
 	if err != nil {
 		panic(fmt.Sprintf("vpc: marshal topology: %v", err))
