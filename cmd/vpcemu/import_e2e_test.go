@@ -130,6 +130,20 @@ func TestImportedTwoTierComesUpAndObeysItsRules(t *testing.T) {
 				{"web reaches db's echo server on 5432 (db admits web's group; NACL private 100)", []string{"exec", web.ID, "--", "curl", "-s", "--max-time", "3", "http://" + db.PrivateIP.String() + ":5432"}, true, db.ID},
 				{"db cannot ssh to web (db's group lets out 443 only)", []string{"exec", db.ID, "--", "curl", "-s", "--max-time", "2", "telnet://" + web.PrivateIP.String() + ":22"}, false, ""},
 			})
+			// export of the running topology is what up -f recreates: the import.
+			out, code := vpcemu(t, "-t", topo.Name, "export")
+			if code != 0 {
+				t.Fatalf("export: exit %d\n%s", code, out)
+			}
+			running, err := vpc.Parse("export.yaml", []byte(out))
+			if err != nil {
+				t.Fatalf("the running topology's export does not parse: %v", err)
+			}
+			vpc.ClearIncidentals(running)
+			vpc.ClearIncidentals(topo)
+			if d := vpc.Diff(topo, running); d != "" {
+				t.Errorf("export of the running topology differs from what was brought up: %s", d)
+			}
 		})
 	}
 }
