@@ -11,7 +11,7 @@ import (
 // import nothing that talks to the kernel (DESIGN.md, dependency direction).
 func TestPurePackagesImportNothingPrivileged(t *testing.T) {
 	privileged := regexp.MustCompile(`cilium/ebpf|vishvananda|golang.org/x/sys/unix|vpcemu/(netns|loader|lab|services|testenv)$`)
-	for _, pkg := range []string{"./vpc/...", "./rules/...", "./flowlog/...", "./awsshape/...", "./ec2api/...", "./intent/..."} {
+	for _, pkg := range []string{"./vpc/...", "./rules/...", "./flowlog/...", "./awsshape/...", "./ec2api/...", "./intent/...", "./importer/..."} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

@@ -120,7 +120,8 @@ func TestShapesMatchModel(t *testing.T) {
 		"NatGateway": NatGateway{}, "Address": Address{}, "NetworkInterface": NetworkInterface{},
 		"Reservation": Reservation{}, "InstanceStateChange": InstanceStateChange{}, "PrefixList": PrefixList{},
 		"ManagedPrefixList": ManagedPrefixList{}, "PrefixListEntry": PrefixListEntry{}, "FlowLog": FlowLog{},
-		"TagDescription": TagDescription{},
+		"TagDescription": TagDescription{}, "VpcPeeringConnection": VpcPeeringConnection{},
+		"EgressOnlyInternetGateway": EgressOnlyInternetGateway{}, "VpcEndpoint": VpcEndpoint{},
 	}
 	seen := map[string]bool{}
 	for shape, v := range roots {

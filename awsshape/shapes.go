@@ -492,17 +492,71 @@ type PrefixListEntry struct {
 
 // FlowLog is a flow-log subscription.
 type FlowLog struct {
-	FlowLogID                string    `xml:"flowLogId" json:"FlowLogId"`
-	ResourceID               string    `xml:"resourceId" json:"ResourceId"`
-	TrafficType              string    `xml:"trafficType" json:"TrafficType"`
-	LogDestinationType       string    `xml:"logDestinationType,omitempty" json:"LogDestinationType,omitempty"`
-	LogDestination           string    `xml:"logDestination,omitempty" json:"LogDestination,omitempty"`
-	LogGroupName             string    `xml:"logGroupName,omitempty" json:"LogGroupName,omitempty"`
-	DeliverLogsPermissionArn string    `xml:"deliverLogsPermissionArn,omitempty" json:"DeliverLogsPermissionArn,omitempty"`
-	LogFormat                string    `xml:"logFormat,omitempty" json:"LogFormat,omitempty"`
-	MaxAggregationInterval   *int32    `xml:"maxAggregationInterval,omitempty" json:"MaxAggregationInterval,omitempty"`
-	FlowLogStatus            string    `xml:"flowLogStatus,omitempty" json:"FlowLogStatus,omitempty"`
-	DeliverLogsStatus        string    `xml:"deliverLogsStatus,omitempty" json:"DeliverLogsStatus,omitempty"`
-	CreationTime             *Time     `xml:"creationTime,omitempty" json:"CreationTime,omitempty"`
-	Tags                     List[Tag] `xml:"tagSet" json:"Tags"`
+	FlowLogID                string                      `xml:"flowLogId" json:"FlowLogId"`
+	ResourceID               string                      `xml:"resourceId" json:"ResourceId"`
+	TrafficType              string                      `xml:"trafficType" json:"TrafficType"`
+	LogDestinationType       string                      `xml:"logDestinationType,omitempty" json:"LogDestinationType,omitempty"`
+	LogDestination           string                      `xml:"logDestination,omitempty" json:"LogDestination,omitempty"`
+	LogGroupName             string                      `xml:"logGroupName,omitempty" json:"LogGroupName,omitempty"`
+	DeliverLogsPermissionArn string                      `xml:"deliverLogsPermissionArn,omitempty" json:"DeliverLogsPermissionArn,omitempty"`
+	LogFormat                string                      `xml:"logFormat,omitempty" json:"LogFormat,omitempty"`
+	DestinationOptions       *DestinationOptionsResponse `xml:"destinationOptions,omitempty" json:"DestinationOptions,omitempty"`
+	MaxAggregationInterval   *int32                      `xml:"maxAggregationInterval,omitempty" json:"MaxAggregationInterval,omitempty"`
+	FlowLogStatus            string                      `xml:"flowLogStatus,omitempty" json:"FlowLogStatus,omitempty"`
+	DeliverLogsStatus        string                      `xml:"deliverLogsStatus,omitempty" json:"DeliverLogsStatus,omitempty"`
+	CreationTime             *Time                       `xml:"creationTime,omitempty" json:"CreationTime,omitempty"`
+	Tags                     List[Tag]                   `xml:"tagSet" json:"Tags"`
+}
+
+// DestinationOptionsResponse is how a flow log writes to S3.
+type DestinationOptionsResponse struct {
+	FileFormat               string `xml:"fileFormat,omitempty" json:"FileFormat,omitempty"`
+	HiveCompatiblePartitions *bool  `xml:"hiveCompatiblePartitions,omitempty" json:"HiveCompatiblePartitions,omitempty"`
+	PerHourPartition         *bool  `xml:"perHourPartition,omitempty" json:"PerHourPartition,omitempty"`
+}
+
+// VpcPeeringConnection is a VPC peering connection (import and export
+// only: the API does not serve peerings).
+type VpcPeeringConnection struct {
+	VpcPeeringConnectionID string                           `xml:"vpcPeeringConnectionId" json:"VpcPeeringConnectionId"`
+	RequesterVpcInfo       *VpcPeeringConnectionVpcInfo     `xml:"requesterVpcInfo,omitempty" json:"RequesterVpcInfo,omitempty"`
+	AccepterVpcInfo        *VpcPeeringConnectionVpcInfo     `xml:"accepterVpcInfo,omitempty" json:"AccepterVpcInfo,omitempty"`
+	Status                 *VpcPeeringConnectionStateReason `xml:"status,omitempty" json:"Status,omitempty"`
+	Tags                   List[Tag]                        `xml:"tagSet" json:"Tags"`
+}
+
+// VpcPeeringConnectionVpcInfo is one side of a peering.
+type VpcPeeringConnectionVpcInfo struct {
+	VpcID     string `xml:"vpcId" json:"VpcId"`
+	OwnerID   string `xml:"ownerId,omitempty" json:"OwnerId,omitempty"`
+	Region    string `xml:"region,omitempty" json:"Region,omitempty"`
+	CidrBlock string `xml:"cidrBlock,omitempty" json:"CidrBlock,omitempty"`
+}
+
+// VpcPeeringConnectionStateReason is a peering's state (Code: active,
+// pending-acceptance, …).
+type VpcPeeringConnectionStateReason struct {
+	Code    string `xml:"code" json:"Code"`
+	Message string `xml:"message,omitempty" json:"Message,omitempty"`
+}
+
+// EgressOnlyInternetGateway is an egress-only internet gateway (import and
+// export only).
+type EgressOnlyInternetGateway struct {
+	EgressOnlyInternetGatewayID string                          `xml:"egressOnlyInternetGatewayId" json:"EgressOnlyInternetGatewayId"`
+	Attachments                 List[InternetGatewayAttachment] `xml:"attachmentSet" json:"Attachments"`
+	Tags                        List[Tag]                       `xml:"tagSet" json:"Tags"`
+}
+
+// VpcEndpoint is a VPC endpoint; vpcemu models gateway endpoints (import
+// and export only).
+type VpcEndpoint struct {
+	VpcEndpointID   string       `xml:"vpcEndpointId" json:"VpcEndpointId"`
+	VpcEndpointType string       `xml:"vpcEndpointType,omitempty" json:"VpcEndpointType,omitempty"`
+	VpcID           string       `xml:"vpcId" json:"VpcId"`
+	ServiceName     string       `xml:"serviceName" json:"ServiceName"`
+	State           string       `xml:"state,omitempty" json:"State,omitempty"`
+	RouteTableIDs   List[string] `xml:"routeTableIdSet" json:"RouteTableIds"`
+	OwnerID         string       `xml:"ownerId,omitempty" json:"OwnerId,omitempty"`
+	Tags            List[Tag]    `xml:"tagSet" json:"Tags"`
 }

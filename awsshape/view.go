@@ -845,7 +845,7 @@ func (v View) ManagedPrefixLists() []ManagedPrefixList {
 		p := &v.T.PrefixLists[i]
 		m := ManagedPrefixList{PrefixListID: p.ID, PrefixListName: p.Name, AddressFamily: "IPv4", State: "create-complete",
 			PrefixListArn: v.arn("prefix-list", p.ID), MaxEntries: Int(p.MaxEntries), Version: Long(1), OwnerID: v.T.Account,
-			Tags: Tags(v.ann().Tags[p.ID])}
+			Tags: Tags(v.tagsOf(p.ID, p.Tags))}
 		if len(p.CIDRs) > 0 && p.CIDRs[0].Addr().Is6() {
 			m.AddressFamily = "IPv6"
 		}
@@ -889,13 +889,78 @@ func (v View) FlowLog(f *vpc.FlowLog) FlowLog {
 		FlowLogID: f.ID, ResourceID: f.Resource, TrafficType: f.TrafficType, LogDestinationType: info.LogDestinationType,
 		LogDestination: info.LogDestination, LogGroupName: info.LogGroupName, DeliverLogsPermissionArn: info.DeliverLogsPermissionArn,
 		LogFormat: f.LogFormat, MaxAggregationInterval: Int(f.MaxAggregationInterval), FlowLogStatus: "ACTIVE",
-		DeliverLogsStatus: "SUCCESS", CreationTime: NewTime(info.CreationTime), Tags: Tags(v.ann().Tags[f.ID]),
+		DeliverLogsStatus: "SUCCESS", CreationTime: NewTime(info.CreationTime), Tags: Tags(v.tagsOf(f.ID, f.Tags)),
 	}
 	if out.LogDestinationType == "" {
 		out.LogDestinationType = "s3"
 	}
+	if out.LogDestinationType == "s3" {
+		out.DestinationOptions = &DestinationOptionsResponse{FileFormat: f.FileFormat,
+			HiveCompatiblePartitions: Bool(f.HiveCompatible), PerHourPartition: Bool(f.PerHourPartition)}
+	}
 	if out.LogFormat == "" || out.LogFormat == "default" {
 		out.LogFormat = vpc.DefaultLogFormat
+	}
+	return out
+}
+
+// tagsOf is an object's tags: the model's, else the annotated ones (for
+// objects whose model type keeps none).
+func (v View) tagsOf(id string, own vpc.Tags) vpc.Tags {
+	if len(own) > 0 {
+		return own
+	}
+	return v.ann().Tags[id]
+}
+
+// peeringStateMessages are the messages EC2 shows with a peering's state
+// (pending acceptance names the accepter's account after it).
+var peeringStateMessages = map[string]string{
+	"active": "Active", "pending-acceptance": "Pending Acceptance by ", "initiating-request": "Initiating Request",
+	"provisioning": "Provisioning", "rejected": "Rejected", "failed": "Failed", "expired": "Expired", "deleting": "Deleting", "deleted": "Deleted",
+}
+
+// VpcPeeringConnections renders every peering connection.
+func (v View) VpcPeeringConnections() []VpcPeeringConnection {
+	out := make([]VpcPeeringConnection, 0, len(v.T.Peerings))
+	for i := range v.T.Peerings {
+		p := &v.T.Peerings[i]
+		side := func(id string) *VpcPeeringConnectionVpcInfo {
+			info := &VpcPeeringConnectionVpcInfo{VpcID: id, OwnerID: v.T.Account, Region: v.T.Region}
+			if x := v.T.VPC(id); x != nil {
+				info.CidrBlock = prefixStr(x.CIDR)
+			}
+			return info
+		}
+		msg := peeringStateMessages[p.State]
+		if p.State == "pending-acceptance" {
+			msg += v.T.Account
+		}
+		out = append(out, VpcPeeringConnection{VpcPeeringConnectionID: p.ID, RequesterVpcInfo: side(p.Requester),
+			AccepterVpcInfo: side(p.Accepter), Status: &VpcPeeringConnectionStateReason{Code: p.State, Message: msg}, Tags: Tags(p.Tags)})
+	}
+	return out
+}
+
+// EgressOnlyInternetGateways renders every egress-only internet gateway.
+func (v View) EgressOnlyInternetGateways() []EgressOnlyInternetGateway {
+	out := make([]EgressOnlyInternetGateway, 0, len(v.T.EgressOnlyGateways))
+	for _, g := range v.T.EgressOnlyGateways {
+		e := EgressOnlyInternetGateway{EgressOnlyInternetGatewayID: g.ID, Attachments: List[InternetGatewayAttachment]{}, Tags: Tags(g.Tags)}
+		if g.VPC != "" {
+			e.Attachments = append(e.Attachments, InternetGatewayAttachment{VpcID: g.VPC, State: "attached"})
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// VpcEndpoints renders every (gateway) VPC endpoint.
+func (v View) VpcEndpoints() []VpcEndpoint {
+	out := make([]VpcEndpoint, 0, len(v.T.Endpoints))
+	for _, e := range v.T.Endpoints {
+		out = append(out, VpcEndpoint{VpcEndpointID: e.ID, VpcEndpointType: "Gateway", VpcID: e.VPC, ServiceName: e.Service,
+			State: "available", RouteTableIDs: List[string](slices.Clone(e.RouteTables)), OwnerID: v.T.Account, Tags: Tags(e.Tags)})
 	}
 	return out
 }

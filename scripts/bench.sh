@@ -13,6 +13,9 @@
 #   6. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
 #      only where perf is installed)
 #   7. vpcemu check, diff and replay on one core (go test -bench ./intent/)
+#   8. vpcemu import of a generated account snapshot (50 VPCs, 2,000 security
+#      groups, 20,000 rules) on one core: time and peak memory of the CLI,
+#      and the Go benchmark (target < 2 s, < 500 MB)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -21,7 +24,7 @@
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent"   parts to skip
+#   BENCH_SKIP="go netns e2e focus observe profile intent import"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -138,6 +141,35 @@ case $SKIP in *" intent "*) ;; *)
 	go_bench go-bench-intent "Intent checks, diff and replay" \
 		"\`vpcemu check\`, \`vpcemu diff\` and \`--replay\` without a kernel, on one core (\`-cpu 1\`), on a generated topology of 50 security groups of 60 rules and 20 network ACLs of 20 rules per direction (100 instances in 20 subnets): Check1000Intents decides 1,000 intents of the kinds a CI file holds (target < 1 s); Diff compares it with a copy one SG rule and one NACL rule apart (a pull request's change; target < 2 s), DiffEphemeralDeny with a copy whose NACL rule denies inbound TCP 32768-65535 (every TCP flow out of that subnet changes: the worst case of a small change); Replay judges flow-log records of connections in both directions over several windows (target >= 100,000 records per second). cpu-s/op and records/cpu-s are the process's CPU time (getrusage)." \
 		-cpu 1 -bench . ./intent/ ;;
+esac
+# Import of a real-sized account: the CLI on one core (taskset, GOMAXPROCS=1),
+# its wall and CPU time and peak resident memory, median of the runs.
+case $SKIP in *" import "*) ;; *)
+	go_bench go-bench-import "Import (Go benchmark)" \
+		"\`importer.Import\` of the describe JSON of a generated account (\`importer.GenerateAccount(50, 2000, 10)\`: 50 VPCs, 2,000 security groups, 20,000 rules, 400 instances), one core (\`-cpu 1\`); MB/s is of the JSON read." \
+		-cpu 1 -benchmem -bench ImportAccount ./importer/
+	log "import: vpcemu import of a generated account snapshot"
+	$GO build -o bin/vpcemu ./cmd/vpcemu
+	rm -rf "$OUT/account" && $B account-snapshot "$OUT/account"
+	IRUNS=5; [ "$QUICK" = 1 ] && IRUNS=1
+	: >"$OUT/import.txt"
+	for _ in $(seq "$IRUNS"); do
+		GOMAXPROCS=1 taskset -c 0 /usr/bin/time -f '%e %U %S %M' -a -o "$OUT/import.txt" bin/vpcemu import "$OUT/account" -o "$OUT/account.yaml" >/dev/null 2>"$OUT/import.err" ||
+			{ log "import failed, see $OUT/import.err"; status=1; break; }
+	done
+	{
+		echo "## Import of an account snapshot"
+		echo
+		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$HOW\`: \`vpcemu-bench account-snapshot\` writes the describe JSON of 50 VPCs, 2,000 security groups and 20,000 rules ($(du -sh "$OUT/account" | cut -f1), a Batfish-style snapshot); \`GOMAXPROCS=1 taskset -c 0 vpcemu import DIR -o FILE\` reads it, $IRUNS runs, median (min–max). Target: < 2 s and < 500 MB on one core. Wall time depends on what else runs (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end); CPU time (user + system) much less. Kernel $(uname -r), $(nproc) CPUs."
+		echo
+		echo "| metric | median (min–max) |"
+		echo "|---|---|"
+		# median (min–max) of one column of /usr/bin/time's lines
+		col() { awk "{print $1}" "$OUT/import.txt" | sort -g | awk -v f="$2" '{a[NR]=$1} END {m=int((NR+1)/2); printf f, a[m], a[1], a[NR]}'; }
+		col '$1' "| wall time | %.2f s (%.2f–%.2f) |\n"
+		col '$2+$3' "| CPU time (user + system) | %.2f s (%.2f–%.2f) |\n"
+		col '$4/1024' "| peak resident memory | %.0f MB (%.0f–%.0f) |\n"
+	} | tee /dev/stderr | $B md-section -file "$MD" -name import-account ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

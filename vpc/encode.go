@@ -3,8 +3,11 @@ package vpc
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -222,6 +225,137 @@ type (
 // One VPC is written with `vpc:`, so exports of single-VPC files look as
 // they did before routing.
 func (t *Topology) YAML() []byte {
+	return t.EncodeYAML(EncodeOptions{})
+}
+
+// EncodeOptions are what EncodeYAML writes besides the topology: comments
+// for a person reading the file (import names where each object came
+// from). Comments are text without the leading "# "; a newline starts
+// another comment line.
+type EncodeOptions struct {
+	Header string // above everything
+	// Comments holds the comment written above an object, keyed by its id
+	// (VPCs, subnets, groups, ACLs, tables, gateways, …), SG rules by their
+	// rule id, NACL rules by NACLRuleKey, routes by RouteKey and internet
+	// hosts by name.
+	Comments map[string]string
+	Footer   string // below everything
+}
+
+// NACLRuleKey names a NACL rule in EncodeOptions.Comments.
+func NACLRuleKey(acl string, egress bool, number int) string {
+	dir := "ingress"
+	if egress {
+		dir = "egress"
+	}
+	return fmt.Sprintf("%s/%s/%d", acl, dir, number)
+}
+
+// RouteKey names a route in EncodeOptions.Comments by its table and
+// destination (a CIDR or a prefix list id).
+func RouteKey(table, dest string) string {
+	return table + "/" + dest
+}
+
+// EncodeYAML is YAML with the comments of o.
+func (t *Topology) EncodeYAML(o EncodeOptions) []byte {
+	f := t.fileForm()
+	doc := toNode(reflect.ValueOf(&f))
+	if len(o.Comments) > 0 {
+		t.comment(doc, o.Comments)
+	}
+	root := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}, HeadComment: commentText(o.Header), FootComment: commentText(o.Footer)}
+	out, err := yaml.Marshal(root)
+	if err != nil {
+		panic(fmt.Sprintf("vpc: marshal topology: %v", err))
+	}
+	return out
+}
+
+// comment sets the head comment of every object node of root (the encoded
+// fileTopology) that c has a comment for.
+func (t *Topology) comment(root *yaml.Node, c map[string]string) {
+	field := func(m *yaml.Node, key string) string {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i+1].Value
+			}
+		}
+		return ""
+	}
+	set := func(n *yaml.Node, key string) {
+		if s, ok := c[key]; ok && key != "" {
+			n.HeadComment = commentText(s)
+		}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		if key == "vpc" {
+			set(root.Content[i], field(val, "id"))
+			continue
+		}
+		if val.Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, item := range val.Content {
+			id := field(item, "id")
+			if key == "internet" {
+				id = field(item, "name")
+			}
+			set(item, id)
+			for k := 0; k+1 < len(item.Content); k += 2 {
+				sub, list := item.Content[k].Value, item.Content[k+1]
+				if list.Kind != yaml.SequenceNode {
+					continue
+				}
+				for n, r := range list.Content {
+					switch {
+					case key == "security_groups" && (sub == "ingress" || sub == "egress"):
+						sg := &t.SecurityGroups[j]
+						rules := sg.Ingress
+						if sub == "egress" {
+							rules = sg.Egress
+						}
+						if n < len(rules) {
+							set(r, rules[n].ID)
+						}
+					case key == "network_acls" && (sub == "ingress" || sub == "egress"):
+						num, _ := strconv.Atoi(field(r, "rule"))
+						set(r, NACLRuleKey(id, sub == "egress", num))
+					case key == "route_tables" && sub == "routes":
+						dest := field(r, "destination")
+						if dest == "" {
+							dest = field(r, "destination_prefix_list")
+						}
+						set(r, RouteKey(id, dest))
+					}
+				}
+			}
+		}
+	}
+}
+
+// commentText makes s fit a YAML comment: control characters (which YAML
+// refuses anywhere in a file) are written as Go escapes; newlines start
+// new comment lines.
+func commentText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteRune(r)
+		case r == '\t' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}
+
+// fileForm is t in the file's schema.
+func (t *Topology) fileForm() fileTopology {
 	l := t.Limits
 	f := fileTopology{
 		Name: t.Name, Account: t.Account, Region: t.Region,
@@ -342,11 +476,7 @@ func (t *Topology) YAML() []byte {
 			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition, fl.Tags})
 	}
 	f.TrafficMirror = encodeMirror(&t.TrafficMirror)
-	out, err := yaml.Marshal(&f)
-	if err != nil {
-		panic(fmt.Sprintf("vpc: marshal topology: %v", err)) // plain structs of strings and ints
-	}
-	return out
+	return f
 }
 
 func nonDefault(v, def int) int {

@@ -75,3 +75,21 @@ func edit(r *rand.Rand, t *vpc.Topology) {
 		t.Subnets[0].Tags = vpc.Tags{"edited": "yes"}
 	}
 }
+
+// YAML builds its node tree itself: it writes what yaml.Marshal writes of
+// the file form, byte for byte, tags and all.
+func TestToNodeOfRandomTopologies(t *testing.T) {
+	mirror, err := vpc.Parse("tm.yaml", []byte(mirrorBase+goodMirror))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mirror.YAML(), vpc.MarshalFileForm(mirror); string(got) != string(want) {
+		t.Fatalf("traffic mirroring: YAML differs from yaml.Marshal:\n%s\nwant:\n%s", got, want)
+	}
+	for seed := range uint64(100) {
+		topo := vpctest.Random(rand.New(rand.NewPCG(seed, 5)), vpctest.Options{})
+		if got, want := topo.YAML(), vpc.MarshalFileForm(topo); string(got) != string(want) {
+			t.Fatalf("seed %d: YAML differs from yaml.Marshal:\n%s\nwant:\n%s", seed, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@
 //	vpcemu-bench [-quick] [-rounds 3] [-dur 3s] [-configs bare,ipt40,...] [-md BENCHMARKS.md]
 //	vpcemu-bench gobench-table < go-test-bench-output
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
+//	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
 package main
 
 import (
@@ -17,10 +18,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/vpcemu/vpcemu/importer"
 	"github.com/vpcemu/vpcemu/perf"
 )
 
@@ -31,6 +35,14 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "gobench-table" {
 		// `go test -bench` output on stdin -> Markdown table of medians on stdout.
 		fmt.Print(perf.GoBenchTable(perf.ParseGoBench(os.Stdin)))
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "account-snapshot" {
+		// The import benchmark's input: describe JSON of a generated account.
+		if err := accountSnapshot(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "vpcemu-bench: %v\n", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "md-section" {
@@ -144,6 +156,36 @@ func mdSection(args []string) error {
 		return err
 	}
 	return perf.ReplaceSection(*file, *name, *heading, string(b))
+}
+
+// accountSnapshot writes the describe JSON of importer.GenerateAccount
+// (default 50 VPCs, 2,000 groups, 10 rules each) under dir.
+func accountSnapshot(args []string) error {
+	if len(args) != 1 && len(args) != 4 {
+		return fmt.Errorf("account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]")
+	}
+	n := []int{50, 2000, 10}
+	for i, a := range args[1:] {
+		v, err := strconv.Atoi(a)
+		if err != nil || v < 1 {
+			return fmt.Errorf("account-snapshot: %q is not a positive number", a)
+		}
+		n[i] = v
+	}
+	files, err := importer.ExportAWS(importer.GenerateAccount(n[0], n[1], n[2]), nil)
+	if err != nil {
+		return err
+	}
+	for name, data := range files {
+		p := filepath.Join(args[0], filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func split(s string) []string {

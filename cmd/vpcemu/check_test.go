@@ -11,15 +11,23 @@ import (
 	"testing"
 )
 
-// runCLI runs vpcemu with args and returns stdout, stderr and the exit status.
-func runCLI(t *testing.T, args ...string) (string, string, int) {
+// execCLI runs vpcemu with args in-process and returns its output and error.
+func execCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	root := newRootCmd()
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetArgs(args)
-	err := root.Execute()
+	err = root.Execute()
+	return out.String(), errb.String(), err
+}
+
+// runCLI runs vpcemu with args and returns stdout, stderr and the exit status.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	stdout, stderr, err := execCLI(t, args...)
+	errb := bytes.NewBufferString(stderr)
 	code := 0
 	var ee exitError
 	switch {
@@ -29,7 +37,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 		errb.WriteString(err.Error())
 		code = 1
 	}
-	return out.String(), errb.String(), code
+	return stdout, errb.String(), code
 }
 
 func writeFile(t *testing.T, name, text string) string {

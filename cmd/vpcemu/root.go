@@ -41,6 +41,8 @@ func newRootCmd() *cobra.Command {
 		newCaptureCmd,
 		newConntrackCmd,
 		newExplainCmd,
+		newImportCmd,
+		newExportCmd,
 		newUICmd,
 		newCheckCmd,
 		newDiffCmd,

@@ -6,8 +6,9 @@
 //     ec2api does not implement answer UnsupportedOperation, API-20);
 //   - a digest of the input and output shapes of the operations listed in
 //     implemented.txt (member names, locationName, queryName, required,
-//     types), which the awsshape and ec2api tests compare their wire, XML
-//     and JSON names with.
+//     types), and of the shapes listed in shapes.txt (those only `vpcemu
+//     import` and `export --format aws` read and write), which the awsshape
+//     and ec2api tests compare their wire, XML and JSON names with.
 //
 // Get the model from a botocore release (botocore/data/ec2/2016-11-15/
 // service-2.json in the wheel, sdist or repository) and run
@@ -76,16 +77,17 @@ type digest struct {
 func main() {
 	modelPath := flag.String("model", os.Getenv("BOTOCORE_EC2_MODEL"), "botocore's data/ec2/2016-11-15/service-2.json")
 	implemented := flag.String("implemented", "internal/modelgen/implemented.txt", "operations whose shapes go into the digest")
+	extra := flag.String("shapes", "internal/modelgen/shapes.txt", "further shapes that go into the digest")
 	opsOut := flag.String("ops", "operations_gen.go", "Go file with every operation name")
 	digestOut := flag.String("digest", "../awsshape/testdata/ec2-model.json", "JSON digest of the implemented operations' shapes")
 	flag.Parse()
-	if err := run(*modelPath, *implemented, *opsOut, *digestOut); err != nil {
+	if err := run(*modelPath, *implemented, *extra, *opsOut, *digestOut); err != nil {
 		fmt.Fprintln(os.Stderr, "modelgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelPath, implemented, opsOut, digestOut string) error {
+func run(modelPath, implemented, extra, opsOut, digestOut string) error {
 	if modelPath == "" {
 		return fmt.Errorf("no model: set BOTOCORE_EC2_MODEL (or -model) to botocore's data/ec2/2016-11-15/service-2.json")
 	}
@@ -104,10 +106,14 @@ func run(modelPath, implemented, opsOut, digestOut string) error {
 	if err != nil {
 		return err
 	}
+	shapes, err := readList(extra)
+	if err != nil {
+		return err
+	}
 	if err := writeOps(&m, opsOut); err != nil {
 		return err
 	}
-	return writeDigest(&m, impl, digestOut)
+	return writeDigest(&m, impl, shapes, digestOut)
 }
 
 func readList(path string) ([]string, error) {
@@ -148,7 +154,7 @@ func writeOps(m *model, out string) error {
 	return os.WriteFile(out, src, 0o644)
 }
 
-func writeDigest(m *model, impl []string, out string) error {
+func writeDigest(m *model, impl, extra []string, out string) error {
 	d := digest{APIVersion: m.Metadata.APIVersion, Operations: map[string]map[string]string{}, Shapes: map[string]*digestShape{}}
 	var walk func(name string)
 	conv := func(r ref, required bool) *digestRef {
@@ -191,6 +197,12 @@ func writeDigest(m *model, impl []string, out string) error {
 			walk(o.Output.Shape)
 		}
 		d.Operations[op] = io
+	}
+	for _, name := range extra {
+		if s, ok := m.Shapes[name]; !ok || s.Type != "structure" {
+			return fmt.Errorf("shapes.txt: %s is not a structure of the model", name)
+		}
+		walk(name)
 	}
 	js, err := json.MarshalIndent(d, "", " ")
 	if err != nil {
