@@ -151,6 +151,9 @@ const (
 	naclMapFlowFast0        = "flow_fast0"
 	naclMapFlowFast1        = "flow_fast1"
 	naclMapFlowGen          = "flow_gen"
+	naclMapFlowLog0         = "flow_log0"
+	naclMapFlowLog1         = "flow_log1"
+	naclMapFlowLogn         = "flow_logn"
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
 	naclMapFlowTab1         = "flow_tab1"
@@ -171,6 +174,7 @@ const (
 	naclProgNaclParseOnly   = "nacl_parse_only"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
 	naclVarFlowEnabled      = "flow_enabled"
+	naclVarFlowLogPerCpu    = "flow_log_per_cpu"
 	naclVarNaclMtu          = "nacl_mtu"
 	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
 	naclVarNaclRsv6Any      = "nacl_rsv6_any"
@@ -242,6 +246,9 @@ type naclMapSpecs struct {
 	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
 	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog0   *ebpf.MapSpec `ebpf:"flow_log0"`
+	FlowLog1   *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -264,6 +271,7 @@ type naclMapSpecs struct {
 type naclVariableSpecs struct {
 	NaclEventBtf  *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	NaclMtu       *ebpf.VariableSpec `ebpf:"nacl_mtu"`
 	NaclRsv4Mask  *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any   *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
@@ -303,6 +311,9 @@ type naclMaps struct {
 	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
 	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog0   *ebpf.Map `ebpf:"flow_log0"`
+	FlowLog1   *ebpf.Map `ebpf:"flow_log1"`
+	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
@@ -330,6 +341,9 @@ func (m *naclMaps) Close() error {
 		m.FlowFast0,
 		m.FlowFast1,
 		m.FlowGen,
+		m.FlowLog0,
+		m.FlowLog1,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -353,6 +367,7 @@ func (m *naclMaps) Close() error {
 type naclVariables struct {
 	NaclEventBtf  *ebpf.Variable `ebpf:"_nacl_event_btf"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	NaclMtu       *ebpf.Variable `ebpf:"nacl_mtu"`
 	NaclRsv4Mask  *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any   *ebpf.Variable `ebpf:"nacl_rsv6_any"`

@@ -254,6 +254,9 @@ const (
 	sgMapFlowFast0     = "flow_fast0"
 	sgMapFlowFast1     = "flow_fast1"
 	sgMapFlowGen       = "flow_gen"
+	sgMapFlowLog0      = "flow_log0"
+	sgMapFlowLog1      = "flow_log1"
+	sgMapFlowLogn      = "flow_logn"
 	sgMapFlowSkip      = "flow_skip"
 	sgMapFlowTab0      = "flow_tab0"
 	sgMapFlowTab1      = "flow_tab1"
@@ -272,6 +275,7 @@ const (
 	sgProgSgSweep      = "sg_sweep"
 	sgVarCtFastMask    = "ct_fast_mask"
 	sgVarFlowEnabled   = "flow_enabled"
+	sgVarFlowLogPerCpu = "flow_log_per_cpu"
 	sgVarMirrorEnabled = "mirror_enabled"
 	sgVarNowOffset     = "now_offset"
 	sgVarNowOverride   = "now_override"
@@ -343,6 +347,9 @@ type sgMapSpecs struct {
 	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
 	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog0    *ebpf.MapSpec `ebpf:"flow_log0"`
+	FlowLog1    *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -363,6 +370,7 @@ type sgMapSpecs struct {
 type sgVariableSpecs struct {
 	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
@@ -402,6 +410,9 @@ type sgMaps struct {
 	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
 	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog0    *ebpf.Map `ebpf:"flow_log0"`
+	FlowLog1    *ebpf.Map `ebpf:"flow_log1"`
+	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -429,6 +440,9 @@ func (m *sgMaps) Close() error {
 		m.FlowFast0,
 		m.FlowFast1,
 		m.FlowGen,
+		m.FlowLog0,
+		m.FlowLog1,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -450,6 +464,7 @@ func (m *sgMaps) Close() error {
 type sgVariables struct {
 	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride   *ebpf.Variable `ebpf:"now_override"`

@@ -233,6 +233,9 @@ const (
 	sgnocapMapFlowFast0     = "flow_fast0"
 	sgnocapMapFlowFast1     = "flow_fast1"
 	sgnocapMapFlowGen       = "flow_gen"
+	sgnocapMapFlowLog0      = "flow_log0"
+	sgnocapMapFlowLog1      = "flow_log1"
+	sgnocapMapFlowLogn      = "flow_logn"
 	sgnocapMapFlowSkip      = "flow_skip"
 	sgnocapMapFlowTab0      = "flow_tab0"
 	sgnocapMapFlowTab1      = "flow_tab1"
@@ -251,6 +254,7 @@ const (
 	sgnocapProgSgSweep      = "sg_sweep"
 	sgnocapVarCtFastMask    = "ct_fast_mask"
 	sgnocapVarFlowEnabled   = "flow_enabled"
+	sgnocapVarFlowLogPerCpu = "flow_log_per_cpu"
 	sgnocapVarMirrorEnabled = "mirror_enabled"
 	sgnocapVarNowOffset     = "now_offset"
 	sgnocapVarNowOverride   = "now_override"
@@ -318,6 +322,9 @@ type sgnocapMapSpecs struct {
 	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
 	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog0    *ebpf.MapSpec `ebpf:"flow_log0"`
+	FlowLog1    *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -338,6 +345,7 @@ type sgnocapMapSpecs struct {
 type sgnocapVariableSpecs struct {
 	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
@@ -373,6 +381,9 @@ type sgnocapMaps struct {
 	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
 	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog0    *ebpf.Map `ebpf:"flow_log0"`
+	FlowLog1    *ebpf.Map `ebpf:"flow_log1"`
+	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -396,6 +407,9 @@ func (m *sgnocapMaps) Close() error {
 		m.FlowFast0,
 		m.FlowFast1,
 		m.FlowGen,
+		m.FlowLog0,
+		m.FlowLog1,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -417,6 +431,7 @@ func (m *sgnocapMaps) Close() error {
 type sgnocapVariables struct {
 	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride   *ebpf.Variable `ebpf:"now_override"`
