@@ -22,11 +22,11 @@
  * the loader sums the CPUs at drain), and the key holds addresses, not the
  * ENI: the ENI is the one owning the source (egress) or destination
  * (ingress) address, which the loader resolves at drain, so the NACL needs
- * no address lookup per packet. A flow is first looked for in flow_fastN, a
+ * no address lookup per packet. A flow is first looked for in flow_fast, a
  * two-way array, a part per CPU, indexed by a multiplicative hash of the key
  * (two inlined array accesses and key compares). When both ways hold other flows,
  * the one idle longer, if idle for FLOW_EVICT_NS, is moved to the
- * generation's spill log flow_logN (a sequential append) and the new flow
+ * generation's spill log flow_log (a sequential append) and the new flow
  * takes its slot: connections come and go faster than the loader drains,
  * and the small slot array stays in the CPU's caches and TLB where a large
  * table, or the hash table, costs a miss per new flow (several hundred ns
@@ -69,12 +69,13 @@ struct flow_val {
 	__u64 tcp_flags; /* OR of per-packet FL-27 values */
 };
 
-#define FLOW_FAST_SLOTS 4096 /* per CPU and generation (the loader sizes the arrays for the CPUs); a power of two */
+#define FLOW_FAST_SLOTS 4096 /* per CPU and generation (the loader sizes flow_fast for the CPUs); a power of two */
 #define FLOW_EVICT_NS (20ULL * 1000 * 1000) /* idle time after which a slot's flow may be moved to the log */
 #define FLOW_LOG_PER_CPU 4096 /* the object's spill log entries per CPU; the loader sizes it */
 
-/* flow_logN entries per CPU: CPU c appends to [c * n, c * n + n). The loader
- * sets it and sizes flow_log0/1 to (possible CPUs) * n. */
+/* flow_log entries per CPU and generation: CPU c appends to generation g's
+ * [(c * 2 + g) * n, (c * 2 + g) * n + n). The loader sets it and sizes
+ * flow_log to (possible CPUs) * 2 * n. */
 volatile const __u32 flow_log_per_cpu = FLOW_LOG_PER_CPU;
 
 /* A direct-mapped slot: val.first_ns == 0 means free. */
@@ -123,21 +124,16 @@ struct {
 	__type(value, struct flow_val);
 } flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */
 
+/* Fast slots and spill log are one array each, the generation part of the
+ * index (not a choice between two maps), so that the verifier inlines the
+ * lookups: a lookup in a map chosen at run time is a helper call. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FLOW_FAST_SLOTS);
+	__uint(max_entries, 2 * FLOW_FAST_SLOTS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct flow_slot);
-} flow_fast0 SEC(".maps"); /* CPU * FLOW_FAST_SLOTS + slot -> flow, generation 0 */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FLOW_FAST_SLOTS);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct flow_slot);
-} flow_fast1 SEC(".maps"); /* CPU * FLOW_FAST_SLOTS + slot -> flow, generation 1 */
+} flow_fast SEC(".maps"); /* (CPU * 2 + generation) * FLOW_FAST_SLOTS + slot -> flow */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -146,26 +142,18 @@ struct {
 	__type(value, __u32);
 } flow_gen SEC(".maps"); /* 0 -> which table programs fill (0 or 1) */
 
-/* Flows moved out of their fast slot, appended per CPU (flow_log_per_cpu);
- * the loader reads them through a memory mapping. */
+/* Flows moved out of their fast slot, appended per CPU and generation
+ * (flow_log_per_cpu each); the loader reads them through a memory mapping. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FLOW_LOG_PER_CPU);
+	__uint(max_entries, 2 * FLOW_LOG_PER_CPU);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct flow_slot);
-} flow_log0 SEC(".maps"); /* CPU * flow_log_per_cpu + i -> flow, generation 0 */
+} flow_log SEC(".maps"); /* (CPU * 2 + generation) * flow_log_per_cpu + i -> flow */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FLOW_LOG_PER_CPU);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct flow_slot);
-} flow_log1 SEC(".maps"); /* CPU * flow_log_per_cpu + i -> flow, generation 1 */
-
-/* CPU * FLOW_LOGN_STRIDE + generation -> entries the CPU appended to
- * flow_logN (a cache line per CPU) */
+/* CPU * FLOW_LOGN_STRIDE + generation -> entries the CPU appended to its
+ * part of flow_log (a cache line per CPU) */
 #define FLOW_LOGN_STRIDE 8
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -274,8 +262,8 @@ static __always_inline int flow_spill(const struct flow_slot *fs, int g1)
 	__u64 *n = bpf_map_lookup_elem(&flow_logn, &g);
 	if (!n || *n >= flow_log_per_cpu)
 		return 0;
-	__u32 idx = cpu * flow_log_per_cpu + *n;
-	struct flow_slot *e = bpf_map_lookup_elem(g1 ? (void *)&flow_log1 : (void *)&flow_log0, &idx);
+	__u32 idx = (cpu * 2 + (g1 ? 1 : 0)) * flow_log_per_cpu + *n;
+	struct flow_slot *e = bpf_map_lookup_elem(&flow_log, &idx);
 	if (!e)
 		return 0;
 	*e = *fs;
@@ -322,11 +310,10 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
 
 	/* Two ways: the slot and its neighbour (the same cache lines' pair). */
-	__u32 slot = bpf_get_smp_processor_id() * FLOW_FAST_SLOTS + flow_slot_of(&k);
+	__u32 slot = (bpf_get_smp_processor_id() * 2 + (g1 ? 1 : 0)) * FLOW_FAST_SLOTS + flow_slot_of(&k);
 	__u32 slot2 = slot ^ 1;
-	void *fast = g1 ? (void *)&flow_fast1 : (void *)&flow_fast0;
-	struct flow_slot *a = bpf_map_lookup_elem(fast, &slot);
-	struct flow_slot *b = bpf_map_lookup_elem(fast, &slot2);
+	struct flow_slot *a = bpf_map_lookup_elem(&flow_fast, &slot);
+	struct flow_slot *b = bpf_map_lookup_elem(&flow_fast, &slot2);
 	if (a && b) {
 		if (a->val.first_ns && flow_key_eq(&a->key, &k)) {
 			flow_add(&a->val, segs, bytes, fl, now);

@@ -17,7 +17,7 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1", "flow_log0", "flow_log1", "flow_logn",
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
 	"flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
@@ -36,12 +36,10 @@ type (
 type Flows struct {
 	maps      map[string]*ebpf.Map
 	ncpu      int    // possible CPUs: values per entry of the per-CPU tables
-	logPerCPU uint32 // entries of each CPU's part of flow_log0/1
-	// Memory mappings of the arrays the drain reads and clears: per
-	// generation, the fast slots and the spill log; and the log counts.
-	fast [2]*ebpf.Memory
-	logs [2]*ebpf.Memory
-	logn *ebpf.Memory
+	logPerCPU uint32 // entries of each CPU's and generation's part of flow_log
+	// Memory mappings of the arrays the drain reads and clears: the fast
+	// slots, the spill log and its counts.
+	fast, log, logn *ebpf.Memory
 	// Drain's buffers, kept between drains (a drain a second would
 	// otherwise allocate and clear a megabyte each time).
 	bufKeys   []flowKey
@@ -108,9 +106,9 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 			ms.MaxEntries = min(ms.MaxEntries, flowTableCap(ncpu))
 		}
 		switch name {
-		case "flow_log0", "flow_log1":
-			ms.MaxEntries = uint32(ncpu) * f.logPerCPU
-		case "flow_fast0", "flow_fast1", "flow_logn":
+		case "flow_log":
+			ms.MaxEntries = uint32(ncpu) * 2 * f.logPerCPU
+		case "flow_fast", "flow_logn":
 			// a part per CPU; the object's size is one CPU's
 			ms.MaxEntries *= uint32(ncpu)
 		}
@@ -126,7 +124,7 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	for _, mm := range []struct {
 		m    **ebpf.Memory
 		name string
-	}{{&f.fast[0], "flow_fast0"}, {&f.fast[1], "flow_fast1"}, {&f.logs[0], "flow_log0"}, {&f.logs[1], "flow_log1"}, {&f.logn, "flow_logn"}} {
+	}{{&f.fast, "flow_fast"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
 		if *mm.m, err = f.maps[mm.name].Memory(); err != nil {
 			return nil, fmt.Errorf("map %s: %w", mm.name, err)
 		}
@@ -156,7 +154,7 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1", "flow_log0", "flow_log1"} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
@@ -286,6 +284,10 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	return samples, skipped, err
 }
 
+// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: the slots of each CPU's
+// and generation's part of flow_fast.
+const flowFastSlots = 4096
+
 // flowLognStride is FLOW_LOGN_STRIDE of bpf/flow.h: CPU c's count of
 // generation g is flow_logn[c*stride+g] (a __u64), a cache line per CPU.
 const flowLognStride = 8
@@ -306,8 +308,8 @@ func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duratio
 		}
 		f.bufSlots = grow(f.bufSlots, int(n))
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), int(n)*size)
-		if _, err := f.logs[g].ReadAt(b, int64(c)*int64(f.logPerCPU)*int64(size)); err != nil {
-			return nil, fmt.Errorf("flows: read flow_log%d: %w", g, err)
+		if _, err := f.log.ReadAt(b, int64(c*2+int(g))*int64(f.logPerCPU)*int64(size)); err != nil {
+			return nil, fmt.Errorf("flows: read flow_log: %w", err)
 		}
 		for i := range f.bufSlots {
 			sl := &f.bufSlots[i]
@@ -316,7 +318,7 @@ func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duratio
 			}
 		}
 		if _, err := f.logn.WriteAt(make([]byte, 8), at); err != nil {
-			return nil, fmt.Errorf("flows: empty flow_log%d: %w", g, err)
+			return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
 		}
 	}
 	return samples, nil
@@ -333,28 +335,29 @@ func grow[T any](b []T, n int) []T {
 // drainFast reads generation g's slots (each CPU's part holds flows of its
 // own) and frees them.
 func (f *Flows) drainFast(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
-	mm := f.fast[g]
-	n := int(f.maps[fmt.Sprintf("flow_fast%d", g)].MaxEntries())
 	size := int(unsafe.Sizeof(flowSlot{}))
-	f.bufSlots = grow(f.bufSlots, n)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), n*size)
-	if _, err := mm.ReadAt(b, 0); err != nil {
-		return nil, fmt.Errorf("flows: read flow_fast%d: %w", g, err)
-	}
-	for i := range f.bufSlots {
-		sl := &f.bufSlots[i]
-		if sl.Val.FirstNs == 0 {
-			continue
-		}
-		if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
-			samples = append(samples, s)
-		}
-	}
+	f.bufSlots = grow(f.bufSlots, flowFastSlots)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), flowFastSlots*size)
 	if len(f.zero) < len(b) {
 		f.zero = make([]byte, len(b))
 	}
-	if _, err := mm.WriteAt(f.zero[:len(b)], 0); err != nil {
-		return nil, fmt.Errorf("flows: clear flow_fast%d: %w", g, err)
+	for c := 0; c < f.ncpu; c++ {
+		at := int64(c*2+int(g)) * int64(len(b))
+		if _, err := f.fast.ReadAt(b, at); err != nil {
+			return nil, fmt.Errorf("flows: read flow_fast: %w", err)
+		}
+		for i := range f.bufSlots {
+			sl := &f.bufSlots[i]
+			if sl.Val.FirstNs == 0 {
+				continue
+			}
+			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
+				samples = append(samples, s)
+			}
+		}
+		if _, err := f.fast.WriteAt(f.zero[:len(b)], at); err != nil {
+			return nil, fmt.Errorf("flows: clear flow_fast: %w", err)
+		}
 	}
 	return samples, nil
 }

@@ -110,10 +110,6 @@ func TestFlowsTableCap(t *testing.T) {
 	}
 }
 
-// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: direct-mapped flows per
-// CPU and generation before the hash table takes over.
-const flowFastSlots = 4096
-
 // flowEvict is FLOW_EVICT_NS of bpf/flow.h: how long a slot's flow must be
 // idle before a new flow moves it to the spill log.
 const flowEvict = 20 * time.Millisecond
@@ -143,8 +139,8 @@ func TestFlowsDrainExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := naclProg(t, n, acl.ID, true)
-	if n := f.maps["flow_fast0"].MaxEntries(); n != uint32(f.ncpu*flowFastSlots) {
-		t.Fatalf("flow_fast0 has %d slots, the test assumes %d per CPU", n, flowFastSlots)
+	if n := f.maps["flow_fast"].MaxEntries(); n != uint32(f.ncpu*2*flowFastSlots) {
+		t.Fatalf("flow_fast has %d slots, the test assumes %d per CPU and generation", n, flowFastSlots)
 	}
 	var size uint64
 	send := func(port, packets int, want map[int]uint64) {

@@ -148,11 +148,9 @@ const (
 	naclMapCapScratch       = "cap_scratch"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
-	naclMapFlowFast0        = "flow_fast0"
-	naclMapFlowFast1        = "flow_fast1"
+	naclMapFlowFast         = "flow_fast"
 	naclMapFlowGen          = "flow_gen"
-	naclMapFlowLog0         = "flow_log0"
-	naclMapFlowLog1         = "flow_log1"
+	naclMapFlowLog          = "flow_log"
 	naclMapFlowLogn         = "flow_logn"
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
@@ -243,11 +241,9 @@ type naclMapSpecs struct {
 	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast   *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
-	FlowLog0   *ebpf.MapSpec `ebpf:"flow_log0"`
-	FlowLog1   *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLog    *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
@@ -308,11 +304,9 @@ type naclMaps struct {
 	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast   *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
-	FlowLog0   *ebpf.Map `ebpf:"flow_log0"`
-	FlowLog1   *ebpf.Map `ebpf:"flow_log1"`
+	FlowLog    *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
@@ -338,11 +332,9 @@ func (m *naclMaps) Close() error {
 		m.CapScratch,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
-		m.FlowLog0,
-		m.FlowLog1,
+		m.FlowLog,
 		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,

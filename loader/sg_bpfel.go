@@ -251,11 +251,9 @@ const (
 	sgMapCtTable       = "ct_table"
 	sgMapFlowAddr      = "flow_addr"
 	sgMapFlowEni       = "flow_eni"
-	sgMapFlowFast0     = "flow_fast0"
-	sgMapFlowFast1     = "flow_fast1"
+	sgMapFlowFast      = "flow_fast"
 	sgMapFlowGen       = "flow_gen"
-	sgMapFlowLog0      = "flow_log0"
-	sgMapFlowLog1      = "flow_log1"
+	sgMapFlowLog       = "flow_log"
 	sgMapFlowLogn      = "flow_logn"
 	sgMapFlowSkip      = "flow_skip"
 	sgMapFlowTab0      = "flow_tab0"
@@ -344,11 +342,9 @@ type sgMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
-	FlowLog0    *ebpf.MapSpec `ebpf:"flow_log0"`
-	FlowLog1    *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
@@ -407,11 +403,9 @@ type sgMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
-	FlowLog0    *ebpf.Map `ebpf:"flow_log0"`
-	FlowLog1    *ebpf.Map `ebpf:"flow_log1"`
+	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
@@ -437,11 +431,9 @@ func (m *sgMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
-		m.FlowLog0,
-		m.FlowLog1,
+		m.FlowLog,
 		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,

@@ -230,11 +230,9 @@ const (
 	sgnocapMapCtTable       = "ct_table"
 	sgnocapMapFlowAddr      = "flow_addr"
 	sgnocapMapFlowEni       = "flow_eni"
-	sgnocapMapFlowFast0     = "flow_fast0"
-	sgnocapMapFlowFast1     = "flow_fast1"
+	sgnocapMapFlowFast      = "flow_fast"
 	sgnocapMapFlowGen       = "flow_gen"
-	sgnocapMapFlowLog0      = "flow_log0"
-	sgnocapMapFlowLog1      = "flow_log1"
+	sgnocapMapFlowLog       = "flow_log"
 	sgnocapMapFlowLogn      = "flow_logn"
 	sgnocapMapFlowSkip      = "flow_skip"
 	sgnocapMapFlowTab0      = "flow_tab0"
@@ -319,11 +317,9 @@ type sgnocapMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
-	FlowLog0    *ebpf.MapSpec `ebpf:"flow_log0"`
-	FlowLog1    *ebpf.MapSpec `ebpf:"flow_log1"`
+	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
@@ -378,11 +374,9 @@ type sgnocapMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
-	FlowLog0    *ebpf.Map `ebpf:"flow_log0"`
-	FlowLog1    *ebpf.Map `ebpf:"flow_log1"`
+	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
@@ -404,11 +398,9 @@ func (m *sgnocapMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
-		m.FlowLog0,
-		m.FlowLog1,
+		m.FlowLog,
 		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
