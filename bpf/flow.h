@@ -16,16 +16,22 @@
  * increment is lost to a read-then-delete race. A full table is never
  * silent: the ENI's flow_skip counter grows and its window gets SKIPDATA.
  *
- * Cost on the hot path (BENCHMARKS.md "Flow logs"): everything is per-CPU,
+ * Cost on the hot path (BENCHMARKS.md "Flow logs"): everything is per CPU
+ * (a per-CPU map, or the CPU's own part of an array),
  * so a count is plain adds (no atomics, no cache line shared between CPUs;
  * the loader sums the CPUs at drain), and the key holds addresses, not the
  * ENI: the ENI is the one owning the source (egress) or destination
  * (ingress) address, which the loader resolves at drain, so the NACL needs
- * no address lookup per packet. A flow is first looked for in flow_fastN, a
- * direct-mapped per-CPU array indexed by a multiplicative hash of the key
- * (an inlined array access and a key compare); only a flow whose slot holds
- * another flow goes to the hash table flow_tabN (a helper call, hashing and
- * a bucket walk: about 100 ns per packet more in forwarding profiles).
+ * no address lookup per packet. A flow is first looked for in flow_fast, a
+ * two-way array, a part per CPU, indexed by a multiplicative hash of the key
+ * (two inlined array accesses and key compares). When both ways hold other flows,
+ * the one idle longer, if idle for FLOW_EVICT_NS, is moved to the
+ * generation's spill log flow_log (a sequential append) and the new flow
+ * takes its slot: connections come and go faster than the loader drains,
+ * and the small slot array stays in the CPU's caches and TLB where a large
+ * table, or the hash table, costs a miss per new flow (several hundred ns
+ * on a VM: BENCHMARKS.md "Flow logs"). Only when no slot can be had, or the
+ * log is full, does a flow go to the hash table flow_tabN.
  */
 #ifndef VPCEMU_FLOW_H
 #define VPCEMU_FLOW_H
@@ -63,7 +69,14 @@ struct flow_val {
 	__u64 tcp_flags; /* OR of per-packet FL-27 values */
 };
 
-#define FLOW_FAST_SLOTS 4096 /* per CPU and generation; a power of two */
+#define FLOW_FAST_SLOTS 4096 /* per CPU and generation (the loader sizes flow_fast for the CPUs); a power of two */
+#define FLOW_EVICT_NS (20ULL * 1000 * 1000) /* idle time after which a slot's flow may be moved to the log */
+#define FLOW_LOG_PER_CPU 4096 /* the object's spill log entries per CPU; the loader sizes it */
+
+/* flow_log entries per CPU and generation: CPU c appends to generation g's
+ * [(c * 2 + g) * n, (c * 2 + g) * n + n). The loader sets it and sizes
+ * flow_log to (possible CPUs) * 2 * n. */
+volatile const __u32 flow_log_per_cpu = FLOW_LOG_PER_CPU;
 
 /* A direct-mapped slot: val.first_ns == 0 means free. */
 struct flow_slot {
@@ -111,19 +124,16 @@ struct {
 	__type(value, struct flow_val);
 } flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */
 
+/* Fast slots and spill log are one array each, the generation part of the
+ * index (not a choice between two maps), so that the verifier inlines the
+ * lookups: a lookup in a map chosen at run time is a helper call. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FLOW_FAST_SLOTS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FLOW_FAST_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct flow_slot);
-} flow_fast0 SEC(".maps"); /* slot -> flow per CPU, generation 0 */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FLOW_FAST_SLOTS);
-	__type(key, __u32);
-	__type(value, struct flow_slot);
-} flow_fast1 SEC(".maps"); /* slot -> flow per CPU, generation 1 */
+} flow_fast SEC(".maps"); /* (CPU * 2 + generation) * FLOW_FAST_SLOTS + slot -> flow */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -131,6 +141,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } flow_gen SEC(".maps"); /* 0 -> which table programs fill (0 or 1) */
+
+/* Flows moved out of their fast slot, appended per CPU and generation
+ * (flow_log_per_cpu each); the loader reads them through a memory mapping. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FLOW_LOG_PER_CPU);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct flow_slot);
+} flow_log SEC(".maps"); /* (CPU * 2 + generation) * flow_log_per_cpu + i -> flow */
+
+/* CPU * FLOW_LOGN_STRIDE + generation -> entries the CPU appended to its
+ * part of flow_log (a cache line per CPU) */
+#define FLOW_LOGN_STRIDE 8
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FLOW_LOGN_STRIDE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} flow_logn SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -222,6 +253,36 @@ static __always_inline void flow_add(struct flow_val *v, __u32 segs, __u32 bytes
 	v->last_ns = now;
 }
 
+/* flow_spill appends this CPU's share of a slot's flow to generation g1's
+ * log; 0 when the log is full. */
+static __always_inline int flow_spill(const struct flow_slot *fs, int g1)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 g = cpu * FLOW_LOGN_STRIDE + (g1 ? 1 : 0);
+	__u64 *n = bpf_map_lookup_elem(&flow_logn, &g);
+	if (!n || *n >= flow_log_per_cpu)
+		return 0;
+	__u32 idx = (cpu * 2 + (g1 ? 1 : 0)) * flow_log_per_cpu + *n;
+	struct flow_slot *e = bpf_map_lookup_elem(&flow_log, &idx);
+	if (!e)
+		return 0;
+	*e = *fs;
+	*n += 1;
+	return 1;
+}
+
+/* flow_claim makes fs, free or spilled, the slot of flow k. */
+static __always_inline void flow_claim(struct flow_slot *fs, const struct flow_key *k, __u32 segs, __u32 bytes,
+				       __u64 fl, __u64 now)
+{
+	fs->key = *k;
+	fs->val.packets = 0;
+	fs->val.bytes = 0;
+	fs->val.tcp_flags = 0;
+	fs->val.first_ns = 0;
+	flow_add(&fs->val, segs, bytes, fl, now);
+}
+
 /* flow_account counts segs wire packets of bytes IP bytes of p, sent
  * (egress) by the ENI owning its source or addressed to the one owning its
  * destination. eni names that ENI when the caller knows it (0: looked up
@@ -248,19 +309,29 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
 
-	__u32 slot = flow_slot_of(&k);
-	struct flow_slot *fs = bpf_map_lookup_elem(g1 ? (void *)&flow_fast1 : (void *)&flow_fast0, &slot);
-	if (fs) {
-		if (!fs->val.first_ns) {
-			fs->key = k;
-			fs->val.packets = 0;
-			fs->val.bytes = 0;
-			fs->val.tcp_flags = 0;
-			flow_add(&fs->val, segs, bytes, fl, now);
+	/* Two ways: the slot and its neighbour (the same cache lines' pair). */
+	__u32 slot = (bpf_get_smp_processor_id() * 2 + (g1 ? 1 : 0)) * FLOW_FAST_SLOTS + flow_slot_of(&k);
+	__u32 slot2 = slot ^ 1;
+	struct flow_slot *a = bpf_map_lookup_elem(&flow_fast, &slot);
+	struct flow_slot *b = bpf_map_lookup_elem(&flow_fast, &slot2);
+	if (a && b) {
+		if (a->val.first_ns && flow_key_eq(&a->key, &k)) {
+			flow_add(&a->val, segs, bytes, fl, now);
 			return;
 		}
-		if (flow_key_eq(&fs->key, &k)) {
-			flow_add(&fs->val, segs, bytes, fl, now);
+		if (b->val.first_ns && flow_key_eq(&b->key, &k)) {
+			flow_add(&b->val, segs, bytes, fl, now);
+			return;
+		}
+		struct flow_slot *v = !a->val.first_ns ? a : !b->val.first_ns ? b : NULL;
+		if (!v) {
+			/* both held: the one idle longer makes room if idle long enough */
+			v = a->val.last_ns <= b->val.last_ns ? a : b;
+			if (now - v->val.last_ns < FLOW_EVICT_NS || !flow_spill(v, g1))
+				v = NULL;
+		}
+		if (v) {
+			flow_claim(v, &k, segs, bytes, fl, now);
 			return;
 		}
 	}

@@ -507,8 +507,9 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	void *data_end = (void *)(long)skb->data_end;
 	if (r == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
-	/* IPv6 neighbour discovery and MLD are link control, not VPC traffic */
-	if (r == PARSE_IP && p.proto == IPPROTO_ICMPV6_ &&
+	/* IPv6 neighbour discovery and MLD are link control, not VPC traffic
+	 * (rules.SGBypass); protocol 58 in IPv4 is no such thing */
+	if (r == PARSE_IP && p.family == 6 && p.proto == IPPROTO_ICMPV6_ &&
 	    ((p.icmp_type >= 130 && p.icmp_type <= 137) || p.icmp_type == 143))
 		return TC_ACT_UNSPEC;
 

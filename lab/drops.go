@@ -1,15 +1,16 @@
 package lab
 
 import (
-	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +24,6 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// MaxDropsFileSize is where drops.jsonl stops growing: a flood of drops (a
-// port scan against a deny-all NACL) must not fill the disk.
-const MaxDropsFileSize = 50 << 20
-
 // Drop reasons in Reachability Analyzer terms (spec RA-7).
 const (
 	ReasonACL        = "SUBNET_ACL_RESTRICTION"
@@ -34,9 +31,15 @@ const (
 	ReasonSGNoRules  = "SG_HAS_NO_RULES"
 	ReasonAllowance  = "CONNTRACK_ALLOWANCE_EXCEEDED"
 	ReasonMalformed  = "MALFORMED"
+	// ReasonUnrecorded: drops whose events the datapath could not queue
+	// (its ring buffer was full); counted per ENI (SG) or for all NACLs.
+	ReasonUnrecorded = "UNRECORDED"
 )
 
-// Drop is one dropped packet (or GSO batch) as recorded in drops.jsonl.
+// Drop is a line of drops.jsonl: the packets of one flow dropped at one
+// place for one reason within one second (of the datapath's clock). Time
+// is the first one's; Packets counts them all (wire packets: a GSO batch
+// counts its segments); TCPFlags ORs their flags.
 type Drop struct {
 	Time      time.Time `json:"time"`
 	Component string    `json:"component"` // "nacl" or "sg"
@@ -58,7 +61,7 @@ type Drop struct {
 	RuleNumber     int      `json:"rule_number,omitempty"`
 	Rule           string   `json:"rule,omitempty"`
 	SecurityGroups []string `json:"security_group_ids,omitempty"`
-	Packets        uint32   `json:"packets"`
+	Packets        uint64   `json:"packets"`
 }
 
 // Explain is the drop's reason in words, for `vpcemu drops`.
@@ -80,6 +83,8 @@ func (d *Drop) Explain() string {
 		return fmt.Sprintf("no rule of %s admits it (%s)", sgs, d.Reason)
 	case ReasonAllowance:
 		return fmt.Sprintf("the ENI's conntrack allowance is used up (%s)", d.Reason)
+	case ReasonUnrecorded:
+		return fmt.Sprintf("dropped, details lost: the datapath's event ring buffer was full (%s)", d.Reason)
 	}
 	return d.Reason
 }
@@ -94,39 +99,18 @@ func ruleNumberText(n int) string {
 // Drops is where the daemon records every drop the datapath reports.
 func (p Paths) Drops() string { return filepath.Join(p.Data, "drops.jsonl") }
 
-// ReadDrops returns the drops recorded in file from byte offset on, and the
-// offset after the last complete line (a line being written is left for
-// the next read).
-func ReadDrops(file string, offset int64) ([]Drop, int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, offset, err
-	}
-	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return nil, offset, fmt.Errorf("read %s: %w", file, err)
-	}
-	r := bufio.NewReader(f)
-	var out []Drop
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, offset, nil
-			}
-			return out, offset, fmt.Errorf("read %s: %w", file, err)
-		}
-		var d Drop
-		if err := json.Unmarshal(line, &d); err != nil {
-			return out, offset, fmt.Errorf("%s at byte %d: %w", file, offset, err)
-		}
-		out = append(out, d)
-		offset += int64(len(line))
-	}
+func parseDrop(line []byte) (Drop, error) {
+	var d Drop
+	err := json.Unmarshal(line, &d)
+	return d, err
 }
 
-// dropPump turns the NACL and SG ring-buffer events into drops.jsonl lines
-// while the topology is up.
+// dropPump turns the NACL and SG ring-buffer events into drops.jsonl
+// lines while the topology is up. Repeated drops of one flow for one reason
+// are counted into one line per second of the datapath's clock: a flood of
+// a million packets a second costs a line per second, not a million, and
+// the counts stay exact. Events the datapath could not queue are counted
+// too (UNRECORDED lines), so the lines always add up to every drop.
 type dropPump struct {
 	log    *slog.Logger
 	obs    *observers
@@ -135,20 +119,52 @@ type dropPump struct {
 	sg     *loader.SG
 	toWall time.Duration // add to a CLOCK_MONOTONIC timestamp
 
-	mu      sync.Mutex // guards the file and the ENI cache
-	f       *os.File
-	w       *bufio.Writer // flushed whenever a ring buffer is empty
-	size    int64
-	full    bool
+	mu      sync.Mutex // guards pending (the readers add to it: held briefly)
+	pending map[dropKey]*dropWindow
+
+	fileMu   sync.Mutex // guards what follows: writing lines
+	file     *dropsFile
+	failing  bool              // the last write failed (logged once per failing streak)
+	sgLost   map[uint32]uint64 // per ENI index: events lost already recorded
+	naclLost uint64
+	lastLost time.Time
+
+	eniMu   sync.Mutex // guards the ENI cache
 	eniTopo *vpc.Topology
 	eniOf   map[uint32]*vpc.Instance
 
 	readers []*ringbuf.Reader
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // the readers
+	tickWG  sync.WaitGroup
+	done    chan struct{}
 }
 
+// dropKey identifies a window: one flow, place and reason (the event with
+// its time, counts and TCP flags zeroed) and the second of its drops.
+type dropKey struct {
+	fromNACL bool
+	sg       loader.SGEvent
+	nacl     loader.NACLEvent
+	sec      uint64
+}
+
+type dropWindow struct {
+	first   uint64 // ns of the first drop
+	packets uint64
+	flags   uint8
+}
+
+const (
+	// A window is written this long after its second ended, so that
+	// events still in the ring buffers join it.
+	dropWindowGrace = 250 * time.Millisecond
+	// More open windows than this (a scan of many flows) are written at
+	// once, so that memory stays bounded; a window may then take 2 lines.
+	maxDropWindows = 1 << 16
+)
+
 // startDrops starts reading both ring buffers into paths.Drops().
-func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observers, log *slog.Logger) (*dropPump, error) {
+func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observers, opts Options, log *slog.Logger) (*dropPump, error) {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return nil, fmt.Errorf("drop events: read monotonic clock: %w", err)
@@ -156,21 +172,21 @@ func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observ
 	if err := os.MkdirAll(paths.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	f, err := os.OpenFile(paths.Drops(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	file, err := openDropsFile(paths.Drops(), opts.DropsFileSize, opts.DropsFilesKept)
 	if err != nil {
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
+	p := &dropPump{log: log, obs: obs, topo: topo, nacl: d.nacl, sg: d.sg, file: file, pending: map[dropKey]*dropWindow{},
+		sgLost: map[uint32]uint64{}, toWall: time.Duration(time.Now().UnixNano() - ts.Nano()), done: make(chan struct{})}
+	// Losses before this run are not this run's drops.
+	if err := p.recordLost(true); err != nil {
+		file.close()
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	p := &dropPump{log: log, obs: obs, topo: topo, nacl: d.nacl, sg: d.sg, f: f, w: bufio.NewWriterSize(f, 64<<10), size: fi.Size(),
-		toWall: time.Duration(time.Now().UnixNano() - ts.Nano())}
 	for _, src := range []struct {
-		m      *ebpf.Map
-		decode func([]byte) (Drop, error)
-	}{{d.nacl.Events(), p.naclDrop}, {d.sg.Events(), p.sgDrop}} {
+		m    *ebpf.Map
+		nacl bool
+	}{{d.nacl.Events(), true}, {d.sg.Events(), false}} {
 		r, err := ringbuf.NewReader(src.m)
 		if err != nil {
 			p.stop()
@@ -178,12 +194,14 @@ func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observ
 		}
 		p.readers = append(p.readers, r)
 		p.wg.Add(1)
-		go p.run(r, src.decode)
+		go p.run(r, src.nacl)
 	}
+	p.tickWG.Add(1)
+	go p.tick()
 	return p, nil
 }
 
-func (p *dropPump) run(r *ringbuf.Reader, decode func([]byte) (Drop, error)) {
+func (p *dropPump) run(r *ringbuf.Reader, nacl bool) {
 	defer p.wg.Done()
 	var rec ringbuf.Record
 	for {
@@ -194,75 +212,214 @@ func (p *dropPump) run(r *ringbuf.Reader, decode func([]byte) (Drop, error)) {
 			}
 			return
 		}
-		d, err := decode(rec.RawSample)
-		if err != nil {
+		if err := p.add(rec.RawSample, nacl); err != nil {
 			p.log.Warn("drop events: skipped a record", "err", err)
+		}
+	}
+}
+
+// add counts one event into its window.
+func (p *dropPump) add(b []byte, nacl bool) error {
+	var k dropKey
+	var ns uint64
+	var packets uint32
+	var flags uint8
+	if nacl {
+		ev, err := loader.DecodeNACLEvent(b)
+		if err != nil {
+			return err
+		}
+		ns, packets, flags = ev.TimeNs, ev.Packets, ev.TCPFlags
+		ev.TimeNs, ev.Packets, ev.Bytes, ev.TCPFlags = 0, 0, 0, 0
+		k.fromNACL, k.nacl = true, ev
+	} else {
+		ev, err := loader.DecodeSGEvent(b)
+		if err != nil {
+			return err
+		}
+		ns, packets, flags = ev.TimeNs, ev.Packets, ev.TCPFlags
+		ev.TimeNs, ev.Packets, ev.Bytes, ev.TCPFlags = 0, 0, 0, 0
+		k.sg = ev
+	}
+	k.sec = ns / uint64(time.Second)
+	p.mu.Lock()
+	var full []windowDone
+	w := p.pending[k]
+	if w == nil {
+		if len(p.pending) >= maxDropWindows {
+			full = p.takeWindows(^uint64(0))
+		}
+		w = &dropWindow{first: ns}
+		p.pending[k] = w
+	}
+	w.packets += uint64(packets)
+	w.flags |= flags
+	p.mu.Unlock()
+	if full != nil {
+		p.fileMu.Lock()
+		p.writeWindows(full)
+		p.fileMu.Unlock()
+	}
+	return nil
+}
+
+// tick writes the windows that ended, and records lost events, until stop.
+func (p *dropPump) tick() {
+	defer p.tickWG.Done()
+	t := time.NewTicker(dropWindowGrace)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		now, err := monoNow()
+		if err != nil {
+			p.log.Warn("drop events: read monotonic clock", "err", err)
 			continue
 		}
-		p.write(&d)
-		p.obs.drop(&d)
-		// One write(2) per burst, not per drop; `drops -f` sees a burst
-		// as soon as the ring has no more of it.
-		if r.AvailableBytes() == 0 {
-			p.flush()
+		p.mu.Lock()
+		ended := p.takeWindows(uint64(now - dropWindowGrace))
+		p.mu.Unlock()
+		p.fileMu.Lock()
+		p.writeWindows(ended)
+		if time.Since(p.lastLost) >= time.Second {
+			if err := p.recordLost(false); err != nil {
+				p.log.Warn("drop events: read lost-event counters", "err", err)
+			}
+		}
+		p.flushLocked()
+		p.fileMu.Unlock()
+	}
+}
+
+func monoNow() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0, err
+	}
+	return time.Duration(ts.Nano()), nil
+}
+
+type windowDone struct {
+	k dropKey
+	w *dropWindow
+}
+
+// takeWindows removes and returns, in time order, the windows whose second
+// ended before ns (CLOCK_MONOTONIC). p.mu is held.
+func (p *dropPump) takeWindows(ns uint64) []windowDone {
+	var out []windowDone
+	for k, w := range p.pending {
+		if (k.sec+1)*uint64(time.Second) <= ns {
+			out = append(out, windowDone{k, w})
+			delete(p.pending, k)
 		}
 	}
+	slices.SortFunc(out, func(a, b windowDone) int { return cmp.Compare(a.w.first, b.w.first) })
+	return out
 }
 
-func (p *dropPump) flush() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.f == nil || p.w.Buffered() == 0 {
-		return
-	}
-	if err := p.w.Flush(); err != nil && !p.full {
-		p.full = true
-		p.log.Warn("drop events: write failed, not recording more drops", "err", err)
+// writeWindows writes a line per window. p.fileMu is held.
+func (p *dropPump) writeWindows(ws []windowDone) {
+	for _, o := range ws {
+		var d Drop
+		if o.k.fromNACL {
+			ev := o.k.nacl
+			ev.TimeNs, ev.TCPFlags = o.w.first, o.w.flags
+			d = p.naclDrop(ev)
+		} else {
+			ev := o.k.sg
+			ev.TimeNs, ev.TCPFlags = o.w.first, o.w.flags
+			d = p.sgDrop(ev)
+		}
+		d.Packets = o.w.packets
+		p.writeLocked(&d)
 	}
 }
 
-func (p *dropPump) write(d *Drop) {
+// recordLost writes an UNRECORDED line for every ENI (and the NACLs) whose
+// datapath lost events since the last call; initial only takes the counts.
+// p.fileMu is held (or the pump not started).
+func (p *dropPump) recordLost(initial bool) error {
+	p.lastLost = time.Now()
+	st, err := p.nacl.Stats()
+	if err != nil {
+		return err
+	}
+	byENI, err := p.sg.EventsLostByENI()
+	if err != nil {
+		return err
+	}
+	if d := st.EventsLost - p.naclLost; d > 0 && !initial {
+		p.writeLocked(&Drop{Time: time.Now().UTC(), Component: "nacl", Reason: ReasonUnrecorded, Packets: d})
+	}
+	p.naclLost = st.EventsLost
+	idxs := slices.Sorted(maps.Keys(byENI))
+	for _, idx := range idxs {
+		n := byENI[idx]
+		if d := n - p.sgLost[idx]; d > 0 && !initial {
+			dr := Drop{Time: time.Now().UTC(), Component: "sg", Reason: ReasonUnrecorded, Packets: d}
+			if in := p.instanceByENIIndex(idx); in != nil {
+				dr.ENI, dr.Instance, dr.SecurityGroups = in.ENI.ID, in.ID, in.SecurityGroups
+			}
+			p.writeLocked(&dr)
+		}
+		p.sgLost[idx] = n
+	}
+	return nil
+}
+
+func (p *dropPump) writeLocked(d *Drop) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return
 	}
-	b = append(b, '\n')
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.full || p.f == nil {
-		return
-	}
-	if p.size+int64(len(b)) > MaxDropsFileSize {
-		p.full = true
-		p.log.Warn("drop events: drops file is full, not recording more drops", "file", p.f.Name(), "limit_bytes", MaxDropsFileSize)
-		return
-	}
-	n, err := p.w.Write(b)
-	p.size += int64(n)
-	if err != nil {
-		p.full = true
-		p.log.Warn("drop events: write failed, not recording more drops", "err", err)
+	p.noteWrite(p.file.writeLine(append(b, '\n')))
+	p.obs.drop(d)
+}
+
+func (p *dropPump) flushLocked() { p.noteWrite(p.file.flush()) }
+
+// noteWrite logs the first error of a failing streak; recording goes on
+// (a full disk may get room again).
+func (p *dropPump) noteWrite(err error) {
+	switch {
+	case err != nil && !p.failing:
+		p.failing = true
+		p.log.Warn("drop events: cannot write the drops file, trying again with the next drop", "err", err)
+	case err == nil && p.failing:
+		p.failing = false
+		p.log.Info("drop events: writing the drops file again")
 	}
 }
 
-// stop drains what the ring buffers hold, then closes the file. The
-// datapath must still be loaded.
+// stop drains what the ring buffers hold, writes every window and the
+// last lost counts, then closes the file. The datapath must still be loaded.
 func (p *dropPump) stop() error {
 	for _, r := range p.readers {
 		_ = r.Flush()
 	}
 	p.wg.Wait()
+	close(p.done)
+	p.tickWG.Wait()
 	var errs []error
 	for _, r := range p.readers {
 		errs = append(errs, r.Close())
 	}
 	p.readers = nil
 	p.mu.Lock()
-	if p.f != nil {
-		errs = append(errs, p.w.Flush(), p.f.Close())
-		p.f = nil
-	}
+	rest := p.takeWindows(^uint64(0))
 	p.mu.Unlock()
+	p.fileMu.Lock()
+	defer p.fileMu.Unlock()
+	if p.file != nil {
+		p.writeWindows(rest)
+		errs = append(errs, p.recordLost(false))
+		errs = append(errs, p.file.close())
+		p.file = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -278,19 +435,15 @@ func direction(inbound bool) string {
 }
 
 // base fills what NACL and SG drops share.
-func (p *dropPump) base(component string, ns uint64, inbound bool, proto uint8, src, dst netip.AddrPort, flags, typ, code uint8, packets uint32) Drop {
+func (p *dropPump) base(component string, ns uint64, inbound bool, proto uint8, src, dst netip.AddrPort, flags, typ, code uint8) Drop {
 	return Drop{Time: p.wall(ns), Component: component, Direction: direction(inbound), Protocol: int(proto),
 		Src: src.Addr().String(), SrcPort: int(src.Port()), Dst: dst.Addr().String(), DstPort: int(dst.Port()),
-		TCPFlags: flags, ICMPType: typ, ICMPCode: code, Packets: packets}
+		TCPFlags: flags, ICMPType: typ, ICMPCode: code}
 }
 
-func (p *dropPump) naclDrop(b []byte) (Drop, error) {
-	ev, err := loader.DecodeNACLEvent(b)
-	if err != nil {
-		return Drop{}, err
-	}
+func (p *dropPump) naclDrop(ev loader.NACLEvent) Drop {
 	inbound := !ev.Egress
-	d := p.base("nacl", ev.TimeNs, inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode, ev.Packets)
+	d := p.base("nacl", ev.TimeNs, inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode)
 	t := p.topo()
 	// Inbound traffic is for an instance of the subnet, outbound from one.
 	who := ev.Dst.Addr()
@@ -309,15 +462,11 @@ func (p *dropPump) naclDrop(b []byte) (Drop, error) {
 		d.RuleNumber = ev.Rule
 		d.Rule = naclRuleText(t, d.ACL, inbound, ev.Rule)
 	}
-	return d, nil
+	return d
 }
 
-func (p *dropPump) sgDrop(b []byte) (Drop, error) {
-	ev, err := loader.DecodeSGEvent(b)
-	if err != nil {
-		return Drop{}, err
-	}
-	d := p.base("sg", ev.TimeNs, ev.Inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode, ev.Packets)
+func (p *dropPump) sgDrop(ev loader.SGEvent) Drop {
+	d := p.base("sg", ev.TimeNs, ev.Inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode)
 	if in := p.instanceByENIIndex(ev.ENI); in != nil {
 		d.ENI, d.Instance, d.SecurityGroups = in.ENI.ID, in.ID, in.SecurityGroups
 	}
@@ -331,15 +480,15 @@ func (p *dropPump) sgDrop(b []byte) (Drop, error) {
 	default:
 		d.Reason = loader.SGDropCodeName(ev.Code)
 	}
-	return d, nil
+	return d
 }
 
 // instanceByENIIndex maps an SG datapath index to its instance, rebuilding
 // the map when the topology changed (apply may change SG lists).
 func (p *dropPump) instanceByENIIndex(idx uint32) *vpc.Instance {
 	t := p.topo()
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.eniMu.Lock()
+	defer p.eniMu.Unlock()
 	if p.eniTopo != t {
 		p.eniTopo, p.eniOf = t, map[uint32]*vpc.Instance{}
 		for i := range t.Instances {

@@ -2,13 +2,18 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -179,5 +184,210 @@ func TestNACLRuleText(t *testing.T) {
 		if got := naclRuleText(topo, "acl-x", c.inbound, c.number); got != c.want {
 			t.Errorf("naclRuleText(inbound=%v, %d) = %q, want %q", c.inbound, c.number, got, c.want)
 		}
+	}
+}
+
+const dropFloodYAML = `account: "123456789012"
+region: us-east-1
+vpc: {id: vpc-flood, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-a, cidr: 10.0.1.0/24, network_acl: acl-a}
+security_groups:
+  - id: sg-ssh
+    ingress:
+      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/16}
+    egress:
+      - {protocol: all, cidr: 0.0.0.0/0}
+network_acls:
+  - id: acl-a
+    ingress:
+      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+    egress:
+      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+instances:
+  - {id: i-a, subnet: subnet-a, private_ip: 10.0.1.10, security_groups: [sg-ssh]}
+  - {id: i-b, subnet: subnet-a, private_ip: 10.0.1.20, security_groups: [sg-ssh]}
+`
+
+// udpFlood sends as many datagrams as it can from namespace ns to dst for
+// d (port(i) picks the destination port of the i-th one) and returns how
+// many the kernel accepted.
+func udpFlood(ns string, dst netip.Addr, d time.Duration, port func(i int) int) (int, error) {
+	sent := 0
+	err := netns.Do(ns, func() error {
+		c, err := net.ListenUDP("udp", nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		msg := make([]byte, 18)
+		for start := time.Now(); time.Since(start) < d; {
+			for range 256 {
+				if _, err := c.WriteToUDPAddrPort(msg, netip.AddrPortFrom(dst, uint16(port(sent)))); err == nil {
+					sent++
+				}
+			}
+		}
+		return nil
+	})
+	return sent, err
+}
+
+// A UDP flood at a port i-b's SG denies is one line per second with the
+// exact count (the lines add up to what the sender sent, UNRECORDED ones
+// included should the ring buffer overflow); a flood of many flows rotates
+// the file, keeping the configured number, by whole lines; and a drop after
+// the floods is still recorded.
+func TestDropsFloodIsCountedExactlyAndRotated(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := testenv.Topology(t, dropFloodYAML)
+	const fileSize, kept = 64 << 10, 2
+	l := flUp(t, topo, Options{DropsFileSize: fileSize, DropsFilesKept: kept})
+	file := l.Paths().Drops()
+	ns := flNS(t, l, "i-a")
+	src, dst := netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("10.0.1.20")
+	atB := func(d *Drop) bool { return d.Instance == "i-b" && d.Component == "sg" }
+
+	const floodFor = 2 * time.Second
+	sent, err := udpFlood(ns, dst, floodFor, func(int) int { return 9999 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, lines, lost uint64
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		got, lines, lost = 0, 0, 0
+		ds, err := NewDropReader(file).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ds {
+			d := &ds[i]
+			switch {
+			case atB(d) && d.Reason == ReasonUnrecorded:
+				lost += d.Packets
+				got += d.Packets
+			case atB(d) && d.Src == src.String() && d.DstPort == 9999 && d.Reason == ReasonSGMismatch:
+				lines++
+				got += d.Packets
+			}
+		}
+		if got >= uint64(sent) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("flood: %d datagrams sent in %v, %d recorded in %d lines (%d of them UNRECORDED)", sent, floodFor, got, lines, lost)
+	if got != uint64(sent) {
+		t.Errorf("drops.jsonl counts %d dropped datagrams, the sender sent %d", got, sent)
+	}
+	// One line per second; a window takes another line when events of its
+	// second reach the daemon after it was written (a reader behind).
+	if max := uint64(4 * (floodFor/time.Second + 2)); lines > max || lines == 0 {
+		t.Errorf("the flood of one flow took %d lines, want about 1 per second (at most %d)", lines, max)
+	}
+
+	// Many flows: one line per destination port, far more than the files hold.
+	ports, err := udpFlood(ns, dst, time.Second, func(i int) int { return 10000 + i%20000 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // as a user would look: after the flood
+	err = netns.Do(ns, func() error {
+		c, err := net.Dial("udp", "10.0.1.20:7")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("after the floods"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := waitDrop(t, file, func(d *Drop) bool { return atB(d) && d.DstPort == 7 })
+	if last.Packets != 1 || last.Reason != ReasonSGMismatch {
+		t.Errorf("drop after the floods = %+v, want one ENI_SG_RULES_MISMATCH packet", last)
+	}
+	rotated, err := rotatedFiles(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rotated) != kept {
+		t.Errorf("rotated files %v after %d datagrams to distinct ports, want %d", rotated, ports, kept)
+	}
+	for _, f := range append(rotated, file) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > fileSize {
+			t.Errorf("%s holds %d bytes, more than the %d limit", f, fi.Size(), fileSize)
+		}
+		if _, _, err := ReadDrops(f, 0); err != nil { // every line whole
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	var unrecorded uint64
+	ds, err := NewDropReader(file).Read()
+	for i := range ds {
+		if ds[i].Reason == ReasonUnrecorded {
+			unrecorded += ds[i].Packets
+		}
+	}
+	t.Logf("%d datagrams to distinct ports (%d lines kept, %d UNRECORDED), then one more drop, recorded", ports, len(ds), unrecorded)
+}
+
+// DropReader reads every line exactly once, in order, while the writer
+// rotates between its reads (up to as many rotations as files are kept),
+// and a new reader starts with the oldest kept file.
+func TestDropReaderFollowsRotation(t *testing.T) {
+	name := t.TempDir() + "/drops.jsonl"
+	r := NewDropReader(name)
+	defer r.Close()
+	if _, err := r.Read(); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Read before the file exists: %v, want ErrNotExist", err)
+	}
+	const keep = 3
+	line, _ := json.Marshal(Drop{Component: "sg", Reason: ReasonSGMismatch, Packets: 10})
+	w, err := openDropsFile(name, int64(2*(len(line)+1)), keep) // two lines a file
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	var want, got []uint64
+	n := uint64(0)
+	for round, lines := range []int{0, 1, 2, 3, 5, 6, 1, 0, 6, 2} { // 6 lines: 3 rotations
+		for range lines {
+			n++
+			b, _ := json.Marshal(Drop{Component: "sg", Reason: ReasonSGMismatch, Packets: n})
+			if err := w.writeLine(append(b, '\n')); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, n)
+		}
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := r.Read()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for _, d := range ds {
+			got = append(got, d.Packets)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+	rotated, _ := rotatedFiles(name)
+	if len(rotated) != keep {
+		t.Errorf("rotated files %v, want %d", rotated, keep)
+	}
+	ds, err := NewDropReader(name).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) == 0 || ds[len(ds)-1].Packets != n || len(ds) > 2*(keep+1) {
+		t.Errorf("a new reader read %d lines ending with %+v, want the last %d files' lines ending with %d", len(ds), ds[len(ds)-1], keep+1, n)
 	}
 }

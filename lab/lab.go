@@ -35,9 +35,16 @@ type Options struct {
 	// in state.json for `vpcemu status`.
 	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
-	// holds between drains (default DefaultFlowTableSize); a flow beyond it
+	// (and each CPU's spill log, at most 65536) holds between drains
+	// (default DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
 	FlowTableSize int
+	// DropsFileSize and DropsFilesKept bound drops.jsonl: it rotates before
+	// a line would take it past DropsFileSize bytes, and DropsFilesKept
+	// rotated files are kept (defaults DefaultDropsFileSize,
+	// DefaultDropsFilesKept).
+	DropsFileSize  int64
+	DropsFilesKept int
 
 	// failAfter makes Up fail right after the named stage ("namespaces",
 	// "datapath", "services", "state"): tests prove that every failure
@@ -62,6 +69,12 @@ func (o *Options) defaults() {
 	}
 	if o.XDPMode == "" {
 		o.XDPMode = loader.DefaultNACLMode
+	}
+	if o.DropsFileSize <= 0 {
+		o.DropsFileSize = DefaultDropsFileSize
+	}
+	if o.DropsFilesKept <= 0 {
+		o.DropsFilesKept = DefaultDropsFilesKept
 	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
@@ -173,7 +186,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 			return l, err
 		}
 	}
-	if l.drops, err = startDrops(paths, l.dp, l.Topology, l.obs, opts.Log); err != nil {
+	if l.drops, err = startDrops(paths, l.dp, l.Topology, l.obs, opts, opts.Log); err != nil {
 		return l, err
 	}
 	opts.Progress("starting services")

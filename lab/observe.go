@@ -15,7 +15,8 @@ import (
 // the ring-buffer readers, at up to the datapath's drop rate): they must
 // return quickly and must not keep what they are handed.
 type Observer struct {
-	// Drop is every drop as it is written to drops.jsonl.
+	// Drop is every line of drops.jsonl as it is written: the drops of one
+	// flow, place and reason within a second (Packets counts them).
 	Drop func(d *Drop)
 	// Flows is every drain of the flow counters (once a second; only for a
 	// topology with flow logs): each ENI's flows since the last drain.

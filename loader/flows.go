@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -16,7 +17,8 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1", "flow_gen", "flow_skip", "flow_addr", "flow_eni"}
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
+	"flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
 // are the same; TestFlowsLayout checks).
@@ -33,7 +35,18 @@ type (
 // count into, and the drain that turns them into flow-log samples.
 type Flows struct {
 	maps      map[string]*ebpf.Map
-	ncpu      int // possible CPUs: values per entry of the per-CPU tables
+	ncpu      int    // possible CPUs: values per entry of the per-CPU tables
+	logPerCPU uint32 // entries of each CPU's and generation's part of flow_log
+	// Memory mappings of the arrays the drain reads and clears: the fast
+	// slots, the spill log and its counts.
+	fast, log, logn *ebpf.Memory
+	// Drain's buffers, kept between drains (a drain a second would
+	// otherwise allocate and clear a megabyte each time).
+	bufKeys   []flowKey
+	bufVals   []flowVal
+	bufSlots  []flowSlot
+	zero      []byte
+	samples   []flowlog.Sample // what Drain returned last: the next one reuses it
 	gen       uint32
 	eniByIdx  map[uint32]string
 	eniByAddr map[netip.Addr]string // the datapath's keys name addresses, not ENIs
@@ -48,15 +61,32 @@ type Flows struct {
 // silence.
 const FlowTablesBudget = 512 << 20
 
+// FlowLogBudget bounds the memory of the two spill logs (flows moved out of
+// their fast slot between drains, bpf/flow.h): a CPU's part holds up to
+// 65536 flows a second, fewer on many CPUs; beyond it flows go to the hash
+// tables.
+const FlowLogBudget = 64 << 20
+
+// flowLogPerCPU is how many spilled flows each CPU's part of a log holds.
+func flowLogPerCPU(ncpu int) uint32 {
+	n := uint64(FlowLogBudget) / 2 / uint64(ncpu) / uint64(binary.Size(flowSlot{}))
+	return uint32(max(min(n, 1<<16), 1024))
+}
+
 // NewFlows creates the shared flow maps from the map specs in spec (either
 // program's collection has them), with tables of maxEntries flows (0 =
-// the C default), fewer if FlowTablesBudget requires (TableSize tells).
+// the C default), fewer if FlowTablesBudget requires (TableSize tells);
+// each CPU's spill log holds at most maxEntries flows too.
 func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("flow maps: %w", err)
 	}
-	f := &Flows{maps: map[string]*ebpf.Map{}, ncpu: ncpu, eniByIdx: map[uint32]string{},
+	logPerCPU := flowLogPerCPU(ncpu)
+	if maxEntries > 0 {
+		logPerCPU = min(logPerCPU, uint32(maxEntries))
+	}
+	f := &Flows{maps: map[string]*ebpf.Map{}, ncpu: ncpu, logPerCPU: logPerCPU, eniByIdx: map[uint32]string{},
 		eniByAddr: map[netip.Addr]string{}, skipSeen: map[uint32]uint64{}}
 	defer func() {
 		if err != nil {
@@ -75,11 +105,29 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 			}
 			ms.MaxEntries = min(ms.MaxEntries, flowTableCap(ncpu))
 		}
+		switch name {
+		case "flow_log":
+			ms.MaxEntries = uint32(ncpu) * 2 * f.logPerCPU
+		case "flow_fast", "flow_logn":
+			// a part per CPU; the object's size is one CPU's
+			ms.MaxEntries *= uint32(ncpu)
+		}
 		m, err := ebpf.NewMap(ms)
 		if err != nil {
 			return nil, fmt.Errorf("create flow map %s: %w", name, err)
 		}
 		f.maps[name] = m
+	}
+	if unsafe.Sizeof(flowSlot{}) != uintptr(binary.Size(flowSlot{})) {
+		return nil, fmt.Errorf("flow maps: struct flow_slot has padding the spill log reader does not expect")
+	}
+	for _, mm := range []struct {
+		m    **ebpf.Memory
+		name string
+	}{{&f.fast, "flow_fast"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
+		if *mm.m, err = f.maps[mm.name].Memory(); err != nil {
+			return nil, fmt.Errorf("map %s: %w", mm.name, err)
+		}
 	}
 	return f, nil
 }
@@ -106,10 +154,13 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast0", "flow_fast1"} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
+	}
+	if err := spec.Variables["flow_log_per_cpu"].Set(f.logPerCPU); err != nil {
+		return nil, fmt.Errorf("size the flow spill log: %w", err)
 	}
 	for name, m := range f.maps {
 		ms, ok := spec.Maps[name]
@@ -166,6 +217,9 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 // Programs count into the table flow_gen names; Drain points them at the
 // other one, waits until no program can still be using the old one, then
 // reads and empties it, so no increment is lost between read and delete.
+// The samples are valid until the next Drain, which reuses their memory
+// (a drain a second of tens of thousands of flows would otherwise keep the
+// garbage collector busy).
 func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	old := f.gen
 	f.gen ^= 1
@@ -181,15 +235,20 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	samples, err := f.drainFast(fmt.Sprintf("flow_fast%d", old), offset)
+	samples, err := f.drainLog(f.samples[:0], old, offset)
 	if err != nil {
 		return nil, nil, err
 	}
+	if samples, err = f.drainFast(samples, old, offset); err != nil {
+		return nil, nil, err
+	}
+
 	// Batches take a few system calls for the whole table; whatever they
 	// cannot take (an old kernel, a bucket larger than a batch) the
 	// per-key loop below reads and deletes. Values come per CPU.
 	const batch = 4096
-	bk, bv := make([]flowKey, batch), make([]flowVal, batch*f.ncpu)
+	f.bufKeys, f.bufVals = grow(f.bufKeys, batch), grow(f.bufVals, batch*f.ncpu)
+	bk, bv := f.bufKeys, f.bufVals
 	var cursor ebpf.MapBatchCursor
 	for {
 		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
@@ -220,50 +279,84 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 			return nil, nil, fmt.Errorf("flows: clear table: %w", err)
 		}
 	}
+	f.samples = samples
 	skipped, err := f.skips()
 	return samples, skipped, err
 }
 
-// drainFast reads the direct-mapped slots of one generation (each CPU's
-// slot is a flow of its own) and frees the used ones.
-func (f *Flows) drainFast(name string, offset time.Duration) ([]flowlog.Sample, error) {
-	m := f.maps[name]
-	n := int(m.MaxEntries())
-	keys, vals := make([]uint32, n), make([]flowSlot, n*f.ncpu)
-	var cursor ebpf.MapBatchCursor
-	got := 0
-	for got < n {
-		c, err := m.BatchLookup(&cursor, keys[got:], vals[got*f.ncpu:], nil)
-		got += c
-		if err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				break
-			}
-			return nil, fmt.Errorf("flows: read %s: %w", name, err)
+// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: the slots of each CPU's
+// and generation's part of flow_fast.
+const flowFastSlots = 4096
+
+// flowLognStride is FLOW_LOGN_STRIDE of bpf/flow.h: CPU c's count of
+// generation g is flow_logn[c*stride+g] (a __u64), a cache line per CPU.
+const flowLognStride = 8
+
+// drainLog reads what each CPU appended to generation g's spill log (a flow
+// moved out of its slot: that CPU's share until then) and empties it.
+func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
+	size := int(unsafe.Sizeof(flowSlot{})) // the C layout: NewFlows checked
+	var cnt [8]byte
+	for c := 0; c < f.ncpu; c++ {
+		at := int64(c*flowLognStride+int(g)) * 8
+		if _, err := f.logn.ReadAt(cnt[:], at); err != nil {
+			return nil, fmt.Errorf("flows: read flow_logn: %w", err)
 		}
-	}
-	var samples []flowlog.Sample
-	var used []uint32
-	for i := 0; i < got; i++ {
-		inUse := false
-		for c := 0; c < f.ncpu; c++ {
-			sl := &vals[i*f.ncpu+c]
-			if sl.Val.FirstNs == 0 {
-				continue
-			}
-			inUse = true
+		n := uint32(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
+		if n == 0 {
+			continue
+		}
+		f.bufSlots = grow(f.bufSlots, int(n))
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), int(n)*size)
+		if _, err := f.log.ReadAt(b, int64(c*2+int(g))*int64(f.logPerCPU)*int64(size)); err != nil {
+			return nil, fmt.Errorf("flows: read flow_log: %w", err)
+		}
+		for i := range f.bufSlots {
+			sl := &f.bufSlots[i]
 			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
 				samples = append(samples, s)
 			}
 		}
-		if inUse {
-			used = append(used, keys[i])
+		if _, err := f.logn.WriteAt(make([]byte, 8), at); err != nil {
+			return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
 		}
 	}
-	if len(used) > 0 {
-		zero := make([]flowSlot, len(used)*f.ncpu)
-		if _, err := m.BatchUpdate(used, zero, nil); err != nil {
-			return nil, fmt.Errorf("flows: clear %s: %w", name, err)
+	return samples, nil
+}
+
+// grow returns b resized to n elements (contents undefined).
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
+// drainFast reads generation g's slots (each CPU's part holds flows of its
+// own) and frees them.
+func (f *Flows) drainFast(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
+	size := int(unsafe.Sizeof(flowSlot{}))
+	f.bufSlots = grow(f.bufSlots, flowFastSlots)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), flowFastSlots*size)
+	if len(f.zero) < len(b) {
+		f.zero = make([]byte, len(b))
+	}
+	for c := 0; c < f.ncpu; c++ {
+		at := int64(c*2+int(g)) * int64(len(b))
+		if _, err := f.fast.ReadAt(b, at); err != nil {
+			return nil, fmt.Errorf("flows: read flow_fast: %w", err)
+		}
+		for i := range f.bufSlots {
+			sl := &f.bufSlots[i]
+			if sl.Val.FirstNs == 0 {
+				continue
+			}
+			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
+				samples = append(samples, s)
+			}
+		}
+		if _, err := f.fast.WriteAt(f.zero[:len(b)], at); err != nil {
+			return nil, fmt.Errorf("flows: clear flow_fast: %w", err)
 		}
 	}
 	return samples, nil

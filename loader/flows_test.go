@@ -2,8 +2,10 @@ package loader
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/testenv"
@@ -108,14 +110,16 @@ func TestFlowsTableCap(t *testing.T) {
 	}
 }
 
-// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: direct-mapped flows per
-// CPU and generation before the hash table takes over.
-const flowFastSlots = 4096
+// flowEvict is FLOW_EVICT_NS of bpf/flow.h: how long a slot's flow must be
+// idle before a new flow moves it to the spill log.
+const flowEvict = 20 * time.Millisecond
 
 // TestFlowsDrainExact counts more flows than the direct-mapped slots hold
-// (so some go to the hash table) through the NACL's router-side end, with
+// (so some go to the hash table), then, once they are idle, as many new
+// flows and more packets of half the old ones (so idle flows move to the
+// spill log and come back), through the NACL's router-side end with
 // BPF_PROG_RUN, over three generations: every flow's drained packets and
-// bytes are exactly what was sent, whichever structure counted them.
+// bytes are exactly what was sent, whichever structures counted them.
 func TestFlowsDrainExact(t *testing.T) {
 	testenv.RequireRoot(t)
 	topo := sgBenchTopo(1, false, false)
@@ -135,24 +139,51 @@ func TestFlowsDrainExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := naclProg(t, n, acl.ID, true)
-	if n := f.maps["flow_fast0"].MaxEntries(); n != flowFastSlots {
-		t.Fatalf("flow_fast0 has %d slots, the test assumes %d", n, flowFastSlots)
+	if n := f.maps["flow_fast"].MaxEntries(); n != uint32(f.ncpu*2*flowFastSlots) {
+		t.Fatalf("flow_fast has %d slots, the test assumes %d per CPU and generation", n, flowFastSlots)
+	}
+	var size uint64
+	send := func(port, packets int, want map[int]uint64) {
+		pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoUDP,
+			SrcPort: port, DstPort: 53}
+		frame := (&naclWire{p: pk}).bytes()
+		size = uint64(len(frame) - 14)
+		for range packets {
+			if naclRun(t, prog, frame) != naclXDPPass {
+				t.Fatal("open NACL dropped a packet")
+			}
+			want[port]++
+		}
 	}
 	const flows = 3 * flowFastSlots / 2
 	for gen := 0; gen < 3; gen++ { // 0 and 2 reuse the slots 0 freed
 		want := map[int]uint64{}
-		var size uint64
 		for i := 0; i < flows; i++ {
-			pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoUDP,
-				SrcPort: 1024 + i, DstPort: 53}
-			frame := (&naclWire{p: pk}).bytes()
-			size = uint64(len(frame) - 14)
-			for k := 0; k <= i%3; k++ {
-				if naclRun(t, prog, frame) != naclXDPPass {
-					t.Fatal("open NACL dropped a packet")
-				}
-				want[pk.SrcPort]++
+			send(1024+i, 1+i%3, want)
+		}
+		time.Sleep(flowEvict + 10*time.Millisecond)
+		for i := 0; i < flows; i++ {
+			send(20000+i, 1, want)
+			if i%2 == 0 {
+				send(1024+i, 1, want)
 			}
+		}
+		var logged uint64
+		for c := range f.ncpu {
+			var n uint64
+			if err := f.maps["flow_logn"].Lookup(uint32(c*flowLognStride+gen%2), &n); err != nil {
+				t.Fatal(err)
+			}
+			logged += n
+		}
+		var k flowKey
+		var v []flowVal
+		hashed := 0
+		for it := f.maps[fmt.Sprintf("flow_tab%d", gen%2)].Iterate(); it.Next(&k, &v); {
+			hashed++
+		}
+		if logged == 0 || hashed == 0 {
+			t.Fatalf("generation %d: %d flows in the spill log, %d in the hash table: want both used", gen, logged, hashed)
 		}
 		samples, skipped, err := f.Drain()
 		if err != nil {

@@ -680,7 +680,7 @@ func (n *NACL) mapsByName() map[string]*ebpf.Map {
 		"nacl_rinfo": n.maps.NaclRinfo, "nacl_ctr": n.maps.NaclCtr, "nacl_stats": n.maps.NaclStats,
 		"nacl_events": n.maps.NaclEvents, "nacl_rsv4": n.maps.NaclRsv4, "nacl_rsv6": n.maps.NaclRsv6,
 		"flow_tab0": n.maps.FlowTab0, "flow_tab1": n.maps.FlowTab1, "flow_gen": n.maps.FlowGen,
-		"flow_fast0": n.maps.FlowFast0, "flow_fast1": n.maps.FlowFast1,
+		"flow_fast": n.maps.FlowFast, "flow_log": n.maps.FlowLog, "flow_logn": n.maps.FlowLogn,
 		"flow_skip": n.maps.FlowSkip, "flow_addr": n.maps.FlowAddr, "flow_eni": n.maps.FlowEni,
 		"cap_scratch": n.maps.CapScratch, "cap_drops": n.maps.CapDrops, "cap_ctl": n.maps.CapCtl, "cap_lost": n.maps.CapLost,
 	}

@@ -148,9 +148,10 @@ const (
 	naclMapCapScratch       = "cap_scratch"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
-	naclMapFlowFast0        = "flow_fast0"
-	naclMapFlowFast1        = "flow_fast1"
+	naclMapFlowFast         = "flow_fast"
 	naclMapFlowGen          = "flow_gen"
+	naclMapFlowLog          = "flow_log"
+	naclMapFlowLogn         = "flow_logn"
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
 	naclMapFlowTab1         = "flow_tab1"
@@ -171,6 +172,7 @@ const (
 	naclProgNaclParseOnly   = "nacl_parse_only"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
 	naclVarFlowEnabled      = "flow_enabled"
+	naclVarFlowLogPerCpu    = "flow_log_per_cpu"
 	naclVarNaclMtu          = "nacl_mtu"
 	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
 	naclVarNaclRsv6Any      = "nacl_rsv6_any"
@@ -239,9 +241,10 @@ type naclMapSpecs struct {
 	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast   *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog    *ebpf.MapSpec `ebpf:"flow_log"`
+	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -264,6 +267,7 @@ type naclMapSpecs struct {
 type naclVariableSpecs struct {
 	NaclEventBtf  *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	NaclMtu       *ebpf.VariableSpec `ebpf:"nacl_mtu"`
 	NaclRsv4Mask  *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any   *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
@@ -300,9 +304,10 @@ type naclMaps struct {
 	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0  *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1  *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast   *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog    *ebpf.Map `ebpf:"flow_log"`
+	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
@@ -327,9 +332,10 @@ func (m *naclMaps) Close() error {
 		m.CapScratch,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
+		m.FlowLog,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -353,6 +359,7 @@ func (m *naclMaps) Close() error {
 type naclVariables struct {
 	NaclEventBtf  *ebpf.Variable `ebpf:"_nacl_event_btf"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	NaclMtu       *ebpf.Variable `ebpf:"nacl_mtu"`
 	NaclRsv4Mask  *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
 	NaclRsv6Any   *ebpf.Variable `ebpf:"nacl_rsv6_any"`

@@ -511,6 +511,21 @@ func (s *SG) EventsLost() (uint64, error) {
 	return total, nil
 }
 
+// EventsLostByENI is EventsLost per ENI index (as in SGEvent.ENI).
+func (s *SG) EventsLostByENI() (map[uint32]uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[uint32]uint64, len(s.idx))
+	for _, idx := range s.idx {
+		var st sgSgStats
+		if err := s.objs.SgStats.Lookup(idx, &st); err != nil {
+			return nil, fmt.Errorf("read sg_stats: %w", err)
+		}
+		out[idx] = st.EventsLost
+	}
+	return out, nil
+}
+
 // Events is the ring buffer of SG drop events (SGEvent records).
 func (s *SG) Events() *ebpf.Map { return s.objs.SgEvents }
 

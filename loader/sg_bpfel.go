@@ -251,9 +251,10 @@ const (
 	sgMapCtTable       = "ct_table"
 	sgMapFlowAddr      = "flow_addr"
 	sgMapFlowEni       = "flow_eni"
-	sgMapFlowFast0     = "flow_fast0"
-	sgMapFlowFast1     = "flow_fast1"
+	sgMapFlowFast      = "flow_fast"
 	sgMapFlowGen       = "flow_gen"
+	sgMapFlowLog       = "flow_log"
+	sgMapFlowLogn      = "flow_logn"
 	sgMapFlowSkip      = "flow_skip"
 	sgMapFlowTab0      = "flow_tab0"
 	sgMapFlowTab1      = "flow_tab1"
@@ -272,6 +273,7 @@ const (
 	sgProgSgSweep      = "sg_sweep"
 	sgVarCtFastMask    = "ct_fast_mask"
 	sgVarFlowEnabled   = "flow_enabled"
+	sgVarFlowLogPerCpu = "flow_log_per_cpu"
 	sgVarMirrorEnabled = "mirror_enabled"
 	sgVarNowOffset     = "now_offset"
 	sgVarNowOverride   = "now_override"
@@ -340,9 +342,10 @@ type sgMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
+	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -363,6 +366,7 @@ type sgMapSpecs struct {
 type sgVariableSpecs struct {
 	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
@@ -399,9 +403,10 @@ type sgMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog     *ebpf.Map `ebpf:"flow_log"`
+	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -426,9 +431,10 @@ func (m *sgMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
+		m.FlowLog,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -450,6 +456,7 @@ func (m *sgMaps) Close() error {
 type sgVariables struct {
 	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride   *ebpf.Variable `ebpf:"now_override"`

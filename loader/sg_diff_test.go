@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -100,7 +101,7 @@ func (g *diffGen) rule(sgIDs []string) vpc.SGRule {
 		r.Ports = g.ports()
 	case vpc.ProtoICMP, vpc.ProtoICMPv6:
 		if g.r.IntN(2) == 0 {
-			r.ICMPType = []int{0, 3, 8, 11, 128, 129, 1}[g.r.IntN(7)]
+			r.ICMPType = []int{0, 3, 8, 11, 128, 129, 1, 135}[g.r.IntN(8)]
 			if g.r.IntN(2) == 0 {
 				r.ICMPCode = g.r.IntN(2)
 			}
@@ -252,12 +253,24 @@ func (g *diffGen) newFlow(t *vpc.Topology) diffFlow {
 		if v6 {
 			p.Protocol = vpc.ProtoICMPv6
 		}
-		if g.r.IntN(3) > 0 {
+		switch k := g.r.IntN(6); {
+		case k < 3:
 			p.ICMPType, p.ICMPID = 8, g.r.IntN(65536)
 			if v6 {
 				p.ICMPType = 128
 			}
-		} else {
+		case k < 5 && v6:
+			// MLD and neighbour discovery among other types: the SG
+			// lets link control through unjudged (rules.SGBypass)
+			p.ICMPType, p.ICMPCode = rulestest.RandICMPv6Type(g.r), g.r.IntN(2)
+			if p.ICMPType == 128 || p.ICMPType == 129 {
+				p.ICMPID = g.r.IntN(65536)
+			}
+		case k == 5 && !v6:
+			// protocol 58 in IPv4 is not link control: judged
+			p.Protocol = vpc.ProtoICMPv6
+			p.ICMPType = rulestest.ICMPv6LinkControl[g.r.IntN(len(rulestest.ICMPv6LinkControl))]
+		default:
 			p.ICMPType, p.ICMPCode = []int{3, 11, 1, 2, 13}[g.r.IntN(5)], g.r.IntN(5)
 		}
 	default:
@@ -375,13 +388,7 @@ func diffRun(t *testing.T, seed uint64, packets int) int {
 			p, out = g.next(f)
 			inst = f.inst
 		}
-		var want rules.SGVerdict
-		if rules.ReservedService(topo, p.Src) || rules.ReservedService(topo, p.Dst) {
-			// SG-45 / PATH-6: no SG judges it, nothing tracks it
-			want = rules.SGVerdict{Allow: true, Reason: "reserved"}
-		} else {
-			want = ct.Process(h.now, inst, out, p)
-		}
+		want := ct.Process(h.now, inst, out, p)
 		got := h.run(inst, out, p)
 		reasons[want.Reason]++
 		if (got == sgPass) != want.Allow {

@@ -230,9 +230,10 @@ const (
 	sgnocapMapCtTable       = "ct_table"
 	sgnocapMapFlowAddr      = "flow_addr"
 	sgnocapMapFlowEni       = "flow_eni"
-	sgnocapMapFlowFast0     = "flow_fast0"
-	sgnocapMapFlowFast1     = "flow_fast1"
+	sgnocapMapFlowFast      = "flow_fast"
 	sgnocapMapFlowGen       = "flow_gen"
+	sgnocapMapFlowLog       = "flow_log"
+	sgnocapMapFlowLogn      = "flow_logn"
 	sgnocapMapFlowSkip      = "flow_skip"
 	sgnocapMapFlowTab0      = "flow_tab0"
 	sgnocapMapFlowTab1      = "flow_tab1"
@@ -251,6 +252,7 @@ const (
 	sgnocapProgSgSweep      = "sg_sweep"
 	sgnocapVarCtFastMask    = "ct_fast_mask"
 	sgnocapVarFlowEnabled   = "flow_enabled"
+	sgnocapVarFlowLogPerCpu = "flow_log_per_cpu"
 	sgnocapVarMirrorEnabled = "mirror_enabled"
 	sgnocapVarNowOffset     = "now_offset"
 	sgnocapVarNowOverride   = "now_override"
@@ -315,9 +317,10 @@ type sgnocapMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.MapSpec `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.MapSpec `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
+	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -338,6 +341,7 @@ type sgnocapMapSpecs struct {
 type sgnocapVariableSpecs struct {
 	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
@@ -370,9 +374,10 @@ type sgnocapMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast0   *ebpf.Map `ebpf:"flow_fast0"`
-	FlowFast1   *ebpf.Map `ebpf:"flow_fast1"`
+	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowLog     *ebpf.Map `ebpf:"flow_log"`
+	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -393,9 +398,10 @@ func (m *sgnocapMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast0,
-		m.FlowFast1,
+		m.FlowFast,
 		m.FlowGen,
+		m.FlowLog,
+		m.FlowLogn,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -417,6 +423,7 @@ func (m *sgnocapMaps) Close() error {
 type sgnocapVariables struct {
 	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
 	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
 	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride   *ebpf.Variable `ebpf:"now_override"`

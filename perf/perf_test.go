@@ -314,3 +314,38 @@ func TestFailedTrial(t *testing.T) {
 		}
 	}
 }
+
+// FlowLogsOnOff pairs each flow-log configuration with the same datapath
+// without flow logs, round by round, and skips rounds one side lacks.
+func TestFlowLogsOnOff(t *testing.T) {
+	var cfgs []Config
+	for _, tok := range []string{"bare", "sgnacl40", "sgnaclfl40", "sgnacl1000"} {
+		c, err := ParseConfig(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs = append(cfgs, c)
+	}
+	r := &Results{Configs: cfgs, Metrics: []string{MetricConn}}
+	add := func(cfg string, round int, v float64) {
+		r.Samples = append(r.Samples, Sample{Round: round, Config: cfg, Metric: MetricConn, Values: map[string]float64{keyConn: v}})
+	}
+	for round, pair := range [][2]float64{{10000, 9000}, {12000, 12600}, {11000, 9900}} {
+		add("sgnacl40", round+1, pair[0])
+		add("sgnaclfl40", round+1, pair[1])
+		add("sgnacl1000", round+1, 1)
+	}
+	add("sgnaclfl40", 4, 5000) // no round 4 without flow logs
+	h := r.FlowLogsOnOff()
+	for _, want := range []string{"| 1 | 10 000 | 9 000 | 0.90× |", "| 2 | 12 000 | 12 600 | 1.05× |", "**0.90×** (0.90–1.05)"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("on/off table lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(h, "| 4 |") || strings.Contains(h, "sgnacl1000") {
+		t.Errorf("paired a round or a configuration it should not:\n%s", h)
+	}
+	if (&Results{Configs: cfgs[:2], Metrics: []string{MetricConn}}).FlowLogsOnOff() != "" {
+		t.Error("a run without a flow-log configuration has an on/off table")
+	}
+}

@@ -285,3 +285,46 @@ func (r *Results) HeadToHead() string {
 	}
 	return head + "\n|---|---|" + strings.Repeat("---|", len(r.Metrics)) + "\n" + b.String()
 }
+
+// FlowLogsOnOff renders, for every flow-log configuration (sgnaclflN) and
+// the same datapath without flow logs (sgnaclN of the same rules, MTU and
+// shape), each round's figures side by side with their ratio, and the
+// median of the per-round ratios: the paired measure of what flow logs
+// cost. Empty when the run has no such pair.
+func (r *Results) FlowLogsOnOff() string {
+	var b strings.Builder
+	for _, on := range r.Configs {
+		if !strings.HasPrefix(on.Name, "sgnaclfl") {
+			continue
+		}
+		for _, off := range r.Configs {
+			if !strings.HasPrefix(off.Name, "sgnacl") || strings.HasPrefix(off.Name, "sgnaclfl") ||
+				off.Rules != on.Rules || off.MTU != on.MTU || off.Shape != on.Shape {
+				continue
+			}
+			for _, m := range r.Metrics {
+				offs, ons := r.roundValues(off.Name, m), r.roundValues(on.Name, m)
+				var rounds []int
+				for round := range ons {
+					if w, ok := offs[round]; ok && w > 0 {
+						rounds = append(rounds, round)
+					}
+				}
+				if len(rounds) == 0 {
+					continue
+				}
+				sort.Ints(rounds)
+				fmt.Fprintf(&b, "\n%s, flow logs off (`%s`) and on (`%s`), round by round:\n\n", metricTitle(m), off.Name, on.Name)
+				b.WriteString("| round | off | on | on/off |\n|---|---|---|---|\n")
+				var ratios []float64
+				for _, round := range rounds {
+					ratio := ons[round] / offs[round]
+					ratios = append(ratios, ratio)
+					fmt.Fprintf(&b, "| %d | %s | %s | %.2f× |\n", round, fmtVal(offs[round]), fmtVal(ons[round]), ratio)
+				}
+				fmt.Fprintf(&b, "| median of the per-round ratios | | | **%.2f×** (%.2f–%.2f) |\n", Median(ratios), slicesMin(ratios), slicesMax(ratios))
+			}
+		}
+	}
+	return b.String()
+}

@@ -31,6 +31,7 @@ const (
 	ReasonUntracked = "untracked" // rules admitted it; SG-23 flow, no entry
 	ReasonState     = "state"     // an existing tracking entry admitted it
 	ReasonFragment  = "fragment"  // a later fragment admitted by rules (no state)
+	ReasonBypass    = "bypass"    // not judged, not tracked (SGBypass)
 )
 
 type ctKind uint8
@@ -160,7 +161,7 @@ func isEcho(p *Packet) bool {
 // CONNTRACK_ALLOWANCE_EXCEEDED, SG-38). Untracked flows take no entry
 // (SG-24). ICMP errors are never admitted as RELATED to a TCP/UDP entry
 // (SG-19). Non-first fragments carry no ports: they are judged by rules
-// alone and create no entry.
+// alone and create no entry. Packets SGBypass names pass unjudged first.
 func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p Packet) SGVerdict {
 	return c.process(now, instanceID, egress, p, true)
 }
@@ -168,6 +169,9 @@ func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p
 // process is Process; without refs, SG rules referencing groups do not
 // admit new flows (the packet came through a forwarder: RT-22).
 func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p Packet, refs bool) SGVerdict {
+	if SGBypass(c.t, p) {
+		return SGVerdict{Allow: true, Reason: ReasonBypass}
+	}
 	eni := c.canon[instanceID]
 	if eni == "" {
 		eni = instanceID

@@ -321,3 +321,38 @@ func TestTV25_UDPTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// [INTERP] IPv6 link control (SGBypass): MLD and neighbour discovery pass
+// an ENI whose SGs have no rules at all, in both directions, and take no
+// tracking entry; other ICMPv6 types, a later fragment and protocol 58 in
+// IPv4 are judged by the rules like any packet.
+func TestSGBypassIPv6LinkControl(t *testing.T) {
+	top := t1()
+	top.Subnets[0].IPv6CIDR = pfx("2001:db8:0:1::/64")
+	instOf(top, "A").IPv6 = ip("2001:db8:0:1::10")
+	c := newCT(top)
+	const a, peer, solicited = "2001:db8:0:1::10", "2001:db8:0:1::30", "ff02::1:ff00:10"
+	for _, typ := range []int{130, 131, 132, 133, 134, 135, 136, 137, 143} {
+		for _, egress := range []bool{false, true} {
+			p := icmp(peer, solicited, typ, 0, 0)
+			if egress {
+				p = icmp(a, peer, typ, 0, 0)
+			}
+			if v := mustCT(t, c, 0, "A", egress, p, true); v.Reason != ReasonBypass || v.Tracked {
+				t.Errorf("type %d egress=%v: %+v, want passed untracked as %q", typ, egress, v, ReasonBypass)
+			}
+		}
+	}
+	if n := c.Len("A"); n != 0 {
+		t.Errorf("link control left %d tracking entries, want 0", n)
+	}
+	for _, typ := range []int{1, 2, 128, 129, 138, 139, 144, 255} {
+		mustCT(t, c, 0, "A", false, icmp(peer, a, typ, 0, 7), false)
+	}
+	later := icmp(peer, a, 135, 0, 0)
+	later.Fragment, later.ICMPType = FragLater, 0
+	mustCT(t, c, 0, "A", false, later, false)
+	v4 := icmp("10.0.1.30", "10.0.1.10", 135, 0, 0)
+	v4.Protocol = vpc.ProtoICMPv6
+	mustCT(t, c, 0, "A", false, v4, false)
+}

@@ -464,6 +464,8 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 		switch {
 		case h.SG.ByState:
 			why = "connection tracking: reply of a tracked flow (SG-20)"
+		case h.SG.Reason == ReasonBypass:
+			why = "not judged: IPv6 link control or an Amazon-provided service (SG-45)"
 		case h.Allow:
 			var rs []string
 			for _, ref := range h.SG.Match.Rules {

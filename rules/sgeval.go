@@ -389,6 +389,33 @@ func (e *SGEvaluator) match(instanceID string, egress bool, p Packet, refs bool)
 	return m
 }
 
+// SGBypass reports whether the SG datapath passes p without judging or
+// tracking it (bpf/sg.bpf.c): p's source or destination is a
+// ReservedService address of t (SG-45, PATH-6), or p is IPv6 link control.
+//
+// [INTERP] (docs/semantics.md, "SG: IPv6 link control"): no statement
+// names neighbour discovery or MLD, but an ENI that drops them has no IPv6
+// at all (no neighbour resolution, no router), while on AWS they are the
+// VPC's own link mechanics, never shown to security groups. vpcemu passes
+// ICMPv6 MLD (130 query, 131 and 143 reports, 132 done) and neighbour
+// discovery (133 RS, 134 RA, 135 NS, 136 NA, 137 redirect) whatever the
+// addresses; a later fragment carries no ICMPv6 header and is judged.
+func SGBypass(t *vpc.Topology, p Packet) bool {
+	if icmpv6LinkControl(p) {
+		return true
+	}
+	return ReservedService(t, p.Src) || ReservedService(t, p.Dst)
+}
+
+// icmpv6LinkControl reports whether p is an IPv6 ICMPv6 MLD or neighbour
+// discovery message (the types SGBypass lets through).
+func icmpv6LinkControl(p Packet) bool {
+	if p.Protocol != vpc.ProtoICMPv6 || p.Fragment == FragLater || p.Src.Unmap().Is4() {
+		return false
+	}
+	return (p.ICMPType >= 130 && p.ICMPType <= 137) || p.ICMPType == 143
+}
+
 func (dr *dirRules) denyCode() string {
 	if dr.empty {
 		return CodeSGHasNoRules

@@ -117,6 +117,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Println()
 	fmt.Print(res.Table())
+	fmt.Print(res.FlowLogsOnOff())
 	if *jsonOut != "" && *render == "" {
 		b, _ := json.MarshalIndent(res, "", " ")
 		if werr := os.WriteFile(*jsonOut, b, 0o644); werr != nil {

@@ -31,8 +31,11 @@ func newDropsCmd(g *globalOptions) *cobra.Command {
 		Long: `Prints the packets the NACL and SG datapath dropped, each with its reason in
 Reachability Analyzer terms: SUBNET_ACL_RESTRICTION with the NACL and rule
 number, ENI_SG_RULES_MISMATCH or SG_HAS_NO_RULES with the ENI's security
-groups, or CONNTRACK_ALLOWANCE_EXCEEDED. The daemon records them in
-/var/lib/vpcemu/NAME/drops.jsonl (kept after 'down'; at most 50 MB).`,
+groups, or CONNTRACK_ALLOWANCE_EXCEEDED. Repeated drops of one flow for one
+reason are one line per second with their count. The daemon records them in
+/var/lib/vpcemu/NAME/drops.jsonl, rotated at 10 MB to drops.jsonl.1 ... .4
+(kept after 'down'); drops whose details the datapath could not queue are
+counted as UNRECORDED lines.`,
 		Example: `  vpcemu drops -f
   vpcemu drops lab --eni i-web --since 10m -o json`,
 		Args: cobra.MaximumNArgs(1),
@@ -67,10 +70,11 @@ func runDrops(ctx context.Context, name string, o *dropsOptions, out io.Writer) 
 	if o.since > 0 {
 		since = time.Now().Add(-o.since)
 	}
-	var off int64
+	r := lab.NewDropReader(paths.Drops())
+	defer r.Close()
 	enc := json.NewEncoder(out)
 	return poll(ctx, o.follow, func() error {
-		drops, next, err := lab.ReadDrops(paths.Drops(), off)
+		drops, err := r.Read()
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // nothing dropped yet (or an older daemon)
 		}
@@ -80,7 +84,6 @@ func runDrops(ctx context.Context, name string, o *dropsOptions, out io.Writer) 
 		if err != nil {
 			return err
 		}
-		off = next
 		for i := range drops {
 			d := &drops[i]
 			if d.Time.Before(since) || (o.eni != "" && d.ENI != o.eni && d.Instance != o.eni) {
@@ -107,6 +110,10 @@ func dropLine(d *lab.Drop) string {
 	case d.ENI != "":
 		where = d.ENI
 	}
+	at := d.Time.UTC().Format(time.RFC3339)
+	if d.Reason == lab.ReasonUnrecorded {
+		return fmt.Sprintf("%s %s %s: %d packets %s", at, where, d.Component, d.Packets, d.Explain())
+	}
 	flow := fmt.Sprintf("%s %s -> %s", vpc.ProtocolName(d.Protocol), hostPort(d.Src, d.SrcPort, d.Protocol), hostPort(d.Dst, d.DstPort, d.Protocol))
 	switch d.Protocol {
 	case vpc.ProtoTCP:
@@ -118,7 +125,7 @@ func dropLine(d *lab.Drop) string {
 	if d.Packets > 1 {
 		pk = fmt.Sprintf(" (%d packets)", d.Packets)
 	}
-	return fmt.Sprintf("%s %s %s %s %s: %s%s", d.Time.UTC().Format(time.RFC3339), where, d.Component, d.Direction, flow, d.Explain(), pk)
+	return fmt.Sprintf("%s %s %s %s %s: %s%s", at, where, d.Component, d.Direction, flow, d.Explain(), pk)
 }
 
 func hostPort(a string, port, proto int) string {

@@ -95,7 +95,7 @@ func printStatus(out io.Writer, st *lab.Status) {
 	}
 	tw.Flush()
 	if st.DropEventsLost > 0 {
-		fmt.Fprintf(out, "\n%d drop events lost (ring buffer full): `vpcemu drops` misses them\n", st.DropEventsLost)
+		fmt.Fprintf(out, "\n%d drop events lost (ring buffer full): `vpcemu drops` counts them as UNRECORDED, without their flows\n", st.DropEventsLost)
 	}
 }
 

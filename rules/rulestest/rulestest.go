@@ -48,6 +48,28 @@ func RandAddr(r *rand.Rand, v6 bool) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
+// ICMPv6LinkControl are the ICMPv6 types of MLD (130-132, 143) and
+// neighbour discovery (133-137), which no SG judges (rules.SGBypass) and no
+// NACL judges either (133-137, rules.NACLBypass).
+var ICMPv6LinkControl = []int{130, 131, 132, 133, 134, 135, 136, 137, 143}
+
+// RandICMPv6Type draws an ICMPv6 message type: an error, echo, link
+// control, the types around link control, or any byte.
+func RandICMPv6Type(r *rand.Rand) int {
+	switch r.IntN(4) {
+	case 0:
+		return []int{1, 2, 3, 4}[r.IntN(4)]
+	case 1:
+		return []int{128, 129}[r.IntN(2)]
+	case 2:
+		return ICMPv6LinkControl[r.IntN(len(ICMPv6LinkControl))]
+	}
+	if r.IntN(2) == 0 {
+		return []int{129, 138, 142, 144}[r.IntN(4)]
+	}
+	return r.IntN(256)
+}
+
 func RandNACLRule(r *rand.Rand, num int) vpc.NACLRule {
 	v6 := r.IntN(3) == 0
 	bits := []int{0, 8, 16, 22, 24, 30, 32}[r.IntN(7)]
