@@ -152,3 +152,27 @@ func TestAliveIgnoresZombies(t *testing.T) {
 		t.Error("pid 0 or -1 counts as alive")
 	}
 }
+
+// The daemon's usage in status is the process's own: a descriptor opened
+// shows up, and so do a goroutine and memory.
+func TestDaemonStatusReadsOwnUsage(t *testing.T) {
+	before := daemonStatus()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { <-stop }()
+	after := daemonStatus()
+	if after.FDs != before.FDs+1 {
+		t.Errorf("open descriptors %d, then %d after opening one", before.FDs, after.FDs)
+	}
+	if after.Goroutines < before.Goroutines+1 {
+		t.Errorf("goroutines %d, then %d after starting one", before.Goroutines, after.Goroutines)
+	}
+	if after.RSSBytes < 1<<20 {
+		t.Errorf("resident memory %d bytes", after.RSSBytes)
+	}
+}
