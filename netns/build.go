@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -118,13 +119,18 @@ func (b *builder) close() {
 	}
 }
 
-// Common sysctls: addresses usable at once (no DAD), and no reverse-path
-// filter inherited from the host's settings (IPv4 conf is copied from init_net).
-var baseSysctls = []sysctl{
-	{key: "net/ipv6/conf/all/accept_dad", val: "0"},
-	{key: "net/ipv6/conf/default/accept_dad", val: "0"},
+// No reverse-path filter inherited from the host's settings (IPv4 conf is
+// copied from init_net).
+var rpSysctls = []sysctl{
 	{key: "net/ipv4/conf/all/rp_filter", val: "0"},
 	{key: "net/ipv4/conf/default/rp_filter", val: "0"},
+}
+
+// IPv6 addresses usable at once, link-local ones included (no DAD), where
+// IPv6 is in use: the router, the internet and hosts with an IPv6 address.
+var dadSysctls = []sysctl{
+	{key: "net/ipv6/conf/all/accept_dad", val: "0"},
+	{key: "net/ipv6/conf/default/accept_dad", val: "0"},
 }
 
 var forwardSysctls = []sysctl{
@@ -161,17 +167,18 @@ func portRange(hp vpc.HostPlan) []sysctl {
 func (b *builder) namespaces() error {
 	p := b.p
 	specs := []nsSpec{
-		{p.RouterNS, with(baseSysctls, forwardSysctls)},
-		{p.InternetNS, with(baseSysctls, forwardSysctls)},
+		{p.RouterNS, with(rpSysctls, dadSysctls, forwardSysctls)},
+		{p.InternetNS, with(rpSysctls, dadSysctls, forwardSysctls)},
 	}
 	for _, s := range p.Subnets {
-		specs = append(specs, nsSpec{s.NS, with(baseSysctls, l2Sysctls)})
+		specs = append(specs, nsSpec{s.NS, with(rpSysctls, l2Sysctls)})
 	}
-	for _, h := range p.Instances {
-		specs = append(specs, nsSpec{h.NS, with(baseSysctls, portRange(h))})
-	}
-	for _, h := range p.Hosts {
-		specs = append(specs, nsSpec{h.NS, with(baseSysctls, portRange(h))})
+	for _, h := range append(slices.Clone(p.Instances), p.Hosts...) {
+		ss := with(rpSysctls, portRange(h))
+		if h.AddrV6.IsValid() {
+			ss = with(ss, dadSysctls)
+		}
+		specs = append(specs, nsSpec{h.NS, ss})
 	}
 	seen := map[string]bool{}
 	for _, s := range specs {
