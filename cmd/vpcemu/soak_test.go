@@ -117,10 +117,10 @@ func TestSoak(t *testing.T) {
 	testenv.RequireRoot(t)
 	dur := soakDuration(t)
 	// The early sample is taken at a fifth of the run (minute 2 of 10) but
-	// no sooner than 20 s, after start-up allocations; each sample is the
+	// no sooner than 30 s, after start-up allocations; each sample is the
 	// median of readings over a window, so that what is in flight at one
 	// instant (a short connection, a flow not drained yet) does not count.
-	early := max(dur/5, 20*time.Second)
+	early := max(dur/5, 30*time.Second)
 	window := min(10*time.Second, dur/6)
 
 	name := testenv.Name(t)
