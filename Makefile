@@ -19,7 +19,7 @@ DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-serve
             iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool \
             chromium:chromium aws:awscli tcpdump:tcpdump tshark:tshark
 
-.PHONY: help deps build install generate check-generated test test-unit lint bench up down clean
+.PHONY: help deps build install generate check-generated test test-unit lint bench soak up down clean
 
 help: ## list targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,12 +53,18 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 test-unit: ## root-free tests only (pure packages), as any user
-	$(GO) test -count=1 ./vpc/... ./rules/... ./flowlog/... ./intent/... ./importer/...
+	$(GO) test -count=1 . ./vpc/... ./rules/... ./flowlog/... ./intent/... ./importer/...
 
 test: deps lint check-generated build ## every test, privileged ones included (run as root)
 	VPCEMU_REQUIRE_PRIV=1 $(GO) test -count=1 -timeout 25m -p 2 ./...
 
-bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share, check/diff/replay (prints tables, ~45 min)
+# How long `make soak` runs (`make test` runs the same test for one minute).
+SOAK ?= 10m
+
+soak: deps build ## 10 minutes (SOAK=10m) of mixed traffic, a rule change a second, flow logs on: the daemon must not grow, flow logs exact (as root)
+	VPCEMU_REQUIRE_PRIV=1 VPCEMU_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cmd/vpcemu
+
+bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share, check/diff/replay, up/down of 2,000 instances (prints tables, ~55 min)
 	./scripts/bench.sh
 
 up: deps install ## install vpcemu, bring the default lab up in the foreground (Ctrl-C tears it down)

@@ -226,11 +226,16 @@ func (l *Lab) teardown() error {
 		errs = append(errs, l.svc.Stop())
 		l.svc = nil
 	}
+	// Namespaces before the datapath: a program attached to a device can go
+	// with the device when the kernel frees the namespace, after `down` has
+	// returned; detaching programs one by one first makes `down` wait for
+	// the kernel (with tcx, an RCU grace period per hook under RTNL: about
+	// 20 s for a thousand instances).
+	errs = append(errs, cleanup(l.opts, l.topo.Name))
 	if l.dp != nil {
 		errs = append(errs, l.dp.Close())
 		l.dp = nil
 	}
-	errs = append(errs, cleanup(l.opts, l.topo.Name))
 	return errors.Join(errs...)
 }
 

@@ -2,10 +2,12 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/testenv"
@@ -111,4 +113,66 @@ func TestCloseKeepsDataDownPurgeRemovesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNothingLeft(t, opts, topo.Name)
+}
+
+// A daemon that has exited but is not yet reaped (a zombie: a detached
+// daemon's parent is init, which may reap it late) is not alive: down and
+// up must not wait for init.
+func TestAliveIgnoresZombies(t *testing.T) {
+	running := exec.Command("sleep", "30")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { running.Process.Kill(); running.Wait() }()
+	if !alive(running.Process.Pid) {
+		t.Errorf("running process %d is not alive", running.Process.Pid)
+	}
+	exited := exec.Command("true")
+	if err := exited.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer exited.Wait()
+	stat := fmt.Sprintf("/proc/%d/stat", exited.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatalf("zombie %d: %v", exited.Process.Pid, err)
+		}
+		if strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not exit: %s", exited.Process.Pid, b)
+		}
+	}
+	if alive(exited.Process.Pid) {
+		t.Errorf("zombie %d counts as alive", exited.Process.Pid)
+	}
+	if alive(0) || alive(-1) {
+		t.Error("pid 0 or -1 counts as alive")
+	}
+}
+
+// The daemon's usage in status is the process's own: a descriptor opened
+// shows up, and so do a goroutine and memory.
+func TestDaemonStatusReadsOwnUsage(t *testing.T) {
+	before := daemonStatus()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { <-stop }()
+	after := daemonStatus()
+	if after.FDs != before.FDs+1 {
+		t.Errorf("open descriptors %d, then %d after opening one", before.FDs, after.FDs)
+	}
+	if after.Goroutines < before.Goroutines+1 {
+		t.Errorf("goroutines %d, then %d after starting one", before.Goroutines, after.Goroutines)
+	}
+	if after.RSSBytes < 1<<20 {
+		t.Errorf("resident memory %d bytes", after.RSSBytes)
+	}
 }

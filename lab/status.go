@@ -2,6 +2,9 @@ package lab
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +28,33 @@ type Status struct {
 	// DropEventsLost counts drop events the datapath could not queue (their
 	// drops are missing from drops.jsonl).
 	DropEventsLost uint64 `json:"drop_events_lost"`
+	// Daemon is the daemon process's own usage (live status only).
+	Daemon *DaemonStatus `json:"daemon,omitempty"`
+}
+
+// DaemonStatus is what the daemon process holds, to watch a long run.
+type DaemonStatus struct {
+	RSSBytes   uint64 `json:"rss_bytes"`
+	FDs        int    `json:"open_fds"`
+	Goroutines int    `json:"goroutines"`
+}
+
+// daemonStatus reads the calling process's resident memory and open
+// descriptors from /proc (zero when unreadable) and counts its goroutines.
+func daemonStatus() *DaemonStatus {
+	d := &DaemonStatus{Goroutines: runtime.NumGoroutine()}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" && f[2] == "kB" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				d.RSSBytes = kb * 1024
+			}
+		}
+	}
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		d.FDs = len(ents) - 1 // the directory being read
+	}
+	return d
 }
 
 // SubnetStatus is one subnet of a running topology.
@@ -173,6 +203,7 @@ func (l *Lab) datapathStatus() *Status {
 	if l.dp != nil {
 		l.dp.fillStatus(st)
 	}
+	st.Daemon = daemonStatus()
 	return st
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -118,13 +119,18 @@ func (b *builder) close() {
 	}
 }
 
-// Common sysctls: addresses usable at once (no DAD), and no reverse-path
-// filter inherited from the host's settings (IPv4 conf is copied from init_net).
-var baseSysctls = []sysctl{
-	{key: "net/ipv6/conf/all/accept_dad", val: "0"},
-	{key: "net/ipv6/conf/default/accept_dad", val: "0"},
+// No reverse-path filter inherited from the host's settings (IPv4 conf is
+// copied from init_net).
+var rpSysctls = []sysctl{
 	{key: "net/ipv4/conf/all/rp_filter", val: "0"},
 	{key: "net/ipv4/conf/default/rp_filter", val: "0"},
+}
+
+// IPv6 addresses usable at once, link-local ones included (no DAD), where
+// IPv6 is in use: the router, the internet and hosts with an IPv6 address.
+var dadSysctls = []sysctl{
+	{key: "net/ipv6/conf/all/accept_dad", val: "0"},
+	{key: "net/ipv6/conf/default/accept_dad", val: "0"},
 }
 
 var forwardSysctls = []sysctl{
@@ -161,17 +167,18 @@ func portRange(hp vpc.HostPlan) []sysctl {
 func (b *builder) namespaces() error {
 	p := b.p
 	specs := []nsSpec{
-		{p.RouterNS, with(baseSysctls, forwardSysctls)},
-		{p.InternetNS, with(baseSysctls, forwardSysctls)},
+		{p.RouterNS, with(rpSysctls, dadSysctls, forwardSysctls)},
+		{p.InternetNS, with(rpSysctls, dadSysctls, forwardSysctls)},
 	}
 	for _, s := range p.Subnets {
-		specs = append(specs, nsSpec{s.NS, with(baseSysctls, l2Sysctls)})
+		specs = append(specs, nsSpec{s.NS, with(rpSysctls, l2Sysctls)})
 	}
-	for _, h := range p.Instances {
-		specs = append(specs, nsSpec{h.NS, with(baseSysctls, portRange(h))})
-	}
-	for _, h := range p.Hosts {
-		specs = append(specs, nsSpec{h.NS, with(baseSysctls, portRange(h))})
+	for _, h := range append(slices.Clone(p.Instances), p.Hosts...) {
+		ss := with(rpSysctls, portRange(h))
+		if h.AddrV6.IsValid() {
+			ss = with(ss, dadSysctls)
+		}
+		specs = append(specs, nsSpec{h.NS, ss})
 	}
 	seen := map[string]bool{}
 	for _, s := range specs {
@@ -270,7 +277,7 @@ func (b *builder) subnet(s vpc.SubnetPlan) (int, error) {
 		return 0, step(s.NS, fmt.Sprintf("add veth %s (peer %s/%s)", s.UplinkSubnetIf, b.p.RouterNS, s.UplinkRouterIf), err)
 	}
 	b.created(end{sn, s.UplinkSubnetIf}, end{rt, s.UplinkRouterIf})
-	ridx, err := linkUp(rt.h, s.UplinkRouterIf)
+	ridx, err := linkUp(rt, s.UplinkRouterIf)
 	if err != nil {
 		return 0, step(rt.name, "set "+s.UplinkRouterIf+" up", err)
 	}
@@ -315,7 +322,7 @@ func (b *builder) igw() error {
 			return step(rt.name, fmt.Sprintf("add %s to %s", a, g.RouterIf), err)
 		}
 	}
-	iidx, err := linkUp(inet.h, g.InternetIf)
+	iidx, err := linkUp(inet, g.InternetIf)
 	if err != nil {
 		return step(inet.name, "set "+g.InternetIf+" up", err)
 	}
@@ -384,7 +391,7 @@ func (b *builder) privateSubnets(rt *nsState) error {
 	}
 	for i, sp := range b.p.Subnets {
 		s := b.t.Subnets[i]
-		idx, err := linkIndex(rt.h, sp.UplinkRouterIf)
+		idx, err := linkIndex(rt, sp.UplinkRouterIf)
 		if err != nil {
 			return step(rt.name, "find "+sp.UplinkRouterIf, err)
 		}
@@ -452,7 +459,7 @@ func (b *builder) host(hp vpc.HostPlan) error {
 			return step(hs.name, fmt.Sprintf("add default route via %s", hp.GatewayV6), err)
 		}
 	}
-	pidx, err := linkUp(inet.h, hp.PeerIf)
+	pidx, err := linkUp(inet, hp.PeerIf)
 	if err != nil {
 		return step(inet.name, "set "+hp.PeerIf+" up", err)
 	}
@@ -500,7 +507,7 @@ func (b *builder) instance(hp vpc.HostPlan) error {
 	if !ok {
 		return step(sn.name, "find bridge", fmt.Errorf("no bridge for subnet %s", hp.SubnetID))
 	}
-	pidx, err := linkIndex(sn.h, hp.PeerIf)
+	pidx, err := linkIndex(sn, hp.PeerIf)
 	if err != nil {
 		return step(sn.name, "find "+hp.PeerIf, err)
 	}
@@ -582,20 +589,27 @@ func loUp(h *netlink.Handle) error {
 	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1}})
 }
 
-func linkIndex(h *netlink.Handle, name string) (int, error) {
-	l, err := h.LinkByName(name)
+// linkIndex returns the ifindex of interface name in st's namespace. An
+// ioctl, not a netlink lookup: RTM_GETLINK answers with every attribute of
+// the link (statistics, IPv6 settings...), a cost that adds up over a
+// thousand instances.
+func linkIndex(st *nsState, name string) (int, error) {
+	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return 0, err
 	}
-	return l.Attrs().Index, nil
+	if err := unix.IoctlIfreq(st.sock, unix.SIOCGIFINDEX, ifr); err != nil {
+		return 0, fmt.Errorf("find %s: %w", name, err)
+	}
+	return int(ifr.Uint32()), nil
 }
 
-func linkUp(h *netlink.Handle, name string) (int, error) {
-	idx, err := linkIndex(h, name)
+func linkUp(st *nsState, name string) (int, error) {
+	idx, err := linkIndex(st, name)
 	if err != nil {
 		return 0, err
 	}
-	return idx, h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx}})
+	return idx, st.h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx}})
 }
 
 // addAddr adds a; IPv6 addresses skip duplicate address detection so they

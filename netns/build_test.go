@@ -216,6 +216,8 @@ func TestBuildLab(t *testing.T) {
 			{p.InternetNS, "net/ipv4/conf/igw/proxy_arp", "0"},
 			{p.InternetNS, "net/ipv4/neigh/h2/proxy_delay", "0"},
 			{host(p, "i-web").NS, "net/ipv6/conf/eth0/accept_dad", "0"},
+			{host(p, "i-web").NS, "net/ipv4/conf/all/rp_filter", "0"},
+			{host(p, "i-web").NS, "net/ipv4/conf/eth0/rp_filter", "0"},
 			{p.Subnets[0].NS, "net/ipv6/conf/br0/disable_ipv6", "1"},
 		} {
 			out, err := testenv.Exec(t, tc.ns, "cat", "/proc/sys/"+tc.key)

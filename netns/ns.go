@@ -183,11 +183,12 @@ func createNamespaces(ctx context.Context, specs []nsSpec, workers int, done fun
 		return nil, err
 	}
 	out := make([]*nsState, len(specs))
+	fresh := &freshValues{m: map[string]string{}}
 	err := parallelLocked(len(specs), workers, func(i int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		st, err := createNS(specs[i])
+		st, err := createNS(specs[i], fresh)
 		out[i] = st
 		if err == nil && done != nil {
 			done()
@@ -205,8 +206,9 @@ func createNamespaces(ctx context.Context, specs []nsSpec, workers int, done fun
 	return out, nil
 }
 
-// createNS must run on a locked thread; it leaves the thread in the new namespace.
-func createNS(spec nsSpec) (*nsState, error) {
+// createNS must run on a locked thread; it leaves the thread in the new
+// namespace. It writes the sysctls whose value differs from fresh's.
+func createNS(spec nsSpec, fresh *freshValues) (*nsState, error) {
 	p := Path(spec.name)
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o444)
 	if err != nil {
@@ -222,8 +224,20 @@ func createNS(spec nsSpec) (*nsState, error) {
 	if err := unix.Mount("/proc/thread-self/ns/net", p, "none", unix.MS_BIND, ""); err != nil {
 		return nil, fmt.Errorf("namespace %s: mount: %w", spec.name, err)
 	}
+	// Every comparison before any write: a write can change another key
+	// (IPv6's conf/all sets conf/default too).
+	var writes []sysctl
 	for _, s := range spec.sysctls {
-		if err := writeSysctl(s.key, s.val); err != nil && !(s.optional && errors.Is(err, unix.ENOENT)) {
+		need, err := fresh.differs(s)
+		if err != nil && !(s.optional && errors.Is(err, unix.ENOENT)) {
+			return nil, fmt.Errorf("namespace %s: %w", spec.name, err)
+		}
+		if err == nil && need {
+			writes = append(writes, s)
+		}
+	}
+	for _, s := range writes {
+		if err := writeSysctl(s.key, s.val); err != nil {
 			return nil, fmt.Errorf("namespace %s: %w", spec.name, err)
 		}
 	}
@@ -241,6 +255,52 @@ func createNS(spec nsSpec) (*nsState, error) {
 		return nil, fmt.Errorf("namespace %s: socket: %w", spec.name, err)
 	}
 	return st, nil
+}
+
+// freshValues holds, per sysctl key, the value a namespace has when it is
+// created: the kernel's default, or for IPv4's conf/all and conf/default
+// the host's value, copied at creation. It is the same for every namespace
+// one Build creates, so a write of that value is skipped. Writes are what
+// creating many namespaces spends most on: a /proc/sys lookup walks one
+// entry per namespace in existence, so a thousand namespaces took seconds.
+type freshValues struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// differs tells whether s.val differs from the fresh value of s.key; the
+// first call for a key reads it in the calling thread's namespace, which
+// must be one no sysctl write has touched yet.
+func (f *freshValues) differs(s sysctl) (bool, error) {
+	f.mu.Lock()
+	v, ok := f.m[s.key]
+	f.mu.Unlock()
+	if !ok {
+		var err error
+		if v, err = readSysctl(s.key); err != nil {
+			return false, err
+		}
+		f.mu.Lock()
+		f.m[s.key] = v
+		f.mu.Unlock()
+	}
+	return v != strings.Join(strings.Fields(s.val), " "), nil
+}
+
+// readSysctl reads /proc/sys/key in the namespace of the calling thread,
+// its fields separated by single spaces.
+func readSysctl(key string) (string, error) {
+	fd, err := unix.Open("/proc/sys/"+key, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", fmt.Errorf("sysctl %s: %w", key, err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 256)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return "", fmt.Errorf("sysctl %s: %w", key, err)
+	}
+	return strings.Join(strings.Fields(string(buf[:n])), " "), nil
 }
 
 // writeSysctl writes /proc/sys/key in the namespace of the calling thread:

@@ -16,6 +16,8 @@
 #   8. vpcemu import of a generated account snapshot (50 VPCs, 2,000 security
 #      groups, 20,000 rules) on one core: time and peak memory of the CLI,
 #      and the Go benchmark (target < 2 s, < 500 MB)
+#   9. `vpcemu up -d` / `vpcemu down` of 100, 1,000 and 2,000 instances and
+#      the daemon's memory (vpcemu-bench updown)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -24,7 +26,8 @@
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent import"   parts to skip
+#   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 9's sizes and rounds
+#   BENCH_SKIP="go netns e2e focus observe profile intent import updown"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -170,6 +173,26 @@ case $SKIP in *" import "*) ;; *)
 		col '$2+$3' "| CPU time (user + system) | %.2f s (%.2f–%.2f) |\n"
 		col '$4/1024' "| peak resident memory | %.0f MB (%.0f–%.0f) |\n"
 	} | tee /dev/stderr | $B md-section -file "$MD" -name import-account ;;
+esac
+# A user's topology sizes, as a user brings them up and down: the CLI with
+# a TCP echo on every instance, 20 instances per subnet.
+case $SKIP in *" updown "*) ;; *)
+	SIZES=${BENCH_UPDOWN_SIZES:-100,1000,2000}
+	UROUNDS=${BENCH_UPDOWN_ROUNDS:-3}
+	[ "$QUICK" = 1 ] && UROUNDS=1
+	log "up/down: $SIZES instances, $UROUNDS rounds"
+	if $B updown -sizes "$SIZES" -rounds "$UROUNDS" -vpcemu bin/vpcemu -json "$OUT/updown.json" >"$OUT/updown.table" 2>"$OUT/updown.log"; then
+		cat "$OUT/updown.table"
+		{
+			echo "## Topology up/down with the daemon"
+			echo
+			echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$HOW\` (\`vpcemu-bench updown\`): \`vpcemu up -d\` until it returns (namespaces, links, datapath, a TCP echo service on every instance), the daemon's resident memory and open descriptors once up, \`vpcemu down\` until it returns, and how long after that the kernel still held the namespaces (it frees them asynchronously; read from \`/proc/slabinfo\`). Generated topologies (\`vpc.GenerateWith\`): one SG, 20 instances per subnet. Median (min–max) over $UROUNDS interleaved rounds. Kernel $(uname -r), $(nproc) CPUs."
+			echo
+			cat "$OUT/updown.table"
+		} | $B md-section -file "$MD" -name updown
+	else
+		log "up/down benchmark failed, see $OUT/updown.log"; status=1
+	fi ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

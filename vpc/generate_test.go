@@ -38,3 +38,19 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("i-2 = %+v", in)
 	}
 }
+
+func TestGenerateWith(t *testing.T) {
+	src := GenerateWith("g", 1000, GenerateOptions{PerSubnet: 20, Services: []Service{{Kind: "tcp", Port: 80}}})
+	topo := mustParse(t, string(src))
+	if len(topo.Instances) != 1000 || len(topo.Subnets) != 50 {
+		t.Fatalf("got %d instances in %d subnets, want 1000 in 50", len(topo.Instances), len(topo.Subnets))
+	}
+	for _, in := range topo.Instances {
+		if len(in.Services) != 1 || in.Services[0] != (Service{Kind: "tcp", Port: 80}) {
+			t.Fatalf("%s runs %v, want tcp:80", in.ID, in.Services)
+		}
+	}
+	if in := topo.Instance("i-999"); in.Subnet != "subnet-49" || in.PrivateIP != netip.MustParseAddr("10.0.49.29") {
+		t.Errorf("i-999 = %s %s", in.Subnet, in.PrivateIP)
+	}
+}

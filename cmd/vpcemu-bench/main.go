@@ -8,6 +8,7 @@
 //	vpcemu-bench gobench-table < go-test-bench-output
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 //	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
+//	vpcemu-bench updown [-sizes 100,1000,2000] [-rounds 3] [-vpcemu bin/vpcemu] [-json F]
 package main
 
 import (
@@ -53,7 +54,12 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "updown" {
+		err = updown(ctx, os.Args[2:])
+	} else {
+		err = run(ctx, os.Args[1:])
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vpcemu-bench: %v\n", err)
@@ -195,4 +201,36 @@ func split(s string) []string {
 		out = append(out, f)
 	}
 	return out
+}
+
+// updown measures `vpcemu up -d` and `vpcemu down` of generated topologies
+// (a TCP echo on every instance, 20 instances per subnet) and the daemon's
+// memory, and prints a Markdown table of medians on stdout.
+func updown(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("updown", flag.ContinueOnError)
+	sizes := fs.String("sizes", "100,1000,2000", "instance counts")
+	rounds := fs.Int("rounds", 3, "interleaved rounds (the table shows the median)")
+	perSubnet := fs.Int("per-subnet", 20, "instances per subnet")
+	bin := fs.String("vpcemu", "bin/vpcemu", "the vpcemu binary")
+	jsonOut := fs.String("json", "", "write every sample to this JSON file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var ns []int
+	for _, f := range split(*sizes) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return fmt.Errorf("-sizes: %q is not an instance count", f)
+		}
+		ns = append(ns, n)
+	}
+	samples, err := perf.UpDown(ctx, perf.UpDownOptions{Vpcemu: *bin, Sizes: ns, PerSubnet: *perSubnet, Rounds: *rounds, Log: os.Stderr})
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(samples, "", " ")
+		if werr := os.WriteFile(*jsonOut, b, 0o644); werr != nil {
+			return werr
+		}
+	}
+	fmt.Print(perf.UpDownTable(samples, *perSubnet))
+	return err
 }

@@ -94,6 +94,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 		}
 	}
 	tw.Flush()
+	if d := st.Daemon; d != nil {
+		fmt.Fprintf(out, "\ndaemon: %.1f MiB resident, %d open descriptors, %d goroutines\n", float64(d.RSSBytes)/(1<<20), d.FDs, d.Goroutines)
+	}
 	if st.DropEventsLost > 0 {
 		fmt.Fprintf(out, "\n%d drop events lost (ring buffer full): `vpcemu drops` counts them as UNRECORDED, without their flows\n", st.DropEventsLost)
 	}
