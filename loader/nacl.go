@@ -117,7 +117,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 		topo = &c
 	}
 	reserved := rules.NACLReservedAddrs(topo)
-	mask4, any6 := naclCandidates(topo)
+	mask4, any6 := reservedMasks(topo)
 	if err := spec.Variables["nacl_rsv4_mask"].Set(mask4); err != nil {
 		return nil, fmt.Errorf("nacl: set reserved mask: %w", err)
 	}
@@ -221,35 +221,6 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 		}
 	}
 	return nil
-}
-
-// naclCandidates computes the datapath's cheap pre-checks for reserved
-// addresses (see nacl_rsv4_mask and nacl_rsv6_any in bpf/nacl.bpf.c).
-func naclCandidates(t *vpc.Topology) (mask4, any6 uint32) {
-	mask4 = ^uint32(0)
-	for _, p := range append([]netip.Prefix{t.VPCs[0].CIDR}, subnetPrefixes(t)...) {
-		if !p.IsValid() {
-			continue
-		}
-		if p.Addr().Is4() {
-			host := uint32(1)<<(32-p.Bits()) - 1
-			if p.Bits() == 0 {
-				host = ^uint32(0)
-			}
-			mask4 &= host &^ 3
-		} else if p.Bits() > 64 {
-			any6 = 1
-		}
-	}
-	return mask4, any6
-}
-
-func subnetPrefixes(t *vpc.Topology) []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range t.Subnets {
-		out = append(out, s.CIDR, s.IPv6CIDR)
-	}
-	return out
 }
 
 // waitRCU returns after every program run that started before the call has

@@ -50,8 +50,8 @@ func TestNACLRangeAlloc(t *testing.T) {
 	}
 }
 
-// TestNACLReservedCandidates is root-free: every address the datapath must
-// pass unjudged survives its cheap pre-check (else the hash map is never
+// TestNACLReservedCandidates is root-free: every address the NACL and the
+// SG must pass unjudged survives its cheap pre-check (else the hash map is never
 // consulted for it).
 func TestNACLReservedCandidates(t *testing.T) {
 	for _, topo := range []*vpc.Topology{
@@ -60,7 +60,7 @@ func TestNACLReservedCandidates(t *testing.T) {
 			{CIDR: netip.MustParsePrefix("172.16.5.64/26")}, {CIDR: netip.MustParsePrefix("172.31.255.240/28"), IPv6CIDR: netip.MustParsePrefix("2600:1f18:1:2::/64")}}},
 		{VPCs: []vpc.VPC{{CIDR: netip.MustParsePrefix("10.9.0.0/24")}}, Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.9.0.4/30"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/120")}}},
 	} {
-		mask4, any6 := naclCandidates(topo)
+		mask4, any6 := reservedMasks(topo)
 		for _, a := range rules.NACLReservedAddrs(topo) {
 			if a.Is4() {
 				b := a.As4()

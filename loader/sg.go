@@ -3,9 +3,11 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,6 +84,10 @@ type SG struct {
 	max      map[uint32]uint64 // ENI index -> allowance (0 unlimited)
 	next     uint32
 	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
+	reserved []netip.Addr // SG-45 router and DNS addresses, fixed at load
+	// inject, when set (tests), runs before each map write of Update; an
+	// error it returns fails that write.
+	inject func() error
 }
 
 type sgGenKeys struct {
@@ -190,6 +196,10 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err := spec.LoadAndAssign(&s.objs, fopts); err != nil {
 		return nil, fmt.Errorf("load sg objects: %w", err)
 	}
+	if err := s.loadReserved(t); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.Update(t); err != nil {
 		s.Close()
 		return nil, err
@@ -202,7 +212,9 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 // survive (SG-27); untracked flows meet the new rules at their next packet
 // (SG-28); instances' SG lists and group memberships apply at once. A
 // changed conntrack timeout applies to new entries and to existing ones at
-// their next state change (each entry carries its state's timeout).
+// their next state change (each entry carries its state's timeout). An
+// update that fails leaves the old tables live and nothing behind that a
+// later update could expose.
 func (s *SG) Update(t *vpc.Topology) error {
 	tabs, err := rules.CompileSG(t)
 	if err != nil {
@@ -219,33 +231,41 @@ func (s *SG) Update(t *vpc.Topology) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkReserved(t); err != nil {
+		return err
+	}
 
 	ng := s.gen ^ 1
 	if err := s.clearGen(ng); err != nil {
 		return err
 	}
+	// ENI indexes, instance ids and allowances take effect with the flip;
+	// indexes of new ENIs are assigned here and kept only then.
+	idx := maps.Clone(s.idx)
+	next := s.next
+	inst := map[string]string{}
+	allow := map[uint32]uint64{}
 	base := ng * (sgMaxEnts / 2)
-	off := uint32(0)
 	var ents []sgSgEnt
-	var ekeys []sgSgEniKey
-	var lkeys []sgSgLpmKey
+	nodes := 0
 	for _, tab := range tabs {
 		mac, ok := macs[tab.InstanceID]
 		if !ok || len(mac) != 6 {
 			return fmt.Errorf("instance %s: no MAC in plan", tab.InstanceID)
 		}
-		idx, ok := s.idx[tab.ENI]
+		i, ok := idx[tab.ENI]
 		if !ok {
-			if s.next >= sgMaxENIs {
+			if next >= sgMaxENIs {
 				return fmt.Errorf("sg: more than %d ENIs", sgMaxENIs-1)
 			}
-			idx = s.next
-			s.next++
-			s.idx[tab.ENI] = idx
+			i = next
+			next++
+			idx[tab.ENI] = i
 		}
-		s.inst[tab.InstanceID] = tab.ENI
+		inst[tab.InstanceID] = tab.ENI
+		allow[i] = uint64(tab.Conntrack.MaxEntries)
 		cfg := sgSgEni{
-			Idx:        idx,
+			Idx:        i,
 			MaxEntries: uint32(tab.Conntrack.MaxEntries),
 			TcpEstS:    sgSecs(tab.Conntrack.TCPEstablished),
 			UdpS:       sgSecs(tab.Conntrack.UDP),
@@ -253,7 +273,6 @@ func (s *SG) Update(t *vpc.Topology) error {
 			IcmpS:      sgSecs(tab.ICMP),
 			Protos:     tab.Protos,
 		}
-		s.max[idx] = uint64(tab.Conntrack.MaxEntries)
 		for d := range 2 {
 			cfg.NoRules[d] = sgB2u8(tab.NoRules[d])
 			cfg.Open[d] = tab.Open[d]
@@ -261,127 +280,133 @@ func (s *SG) Update(t *vpc.Topology) error {
 		for _, n := range tab.Nodes {
 			k := sgSgLpmKey{
 				Prefixlen: 64 + uint32(n.Prefix.Bits()),
-				Eni:       idx,
+				Eni:       i,
 				GenDir:    uint8(ng<<1) | uint8(n.Dir),
 				Family:    uint8(n.Family),
 				Proto:     uint16(n.Proto),
 			}
-			a := n.Prefix.Addr().AsSlice()
-			copy(k.Addr[:], a)
-			v := sgNodeVal(base+off, n.Ents)
+			copy(k.Addr[:], n.Prefix.Addr().AsSlice())
+			v := sgNodeVal(base+uint32(len(ents)), n.Ents)
 			for _, e := range n.Ents {
 				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero), Full: sgB2u8(e.Full)})
 			}
-			off += uint32(len(n.Ents))
-			if off > sgMaxEnts/2 {
+			if len(ents) > sgMaxEnts/2 {
 				return fmt.Errorf("sg: more than %d rule entries: %w", sgMaxEnts/2, rules.ErrTooManySGEntries)
 			}
-			if len(lkeys) >= sgMaxLPM/2 {
+			if nodes++; nodes > sgMaxLPM/2 {
 				return fmt.Errorf("sg: more than %d peer prefixes: %w", sgMaxLPM/2, rules.ErrTooManySGEntries)
+			}
+			// Recorded before the write: a write that fails half way
+			// is cleared with the rest before the generation's reuse.
+			s.keys[ng].lpm = append(s.keys[ng].lpm, k)
+			if err := s.step(); err != nil {
+				return err
 			}
 			if err := s.objs.SgRules.Put(&k, &v); err != nil {
 				return fmt.Errorf("write sg_rules: %w", err)
 			}
-			lkeys = append(lkeys, k)
 		}
 		ek := sgSgEniKey{Gen: uint16(ng)}
 		copy(ek.Mac[:], mac)
+		s.keys[ng].eni = append(s.keys[ng].eni, ek)
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgEni.Put(&ek, &cfg); err != nil {
 			return fmt.Errorf("write sg_eni: %w", err)
 		}
-		ekeys = append(ekeys, ek)
 	}
-	s.keys[ng] = sgGenKeys{eni: ekeys, lpm: lkeys}
+	// sg_ents needs no clearing: only this generation's nodes point into
+	// its half, and each node's slice is written here.
 	if len(ents) > 0 {
 		keys := make([]uint32, len(ents))
 		for i := range keys {
 			keys[i] = base + uint32(i)
 		}
+		if err := s.step(); err != nil {
+			return err
+		}
 		if _, err := s.objs.SgEnts.BatchUpdate(keys, ents, nil); err != nil {
 			return fmt.Errorf("write sg_ents: %w", err)
 		}
 	}
-	if err := s.syncReserved(t); err != nil {
+	// The flip: one write of the live generation.
+	if err := s.step(); err != nil {
 		return err
 	}
-	// The flip: one write of the live generation.
 	if err := s.objs.SgGen.Set(ng); err != nil {
 		return fmt.Errorf("swap sg tables: %w", err)
 	}
 	s.gen = ng
+	s.idx, s.next = idx, next
+	maps.Copy(s.inst, inst)
+	maps.Copy(s.max, allow)
 	return nil
 }
 
-// syncReserved makes sg_reserved hold exactly t's router and DNS addresses
-// (SG-45); the fixed link-local ranges are in the program.
-func (s *SG) syncReserved(t *vpc.Topology) error {
-	want := map[sgSgAddr]bool{}
-	for _, a := range rules.NACLReservedAddrs(t) {
-		want[sgSgAddr{A: words(a.Unmap())}] = true
+// checkReserved refuses a topology whose router and DNS addresses (SG-45)
+// differ from those the datapath was loaded with: they are written once
+// (sg_reserved and the pre-check constants), outside the generations.
+func (s *SG) checkReserved(t *vpc.Topology) error {
+	if !slices.Equal(rules.NACLReservedAddrs(t), s.reserved) {
+		return fmt.Errorf("security groups: the VPC's or subnets' CIDRs changed (reserved addresses %v, the datapath has %v); only rules can change on a running topology", rules.NACLReservedAddrs(t), s.reserved)
 	}
-	var k sgSgAddr
-	var v uint8
-	var stale []sgSgAddr
-	it := s.objs.SgReserved.Iterate()
-	for it.Next(&k, &v) {
-		if !want[k] {
-			stale = append(stale, k)
-		}
-	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("iterate sg_reserved: %w", err)
-	}
-	for _, k := range stale {
-		if err := s.objs.SgReserved.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return fmt.Errorf("clear sg_reserved: %w", err)
-		}
-	}
-	for k := range want {
-		if err := s.objs.SgReserved.Put(&k, uint8(1)); err != nil {
-			return fmt.Errorf("write sg_reserved: %w", err)
-		}
-	}
-	// Pre-check masks (bpf/sg.bpf.c reserved()): host bits above bit 1
-	// that every reserved IPv4 address has clear.
-	mask4 := ^uint32(0)
-	any6 := uint32(0)
-	pfx := []netip.Prefix{t.VPCs[0].CIDR}
-	for _, sn := range t.Subnets {
-		pfx = append(pfx, sn.CIDR)
-		if sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Bits() > 64 {
-			any6 = 1
-		}
-	}
-	for _, p := range pfx {
-		if p.IsValid() && p.Addr().Is4() && p.Bits() <= 30 {
-			mask4 &= (^uint32(0) >> uint(p.Bits())) &^ 3
-		} else if p.IsValid() && p.Addr().Is4() {
-			mask4 = 0
-		}
-	}
+	return nil
+}
+
+// loadReserved writes t's router and DNS addresses (SG-45) into
+// sg_reserved; the fixed link-local ranges are in the program.
+func (s *SG) loadReserved(t *vpc.Topology) error {
+	mask4, any6 := reservedMasks(t)
 	if err := s.objs.SgRsv4Mask.Set(mask4); err != nil {
 		return fmt.Errorf("set sg_rsv4_mask: %w", err)
 	}
 	if err := s.objs.SgRsv6Any.Set(any6); err != nil {
 		return fmt.Errorf("set sg_rsv6_any: %w", err)
 	}
+	s.reserved = rules.NACLReservedAddrs(t)
+	for _, a := range s.reserved {
+		k := sgSgAddr{A: words(a.Unmap())}
+		if err := s.objs.SgReserved.Put(&k, uint8(1)); err != nil {
+			return fmt.Errorf("write sg_reserved: %w", err)
+		}
+	}
 	return nil
 }
 
 // clearGen removes what generation g wrote last time. g is idle: the live
-// generation moved away from it at least one Update ago.
+// generation moved away from it at least one Update ago. Keys stay
+// recorded until deleted, so a failed clear is finished by the next one.
 func (s *SG) clearGen(g uint32) error {
-	for _, k := range s.keys[g].lpm {
+	keys := &s.keys[g]
+	for len(keys.lpm) > 0 {
+		k := keys.lpm[len(keys.lpm)-1]
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgRules.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clear sg_rules: %w", err)
 		}
+		keys.lpm = keys.lpm[:len(keys.lpm)-1]
 	}
-	for _, k := range s.keys[g].eni {
+	for len(keys.eni) > 0 {
+		k := keys.eni[len(keys.eni)-1]
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgEni.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clear sg_eni: %w", err)
 		}
+		keys.eni = keys.eni[:len(keys.eni)-1]
 	}
-	s.keys[g] = sgGenKeys{}
+	return nil
+}
+
+// step runs before each map write of Update (see SG.inject).
+func (s *SG) step() error {
+	if s.inject != nil {
+		return s.inject()
+	}
 	return nil
 }
 
