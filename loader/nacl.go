@@ -47,11 +47,10 @@ type NACLOptions struct {
 // program instance per attach point (where packets enter the VPC router:
 // the router-side end of each subnet uplink and of the internet gateway).
 type NACL struct {
-	mu    sync.Mutex
-	spec  *ebpf.CollectionSpec
-	maps  naclMaps
-	rcu   *ebpf.Map // ARRAY_OF_MAPS: an update waits for an RCU grace period
-	inner *ebpf.Map
+	mu   sync.Mutex
+	spec *ebpf.CollectionSpec
+	maps naclMaps
+	rcu  *rcuWaiter
 
 	acls  map[string]*naclACL
 	byIdx [naclMaxACLs]*naclACL
@@ -163,12 +162,8 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	if err := n.loadSubnets(topo); err != nil {
 		return nil, err
 	}
-	innerSpec := &ebpf.MapSpec{Name: "nacl_rcu_in", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
-	if n.inner, err = ebpf.NewMap(innerSpec); err != nil {
-		return nil, fmt.Errorf("nacl: rcu map: %w", err)
-	}
-	if n.rcu, err = ebpf.NewMap(&ebpf.MapSpec{Name: "nacl_rcu", Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: innerSpec}); err != nil {
-		return nil, fmt.Errorf("nacl: rcu map: %w", err)
+	if n.rcu, err = newRCUWaiter(); err != nil {
+		return nil, fmt.Errorf("nacl: %w", err)
 	}
 	return n, nil
 }
@@ -219,16 +214,6 @@ func (n *NACL) loadSubnets(t *vpc.Topology) error {
 		if err := n.associate(s.ID, s.NetworkACL); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// waitRCU returns after every program run that started before the call has
-// finished: the kernel runs synchronize_rcu() on map-in-map updates
-// (maybe_wait_bpf_programs), so readers of an old table set are gone.
-func (n *NACL) waitRCU() error {
-	if err := n.rcu.Put(uint32(0), n.inner); err != nil {
-		return fmt.Errorf("nacl: wait for readers: %w", err)
 	}
 	return nil
 }
@@ -298,8 +283,8 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	if old == 0 {
 		return nil
 	}
-	if err := n.waitRCU(); err != nil {
-		return err // old generation stays allocated: safe, only leaks slots
+	if err := n.rcu.wait(); err != nil {
+		return fmt.Errorf("nacl %s: %w", acl.ID, err) // old generation stays allocated: safe, only leaks slots
 	}
 	for e := 0; e < 2; e++ {
 		for f := 0; f < 2; f++ {
@@ -754,10 +739,8 @@ func (n *NACL) Close() error {
 		s.coll.Close()
 		delete(n.slots, k)
 	}
-	for _, m := range []*ebpf.Map{n.rcu, n.inner} {
-		if m != nil {
-			errs = append(errs, m.Close())
-		}
+	if n.rcu != nil {
+		errs = append(errs, n.rcu.Close())
 	}
 	errs = append(errs, n.maps.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -85,6 +85,10 @@ type SG struct {
 	next     uint32
 	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
 	reserved []netip.Addr // SG-45 router and DNS addresses, fixed at load
+	rcu      *rcuWaiter
+	// retired: the idle generation was live since the last wait for the
+	// programs in flight, so some may still be reading it.
+	retired bool
 	// inject, when set (tests), runs before each map write of Update; an
 	// error it returns fails that write.
 	inject func() error
@@ -196,6 +200,10 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err := spec.LoadAndAssign(&s.objs, fopts); err != nil {
 		return nil, fmt.Errorf("load sg objects: %w", err)
 	}
+	if s.rcu, err = newRCUWaiter(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
 	if err := s.loadReserved(t); err != nil {
 		s.Close()
 		return nil, err
@@ -236,6 +244,12 @@ func (s *SG) Update(t *vpc.Topology) error {
 	}
 
 	ng := s.gen ^ 1
+	if s.retired {
+		if err := s.rcu.wait(); err != nil {
+			return fmt.Errorf("sg: %w", err)
+		}
+		s.retired = false
+	}
 	if err := s.clearGen(ng); err != nil {
 		return err
 	}
@@ -337,7 +351,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 	if err := s.objs.SgGen.Set(ng); err != nil {
 		return fmt.Errorf("swap sg tables: %w", err)
 	}
-	s.gen = ng
+	s.gen, s.retired = ng, true
 	s.idx, s.next = idx, next
 	maps.Copy(s.inst, inst)
 	maps.Copy(s.max, allow)
@@ -568,6 +582,9 @@ func (s *SG) Close() error {
 		errs = append(errs, l.Close())
 	}
 	s.links = nil
+	if s.rcu != nil {
+		errs = append(errs, s.rcu.Close())
+	}
 	errs = append(errs, s.objs.Close())
 	return errors.Join(errs...)
 }
