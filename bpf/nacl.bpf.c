@@ -461,22 +461,25 @@ static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 
 	if (bit < 0 || bit > t->nrules)
 		goto no_table;
 	__u32 ri = t->rinfo_base + bit;
+	/* A direct table's header holds its actions: only a drop, or a larger
+	 * table, reads the rule's info (number, action). The rule's counter
+	 * counts the packet once its verdict is known, so that a packet
+	 * denied for a missing info counts as "no table" alone. */
+	int allow = t->direct && ((t->allow >> (bit & 63)) & 1);
+	struct nacl_rinfo *info = NULL;
+	if (!allow) {
+		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+		if (!info)
+			goto no_table;
+		allow = info->allow;
+	}
 	struct nacl_ctr *c = bpf_map_lookup_elem(&nacl_ctr, &ri);
 	if (c) {
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	/* A direct table's header holds its actions: only a drop, or a larger
-	 * table, reads the rule's info (number, action). */
-	int allow = t->direct && ((t->allow >> (bit & 63)) & 1);
-	if (!allow) {
-		struct nacl_rinfo *info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
-		if (!info)
-			goto no_table;
-		allow = info->allow;
-		if (!allow)
-			emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
-	}
+	if (!allow)
+		emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
 	flow_count(p, egress, !allow, segs, bytes);
 	return allow;
 

@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"sync"
@@ -41,6 +42,8 @@ type NACLOptions struct {
 	// Flows, when set, are the topology's shared flow-log counters the
 	// programs count into (bpf/flow.h); nil counts nothing.
 	Flows *Flows
+	// edit, when set (tests), changes the collection spec before load.
+	edit func(*ebpf.CollectionSpec)
 }
 
 // NACL is the NACL datapath of one topology: one set of maps shared by one
@@ -62,6 +65,13 @@ type NACL struct {
 	subnets map[string]uint32   // subnet ID -> index (1..) in nacl_subnet and the tries
 	assoc   map[uint32]*naclACL // subnet index -> its NACL
 	subVars map[string]any      // the subnet tries' constants (nacl_sub_*) for every program
+
+	// unwaited: a set was retired since the last wait for the programs in
+	// flight, so its slots cannot be reused yet.
+	unwaited bool
+	// inject, when set (tests), runs before each counter read; an error
+	// it returns fails that read.
+	inject func() error
 }
 
 type naclPortKey struct{ ns, ifname string }
@@ -72,6 +82,16 @@ type naclACL struct {
 	set    uint32 // live set, 0 = none
 	tables [2][2]naclLive
 	totals map[naclCtrKey]rules.NACLCounterValue // from retired generations
+	// retired generations whose counters are not in totals yet (a read
+	// failed): their slots stay allocated until they are.
+	retired []naclGen
+}
+
+// naclGen is one generation of a NACL's tables: its set and where the
+// tables sit in the pools.
+type naclGen struct {
+	set    uint32
+	tables [2][2]naclLive
 }
 
 type naclCtrKey struct {
@@ -139,6 +159,9 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	fopts, err := flowOptions(spec, opts.Flows)
 	if err != nil {
 		return nil, fmt.Errorf("nacl: %w", err)
+	}
+	if opts.edit != nil {
+		opts.edit(spec)
 	}
 	if err := spec.LoadAndAssign(&n.maps, fopts); err != nil {
 		return nil, fmt.Errorf("nacl: load maps: %w", err)
@@ -283,25 +306,65 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	if old == 0 {
 		return nil
 	}
-	if err := n.rcu.wait(); err != nil {
-		return fmt.Errorf("nacl %s: %w", acl.ID, err) // old generation stays allocated: safe, only leaks slots
+	a.retired = append(a.retired, naclGen{old, oldLive})
+	n.unwaited = true
+	// A failed read keeps the generation for Counters to read later.
+	_ = n.fold(a)
+	return nil
+}
+
+// fold adds the counters of a's retired generations to its totals and
+// frees their slots; a generation whose counters cannot be read stays.
+func (n *NACL) fold(a *naclACL) error {
+	if len(a.retired) == 0 {
+		return nil
 	}
+	// Programs may still be reading the retired sets until a grace period.
+	if n.unwaited {
+		if err := n.rcu.wait(); err != nil {
+			return err
+		}
+		n.unwaited = false
+	}
+	var keep []naclGen
+	var errs []error
+	for _, g := range a.retired {
+		sums := map[naclCtrKey]rules.NACLCounterValue{}
+		if err := n.sumCounters(&g.tables, sums); err != nil {
+			keep = append(keep, g)
+			errs = append(errs, err)
+			continue
+		}
+		for k, v := range sums {
+			t := a.totals[k]
+			t.Packets += v.Packets
+			t.Bytes += v.Bytes
+			a.totals[k] = t
+		}
+		n.freeSet(g.set, &g.tables)
+	}
+	a.retired = keep
+	return errors.Join(errs...)
+}
+
+// sumCounters adds the rule counters of a generation's tables to sums.
+func (n *NACL) sumCounters(tables *[2][2]naclLive, sums map[naclCtrKey]rules.NACLCounterValue) error {
 	for e := 0; e < 2; e++ {
 		for f := 0; f < 2; f++ {
-			l := &oldLive[e][f]
+			l := &tables[e][f]
 			vals, err := n.readCounters(l)
-			if err == nil {
-				for i, v := range vals {
-					k := naclCtrKey{e == 1, f == 1, l.rules[i].Allow == 1, int(l.rules[i].Number)}
-					t := a.totals[k]
-					t.Packets += v.Packets
-					t.Bytes += v.Bytes
-					a.totals[k] = t
-				}
+			if err != nil {
+				return err
+			}
+			for i, r := range l.rules {
+				k := naclCtrKey{e == 1, f == 1, r.Allow == 1, int(r.Number)}
+				v := sums[k]
+				v.Packets += vals[i].Packets
+				v.Bytes += vals[i].Bytes
+				sums[k] = v
 			}
 		}
 	}
-	n.freeSet(old, &oldLive)
 	return nil
 }
 
@@ -473,6 +536,11 @@ func (n *NACL) freeTable(l *naclLive) {
 }
 
 func (n *NACL) readCounters(l *naclLive) ([]rules.NACLCounterValue, error) {
+	if n.inject != nil {
+		if err := n.inject(); err != nil {
+			return nil, fmt.Errorf("nacl: read counters: %w", err)
+		}
+	}
 	out := make([]rules.NACLCounterValue, l.rinfo[1])
 	for i := range out {
 		var per []rules.NACLCounterValue
@@ -509,24 +577,13 @@ func (n *NACL) Counters() ([]NACLCounter, error) {
 	defer n.mu.Unlock()
 	var out []NACLCounter
 	for _, a := range n.acls {
-		sum := map[naclCtrKey]rules.NACLCounterValue{}
-		for k, v := range a.totals {
-			sum[k] = v
+		if err := n.fold(a); err != nil {
+			return nil, fmt.Errorf("nacl %s: retired tables: %w", a.id, err)
 		}
-		for e := 0; e < 2 && a.set != 0; e++ {
-			for f := 0; f < 2; f++ {
-				l := &a.tables[e][f]
-				vals, err := n.readCounters(l)
-				if err != nil {
-					return nil, err
-				}
-				for i, r := range l.rules {
-					k := naclCtrKey{e == 1, f == 1, r.Allow == 1, int(r.Number)}
-					v := sum[k]
-					v.Packets += vals[i].Packets
-					v.Bytes += vals[i].Bytes
-					sum[k] = v
-				}
+		sum := maps.Clone(a.totals)
+		if a.set != 0 {
+			if err := n.sumCounters(&a.tables, sum); err != nil {
+				return nil, fmt.Errorf("nacl %s: %w", a.id, err)
 			}
 		}
 		for k, v := range sum {
