@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -24,7 +23,7 @@ var ErrAlreadyUp = errors.New("topology is already up")
 type Options struct {
 	RunRoot  string         // default DefaultRunRoot
 	DataRoot string         // default DefaultDataRoot
-	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default tcx (BENCHMARKS.md)
+	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default loader.DefaultNACLMode (BENCHMARKS.md)
 	Progress func(msg string)
 	Log      *slog.Logger
 	// UI is the address the daemon's web view listens on ("" = none),
@@ -35,8 +34,7 @@ type Options struct {
 	// in state.json for `vpcemu status`.
 	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
-	// (and each CPU's spill log, at most 65536) holds between drains
-	// (default DefaultFlowTableSize); a flow beyond it
+	// holds between drains (default loader.DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
 	FlowTableSize int
 	// DropsFileSize and DropsFilesKept bound drops.jsonl: it rotates before
@@ -285,17 +283,6 @@ func serviceSpecs(t *vpc.Topology, p *vpc.Plan) []services.Spec {
 		}
 	}
 	return specs
-}
-
-// natTable maps each instance's public IP to its private IP.
-func natTable(t *vpc.Topology) map[netip.Addr]netip.Addr {
-	m := map[netip.Addr]netip.Addr{}
-	for _, in := range t.Instances {
-		if in.PublicIP.IsValid() {
-			m[in.PublicIP] = in.PrivateIP
-		}
-	}
-	return m
 }
 
 // Down stops the daemon of topology name (if any) and removes everything but

@@ -53,8 +53,8 @@ func TestNACLCountersSurviveAFailedRead(t *testing.T) {
 	if got := naclHits(t, n, a.ID, false, 10); got != 5 {
 		t.Errorf("rule 10 after another swap: %d hits, want 5", got)
 	}
-	if n := len(n.sets); n != naclMaxSets-2 {
-		t.Errorf("%d free table sets, want %d (one live set, set 0 unused): retired sets not freed", n, naclMaxSets-2)
+	if free := len(n.sets); free != n.lim.sets-2 {
+		t.Errorf("%d free table sets, want %d (one live set, set 0 unused): retired sets not freed", free, n.lim.sets-2)
 	}
 }
 

@@ -12,32 +12,20 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// SG datapath constants mirrored from bpf/sg.h and bpf/conntrack.h.
+// SG drop reasons carried by SGEvent.Code (enum sg_drop of bpf/sg.h).
 const (
-	sgMaxENIs    = 4096
-	sgMaxEnts    = 1 << 18
-	sgMaxLPM     = 1 << 18
-	ctMinEntries = 65536
-
-	sgNodeZeroSorted = 1 // SG_NODE_ZERO_SORTED
-	sgNodeRestSorted = 2 // SG_NODE_REST_SORTED
-	sgNodeHasFull    = 4 // SG_NODE_HAS_FULL
-)
-
-// SG drop reasons carried by SGEvent.Code (bpf/sg.h SG_DROP_*).
-const (
-	SGDropRulesMismatch = 1 // ENI_SG_RULES_MISMATCH
-	SGDropNoRules       = 2 // SG_HAS_NO_RULES
-	SGDropAllowance     = 3 // CONNTRACK_ALLOWANCE_EXCEEDED
-	SGDropUnknownENI    = 4 // frame from/to a MAC that is no ENI of the topology
-	SGDropMalformed     = 5 // truncated or invalid IP header
+	SGDropRulesMismatch = uint8(sgSgDropSG_DROP_RULES_MISMATCH) // ENI_SG_RULES_MISMATCH
+	SGDropNoRules       = uint8(sgSgDropSG_DROP_NO_RULES)       // SG_HAS_NO_RULES
+	SGDropAllowance     = uint8(sgSgDropSG_DROP_ALLOWANCE)      // CONNTRACK_ALLOWANCE_EXCEEDED
+	SGDropUnknownENI    = uint8(sgSgDropSG_DROP_UNKNOWN_ENI)    // frame from/to a MAC that is no ENI of the topology
+	SGDropMalformed     = uint8(sgSgDropSG_DROP_MALFORMED)      // truncated or invalid IP header
 )
 
 // SGDropCodeName returns the explanation code of an SG drop reason (RA-7).
@@ -57,16 +45,25 @@ func SGDropCodeName(code uint8) string {
 	return fmt.Sprintf("UNKNOWN_%d", code)
 }
 
-// Conntrack states of CTEntry.State (bpf/conntrack.h).
-var ctStateNames = map[uint8]string{1: "SYN_SENT", 2: "ESTABLISHED", 3: "CLOSING", 4: "UDP", 5: "UDP_STREAM", 6: "ICMP", 7: "OTHER"}
+// CTEntry.State of each enum ct_state (bpf/conntrack.h), named as
+// `conntrack -L` would.
+var ctStateNames = map[sgCtState]string{
+	sgCtStateCT_TCP_SYN: "SYN_SENT", sgCtStateCT_TCP_EST: "ESTABLISHED", sgCtStateCT_TCP_CLOSING: "CLOSING",
+	sgCtStateCT_UDP: "UDP", sgCtStateCT_UDP_STREAM: "UDP_STREAM", sgCtStateCT_ICMP: "ICMP", sgCtStateCT_OTHER: "OTHER",
+}
+
+// ctMaxEntries caps each conntrack table (ct_fast, ct_table) whatever the
+// allowances sum to: 2^22 entries are about 470 MB of ct_fast.
+const ctMaxEntries = 1 << 22
 
 // ErrUnknownENI is returned for an ENI (or instance) id the SG datapath does not know.
 var ErrUnknownENI = errors.New("unknown ENI")
 
-// SG is the loaded security-group datapath of one topology: one set of maps
-// shared by the tcx programs on every ENI. Programs tell ENIs apart by the
-// instance's eth0 MAC (source MAC on the tcx ingress hook, destination MAC
-// on the egress hook), because ifindexes repeat across subnet namespaces.
+// SG is the loaded security-group datapath of one topology: one pair of
+// programs and one set of maps serving every ENI. Programs tell ENIs apart
+// by the instance's eth0 MAC (source MAC on the tc ingress hook,
+// destination MAC on the egress hook), because ifindexes repeat across
+// subnet namespaces.
 //
 // Conntrack lives in ct_fast (direct-mapped array) with ct_table (LRU hash)
 // for slot collisions; ct_table is sized above the sum of the allowances so
@@ -75,9 +72,11 @@ var ErrUnknownENI = errors.New("unknown ENI")
 type SG struct {
 	mu       sync.Mutex
 	objs     sgObjects
-	links    []link.Link
-	attached map[string]bool // "ns/ifname" with programs attached
+	tc       *netns.TC
+	attached []netns.TCFilter
+	ends     map[string]bool // "ns/ifname" of the ENI veth ends attached
 	plan     *vpc.Plan
+	lim      sgLimits
 	gen      uint32            // live table generation
 	idx      map[string]uint32 // ENI id -> stable index (survives Update)
 	inst     map[string]string // instance id -> ENI id
@@ -99,8 +98,17 @@ type sgGenKeys struct {
 	lpm []sgSgLpmKey
 }
 
+// sgLimits are the datapath's capacities, read from its map sizes; each
+// table generation has half of sg_rules and sg_ents.
+type sgLimits struct {
+	enis, ents, lpm int
+}
+
+// Filter priority of the SG programs on an ENI veth end (alone there).
+const sgTCPrio = 1
+
 // LoadSG loads the SG programs and maps, compiles t into them and attaches
-// sg_ingress/sg_egress to the tcx hooks of every instance's ENI veth end.
+// sg_ingress/sg_egress to the tc hooks of every instance's ENI veth end.
 func LoadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
 	return LoadSGWithFlows(t, p, nil)
 }
@@ -133,21 +141,22 @@ func (s *SG) Attach(hp vpc.HostPlan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := hp.PeerNS + "/" + hp.PeerIf
-	if s.attached[key] {
+	if s.ends[key] {
 		return nil
 	}
-	// tcx ingress of the subnet-side end = frames the instance sends.
-	in, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgIngress, true)
-	if err != nil {
+	// tc ingress of the subnet-side end = frames the instance sends.
+	in := netns.TCFilter{NS: hp.PeerNS, Ifname: hp.PeerIf, Ingress: true, Prio: sgTCPrio}
+	if err := s.tc.Attach(in, s.objs.SgIngress.FD(), sgProgSgIngress); err != nil {
 		return fmt.Errorf("sg %s: %w", hp.ENI, err)
 	}
-	out, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgEgress, false)
-	if err != nil {
-		in.Close()
+	out := in
+	out.Ingress = false
+	if err := s.tc.Attach(out, s.objs.SgEgress.FD(), sgProgSgEgress); err != nil {
+		_ = s.tc.Detach(in)
 		return fmt.Errorf("sg %s: %w", hp.ENI, err)
 	}
-	s.links = append(s.links, in, out)
-	s.attached[key] = true
+	s.attached = append(s.attached, in, out)
+	s.ends[key] = true
 	return nil
 }
 
@@ -164,40 +173,45 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err != nil {
 		return nil, fmt.Errorf("load sg spec: %w", err)
 	}
+	s := &SG{plan: p, tc: netns.NewTC(), ends: map[string]bool{}, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
+	var errs []error
+	size := func(name string) int {
+		n, err := mapSize(spec, name)
+		errs = append(errs, err)
+		return n
+	}
+	s.lim = sgLimits{enis: size(sgMapSgStats), ents: size(sgMapSgEnts), lpm: size(sgMapSgRules)}
+	ctMin, fastMin := size(sgMapCtTable), size(sgMapCtFast)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("sg: %w", err)
+	}
 	// Size conntrack so that LRU eviction never has to take live entries
-	// from an ENI within its allowance.
+	// from an ENI within its allowance (the C sizes are the minimum).
 	var sum uint64
 	for _, in := range t.Instances {
 		sum += uint64(in.Conntrack.MaxEntries)
 	}
-	ct := uint64(ctMinEntries)
-	if want := sum + sum/8 + 1024; want > ct {
-		ct = want
-	}
-	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, 1<<22))
+	ct := max(uint64(ctMin), sum+sum/8+1024)
+	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, ctMaxEntries))
 	// The direct-mapped table: a power of two, about twice the allowances.
-	fast := uint64(1 << 16)
-	for fast < 2*sum && fast < 1<<22 {
+	fast := uint64(fastMin)
+	for fast < 2*sum && fast < ctMaxEntries {
 		fast <<= 1
 	}
 	if fastSlots > 0 {
 		fast = fastSlots
 	}
 	spec.Maps[sgMapCtFast].MaxEntries = uint32(fast)
-	if err := spec.Variables[sgVarCtFastMask].Set(uint32(fast - 1)); err != nil {
-		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
+	mask4, any6 := reservedMasks(t)
+	cfg := sgSgConfig{CtFastMask: uint32(fast - 1), Rsv4Mask: mask4, Rsv6Any: any6}
+	if err := spec.Variables[sgVarSgCfg].Set(cfg); err != nil {
+		return nil, fmt.Errorf("sg: set configuration: %w", err)
 	}
-	if len(t.TrafficMirror.Sessions) > 0 {
-		if err := spec.Variables[sgVarMirrorEnabled].Set(uint32(1)); err != nil {
-			return nil, fmt.Errorf("set mirror_enabled: %w", err)
-		}
-	}
-	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1, attached: map[string]bool{}}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {
 		return nil, fmt.Errorf("sg: %w", err)
 	}
-	if err := spec.LoadAndAssign(&s.objs, fopts); err != nil {
+	if err := loadAndAssign(spec, &s.objs, fopts); err != nil {
 		return nil, fmt.Errorf("load sg objects: %w", err)
 	}
 	if s.rcu, err = newRCUWaiter(); err != nil {
@@ -259,7 +273,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 	next := s.next
 	inst := map[string]string{}
 	allow := map[uint32]uint64{}
-	base := ng * (sgMaxEnts / 2)
+	base := ng * uint32(s.lim.ents/2)
 	var ents []sgSgEnt
 	nodes := 0
 	for _, tab := range tabs {
@@ -269,8 +283,8 @@ func (s *SG) Update(t *vpc.Topology) error {
 		}
 		i, ok := idx[tab.ENI]
 		if !ok {
-			if next >= sgMaxENIs {
-				return fmt.Errorf("sg: more than %d ENIs", sgMaxENIs-1)
+			if next >= uint32(s.lim.enis) {
+				return fmt.Errorf("sg: more than %d ENIs", s.lim.enis-1)
 			}
 			i = next
 			next++
@@ -304,11 +318,11 @@ func (s *SG) Update(t *vpc.Topology) error {
 			for _, e := range n.Ents {
 				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero), Full: sgB2u8(e.Full)})
 			}
-			if len(ents) > sgMaxEnts/2 {
-				return fmt.Errorf("sg: more than %d rule entries: %w", sgMaxEnts/2, rules.ErrTooManySGEntries)
+			if len(ents) > s.lim.ents/2 {
+				return fmt.Errorf("sg: more than %d rule entries: %w", s.lim.ents/2, rules.ErrTooManySGEntries)
 			}
-			if nodes++; nodes > sgMaxLPM/2 {
-				return fmt.Errorf("sg: more than %d peer prefixes: %w", sgMaxLPM/2, rules.ErrTooManySGEntries)
+			if nodes++; nodes > s.lim.lpm/2 {
+				return fmt.Errorf("sg: more than %d peer prefixes: %w", s.lim.lpm/2, rules.ErrTooManySGEntries)
 			}
 			// Recorded before the write: a write that fails half way
 			// is cleared with the rest before the generation's reuse.
@@ -369,15 +383,9 @@ func (s *SG) checkReserved(t *vpc.Topology) error {
 }
 
 // loadReserved writes t's router and DNS addresses (SG-45) into
-// sg_reserved; the fixed link-local ranges are in the program.
+// sg_reserved (their pre-check masks are in sg_cfg); the fixed link-local
+// ranges are in the program.
 func (s *SG) loadReserved(t *vpc.Topology) error {
-	mask4, any6 := reservedMasks(t)
-	if err := s.objs.SgRsv4Mask.Set(mask4); err != nil {
-		return fmt.Errorf("set sg_rsv4_mask: %w", err)
-	}
-	if err := s.objs.SgRsv6Any.Set(any6); err != nil {
-		return fmt.Errorf("set sg_rsv6_any: %w", err)
-	}
 	s.reserved = rules.NACLReservedAddrs(t)
 	for _, a := range s.reserved {
 		k := sgSgAddr{A: words(a.Unmap())}
@@ -470,7 +478,7 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 			Src:       netip.AddrPortFrom(a, k.Pa),
 			Dst:       netip.AddrPortFrom(b, k.Pb),
 			ICMPKey:   int(k.Id),
-			State:     ctStateNames[v.State],
+			State:     ctStateNames[sgCtState(v.State)],
 			Outbound:  v.InitDir == 0,
 			Packets:   [2]uint64{v.Pkts[0], v.Pkts[1]},
 			ExpiresIn: tmo - age,
@@ -578,10 +586,11 @@ func (s *SG) ENIIndex(eni string) (uint32, error) {
 // Close detaches every program, then closes programs and maps.
 func (s *SG) Close() error {
 	var errs []error
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
+	for _, f := range s.attached {
+		errs = append(errs, s.tc.Detach(f))
 	}
-	s.links = nil
+	s.attached = nil
+	s.tc.Close()
 	if s.rcu != nil {
 		errs = append(errs, s.rcu.Close())
 	}
@@ -607,23 +616,23 @@ type SGEvent struct {
 
 // DecodeSGEvent decodes one sg_events record.
 func DecodeSGEvent(b []byte) (SGEvent, error) {
-	e, err := decodeVPCEvent(b, evSGDrop, "sg event")
+	e, err := decodeVPCEvent(b, naclEvKindEV_SG_DROP, "sg event")
 	if err != nil {
 		return SGEvent{}, err
 	}
 	return SGEvent{
-		TimeNs:   e.TimeNs,
+		TimeNs:   e.TsNs,
 		Src:      netip.AddrPortFrom(addrOf(e.Family, e.Saddr), e.Sport),
 		Dst:      netip.AddrPortFrom(addrOf(e.Family, e.Daddr), e.Dport),
 		ENI:      e.Obj,
 		Packets:  e.Packets,
 		Bytes:    e.Bytes,
 		Code:     e.Reason,
-		Inbound:  e.Dir == evInbound,
+		Inbound:  naclEvDir(e.Dir) == naclEvDirEV_DIR_INBOUND,
 		Protocol: e.Proto,
-		TCPFlags: e.TCPFlags,
-		ICMPType: e.ICMPType,
-		ICMPCode: e.ICMPCode,
+		TCPFlags: e.TcpFlags,
+		ICMPType: e.IcmpType,
+		ICMPCode: e.IcmpCode,
 		Fragment: e.Frag,
 	}, nil
 }
@@ -677,7 +686,7 @@ func sgNodeVal(off uint32, ents []rules.SGEnt) sgSgLpmVal {
 			v.Nzero++
 		}
 		if e.Full {
-			v.Flags |= sgNodeHasFull
+			v.Flags |= uint8(sgSgNodeFlagSG_NODE_HAS_FULL)
 		}
 	}
 	sorted := func(g []rules.SGEnt) bool {
@@ -692,10 +701,10 @@ func sgNodeVal(off uint32, ents []rules.SGEnt) sgSgLpmVal {
 		return true
 	}
 	if sorted(ents[:v.Nzero]) {
-		v.Flags |= sgNodeZeroSorted
+		v.Flags |= uint8(sgSgNodeFlagSG_NODE_ZERO_SORTED)
 	}
 	if sorted(ents[v.Nzero:]) {
-		v.Flags |= sgNodeRestSorted
+		v.Flags |= uint8(sgSgNodeFlagSG_NODE_REST_SORTED)
 	}
 	return v
 }
