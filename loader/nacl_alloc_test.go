@@ -2,18 +2,18 @@ package loader
 
 import (
 	"encoding/binary"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // TestNACLRangeAlloc is root-free: random alloc/free sequences never hand
 // out overlapping ranges and freeing everything restores one span.
 func TestNACLRangeAlloc(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
+	r := rulestest.Rand(t)
 	ra := newRangeAlloc(1000)
 	owner := make([]int, 1000)
 	type span struct{ start, n, id int }

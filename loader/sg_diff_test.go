@@ -21,7 +21,7 @@ import (
 // TEST_SEED=N replays a run (rulestest.Seed).
 
 const (
-	diffRuns       = 4
+	diffRuns       = 5
 	diffPacketsPer = 30000
 )
 
