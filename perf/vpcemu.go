@@ -128,9 +128,11 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 	if o.flowLogs {
 		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
 	}
-	mode, err := loader.ParseXDPMode(o.mode)
-	if err != nil {
-		return nil, err
+	var mode loader.XDPMode // no NACL: none
+	if o.mode != "" {
+		if mode, err = loader.ParseXDPMode(o.mode); err != nil {
+			return nil, err
+		}
 	}
 	d, err := loader.LoadDatapath(v, p, loader.DatapathOptions{Mode: mode, SkipIGW: true, SkipNACL: !o.nacl, SkipSG: !o.sg})
 	if err != nil {
