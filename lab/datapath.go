@@ -21,15 +21,18 @@ type datapath struct {
 	flows *loader.Flows // nil when t has no flow logs
 }
 
-// loadDatapath loads and attaches the IGW NAT, the NACL and the SG programs.
-// On failure it closes whatever it attached.
-func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (*datapath, error) {
-	d, err := loader.LoadDatapath(t, p, loader.DatapathOptions{Mode: opts.XDPMode, FlowTableSize: opts.FlowTableSize, Progress: opts.Progress})
+// newDatapath loads the IGW NAT, the NACL and the SG programs and maps,
+// attached nowhere yet: it needs no namespace (loader.NewDatapath).
+func newDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (*datapath, error) {
+	d, err := loader.NewDatapath(t, p, loader.DatapathOptions{Mode: opts.XDPMode, FlowTableSize: opts.FlowTableSize, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}
 	return &datapath{dp: d, mode: opts.XDPMode, igw: d.IGW, nacl: d.NACL, sg: d.SG, flows: d.Flows}, nil
 }
+
+// attach attaches the programs to the topology's namespaces.
+func (d *datapath) attach() error { return d.dp.Attach() }
 
 // apply swaps in the rules of t (which must differ from the running
 // topology in rules only, see vpc.RulesOnlyDiff).

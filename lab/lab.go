@@ -160,8 +160,23 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	}()
 	start := time.Now()
 	opts.Progress(fmt.Sprintf("building %s: %d subnets, %d instances, %d internet hosts", t.Name, len(t.Subnets), len(t.Instances), len(t.Internet)))
-	if err := netns.Build(ctx, l.plan, t, opts.Progress); err != nil {
-		return l, fmt.Errorf("build namespaces: %w", err)
+	// The datapath's programs and tables need no namespace: they load
+	// (mostly the verifier's CPU time) while the kernel builds the
+	// namespaces; only attaching waits for them.
+	type loaded struct {
+		dp  *datapath
+		err error
+	}
+	dpc := make(chan loaded, 1)
+	go func() {
+		dp, err := newDatapath(t, l.plan, opts)
+		dpc <- loaded{dp, err}
+	}()
+	buildErr := netns.Build(ctx, l.plan, t, opts.Progress)
+	ld := <-dpc
+	l.dp = ld.dp // nil on error; teardown closes it otherwise
+	if buildErr != nil {
+		return l, fmt.Errorf("build namespaces: %w", buildErr)
 	}
 	if err := opts.injected("namespaces"); err != nil {
 		return l, err
@@ -169,8 +184,11 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
-	opts.Progress("loading the datapath (IGW NAT, NACLs, SGs)")
-	if l.dp, err = loadDatapath(t, l.plan, opts); err != nil {
+	if ld.err != nil {
+		return l, ld.err
+	}
+	opts.Progress("attaching the datapath (IGW NAT, NACLs, SGs)")
+	if err := l.dp.attach(); err != nil {
 		return l, err
 	}
 	if err := opts.injected("datapath"); err != nil {

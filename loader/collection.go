@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -10,11 +11,9 @@ import (
 )
 
 // btfCache is the one btf.Cache of every load in the process, so that
-// kernel BTF is decoded once whatever loads how many collections.
-var btfCache struct {
-	sync.Mutex
-	c *btf.Cache
-}
+// kernel BTF is decoded once however many collections load (it is safe
+// for concurrent loads).
+var btfCache = sync.OnceValue(btf.NewCache)
 
 // newCollection loads spec with opts (nil: none), decoding kernel BTF
 // through the shared cache.
@@ -23,12 +22,7 @@ func newCollection(spec *ebpf.CollectionSpec, opts *ebpf.CollectionOptions) (*eb
 	if opts != nil {
 		o = *opts
 	}
-	btfCache.Lock()
-	defer btfCache.Unlock()
-	if btfCache.c == nil {
-		btfCache.c = btf.NewCache()
-	}
-	o.Cache = btfCache.c
+	o.Cache = btfCache()
 	return ebpf.NewCollectionWithOptions(spec, o)
 }
 
@@ -38,13 +32,38 @@ func loadAndAssign(spec *ebpf.CollectionSpec, to any, opts *ebpf.CollectionOptio
 	if opts != nil {
 		o = *opts
 	}
-	btfCache.Lock()
-	defer btfCache.Unlock()
-	if btfCache.c == nil {
-		btfCache.c = btf.NewCache()
-	}
-	o.Cache = btfCache.c
+	o.Cache = btfCache()
 	return spec.LoadAndAssign(to, &o)
+}
+
+// loadPrograms loads each named program of spec on its own, all at once
+// (the verifier takes most of a load: the CPUs share it), with the maps
+// of set. It returns one collection per program, in names' order.
+func loadPrograms(spec *ebpf.CollectionSpec, set *ebpf.Collection, names ...string) ([]*ebpf.Collection, error) {
+	colls := make([]*ebpf.Collection, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			s, err := onlyProgram(spec, name)
+			if err == nil {
+				colls[i], err = newCollection(s, &ebpf.CollectionOptions{MapReplacements: set.Maps})
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("load %s: %w", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, c := range colls {
+			if c != nil {
+				c.Close()
+			}
+		}
+		return nil, err
+	}
+	return colls, nil
 }
 
 // withoutPrograms is a copy of spec with its maps alone (the global
@@ -77,19 +96,26 @@ func mapSize(spec *ebpf.CollectionSpec, name string) (int, error) {
 	return int(m.MaxEntries), nil
 }
 
-// assignMaps points the *ebpf.Map fields of to (tagged `ebpf:"name"`, as
-// bpf2go's Maps structs are) at coll's maps, which coll keeps owning:
-// unlike coll.Assign, so that coll.Maps stays the one complete set that
-// program loads take as MapReplacements.
-func assignMaps(coll *ebpf.Collection, to any) error {
+// assignShared points the *ebpf.Map and *ebpf.Variable fields of to
+// (tagged `ebpf:"name"`, as bpf2go's Maps and Variables structs are) at
+// coll's, which coll keeps owning: unlike coll.Assign, so that coll.Maps
+// stays the one complete set that program loads take as MapReplacements.
+func assignShared(coll *ebpf.Collection, to any) error {
 	v := reflect.ValueOf(to).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		name := v.Type().Field(i).Tag.Get("ebpf")
-		m, ok := coll.Maps[name]
-		if !ok {
-			return fmt.Errorf("map %s missing from the loaded collection", name)
+		var obj any
+		var ok bool
+		switch v.Field(i).Type() {
+		case reflect.TypeFor[*ebpf.Map]():
+			obj, ok = coll.Maps[name]
+		case reflect.TypeFor[*ebpf.Variable]():
+			obj, ok = coll.Variables[name]
 		}
-		v.Field(i).Set(reflect.ValueOf(m))
+		if !ok {
+			return fmt.Errorf("%s missing from the loaded collection", name)
+		}
+		v.Field(i).Set(reflect.ValueOf(obj))
 	}
 	return nil
 }

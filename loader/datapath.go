@@ -37,22 +37,40 @@ type Datapath struct {
 	SG    *SG
 	Flows *Flows // the shared flow-log counters; nil without flow logs
 	plan  *vpc.Plan
+	mode  XDPMode
 }
 
-// LoadDatapath loads and attaches the datapath of topology t laid out as
-// p (whose namespaces exist): the internet gateway's NAT, one NACL
-// judgement where packets enter the VPC router, the SGs on every ENI, and
-// the flow counters they share. On failure it closes whatever it attached.
-func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, err error) {
-	d = &Datapath{plan: p}
+// LoadDatapath loads the datapath of topology t laid out as p and attaches
+// it to p's namespaces (NewDatapath, then Attach). On failure it closes
+// whatever it loaded.
+func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (*Datapath, error) {
+	d, err := NewDatapath(t, p, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Attach(); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// NewDatapath loads the datapath of topology t laid out as p, attached
+// nowhere yet: the internet gateway's NAT, the NACL (one judgement where
+// packets enter the VPC router), the SGs, and the flow counters they share,
+// with t's rules in their tables. It needs no namespace, so it can run
+// while they are built: most of its time is the verifier's. On failure it
+// closes whatever it loaded.
+func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, err error) {
+	d = &Datapath{plan: p, mode: o.Mode}
 	defer func() {
 		if err != nil {
 			_ = d.Close()
 			d = nil
 		}
 	}()
-	if o.Mode == "" {
-		o.Mode = DefaultNACLMode
+	if d.mode == "" {
+		d.mode = DefaultNACLMode
 	}
 	if len(t.FlowLogs) > 0 {
 		size := o.FlowTableSize
@@ -71,7 +89,7 @@ func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath,
 		}
 	}
 	if !o.SkipIGW {
-		if d.IGW, err = LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPC.CIDR, natTable(t)); err != nil {
+		if d.IGW, err = newIGW(t.VPC.CIDR, natTable(t)); err != nil {
 			return d, fmt.Errorf("internet gateway: %w", err)
 		}
 	}
@@ -82,23 +100,16 @@ func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath,
 		if err := d.setNACLs(t); err != nil {
 			return d, err
 		}
-		// One judgement per packet where it enters the router
-		// (bpf/nacl.bpf.c): on each uplink (the subnet's outbound table,
-		// then the destination subnet's inbound one) and, after the NAT,
-		// on the internet gateway.
-		for _, sp := range p.Subnets {
-			if err := d.NACL.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, o.Mode); err != nil {
-				return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
-			}
-		}
+		modes := []XDPMode{d.mode}
 		if !o.SkipIGW {
-			if err := d.NACL.Attach(p.RouterNS, p.IGW.RouterIf, "", TC); err != nil {
-				return d, fmt.Errorf("internet gateway: %w", err)
-			}
+			modes = append(modes, TC) // the gateway's port
+		}
+		if err := d.NACL.Load(modes...); err != nil {
+			return d, fmt.Errorf("network ACLs: %w", err)
 		}
 	}
 	if !o.SkipSG || d.Flows != nil {
-		if d.SG, err = LoadSGWithFlows(t, p, d.Flows); err != nil {
+		if d.SG, err = loadSGFlows(t, p, 0, d.Flows); err != nil {
 			return d, fmt.Errorf("security groups: %w", err)
 		}
 	}
@@ -108,6 +119,40 @@ func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath,
 		}
 	}
 	return d, nil
+}
+
+// Attach attaches every program to the namespaces of the plan, which must
+// exist by now: the gateway's NAT, then the NACL where packets enter the
+// router (on each uplink: the subnet's outbound table, then the
+// destination subnet's inbound one; at the gateway after the NAT), then
+// the SGs on every ENI.
+func (d *Datapath) Attach() error {
+	p := d.plan
+	if d.IGW != nil {
+		if err := d.IGW.attach(p.RouterNS, p.IGW.RouterIf); err != nil {
+			return fmt.Errorf("internet gateway: %w", err)
+		}
+	}
+	if d.NACL != nil {
+		for _, sp := range p.Subnets {
+			if err := d.NACL.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, d.mode); err != nil {
+				return fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
+			}
+		}
+		if d.IGW != nil {
+			if err := d.NACL.Attach(p.RouterNS, p.IGW.RouterIf, "", TC); err != nil {
+				return fmt.Errorf("internet gateway: %w", err)
+			}
+		}
+	}
+	if d.SG != nil {
+		for _, hp := range p.Instances {
+			if err := d.SG.Attach(hp); err != nil {
+				return fmt.Errorf("security groups: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func (d *Datapath) setNACLs(t *vpc.Topology) error {

@@ -33,16 +33,20 @@ type IGWStats struct {
 // tc ingress maps public destinations to private ones, tc egress maps
 // private sources to public ones and drops VPC sources that have no public
 // IP. nat maps each public IPv4 to its private IPv4.
-func LoadIGW(ns, ifname string, vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (_ *IGW, err error) {
+func LoadIGW(ns, ifname string, vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (*IGW, error) {
 	g, err := newIGW(vpcCIDR, nat)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = g.Close()
-		}
-	}()
+	if err := g.attach(ns, ifname); err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// attach attaches the programs to ifname in ns (see LoadIGW).
+func (g *IGW) attach(ns, ifname string) error {
 	for _, ingress := range []bool{true, false} {
 		f := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: ingress, Prio: igwTCPrio}
 		prog, name := g.objs.IgwIngress, igwProgIgwIngress
@@ -50,11 +54,11 @@ func LoadIGW(ns, ifname string, vpcCIDR netip.Prefix, nat map[netip.Addr]netip.A
 			prog, name = g.objs.IgwEgress, igwProgIgwEgress
 		}
 		if err := g.tc.Attach(f, prog.FD(), name); err != nil {
-			return nil, fmt.Errorf("igw: %w", err)
+			return fmt.Errorf("igw: %w", err)
 		}
 		g.attached = append(g.attached, f)
 	}
-	return g, nil
+	return nil
 }
 
 // newIGW loads the objects and fills the maps without attaching (tests run

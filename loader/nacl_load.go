@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -168,7 +169,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	if n.set, err = newCollection(withoutPrograms(spec), fopts); err != nil {
 		return nil, fmt.Errorf("nacl: load maps: %w", err)
 	}
-	if err := assignMaps(n.set, &n.maps); err != nil {
+	if err := assignShared(n.set, &n.maps); err != nil {
 		return nil, fmt.Errorf("nacl: %w", err)
 	}
 	for _, a := range rules.NACLReservedAddrs(topo) {
@@ -260,31 +261,54 @@ func (n *NACL) writeSubnets(t *vpc.Topology, tries []naclTrie) error {
 	return nil
 }
 
-// program returns the program of attach mode mode, loading it on first
-// use with the maps of n.set: nacl_filter for generic XDP, the
-// multi-buffer nacl_filter_frags for native XDP (jumbo MTU), nacl_filter_tc
-// for tc. n.mu is held.
-func (n *NACL) program(mode XDPMode) (*ebpf.Program, error) {
-	name := naclProgNaclFilter
+// naclProgram names the program of an attach mode: nacl_filter for
+// generic XDP, the multi-buffer nacl_filter_frags for native XDP (jumbo
+// MTU), nacl_filter_tc for tc.
+func naclProgram(mode XDPMode) string {
 	switch mode {
 	case XDPNative:
-		name = naclProgNaclFilterFrags
+		return naclProgNaclFilterFrags
 	case TC:
-		name = naclProgNaclFilterTc
+		return naclProgNaclFilterTc
 	}
+	return naclProgNaclFilter
+}
+
+// Load loads the programs of the attach modes given (Attach loads a mode's
+// program on its first use otherwise), all at once, with the maps of
+// n.set.
+func (n *NACL) Load(modes ...XDPMode) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var names []string
+	for _, m := range modes {
+		if name := naclProgram(m); n.progs[name] == nil && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	cs, err := loadPrograms(n.spec, n.set, names...)
+	if err != nil {
+		return fmt.Errorf("nacl: %w", err)
+	}
+	for i, name := range names {
+		n.progs[name] = cs[i]
+	}
+	return nil
+}
+
+// program returns the program of attach mode mode, loading it on first
+// use. n.mu is held.
+func (n *NACL) program(mode XDPMode) (*ebpf.Program, error) {
+	name := naclProgram(mode)
 	if c := n.progs[name]; c != nil {
 		return c.Programs[name], nil
 	}
-	spec, err := onlyProgram(n.spec, name)
+	cs, err := loadPrograms(n.spec, n.set, name)
 	if err != nil {
 		return nil, fmt.Errorf("nacl: %w", err)
 	}
-	c, err := newCollection(spec, &ebpf.CollectionOptions{MapReplacements: n.set.Maps})
-	if err != nil {
-		return nil, fmt.Errorf("nacl: load %s: %w", name, err)
-	}
-	n.progs[name] = c
-	return c.Programs[name], nil
+	n.progs[name] = cs[0]
+	return cs[0].Programs[name], nil
 }
 
 // Attach runs the NACL program at (ns, ifname), a router-side end where

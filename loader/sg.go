@@ -71,7 +71,10 @@ var ErrUnknownENI = errors.New("unknown ENI")
 // in practice.
 type SG struct {
 	mu       sync.Mutex
-	objs     sgObjects
+	objs     sgObjects            // the maps of set, the programs of progs (no sg_parse_only)
+	spec     *ebpf.CollectionSpec // as loaded: configuration set
+	set      *ebpf.Collection     // the maps, owned here
+	progs    []*ebpf.Collection   // one program each
 	tc       *netns.TC
 	attached []netns.TCFilter
 	ends     map[string]bool // "ns/ifname" of the ENI veth ends attached
@@ -108,15 +111,10 @@ type sgLimits struct {
 const sgTCPrio = 1
 
 // LoadSG loads the SG programs and maps, compiles t into them and attaches
-// sg_ingress/sg_egress to the tc hooks of every instance's ENI veth end.
-func LoadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
-	return LoadSGWithFlows(t, p, nil)
-}
-
-// LoadSGWithFlows is LoadSG with the programs counting into flows (the
-// topology's shared flow-log counters); nil counts nothing.
-func LoadSGWithFlows(t *vpc.Topology, p *vpc.Plan, flows *Flows) (_ *SG, err error) {
-	s, err := loadSGFlows(t, p, 0, flows)
+// sg_ingress/sg_egress to the tc hooks of every instance's ENI veth end
+// (LoadDatapath does it as a part of the whole datapath).
+func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
+	s, err := loadSGFlows(t, p, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +209,21 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err != nil {
 		return nil, fmt.Errorf("sg: %w", err)
 	}
-	if err := loadAndAssign(spec, &s.objs, fopts); err != nil {
-		return nil, fmt.Errorf("load sg objects: %w", err)
+	s.spec = spec
+	if s.set, err = newCollection(withoutPrograms(spec), fopts); err != nil {
+		return nil, fmt.Errorf("load sg maps: %w", err)
 	}
+	if err := errors.Join(assignShared(s.set, &s.objs.sgMaps), assignShared(s.set, &s.objs.sgVariables)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	if s.progs, err = loadPrograms(spec, s.set, sgProgSgIngress, sgProgSgEgress, sgProgSgSweep); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	s.objs.SgIngress = s.progs[0].Programs[sgProgSgIngress]
+	s.objs.SgEgress = s.progs[1].Programs[sgProgSgEgress]
+	s.objs.SgSweep = s.progs[2].Programs[sgProgSgSweep]
 	if s.rcu, err = newRCUWaiter(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sg: %w", err)
@@ -594,7 +604,14 @@ func (s *SG) Close() error {
 	if s.rcu != nil {
 		errs = append(errs, s.rcu.Close())
 	}
-	errs = append(errs, s.objs.Close())
+	for _, c := range s.progs {
+		c.Close()
+	}
+	s.progs = nil
+	if s.set != nil {
+		s.set.Close()
+		s.set = nil
+	}
 	return errors.Join(errs...)
 }
 
