@@ -10,7 +10,7 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// datapath is every BPF object of one topology (loader.LoadDatapath), by
+// datapath is every BPF object of one topology (a loader.Datapath), by
 // part.
 type datapath struct {
 	dp    *loader.Datapath

@@ -89,12 +89,12 @@ func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, 
 		}
 	}
 	if !o.SkipIGW {
-		if d.IGW, err = newIGW(t.VPC.CIDR, natTable(t)); err != nil {
+		if d.IGW, err = newIGW(t.VPCs[0].CIDR, natTable(t)); err != nil {
 			return d, fmt.Errorf("internet gateway: %w", err)
 		}
 	}
 	if !o.SkipNACL {
-		if d.NACL, err = LoadNACL(NACLOptions{VPCCIDR: t.VPC.CIDR, Topology: t, MTU: p.MTU, Flows: d.Flows}); err != nil {
+		if d.NACL, err = LoadNACL(NACLOptions{VPCCIDR: t.VPCs[0].CIDR, Topology: t, MTU: p.MTU, Flows: d.Flows}); err != nil {
 			return d, fmt.Errorf("network ACLs: %w", err)
 		}
 		if err := d.setNACLs(t); err != nil {

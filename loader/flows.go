@@ -195,7 +195,7 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 			}
 		}
 		if err := f.maps[naclMapFlowEni].Put(idx, &nets); err != nil {
-			return fmt.Errorf("flows: ENI %s: %w", in.ENI, err)
+			return fmt.Errorf("flows: ENI %s: %w", in.ENI.ID, err)
 		}
 		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
 			if !a.IsValid() {

@@ -22,9 +22,11 @@ var ErrNACLFull = errors.New("nacl datapath tables full")
 
 // NACLOptions configure a topology's NACL datapath.
 type NACLOptions struct {
-	VPCCIDR netip.Prefix // its base+2 (Route 53 Resolver) is never filtered
-	// Topology, when set, adds every subnet's base+1..3 to the addresses
-	// never filtered (rules.ReservedService) and supplies VPCCIDR if unset.
+	// VPCCIDR is the VPC of a Topology without one: its base+2 (Route 53
+	// Resolver) is never filtered.
+	VPCCIDR netip.Prefix
+	// Topology, when set, supplies the subnets (and their base+1..3, never
+	// filtered: rules.ReservedService) and the VPCs.
 	Topology *vpc.Topology
 	MTU      int // link MTU for counting GSO segments; vpc.DefaultMTU when 0
 	// Flows, when set, are the topology's shared flow-log counters the
@@ -120,9 +122,9 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	if topo == nil {
 		topo = &vpc.Topology{}
 	}
-	if opts.VPCCIDR.IsValid() {
+	if opts.VPCCIDR.IsValid() && len(topo.VPCs) == 0 {
 		c := *topo
-		c.VPC.CIDR = opts.VPCCIDR
+		c.VPCs = []vpc.VPC{{CIDR: opts.VPCCIDR}}
 		topo = &c
 	}
 	n := &NACL{
