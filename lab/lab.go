@@ -168,8 +168,11 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 		err error
 	}
 	dpc := make(chan loaded, 1)
+	var loadTook time.Duration
 	go func() {
+		s := time.Now()
 		dp, err := newDatapath(t, l.plan, opts)
+		loadTook = time.Since(s)
 		dpc <- loaded{dp, err}
 	}()
 	buildErr := netns.Build(ctx, l.plan, t, opts.Progress)
@@ -188,9 +191,11 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 		return l, ld.err
 	}
 	opts.Progress("attaching the datapath (IGW NAT, NACLs, SGs)")
+	attachStart := time.Now()
 	if err := l.dp.attach(); err != nil {
 		return l, err
 	}
+	opts.Progress(fmt.Sprintf("datapath loaded in %v (while the namespaces were built), attached in %v", loadTook.Round(time.Millisecond), time.Since(attachStart).Round(time.Millisecond)))
 	if err := opts.injected("datapath"); err != nil {
 		return l, err
 	}

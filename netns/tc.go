@@ -24,11 +24,14 @@ import (
 type TC struct {
 	mu      sync.Mutex
 	handles map[string]*netlink.Handle
+	links   map[string]map[string]int // namespace -> ifname -> ifindex, one dump each
 }
 
 // NewTC returns a TC with no namespace opened yet; Close releases the
 // handles it opens (a handle keeps its namespace alive).
-func NewTC() *TC { return &TC{handles: map[string]*netlink.Handle{}} }
+func NewTC() *TC {
+	return &TC{handles: map[string]*netlink.Handle{}, links: map[string]map[string]int{}}
+}
 
 // TCFilter is one filter position: a hook of ifname in namespace NS, and
 // the filter's priority there (lower runs first; a program that returns
@@ -72,14 +75,39 @@ func (c *TC) handle(ns string) (*netlink.Handle, error) {
 func (c *TC) Ifindex(ns, ifname string) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.ifindex(ns, ifname)
+}
+
+// ifindex looks ifname up in ns; c.mu is held. The first lookup in a
+// namespace lists all its links (a subnet's ENIs are attached one after
+// the other); a name the list lacks is asked for again.
+func (c *TC) ifindex(ns, ifname string) (int, error) {
+	if idx, ok := c.links[ns][ifname]; ok {
+		return idx, nil
+	}
 	h, err := c.handle(ns)
 	if err != nil {
 		return 0, err
+	}
+	if c.links[ns] == nil {
+		ls, err := h.LinkList()
+		if err != nil {
+			return 0, fmt.Errorf("list links of %s: %w", ns, err)
+		}
+		m := map[string]int{}
+		for _, l := range ls {
+			m[l.Attrs().Name] = l.Attrs().Index
+		}
+		c.links[ns] = m
+		if idx, ok := m[ifname]; ok {
+			return idx, nil
+		}
 	}
 	l, err := h.LinkByName(ifname)
 	if err != nil {
 		return 0, fmt.Errorf("%s/%s: %w", ns, ifname, err)
 	}
+	c.links[ns][ifname] = l.Attrs().Index
 	return l.Attrs().Index, nil
 }
 
@@ -88,15 +116,11 @@ func (c *TC) Ifindex(ns, ifname string) (int, error) {
 func (c *TC) Attach(f TCFilter, fd int, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.handle(f.NS)
+	idx, err := c.ifindex(f.NS, f.Ifname)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", f, err)
 	}
-	l, err := h.LinkByName(f.Ifname)
-	if err != nil {
-		return fmt.Errorf("attach %s: %w", f, err)
-	}
-	idx := l.Attrs().Index
+	h := c.handles[f.NS]
 	q := &netlink.GenericQdisc{QdiscType: "clsact", QdiscAttrs: netlink.QdiscAttrs{LinkIndex: idx, Handle: netlink.MakeHandle(0xffff, 0), Parent: netlink.HANDLE_CLSACT}}
 	if err := h.QdiscAdd(q); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("attach %s: add clsact: %w", f, err)
@@ -113,23 +137,16 @@ func (c *TC) Attach(f TCFilter, fd int, name string) error {
 func (c *TC) Detach(f TCFilter) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.handle(f.NS)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("detach %s: %w", f, err)
-	}
-	l, err := h.LinkByName(f.Ifname)
+	idx, err := c.ifindex(f.NS, f.Ifname)
 	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
+	if errors.Is(err, os.ErrNotExist) || errors.As(err, &nf) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("detach %s: %w", f, err)
 	}
-	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(l.Attrs().Index)}
-	if err := h.FilterDel(bf); err != nil && !errors.Is(err, unix.ENOENT) {
+	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx)}
+	if err := c.handles[f.NS].FilterDel(bf); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("detach %s: %w", f, err)
 	}
 	return nil
@@ -143,4 +160,5 @@ func (c *TC) Close() {
 		h.Close()
 		delete(c.handles, ns)
 	}
+	clear(c.links)
 }
