@@ -191,6 +191,8 @@ enum ev_reason _nacl_ev_reason_btf __attribute__((unused));
 enum ev_dir _nacl_ev_dir_btf __attribute__((unused));
 enum nacl_stat _nacl_stat_btf __attribute__((unused));
 enum nacl_entry _nacl_entry_btf __attribute__((unused));
+enum nacl_limit _nacl_limit_btf __attribute__((unused));
+enum nacl_tid _nacl_tid_btf __attribute__((unused));
 
 static __always_inline void stat(__u32 idx, __u32 n)
 {
@@ -453,7 +455,7 @@ static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 
 	__u32 set = NACL_ENTRY_SET(nacl);
 	if (set == 0 || set >= NACL_MAX_SETS)
 		goto no_table;
-	__u32 tid = set * 4 + (egress ? NACL_TID_EGRESS : 0) + (p->family == 6 ? NACL_TID_V6 : 0);
+	__u32 tid = set * NACL_TID_SET + (egress ? NACL_TID_EGRESS : 0) + (p->family == 6 ? NACL_TID_V6 : 0);
 	struct nacl_table *t = bpf_map_lookup_elem(&nacl_tables, &tid);
 	if (!t)
 		goto no_table;

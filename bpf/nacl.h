@@ -42,19 +42,23 @@
 
 #include <linux/types.h>
 
-#define NACL_MAX_RULES 1024 /* per table (direction and family) */
-#define NACL_WORDS 16       /* NACL_MAX_RULES / 64 */
-#define NACL_DIRECT_MAX 63  /* tables up to this size keep rule sets in the leaves */
+/* The compiler's limits (rules: constants generated from this enum). */
+enum nacl_limit {
+	NACL_MAX_RULES = 1024, /* per table (direction and family) */
+	NACL_WORDS = 16,       /* NACL_MAX_RULES / 64 */
+	NACL_DIRECT_MAX = 63,  /* tables up to this size keep rule sets in the leaves */
+	NACL_CHILD_BIT = 63,   /* NACL_CHILD's bit */
+};
 #define NACL_MAX_SUBNETS 4096 /* subnet indexes 1..NACL_MAX_SUBNETS-1; 0 = none */
 #define NACL_MAX_ACLS 256
 #define NACL_MAX_SETS 256   /* table sets (>= 2 per NACL for swapping); set 0 unused */
-#define NACL_MAX_TABLES (NACL_MAX_SETS * 4)
+#define NACL_MAX_TABLES (NACL_MAX_SETS * NACL_TID_SET)
 #define NACL_MAX_BITMAPS (1 << 14)
 #define NACL_MAX_NODES 4096 /* 256-entry trie nodes */
 #define NACL_MAX_RINFO (1 << 16)
 #define NACL_ADDR_LEVELS 16 /* trie levels of a 128-bit address */
 
-#define NACL_CHILD (1ULL << 63) /* trie entry: low 32 bits index a child node */
+#define NACL_CHILD (1ULL << NACL_CHILD_BIT) /* trie entry: low 32 bits index a child node */
 #define NACL_MAX_PORTS (1 << 16) /* nacl_port entries: router port ifindexes */
 
 /* nacl_subnet entries and other words the loader writes (bpf2go -type). */
@@ -64,9 +68,12 @@ enum nacl_entry {
 	NACL_NO_TRIE = 0xffffffff, /* nacl_config.sub_root: no subnet of that family */
 };
 
-/* table id = set * 4 + NACL_TID_EGRESS? + NACL_TID_V6? */
-#define NACL_TID_EGRESS 2
-#define NACL_TID_V6 1
+/* table id = set * NACL_TID_SET + NACL_TID_EGRESS? + NACL_TID_V6? */
+enum nacl_tid {
+	NACL_TID_V6 = 1,
+	NACL_TID_EGRESS = 2,
+	NACL_TID_SET = 4, /* tables a set: direction x family */
+};
 
 /* nacl_stats indexes (bpf2go -type) */
 enum nacl_stat {

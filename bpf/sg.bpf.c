@@ -50,8 +50,12 @@ volatile const struct sg_config sg_cfg = {.ct_fast_mask = (1 << 16) - 1};
  * them (and the layout test compares both objects' vpc_event). */
 struct vpc_event _sg_event_btf __attribute__((unused));
 enum sg_drop _sg_drop_btf __attribute__((unused));
+enum sg_dir _sg_dir_btf __attribute__((unused));
+enum sg_limit _sg_limit_btf __attribute__((unused));
+enum sg_open _sg_open_btf __attribute__((unused));
 enum sg_node_flag _sg_node_flag_btf __attribute__((unused));
 enum ct_state _ct_state_btf __attribute__((unused));
+enum ct_slot_state _ct_slot_state_btf __attribute__((unused));
 enum ev_kind _sg_ev_kind_btf __attribute__((unused));
 enum ev_dir _sg_ev_dir_btf __attribute__((unused));
 

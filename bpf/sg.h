@@ -24,20 +24,29 @@
 
 #include <linux/types.h>
 
-#define SG_DIR_OUT 0 /* the instance sends: tc ingress of the ENI veth end */
-#define SG_DIR_IN 1  /* the instance receives: tc egress of the ENI veth end */
+/* The rule compiler's side of this ABI (rules: constants generated from
+ * these enums). */
+enum sg_dir {
+	SG_DIR_OUT = 0, /* the instance sends: tc ingress of the ENI veth end */
+	SG_DIR_IN = 1,  /* the instance receives: tc egress of the ENI veth end */
+};
 
-#define SG_PROTO_OTHER 256 /* LPM protocol slot of protocols without rules of their own */
+enum sg_limit {
+	SG_PROTO_OTHER = 256,    /* LPM protocol slot of protocols without rules of their own */
+	SG_MAX_NODE_ENTS = 4096, /* entries scanned per LPM node (bpf_loop bound) */
+	SG_SEARCH_STEPS = 13,    /* binary-search steps: enough for SG_MAX_NODE_ENTS */
+};
 
 #define SG_MAX_ENIS 4096   /* sg_stats entries (ENI indexes 1..); the loader reads the map's size */
 #define SG_MAX_ENTS (1 << 18) /* sg_ents slots: half per generation */
 #define SG_MAX_LPM (1 << 18)  /* sg_rules nodes: both generations */
-#define SG_MAX_NODE_ENTS 4096 /* entries scanned per LPM node (bpf_loop bound) */
 
 /* open[] bits: the direction has a /0 rule (of that family) admitting... */
-#define SG_OPEN_ALL 1 /* ...every protocol */
-#define SG_OPEN_TCP 2 /* ...TCP on all ports */
-#define SG_OPEN_UDP 4 /* ...UDP on all ports */
+enum sg_open {
+	SG_OPEN_ALL = 1, /* ...every protocol */
+	SG_OPEN_TCP = 2, /* ...TCP on all ports */
+	SG_OPEN_UDP = 4, /* ...UDP on all ports */
+};
 
 /* Drop reasons: vpc_event.reason of EV_SG_DROP events (events.h), RA-7;
  * the Go side's constants too (bpf2go -type). */
@@ -85,8 +94,6 @@ enum sg_node_flag {
 	SG_NODE_REST_SORTED = 2, /* so is the other group */
 	SG_NODE_HAS_FULL = 4,    /* an entry is unrestricted (sg_ent.full) */
 };
-
-#define SG_SEARCH_STEPS 13 /* binary-search steps: enough for SG_MAX_NODE_ENTS */
 
 /* sg_rules value: a slice of sg_ents, /0 entries first. */
 struct sg_lpm_val {

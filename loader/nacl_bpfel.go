@@ -120,6 +120,15 @@ const (
 	naclNaclEntryNACL_NO_TRIE naclNaclEntry = 4294967295
 )
 
+type naclNaclLimit uint32
+
+const (
+	naclNaclLimitNACL_MAX_RULES  naclNaclLimit = 1024
+	naclNaclLimitNACL_WORDS      naclNaclLimit = 16
+	naclNaclLimitNACL_DIRECT_MAX naclNaclLimit = 63
+	naclNaclLimitNACL_CHILD_BIT  naclNaclLimit = 63
+)
+
 type naclNaclRinfo struct {
 	_      structs.HostLayout
 	Number uint16
@@ -151,6 +160,14 @@ type naclNaclTable struct {
 	Frag      uint64
 	Allow     uint64
 }
+
+type naclNaclTid uint32
+
+const (
+	naclNaclTidNACL_TID_V6     naclNaclTid = 1
+	naclNaclTidNACL_TID_EGRESS naclNaclTid = 2
+	naclNaclTidNACL_TID_SET    naclNaclTid = 4
+)
 
 type naclVpcEvent struct {
 	_        structs.HostLayout
@@ -213,7 +230,9 @@ const (
 	naclVarNaclEvKindBtf    = "_nacl_ev_kind_btf"
 	naclVarNaclEvReasonBtf  = "_nacl_ev_reason_btf"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
+	naclVarNaclLimitBtf     = "_nacl_limit_btf"
 	naclVarNaclStatBtf      = "_nacl_stat_btf"
+	naclVarNaclTidBtf       = "_nacl_tid_btf"
 	naclVarFlowEnabled      = "flow_enabled"
 	naclVarNaclCfg          = "nacl_cfg"
 )
@@ -306,7 +325,9 @@ type naclVariableSpecs struct {
 	NaclEvKindBtf   *ebpf.VariableSpec `ebpf:"_nacl_ev_kind_btf"`
 	NaclEvReasonBtf *ebpf.VariableSpec `ebpf:"_nacl_ev_reason_btf"`
 	NaclEventBtf    *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
+	NaclLimitBtf    *ebpf.VariableSpec `ebpf:"_nacl_limit_btf"`
 	NaclStatBtf     *ebpf.VariableSpec `ebpf:"_nacl_stat_btf"`
+	NaclTidBtf      *ebpf.VariableSpec `ebpf:"_nacl_tid_btf"`
 	FlowEnabled     *ebpf.VariableSpec `ebpf:"flow_enabled"`
 	NaclCfg         *ebpf.VariableSpec `ebpf:"nacl_cfg"`
 }
@@ -397,7 +418,9 @@ type naclVariables struct {
 	NaclEvKindBtf   *ebpf.Variable `ebpf:"_nacl_ev_kind_btf"`
 	NaclEvReasonBtf *ebpf.Variable `ebpf:"_nacl_ev_reason_btf"`
 	NaclEventBtf    *ebpf.Variable `ebpf:"_nacl_event_btf"`
+	NaclLimitBtf    *ebpf.Variable `ebpf:"_nacl_limit_btf"`
 	NaclStatBtf     *ebpf.Variable `ebpf:"_nacl_stat_btf"`
+	NaclTidBtf      *ebpf.Variable `ebpf:"_nacl_tid_btf"`
 	FlowEnabled     *ebpf.Variable `ebpf:"flow_enabled"`
 	NaclCfg         *ebpf.Variable `ebpf:"nacl_cfg"`
 }

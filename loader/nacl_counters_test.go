@@ -78,7 +78,7 @@ func TestNACLRuleCountedOnceWithoutItsInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := naclProg(t, n, a.ID, false)
-	tid := n.acls[a.ID].set * 4 // inbound IPv4
+	tid := naclTableID(n.acls[a.ID].set, false, false)
 	var hdr naclNaclTable
 	if err := n.maps.NaclTables.Lookup(tid, &hdr); err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func naclLimitsOf(spec *ebpf.CollectionSpec) (naclLimits, error) {
 		errs = append(errs, err)
 		return n / div
 	}
-	l.sets = size(naclMapNaclTables, 4) // four tables a set: direction x family
+	l.sets = size(naclMapNaclTables, int(naclNaclTidNACL_TID_SET))
 	l.bitmaps = size(naclMapNaclBm, 1)
 	l.nodes = size(naclMapNaclNodes, 256) // a node is 256 entries
 	l.rinfo = min(size(naclMapNaclRinfo, 1), size(naclMapNaclCtr, 1))

@@ -79,7 +79,7 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	var live [2][2]naclLive
 	for e := 0; e < 2; e++ {
 		for f := 0; f < 2; f++ {
-			l, err := n.writeTable(set*4+uint32(e*2+f), img.Tables[e][f])
+			l, err := n.writeTable(naclTableID(set, e == 1, f == 1), img.Tables[e][f])
 			if err != nil {
 				n.freeSet(set, &live)
 				return fmt.Errorf("nacl %s: %w", acl.ID, err)
@@ -101,6 +101,18 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	// A failed read keeps the generation for Counters to read later.
 	_ = n.fold(a)
 	return nil
+}
+
+// naclTableID is the nacl_tables index of a table of set set.
+func naclTableID(set uint32, egress, v6 bool) uint32 {
+	id := set * uint32(naclNaclTidNACL_TID_SET)
+	if egress {
+		id += uint32(naclNaclTidNACL_TID_EGRESS)
+	}
+	if v6 {
+		id += uint32(naclNaclTidNACL_TID_V6)
+	}
+	return id
 }
 
 // freeSet returns table set set and the pool slots of its tables.

@@ -506,7 +506,7 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 	var slot sgCtSlot
 	fit := s.objs.CtFast.Iterate()
 	for fit.Next(&slotIdx, &slot) {
-		if slot.Used == 1 {
+		if slot.Used == uint64(sgCtSlotStateCT_SLOT_LIVE) {
 			add(&slot.K, &slot.V)
 		}
 	}

@@ -51,6 +51,14 @@ type sgCtSlot struct {
 	V        sgCtVal
 }
 
+type sgCtSlotState uint32
+
+const (
+	sgCtSlotStateCT_SLOT_FREE sgCtSlotState = 0
+	sgCtSlotStateCT_SLOT_LIVE sgCtSlotState = 1
+	sgCtSlotStateCT_SLOT_BUSY sgCtSlotState = 2
+)
+
 type sgCtState uint32
 
 const (
@@ -213,6 +221,13 @@ type sgSgConfig struct {
 	Rsv6Any    uint32
 }
 
+type sgSgDir uint32
+
+const (
+	sgSgDirSG_DIR_OUT sgSgDir = 0
+	sgSgDirSG_DIR_IN  sgSgDir = 1
+)
+
 type sgSgDrop uint32
 
 const (
@@ -253,6 +268,14 @@ type sgSgEnt struct {
 	Full uint8
 }
 
+type sgSgLimit uint32
+
+const (
+	sgSgLimitSG_PROTO_OTHER   sgSgLimit = 256
+	sgSgLimitSG_MAX_NODE_ENTS sgSgLimit = 4096
+	sgSgLimitSG_SEARCH_STEPS  sgSgLimit = 13
+)
+
 type sgSgLpmKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -278,6 +301,14 @@ const (
 	sgSgNodeFlagSG_NODE_ZERO_SORTED sgSgNodeFlag = 1
 	sgSgNodeFlagSG_NODE_REST_SORTED sgSgNodeFlag = 2
 	sgSgNodeFlagSG_NODE_HAS_FULL    sgSgNodeFlag = 4
+)
+
+type sgSgOpen uint32
+
+const (
+	sgSgOpenSG_OPEN_ALL sgSgOpen = 1
+	sgSgOpenSG_OPEN_TCP sgSgOpen = 2
+	sgSgOpenSG_OPEN_UDP sgSgOpen = 4
 )
 
 type sgSgStats struct {
@@ -317,37 +348,41 @@ type sgVpcEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgMapCtFast        = "ct_fast"
-	sgMapCtTable       = "ct_table"
-	sgMapFlowAddr      = "flow_addr"
-	sgMapFlowEni       = "flow_eni"
-	sgMapFlowFast0     = "flow_fast0"
-	sgMapFlowFast1     = "flow_fast1"
-	sgMapFlowGen       = "flow_gen"
-	sgMapFlowSkip      = "flow_skip"
-	sgMapFlowTab0      = "flow_tab0"
-	sgMapFlowTab1      = "flow_tab1"
-	sgMapSgEni         = "sg_eni"
-	sgMapSgEnts        = "sg_ents"
-	sgMapSgEvents      = "sg_events"
-	sgMapSgReserved    = "sg_reserved"
-	sgMapSgRules       = "sg_rules"
-	sgMapSgStats       = "sg_stats"
-	sgProgSgEgress     = "sg_egress"
-	sgProgSgIngress    = "sg_ingress"
-	sgProgSgParseOnly  = "sg_parse_only"
-	sgProgSgSweep      = "sg_sweep"
-	sgVarCtStateBtf    = "_ct_state_btf"
-	sgVarSgDropBtf     = "_sg_drop_btf"
-	sgVarSgEvDirBtf    = "_sg_ev_dir_btf"
-	sgVarSgEvKindBtf   = "_sg_ev_kind_btf"
-	sgVarSgEventBtf    = "_sg_event_btf"
-	sgVarSgNodeFlagBtf = "_sg_node_flag_btf"
-	sgVarFlowEnabled   = "flow_enabled"
-	sgVarNowOffset     = "now_offset"
-	sgVarNowOverride   = "now_override"
-	sgVarSgCfg         = "sg_cfg"
-	sgVarSgGen         = "sg_gen"
+	sgMapCtFast         = "ct_fast"
+	sgMapCtTable        = "ct_table"
+	sgMapFlowAddr       = "flow_addr"
+	sgMapFlowEni        = "flow_eni"
+	sgMapFlowFast0      = "flow_fast0"
+	sgMapFlowFast1      = "flow_fast1"
+	sgMapFlowGen        = "flow_gen"
+	sgMapFlowSkip       = "flow_skip"
+	sgMapFlowTab0       = "flow_tab0"
+	sgMapFlowTab1       = "flow_tab1"
+	sgMapSgEni          = "sg_eni"
+	sgMapSgEnts         = "sg_ents"
+	sgMapSgEvents       = "sg_events"
+	sgMapSgReserved     = "sg_reserved"
+	sgMapSgRules        = "sg_rules"
+	sgMapSgStats        = "sg_stats"
+	sgProgSgEgress      = "sg_egress"
+	sgProgSgIngress     = "sg_ingress"
+	sgProgSgParseOnly   = "sg_parse_only"
+	sgProgSgSweep       = "sg_sweep"
+	sgVarCtSlotStateBtf = "_ct_slot_state_btf"
+	sgVarCtStateBtf     = "_ct_state_btf"
+	sgVarSgDirBtf       = "_sg_dir_btf"
+	sgVarSgDropBtf      = "_sg_drop_btf"
+	sgVarSgEvDirBtf     = "_sg_ev_dir_btf"
+	sgVarSgEvKindBtf    = "_sg_ev_kind_btf"
+	sgVarSgEventBtf     = "_sg_event_btf"
+	sgVarSgLimitBtf     = "_sg_limit_btf"
+	sgVarSgNodeFlagBtf  = "_sg_node_flag_btf"
+	sgVarSgOpenBtf      = "_sg_open_btf"
+	sgVarFlowEnabled    = "flow_enabled"
+	sgVarNowOffset      = "now_offset"
+	sgVarNowOverride    = "now_override"
+	sgVarSgCfg          = "sg_cfg"
+	sgVarSgGen          = "sg_gen"
 )
 
 // loadSg returns the embedded CollectionSpec for sg.
@@ -432,17 +467,21 @@ type sgMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
-	CtStateBtf    *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
-	SgDropBtf     *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
-	SgEvDirBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
-	SgEvKindBtf   *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
-	SgEventBtf    *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
-	SgNodeFlagBtf *ebpf.VariableSpec `ebpf:"_sg_node_flag_btf"`
-	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
-	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
-	SgCfg         *ebpf.VariableSpec `ebpf:"sg_cfg"`
-	SgGen         *ebpf.VariableSpec `ebpf:"sg_gen"`
+	CtSlotStateBtf *ebpf.VariableSpec `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.VariableSpec `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.VariableSpec `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.VariableSpec `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.VariableSpec `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	NowOffset      *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride    *ebpf.VariableSpec `ebpf:"now_override"`
+	SgCfg          *ebpf.VariableSpec `ebpf:"sg_cfg"`
+	SgGen          *ebpf.VariableSpec `ebpf:"sg_gen"`
 }
 
 // sgObjects contains all objects after they have been loaded into the kernel.
@@ -524,17 +563,21 @@ func (m *sgMaps) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
-	CtStateBtf    *ebpf.Variable `ebpf:"_ct_state_btf"`
-	SgDropBtf     *ebpf.Variable `ebpf:"_sg_drop_btf"`
-	SgEvDirBtf    *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
-	SgEvKindBtf   *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
-	SgEventBtf    *ebpf.Variable `ebpf:"_sg_event_btf"`
-	SgNodeFlagBtf *ebpf.Variable `ebpf:"_sg_node_flag_btf"`
-	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
-	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
-	NowOverride   *ebpf.Variable `ebpf:"now_override"`
-	SgCfg         *ebpf.Variable `ebpf:"sg_cfg"`
-	SgGen         *ebpf.Variable `ebpf:"sg_gen"`
+	CtSlotStateBtf *ebpf.Variable `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.Variable `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.Variable `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.Variable `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.Variable `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.Variable `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.Variable `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.Variable `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.Variable `ebpf:"flow_enabled"`
+	NowOffset      *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride    *ebpf.Variable `ebpf:"now_override"`
+	SgCfg          *ebpf.Variable `ebpf:"sg_cfg"`
+	SgGen          *ebpf.Variable `ebpf:"sg_gen"`
 }
 
 // sgPrograms contains all programs after they have been loaded into the kernel.

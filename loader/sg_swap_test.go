@@ -105,7 +105,7 @@ func sgFindFlow(t *testing.T, h *sgHarness, port uint16) *CTEntry {
 	var slot sgCtSlot
 	it := h.sg.objs.CtFast.Iterate()
 	for it.Next(&i, &slot) {
-		if slot.Used == 1 && (slot.K.Pa == port || slot.K.Pb == port) {
+		if slot.Used == uint64(sgCtSlotStateCT_SLOT_LIVE) && (slot.K.Pa == port || slot.K.Pb == port) {
 			v := slot.V
 			return &CTEntry{ExpiresIn: time.Duration(v.TimeoutS)*time.Second - (h.now - time.Duration(v.LastNs))}
 		}
