@@ -542,7 +542,10 @@ static __always_inline int nacl_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt p;
 	int r = parse_pkt(data, data_end, &p);
-	return nacl_main(data, data_end, &p, r, ctx->ingress_ifindex, 0, data_end - data) ? XDP_PASS : XDP_DROP;
+	if (nacl_main(data, data_end, &p, r, ctx->ingress_ifindex, 0, data_end - data))
+		return XDP_PASS;
+	cap_drop_xdp(ctx, cap_pending());
+	return XDP_DROP;
 }
 
 /* nacl_filter: generic (skb) mode: the kernel linearizes the skb, so every
@@ -574,7 +577,10 @@ int nacl_filter_tc(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	return nacl_main(data, data_end, &p, r, skb->ingress_ifindex, segs, skb->len) ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	if (nacl_main(data, data_end, &p, r, skb->ingress_ifindex, segs, skb->len))
+		return TC_ACT_UNSPEC;
+	cap_drop_skb(skb, cap_pending());
+	return TC_ACT_SHOT;
 }
 
 /* nacl_parse_only is the benchmark baseline: the same parse and bypass

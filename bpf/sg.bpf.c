@@ -9,7 +9,8 @@
  * packet creates an entry unless its flow is untracked (SG-23/24) or the
  * ENI's conntrack allowance is used up (SG-38). Allowed packets return
  * TC_ACT_UNSPEC ("next"), so later programs on the hook still run;
- * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP).
+ * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP),
+ * and the frame with its verdict while a capture wants drops (capture.h).
  * Not judged at all: non-IP frames, IPv6 ND/MLD, and traffic to or from
  * SG-45's services and router addresses (never tracked either). Non-first
  * fragments are judged by port-unrestricted rules alone, without state.

@@ -35,6 +35,7 @@ enum sg_limit {
 	SG_PROTO_OTHER = 256,    /* LPM protocol slot of protocols without rules of their own */
 	SG_MAX_NODE_ENTS = 4096, /* entries scanned per LPM node (bpf_loop bound) */
 	SG_SEARCH_STEPS = 13,    /* binary-search steps: enough for SG_MAX_NODE_ENTS */
+	SG_DROP_CODES = 8,       /* sg_stats.drops_by entries: enum sg_drop codes */
 };
 
 #define SG_MAX_ENIS 4096   /* sg_stats entries (ENI indexes 1..); the loader reads the map's size */

@@ -34,7 +34,8 @@ type Options struct {
 	// in state.json for `vpcemu status`.
 	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
-	// holds between drains (default loader.DefaultFlowTableSize); a flow beyond it
+	// (and each CPU's spill log, at most 65536) holds between drains
+	// (default loader.DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
 	FlowTableSize int
 	// DropsFileSize and DropsFilesKept bound drops.jsonl: it rotates before

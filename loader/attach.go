@@ -37,6 +37,21 @@ func ParseXDPMode(s string) (XDPMode, error) {
 	return "", fmt.Errorf("attach mode %q: valid values are tc, generic and native", s)
 }
 
+// Priorities of the tc filters (lower runs first; a program that passes
+// a packet, TC_ACT_UNSPEC, hands it to the next): a capture tap that must
+// see frames before the datapath (tapFirstTCPrio), then the internet
+// gateway's NAT and the SG programs (the only datapath programs on their
+// hooks), then the NACL (after the NAT at the gateway, so that inbound
+// tables see private destinations), then a tap that sees what the
+// datapath let through.
+const (
+	tapFirstTCPrio = 1
+	igwTCPrio      = 10
+	sgTCPrio       = 10
+	naclTCPrio     = 20
+	tapLastTCPrio  = 1000
+)
+
 // DefaultNACLMode is the NACL attach mode that meets the throughput targets
 // on veth (BENCHMARKS.md, "Attach mode").
 const DefaultNACLMode = TC

@@ -37,6 +37,7 @@ type Datapath struct {
 	SG    *SG
 	Flows *Flows // the shared flow-log counters; nil without flow logs
 	plan  *vpc.Plan
+	topo  *vpc.Topology
 	mode  XDPMode
 }
 
@@ -62,7 +63,7 @@ func LoadDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (*Datapath, e
 // while they are built: most of its time is the verifier's. On failure it
 // closes whatever it loaded.
 func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, err error) {
-	d = &Datapath{plan: p, mode: o.Mode}
+	d = &Datapath{plan: p, topo: t, mode: o.Mode}
 	defer func() {
 		if err != nil {
 			_ = d.Close()
@@ -125,7 +126,7 @@ func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, 
 // exist by now: the gateway's NAT, then the NACL where packets enter the
 // router (on each uplink: the subnet's outbound table, then the
 // destination subnet's inbound one; at the gateway after the NAT), then
-// the SGs on every ENI.
+// the SGs on every ENI, with their traffic mirror sessions.
 func (d *Datapath) Attach() error {
 	p := d.plan
 	if d.IGW != nil {
@@ -150,6 +151,10 @@ func (d *Datapath) Attach() error {
 			if err := d.SG.Attach(hp); err != nil {
 				return fmt.Errorf("security groups: %w", err)
 			}
+		}
+		// Mirror sources are named by their veths' ifindexes.
+		if err := d.SG.SetMirror(d.topo, p); err != nil {
+			return fmt.Errorf("traffic mirroring: %w", err)
 		}
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -16,13 +15,13 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// flowMapPrefix names bpf/flow.h's maps: present in both the NACL and the
-// SG collections, they are created once per topology (NewFlows) and
-// replace the collections' own at load.
-const flowMapPrefix = "flow_"
+// Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
+// and the SG collections and replaced by one shared set at load.
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
+	"flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
-// are the same; TestNACLLayout checks).
+// are the same; TestFlowsLayout checks).
 type (
 	flowKey     = naclFlowKey
 	flowVal     = naclFlowVal
@@ -94,12 +93,13 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 			f.Close()
 		}
 	}()
-	for name, ms := range spec.Maps {
-		if !strings.HasPrefix(name, flowMapPrefix) {
-			continue
+	for _, name := range flowMapNames {
+		ms, ok := spec.Maps[name]
+		if !ok {
+			return nil, fmt.Errorf("flow map %s missing from the BPF object", name)
 		}
 		ms = ms.Copy()
-		if name == naclMapFlowTab0 || name == naclMapFlowTab1 {
+		if name == "flow_tab0" || name == "flow_tab1" {
 			if maxEntries > 0 {
 				ms.MaxEntries = uint32(maxEntries)
 			}
@@ -140,7 +140,7 @@ func flowTableCap(ncpu int) uint32 {
 }
 
 // TableSize is how many flows each of the two tables holds between drains.
-func (f *Flows) TableSize() int { return int(f.maps[naclMapFlowTab0].MaxEntries()) }
+func (f *Flows) TableSize() int { return int(f.maps["flow_tab0"].MaxEntries()) }
 
 // Replacements are the maps to hand to a collection that includes flow.h.
 func (f *Flows) Replacements() map[string]*ebpf.Map { return f.maps }
@@ -151,10 +151,10 @@ func (f *Flows) Replacements() map[string]*ebpf.Map { return f.maps }
 // the verifier prunes it) and the unused tables shrink to one entry.
 func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, error) {
 	if f == nil {
-		if err := spec.Variables[naclVarFlowEnabled].Set(uint32(0)); err != nil {
+		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{naclMapFlowTab0, naclMapFlowTab1, naclMapFlowFast0, naclMapFlowFast1} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
@@ -194,7 +194,7 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 				}
 			}
 		}
-		if err := f.maps[naclMapFlowEni].Put(idx, &nets); err != nil {
+		if err := f.maps["flow_eni"].Put(idx, &nets); err != nil {
 			return fmt.Errorf("flows: ENI %s: %w", in.ENI.ID, err)
 		}
 		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
@@ -203,7 +203,7 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 			}
 			f.eniByAddr[a] = in.ENI.ID
 			k := flowAddrKey{Addr: words(a), Family: family(a)}
-			if err := f.maps[naclMapFlowAddr].Put(k, flowAddrVal{Eni: idx}); err != nil {
+			if err := f.maps["flow_addr"].Put(k, flowAddrVal{Eni: idx}); err != nil {
 				return fmt.Errorf("flows: address %s: %w", a, err)
 			}
 		}
@@ -223,7 +223,7 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	old := f.gen
 	f.gen ^= 1
-	if err := f.maps[naclMapFlowGen].Put(uint32(0), f.gen); err != nil {
+	if err := f.maps["flow_gen"].Put(uint32(0), f.gen); err != nil {
 		return nil, nil, fmt.Errorf("flows: flip generation: %w", err)
 	}
 	// A program that read the old generation runs to its end within
@@ -417,7 +417,7 @@ func (f *Flows) skips() (map[string]uint64, error) {
 	out := map[string]uint64{}
 	for idx, eni := range f.eniByIdx {
 		var per []uint64
-		if err := f.maps[naclMapFlowSkip].Lookup(idx, &per); err != nil {
+		if err := f.maps["flow_skip"].Lookup(idx, &per); err != nil {
 			return nil, fmt.Errorf("flows: read skipped: %w", err)
 		}
 		var sum uint64

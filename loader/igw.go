@@ -18,10 +18,6 @@ type IGW struct {
 	attached []netns.TCFilter
 }
 
-// Filter priority of the NAT at the router's igw port: first, before the
-// NACL (naclTCPrio).
-const igwTCPrio = 1
-
 // IGWStats are the gateway's packet counters summed over CPUs.
 type IGWStats struct {
 	InNAT, OutNAT    uint64 // packets translated from / towards the internet

@@ -13,6 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type naclCapBuf struct {
+	_ structs.HostLayout
+	H struct {
+		_       structs.HostLayout
+		TsNs    uint64
+		WireLen uint32
+		CapLen  uint32
+		Obj     uint32
+		Rule    uint16
+		Kind    uint8
+		Reason  uint8
+		Dir     uint8
+		Pad     [7]uint8
+	}
+	Data [16384]uint8
+}
+
 type naclEvDir uint32
 
 const (
@@ -234,6 +251,7 @@ const (
 	naclVarNaclStatBtf      = "_nacl_stat_btf"
 	naclVarNaclTidBtf       = "_nacl_tid_btf"
 	naclVarFlowEnabled      = "flow_enabled"
+	naclVarFlowLogPerCpu    = "flow_log_per_cpu"
 	naclVarNaclCfg          = "nacl_cfg"
 )
 
@@ -329,6 +347,7 @@ type naclVariableSpecs struct {
 	NaclStatBtf     *ebpf.VariableSpec `ebpf:"_nacl_stat_btf"`
 	NaclTidBtf      *ebpf.VariableSpec `ebpf:"_nacl_tid_btf"`
 	FlowEnabled     *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu   *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	NaclCfg         *ebpf.VariableSpec `ebpf:"nacl_cfg"`
 }
 
@@ -422,6 +441,7 @@ type naclVariables struct {
 	NaclStatBtf     *ebpf.Variable `ebpf:"_nacl_stat_btf"`
 	NaclTidBtf      *ebpf.Variable `ebpf:"_nacl_tid_btf"`
 	FlowEnabled     *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu   *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	NaclCfg         *ebpf.Variable `ebpf:"nacl_cfg"`
 }
 

@@ -102,10 +102,6 @@ type naclPort struct {
 	link    link.Link       // XDP modes
 }
 
-// Filter priority of the NACL at tc ingress: after the internet gateway's
-// NAT (igwTCPrio), so that inbound tables see private destinations.
-const naclTCPrio = 2
-
 // LoadNACL loads the NACL maps of one topology, with its subnets (opts.Topology)
 // and their NACL associations; Attach loads the program of an attach mode
 // on its first use.

@@ -107,9 +107,6 @@ type sgLimits struct {
 	enis, ents, lpm int
 }
 
-// Filter priority of the SG programs on an ENI veth end (alone there).
-const sgTCPrio = 1
-
 // LoadSG loads the SG programs and maps, compiles t into them and attaches
 // sg_ingress/sg_egress to the tc hooks of every instance's ENI veth end
 // (LoadDatapath does it as a part of the whole datapath).
@@ -204,6 +201,12 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	cfg := sgSgConfig{CtFastMask: uint32(fast - 1), Rsv4Mask: mask4, Rsv6Any: any6}
 	if err := spec.Variables[sgVarSgCfg].Set(cfg); err != nil {
 		return nil, fmt.Errorf("sg: set configuration: %w", err)
+	}
+	// mirror.h's switch: its code is compiled out unless there are sessions.
+	if len(t.TrafficMirror.Sessions) > 0 {
+		if err := spec.Variables[sgVarMirrorEnabled].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("sg: set mirror_enabled: %w", err)
+		}
 	}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {

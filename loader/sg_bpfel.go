@@ -274,6 +274,7 @@ const (
 	sgSgLimitSG_PROTO_OTHER   sgSgLimit = 256
 	sgSgLimitSG_MAX_NODE_ENTS sgSgLimit = 4096
 	sgSgLimitSG_SEARCH_STEPS  sgSgLimit = 13
+	sgSgLimitSG_DROP_CODES    sgSgLimit = 8
 )
 
 type sgSgLpmKey struct {
@@ -348,16 +349,24 @@ type sgVpcEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	sgMapCapCtl         = "cap_ctl"
+	sgMapCapDrops       = "cap_drops"
+	sgMapCapLost        = "cap_lost"
+	sgMapCapScratch     = "cap_scratch"
 	sgMapCtFast         = "ct_fast"
 	sgMapCtTable        = "ct_table"
 	sgMapFlowAddr       = "flow_addr"
 	sgMapFlowEni        = "flow_eni"
-	sgMapFlowFast0      = "flow_fast0"
-	sgMapFlowFast1      = "flow_fast1"
+	sgMapFlowFast       = "flow_fast"
 	sgMapFlowGen        = "flow_gen"
+	sgMapFlowLog        = "flow_log"
+	sgMapFlowLogn       = "flow_logn"
 	sgMapFlowSkip       = "flow_skip"
 	sgMapFlowTab0       = "flow_tab0"
 	sgMapFlowTab1       = "flow_tab1"
+	sgMapMirrorOut      = "mirror_out"
+	sgMapMirrorPairs    = "mirror_pairs"
+	sgMapMirrorSrc      = "mirror_src"
 	sgMapSgEni          = "sg_eni"
 	sgMapSgEnts         = "sg_ents"
 	sgMapSgEvents       = "sg_events"
@@ -379,6 +388,8 @@ const (
 	sgVarSgNodeFlagBtf  = "_sg_node_flag_btf"
 	sgVarSgOpenBtf      = "_sg_open_btf"
 	sgVarFlowEnabled    = "flow_enabled"
+	sgVarFlowLogPerCpu  = "flow_log_per_cpu"
+	sgVarMirrorEnabled  = "mirror_enabled"
 	sgVarNowOffset      = "now_offset"
 	sgVarNowOverride    = "now_override"
 	sgVarSgCfg          = "sg_cfg"
@@ -478,6 +489,8 @@ type sgVariableSpecs struct {
 	SgNodeFlagBtf  *ebpf.VariableSpec `ebpf:"_sg_node_flag_btf"`
 	SgOpenBtf      *ebpf.VariableSpec `ebpf:"_sg_open_btf"`
 	FlowEnabled    *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.VariableSpec `ebpf:"mirror_enabled"`
 	NowOffset      *ebpf.VariableSpec `ebpf:"now_offset"`
 	NowOverride    *ebpf.VariableSpec `ebpf:"now_override"`
 	SgCfg          *ebpf.VariableSpec `ebpf:"sg_cfg"`
@@ -574,6 +587,8 @@ type sgVariables struct {
 	SgNodeFlagBtf  *ebpf.Variable `ebpf:"_sg_node_flag_btf"`
 	SgOpenBtf      *ebpf.Variable `ebpf:"_sg_open_btf"`
 	FlowEnabled    *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.Variable `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.Variable `ebpf:"mirror_enabled"`
 	NowOffset      *ebpf.Variable `ebpf:"now_offset"`
 	NowOverride    *ebpf.Variable `ebpf:"now_override"`
 	SgCfg          *ebpf.Variable `ebpf:"sg_cfg"`

@@ -380,13 +380,7 @@ func (c *diffChecker) check(n int) bool {
 			p, out = g.next(f)
 			inst = f.inst
 		}
-		var want rules.SGVerdict
-		if rules.ReservedService(c.topo, p.Src) || rules.ReservedService(c.topo, p.Dst) {
-			// SG-45 / PATH-6: no SG judges it, nothing tracks it
-			want = rules.SGVerdict{Allow: true, Reason: "reserved"}
-		} else {
-			want = c.ct.Process(h.now, inst, out, p)
-		}
+		want := c.ct.Process(h.now, inst, out, p)
 		got := h.run(inst, out, p)
 		c.reasons[want.Reason]++
 		if (got == sgPass) != want.Allow {

@@ -18,7 +18,7 @@ import (
 type datapathOpts struct {
 	rules    int    // N non-matching rules in the bench NACL and SG
 	nacl     bool   // NACL programs where packets enter the router (both uplinks)
-	sg       bool   // SG tcx programs on both ENIs
+	sg       bool   // SG programs on both ENIs
 	flowLogs bool   // count flows in the programs and drain them every second
 	mode     string // XDP mode of the NACL programs
 	// scrape reads every counter /metrics exports (NACL rule counters, each
@@ -143,6 +143,21 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		for i := len(closers) - 1; i >= 0; i-- {
 			_ = closers[i]()
 		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	if o.scrape {
+		closers = append(closers, scrapeEverySecond(t, d.NACL, d.SG, v))
+	}
+	if o.capture {
+		c, err := captureServer(t)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, c)
 	}
 	flows := d.Flows
 	if flows != nil {
