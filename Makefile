@@ -42,11 +42,11 @@ build: ## compile bin/vpcemu (uses committed BPF objects; no clang needed)
 install: build ## install bin/vpcemu as /usr/local/bin/vpcemu
 	install -m 0755 $(BIN) /usr/local/bin/vpcemu
 
-generate: ## rebuild bpf/*.c into loader/*_bpfel.{go,o} (needs clang)
+generate: ## rebuild bpf/*.c into loader/*_bpfel.{go,o} and rules/datapath_gen.go (needs clang)
 	$(GO) generate ./loader/...
 
 check-generated: generate ## fail if the committed BPF objects are not what bpf/ builds
-	@git diff --exit-code --stat -- loader/ || { echo "generated BPF objects are stale: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code --stat -- loader/ rules/datapath_gen.go || { echo "generated BPF objects are stale: run 'make generate' and commit"; exit 1; }
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -370,6 +371,12 @@ func (v View) NetworkAcls() []NetworkAcl {
 // NACLAssociationID is the id of a subnet's association with its NACL.
 func NACLAssociationID(subnet, nacl string) string { return DerivedID("aclassoc", subnet, nacl) }
 
+// The rule numbers of the implicit deny entries (`*`).
+const (
+	naclStarIPv4 = rules.NACLDefaultRuleIPv4
+	naclStarIPv6 = rules.NACLDefaultRuleIPv6
+)
+
 // NetworkAcl renders one NACL: egress entries then ingress, each by rule
 // number and ending with the implicit deny entries 32767 (and 32768 for
 // ::/0 when the VPC has IPv6), as EC2 lists them (API-22).
@@ -388,9 +395,9 @@ func (v View) NetworkAcl(a *vpc.NetworkACL) NetworkAcl {
 		for i := range rules {
 			out.Entries = append(out.Entries, NACLEntry(&rules[i], egress))
 		}
-		out.Entries = append(out.Entries, NetworkAclEntry{RuleNumber: Int(32767), Protocol: "-1", RuleAction: "deny", Egress: Bool(egress), CidrBlock: "0.0.0.0/0"})
+		out.Entries = append(out.Entries, NetworkAclEntry{RuleNumber: Int(naclStarIPv4), Protocol: "-1", RuleAction: "deny", Egress: Bool(egress), CidrBlock: "0.0.0.0/0"})
 		if ipv6 {
-			out.Entries = append(out.Entries, NetworkAclEntry{RuleNumber: Int(32768), Protocol: "-1", RuleAction: "deny", Egress: Bool(egress), Ipv6CidrBlock: "::/0"})
+			out.Entries = append(out.Entries, NetworkAclEntry{RuleNumber: Int(naclStarIPv6), Protocol: "-1", RuleAction: "deny", Egress: Bool(egress), Ipv6CidrBlock: "::/0"})
 		}
 	}
 	for i := range v.T.Subnets {

@@ -68,9 +68,11 @@ struct ct_val {
 };
 
 /* Slot states of ct_fast. */
-#define CT_SLOT_FREE 0
-#define CT_SLOT_LIVE 1
-#define CT_SLOT_BUSY 2 /* being written by one CPU (claimed with cmpxchg) */
+enum ct_slot_state {
+	CT_SLOT_FREE = 0,
+	CT_SLOT_LIVE = 1,
+	CT_SLOT_BUSY = 2, /* being written by one CPU (claimed with cmpxchg) */
+};
 
 /* One slot of the direct-mapped table: most entries live here, found with
  * an inlined array access and a key compare instead of a hash-map lookup. */

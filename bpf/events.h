@@ -1,26 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* events.h: the drop/verdict event that datapath programs push into a ring
- * buffer for flow logs and `vpcemu explain`. One fixed 72-byte record, the
- * same for every program (NACL now; SG may reuse it with its own kind and
- * reason codes). Go mirror: loader.Event (layout checked against bpf2go).
+ * buffer (`vpcemu drops`). One fixed 72-byte record, the same for every
+ * program, each with its own kind and reason codes. The Go side decodes it
+ * into the struct bpf2go generates from this one.
  */
 #ifndef VPCEMU_EVENTS_H
 #define VPCEMU_EVENTS_H
 
 #include <linux/types.h>
 
-/* vpc_event.kind */
-#define EV_NACL_DROP 1 /* a NACL rule (or `*`) dropped the packet */
-#define EV_SG_DROP 2   /* reserved for the SG program */
+/* The enums below are the Go side's constants too (bpf2go -type). */
 
-/* vpc_event.reason */
-#define EV_REASON_RULE 0      /* the rule in vpc_event.rule decided */
-#define EV_REASON_MALFORMED 1 /* truncated/invalid headers; rule is 0 */
-#define EV_REASON_NO_TABLE 2  /* attach point without a NACL; rule is `*` */
+/* vpc_event.kind */
+enum ev_kind {
+	EV_NACL_DROP = 1, /* a NACL rule (or `*`) dropped the packet */
+	EV_SG_DROP = 2,   /* the SG program dropped it; reason is enum sg_drop */
+};
+
+/* vpc_event.reason of EV_NACL_DROP */
+enum ev_reason {
+	EV_REASON_RULE = 0,      /* the rule in vpc_event.rule decided */
+	EV_REASON_MALFORMED = 1, /* truncated/invalid headers; rule is 0 */
+	EV_REASON_NO_TABLE = 2,  /* the NACL has no (readable) table; rule is `*` */
+};
 
 /* vpc_event.dir */
-#define EV_DIR_INBOUND 0  /* entering the subnet / received by the ENI */
-#define EV_DIR_OUTBOUND 1 /* leaving the subnet / sent by the ENI */
+enum ev_dir {
+	EV_DIR_INBOUND = 0,  /* entering the subnet / received by the ENI */
+	EV_DIR_OUTBOUND = 1, /* leaving the subnet / sent by the ENI */
+};
 
 struct vpc_event {
 	__u64 ts_ns;     /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -32,9 +40,9 @@ struct vpc_event {
 	__u32 packets;   /* wire packets (GSO segments) this verdict covered */
 	__u32 bytes;     /* IP bytes on the wire for those packets */
 	__u16 rule;      /* deciding rule number; 32767/32768 = `*`; 0 = none */
-	__u8 kind;       /* EV_* */
-	__u8 reason;     /* EV_REASON_* */
-	__u8 dir;        /* EV_DIR_* */
+	__u8 kind;       /* enum ev_kind */
+	__u8 reason;     /* enum ev_reason (NACL), enum sg_drop (SG) */
+	__u8 dir;        /* enum ev_dir */
 	__u8 family;     /* 4 or 6; 0 when not parsed */
 	__u8 proto;      /* IANA protocol */
 	__u8 tcp_flags;  /* TCP flags byte */

@@ -2,17 +2,17 @@
 /* igw.bpf.c: the internet gateway's stateless 1:1 NAT (this kernel has no
  * tc act_nat), on the router-side end of the igw veth.
  *
- * igw_ingress (tcx ingress, packets arriving from the internet): an IPv4
+ * igw_ingress (tc ingress, packets arriving from the internet): an IPv4
  *   destination that is a public IP in igw_pub2priv is rewritten to its
  *   private IP; a destination inside the VPC CIDR that arrives unmapped is
  *   dropped (the internet cannot address private IPs directly).
- * igw_egress (tcx egress, packets leaving towards the internet): an IPv4
+ * igw_egress (tc egress, packets leaving towards the internet): an IPv4
  *   source in igw_priv2pub is rewritten to its public IP; any other source
  *   inside the VPC CIDR is dropped (an instance without a public IP cannot
  *   reach the internet).
  * Everything else (IPv6, ARP, the link's own 169.254.100.x traffic) passes
  * untouched: IPv6 addresses are global in AWS too. Every pass hands the
- * packet to the next tcx program (the NACL's, at ingress).
+ * packet to the next tc filter (the NACL's, at ingress).
  *
  * Checksums: the IPv4 header checksum and the TCP/UDP checksum (pseudo
  * header, BPF_F_PSEUDO_HDR, so CHECKSUM_PARTIAL skbs stay right) are fixed
@@ -28,8 +28,8 @@
 #include "parse.h"
 
 #define TC_ACT_SHOT 2
-/* A pass is "next program" (tcx): at ingress the NACL program runs after
- * this one and must see the private destination (nacl.bpf.c). */
+/* A pass is "next filter" (TC_ACT_UNSPEC): at ingress the NACL program
+ * runs after this one and must see the private destination (nacl.bpf.c). */
 #define TC_ACT_NEXT -1
 
 #define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
@@ -40,9 +40,13 @@
  * ICMP error quoting an IPv4 header with options plus 8 bytes. */
 #define PULL_LEN (ETH_HLEN + 60 + 8 + 60 + 8)
 
-/* VPC IPv4 CIDR as network-order address and mask (set by the loader). */
-volatile const __u32 igw_vpc_net = 0;
-volatile const __u32 igw_vpc_mask = 0;
+/* Load-time configuration (one volatile const, set by the loader). */
+struct igw_config {
+	__u32 vpc_net;  /* VPC IPv4 CIDR: network-order address */
+	__u32 vpc_mask; /* and mask */
+};
+
+volatile const struct igw_config igw_cfg;
 
 /* public IPv4 (network order) -> private IPv4 (network order) */
 struct {
@@ -70,6 +74,9 @@ enum igw_stat {
 	IGW_STAT_MAX = 5,
 };
 
+/* Keep the ABI enum in BTF so bpf2go emits Go constants for it. */
+enum igw_stat _igw_stat_btf __attribute__((unused));
+
 /* stat index -> packets (per CPU) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -87,7 +94,7 @@ static __always_inline void count(__u32 idx)
 
 static __always_inline int in_vpc(__u32 addr)
 {
-	return igw_vpc_mask != 0 && (addr & igw_vpc_mask) == igw_vpc_net;
+	return igw_cfg.vpc_mask != 0 && (addr & igw_cfg.vpc_mask) == igw_cfg.vpc_net;
 }
 
 /* load_ipv4 makes the headers readable and parses them; returns the

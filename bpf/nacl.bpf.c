@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* nacl.bpf.c: network ACLs where packets enter the VPC router: the
  * router-side end of every subnet uplink veth and of the internet gateway's
- * veth, at tcx ingress (the default, see BENCHMARKS.md) or in XDP (generic
+ * veth, at tc ingress (the default, see BENCHMARKS.md) or in XDP (generic
  * or native mode).
  *
  * One judgement per packet. Every packet that crosses a subnet boundary
@@ -18,9 +18,9 @@
  * reaches the router (NACL-8); traffic the router sends itself comes from a
  * subnet's base+1, which nothing filters anyway.
  *
- * Contract (spec §2). Each attach point is one program instance whose
- * nacl_src_subnet constant names the subnet it receives from (0: none).
- * Per frame:
+ * Contract (spec §2). One program serves every attach point: nacl_port
+ * maps the port (the frame's ingress ifindex) to the subnet it receives
+ * from (0: none). Per frame:
  *   1. non-IP (ARP, ...) passes untouched;
  *   2. malformed IP (truncated Ethernet/IP/extension/L4 header, bad IP
  *      version or IHL, more than IPV6_EXT_MAX extension headers) is dropped
@@ -43,8 +43,8 @@
  * (capture.h).
  *
  * At the internet gateway the program must see the private destination,
- * so it runs at tcx ingress after the gateway's NAT program (igw.bpf.c
- * passes to the next program).
+ * so it runs at tc ingress after the gateway's NAT program (a filter of
+ * lower priority; igw.bpf.c passes to the next filter).
  *
  * Flow logs (flow.h): the outbound judgement is where the verdict on what an
  * ENI sends outside its subnet becomes final, so it counts every packet it
@@ -53,7 +53,7 @@
  * owning the destination: a pass there is judged again by that ENI's SG.
  * Neither looks the ENI up: the loader attributes by address.
  *
- * Counting wire packets. At tcx the skb's gso_segs is exact. XDP sees one
+ * Counting wire packets. At tc the skb's gso_segs is exact. XDP sees one
  * frame; in generic mode on a veth that frame can be a GSO super-packet (TSO
  * kept, see BENCHMARKS.md) and the skb with its gso_segs is out of reach.
  * For TCP/UDP frames longer than the MTU the XDP program estimates the
@@ -74,33 +74,28 @@
 #endif
 #include "capture.h"
 
-/* The subnet this program instance's port receives from (0: none, the
- * internet gateway), set by the loader per attach: a port's subnet never
- * changes, its NACL does (nacl_subnet). */
-volatile const __u32 nacl_src_subnet = 0;
-/* The destination-subnet tries (nacl_nodes) of IPv4 ([0]) and IPv6 ([1]):
- * root node, or NACL_NO_TRIE; the address bytes every subnet shares
- * (skip), and their value and mask (network order, 4 words per family). */
-volatile const __u32 nacl_sub_root[2] = {NACL_NO_TRIE, NACL_NO_TRIE};
-volatile const __u32 nacl_sub_skip[2] = {0, 0};
-volatile const __u32 nacl_sub_pfx[2][4] = {};
-volatile const __u32 nacl_sub_mask[2][4] = {};
-/* Reserved-address candidates: an IPv4 address h (host order) can be a
- * subnet's base+1..3 or the VPC's base+2 only if (h & 3) != 0 and
- * (h & nacl_rsv4_mask) == 0 (the loader ANDs the prefixes' host masks). */
-volatile const __u32 nacl_rsv4_mask = 0;
-/* 1 when an IPv6 subnet is longer than /64: every address is a candidate. */
-volatile const __u32 nacl_rsv6_any = 0;
-/* Link MTU used to count GSO segments. */
-volatile const __u32 nacl_mtu = 9001;
+/* Set once by the loader (nacl.h). */
+volatile const struct nacl_config nacl_cfg = {
+	.sub_root = {NACL_NO_TRIE, NACL_NO_TRIE},
+	.mtu = 9001,
+};
 
 struct in6_key {
 	__u32 a[4]; /* network order */
 };
 
-#define NACL_VALID 0x80000000u /* nacl_subnet: configured */
-#define NACL_ENTRY_ACL(e) ((e) & 0xffff)               /* nacl_subnet: the NACL */
-#define NACL_ENTRY_SET(e) (((e) & ~NACL_VALID) >> 16) /* nacl_subnet: its live set */
+#define NACL_ENTRY_ACL(e) ((e) & 0xffff)                     /* nacl_subnet: the NACL */
+#define NACL_ENTRY_SET(e) (((e) & ~(__u32)NACL_VALID) >> 16) /* nacl_subnet: its live set */
+
+/* router port ifindex -> the subnet it receives from (0: none, the
+ * internet gateway): the loader writes it when it attaches there. A port's
+ * subnet never changes, its NACL does (nacl_subnet). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NACL_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} nacl_port SEC(".maps");
 
 /* subnet index -> NACL_VALID | live table set << 16 | its NACL's index
  * (NACL-2: exactly one; set 0: the NACL has no tables, everything hits `*`) */
@@ -191,6 +186,13 @@ struct {
 
 /* Keep the ABI types in BTF so bpf2go emits Go mirrors for them. */
 struct vpc_event _nacl_event_btf __attribute__((unused));
+enum ev_kind _nacl_ev_kind_btf __attribute__((unused));
+enum ev_reason _nacl_ev_reason_btf __attribute__((unused));
+enum ev_dir _nacl_ev_dir_btf __attribute__((unused));
+enum nacl_stat _nacl_stat_btf __attribute__((unused));
+enum nacl_entry _nacl_entry_btf __attribute__((unused));
+enum nacl_limit _nacl_limit_btf __attribute__((unused));
+enum nacl_tid _nacl_tid_btf __attribute__((unused));
 
 static __always_inline void stat(__u32 idx, __u32 n)
 {
@@ -224,7 +226,7 @@ static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p
 	*bytes = len;
 	if (gso_segs == 1)
 		return 1;
-	if (gso_segs == 0 && len <= nacl_mtu)
+	if (gso_segs == 0 && len <= nacl_cfg.mtu)
 		return 1;
 	if (p->frag != FRAG_NONE || p->l4_off <= ETH_HLEN ||
 	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
@@ -238,9 +240,9 @@ static __always_inline __u32 wire_segs(void *data, void *data_end, struct pkt *p
 		*bytes = len + (gso_segs - 1) * hdr;
 		return gso_segs;
 	}
-	if (hdr >= nacl_mtu || hdr >= len)
+	if (hdr >= nacl_cfg.mtu || hdr >= len)
 		return 1;
-	__u32 seg = nacl_mtu - hdr;
+	__u32 seg = nacl_cfg.mtu - hdr;
 	__u32 segs = (len - hdr + seg - 1) / seg;
 	*bytes = len + (segs - 1) * hdr;
 	return segs;
@@ -281,7 +283,7 @@ static __always_inline int v4_reserved(__u32 a)
 	__u32 h = bpf_ntohl(a);
 	if ((h >> 16) == 0xa9fe)
 		return 1;
-	if (!(h & 3) || (h & nacl_rsv4_mask))
+	if (!(h & 3) || (h & nacl_cfg.rsv4_mask))
 		return 0;
 	return bpf_map_lookup_elem(&nacl_rsv4, &a) != NULL;
 }
@@ -295,7 +297,7 @@ static __always_inline int v6_reserved(__u32 *a)
 	__u32 l = bpf_ntohl(a[3]);
 	if (!(l & 3))
 		return 0;
-	if (!nacl_rsv6_any && (a[2] != 0 || l > 3))
+	if (!nacl_cfg.rsv6_any && (a[2] != 0 || l > 3))
 		return 0;
 	return bpf_map_lookup_elem(&nacl_rsv6, a) != NULL;
 }
@@ -350,14 +352,14 @@ static __always_inline __u32 dst_subnet(struct pkt *p)
 	if (p->family != 4 && p->family != 6)
 		return 0; /* a malformed frame's IP header did not parse */
 	__u32 f = p->family == 6;
-	__u32 root = nacl_sub_root[f];
+	__u32 root = nacl_cfg.sub_root[f];
 	if (root == NACL_NO_TRIE)
 		return 0;
 	for (int i = 0; i < 4; i++)
-		if ((p->daddr[i] & nacl_sub_mask[f][i]) != nacl_sub_pfx[f][i])
+		if ((p->daddr[i] & nacl_cfg.sub_mask[f][i]) != nacl_cfg.sub_pfx[f][i])
 			return 0;
 	__u64 leaf;
-	if (trie_leaf(root, (__u8 *)p->daddr, p->family, nacl_sub_skip[f], &leaf) < 0)
+	if (trie_leaf(root, (__u8 *)p->daddr, p->family, nacl_cfg.sub_skip[f], &leaf) < 0)
 		return 0;
 	return (__u32)leaf;
 }
@@ -448,12 +450,12 @@ static __always_inline void flow_count(struct pkt *p, __u32 egress, int reject, 
  * cost 15 ns per packet (40 rules: 1.57x parse-only became 2.1x). */
 static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 segs, __u32 bytes)
 {
-	__u16 star = p->family == 4 ? 32767 : 32768;
+	__u16 star = nacl_cfg.star[p->family == 6];
 	__u32 acl = NACL_ENTRY_ACL(nacl);
 	__u32 set = NACL_ENTRY_SET(nacl);
 	if (set == 0 || set >= NACL_MAX_SETS)
 		goto no_table;
-	__u32 tid = set * 4 + (egress ? NACL_TID_EGRESS : 0) + (p->family == 6 ? NACL_TID_V6 : 0);
+	__u32 tid = set * NACL_TID_SET + (egress ? NACL_TID_EGRESS : 0) + (p->family == 6 ? NACL_TID_V6 : 0);
 	struct nacl_table *t = bpf_map_lookup_elem(&nacl_tables, &tid);
 	if (!t)
 		goto no_table;
@@ -461,22 +463,25 @@ static __always_inline int judge(struct pkt *p, __u32 nacl, __u32 egress, __u32 
 	if (bit < 0 || bit > t->nrules)
 		goto no_table;
 	__u32 ri = t->rinfo_base + bit;
+	/* A direct table's header holds its actions: only a drop, or a larger
+	 * table, reads the rule's info (number, action). The rule's counter
+	 * counts the packet once its verdict is known, so that a packet
+	 * denied for a missing info counts as "no table" alone. */
+	int allow = t->direct && ((t->allow >> (bit & 63)) & 1);
+	struct nacl_rinfo *info = NULL;
+	if (!allow) {
+		info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
+		if (!info)
+			goto no_table;
+		allow = info->allow;
+	}
 	struct nacl_ctr *c = bpf_map_lookup_elem(&nacl_ctr, &ri);
 	if (c) {
 		c->packets += segs;
 		c->bytes += bytes;
 	}
-	/* A direct table's header holds its actions: only a drop, or a larger
-	 * table, reads the rule's info (number, action). */
-	int allow = t->direct && ((t->allow >> (bit & 63)) & 1);
-	if (!allow) {
-		struct nacl_rinfo *info = bpf_map_lookup_elem(&nacl_rinfo, &ri);
-		if (!info)
-			goto no_table;
-		allow = info->allow;
-		if (!allow)
-			emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
-	}
+	if (!allow)
+		emit(p, acl, egress, info->number, EV_REASON_RULE, segs, bytes);
 	flow_count(p, egress, !allow, segs, bytes);
 	return allow;
 
@@ -487,12 +492,21 @@ no_table:
 	return 0;
 }
 
-/* nacl_main judges one parsed frame (r: parse_pkt's result): 1 pass, 0
- * drop. gso_segs and frame_len as for wire_segs. */
-static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, int r,
-				     __u32 gso_segs, __u32 frame_len)
+/* port_subnet returns the subnet the router port ifindex receives from
+ * (0: none). */
+static __always_inline __u32 port_subnet(__u32 ifindex)
 {
-	__u32 src = nacl_src_subnet;
+	__u32 *s = bpf_map_lookup_elem(&nacl_port, &ifindex);
+	return s ? *s : 0;
+}
+
+/* nacl_main judges one parsed frame (r: parse_pkt's result) that entered
+ * the router on port ifindex: 1 pass, 0 drop. gso_segs and frame_len as
+ * for wire_segs. */
+static __always_inline int nacl_main(void *data, void *data_end, struct pkt *p, int r,
+				     __u32 ifindex, __u32 gso_segs, __u32 frame_len)
+{
+	__u32 src = port_subnet(ifindex);
 
 	if (r == PARSE_NOT_IP) {
 		stat(NACL_ST_NONIP, 1);
@@ -528,7 +542,7 @@ static __always_inline int nacl_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt p;
 	int r = parse_pkt(data, data_end, &p);
-	if (nacl_main(data, data_end, &p, r, 0, data_end - data))
+	if (nacl_main(data, data_end, &p, r, ctx->ingress_ifindex, 0, data_end - data))
 		return XDP_PASS;
 	cap_drop_xdp(ctx, cap_pending());
 	return XDP_DROP;
@@ -551,10 +565,10 @@ int nacl_filter_frags(struct xdp_md *ctx)
 	return nacl_xdp(ctx);
 }
 
-/* nacl_filter_tc: the same judgement at tcx ingress (--xdp-mode tcx, see
+/* nacl_filter_tc: the same judgement at tc ingress (--xdp-mode tc, see
  * BENCHMARKS.md): no copy of the skb head as generic XDP makes, and the
- * skb's exact GSO segment count. A pass is TC_ACT_UNSPEC (tcx: next
- * program), a drop TC_ACT_SHOT. */
+ * skb's exact GSO segment count. A pass is TC_ACT_UNSPEC (the next filter),
+ * a drop TC_ACT_SHOT. */
 SEC("tc")
 int nacl_filter_tc(struct __sk_buff *skb)
 {
@@ -563,7 +577,7 @@ int nacl_filter_tc(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	if (nacl_main(data, data_end, &p, r, segs, skb->len))
+	if (nacl_main(data, data_end, &p, r, skb->ingress_ifindex, segs, skb->len))
 		return TC_ACT_UNSPEC;
 	cap_drop_skb(skb, cap_pending());
 	return TC_ACT_SHOT;

@@ -42,34 +42,49 @@
 
 #include <linux/types.h>
 
-#define NACL_MAX_RULES 1024 /* per table (direction and family) */
-#define NACL_WORDS 16       /* NACL_MAX_RULES / 64 */
-#define NACL_DIRECT_MAX 63  /* tables up to this size keep rule sets in the leaves */
+/* The compiler's limits (rules: constants generated from this enum). */
+enum nacl_limit {
+	NACL_MAX_RULES = 1024, /* per table (direction and family) */
+	NACL_WORDS = 16,       /* NACL_MAX_RULES / 64 */
+	NACL_DIRECT_MAX = 63,  /* tables up to this size keep rule sets in the leaves */
+	NACL_CHILD_BIT = 63,   /* NACL_CHILD's bit */
+};
 #define NACL_MAX_SUBNETS 4096 /* subnet indexes 1..NACL_MAX_SUBNETS-1; 0 = none */
 #define NACL_MAX_ACLS 256
 #define NACL_MAX_SETS 256   /* table sets (>= 2 per NACL for swapping); set 0 unused */
-#define NACL_MAX_TABLES (NACL_MAX_SETS * 4)
+#define NACL_MAX_TABLES (NACL_MAX_SETS * NACL_TID_SET)
 #define NACL_MAX_BITMAPS (1 << 14)
 #define NACL_MAX_NODES 4096 /* 256-entry trie nodes */
 #define NACL_MAX_RINFO (1 << 16)
 #define NACL_ADDR_LEVELS 16 /* trie levels of a 128-bit address */
 
-#define NACL_CHILD (1ULL << 63) /* trie entry: low 32 bits index a child node */
-#define NACL_NO_TRIE 0xffffffffu /* nacl_sub_root*: no subnet of that family */
-#define NACL_NO_ACL 0xffffu      /* vpc_event.obj: no NACL could be named */
+#define NACL_CHILD (1ULL << NACL_CHILD_BIT) /* trie entry: low 32 bits index a child node */
+#define NACL_MAX_PORTS (1 << 16) /* nacl_port entries: router port ifindexes */
 
-/* table id = set * 4 + NACL_TID_EGRESS? + NACL_TID_V6? */
-#define NACL_TID_EGRESS 2
-#define NACL_TID_V6 1
+/* nacl_subnet entries and other words the loader writes (bpf2go -type). */
+enum nacl_entry {
+	NACL_VALID = 0x80000000,  /* nacl_subnet: configured (| set << 16 | acl) */
+	NACL_NO_ACL = 0xffff,     /* vpc_event.obj: no NACL could be named */
+	NACL_NO_TRIE = 0xffffffff, /* nacl_config.sub_root: no subnet of that family */
+};
 
-/* nacl_stats indexes */
-#define NACL_ST_NONIP 0     /* non-IP frames passed */
-#define NACL_ST_BYPASS 1    /* SG-45 services / link-local control passed */
-#define NACL_ST_MALFORMED 2 /* malformed frames dropped */
-#define NACL_ST_EVLOST 3    /* drop events lost (ring buffer full) */
-#define NACL_ST_NOTABLE 4   /* packets denied because the NACL has no tables */
-#define NACL_ST_TRANSIT 5   /* judged by no table: from no subnet, to no subnet */
-#define NACL_ST_MAX 8
+/* table id = set * NACL_TID_SET + NACL_TID_EGRESS? + NACL_TID_V6? */
+enum nacl_tid {
+	NACL_TID_V6 = 1,
+	NACL_TID_EGRESS = 2,
+	NACL_TID_SET = 4, /* tables a set: direction x family */
+};
+
+/* nacl_stats indexes (bpf2go -type) */
+enum nacl_stat {
+	NACL_ST_NONIP = 0,     /* non-IP frames passed */
+	NACL_ST_BYPASS = 1,    /* SG-45 services / link-local control passed */
+	NACL_ST_MALFORMED = 2, /* malformed frames dropped */
+	NACL_ST_EVLOST = 3,    /* drop events lost (ring buffer full) */
+	NACL_ST_NOTABLE = 4,   /* packets denied because the NACL has no (readable) table */
+	NACL_ST_TRANSIT = 5,   /* judged by no table: from no subnet, to no subnet */
+	NACL_ST_MAX = 8,
+};
 
 /* nacl_tables value: one table of a set. */
 struct nacl_table {
@@ -92,7 +107,7 @@ struct nacl_bitmap {
 
 /* nacl_rinfo value: what bit i of a table stands for. */
 struct nacl_rinfo {
-	__u16 number; /* rule number; 32767 (IPv4) / 32768 (IPv6) for `*` */
+	__u16 number; /* rule number; nacl_config.star for `*` */
 	__u8 allow;   /* 1 allow, 0 deny */
 	__u8 pad;
 };
@@ -101,6 +116,26 @@ struct nacl_rinfo {
 struct nacl_ctr {
 	__u64 packets; /* wire packets (GSO segments estimated, see nacl.bpf.c) */
 	__u64 bytes;   /* IP bytes */
+};
+
+/* Load-time configuration (one volatile const, set by the loader). */
+struct nacl_config {
+	/* The destination-subnet tries (nacl_nodes) of IPv4 ([0]) and IPv6
+	 * ([1]): root node, or NACL_NO_TRIE; the address bytes every subnet
+	 * shares (skip), and their value and mask (network order, 4 words
+	 * per family). */
+	__u32 sub_root[2];
+	__u32 sub_skip[2];
+	__u32 sub_pfx[2][4];
+	__u32 sub_mask[2][4];
+	/* Reserved-address candidates: an IPv4 address h (host order) can be
+	 * a subnet's base+1..3 or the VPC's base+2 only if (h & 3) != 0 and
+	 * (h & rsv4_mask) == 0; rsv6_any = 1 when an IPv6 subnet is longer
+	 * than /64 (every address is a candidate). */
+	__u32 rsv4_mask;
+	__u32 rsv6_any;
+	__u32 mtu;     /* link MTU used to count GSO segments */
+	__u16 star[2]; /* rule number of `*`: [0] IPv4, [1] IPv6 (rules package) */
 };
 
 #endif

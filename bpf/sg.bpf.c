@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* sg.bpf.c: security groups on the ENI veth's subnet-side end (tcx).
+/* sg.bpf.c: security groups on the ENI veth's subnet-side end (tc).
  *
- * Contract (spec §1). sg_ingress runs on the tcx ingress hook (frames the
- * instance sends: outbound rules), sg_egress on the tcx egress hook (frames
+ * Contract (spec §1). sg_ingress runs on the tc ingress hook (frames the
+ * instance sends: outbound rules), sg_egress on the tc egress hook (frames
  * it receives: inbound rules). Per packet: conntrack lookup first; a live
  * entry admits the packet whatever the rules say (SG-20, SG-27). On a miss
  * the union of the ENI's rules for the direction decides (SG-4); an admitted
  * packet creates an entry unless its flow is untracked (SG-23/24) or the
  * ENI's conntrack allowance is used up (SG-38). Allowed packets return
- * TC_ACT_UNSPEC (tcx "next"), so later programs on the hook still run;
+ * TC_ACT_UNSPEC ("next"), so later programs on the hook still run;
  * drops return TC_ACT_SHOT and emit a vpc_event (events.h, EV_SG_DROP),
  * and the frame with its verdict while a capture wants drops (capture.h).
  * Not judged at all: non-IP frames, IPv6 ND/MLD, and traffic to or from
@@ -42,14 +42,23 @@
 /* Test clock: now_override != 0 replaces the clock, now_offset shifts it. */
 volatile __u64 now_override;
 volatile __s64 now_offset;
-/* Cheap pre-checks before the sg_reserved lookup: an IPv4 address with a bit
- * of sg_rsv4_mask set is no subnet base+1..3 nor VPC base+2 (the loader
- * ANDs the host masks above bit 1); sg_rsv6_any = 1 when some IPv6 subnet
- * is longer than /64, else only ::1..::3 low words are candidates. */
-volatile __u32 sg_rsv4_mask;
-volatile __u32 sg_rsv6_any;
 /* Live rule-table generation (0 or 1); see sg.h. */
 volatile __u32 sg_gen;
+/* Set once by the loader (sg.h). */
+volatile const struct sg_config sg_cfg = {.ct_fast_mask = (1 << 16) - 1};
+
+/* Keep the ABI types in BTF so bpf2go emits Go constants and mirrors for
+ * them (and the layout test compares both objects' vpc_event). */
+struct vpc_event _sg_event_btf __attribute__((unused));
+enum sg_drop _sg_drop_btf __attribute__((unused));
+enum sg_dir _sg_dir_btf __attribute__((unused));
+enum sg_limit _sg_limit_btf __attribute__((unused));
+enum sg_open _sg_open_btf __attribute__((unused));
+enum sg_node_flag _sg_node_flag_btf __attribute__((unused));
+enum ct_state _ct_state_btf __attribute__((unused));
+enum ct_slot_state _ct_slot_state_btf __attribute__((unused));
+enum ev_kind _sg_ev_kind_btf __attribute__((unused));
+enum ev_dir _sg_ev_dir_btf __attribute__((unused));
 
 /* (instance MAC, gen) -> ENI configuration */
 struct {
@@ -62,7 +71,7 @@ struct {
 /* (ENI, gen, dir, family, proto, peer prefix) -> slice of sg_ents */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1 << 18);
+	__uint(max_entries, SG_MAX_LPM);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sg_lpm_key);
 	__type(value, struct sg_lpm_val);
@@ -85,16 +94,13 @@ struct {
 	__type(value, struct ct_val);
 } ct_table SEC(".maps");
 
-/* hash(key) & ct_fast_mask -> slot; the loader sizes it (a power of two) */
+/* hash(key) & sg_cfg.ct_fast_mask -> slot; the loader sizes it (a power of two) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << 16);
 	__type(key, __u32);
 	__type(value, struct ct_slot);
 } ct_fast SEC(".maps");
-
-/* ct_fast max_entries - 1, set by the loader */
-volatile const __u32 ct_fast_mask = (1 << 16) - 1;
 
 /* ENI index -> counters */
 struct {
@@ -128,7 +134,7 @@ static __always_inline int reserved(const __u32 *a, __u8 family)
 	if (family == 4) {
 		if ((h >> 16) == 0xa9fe)
 			return 1;
-		if (!(h & 3) || (h & sg_rsv4_mask))
+		if (!(h & 3) || (h & sg_cfg.rsv4_mask))
 			return 0;
 	} else {
 		if (h == 0xfd000ec2 || (h & 0xffc00000) == 0xfe800000)
@@ -136,7 +142,7 @@ static __always_inline int reserved(const __u32 *a, __u8 family)
 		__u32 l = bpf_ntohl(a[3]);
 		if (!(l & 3))
 			return 0;
-		if (!sg_rsv6_any && (a[2] != 0 || l > 3))
+		if (!sg_cfg.rsv6_any && (a[2] != 0 || l > 3))
 			return 0;
 	}
 	struct sg_addr k;
@@ -530,7 +536,7 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	struct ct_slot *sl = NULL;
 	if (r == PARSE_IP && p.frag != FRAG_LATER) {
 		ct_key_of(&p, ek.mac, &ck, &side);
-		__u32 h = ct_hash(&ck) & ct_fast_mask;
+		__u32 h = ct_hash(&ck) & sg_cfg.ct_fast_mask;
 		sl = bpf_map_lookup_elem(&ct_fast, &h);
 		if (!sl)
 			return TC_ACT_SHOT;

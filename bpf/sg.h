@@ -3,8 +3,8 @@
  *
  * Contract. One set of maps per topology serves every ENI attach point.
  * The ENI is identified by the instance's eth0 MAC: the source MAC on the
- * tcx ingress hook of the ENI veth's subnet-side end (what the instance
- * sends, SG outbound rules) and the destination MAC on its tcx egress hook
+ * tc ingress hook of the ENI veth's subnet-side end (what the instance
+ * sends, SG outbound rules) and the destination MAC on its tc egress hook
  * (what the instance receives, SG inbound rules). ifindexes are not unique
  * across subnet namespaces, MACs of a plan are.
  *
@@ -24,27 +24,40 @@
 
 #include <linux/types.h>
 
-#define SG_DIR_OUT 0 /* the instance sends: tcx ingress of the ENI veth end */
-#define SG_DIR_IN 1  /* the instance receives: tcx egress of the ENI veth end */
+/* The rule compiler's side of this ABI (rules: constants generated from
+ * these enums). */
+enum sg_dir {
+	SG_DIR_OUT = 0, /* the instance sends: tc ingress of the ENI veth end */
+	SG_DIR_IN = 1,  /* the instance receives: tc egress of the ENI veth end */
+};
 
-#define SG_PROTO_OTHER 256 /* LPM protocol slot of protocols without rules of their own */
+enum sg_limit {
+	SG_PROTO_OTHER = 256,    /* LPM protocol slot of protocols without rules of their own */
+	SG_MAX_NODE_ENTS = 4096, /* entries scanned per LPM node (bpf_loop bound) */
+	SG_SEARCH_STEPS = 13,    /* binary-search steps: enough for SG_MAX_NODE_ENTS */
+	SG_DROP_CODES = 8,       /* sg_stats.drops_by entries: enum sg_drop codes */
+};
 
-#define SG_MAX_ENIS 4096
+#define SG_MAX_ENIS 4096   /* sg_stats entries (ENI indexes 1..); the loader reads the map's size */
 #define SG_MAX_ENTS (1 << 18) /* sg_ents slots: half per generation */
-#define SG_MAX_NODE_ENTS 4096 /* entries scanned per LPM node (bpf_loop bound) */
+#define SG_MAX_LPM (1 << 18)  /* sg_rules nodes: both generations */
 
 /* open[] bits: the direction has a /0 rule (of that family) admitting... */
-#define SG_OPEN_ALL 1 /* ...every protocol */
-#define SG_OPEN_TCP 2 /* ...TCP on all ports */
-#define SG_OPEN_UDP 4 /* ...UDP on all ports */
+enum sg_open {
+	SG_OPEN_ALL = 1, /* ...every protocol */
+	SG_OPEN_TCP = 2, /* ...TCP on all ports */
+	SG_OPEN_UDP = 4, /* ...UDP on all ports */
+};
 
-/* Drop reasons: vpc_event.reason of EV_SG_DROP events (events.h), RA-7. */
-#define SG_DROP_RULES_MISMATCH 1 /* ENI_SG_RULES_MISMATCH */
-#define SG_DROP_NO_RULES 2       /* SG_HAS_NO_RULES */
-#define SG_DROP_ALLOWANCE 3      /* CONNTRACK_ALLOWANCE_EXCEEDED */
-#define SG_DROP_UNKNOWN_ENI 4    /* frame of no known ENI (spoofed/foreign MAC) */
-#define SG_DROP_MALFORMED 5      /* truncated or invalid IP header */
-#define SG_DROP_CODES 8          /* sg_stats.drops_by entries */
+/* Drop reasons: vpc_event.reason of EV_SG_DROP events (events.h), RA-7;
+ * the Go side's constants too (bpf2go -type). */
+enum sg_drop {
+	SG_DROP_RULES_MISMATCH = 1, /* ENI_SG_RULES_MISMATCH */
+	SG_DROP_NO_RULES = 2,       /* SG_HAS_NO_RULES */
+	SG_DROP_ALLOWANCE = 3,      /* CONNTRACK_ALLOWANCE_EXCEEDED */
+	SG_DROP_UNKNOWN_ENI = 4,    /* frame of no known ENI (spoofed/foreign MAC) */
+	SG_DROP_MALFORMED = 5,      /* truncated or invalid IP header */
+};
 
 /* sg_eni key: MAC of the instance's eth0 and the table generation. */
 struct sg_eni_key {
@@ -76,12 +89,12 @@ struct sg_lpm_key {
 	__u8 addr[16];   /* peer address, network order; IPv4 in the first 4 bytes */
 };
 
-/* sg_lpm_val.flags */
-#define SG_NODE_ZERO_SORTED 1 /* the /0 group is disjoint port intervals sorted by lo */
-#define SG_NODE_REST_SORTED 2 /* so is the other group */
-#define SG_NODE_HAS_FULL 4    /* an entry is unrestricted (sg_ent.full) */
-
-#define SG_SEARCH_STEPS 13 /* binary-search steps: enough for SG_MAX_NODE_ENTS */
+/* sg_lpm_val.flags (bpf2go -type) */
+enum sg_node_flag {
+	SG_NODE_ZERO_SORTED = 1, /* the /0 group is disjoint port intervals sorted by lo */
+	SG_NODE_REST_SORTED = 2, /* so is the other group */
+	SG_NODE_HAS_FULL = 4,    /* an entry is unrestricted (sg_ent.full) */
+};
 
 /* sg_rules value: a slice of sg_ents, /0 entries first. */
 struct sg_lpm_val {
@@ -113,6 +126,18 @@ struct sg_addr {
 };
 
 /* sg_stats value (array, by ENI index). */
+/* Load-time configuration (one volatile const, set by the loader). */
+struct sg_config {
+	__u32 ct_fast_mask; /* ct_fast max_entries - 1 (a power of two) */
+	/* Cheap pre-checks before the sg_reserved lookup (loader
+	 * reservedMasks): an IPv4 address with a bit of rsv4_mask set is no
+	 * subnet base+1..3 nor VPC base+2; rsv6_any = 1 when some IPv6
+	 * subnet is longer than /64, else only ::1..::3 low words are
+	 * candidates. */
+	__u32 rsv4_mask;
+	__u32 rsv6_any;
+};
+
 struct sg_stats {
 	__u64 tracked;  /* live-or-unswept conntrack entries of the ENI */
 	__u64 exceeded; /* conntrack_allowance_exceeded: packets dropped at the allowance */

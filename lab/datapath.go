@@ -1,138 +1,46 @@
 package lab
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 
 	"github.com/vpcemu/vpcemu/loader"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// datapath is every BPF object of one topology.
+// datapath is every BPF object of one topology (a loader.Datapath), by
+// part.
 type datapath struct {
-	plan *vpc.Plan
-	mode loader.XDPMode
-	igw  *loader.IGW
-	nacl *loader.NACL
-	sg   *loader.SG
-	// flows are the shared flow-log counters; nil when t has no flow logs.
-	flows *loader.Flows
+	dp    *loader.Datapath
+	mode  loader.XDPMode
+	igw   *loader.IGW
+	nacl  *loader.NACL
+	sg    *loader.SG
+	flows *loader.Flows // nil when t has no flow logs
 }
 
-// DefaultFlowTableSize is the default Options.FlowTableSize: a scan of all
-// 65535 TCP ports of one instance (one REJECT flow per port, no replies)
-// fits between two drains with room for the topology's other traffic.
-const DefaultFlowTableSize = 1 << 17
-
-// loadDatapath loads and attaches the IGW NAT, the NACL and the SG programs.
-// On failure it closes whatever it attached.
-func loadDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (d *datapath, err error) {
-	d = &datapath{plan: p, mode: opts.XDPMode}
-	defer func() {
-		if err != nil {
-			d.Close()
-			d = nil
-		}
-	}()
-	if len(t.FlowLogs) > 0 {
-		size := opts.FlowTableSize
-		if size <= 0 {
-			size = DefaultFlowTableSize
-		}
-		spec, err := loader.NACLSpec()
-		if err != nil {
-			return d, fmt.Errorf("flow logs: %w", err)
-		}
-		if d.flows, err = loader.NewFlows(spec, size); err != nil {
-			return d, fmt.Errorf("flow logs: %w", err)
-		}
-		if got := d.flows.TableSize(); got < size && opts.Progress != nil {
-			opts.Progress(fmt.Sprintf("flow logs: tables hold %d flows between drains, not %d (per-CPU memory on this many CPUs); more new flows per second give SKIPDATA", got, size))
-		}
+// newDatapath loads the IGW NAT, the NACL and the SG programs and maps,
+// attached nowhere yet: it needs no namespace (loader.NewDatapath).
+func newDatapath(t *vpc.Topology, p *vpc.Plan, opts Options) (*datapath, error) {
+	d, err := loader.NewDatapath(t, p, loader.DatapathOptions{Mode: opts.XDPMode, FlowTableSize: opts.FlowTableSize, Progress: opts.Progress})
+	if err != nil {
+		return nil, err
 	}
-	if d.igw, err = loader.LoadIGW(p.RouterNS, p.IGW.RouterIf, t.VPCs[0].CIDR, natTable(t)); err != nil {
-		return d, fmt.Errorf("internet gateway: %w", err)
-	}
-	if d.nacl, err = loader.LoadNACL(loader.NACLOptions{VPCCIDR: t.VPCs[0].CIDR, Topology: t, MTU: p.MTU, Flows: d.flows}); err != nil {
-		return d, fmt.Errorf("network ACLs: %w", err)
-	}
-	if err := d.setNACLs(t); err != nil {
-		return d, err
-	}
-	// One judgement per packet where it enters the router (bpf/nacl.bpf.c):
-	// on each uplink (the subnet's outbound table, then the destination
-	// subnet's inbound one) and, after the NAT, on the internet gateway.
-	for _, sp := range p.Subnets {
-		if err := d.nacl.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, opts.XDPMode); err != nil {
-			return d, fmt.Errorf("subnet %s: %w", sp.SubnetID, err)
-		}
-	}
-	if err := d.nacl.Attach(p.RouterNS, p.IGW.RouterIf, "", loader.TCX); err != nil {
-		return d, fmt.Errorf("internet gateway: %w", err)
-	}
-	if d.sg, err = loader.LoadSGWithFlows(t, p, d.flows); err != nil {
-		return d, fmt.Errorf("security groups: %w", err)
-	}
-	if err := d.sg.SetMirror(t, p); err != nil {
-		return d, fmt.Errorf("traffic mirroring: %w", err)
-	}
-	if d.flows != nil {
-		if err := d.flows.SetENIs(t, d.sg.ENIIndex); err != nil {
-			return d, fmt.Errorf("flow logs: %w", err)
-		}
-	}
-	return d, nil
+	return &datapath{dp: d, mode: opts.XDPMode, igw: d.IGW, nacl: d.NACL, sg: d.SG, flows: d.Flows}, nil
 }
 
-func (d *datapath) setNACLs(t *vpc.Topology) error {
-	for i := range t.NetworkACLs {
-		if err := d.nacl.SetNACL(&t.NetworkACLs[i]); err != nil {
-			return fmt.Errorf("network ACL %s: %w", t.NetworkACLs[i].ID, err)
-		}
-	}
-	return nil
-}
+// attach attaches the programs to the topology's namespaces.
+func (d *datapath) attach() error { return d.dp.Attach() }
 
 // apply swaps in the rules of t (which must differ from the running
-// topology in rules only, see vpc.RulesOnlyDiff): NACL tables and
-// associations, then security groups.
-func (d *datapath) apply(t *vpc.Topology) error {
-	if err := d.setNACLs(t); err != nil {
-		return err
-	}
-	for i, sp := range d.plan.Subnets {
-		if err := d.nacl.Associate(sp.SubnetID, t.Subnets[i].NetworkACL); err != nil {
-			return err
-		}
-	}
-	if err := d.sg.Update(t); err != nil {
-		return fmt.Errorf("security groups: %w", err)
-	}
-	return nil
-}
+// topology in rules only, see vpc.RulesOnlyDiff).
+func (d *datapath) apply(t *vpc.Topology) error { return d.dp.Apply(t) }
 
 // Close detaches and frees every program and map.
-func (d *datapath) Close() error {
-	var errs []error
-	if d.sg != nil {
-		errs = append(errs, d.sg.Close())
-	}
-	if d.nacl != nil {
-		errs = append(errs, d.nacl.Close())
-	}
-	if d.igw != nil {
-		errs = append(errs, d.igw.Close())
-	}
-	// Last: the programs above hold the flow maps until they are detached.
-	if d.flows != nil {
-		errs = append(errs, d.flows.Close())
-	}
-	return errors.Join(errs...)
-}
+func (d *datapath) Close() error { return d.dp.Close() }
 
 // fillStatus adds live counters (NACL rule hits, conntrack usage) to st.
 func (d *datapath) fillStatus(st *Status) {
@@ -153,7 +61,7 @@ func (d *datapath) fillStatus(st *Status) {
 			if c.Allow {
 				action = "allow"
 			}
-			if c.Rule >= 32767 {
+			if c.Rule >= rules.NACLDefaultRuleIPv4 {
 				rule = "*"
 			}
 			if c.IPv6 {

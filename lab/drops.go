@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vpcemu/vpcemu/loader"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -90,7 +91,7 @@ func (d *Drop) Explain() string {
 }
 
 func ruleNumberText(n int) string {
-	if n >= 32767 {
+	if n >= rules.NACLDefaultRuleIPv4 {
 		return "*"
 	}
 	return strconv.Itoa(n)
@@ -513,7 +514,7 @@ func instanceByAddr(t *vpc.Topology, a netip.Addr) *vpc.Instance {
 // ("deny tcp 32768-65535 0.0.0.0/0"); `*` is "deny all". Rule numbers are
 // unique per direction whatever the address family.
 func naclRuleText(t *vpc.Topology, aclID string, inbound bool, number int) string {
-	if number >= 32767 {
+	if number >= rules.NACLDefaultRuleIPv4 {
 		return "deny all"
 	}
 	for _, acl := range t.NetworkACLs {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -24,7 +23,7 @@ var ErrAlreadyUp = errors.New("topology is already up")
 type Options struct {
 	RunRoot  string         // default DefaultRunRoot
 	DataRoot string         // default DefaultDataRoot
-	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default tcx (BENCHMARKS.md)
+	XDPMode  loader.XDPMode // NACL attach mode on the uplinks; default loader.DefaultNACLMode (BENCHMARKS.md)
 	Progress func(msg string)
 	Log      *slog.Logger
 	// UI is the address the daemon's web view listens on ("" = none),
@@ -36,7 +35,7 @@ type Options struct {
 	Metrics string
 	// FlowTableSize is how many flows each of the two flow-counter tables
 	// (and each CPU's spill log, at most 65536) holds between drains
-	// (default DefaultFlowTableSize); a flow beyond it
+	// (default loader.DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
 	FlowTableSize int
 	// DropsFileSize and DropsFilesKept bound drops.jsonl: it rotates before
@@ -162,8 +161,26 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	}()
 	start := time.Now()
 	opts.Progress(fmt.Sprintf("building %s: %d subnets, %d instances, %d internet hosts", t.Name, len(t.Subnets), len(t.Instances), len(t.Internet)))
-	if err := netns.Build(ctx, l.plan, t, opts.Progress); err != nil {
-		return l, fmt.Errorf("build namespaces: %w", err)
+	// The datapath's programs and tables need no namespace: they load
+	// (mostly the verifier's CPU time) while the kernel builds the
+	// namespaces; only attaching waits for them.
+	type loaded struct {
+		dp  *datapath
+		err error
+	}
+	dpc := make(chan loaded, 1)
+	var loadTook time.Duration
+	go func() {
+		s := time.Now()
+		dp, err := newDatapath(t, l.plan, opts)
+		loadTook = time.Since(s)
+		dpc <- loaded{dp, err}
+	}()
+	buildErr := netns.Build(ctx, l.plan, t, opts.Progress)
+	ld := <-dpc
+	l.dp = ld.dp // nil on error; teardown closes it otherwise
+	if buildErr != nil {
+		return l, fmt.Errorf("build namespaces: %w", buildErr)
 	}
 	if err := opts.injected("namespaces"); err != nil {
 		return l, err
@@ -171,10 +188,15 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
-	opts.Progress("loading the datapath (IGW NAT, NACLs, SGs)")
-	if l.dp, err = loadDatapath(t, l.plan, opts); err != nil {
+	if ld.err != nil {
+		return l, ld.err
+	}
+	opts.Progress("attaching the datapath (IGW NAT, NACLs, SGs)")
+	attachStart := time.Now()
+	if err := l.dp.attach(); err != nil {
 		return l, err
 	}
+	opts.Progress(fmt.Sprintf("datapath loaded in %v (while the namespaces were built), attached in %v", loadTook.Round(time.Millisecond), time.Since(attachStart).Round(time.Millisecond)))
 	if err := opts.injected("datapath"); err != nil {
 		return l, err
 	}
@@ -285,17 +307,6 @@ func serviceSpecs(t *vpc.Topology, p *vpc.Plan) []services.Spec {
 		}
 	}
 	return specs
-}
-
-// natTable maps each instance's public IP to its private IP.
-func natTable(t *vpc.Topology) map[netip.Addr]netip.Addr {
-	m := map[netip.Addr]netip.Addr{}
-	for _, in := range t.Instances {
-		if in.PublicIP.IsValid() {
-			m[in.PublicIP] = in.PrivateIP
-		}
-	}
-	return m
 }
 
 // Down stops the daemon of topology name (if any) and removes everything but

@@ -74,7 +74,7 @@ func TestUpCancelledLeavesNothing(t *testing.T) {
 	t.Cleanup(func() { _ = Down(topo.Name, true, opts) })
 	ctx, cancel := context.WithCancel(context.Background())
 	opts.Progress = func(msg string) {
-		if strings.HasPrefix(msg, "loading the datapath") {
+		if strings.HasPrefix(msg, "attaching the datapath") {
 			cancel()
 		}
 	}

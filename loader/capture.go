@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/vpcemu/vpcemu/netns"
@@ -35,9 +34,9 @@ const (
 
 // Capture record kinds (cap_hdr.kind).
 const (
-	CapturePass     = 0          // CAP_PASS: a tap saw the frame pass
-	CaptureNACLDrop = evNACLDrop // the NACL dropped it (Obj: NACL index, Rule, Reason EV_REASON_*)
-	CaptureSGDrop   = evSGDrop   // an SG dropped it (Obj: ENI index, Reason SGDrop*)
+	CapturePass     = 0                             // CAP_PASS: a tap saw the frame pass
+	CaptureNACLDrop = uint8(naclEvKindEV_NACL_DROP) // the NACL dropped it (Obj: NACL index, Rule, Reason EV_REASON_*)
+	CaptureSGDrop   = uint8(naclEvKindEV_SG_DROP)   // an SG dropped it (Obj: ENI index, Reason SGDrop*)
 )
 
 // CaptureRecord is one frame of a capture.
@@ -76,7 +75,7 @@ func DecodeCaptureRecord(b []byte) (CaptureRecord, error) {
 	if r.Kind == CapturePass {
 		r.Ingress = b[capOffDir] == 0 // CAP_HOOK_INGRESS
 	} else {
-		r.Ingress = b[capOffDir] == evInbound
+		r.Ingress = naclEvDir(b[capOffDir]) == naclEvDirEV_DIR_INBOUND
 	}
 	return r, nil
 }
@@ -84,9 +83,10 @@ func DecodeCaptureRecord(b []byte) (CaptureRecord, error) {
 // Tap is a capture point's pair of tap programs (bpf/capture.bpf.c),
 // attached only while a capture runs.
 type Tap struct {
-	objs   captureObjects
-	links  []link.Link
-	reader *ringbuf.Reader
+	objs     captureObjects
+	tc       *netns.TC
+	attached []netns.TCFilter
+	reader   *ringbuf.Reader
 }
 
 // AttachTap loads a tap with a ring of ringBytes (a power of two, 0 for the
@@ -101,8 +101,8 @@ func AttachTap(ns, ifname string, egressFirst bool, ringBytes int) (t *Tap, err 
 	if ringBytes > 0 {
 		spec.Maps[captureMapCapRing].MaxEntries = uint32(ringBytes)
 	}
-	t = &Tap{}
-	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+	t = &Tap{tc: netns.NewTC()}
+	if err := loadAndAssign(spec, &t.objs, nil); err != nil {
 		return nil, fmt.Errorf("capture: load tap: %w", err)
 	}
 	defer func() {
@@ -110,40 +110,29 @@ func AttachTap(ns, ifname string, egressFirst bool, ringBytes int) (t *Tap, err 
 			t.Close()
 		}
 	}()
+	egressPrio := uint16(tapLastTCPrio)
+	if egressFirst {
+		egressPrio = tapFirstTCPrio
+	}
 	for _, h := range []struct {
 		prog    *ebpf.Program
-		attach  ebpf.AttachType
-		anchor  link.Anchor
+		name    string
 		ingress bool
+		prio    uint16
 	}{
-		{t.objs.CapTapIngress, ebpf.AttachTCXIngress, link.Tail(), true},
-		{t.objs.CapTapEgress, ebpf.AttachTCXEgress, anchor(egressFirst), false},
+		{t.objs.CapTapIngress, captureProgCapTapIngress, true, tapLastTCPrio},
+		{t.objs.CapTapEgress, captureProgCapTapEgress, false, egressPrio},
 	} {
-		var l link.Link
-		err := netns.Do(ns, func() error {
-			idx, err := ifindex(ifname)
-			if err != nil {
-				return err
-			}
-			l, err = link.AttachTCX(link.TCXOptions{Interface: idx, Program: h.prog, Attach: h.attach, Anchor: h.anchor})
-			return err
-		})
-		if err != nil {
-			return t, fmt.Errorf("capture: attach tap to %s/%s: %w", ns, ifname, err)
+		f := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: h.ingress, Prio: h.prio}
+		if err := t.tc.Attach(f, h.prog.FD(), h.name); err != nil {
+			return t, fmt.Errorf("capture: %w", err)
 		}
-		t.links = append(t.links, l)
+		t.attached = append(t.attached, f)
 	}
 	if t.reader, err = ringbuf.NewReader(t.objs.CapRing); err != nil {
 		return t, fmt.Errorf("capture: %w", err)
 	}
 	return t, nil
-}
-
-func anchor(first bool) link.Anchor {
-	if first {
-		return link.Head()
-	}
-	return link.Tail()
 }
 
 // Reader is the tap's ring of CaptureRecords.
@@ -155,10 +144,11 @@ func (t *Tap) Lost() (uint64, error) { return perCPUSum(t.objs.CapTapLost) }
 // Close detaches the tap and frees it.
 func (t *Tap) Close() error {
 	var errs []error
-	for _, l := range t.links {
-		errs = append(errs, l.Close())
+	for _, f := range t.attached {
+		errs = append(errs, t.tc.Detach(f))
 	}
-	t.links = nil
+	t.attached = nil
+	t.tc.Close()
 	if t.reader != nil {
 		errs = append(errs, t.reader.Close())
 		t.reader = nil

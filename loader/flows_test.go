@@ -12,27 +12,6 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// TestFlowsLayout is root-free: Flows uses the NACL collection's bpf2go
-// types for the maps it shares with the SG collection, so both objects must
-// lay bpf/flow.h's structs out alike.
-func TestFlowsLayout(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		nacl, sg any
-	}{
-		{"flow_key", naclFlowKey{}, sgFlowKey{}},
-		{"flow_val", naclFlowVal{}, sgFlowVal{}},
-		{"flow_addr_key", naclFlowAddrKey{}, sgFlowAddrKey{}},
-		{"flow_addr_val", naclFlowAddrVal{}, sgFlowAddrVal{}},
-		{"flow_eni_net", naclFlowEniNet{}, sgFlowEniNet{}},
-		{"flow_slot", naclFlowSlot{}, sgFlowSlot{}},
-	} {
-		if n, g := binary.Size(c.nacl), binary.Size(c.sg); n != g || n <= 0 {
-			t.Errorf("%s: NACL object %d bytes, SG object %d", c.name, n, g)
-		}
-	}
-}
-
 // TestFlowsSumCPUs: a flow's per-CPU shares merge into one sample's counts;
 // CPUs that counted nothing (first_ns 0) take no part in first/last.
 func TestFlowsSumCPUs(t *testing.T) {

@@ -1,19 +1,21 @@
 package loader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 
-	"github.com/cilium/ebpf/link"
+	"github.com/vpcemu/vpcemu/netns"
 )
 
 // IGW is the internet gateway's stateless 1:1 NAT (bpf/igw.bpf.c) attached
-// with tcx to the router-side igw veth.
+// at tc to the router-side igw veth.
 type IGW struct {
-	objs  igwObjects
-	links []link.Link
+	objs     igwObjects
+	tc       *netns.TC
+	attached []netns.TCFilter
 }
 
 // IGWStats are the gateway's packet counters summed over CPUs.
@@ -24,30 +26,35 @@ type IGWStats struct {
 }
 
 // LoadIGW loads the NAT program for a VPC and attaches it to ifname in ns:
-// tcx ingress maps public destinations to private ones, tcx egress maps
+// tc ingress maps public destinations to private ones, tc egress maps
 // private sources to public ones and drops VPC sources that have no public
 // IP. nat maps each public IPv4 to its private IPv4.
-func LoadIGW(ns, ifname string, vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (_ *IGW, err error) {
+func LoadIGW(ns, ifname string, vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (*IGW, error) {
 	g, err := newIGW(vpcCIDR, nat)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = g.Close()
-		}
-	}()
-	in, err := AttachTC(ns, ifname, g.objs.IgwIngress, true)
-	if err != nil {
-		return nil, fmt.Errorf("igw: %w", err)
+	if err := g.attach(ns, ifname); err != nil {
+		_ = g.Close()
+		return nil, err
 	}
-	g.links = append(g.links, in)
-	out, err := AttachTC(ns, ifname, g.objs.IgwEgress, false)
-	if err != nil {
-		return nil, fmt.Errorf("igw: %w", err)
-	}
-	g.links = append(g.links, out)
 	return g, nil
+}
+
+// attach attaches the programs to ifname in ns (see LoadIGW).
+func (g *IGW) attach(ns, ifname string) error {
+	for _, ingress := range []bool{true, false} {
+		f := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: ingress, Prio: igwTCPrio}
+		prog, name := g.objs.IgwIngress, igwProgIgwIngress
+		if !ingress {
+			prog, name = g.objs.IgwEgress, igwProgIgwEgress
+		}
+		if err := g.tc.Attach(f, prog.FD(), name); err != nil {
+			return fmt.Errorf("igw: %w", err)
+		}
+		g.attached = append(g.attached, f)
+	}
+	return nil
 }
 
 // newIGW loads the objects and fills the maps without attaching (tests run
@@ -61,15 +68,15 @@ func newIGW(vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (*IGW, error) {
 		return nil, fmt.Errorf("igw: %w", err)
 	}
 	vpcCIDR = vpcCIDR.Masked()
-	maskb := [4]byte(net.CIDRMask(vpcCIDR.Bits(), 32))
-	if err := spec.Variables["igw_vpc_net"].Set(vpcCIDR.Addr().As4()); err != nil {
-		return nil, fmt.Errorf("igw: set vpc net: %w", err)
+	cfg := igwIgwConfig{
+		VpcNet:  binary.NativeEndian.Uint32(vpcCIDR.Addr().AsSlice()),
+		VpcMask: binary.NativeEndian.Uint32(net.CIDRMask(vpcCIDR.Bits(), 32)),
 	}
-	if err := spec.Variables["igw_vpc_mask"].Set(maskb); err != nil {
-		return nil, fmt.Errorf("igw: set vpc mask: %w", err)
+	if err := spec.Variables[igwVarIgwCfg].Set(cfg); err != nil {
+		return nil, fmt.Errorf("igw: set configuration: %w", err)
 	}
-	g := &IGW{}
-	if err := spec.LoadAndAssign(&g.objs, nil); err != nil {
+	g := &IGW{tc: netns.NewTC()}
+	if err := loadAndAssign(spec, &g.objs, nil); err != nil {
 		return nil, fmt.Errorf("igw: load: %w", err)
 	}
 	for pub, priv := range nat {
@@ -92,7 +99,10 @@ func newIGW(vpcCIDR netip.Prefix, nat map[netip.Addr]netip.Addr) (*IGW, error) {
 // Stats returns the gateway's counters.
 func (g *IGW) Stats() (IGWStats, error) {
 	var s IGWStats
-	dst := []*uint64{&s.InNAT, &s.OutNAT, &s.InDrop, &s.OutDrop, &s.MalformedDropped}
+	dst := map[igwIgwStat]*uint64{
+		igwIgwStatIGW_IN_NAT: &s.InNAT, igwIgwStatIGW_OUT_NAT: &s.OutNAT, igwIgwStatIGW_IN_DROP: &s.InDrop,
+		igwIgwStatIGW_OUT_DROP: &s.OutDrop, igwIgwStatIGW_MALFORMED: &s.MalformedDropped,
+	}
 	for i, d := range dst {
 		var per []uint64
 		if err := g.objs.IgwStats.Lookup(uint32(i), &per); err != nil {
@@ -108,10 +118,11 @@ func (g *IGW) Stats() (IGWStats, error) {
 // Close detaches the programs (links first) and frees the maps.
 func (g *IGW) Close() error {
 	var errs []error
-	for _, l := range g.links {
-		errs = append(errs, l.Close())
+	for _, f := range g.attached {
+		errs = append(errs, g.tc.Detach(f))
 	}
-	g.links = nil
+	g.attached = nil
+	g.tc.Close()
 	errs = append(errs, g.objs.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("igw: close: %w", err)

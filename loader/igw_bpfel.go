@@ -8,8 +8,26 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
+)
+
+type igwIgwConfig struct {
+	_       structs.HostLayout
+	VpcNet  uint32
+	VpcMask uint32
+}
+
+type igwIgwStat uint32
+
+const (
+	igwIgwStatIGW_IN_NAT    igwIgwStat = 0
+	igwIgwStatIGW_OUT_NAT   igwIgwStat = 1
+	igwIgwStatIGW_IN_DROP   igwIgwStat = 2
+	igwIgwStatIGW_OUT_DROP  igwIgwStat = 3
+	igwIgwStatIGW_MALFORMED igwIgwStat = 4
+	igwIgwStatIGW_STAT_MAX  igwIgwStat = 5
 )
 
 // Names of all BPF objects in the ELF.
@@ -21,8 +39,8 @@ const (
 	igwMapIgwStats    = "igw_stats"
 	igwProgIgwEgress  = "igw_egress"
 	igwProgIgwIngress = "igw_ingress"
-	igwVarIgwVpcMask  = "igw_vpc_mask"
-	igwVarIgwVpcNet   = "igw_vpc_net"
+	igwVarIgwStatBtf  = "_igw_stat_btf"
+	igwVarIgwCfg      = "igw_cfg"
 )
 
 // loadIgw returns the embedded CollectionSpec for igw.
@@ -84,8 +102,8 @@ type igwMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwVariableSpecs struct {
-	IgwVpcMask *ebpf.VariableSpec `ebpf:"igw_vpc_mask"`
-	IgwVpcNet  *ebpf.VariableSpec `ebpf:"igw_vpc_net"`
+	IgwStatBtf *ebpf.VariableSpec `ebpf:"_igw_stat_btf"`
+	IgwCfg     *ebpf.VariableSpec `ebpf:"igw_cfg"`
 }
 
 // igwObjects contains all objects after they have been loaded into the kernel.
@@ -125,8 +143,8 @@ func (m *igwMaps) Close() error {
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwVariables struct {
-	IgwVpcMask *ebpf.Variable `ebpf:"igw_vpc_mask"`
-	IgwVpcNet  *ebpf.Variable `ebpf:"igw_vpc_net"`
+	IgwStatBtf *ebpf.Variable `ebpf:"_igw_stat_btf"`
+	IgwCfg     *ebpf.Variable `ebpf:"igw_cfg"`
 }
 
 // igwPrograms contains all programs after they have been loaded into the kernel.

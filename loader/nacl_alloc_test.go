@@ -2,18 +2,18 @@ package loader
 
 import (
 	"encoding/binary"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // TestNACLRangeAlloc is root-free: random alloc/free sequences never hand
 // out overlapping ranges and freeing everything restores one span.
 func TestNACLRangeAlloc(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
+	r := rulestest.Rand(t)
 	ra := newRangeAlloc(1000)
 	owner := make([]int, 1000)
 	type span struct{ start, n, id int }
@@ -50,8 +50,8 @@ func TestNACLRangeAlloc(t *testing.T) {
 	}
 }
 
-// TestNACLReservedCandidates is root-free: every address the datapath must
-// pass unjudged survives its cheap pre-check (else the hash map is never
+// TestNACLReservedCandidates is root-free: every address the NACL and the
+// SG must pass unjudged survives its cheap pre-check (else the hash map is never
 // consulted for it).
 func TestNACLReservedCandidates(t *testing.T) {
 	for _, topo := range []*vpc.Topology{
@@ -60,7 +60,7 @@ func TestNACLReservedCandidates(t *testing.T) {
 			{CIDR: netip.MustParsePrefix("172.16.5.64/26")}, {CIDR: netip.MustParsePrefix("172.31.255.240/28"), IPv6CIDR: netip.MustParsePrefix("2600:1f18:1:2::/64")}}},
 		{VPCs: []vpc.VPC{{CIDR: netip.MustParsePrefix("10.9.0.0/24")}}, Subnets: []vpc.Subnet{{CIDR: netip.MustParsePrefix("10.9.0.4/30"), IPv6CIDR: netip.MustParsePrefix("2001:db8::/120")}}},
 	} {
-		mask4, any6 := naclCandidates(topo)
+		mask4, any6 := reservedMasks(topo)
 		for _, a := range rules.NACLReservedAddrs(topo) {
 			if a.Is4() {
 				b := a.As4()

@@ -30,6 +30,28 @@ type naclCapBuf struct {
 	Data [16384]uint8
 }
 
+type naclEvDir uint32
+
+const (
+	naclEvDirEV_DIR_INBOUND  naclEvDir = 0
+	naclEvDirEV_DIR_OUTBOUND naclEvDir = 1
+)
+
+type naclEvKind uint32
+
+const (
+	naclEvKindEV_NACL_DROP naclEvKind = 1
+	naclEvKindEV_SG_DROP   naclEvKind = 2
+)
+
+type naclEvReason uint32
+
+const (
+	naclEvReasonEV_REASON_RULE      naclEvReason = 0
+	naclEvReasonEV_REASON_MALFORMED naclEvReason = 1
+	naclEvReasonEV_REASON_NO_TABLE  naclEvReason = 2
+)
+
 type naclFlowAddrKey struct {
 	_      structs.HostLayout
 	Addr   [4]uint32
@@ -89,11 +111,40 @@ type naclNaclBitmap struct {
 	W [16]uint64
 }
 
+type naclNaclConfig struct {
+	_        structs.HostLayout
+	SubRoot  [2]uint32
+	SubSkip  [2]uint32
+	SubPfx   [2][4]uint32
+	SubMask  [2][4]uint32
+	Rsv4Mask uint32
+	Rsv6Any  uint32
+	Mtu      uint32
+	Star     [2]uint16
+}
+
 type naclNaclCtr struct {
 	_       structs.HostLayout
 	Packets uint64
 	Bytes   uint64
 }
+
+type naclNaclEntry uint32
+
+const (
+	naclNaclEntryNACL_VALID   naclNaclEntry = 2147483648
+	naclNaclEntryNACL_NO_ACL  naclNaclEntry = 65535
+	naclNaclEntryNACL_NO_TRIE naclNaclEntry = 4294967295
+)
+
+type naclNaclLimit uint32
+
+const (
+	naclNaclLimitNACL_MAX_RULES  naclNaclLimit = 1024
+	naclNaclLimitNACL_WORDS      naclNaclLimit = 16
+	naclNaclLimitNACL_DIRECT_MAX naclNaclLimit = 63
+	naclNaclLimitNACL_CHILD_BIT  naclNaclLimit = 63
+)
 
 type naclNaclRinfo struct {
 	_      structs.HostLayout
@@ -101,6 +152,18 @@ type naclNaclRinfo struct {
 	Allow  uint8
 	Pad    uint8
 }
+
+type naclNaclStat uint32
+
+const (
+	naclNaclStatNACL_ST_NONIP     naclNaclStat = 0
+	naclNaclStatNACL_ST_BYPASS    naclNaclStat = 1
+	naclNaclStatNACL_ST_MALFORMED naclNaclStat = 2
+	naclNaclStatNACL_ST_EVLOST    naclNaclStat = 3
+	naclNaclStatNACL_ST_NOTABLE   naclNaclStat = 4
+	naclNaclStatNACL_ST_TRANSIT   naclNaclStat = 5
+	naclNaclStatNACL_ST_MAX       naclNaclStat = 8
+)
 
 type naclNaclTable struct {
 	_         structs.HostLayout
@@ -114,6 +177,14 @@ type naclNaclTable struct {
 	Frag      uint64
 	Allow     uint64
 }
+
+type naclNaclTid uint32
+
+const (
+	naclNaclTidNACL_TID_V6     naclNaclTid = 1
+	naclNaclTidNACL_TID_EGRESS naclNaclTid = 2
+	naclNaclTidNACL_TID_SET    naclNaclTid = 4
+)
 
 type naclVpcEvent struct {
 	_        structs.HostLayout
@@ -159,6 +230,7 @@ const (
 	naclMapNaclCtr          = "nacl_ctr"
 	naclMapNaclEvents       = "nacl_events"
 	naclMapNaclNodes        = "nacl_nodes"
+	naclMapNaclPort         = "nacl_port"
 	naclMapNaclProto        = "nacl_proto"
 	naclMapNaclRinfo        = "nacl_rinfo"
 	naclMapNaclRsv4         = "nacl_rsv4"
@@ -170,17 +242,17 @@ const (
 	naclProgNaclFilterFrags = "nacl_filter_frags"
 	naclProgNaclFilterTc    = "nacl_filter_tc"
 	naclProgNaclParseOnly   = "nacl_parse_only"
+	naclVarNaclEntryBtf     = "_nacl_entry_btf"
+	naclVarNaclEvDirBtf     = "_nacl_ev_dir_btf"
+	naclVarNaclEvKindBtf    = "_nacl_ev_kind_btf"
+	naclVarNaclEvReasonBtf  = "_nacl_ev_reason_btf"
 	naclVarNaclEventBtf     = "_nacl_event_btf"
+	naclVarNaclLimitBtf     = "_nacl_limit_btf"
+	naclVarNaclStatBtf      = "_nacl_stat_btf"
+	naclVarNaclTidBtf       = "_nacl_tid_btf"
 	naclVarFlowEnabled      = "flow_enabled"
 	naclVarFlowLogPerCpu    = "flow_log_per_cpu"
-	naclVarNaclMtu          = "nacl_mtu"
-	naclVarNaclRsv4Mask     = "nacl_rsv4_mask"
-	naclVarNaclRsv6Any      = "nacl_rsv6_any"
-	naclVarNaclSrcSubnet    = "nacl_src_subnet"
-	naclVarNaclSubMask      = "nacl_sub_mask"
-	naclVarNaclSubPfx       = "nacl_sub_pfx"
-	naclVarNaclSubRoot      = "nacl_sub_root"
-	naclVarNaclSubSkip      = "nacl_sub_skip"
+	naclVarNaclCfg          = "nacl_cfg"
 )
 
 // loadNacl returns the embedded CollectionSpec for nacl.
@@ -252,6 +324,7 @@ type naclMapSpecs struct {
 	NaclCtr    *ebpf.MapSpec `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.MapSpec `ebpf:"nacl_events"`
 	NaclNodes  *ebpf.MapSpec `ebpf:"nacl_nodes"`
+	NaclPort   *ebpf.MapSpec `ebpf:"nacl_port"`
 	NaclProto  *ebpf.MapSpec `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.MapSpec `ebpf:"nacl_rinfo"`
 	NaclRsv4   *ebpf.MapSpec `ebpf:"nacl_rsv4"`
@@ -265,17 +338,17 @@ type naclMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclVariableSpecs struct {
-	NaclEventBtf  *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
-	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
-	NaclMtu       *ebpf.VariableSpec `ebpf:"nacl_mtu"`
-	NaclRsv4Mask  *ebpf.VariableSpec `ebpf:"nacl_rsv4_mask"`
-	NaclRsv6Any   *ebpf.VariableSpec `ebpf:"nacl_rsv6_any"`
-	NaclSrcSubnet *ebpf.VariableSpec `ebpf:"nacl_src_subnet"`
-	NaclSubMask   *ebpf.VariableSpec `ebpf:"nacl_sub_mask"`
-	NaclSubPfx    *ebpf.VariableSpec `ebpf:"nacl_sub_pfx"`
-	NaclSubRoot   *ebpf.VariableSpec `ebpf:"nacl_sub_root"`
-	NaclSubSkip   *ebpf.VariableSpec `ebpf:"nacl_sub_skip"`
+	NaclEntryBtf    *ebpf.VariableSpec `ebpf:"_nacl_entry_btf"`
+	NaclEvDirBtf    *ebpf.VariableSpec `ebpf:"_nacl_ev_dir_btf"`
+	NaclEvKindBtf   *ebpf.VariableSpec `ebpf:"_nacl_ev_kind_btf"`
+	NaclEvReasonBtf *ebpf.VariableSpec `ebpf:"_nacl_ev_reason_btf"`
+	NaclEventBtf    *ebpf.VariableSpec `ebpf:"_nacl_event_btf"`
+	NaclLimitBtf    *ebpf.VariableSpec `ebpf:"_nacl_limit_btf"`
+	NaclStatBtf     *ebpf.VariableSpec `ebpf:"_nacl_stat_btf"`
+	NaclTidBtf      *ebpf.VariableSpec `ebpf:"_nacl_tid_btf"`
+	FlowEnabled     *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu   *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
+	NaclCfg         *ebpf.VariableSpec `ebpf:"nacl_cfg"`
 }
 
 // naclObjects contains all objects after they have been loaded into the kernel.
@@ -315,6 +388,7 @@ type naclMaps struct {
 	NaclCtr    *ebpf.Map `ebpf:"nacl_ctr"`
 	NaclEvents *ebpf.Map `ebpf:"nacl_events"`
 	NaclNodes  *ebpf.Map `ebpf:"nacl_nodes"`
+	NaclPort   *ebpf.Map `ebpf:"nacl_port"`
 	NaclProto  *ebpf.Map `ebpf:"nacl_proto"`
 	NaclRinfo  *ebpf.Map `ebpf:"nacl_rinfo"`
 	NaclRsv4   *ebpf.Map `ebpf:"nacl_rsv4"`
@@ -343,6 +417,7 @@ func (m *naclMaps) Close() error {
 		m.NaclCtr,
 		m.NaclEvents,
 		m.NaclNodes,
+		m.NaclPort,
 		m.NaclProto,
 		m.NaclRinfo,
 		m.NaclRsv4,
@@ -357,17 +432,17 @@ func (m *naclMaps) Close() error {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclVariables struct {
-	NaclEventBtf  *ebpf.Variable `ebpf:"_nacl_event_btf"`
-	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
-	NaclMtu       *ebpf.Variable `ebpf:"nacl_mtu"`
-	NaclRsv4Mask  *ebpf.Variable `ebpf:"nacl_rsv4_mask"`
-	NaclRsv6Any   *ebpf.Variable `ebpf:"nacl_rsv6_any"`
-	NaclSrcSubnet *ebpf.Variable `ebpf:"nacl_src_subnet"`
-	NaclSubMask   *ebpf.Variable `ebpf:"nacl_sub_mask"`
-	NaclSubPfx    *ebpf.Variable `ebpf:"nacl_sub_pfx"`
-	NaclSubRoot   *ebpf.Variable `ebpf:"nacl_sub_root"`
-	NaclSubSkip   *ebpf.Variable `ebpf:"nacl_sub_skip"`
+	NaclEntryBtf    *ebpf.Variable `ebpf:"_nacl_entry_btf"`
+	NaclEvDirBtf    *ebpf.Variable `ebpf:"_nacl_ev_dir_btf"`
+	NaclEvKindBtf   *ebpf.Variable `ebpf:"_nacl_ev_kind_btf"`
+	NaclEvReasonBtf *ebpf.Variable `ebpf:"_nacl_ev_reason_btf"`
+	NaclEventBtf    *ebpf.Variable `ebpf:"_nacl_event_btf"`
+	NaclLimitBtf    *ebpf.Variable `ebpf:"_nacl_limit_btf"`
+	NaclStatBtf     *ebpf.Variable `ebpf:"_nacl_stat_btf"`
+	NaclTidBtf      *ebpf.Variable `ebpf:"_nacl_tid_btf"`
+	FlowEnabled     *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu   *ebpf.Variable `ebpf:"flow_log_per_cpu"`
+	NaclCfg         *ebpf.Variable `ebpf:"nacl_cfg"`
 }
 
 // naclPrograms contains all programs after they have been loaded into the kernel.

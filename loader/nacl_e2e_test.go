@@ -103,7 +103,7 @@ func newNACLE2E(t *testing.T, mode XDPMode) *naclE2E {
 		}
 	}
 	// After the gateway's NAT: the inbound tables see private addresses.
-	if err := n.Attach(plan.RouterNS, plan.IGW.RouterIf, "", TCX); err != nil {
+	if err := n.Attach(plan.RouterNS, plan.IGW.RouterIf, "", TC); err != nil {
 		t.Fatal(err)
 	}
 	return &naclE2E{t: t, topo: topo, plan: plan, nacl: n}
@@ -112,7 +112,7 @@ func newNACLE2E(t *testing.T, mode XDPMode) *naclE2E {
 // TestNACLSpecVectors runs the vectors with the uplinks' programs in each
 // mode `vpcemu up` offers (the gateway's is tcx in all).
 func TestNACLSpecVectors(t *testing.T) {
-	for _, mode := range []XDPMode{TCX, XDPGeneric, XDPNative} {
+	for _, mode := range []XDPMode{TC, XDPGeneric, XDPNative} {
 		t.Run(string(mode), func(t *testing.T) { naclSpecVectors(t, newNACLE2E(t, mode)) })
 	}
 }

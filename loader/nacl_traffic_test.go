@@ -276,7 +276,7 @@ func TestNACLRealTraffic(t *testing.T) {
 	})
 	t.Run("tcx mode judges the same and counts GSO segments", func(t *testing.T) {
 		c.detach(t, n)
-		c.attach(t, n, TCX)
+		c.attach(t, n, TC)
 		if err := n.Associate("subnet-a", deny.ID); err != nil {
 			t.Fatal(err)
 		}

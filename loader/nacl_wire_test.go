@@ -194,38 +194,55 @@ func (w *naclWire) malformed(n int) bool {
 	return n < l4off+naclL4Min(w.p.Protocol)
 }
 
-// want is the verdict the datapath must give to the frame entering the
+// naclHit is one table judging a packet: the rule counter it bumps.
+type naclHit struct {
+	acl        string
+	egress, v6 bool
+	rule       int
+	allow      bool
+}
+
+// judge is the verdict the datapath must give to the frame entering the
 // router from subnet from ("" from none, the gateway), with acls[s] the
-// NACL of subnet s, and the deciding rule (0 when no table judged it:
+// NACL of subnet s, and the tables' judgements in order (none for
 // pass-through and malformed frames). The oracle is the reference
 // evaluator on the path of PATH-1/PATH-5: the source subnet's outbound
 // table, then the inbound table of the subnet holding the destination.
-func (w *naclWire) want(from string, acls map[string]*vpc.NetworkACL, topo *vpc.Topology) (uint32, int) {
+func (w *naclWire) judge(from string, acls map[string]*vpc.NetworkACL, topo *vpc.Topology) (uint32, []naclHit) {
 	if w.ethType != 0 && w.ethType != 0x0800 && w.ethType != 0x86dd {
-		return naclXDPPass, 0
+		return naclXDPPass, nil
 	}
 	if w.malformed(len(w.bytes())) {
-		return naclXDPDrop, 0
+		return naclXDPDrop, nil
 	}
 	if rules.NACLBypass(topo, w.p) {
-		return naclXDPPass, 0
+		return naclXDPPass, nil
 	}
-	rule := 0
-	if from != "" {
-		r := rules.EvalNACL(acls[from], true, w.p)
-		if !r.Allow {
-			return naclXDPDrop, r.Rule
+	var hits []naclHit
+	for _, t := range []struct {
+		subnet string
+		egress bool
+	}{{from, true}, {naclSubnetOf(topo, w.p.Dst), false}} {
+		if t.subnet == "" {
+			continue
 		}
-		rule = r.Rule
-	}
-	if sn := naclSubnetOf(topo, w.p.Dst); sn != "" {
-		r := rules.EvalNACL(acls[sn], false, w.p)
+		acl := acls[t.subnet]
+		r := rules.EvalNACL(acl, t.egress, w.p)
+		hits = append(hits, naclHit{acl: acl.ID, egress: t.egress, v6: w.p.Src.Is6(), rule: r.Rule, allow: r.Allow})
 		if !r.Allow {
-			return naclXDPDrop, r.Rule
+			return naclXDPDrop, hits
 		}
-		return naclXDPPass, r.Rule
 	}
-	return naclXDPPass, rule
+	return naclXDPPass, hits
+}
+
+// want is judge's verdict and deciding rule (0 when no table judged).
+func (w *naclWire) want(from string, acls map[string]*vpc.NetworkACL, topo *vpc.Topology) (uint32, int) {
+	v, hits := w.judge(from, acls, topo)
+	if len(hits) == 0 {
+		return v, 0
+	}
+	return v, hits[len(hits)-1].rule
 }
 
 // naclSubnetOf names the subnet of topo holding a, "" if none.

@@ -3,39 +3,29 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// SG datapath constants mirrored from bpf/sg.h and bpf/conntrack.h.
+// SG drop reasons carried by SGEvent.Code (enum sg_drop of bpf/sg.h).
 const (
-	sgMaxENIs    = 4096
-	sgMaxEnts    = 1 << 18
-	sgMaxLPM     = 1 << 18
-	ctMinEntries = 65536
-
-	sgNodeZeroSorted = 1 // SG_NODE_ZERO_SORTED
-	sgNodeRestSorted = 2 // SG_NODE_REST_SORTED
-	sgNodeHasFull    = 4 // SG_NODE_HAS_FULL
-)
-
-// SG drop reasons carried by SGEvent.Code (bpf/sg.h SG_DROP_*).
-const (
-	SGDropRulesMismatch = 1 // ENI_SG_RULES_MISMATCH
-	SGDropNoRules       = 2 // SG_HAS_NO_RULES
-	SGDropAllowance     = 3 // CONNTRACK_ALLOWANCE_EXCEEDED
-	SGDropUnknownENI    = 4 // frame from/to a MAC that is no ENI of the topology
-	SGDropMalformed     = 5 // truncated or invalid IP header
+	SGDropRulesMismatch = uint8(sgSgDropSG_DROP_RULES_MISMATCH) // ENI_SG_RULES_MISMATCH
+	SGDropNoRules       = uint8(sgSgDropSG_DROP_NO_RULES)       // SG_HAS_NO_RULES
+	SGDropAllowance     = uint8(sgSgDropSG_DROP_ALLOWANCE)      // CONNTRACK_ALLOWANCE_EXCEEDED
+	SGDropUnknownENI    = uint8(sgSgDropSG_DROP_UNKNOWN_ENI)    // frame from/to a MAC that is no ENI of the topology
+	SGDropMalformed     = uint8(sgSgDropSG_DROP_MALFORMED)      // truncated or invalid IP header
 )
 
 // SGDropCodeName returns the explanation code of an SG drop reason (RA-7).
@@ -55,16 +45,25 @@ func SGDropCodeName(code uint8) string {
 	return fmt.Sprintf("UNKNOWN_%d", code)
 }
 
-// Conntrack states of CTEntry.State (bpf/conntrack.h).
-var ctStateNames = map[uint8]string{1: "SYN_SENT", 2: "ESTABLISHED", 3: "CLOSING", 4: "UDP", 5: "UDP_STREAM", 6: "ICMP", 7: "OTHER"}
+// CTEntry.State of each enum ct_state (bpf/conntrack.h), named as
+// `conntrack -L` would.
+var ctStateNames = map[sgCtState]string{
+	sgCtStateCT_TCP_SYN: "SYN_SENT", sgCtStateCT_TCP_EST: "ESTABLISHED", sgCtStateCT_TCP_CLOSING: "CLOSING",
+	sgCtStateCT_UDP: "UDP", sgCtStateCT_UDP_STREAM: "UDP_STREAM", sgCtStateCT_ICMP: "ICMP", sgCtStateCT_OTHER: "OTHER",
+}
+
+// ctMaxEntries caps each conntrack table (ct_fast, ct_table) whatever the
+// allowances sum to: 2^22 entries are about 470 MB of ct_fast.
+const ctMaxEntries = 1 << 22
 
 // ErrUnknownENI is returned for an ENI (or instance) id the SG datapath does not know.
 var ErrUnknownENI = errors.New("unknown ENI")
 
-// SG is the loaded security-group datapath of one topology: one set of maps
-// shared by the tcx programs on every ENI. Programs tell ENIs apart by the
-// instance's eth0 MAC (source MAC on the tcx ingress hook, destination MAC
-// on the egress hook), because ifindexes repeat across subnet namespaces.
+// SG is the loaded security-group datapath of one topology: one pair of
+// programs and one set of maps serving every ENI. Programs tell ENIs apart
+// by the instance's eth0 MAC (source MAC on the tc ingress hook,
+// destination MAC on the egress hook), because ifindexes repeat across
+// subnet namespaces.
 //
 // Conntrack lives in ct_fast (direct-mapped array) with ct_table (LRU hash)
 // for slot collisions; ct_table is sized above the sum of the allowances so
@@ -72,16 +71,29 @@ var ErrUnknownENI = errors.New("unknown ENI")
 // in practice.
 type SG struct {
 	mu       sync.Mutex
-	objs     sgObjects
-	links    []link.Link
-	attached map[string]bool // "ns/ifname" with programs attached
+	objs     sgObjects            // the maps of set, the programs of progs (no sg_parse_only)
+	spec     *ebpf.CollectionSpec // as loaded: configuration set
+	set      *ebpf.Collection     // the maps, owned here
+	progs    []*ebpf.Collection   // one program each
+	tc       *netns.TC
+	attached []netns.TCFilter
+	ends     map[string]bool // "ns/ifname" of the ENI veth ends attached
 	plan     *vpc.Plan
+	lim      sgLimits
 	gen      uint32            // live table generation
 	idx      map[string]uint32 // ENI id -> stable index (survives Update)
 	inst     map[string]string // instance id -> ENI id
 	max      map[uint32]uint64 // ENI index -> allowance (0 unlimited)
 	next     uint32
 	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
+	reserved []netip.Addr // SG-45 router and DNS addresses, fixed at load
+	rcu      *rcuWaiter
+	// retired: the idle generation was live since the last wait for the
+	// programs in flight, so some may still be reading it.
+	retired bool
+	// inject, when set (tests), runs before each map write of Update; an
+	// error it returns fails that write.
+	inject func() error
 }
 
 type sgGenKeys struct {
@@ -89,16 +101,17 @@ type sgGenKeys struct {
 	lpm []sgSgLpmKey
 }
 
-// LoadSG loads the SG programs and maps, compiles t into them and attaches
-// sg_ingress/sg_egress to the tcx hooks of every instance's ENI veth end.
-func LoadSG(t *vpc.Topology, p *vpc.Plan) (*SG, error) {
-	return LoadSGWithFlows(t, p, nil)
+// sgLimits are the datapath's capacities, read from its map sizes; each
+// table generation has half of sg_rules and sg_ents.
+type sgLimits struct {
+	enis, ents, lpm int
 }
 
-// LoadSGWithFlows is LoadSG with the programs counting into flows (the
-// topology's shared flow-log counters); nil counts nothing.
-func LoadSGWithFlows(t *vpc.Topology, p *vpc.Plan, flows *Flows) (_ *SG, err error) {
-	s, err := loadSGFlows(t, p, 0, flows)
+// LoadSG loads the SG programs and maps, compiles t into them and attaches
+// sg_ingress/sg_egress to the tc hooks of every instance's ENI veth end
+// (LoadDatapath does it as a part of the whole datapath).
+func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
+	s, err := loadSGFlows(t, p, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -123,21 +136,22 @@ func (s *SG) Attach(hp vpc.HostPlan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := hp.PeerNS + "/" + hp.PeerIf
-	if s.attached[key] {
+	if s.ends[key] {
 		return nil
 	}
-	// tcx ingress of the subnet-side end = frames the instance sends.
-	in, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgIngress, true)
-	if err != nil {
+	// tc ingress of the subnet-side end = frames the instance sends.
+	in := netns.TCFilter{NS: hp.PeerNS, Ifname: hp.PeerIf, Ingress: true, Prio: sgTCPrio}
+	if err := s.tc.Attach(in, s.objs.SgIngress.FD(), sgProgSgIngress); err != nil {
 		return fmt.Errorf("sg %s: %w", hp.ENI, err)
 	}
-	out, err := AttachTC(hp.PeerNS, hp.PeerIf, s.objs.SgEgress, false)
-	if err != nil {
-		in.Close()
+	out := in
+	out.Ingress = false
+	if err := s.tc.Attach(out, s.objs.SgEgress.FD(), sgProgSgEgress); err != nil {
+		_ = s.tc.Detach(in)
 		return fmt.Errorf("sg %s: %w", hp.ENI, err)
 	}
-	s.links = append(s.links, in, out)
-	s.attached[key] = true
+	s.attached = append(s.attached, in, out)
+	s.ends[key] = true
 	return nil
 }
 
@@ -154,41 +168,72 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err != nil {
 		return nil, fmt.Errorf("load sg spec: %w", err)
 	}
+	s := &SG{plan: p, tc: netns.NewTC(), ends: map[string]bool{}, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1}
+	var errs []error
+	size := func(name string) int {
+		n, err := mapSize(spec, name)
+		errs = append(errs, err)
+		return n
+	}
+	s.lim = sgLimits{enis: size(sgMapSgStats), ents: size(sgMapSgEnts), lpm: size(sgMapSgRules)}
+	ctMin, fastMin := size(sgMapCtTable), size(sgMapCtFast)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("sg: %w", err)
+	}
 	// Size conntrack so that LRU eviction never has to take live entries
-	// from an ENI within its allowance.
+	// from an ENI within its allowance (the C sizes are the minimum).
 	var sum uint64
 	for _, in := range t.Instances {
 		sum += uint64(in.Conntrack.MaxEntries)
 	}
-	ct := uint64(ctMinEntries)
-	if want := sum + sum/8 + 1024; want > ct {
-		ct = want
-	}
-	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, 1<<22))
+	ct := max(uint64(ctMin), sum+sum/8+1024)
+	spec.Maps[sgMapCtTable].MaxEntries = uint32(min(ct, ctMaxEntries))
 	// The direct-mapped table: a power of two, about twice the allowances.
-	fast := uint64(1 << 16)
-	for fast < 2*sum && fast < 1<<22 {
+	fast := uint64(fastMin)
+	for fast < 2*sum && fast < ctMaxEntries {
 		fast <<= 1
 	}
 	if fastSlots > 0 {
 		fast = fastSlots
 	}
 	spec.Maps[sgMapCtFast].MaxEntries = uint32(fast)
-	if err := spec.Variables[sgVarCtFastMask].Set(uint32(fast - 1)); err != nil {
-		return nil, fmt.Errorf("set ct_fast_mask: %w", err)
+	mask4, any6 := reservedMasks(t)
+	cfg := sgSgConfig{CtFastMask: uint32(fast - 1), Rsv4Mask: mask4, Rsv6Any: any6}
+	if err := spec.Variables[sgVarSgCfg].Set(cfg); err != nil {
+		return nil, fmt.Errorf("sg: set configuration: %w", err)
 	}
+	// mirror.h's switch: its code is compiled out unless there are sessions.
 	if len(t.TrafficMirror.Sessions) > 0 {
 		if err := spec.Variables[sgVarMirrorEnabled].Set(uint32(1)); err != nil {
-			return nil, fmt.Errorf("set mirror_enabled: %w", err)
+			return nil, fmt.Errorf("sg: set mirror_enabled: %w", err)
 		}
 	}
-	s := &SG{plan: p, idx: map[string]uint32{}, inst: map[string]string{}, max: map[uint32]uint64{}, next: 1, attached: map[string]bool{}}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {
 		return nil, fmt.Errorf("sg: %w", err)
 	}
-	if err := spec.LoadAndAssign(&s.objs, fopts); err != nil {
-		return nil, fmt.Errorf("load sg objects: %w", err)
+	s.spec = spec
+	if s.set, err = newCollection(withoutPrograms(spec), fopts); err != nil {
+		return nil, fmt.Errorf("load sg maps: %w", err)
+	}
+	if err := errors.Join(assignShared(s.set, &s.objs.sgMaps), assignShared(s.set, &s.objs.sgVariables)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	if s.progs, err = loadPrograms(spec, s.set, sgProgSgIngress, sgProgSgEgress, sgProgSgSweep); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	s.objs.SgIngress = s.progs[0].Programs[sgProgSgIngress]
+	s.objs.SgEgress = s.progs[1].Programs[sgProgSgEgress]
+	s.objs.SgSweep = s.progs[2].Programs[sgProgSgSweep]
+	if s.rcu, err = newRCUWaiter(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sg: %w", err)
+	}
+	if err := s.loadReserved(t); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.Update(t); err != nil {
 		s.Close()
@@ -202,7 +247,9 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 // survive (SG-27); untracked flows meet the new rules at their next packet
 // (SG-28); instances' SG lists and group memberships apply at once. A
 // changed conntrack timeout applies to new entries and to existing ones at
-// their next state change (each entry carries its state's timeout).
+// their next state change (each entry carries its state's timeout). An
+// update that fails leaves the old tables live and nothing behind that a
+// later update could expose.
 func (s *SG) Update(t *vpc.Topology) error {
 	tabs, err := rules.CompileSG(t)
 	if err != nil {
@@ -219,33 +266,47 @@ func (s *SG) Update(t *vpc.Topology) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkReserved(t); err != nil {
+		return err
+	}
 
 	ng := s.gen ^ 1
+	if s.retired {
+		if err := s.rcu.wait(); err != nil {
+			return fmt.Errorf("sg: %w", err)
+		}
+		s.retired = false
+	}
 	if err := s.clearGen(ng); err != nil {
 		return err
 	}
-	base := ng * (sgMaxEnts / 2)
-	off := uint32(0)
+	// ENI indexes, instance ids and allowances take effect with the flip;
+	// indexes of new ENIs are assigned here and kept only then.
+	idx := maps.Clone(s.idx)
+	next := s.next
+	inst := map[string]string{}
+	allow := map[uint32]uint64{}
+	base := ng * uint32(s.lim.ents/2)
 	var ents []sgSgEnt
-	var ekeys []sgSgEniKey
-	var lkeys []sgSgLpmKey
+	nodes := 0
 	for _, tab := range tabs {
 		mac, ok := macs[tab.InstanceID]
 		if !ok || len(mac) != 6 {
 			return fmt.Errorf("instance %s: no MAC in plan", tab.InstanceID)
 		}
-		idx, ok := s.idx[tab.ENI]
+		i, ok := idx[tab.ENI]
 		if !ok {
-			if s.next >= sgMaxENIs {
-				return fmt.Errorf("sg: more than %d ENIs", sgMaxENIs-1)
+			if next >= uint32(s.lim.enis) {
+				return fmt.Errorf("sg: more than %d ENIs", s.lim.enis-1)
 			}
-			idx = s.next
-			s.next++
-			s.idx[tab.ENI] = idx
+			i = next
+			next++
+			idx[tab.ENI] = i
 		}
-		s.inst[tab.InstanceID] = tab.ENI
+		inst[tab.InstanceID] = tab.ENI
+		allow[i] = uint64(tab.Conntrack.MaxEntries)
 		cfg := sgSgEni{
-			Idx:        idx,
+			Idx:        i,
 			MaxEntries: uint32(tab.Conntrack.MaxEntries),
 			TcpEstS:    sgSecs(tab.Conntrack.TCPEstablished),
 			UdpS:       sgSecs(tab.Conntrack.UDP),
@@ -253,7 +314,6 @@ func (s *SG) Update(t *vpc.Topology) error {
 			IcmpS:      sgSecs(tab.ICMP),
 			Protos:     tab.Protos,
 		}
-		s.max[idx] = uint64(tab.Conntrack.MaxEntries)
 		for d := range 2 {
 			cfg.NoRules[d] = sgB2u8(tab.NoRules[d])
 			cfg.Open[d] = tab.Open[d]
@@ -261,127 +321,127 @@ func (s *SG) Update(t *vpc.Topology) error {
 		for _, n := range tab.Nodes {
 			k := sgSgLpmKey{
 				Prefixlen: 64 + uint32(n.Prefix.Bits()),
-				Eni:       idx,
+				Eni:       i,
 				GenDir:    uint8(ng<<1) | uint8(n.Dir),
 				Family:    uint8(n.Family),
 				Proto:     uint16(n.Proto),
 			}
-			a := n.Prefix.Addr().AsSlice()
-			copy(k.Addr[:], a)
-			v := sgNodeVal(base+off, n.Ents)
+			copy(k.Addr[:], n.Prefix.Addr().AsSlice())
+			v := sgNodeVal(base+uint32(len(ents)), n.Ents)
 			for _, e := range n.Ents {
 				ents = append(ents, sgSgEnt{Lo: e.Lo, Hi: e.Hi, Clo: e.CLo, Chi: e.CHi, Zero: sgB2u8(e.Zero), Full: sgB2u8(e.Full)})
 			}
-			off += uint32(len(n.Ents))
-			if off > sgMaxEnts/2 {
-				return fmt.Errorf("sg: more than %d rule entries: %w", sgMaxEnts/2, rules.ErrTooManySGEntries)
+			if len(ents) > s.lim.ents/2 {
+				return fmt.Errorf("sg: more than %d rule entries: %w", s.lim.ents/2, rules.ErrTooManySGEntries)
 			}
-			if len(lkeys) >= sgMaxLPM/2 {
-				return fmt.Errorf("sg: more than %d peer prefixes: %w", sgMaxLPM/2, rules.ErrTooManySGEntries)
+			if nodes++; nodes > s.lim.lpm/2 {
+				return fmt.Errorf("sg: more than %d peer prefixes: %w", s.lim.lpm/2, rules.ErrTooManySGEntries)
+			}
+			// Recorded before the write: a write that fails half way
+			// is cleared with the rest before the generation's reuse.
+			s.keys[ng].lpm = append(s.keys[ng].lpm, k)
+			if err := s.step(); err != nil {
+				return err
 			}
 			if err := s.objs.SgRules.Put(&k, &v); err != nil {
 				return fmt.Errorf("write sg_rules: %w", err)
 			}
-			lkeys = append(lkeys, k)
 		}
 		ek := sgSgEniKey{Gen: uint16(ng)}
 		copy(ek.Mac[:], mac)
+		s.keys[ng].eni = append(s.keys[ng].eni, ek)
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgEni.Put(&ek, &cfg); err != nil {
 			return fmt.Errorf("write sg_eni: %w", err)
 		}
-		ekeys = append(ekeys, ek)
 	}
-	s.keys[ng] = sgGenKeys{eni: ekeys, lpm: lkeys}
+	// sg_ents needs no clearing: only this generation's nodes point into
+	// its half, and each node's slice is written here.
 	if len(ents) > 0 {
 		keys := make([]uint32, len(ents))
 		for i := range keys {
 			keys[i] = base + uint32(i)
 		}
+		if err := s.step(); err != nil {
+			return err
+		}
 		if _, err := s.objs.SgEnts.BatchUpdate(keys, ents, nil); err != nil {
 			return fmt.Errorf("write sg_ents: %w", err)
 		}
 	}
-	if err := s.syncReserved(t); err != nil {
+	// The flip: one write of the live generation.
+	if err := s.step(); err != nil {
 		return err
 	}
-	// The flip: one write of the live generation.
 	if err := s.objs.SgGen.Set(ng); err != nil {
 		return fmt.Errorf("swap sg tables: %w", err)
 	}
-	s.gen = ng
+	s.gen, s.retired = ng, true
+	s.idx, s.next = idx, next
+	maps.Copy(s.inst, inst)
+	maps.Copy(s.max, allow)
 	return nil
 }
 
-// syncReserved makes sg_reserved hold exactly t's router and DNS addresses
-// (SG-45); the fixed link-local ranges are in the program.
-func (s *SG) syncReserved(t *vpc.Topology) error {
-	want := map[sgSgAddr]bool{}
-	for _, a := range rules.NACLReservedAddrs(t) {
-		want[sgSgAddr{A: words(a.Unmap())}] = true
+// checkReserved refuses a topology whose router and DNS addresses (SG-45)
+// differ from those the datapath was loaded with: they are written once
+// (sg_reserved and the pre-check constants), outside the generations.
+func (s *SG) checkReserved(t *vpc.Topology) error {
+	if !slices.Equal(rules.NACLReservedAddrs(t), s.reserved) {
+		return fmt.Errorf("security groups: the VPC's or subnets' CIDRs changed (reserved addresses %v, the datapath has %v); only rules can change on a running topology", rules.NACLReservedAddrs(t), s.reserved)
 	}
-	var k sgSgAddr
-	var v uint8
-	var stale []sgSgAddr
-	it := s.objs.SgReserved.Iterate()
-	for it.Next(&k, &v) {
-		if !want[k] {
-			stale = append(stale, k)
-		}
-	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("iterate sg_reserved: %w", err)
-	}
-	for _, k := range stale {
-		if err := s.objs.SgReserved.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return fmt.Errorf("clear sg_reserved: %w", err)
-		}
-	}
-	for k := range want {
+	return nil
+}
+
+// loadReserved writes t's router and DNS addresses (SG-45) into
+// sg_reserved (their pre-check masks are in sg_cfg); the fixed link-local
+// ranges are in the program.
+func (s *SG) loadReserved(t *vpc.Topology) error {
+	s.reserved = rules.NACLReservedAddrs(t)
+	for _, a := range s.reserved {
+		k := sgSgAddr{A: words(a.Unmap())}
 		if err := s.objs.SgReserved.Put(&k, uint8(1)); err != nil {
 			return fmt.Errorf("write sg_reserved: %w", err)
 		}
-	}
-	// Pre-check masks (bpf/sg.bpf.c reserved()): host bits above bit 1
-	// that every reserved IPv4 address has clear.
-	mask4 := ^uint32(0)
-	any6 := uint32(0)
-	pfx := []netip.Prefix{t.VPCs[0].CIDR}
-	for _, sn := range t.Subnets {
-		pfx = append(pfx, sn.CIDR)
-		if sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Bits() > 64 {
-			any6 = 1
-		}
-	}
-	for _, p := range pfx {
-		if p.IsValid() && p.Addr().Is4() && p.Bits() <= 30 {
-			mask4 &= (^uint32(0) >> uint(p.Bits())) &^ 3
-		} else if p.IsValid() && p.Addr().Is4() {
-			mask4 = 0
-		}
-	}
-	if err := s.objs.SgRsv4Mask.Set(mask4); err != nil {
-		return fmt.Errorf("set sg_rsv4_mask: %w", err)
-	}
-	if err := s.objs.SgRsv6Any.Set(any6); err != nil {
-		return fmt.Errorf("set sg_rsv6_any: %w", err)
 	}
 	return nil
 }
 
 // clearGen removes what generation g wrote last time. g is idle: the live
-// generation moved away from it at least one Update ago.
+// generation moved away from it at least one Update ago. Keys stay
+// recorded until deleted, so a failed clear is finished by the next one.
 func (s *SG) clearGen(g uint32) error {
-	for _, k := range s.keys[g].lpm {
+	keys := &s.keys[g]
+	for len(keys.lpm) > 0 {
+		k := keys.lpm[len(keys.lpm)-1]
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgRules.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clear sg_rules: %w", err)
 		}
+		keys.lpm = keys.lpm[:len(keys.lpm)-1]
 	}
-	for _, k := range s.keys[g].eni {
+	for len(keys.eni) > 0 {
+		k := keys.eni[len(keys.eni)-1]
+		if err := s.step(); err != nil {
+			return err
+		}
 		if err := s.objs.SgEni.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clear sg_eni: %w", err)
 		}
+		keys.eni = keys.eni[:len(keys.eni)-1]
 	}
-	s.keys[g] = sgGenKeys{}
+	return nil
+}
+
+// step runs before each map write of Update (see SG.inject).
+func (s *SG) step() error {
+	if s.inject != nil {
+		return s.inject()
+	}
 	return nil
 }
 
@@ -431,7 +491,7 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 			Src:       netip.AddrPortFrom(a, k.Pa),
 			Dst:       netip.AddrPortFrom(b, k.Pb),
 			ICMPKey:   int(k.Id),
-			State:     ctStateNames[v.State],
+			State:     ctStateNames[sgCtState(v.State)],
 			Outbound:  v.InitDir == 0,
 			Packets:   [2]uint64{v.Pkts[0], v.Pkts[1]},
 			ExpiresIn: tmo - age,
@@ -449,7 +509,7 @@ func (s *SG) Conntrack(eni string) ([]CTEntry, error) {
 	var slot sgCtSlot
 	fit := s.objs.CtFast.Iterate()
 	for fit.Next(&slotIdx, &slot) {
-		if slot.Used == 1 {
+		if slot.Used == uint64(sgCtSlotStateCT_SLOT_LIVE) {
 			add(&slot.K, &slot.V)
 		}
 	}
@@ -539,11 +599,22 @@ func (s *SG) ENIIndex(eni string) (uint32, error) {
 // Close detaches every program, then closes programs and maps.
 func (s *SG) Close() error {
 	var errs []error
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
+	for _, f := range s.attached {
+		errs = append(errs, s.tc.Detach(f))
 	}
-	s.links = nil
-	errs = append(errs, s.objs.Close())
+	s.attached = nil
+	s.tc.Close()
+	if s.rcu != nil {
+		errs = append(errs, s.rcu.Close())
+	}
+	for _, c := range s.progs {
+		c.Close()
+	}
+	s.progs = nil
+	if s.set != nil {
+		s.set.Close()
+		s.set = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -565,23 +636,23 @@ type SGEvent struct {
 
 // DecodeSGEvent decodes one sg_events record.
 func DecodeSGEvent(b []byte) (SGEvent, error) {
-	e, err := decodeVPCEvent(b, evSGDrop, "sg event")
+	e, err := decodeVPCEvent(b, naclEvKindEV_SG_DROP, "sg event")
 	if err != nil {
 		return SGEvent{}, err
 	}
 	return SGEvent{
-		TimeNs:   e.TimeNs,
+		TimeNs:   e.TsNs,
 		Src:      netip.AddrPortFrom(addrOf(e.Family, e.Saddr), e.Sport),
 		Dst:      netip.AddrPortFrom(addrOf(e.Family, e.Daddr), e.Dport),
 		ENI:      e.Obj,
 		Packets:  e.Packets,
 		Bytes:    e.Bytes,
 		Code:     e.Reason,
-		Inbound:  e.Dir == evInbound,
+		Inbound:  naclEvDir(e.Dir) == naclEvDirEV_DIR_INBOUND,
 		Protocol: e.Proto,
-		TCPFlags: e.TCPFlags,
-		ICMPType: e.ICMPType,
-		ICMPCode: e.ICMPCode,
+		TCPFlags: e.TcpFlags,
+		ICMPType: e.IcmpType,
+		ICMPCode: e.IcmpCode,
 		Fragment: e.Frag,
 	}, nil
 }
@@ -635,7 +706,7 @@ func sgNodeVal(off uint32, ents []rules.SGEnt) sgSgLpmVal {
 			v.Nzero++
 		}
 		if e.Full {
-			v.Flags |= sgNodeHasFull
+			v.Flags |= uint8(sgSgNodeFlagSG_NODE_HAS_FULL)
 		}
 	}
 	sorted := func(g []rules.SGEnt) bool {
@@ -650,10 +721,10 @@ func sgNodeVal(off uint32, ents []rules.SGEnt) sgSgLpmVal {
 		return true
 	}
 	if sorted(ents[:v.Nzero]) {
-		v.Flags |= sgNodeZeroSorted
+		v.Flags |= uint8(sgSgNodeFlagSG_NODE_ZERO_SORTED)
 	}
 	if sorted(ents[v.Nzero:]) {
-		v.Flags |= sgNodeRestSorted
+		v.Flags |= uint8(sgSgNodeFlagSG_NODE_REST_SORTED)
 	}
 	return v
 }

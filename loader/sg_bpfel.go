@@ -51,6 +51,26 @@ type sgCtSlot struct {
 	V        sgCtVal
 }
 
+type sgCtSlotState uint32
+
+const (
+	sgCtSlotStateCT_SLOT_FREE sgCtSlotState = 0
+	sgCtSlotStateCT_SLOT_LIVE sgCtSlotState = 1
+	sgCtSlotStateCT_SLOT_BUSY sgCtSlotState = 2
+)
+
+type sgCtState uint32
+
+const (
+	sgCtStateCT_TCP_SYN     sgCtState = 1
+	sgCtStateCT_TCP_EST     sgCtState = 2
+	sgCtStateCT_TCP_CLOSING sgCtState = 3
+	sgCtStateCT_UDP         sgCtState = 4
+	sgCtStateCT_UDP_STREAM  sgCtState = 5
+	sgCtStateCT_ICMP        sgCtState = 6
+	sgCtStateCT_OTHER       sgCtState = 7
+)
+
 type sgCtVal struct {
 	_         structs.HostLayout
 	LastNs    uint64
@@ -65,6 +85,20 @@ type sgCtVal struct {
 	Exchanges uint8
 	Pad       [3]uint8
 }
+
+type sgEvDir uint32
+
+const (
+	sgEvDirEV_DIR_INBOUND  sgEvDir = 0
+	sgEvDirEV_DIR_OUTBOUND sgEvDir = 1
+)
+
+type sgEvKind uint32
+
+const (
+	sgEvKindEV_NACL_DROP sgEvKind = 1
+	sgEvKindEV_SG_DROP   sgEvKind = 2
+)
 
 type sgFlowAddrKey struct {
 	_      structs.HostLayout
@@ -180,6 +214,30 @@ type sgSgAddr struct {
 	A [4]uint32
 }
 
+type sgSgConfig struct {
+	_          structs.HostLayout
+	CtFastMask uint32
+	Rsv4Mask   uint32
+	Rsv6Any    uint32
+}
+
+type sgSgDir uint32
+
+const (
+	sgSgDirSG_DIR_OUT sgSgDir = 0
+	sgSgDirSG_DIR_IN  sgSgDir = 1
+)
+
+type sgSgDrop uint32
+
+const (
+	sgSgDropSG_DROP_RULES_MISMATCH sgSgDrop = 1
+	sgSgDropSG_DROP_NO_RULES       sgSgDrop = 2
+	sgSgDropSG_DROP_ALLOWANCE      sgSgDrop = 3
+	sgSgDropSG_DROP_UNKNOWN_ENI    sgSgDrop = 4
+	sgSgDropSG_DROP_MALFORMED      sgSgDrop = 5
+)
+
 type sgSgEni struct {
 	_          structs.HostLayout
 	Idx        uint32
@@ -210,6 +268,15 @@ type sgSgEnt struct {
 	Full uint8
 }
 
+type sgSgLimit uint32
+
+const (
+	sgSgLimitSG_PROTO_OTHER   sgSgLimit = 256
+	sgSgLimitSG_MAX_NODE_ENTS sgSgLimit = 4096
+	sgSgLimitSG_SEARCH_STEPS  sgSgLimit = 13
+	sgSgLimitSG_DROP_CODES    sgSgLimit = 8
+)
+
 type sgSgLpmKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -229,6 +296,22 @@ type sgSgLpmVal struct {
 	Pad   [3]uint8
 }
 
+type sgSgNodeFlag uint32
+
+const (
+	sgSgNodeFlagSG_NODE_ZERO_SORTED sgSgNodeFlag = 1
+	sgSgNodeFlagSG_NODE_REST_SORTED sgSgNodeFlag = 2
+	sgSgNodeFlagSG_NODE_HAS_FULL    sgSgNodeFlag = 4
+)
+
+type sgSgOpen uint32
+
+const (
+	sgSgOpenSG_OPEN_ALL sgSgOpen = 1
+	sgSgOpenSG_OPEN_TCP sgSgOpen = 2
+	sgSgOpenSG_OPEN_UDP sgSgOpen = 4
+)
+
 type sgSgStats struct {
 	_          structs.HostLayout
 	Tracked    uint64
@@ -239,47 +322,78 @@ type sgSgStats struct {
 	DropsBy    [8]uint64
 }
 
+type sgVpcEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Saddr    [4]uint32
+	Daddr    [4]uint32
+	Sport    uint16
+	Dport    uint16
+	Obj      uint32
+	Packets  uint32
+	Bytes    uint32
+	Rule     uint16
+	Kind     uint8
+	Reason   uint8
+	Dir      uint8
+	Family   uint8
+	Proto    uint8
+	TcpFlags uint8
+	IcmpType uint8
+	IcmpCode uint8
+	Frag     uint8
+	Pad      [5]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgMapCapCtl        = "cap_ctl"
-	sgMapCapDrops      = "cap_drops"
-	sgMapCapLost       = "cap_lost"
-	sgMapCapScratch    = "cap_scratch"
-	sgMapCtFast        = "ct_fast"
-	sgMapCtTable       = "ct_table"
-	sgMapFlowAddr      = "flow_addr"
-	sgMapFlowEni       = "flow_eni"
-	sgMapFlowFast      = "flow_fast"
-	sgMapFlowGen       = "flow_gen"
-	sgMapFlowLog       = "flow_log"
-	sgMapFlowLogn      = "flow_logn"
-	sgMapFlowSkip      = "flow_skip"
-	sgMapFlowTab0      = "flow_tab0"
-	sgMapFlowTab1      = "flow_tab1"
-	sgMapMirrorOut     = "mirror_out"
-	sgMapMirrorPairs   = "mirror_pairs"
-	sgMapMirrorSrc     = "mirror_src"
-	sgMapSgEni         = "sg_eni"
-	sgMapSgEnts        = "sg_ents"
-	sgMapSgEvents      = "sg_events"
-	sgMapSgReserved    = "sg_reserved"
-	sgMapSgRules       = "sg_rules"
-	sgMapSgStats       = "sg_stats"
-	sgProgSgEgress     = "sg_egress"
-	sgProgSgIngress    = "sg_ingress"
-	sgProgSgParseOnly  = "sg_parse_only"
-	sgProgSgSweep      = "sg_sweep"
-	sgVarCtFastMask    = "ct_fast_mask"
-	sgVarFlowEnabled   = "flow_enabled"
-	sgVarFlowLogPerCpu = "flow_log_per_cpu"
-	sgVarMirrorEnabled = "mirror_enabled"
-	sgVarNowOffset     = "now_offset"
-	sgVarNowOverride   = "now_override"
-	sgVarSgGen         = "sg_gen"
-	sgVarSgRsv4Mask    = "sg_rsv4_mask"
-	sgVarSgRsv6Any     = "sg_rsv6_any"
+	sgMapCapCtl         = "cap_ctl"
+	sgMapCapDrops       = "cap_drops"
+	sgMapCapLost        = "cap_lost"
+	sgMapCapScratch     = "cap_scratch"
+	sgMapCtFast         = "ct_fast"
+	sgMapCtTable        = "ct_table"
+	sgMapFlowAddr       = "flow_addr"
+	sgMapFlowEni        = "flow_eni"
+	sgMapFlowFast       = "flow_fast"
+	sgMapFlowGen        = "flow_gen"
+	sgMapFlowLog        = "flow_log"
+	sgMapFlowLogn       = "flow_logn"
+	sgMapFlowSkip       = "flow_skip"
+	sgMapFlowTab0       = "flow_tab0"
+	sgMapFlowTab1       = "flow_tab1"
+	sgMapMirrorOut      = "mirror_out"
+	sgMapMirrorPairs    = "mirror_pairs"
+	sgMapMirrorSrc      = "mirror_src"
+	sgMapSgEni          = "sg_eni"
+	sgMapSgEnts         = "sg_ents"
+	sgMapSgEvents       = "sg_events"
+	sgMapSgReserved     = "sg_reserved"
+	sgMapSgRules        = "sg_rules"
+	sgMapSgStats        = "sg_stats"
+	sgProgSgEgress      = "sg_egress"
+	sgProgSgIngress     = "sg_ingress"
+	sgProgSgParseOnly   = "sg_parse_only"
+	sgProgSgSweep       = "sg_sweep"
+	sgVarCtSlotStateBtf = "_ct_slot_state_btf"
+	sgVarCtStateBtf     = "_ct_state_btf"
+	sgVarSgDirBtf       = "_sg_dir_btf"
+	sgVarSgDropBtf      = "_sg_drop_btf"
+	sgVarSgEvDirBtf     = "_sg_ev_dir_btf"
+	sgVarSgEvKindBtf    = "_sg_ev_kind_btf"
+	sgVarSgEventBtf     = "_sg_event_btf"
+	sgVarSgLimitBtf     = "_sg_limit_btf"
+	sgVarSgNodeFlagBtf  = "_sg_node_flag_btf"
+	sgVarSgOpenBtf      = "_sg_open_btf"
+	sgVarFlowEnabled    = "flow_enabled"
+	sgVarFlowLogPerCpu  = "flow_log_per_cpu"
+	sgVarMirrorEnabled  = "mirror_enabled"
+	sgVarNowOffset      = "now_offset"
+	sgVarNowOverride    = "now_override"
+	sgVarSgCfg          = "sg_cfg"
+	sgVarSgGen          = "sg_gen"
 )
 
 // loadSg returns the embedded CollectionSpec for sg.
@@ -364,15 +478,23 @@ type sgMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgVariableSpecs struct {
-	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
-	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
-	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
-	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
-	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
-	SgGen         *ebpf.VariableSpec `ebpf:"sg_gen"`
-	SgRsv4Mask    *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any     *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
+	CtSlotStateBtf *ebpf.VariableSpec `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.VariableSpec `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.VariableSpec `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.VariableSpec `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.VariableSpec `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.VariableSpec `ebpf:"mirror_enabled"`
+	NowOffset      *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride    *ebpf.VariableSpec `ebpf:"now_override"`
+	SgCfg          *ebpf.VariableSpec `ebpf:"sg_cfg"`
+	SgGen          *ebpf.VariableSpec `ebpf:"sg_gen"`
 }
 
 // sgObjects contains all objects after they have been loaded into the kernel.
@@ -454,15 +576,23 @@ func (m *sgMaps) Close() error {
 //
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgVariables struct {
-	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
-	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
-	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
-	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
-	NowOverride   *ebpf.Variable `ebpf:"now_override"`
-	SgGen         *ebpf.Variable `ebpf:"sg_gen"`
-	SgRsv4Mask    *ebpf.Variable `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any     *ebpf.Variable `ebpf:"sg_rsv6_any"`
+	CtSlotStateBtf *ebpf.Variable `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.Variable `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.Variable `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.Variable `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.Variable `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.Variable `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.Variable `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.Variable `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.Variable `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.Variable `ebpf:"mirror_enabled"`
+	NowOffset      *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride    *ebpf.Variable `ebpf:"now_override"`
+	SgCfg          *ebpf.Variable `ebpf:"sg_cfg"`
+	SgGen          *ebpf.Variable `ebpf:"sg_gen"`
 }
 
 // sgPrograms contains all programs after they have been loaded into the kernel.

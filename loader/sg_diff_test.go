@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,33 +18,24 @@ import (
 // topologies and packet sequences: new flows, replies, closes, fragments,
 // ICMP errors, clock jumps across every timeout, rule and membership
 // changes. Every packet's verdict (and drop reason) must agree.
-// VPCEMU_SG_SEED=N replays one seed.
+// TEST_SEED=N replays a run (rulestest.Seed).
 
 const (
-	diffRuns       = 4
+	diffRuns       = 5
 	diffPacketsPer = 30000
 )
 
 func TestSGDifferential(t *testing.T) {
 	testenv.RequireRoot(t)
-	seed := uint64(time.Now().UnixNano())
-	runs := diffRuns
-	if s := os.Getenv("VPCEMU_SG_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seed, runs = v, 1
-	}
+	r := rulestest.Rand(t)
 	total := 0
-	for i := range runs {
-		s := seed + uint64(i)
-		total += diffRun(t, s, diffPacketsPer)
+	for run := range diffRuns {
+		total += diffRun(t, r, run, diffPacketsPer)
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("%d packets agreed (seeds %d..%d)", total, seed, seed+uint64(runs)-1)
+	t.Logf("%d packets agreed", total)
 }
 
 // diffGen generates topologies and packets for one seed.
@@ -339,86 +328,133 @@ func (g *diffGen) clockStep() time.Duration {
 	}
 }
 
-func diffRun(t *testing.T, seed uint64, packets int) int {
+// diffChecker compares the datapath of h with the reference evaluator on
+// packets g generates: new flows and the continuation of recent ones, with
+// the test clock moving (see TestSGDifferential).
+type diffChecker struct {
+	t       *testing.T
+	g       *diffGen
+	h       *sgHarness
+	topo    *vpc.Topology // what the datapath should enforce
+	ct      *rules.Conntrack
+	flows   []diffFlow
+	reasons map[string]int
+	n       int // packets checked
+}
+
+func newDiffChecker(t *testing.T, g *diffGen, h *sgHarness, topo *vpc.Topology) *diffChecker {
+	return &diffChecker{t: t, g: g, h: h, topo: topo, ct: rules.NewConntrack(topo, rules.NewSGEvaluator(topo)), reasons: map[string]int{}}
+}
+
+// setTopology tells the evaluator what the datapath now enforces.
+func (c *diffChecker) setTopology(t *vpc.Topology) {
+	c.topo = t
+	c.ct.SetTopology(t)
+}
+
+// check runs n packets; false (after reporting) on the first disagreement.
+func (c *diffChecker) check(n int) bool {
+	t, g, h := c.t, c.g, c.h
 	t.Helper()
-	g := &diffGen{r: rand.New(rand.NewPCG(seed, seed^0x5eed))}
+	fail := func(what string, args ...any) bool {
+		t.Errorf("packet %d: %s", c.n, fmt.Sprintf(what, args...))
+		return false
+	}
+	for range n {
+		c.n++
+		if g.r.IntN(3) == 0 {
+			h.advance(g.clockStep())
+		}
+		var p rules.Packet
+		var inst string
+		var out bool
+		if len(c.flows) == 0 || g.r.IntN(4) == 0 {
+			f := g.newFlow(c.topo)
+			c.flows = append(c.flows, f)
+			if len(c.flows) > 300 {
+				c.flows = c.flows[len(c.flows)-300:]
+			}
+			p, inst, out = f.p, f.inst, f.out
+		} else {
+			f := c.flows[len(c.flows)-1-min(len(c.flows)-1, int(g.r.ExpFloat64()*20))]
+			p, out = g.next(f)
+			inst = f.inst
+		}
+		want := c.ct.Process(h.now, inst, out, p)
+		got := h.run(inst, out, p)
+		c.reasons[want.Reason]++
+		if (got == sgPass) != want.Allow {
+			return fail("%s %v %+v: bpf %s, evaluator %+v", inst, map[bool]string{true: "out", false: "in"}[out], p, sgVerdictName(got), want)
+		}
+		if !want.Allow {
+			evs := h.events()
+			if len(evs) != 1 || SGDropCodeName(evs[0].Code) != want.Reason {
+				return fail("%s %+v: drop events %+v, evaluator reason %s", inst, p, evs, want.Reason)
+			}
+		}
+		if c.n%5000 == 0 && !c.checkCounts() {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCounts compares every ENI's tracked entries and allowance drops.
+func (c *diffChecker) checkCounts() bool {
+	c.t.Helper()
+	c.ct.Expire(c.h.now)
+	for _, in := range c.topo.Instances {
+		tracked, _, exc, err := c.h.sg.Stats(in.ID)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if tracked != uint64(c.ct.Len(in.ID)) {
+			c.t.Errorf("packet %d: %s tracked entries: bpf %d, evaluator %d", c.n, in.ID, tracked, c.ct.Len(in.ID))
+			return false
+		}
+		if exc != c.ct.Exceeded(in.ID) {
+			c.t.Errorf("packet %d: %s conntrack_allowance_exceeded: bpf %d, evaluator %d", c.n, in.ID, exc, c.ct.Exceeded(in.ID))
+			return false
+		}
+	}
+	return true
+}
+
+// newDiffGen is a generator drawing from r, with the remote addresses of
+// the differential topologies.
+func newDiffGen(r *rand.Rand) *diffGen {
+	g := &diffGen{r: r}
 	for _, s := range []string{"10.0.1.10", "10.0.1.11", "10.0.1.12", "10.0.1.13", "198.51.100.7", "198.51.100.200", "203.0.113.9", "192.0.2.66"} {
 		g.v4 = append(g.v4, netip.MustParseAddr(s))
 	}
 	for _, s := range []string{"2001:db8:0:1::10", "2001:db8:0:1::11", "2001:db8:0:1::12", "2001:db8:ff::7", "2001:db8:1234::1"} {
 		g.v6 = append(g.v6, netip.MustParseAddr(s))
 	}
+	return g
+}
+
+// diffRun is one differential run: a random topology, packets, and now and
+// then a rule change; it returns how many packets agreed.
+func diffRun(t *testing.T, r *rand.Rand, run, packets int) int {
+	t.Helper()
+	g := newDiffGen(r)
 	topo := g.topology("sgdiff")
-	// every other seed with a 4-slot ct_fast: most entries then live in the
+	// every other run with a 4-slot ct_fast: most entries then live in the
 	// overflow hash, so both storage paths are compared
 	slots := uint64(0)
-	if seed%2 == 1 {
+	if run%2 == 1 {
 		slots = 4
 	}
 	h := newSGHarnessSlots(t, topo, slots)
-	ct := rules.NewConntrack(topo, rules.NewSGEvaluator(topo))
-	var flows []diffFlow
-	reasons := map[string]int{}
-	defer func() { t.Logf("seed %d (ct_fast slots %d): evaluator reasons %v", seed, slots, reasons) }()
-	fail := func(i int, what string, args ...any) {
-		t.Errorf("seed %d (replay: VPCEMU_SG_SEED=%d go test ./loader -run TestSGDifferential), packet %d: %s",
-			seed, seed, i, fmt.Sprintf(what, args...))
+	c := newDiffChecker(t, g, h, topo)
+	defer func() { t.Logf("run %d (ct_fast slots %d): evaluator reasons %v", run, slots, c.reasons) }()
+	for c.n < packets {
+		if !c.check(min(packets-c.n, 1+g.r.IntN(12000))) {
+			return c.n
+		}
+		topo = g.mutate(topo)
+		h.update(topo)
+		c.setTopology(topo)
 	}
-	for i := range packets {
-		if g.r.IntN(3) == 0 {
-			h.advance(g.clockStep())
-		}
-		if i > 0 && g.r.IntN(6000) == 0 {
-			topo = g.mutate(topo)
-			h.update(topo)
-			ct.SetTopology(topo)
-		}
-		var p rules.Packet
-		var inst string
-		var out bool
-		if len(flows) == 0 || g.r.IntN(4) == 0 {
-			f := g.newFlow(topo)
-			flows = append(flows, f)
-			if len(flows) > 300 {
-				flows = flows[len(flows)-300:]
-			}
-			p, inst, out = f.p, f.inst, f.out
-		} else {
-			f := flows[len(flows)-1-min(len(flows)-1, int(g.r.ExpFloat64()*20))]
-			p, out = g.next(f)
-			inst = f.inst
-		}
-		want := ct.Process(h.now, inst, out, p)
-		got := h.run(inst, out, p)
-		reasons[want.Reason]++
-		if (got == sgPass) != want.Allow {
-			fail(i, "%s %v %+v: bpf %s, evaluator %+v", inst, map[bool]string{true: "out", false: "in"}[out], p, sgVerdictName(got), want)
-			return i
-		}
-		if !want.Allow {
-			evs := h.events()
-			if len(evs) != 1 || SGDropCodeName(evs[0].Code) != want.Reason {
-				fail(i, "%s %+v: drop events %+v, evaluator reason %s", inst, p, evs, want.Reason)
-				return i
-			}
-		}
-		if i%5000 == 4999 {
-			ct.Expire(h.now)
-			for _, in := range topo.Instances {
-				tracked, _, exc, err := h.sg.Stats(in.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if tracked != uint64(ct.Len(in.ID)) {
-					fail(i, "%s tracked entries: bpf %d, evaluator %d", in.ID, tracked, ct.Len(in.ID))
-					return i
-				}
-				if exc != ct.Exceeded(in.ID) {
-					fail(i, "%s conntrack_allowance_exceeded: bpf %d, evaluator %d", in.ID, exc, ct.Exceeded(in.ID))
-					return i
-				}
-			}
-		}
-	}
-	return packets
+	return c.n
 }

@@ -34,6 +34,26 @@ type sgnocapCtSlot struct {
 	V        sgnocapCtVal
 }
 
+type sgnocapCtSlotState uint32
+
+const (
+	sgnocapCtSlotStateCT_SLOT_FREE sgnocapCtSlotState = 0
+	sgnocapCtSlotStateCT_SLOT_LIVE sgnocapCtSlotState = 1
+	sgnocapCtSlotStateCT_SLOT_BUSY sgnocapCtSlotState = 2
+)
+
+type sgnocapCtState uint32
+
+const (
+	sgnocapCtStateCT_TCP_SYN     sgnocapCtState = 1
+	sgnocapCtStateCT_TCP_EST     sgnocapCtState = 2
+	sgnocapCtStateCT_TCP_CLOSING sgnocapCtState = 3
+	sgnocapCtStateCT_UDP         sgnocapCtState = 4
+	sgnocapCtStateCT_UDP_STREAM  sgnocapCtState = 5
+	sgnocapCtStateCT_ICMP        sgnocapCtState = 6
+	sgnocapCtStateCT_OTHER       sgnocapCtState = 7
+)
+
 type sgnocapCtVal struct {
 	_         structs.HostLayout
 	LastNs    uint64
@@ -48,6 +68,20 @@ type sgnocapCtVal struct {
 	Exchanges uint8
 	Pad       [3]uint8
 }
+
+type sgnocapEvDir uint32
+
+const (
+	sgnocapEvDirEV_DIR_INBOUND  sgnocapEvDir = 0
+	sgnocapEvDirEV_DIR_OUTBOUND sgnocapEvDir = 1
+)
+
+type sgnocapEvKind uint32
+
+const (
+	sgnocapEvKindEV_NACL_DROP sgnocapEvKind = 1
+	sgnocapEvKindEV_SG_DROP   sgnocapEvKind = 2
+)
 
 type sgnocapFlowAddrKey struct {
 	_      structs.HostLayout
@@ -163,6 +197,30 @@ type sgnocapSgAddr struct {
 	A [4]uint32
 }
 
+type sgnocapSgConfig struct {
+	_          structs.HostLayout
+	CtFastMask uint32
+	Rsv4Mask   uint32
+	Rsv6Any    uint32
+}
+
+type sgnocapSgDir uint32
+
+const (
+	sgnocapSgDirSG_DIR_OUT sgnocapSgDir = 0
+	sgnocapSgDirSG_DIR_IN  sgnocapSgDir = 1
+)
+
+type sgnocapSgDrop uint32
+
+const (
+	sgnocapSgDropSG_DROP_RULES_MISMATCH sgnocapSgDrop = 1
+	sgnocapSgDropSG_DROP_NO_RULES       sgnocapSgDrop = 2
+	sgnocapSgDropSG_DROP_ALLOWANCE      sgnocapSgDrop = 3
+	sgnocapSgDropSG_DROP_UNKNOWN_ENI    sgnocapSgDrop = 4
+	sgnocapSgDropSG_DROP_MALFORMED      sgnocapSgDrop = 5
+)
+
 type sgnocapSgEni struct {
 	_          structs.HostLayout
 	Idx        uint32
@@ -193,6 +251,15 @@ type sgnocapSgEnt struct {
 	Full uint8
 }
 
+type sgnocapSgLimit uint32
+
+const (
+	sgnocapSgLimitSG_PROTO_OTHER   sgnocapSgLimit = 256
+	sgnocapSgLimitSG_MAX_NODE_ENTS sgnocapSgLimit = 4096
+	sgnocapSgLimitSG_SEARCH_STEPS  sgnocapSgLimit = 13
+	sgnocapSgLimitSG_DROP_CODES    sgnocapSgLimit = 8
+)
+
 type sgnocapSgLpmKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -212,6 +279,22 @@ type sgnocapSgLpmVal struct {
 	Pad   [3]uint8
 }
 
+type sgnocapSgNodeFlag uint32
+
+const (
+	sgnocapSgNodeFlagSG_NODE_ZERO_SORTED sgnocapSgNodeFlag = 1
+	sgnocapSgNodeFlagSG_NODE_REST_SORTED sgnocapSgNodeFlag = 2
+	sgnocapSgNodeFlagSG_NODE_HAS_FULL    sgnocapSgNodeFlag = 4
+)
+
+type sgnocapSgOpen uint32
+
+const (
+	sgnocapSgOpenSG_OPEN_ALL sgnocapSgOpen = 1
+	sgnocapSgOpenSG_OPEN_TCP sgnocapSgOpen = 2
+	sgnocapSgOpenSG_OPEN_UDP sgnocapSgOpen = 4
+)
+
 type sgnocapSgStats struct {
 	_          structs.HostLayout
 	Tracked    uint64
@@ -222,43 +305,74 @@ type sgnocapSgStats struct {
 	DropsBy    [8]uint64
 }
 
+type sgnocapVpcEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Saddr    [4]uint32
+	Daddr    [4]uint32
+	Sport    uint16
+	Dport    uint16
+	Obj      uint32
+	Packets  uint32
+	Bytes    uint32
+	Rule     uint16
+	Kind     uint8
+	Reason   uint8
+	Dir      uint8
+	Family   uint8
+	Proto    uint8
+	TcpFlags uint8
+	IcmpType uint8
+	IcmpCode uint8
+	Frag     uint8
+	Pad      [5]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sgnocapMapCtFast        = "ct_fast"
-	sgnocapMapCtTable       = "ct_table"
-	sgnocapMapFlowAddr      = "flow_addr"
-	sgnocapMapFlowEni       = "flow_eni"
-	sgnocapMapFlowFast      = "flow_fast"
-	sgnocapMapFlowGen       = "flow_gen"
-	sgnocapMapFlowLog       = "flow_log"
-	sgnocapMapFlowLogn      = "flow_logn"
-	sgnocapMapFlowSkip      = "flow_skip"
-	sgnocapMapFlowTab0      = "flow_tab0"
-	sgnocapMapFlowTab1      = "flow_tab1"
-	sgnocapMapMirrorOut     = "mirror_out"
-	sgnocapMapMirrorPairs   = "mirror_pairs"
-	sgnocapMapMirrorSrc     = "mirror_src"
-	sgnocapMapSgEni         = "sg_eni"
-	sgnocapMapSgEnts        = "sg_ents"
-	sgnocapMapSgEvents      = "sg_events"
-	sgnocapMapSgReserved    = "sg_reserved"
-	sgnocapMapSgRules       = "sg_rules"
-	sgnocapMapSgStats       = "sg_stats"
-	sgnocapProgSgEgress     = "sg_egress"
-	sgnocapProgSgIngress    = "sg_ingress"
-	sgnocapProgSgParseOnly  = "sg_parse_only"
-	sgnocapProgSgSweep      = "sg_sweep"
-	sgnocapVarCtFastMask    = "ct_fast_mask"
-	sgnocapVarFlowEnabled   = "flow_enabled"
-	sgnocapVarFlowLogPerCpu = "flow_log_per_cpu"
-	sgnocapVarMirrorEnabled = "mirror_enabled"
-	sgnocapVarNowOffset     = "now_offset"
-	sgnocapVarNowOverride   = "now_override"
-	sgnocapVarSgGen         = "sg_gen"
-	sgnocapVarSgRsv4Mask    = "sg_rsv4_mask"
-	sgnocapVarSgRsv6Any     = "sg_rsv6_any"
+	sgnocapMapCtFast         = "ct_fast"
+	sgnocapMapCtTable        = "ct_table"
+	sgnocapMapFlowAddr       = "flow_addr"
+	sgnocapMapFlowEni        = "flow_eni"
+	sgnocapMapFlowFast       = "flow_fast"
+	sgnocapMapFlowGen        = "flow_gen"
+	sgnocapMapFlowLog        = "flow_log"
+	sgnocapMapFlowLogn       = "flow_logn"
+	sgnocapMapFlowSkip       = "flow_skip"
+	sgnocapMapFlowTab0       = "flow_tab0"
+	sgnocapMapFlowTab1       = "flow_tab1"
+	sgnocapMapMirrorOut      = "mirror_out"
+	sgnocapMapMirrorPairs    = "mirror_pairs"
+	sgnocapMapMirrorSrc      = "mirror_src"
+	sgnocapMapSgEni          = "sg_eni"
+	sgnocapMapSgEnts         = "sg_ents"
+	sgnocapMapSgEvents       = "sg_events"
+	sgnocapMapSgReserved     = "sg_reserved"
+	sgnocapMapSgRules        = "sg_rules"
+	sgnocapMapSgStats        = "sg_stats"
+	sgnocapProgSgEgress      = "sg_egress"
+	sgnocapProgSgIngress     = "sg_ingress"
+	sgnocapProgSgParseOnly   = "sg_parse_only"
+	sgnocapProgSgSweep       = "sg_sweep"
+	sgnocapVarCtSlotStateBtf = "_ct_slot_state_btf"
+	sgnocapVarCtStateBtf     = "_ct_state_btf"
+	sgnocapVarSgDirBtf       = "_sg_dir_btf"
+	sgnocapVarSgDropBtf      = "_sg_drop_btf"
+	sgnocapVarSgEvDirBtf     = "_sg_ev_dir_btf"
+	sgnocapVarSgEvKindBtf    = "_sg_ev_kind_btf"
+	sgnocapVarSgEventBtf     = "_sg_event_btf"
+	sgnocapVarSgLimitBtf     = "_sg_limit_btf"
+	sgnocapVarSgNodeFlagBtf  = "_sg_node_flag_btf"
+	sgnocapVarSgOpenBtf      = "_sg_open_btf"
+	sgnocapVarFlowEnabled    = "flow_enabled"
+	sgnocapVarFlowLogPerCpu  = "flow_log_per_cpu"
+	sgnocapVarMirrorEnabled  = "mirror_enabled"
+	sgnocapVarNowOffset      = "now_offset"
+	sgnocapVarNowOverride    = "now_override"
+	sgnocapVarSgCfg          = "sg_cfg"
+	sgnocapVarSgGen          = "sg_gen"
 )
 
 // loadSgnocap returns the embedded CollectionSpec for sgnocap.
@@ -339,15 +453,23 @@ type sgnocapMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgnocapVariableSpecs struct {
-	CtFastMask    *ebpf.VariableSpec `ebpf:"ct_fast_mask"`
-	FlowEnabled   *ebpf.VariableSpec `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
-	MirrorEnabled *ebpf.VariableSpec `ebpf:"mirror_enabled"`
-	NowOffset     *ebpf.VariableSpec `ebpf:"now_offset"`
-	NowOverride   *ebpf.VariableSpec `ebpf:"now_override"`
-	SgGen         *ebpf.VariableSpec `ebpf:"sg_gen"`
-	SgRsv4Mask    *ebpf.VariableSpec `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any     *ebpf.VariableSpec `ebpf:"sg_rsv6_any"`
+	CtSlotStateBtf *ebpf.VariableSpec `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.VariableSpec `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.VariableSpec `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.VariableSpec `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.VariableSpec `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.VariableSpec `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.VariableSpec `ebpf:"mirror_enabled"`
+	NowOffset      *ebpf.VariableSpec `ebpf:"now_offset"`
+	NowOverride    *ebpf.VariableSpec `ebpf:"now_override"`
+	SgCfg          *ebpf.VariableSpec `ebpf:"sg_cfg"`
+	SgGen          *ebpf.VariableSpec `ebpf:"sg_gen"`
 }
 
 // sgnocapObjects contains all objects after they have been loaded into the kernel.
@@ -421,15 +543,23 @@ func (m *sgnocapMaps) Close() error {
 //
 // It can be passed to loadSgnocapObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgnocapVariables struct {
-	CtFastMask    *ebpf.Variable `ebpf:"ct_fast_mask"`
-	FlowEnabled   *ebpf.Variable `ebpf:"flow_enabled"`
-	FlowLogPerCpu *ebpf.Variable `ebpf:"flow_log_per_cpu"`
-	MirrorEnabled *ebpf.Variable `ebpf:"mirror_enabled"`
-	NowOffset     *ebpf.Variable `ebpf:"now_offset"`
-	NowOverride   *ebpf.Variable `ebpf:"now_override"`
-	SgGen         *ebpf.Variable `ebpf:"sg_gen"`
-	SgRsv4Mask    *ebpf.Variable `ebpf:"sg_rsv4_mask"`
-	SgRsv6Any     *ebpf.Variable `ebpf:"sg_rsv6_any"`
+	CtSlotStateBtf *ebpf.Variable `ebpf:"_ct_slot_state_btf"`
+	CtStateBtf     *ebpf.Variable `ebpf:"_ct_state_btf"`
+	SgDirBtf       *ebpf.Variable `ebpf:"_sg_dir_btf"`
+	SgDropBtf      *ebpf.Variable `ebpf:"_sg_drop_btf"`
+	SgEvDirBtf     *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
+	SgEvKindBtf    *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
+	SgEventBtf     *ebpf.Variable `ebpf:"_sg_event_btf"`
+	SgLimitBtf     *ebpf.Variable `ebpf:"_sg_limit_btf"`
+	SgNodeFlagBtf  *ebpf.Variable `ebpf:"_sg_node_flag_btf"`
+	SgOpenBtf      *ebpf.Variable `ebpf:"_sg_open_btf"`
+	FlowEnabled    *ebpf.Variable `ebpf:"flow_enabled"`
+	FlowLogPerCpu  *ebpf.Variable `ebpf:"flow_log_per_cpu"`
+	MirrorEnabled  *ebpf.Variable `ebpf:"mirror_enabled"`
+	NowOffset      *ebpf.Variable `ebpf:"now_offset"`
+	NowOverride    *ebpf.Variable `ebpf:"now_override"`
+	SgCfg          *ebpf.Variable `ebpf:"sg_cfg"`
+	SgGen          *ebpf.Variable `ebpf:"sg_gen"`
 }
 
 // sgnocapPrograms contains all programs after they have been loaded into the kernel.

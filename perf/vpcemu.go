@@ -18,7 +18,7 @@ import (
 type datapathOpts struct {
 	rules    int    // N non-matching rules in the bench NACL and SG
 	nacl     bool   // NACL programs where packets enter the router (both uplinks)
-	sg       bool   // SG tcx programs on both ENIs
+	sg       bool   // SG programs on both ENIs
 	flowLogs bool   // count flows in the programs and drain them every second
 	mode     string // XDP mode of the NACL programs
 	// scrape reads every counter /metrics exports (NACL rule counters, each
@@ -32,10 +32,6 @@ type datapathOpts struct {
 	// server's ENI (one Traffic Mirroring session, filter accepting all).
 	mirror bool
 }
-
-// flowTableSize is the flow table of the flow-log configurations: lab's
-// default (lab.DefaultFlowTableSize), not imported to keep perf below lab.
-const flowTableSize = 1 << 17
 
 // withVPC returns a copy of t.VPC for a configuration to change.
 func withVPC(t *Topo) (*vpc.Topology, error) {
@@ -86,10 +82,9 @@ func BenchSG(n int, vpcCIDR netip.Prefix) vpc.SecurityGroup {
 }
 
 // applyDatapath loads the vpcemu programs o asks for onto t the way
-// `vpcemu up` does (lab/datapath.go, without the internet gateway, which no
-// benchmark packet crosses): flow maps first, NACL on the router end of each
-// uplink (the subnet's outbound table, then the destination subnet's
-// inbound one), SG tcx on each ENI, then the ENI table of the flow maps. With flow logs a
+// `vpcemu up` does (loader.LoadDatapath, without the internet gateway,
+// which no benchmark packet crosses): the NACL where packets enter the
+// router, the SGs on each ENI, the flow counters. With flow logs a
 // goroutine drains the counters every second, as the flow-log pump does
 // (the samples are dropped: formatting and writing files is not measured).
 func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err error) {
@@ -133,7 +128,17 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 	if o.flowLogs {
 		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
 	}
-	var closers []func() error
+	var mode loader.XDPMode // no NACL: none
+	if o.mode != "" {
+		if mode, err = loader.ParseXDPMode(o.mode); err != nil {
+			return nil, err
+		}
+	}
+	d, err := loader.LoadDatapath(v, p, loader.DatapathOptions{Mode: mode, SkipIGW: true, SkipNACL: !o.nacl, SkipSG: !o.sg})
+	if err != nil {
+		return nil, fmt.Errorf("vpcemu datapath: %w", err)
+	}
+	closers := []func() error{d.Close}
 	release := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			_ = closers[i]()
@@ -144,59 +149,8 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 			release()
 		}
 	}()
-	var (
-		flows *loader.Flows
-		nacl  *loader.NACL
-		sg    *loader.SG
-	)
-	if o.flowLogs {
-		spec, err := loader.NACLSpec()
-		if err != nil {
-			return nil, fmt.Errorf("flow logs: %w", err)
-		}
-		if flows, err = loader.NewFlows(spec, flowTableSize); err != nil {
-			return nil, fmt.Errorf("flow logs: %w", err)
-		}
-		closers = append(closers, flows.Close) // closed last: the programs hold the maps
-	}
-	if o.nacl {
-		n, err := loader.LoadNACL(loader.NACLOptions{VPCCIDR: v.VPCs[0].CIDR, Topology: v, MTU: p.MTU, Flows: flows})
-		if err != nil {
-			return nil, fmt.Errorf("vpcemu NACL: %w", err)
-		}
-		nacl = n
-		closers = append(closers, n.Close)
-		for i := range v.NetworkACLs {
-			if err := n.SetNACL(&v.NetworkACLs[i]); err != nil {
-				return nil, fmt.Errorf("vpcemu NACL %s: %w", v.NetworkACLs[i].ID, err)
-			}
-		}
-		for _, sp := range p.Subnets {
-			if err := n.Attach(p.RouterNS, sp.UplinkRouterIf, sp.SubnetID, loader.XDPMode(o.mode)); err != nil {
-				return nil, fmt.Errorf("vpcemu NACL, subnet %s: %w", sp.SubnetID, err)
-			}
-		}
-	}
-	if o.sg || o.flowLogs {
-		// Flow accounting needs the SG programs' ENI table even when the
-		// configuration does not measure SGs; then the default SG applies.
-		s, err := loader.LoadSGWithFlows(v, p, flows)
-		if err != nil {
-			return nil, fmt.Errorf("vpcemu SG: %w", err)
-		}
-		sg = s
-		closers = append(closers, s.Close)
-		if err := s.SetMirror(v, p); err != nil {
-			return nil, fmt.Errorf("vpcemu mirroring: %w", err)
-		}
-		if flows != nil {
-			if err := flows.SetENIs(v, s.ENIIndex); err != nil {
-				return nil, fmt.Errorf("flow logs: %w", err)
-			}
-		}
-	}
 	if o.scrape {
-		closers = append(closers, scrapeEverySecond(t, nacl, sg, v))
+		closers = append(closers, scrapeEverySecond(t, d.NACL, d.SG, v))
 	}
 	if o.capture {
 		c, err := captureServer(t)
@@ -205,6 +159,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 		closers = append(closers, c)
 	}
+	flows := d.Flows
 	if flows != nil {
 		stop := make(chan struct{})
 		var samples, drains, skipped int

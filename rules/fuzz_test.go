@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -378,7 +379,7 @@ func seeds(f *testing.F) {
 	for _, s := range []string{"", "\x00", "\x05\x03\x07\x01\x02\x09\x04", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1\xf0"} {
 		f.Add([]byte(s))
 	}
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rulestest.Rand(f)
 	for range 16 {
 		b := make([]byte, 256)
 		for i := 0; i < len(b); i += 8 {
@@ -427,14 +428,14 @@ type stringsBuilder struct{ b []byte }
 func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
 func (s *stringsBuilder) String() string              { return string(s.b) }
 
-// TestRandomizedDifferential is the bounded in-suite run of the fuzz checks
-// with a fixed seed (reproducible).
+// TestRandomizedDifferential is the bounded in-suite run of the fuzz checks,
+// seeded by TEST_SEED (rulestest.Seed).
 func TestRandomizedDifferential(t *testing.T) {
 	n := 3000
 	if testing.Short() {
 		n = 300
 	}
-	r := rand.New(rand.NewPCG(42, 7))
+	r := rulestest.Rand(t)
 	for i := range n {
 		g := &gen{rnd: r}
 		checkNACL(t, g)

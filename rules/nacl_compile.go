@@ -11,12 +11,12 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// Datapath limits and markers shared with bpf/nacl.h.
+// The NACL datapath's limits are generated from bpf/nacl.h
+// (datapath_gen.go): NACLMaxRules rules per table (direction and address
+// family), NACLWords 64-bit words of a rule bitmap, tables of up to
+// NACLDirectMax rules keep rule sets in the leaves.
 const (
-	NACLMaxRules   = 1024    // rules per table (direction and address family)
-	NACLWords      = 16      // 64-bit words of a rule bitmap
-	NACLDirectMax  = 63      // tables up to this size keep rule sets in the leaves
-	NACLChild      = 1 << 63 // trie entry flag: the low 32 bits index a child node
+	NACLChild      = 1 << NACLChildBit // trie entry flag: the low 32 bits index a child node
 	naclTrieStride = 8
 )
 

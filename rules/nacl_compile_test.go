@@ -31,8 +31,7 @@ func naclRandPacket(r *rand.Rand) Packet {
 // NACLTable.Classify, a Go rendering of the datapath's lookups) against the
 // reference evaluator on random tables and packets.
 func TestNACLCompileMatchesEvaluator(t *testing.T) {
-	seed := rand.Uint64()
-	r := rand.New(rand.NewPCG(seed, 1))
+	r := rulestest.Rand(t)
 	for round := 0; round < 300; round++ {
 		n := 1 + r.IntN(40)
 		if round%50 == 0 {
@@ -41,7 +40,7 @@ func TestNACLCompileMatchesEvaluator(t *testing.T) {
 		acl := &vpc.NetworkACL{ID: "acl-x", Ingress: rulestest.RandNACLRules(r, n), Egress: rulestest.RandNACLRules(r, n)}
 		img, err := CompileNACL(acl)
 		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
+			t.Fatal(err)
 		}
 		for i := 0; i < 300; i++ {
 			p := naclRandPacket(r)
@@ -53,8 +52,8 @@ func TestNACLCompileMatchesEvaluator(t *testing.T) {
 				}
 				got := img.Tables[e][fam].Classify(p)
 				if int(got.Number) != want.Rule || (got.Allow == 1) != want.Allow {
-					t.Fatalf("seed %d round %d egress=%v packet %+v: compiled rule %d allow=%d, evaluator %+v",
-						seed, round, e == 1, p, got.Number, got.Allow, want)
+					t.Fatalf("round %d egress=%v packet %+v: compiled rule %d allow=%d, evaluator %+v",
+						round, e == 1, p, got.Number, got.Allow, want)
 				}
 			}
 		}
@@ -103,7 +102,7 @@ func TestNACLCompileEdges(t *testing.T) {
 }
 
 func TestNACLCompileTooMany(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rulestest.Rand(t)
 	var rules []vpc.NACLRule
 	for i := 1; i <= NACLMaxRules+1; i++ {
 		rl := rulestest.RandNACLRule(r, i)

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+
+	"github.com/vpcemu/vpcemu/rules/rulestest"
 )
 
 // naiveSubnet is the lookup the trie must reproduce.
@@ -50,8 +52,7 @@ func randDisjoint(r *rand.Rand, n int, v6 bool) []netip.Prefix {
 }
 
 func TestCompileNACLSubnetsRandom(t *testing.T) {
-	seed := rand.Uint64()
-	r := rand.New(rand.NewPCG(seed, 7))
+	r := rulestest.Rand(t)
 	for round := 0; round < 200; round++ {
 		v6 := round%2 == 1
 		ps := randDisjoint(r, 1+r.IntN(40), v6)
@@ -61,11 +62,11 @@ func TestCompileNACLSubnetsRandom(t *testing.T) {
 		}
 		tr, err := CompileNACLSubnets(ps, idx, v6)
 		if err != nil {
-			t.Fatalf("seed %d round %d: %v", seed, round, err)
+			t.Fatalf("round %d: %v", round, err)
 		}
 		probe := func(a netip.Addr) {
 			if got, want := tr.Lookup(a), naiveSubnet(ps, idx, a); got != want {
-				t.Fatalf("seed %d round %d: %s -> subnet %d, want %d (prefixes %v)", seed, round, a, got, want, ps)
+				t.Fatalf("round %d: %s -> subnet %d, want %d (prefixes %v)", round, a, got, want, ps)
 			}
 		}
 		for _, p := range ps {

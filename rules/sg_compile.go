@@ -10,25 +10,13 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// SG datapath directions, as in bpf/sg.h.
-const (
-	SGDirOut = 0 // the instance sends: outbound (egress) rules
-	SGDirIn  = 1 // the instance receives: inbound (ingress) rules
-)
-
-// SGProtoOther is the protocol slot of packets whose protocol has no rule of
-// its own on an ENI in a direction; only "all protocols" rules live there.
-const SGProtoOther = 256
-
-// SGMaxNodeEnts is the most candidate rules one peer prefix may carry (bpf/sg.h).
-const SGMaxNodeEnts = 4096
-
-// Bits of SGENITable.Open, as in bpf/sg.h.
-const (
-	SGOpenAll = 1 // a /0 rule admits every protocol
-	SGOpenTCP = 2 // a /0 rule admits TCP on all ports
-	SGOpenUDP = 4 // a /0 rule admits UDP on all ports
-)
+// The SG datapath's constants are generated from bpf/sg.h
+// (datapath_gen.go): the directions SGDirOut (the instance sends: outbound
+// rules) and SGDirIn; SGProtoOther, the protocol slot of packets whose
+// protocol has no rule of its own on an ENI in a direction (only "all
+// protocols" rules live there); SGMaxNodeEnts, the most candidate rules one
+// peer prefix may carry; the SGOpen* bits of SGENITable.Open (a /0 rule
+// admits every protocol, TCP or UDP on all ports).
 
 // SGDefaultICMPTimeout is the ICMP idle timeout (SG-36: unpublished by AWS).
 const SGDefaultICMPTimeout = 60 * time.Second

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -104,7 +105,7 @@ type NACLView struct {
 // ("100", "*", "100 (v6)"), the key of its hit counter.
 type NACLRuleView struct {
 	Rule     string `json:"rule"`
-	Number   int    `json:"number"` // 32767/32768 for the IPv4/IPv6 `*`
+	Number   int    `json:"number"` // rules.NACLDefaultRuleIPv4/IPv6 for the IPv4/IPv6 `*`
 	Action   string `json:"action"`
 	Protocol string `json:"protocol"`
 	Ports    string `json:"ports"`
@@ -138,8 +139,8 @@ type GatewayView struct {
 
 // NACL rule numbers of the `*` rules, as the datapath and status count them.
 const (
-	starIPv4 = 32767
-	starIPv6 = 32768
+	starIPv4 = rules.NACLDefaultRuleIPv4
+	starIPv6 = rules.NACLDefaultRuleIPv6
 )
 
 func addrText(a netip.Addr) string {

@@ -48,10 +48,10 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 }
 
 func printStatus(out io.Writer, st *lab.Status) {
-	// The internet gateway's port is always tcx: its NACL program runs after the NAT.
-	hook := "tcx at the router's ports"
-	if st.XDPMode != string(loader.TCX) {
-		hook = "XDP " + st.XDPMode + " on the router's uplinks, tcx at the internet gateway"
+	// The internet gateway's port is always tc: its NACL program runs after the NAT.
+	hook := "tc ingress at the router's ports"
+	if m, err := loader.ParseXDPMode(st.XDPMode); err == nil && m != loader.TC {
+		hook = "XDP " + st.XDPMode + " on the router's uplinks, tc ingress at the internet gateway"
 	}
 	fmt.Fprintf(out, "topology %s (daemon pid %d, up since %s, NACLs in %s)\n", st.Name, st.PID, st.Started.Format("15:04:05Z"), hook)
 	if st.File != "" {

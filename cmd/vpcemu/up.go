@@ -53,7 +53,7 @@ With -d it detaches once the topology is ready; 'vpcemu down' removes it.`,
 	c.Flags().StringVar(&o.metrics, "metrics", metricsPort.defaultAddr(), fmt.Sprintf(metricsFlagHelp, DefaultMetricsPort, DefaultMetricsPort+metricsPort.tried-1))
 	c.Flags().StringVarP(&o.file, "file", "f", "", "topology file (default: the built-in lab)")
 	c.Flags().BoolVarP(&o.detach, "detach", "d", false, "return once the topology is ready and keep it running in the background")
-	c.Flags().StringVar(&o.xdpMode, "xdp-mode", string(loader.DefaultNACLMode), "NACL attach mode on the router's uplinks: tcx ingress, or generic or native XDP (the same program; see BENCHMARKS.md)")
+	c.Flags().StringVar(&o.xdpMode, "xdp-mode", string(loader.DefaultNACLMode), "NACL attach mode on the router's uplinks: tc ingress, or generic or native XDP (the same program; see BENCHMARKS.md)")
 	c.Flags().IntVar(&o.readyFD, "ready-fd", 0, "internal: report readiness on this file descriptor")
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print no progress")
 	_ = c.Flags().MarkHidden("ready-fd")
@@ -64,9 +64,9 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 	if err := requireRoot("up"); err != nil {
 		return err
 	}
-	mode := loader.XDPMode(o.xdpMode)
-	if mode != loader.XDPGeneric && mode != loader.XDPNative && mode != loader.TCX {
-		return fmt.Errorf("--xdp-mode %q: valid values are generic, native and tcx", o.xdpMode)
+	mode, err := loader.ParseXDPMode(o.xdpMode)
+	if err != nil {
+		return fmt.Errorf("--xdp-mode: %w", err)
 	}
 	t, data, err := loadTopology(o.file)
 	if err != nil {
