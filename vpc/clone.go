@@ -97,6 +97,23 @@ func (t *Topology) Clone() *Topology {
 	for i := range c.FlowLogs {
 		c.FlowLogs[i].Tags = cloneTags(c.FlowLogs[i].Tags)
 	}
+	tm := &c.TrafficMirror
+	tm.Targets = slices.Clone(tm.Targets)
+	for i := range tm.Targets {
+		tm.Targets[i].Tags = cloneTags(tm.Targets[i].Tags)
+	}
+	tm.Filters = slices.Clone(tm.Filters)
+	for i := range tm.Filters {
+		f := &tm.Filters[i]
+		f.Inbound = slices.Clone(f.Inbound)
+		f.Outbound = slices.Clone(f.Outbound)
+		f.NetworkServices = slices.Clone(f.NetworkServices)
+		f.Tags = cloneTags(f.Tags)
+	}
+	tm.Sessions = slices.Clone(tm.Sessions)
+	for i := range tm.Sessions {
+		tm.Sessions[i].Tags = cloneTags(tm.Sessions[i].Tags)
+	}
 	return &c
 }
 

@@ -671,19 +671,21 @@ func (r *Route) IsLocal(v *VPC) bool {
 // then by address, then prefix-list routes by list id. Order does not
 // change a lookup (RT-10); one order makes topologies comparable.
 func SortRoutes(routes []Route) {
-	slices.SortStableFunc(routes, func(a, b Route) int {
-		ka, kb := routeOrder(a), routeOrder(b)
-		if ka != kb {
-			return ka - kb
-		}
-		if a.DestPrefixList != "" || b.DestPrefixList != "" {
-			return strings.Compare(a.DestPrefixList, b.DestPrefixList)
-		}
-		if a.Dest.Bits() != b.Dest.Bits() {
-			return b.Dest.Bits() - a.Dest.Bits()
-		}
-		return a.Dest.Addr().Compare(b.Dest.Addr())
-	})
+	slices.SortStableFunc(routes, compareRoutes)
+}
+
+func compareRoutes(a, b Route) int {
+	ka, kb := routeOrder(a), routeOrder(b)
+	if ka != kb {
+		return ka - kb
+	}
+	if a.DestPrefixList != "" || b.DestPrefixList != "" {
+		return strings.Compare(a.DestPrefixList, b.DestPrefixList)
+	}
+	if a.Dest.Bits() != b.Dest.Bits() {
+		return b.Dest.Bits() - a.Dest.Bits()
+	}
+	return a.Dest.Addr().Compare(b.Dest.Addr())
 }
 
 func routeOrder(r Route) int {
