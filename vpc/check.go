@@ -77,7 +77,8 @@ type checker struct {
 	names    map[string]fpath     // instance ids and internet host names → field
 	eipUser  map[string]int       // Elastic IP id → index of the NAT gateway that uses it
 	rtPaths  map[string][]fpath
-	fileRTs  int // how many of t.RouteTables the topology defines (the rest Parse adds)
+	fileRTs  int             // how many of t.RouteTables the topology defines (the rest Parse adds)
+	derived  map[string]bool // ENI ids derived for ENIs that had none
 	pls      map[string]*PrefixList
 }
 
@@ -106,11 +107,19 @@ func (c *checker) run() {
 }
 
 // modelView makes the model read as its export does where the export
-// leaves something out that Parse then derives: in a topology with one VPC
-// the objects name none, and an Elastic IP of a NAT gateway names no ENI
-// (the NAT gateway names its Elastic IP).
+// leaves something out that Parse then derives: the route tables and
+// internet gateways at the end that Parse would add by itself (they are
+// added again, where Parse adds them, with the ones the edit calls for),
+// in a topology with one VPC the objects' VPC, and an Elastic IP of a NAT
+// gateway's ENI (the NAT gateway names its Elastic IP).
 func (c *checker) modelView() {
 	t := c.t
+	if n := t.implicitSuffix(len(t.RouteTables), func(i int) (int, bool) { return t.implicitRouteTable(&t.RouteTables[i]) }); n > 0 {
+		t.RouteTables = slices.Clip(t.RouteTables[:len(t.RouteTables)-n])
+	}
+	if n := t.implicitSuffix(len(t.InternetGateways), func(i int) (int, bool) { return t.implicitIGW(&t.InternetGateways[i]) }); n > 0 {
+		t.InternetGateways = slices.Clip(t.InternetGateways[:len(t.InternetGateways)-n])
+	}
 	if len(t.VPCs) == 1 {
 		for i := range t.Subnets {
 			t.Subnets[i].VPC = ""

@@ -919,6 +919,10 @@ func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, seco
 		} else {
 			e.ID = SecondaryENIID(c.t.Name, instance, e.DeviceIndex)
 		}
+		if c.derived == nil {
+			c.derived = map[string]bool{}
+		}
+		c.derived[e.ID] = true
 	}
 	if e.Subnet == "" {
 		c.errf(ep.key("subnet"), "", "missing; this field is required")

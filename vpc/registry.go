@@ -159,7 +159,7 @@ func (c *checker) registerIDs() {
 			}
 			ep, key := c.eniPath(i, in, k)
 			f := ep.key(key)
-			eni(e.ID, f, in.ID, vpc, c.present(f, true))
+			eni(e.ID, f, in.ID, vpc, c.present(f, !c.derived[e.ID]))
 		}
 	}
 	eachGood(c, "internet_gateways", t.InternetGateways, func(p fpath, g *InternetGateway) {

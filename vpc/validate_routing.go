@@ -366,14 +366,23 @@ type routeDest struct {
 func destOf(r *Route) routeDest { return routeDest{r.DestPrefixList, r.Dest} }
 
 // modelAux is what the export writes of a route's target: its id (or
-// local); for a target that is gone its kind. Its state is what the target
-// makes it (RefreshRouteStates).
+// local); for a target that is gone its kind, and blackhole when the route
+// says so (RefreshRouteStates, after the target was deleted): a route to
+// an id that is no object is otherwise refused, as in a file. The state of
+// a route whose target exists is what the target makes it (a detached
+// internet gateway, a peering not active: RT-15), whatever Blackhole says.
 func (c *checker) modelAux(r *Route) routeAux {
 	a := routeAux{target: r.Target.ID, state: routeStateAuto}
-	if r.Target.Kind == TargetLocal {
+	switch _, found := c.ids[a.target]; {
+	case r.Target.Kind == TargetLocal:
 		a.target = "local"
-	} else if _, found := c.ids[a.target]; a.target != "" && !found {
-		a.targetKind = r.Target.Kind
+	case r.Target.Kind == TargetNone:
+		a.state = "" // written without a state
+	case !found:
+		a.targetKind, a.state = r.Target.Kind, ""
+		if r.Blackhole {
+			a.state = "blackhole"
+		}
 	}
 	return a
 }
