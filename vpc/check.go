@@ -70,7 +70,8 @@ type checker struct {
 	// field the decoder refused (its value replaced) is not reported twice.
 	values bool
 
-	ids      map[string]ref // every object id, for references and cross-kind uniqueness
+	ids      map[string]int32 // every object id → its ref in refs, for references and cross-kind uniqueness
+	refs     []ref
 	implicit map[string]bool
 	peered   map[[2]string]bool
 	addrs    map[netip.Addr]fpath // every address in use → the field that holds it
@@ -172,12 +173,21 @@ func (f fpath) index(k string, i int) fpath { return f.add(k, int32(i)) }
 
 func (f fpath) add(k string, i int32) fpath {
 	if int(f.n) == len(f.seg) {
-		f = fpath{head: f.String()}
+		f = f.flat()
 	}
 	f.seg[f.n] = pathSeg{k, i}
 	f.n++
 	return f
 }
+
+// flat is f with every segment formatted into head.
+//
+//go:noinline
+func (f fpath) flat() fpath { return fpath{head: f.String()} }
+
+// anyBad reports whether any object failed: a valid topology has none,
+// so the paths that isBad needs need not be built.
+func (c *checker) anyBad() bool { return len(c.bad) > 0 }
 
 func (f fpath) String() string {
 	if f.n == 0 {
@@ -230,29 +240,39 @@ func (c *checker) report(f fpath, at, code, format string, args ...any) {
 	}
 }
 
-// failed reports whether the decoder refused f's value (missing, not a
-// number, …): checks of the value then have nothing to say.
-func (c *checker) failed(f fpath) bool {
-	return c.d != nil && c.d.failed[f.String()]
+// sub is p.key, or p itself for key "": the hooks below take a parent and
+// a key so that a model's checks, which need no path, build none.
+func sub(p fpath, key string) fpath {
+	if key == "" {
+		return p
+	}
+	return p.key(key)
 }
 
-// given reports whether the topology gives field f: in a file, whether
-// its key is there with a value; in a model, inModel, which says whether
-// the export writes it (a model's zero value often means "left out").
-func (c *checker) given(f fpath, inModel bool) bool {
+// failed reports whether the decoder refused the value of p.key (missing,
+// not a number, …): checks of the value then have nothing to say.
+func (c *checker) failed(p fpath, key string) bool {
+	return c.d != nil && c.d.failed[sub(p, key).String()]
+}
+
+// given reports whether the topology gives field p.key: in a file,
+// whether its key is there with a value; in a model, inModel, which says
+// whether the export writes it (a model's zero value often means "left
+// out").
+func (c *checker) given(p fpath, key string, inModel bool) bool {
 	if c.d == nil {
 		return inModel
 	}
-	n, ok := c.d.pos[f.String()]
+	n, ok := c.d.pos[sub(p, key).String()]
 	return ok && !isNull(n)
 }
 
 // present is given counting a key with an empty value too.
-func (c *checker) present(f fpath, inModel bool) bool {
+func (c *checker) present(p fpath, key string, inModel bool) bool {
 	if c.d == nil {
 		return inModel
 	}
-	_, ok := c.d.pos[f.String()]
+	_, ok := c.d.pos[sub(p, key).String()]
 	return ok
 }
 

@@ -150,20 +150,21 @@ func familyOf(p netip.Prefix) int {
 
 // intIn checks *v against spec; out of range it reports it, quoting the
 // text, and sets def.
-func (c *checker) intIn(f fpath, v *int, spec intSpec, def int) bool {
+func (c *checker) intIn(p fpath, key string, v *int, spec intSpec, def int) bool {
 	if *v >= spec.lo && *v <= spec.hi {
 		return true
 	}
+	f := sub(p, key)
 	c.errf(f, spec.code, "%s", spec.msg(c.text(f, strconv.Itoa(*v))))
 	*v = def
 	return false
 }
 
 // secondsIn is intIn for a duration written in whole seconds.
-func (c *checker) secondsIn(f fpath, d *time.Duration, spec intSpec, def time.Duration) bool {
+func (c *checker) secondsIn(p fpath, key string, d *time.Duration, spec intSpec, def time.Duration) bool {
 	s := int(*d / time.Second)
 	*d = time.Duration(s) * time.Second
-	if !c.intIn(f, &s, spec, int(def/time.Second)) {
+	if !c.intIn(p, key, &s, spec, int(def/time.Second)) {
 		*d = def
 		return false
 	}
@@ -175,19 +176,22 @@ func (c *checker) secondsIn(f fpath, d *time.Duration, spec intSpec, def time.Du
 // cleared as AWS does for rule CIDRs and routes (NACL-16, RT-12); without,
 // they are an error (a VPC or subnet block written with host bits is
 // almost always a typo).
-func (c *checker) prefixIn(f fpath, p netip.Prefix, family int, required, mask bool) netip.Prefix {
+func (c *checker) prefixIn(at fpath, key string, p netip.Prefix, family int, required, mask bool) netip.Prefix {
 	if !p.IsValid() {
 		if required {
+			f := sub(at, key)
 			c.errf(f, "", "%s", badPrefix(c.text(f, ""), family))
 		}
 		return netip.Prefix{}
 	}
 	if !isFamily(p.Addr(), family) {
+		f := sub(at, key)
 		c.errf(f, "", "%s", badPrefix(c.text(f, p.String()), family))
 		return netip.Prefix{}
 	}
 	if m := p.Masked(); m != p {
 		if !mask {
+			f := sub(at, key)
 			c.errf(f, "", "%q has host bits set; valid: %s", c.text(f, p.String()), m)
 			return netip.Prefix{}
 		}
@@ -198,40 +202,42 @@ func (c *checker) prefixIn(f fpath, p netip.Prefix, family int, required, mask b
 
 // addrIn checks an address of the family a host can have and returns it,
 // or the zero address when it is none (an error when required).
-func (c *checker) addrIn(f fpath, a netip.Addr, family int, required bool) netip.Addr {
+func (c *checker) addrIn(at fpath, key string, a netip.Addr, family int, required bool) netip.Addr {
 	if !a.IsValid() {
 		if required {
+			f := sub(at, key)
 			c.errf(f, "", "%s", badAddr(c.text(f, ""), family))
 		}
 		return netip.Addr{}
 	}
 	if !isFamily(a, family) {
+		f := sub(at, key)
 		c.errf(f, "", "%s", badAddr(c.text(f, a.String()), family))
 		return netip.Addr{}
 	}
 	if !hostUsable(a) {
-		c.errf(f, "", "%s is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as %s", a, exampleAddr(family))
+		c.errf(sub(at, key), "", "%s is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as %s", a, exampleAddr(family))
 		return netip.Addr{}
 	}
 	return a
 }
 
 // checkID checks an object id (when given: a file may leave optional ids out).
-func (c *checker) checkID(f fpath, id string, given bool) {
+func (c *checker) checkID(p fpath, key string, id string, given bool) {
 	if given && !isID(id) {
-		c.errf(f, "", "%q is not valid; valid: %s", id, validID)
+		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, validID)
 	}
 }
 
-func (c *checker) checkENIID(f fpath, id string, given bool) {
+func (c *checker) checkENIID(p fpath, key string, id string, given bool) {
 	if given && !isENIID(id) {
-		c.errf(f, "", "%q is not valid; valid: %s", id, validENIID)
+		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, validENIID)
 	}
 }
 
-func (c *checker) checkDescription(f fpath, s string) {
+func (c *checker) checkDescription(p fpath, key string, s string) {
 	if len(s) > 255 {
-		c.errf(f, "InvalidParameterValue", "description is %d characters; valid: at most 255", len(s))
+		c.errf(p.key(key), "InvalidParameterValue", "description is %d characters; valid: at most 255", len(s))
 	}
 }
 
@@ -282,16 +288,16 @@ func (c *checker) checkTop() {
 		t.Region = DefaultRegion
 	}
 	l, d, lp := &t.Limits, DefaultLimits, root("limits")
-	c.intIn(lp.key("security_groups_per_eni"), &l.SecurityGroupsPerENI, limitSpec, d.SecurityGroupsPerENI)
-	c.intIn(lp.key("rules_per_security_group"), &l.RulesPerSecurityGroup, limitSpec, d.RulesPerSecurityGroup)
-	c.intIn(lp.key("nacl_rules_per_direction"), &l.NACLRulesPerDirection, limitSpec, d.NACLRulesPerDirection)
+	c.intIn(lp, "security_groups_per_eni", &l.SecurityGroupsPerENI, limitSpec, d.SecurityGroupsPerENI)
+	c.intIn(lp, "rules_per_security_group", &l.RulesPerSecurityGroup, limitSpec, d.RulesPerSecurityGroup)
+	c.intIn(lp, "nacl_rules_per_direction", &l.NACLRulesPerDirection, limitSpec, d.NACLRulesPerDirection)
 	// The export leaves out the routing limits that are AWS's: zero in a
 	// model is the default.
 	optional := func(key string, v *int, spec intSpec, def int) {
-		if f := lp.key(key); !c.given(f, *v != 0) {
+		if !c.given(lp, key, *v != 0) {
 			*v = def
 		} else {
-			c.intIn(f, v, spec, def)
+			c.intIn(lp, key, v, spec, def)
 		}
 	}
 	optional("routes_per_table", &l.RoutesPerTable, routesLimitSpec, d.RoutesPerTable)
@@ -301,10 +307,10 @@ func (c *checker) checkTop() {
 	}
 	optional(natKey, &l.NATConnectionsPerDestination, natConnsSpec, d.NATConnectionsPerDestination)
 	l.NATIdleTimeout = l.NATIdleTimeout.Truncate(time.Second)
-	if f := lp.key("nat_idle_timeout"); !c.given(f, l.NATIdleTimeout != 0) {
+	if !c.given(lp, "nat_idle_timeout", l.NATIdleTimeout != 0) {
 		l.NATIdleTimeout = d.NATIdleTimeout
 	} else {
-		c.secondsIn(f, &l.NATIdleTimeout, natIdleSpec, d.NATIdleTimeout)
+		c.secondsIn(lp, "nat_idle_timeout", &l.NATIdleTimeout, natIdleSpec, d.NATIdleTimeout)
 	}
 	optional("elastic_ips", &l.ElasticIPs, limitSpec, d.ElasticIPs)
 	optional("nat_gateways_per_az", &l.NATGatewaysPerAZ, limitSpec, d.NATGatewaysPerAZ)
@@ -323,12 +329,12 @@ func (c *checker) checkVPCs() {
 			c.defaultIDs(i, v, p) // later checks look them up
 			continue
 		}
-		c.checkID(p.key("id"), v.ID, c.given(p.key("id"), true))
-		v.CIDR = c.checkVPCBlock(p.key("cidr"), c.prefixIn(p.key("cidr"), v.CIDR, 4, true, false))
+		c.checkID(p, "id", v.ID, c.given(p, "id", true))
+		v.CIDR = c.checkVPCBlock(p.key("cidr"), c.prefixIn(p, "cidr", v.CIDR, 4, true, false))
 		n := 0 // valid secondary blocks so far, as messages count them
 		for k, q := range v.SecondaryCIDRs {
 			f := p.index("secondary_cidrs", k)
-			q = c.checkVPCBlock(f, c.prefixIn(f, q, 4, true, false))
+			q = c.checkVPCBlock(f, c.prefixIn(f, "", q, 4, true, false))
 			v.SecondaryCIDRs[k] = q
 			if !q.IsValid() {
 				continue
@@ -361,7 +367,7 @@ func (c *checker) checkVPCs() {
 			v.SecondaryCIDRs = slices.DeleteFunc(v.SecondaryCIDRs, func(q netip.Prefix) bool { return !q.IsValid() })
 		}
 		f := p.key("ipv6_cidr")
-		v.IPv6CIDR = c.prefixIn(f, v.IPv6CIDR, 6, false, false)
+		v.IPv6CIDR = c.prefixIn(p, "ipv6_cidr", v.IPv6CIDR, 6, false, false)
 		if r, bad := reservedOverlap(v.IPv6CIDR); v.IPv6CIDR.IsValid() && bad {
 			c.errf(f, "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a global or unique-local block such as 2001:db8::/56", v.IPv6CIDR, r)
 			v.IPv6CIDR = netip.Prefix{}
@@ -370,10 +376,10 @@ func (c *checker) checkVPCs() {
 			c.errf(f, "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
 			v.IPv6CIDR = netip.Prefix{}
 		}
-		if f := p.key("mtu"); !c.given(f, v.MTU != 0) {
+		if !c.given(p, "mtu", v.MTU != 0) {
 			v.MTU = DefaultMTU
 		} else {
-			c.intIn(f, &v.MTU, mtuSpec, DefaultMTU)
+			c.intIn(p, "mtu", &v.MTU, mtuSpec, DefaultMTU)
 		}
 		c.defaultIDs(i, v, p)
 		c.checkTags(p, &v.Tags)
@@ -388,8 +394,7 @@ func (c *checker) defaultIDs(i int, v *VPC, p fpath) {
 		id   *string
 		base string
 	}{{"default_security_group", &v.DefaultSG, DefaultSGID}, {"default_network_acl", &v.DefaultNACL, DefaultNACLID}, {"main_route_table", &v.MainTable, DefaultMainRouteTableID}} {
-		f := p.key(x.key)
-		c.checkID(f, *x.id, c.given(f, *x.id != ""))
+		c.checkID(p, x.key, *x.id, c.given(p, x.key, *x.id != ""))
 		if *x.id == "" {
 			*x.id = DefaultID(x.base, i, v.ID)
 		}
@@ -424,19 +429,29 @@ func (c *checker) vpcSet() map[string]bool {
 	return set
 }
 
+// isVPC reports whether id is a VPC's.
+func (c *checker) isVPC(id string) bool {
+	for i := range c.t.VPCs {
+		if c.t.VPCs[i].ID == id && id != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // vpcOf resolves the vpc: of the object at obj. It may be left out when
 // the topology has one VPC, or when implied names the VPC (an id that is a
 // VPC's default object); otherwise a missing vpc: is an error that lists
 // the choices.
-func (c *checker) vpcOf(obj fpath, raw, implied string, ids map[string]bool) string {
-	f := obj.key("vpc")
-	if c.failed(f) {
+func (c *checker) vpcOf(obj fpath, raw, implied string) string {
+	if c.failed(obj, "vpc") {
 		return ""
 	}
-	given := c.given(f, raw != "")
+	given := c.given(obj, "vpc", raw != "")
+	f := obj.key("vpc")
 	switch {
-	case given && !ids[raw]:
-		c.errf(f, "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", raw, choices(ids))
+	case given && !c.isVPC(raw):
+		c.errf(f, "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", raw, choices(c.vpcSet()))
 		return ""
 	case given:
 		return raw
@@ -445,7 +460,7 @@ func (c *checker) vpcOf(obj fpath, raw, implied string, ids map[string]bool) str
 	case len(c.t.VPCs) == 1:
 		return c.t.VPCs[0].ID
 	}
-	c.report(f, obj.String(), "MissingParameter", "missing; a file with several VPCs names each object's VPC; valid: %s", choices(ids))
+	c.report(f, obj.String(), "MissingParameter", "missing; a file with several VPCs names each object's VPC; valid: %s", choices(c.vpcSet()))
 	return ""
 }
 
@@ -463,29 +478,22 @@ func (c *checker) vpcWithDefault(id string, def func(*VPC) string) string {
 // follows from it (a NACL is its VPC's default).
 func (c *checker) resolveVPCs() {
 	t := c.t
-	var ids map[string]bool
-	vpcs := func() map[string]bool {
-		if ids == nil {
-			ids = c.vpcSet()
-		}
-		return ids
-	}
 	for i := range t.Subnets {
 		if p := rootIndex("subnets", i); !c.isBad(p) {
 			s := &t.Subnets[i]
-			s.VPC = c.vpcOf(p, s.VPC, "", vpcs())
+			s.VPC = c.vpcOf(p, s.VPC, "")
 		}
 	}
 	for i := range t.SecurityGroups {
 		if p := rootIndex("security_groups", i); !c.isBad(p) {
 			g := &t.SecurityGroups[i]
-			g.VPC = c.vpcOf(p, g.VPC, c.vpcWithDefault(g.ID, func(v *VPC) string { return v.DefaultSG }), vpcs())
+			g.VPC = c.vpcOf(p, g.VPC, c.vpcWithDefault(g.ID, func(v *VPC) string { return v.DefaultSG }))
 		}
 	}
 	for i := range t.NetworkACLs {
 		if p := rootIndex("network_acls", i); !c.isBad(p) {
 			a := &t.NetworkACLs[i]
-			a.VPC = c.vpcOf(p, a.VPC, c.vpcWithDefault(a.ID, func(v *VPC) string { return v.DefaultNACL }), vpcs())
+			a.VPC = c.vpcOf(p, a.VPC, c.vpcWithDefault(a.ID, func(v *VPC) string { return v.DefaultNACL }))
 			v := t.VPC(a.VPC)
 			a.Default = v != nil && a.ID == v.DefaultNACL
 		}
@@ -493,28 +501,28 @@ func (c *checker) resolveVPCs() {
 	for i := range t.RouteTables {
 		if p := rootIndex("route_tables", i); !c.isBad(p) {
 			rt := &t.RouteTables[i]
-			rt.VPC = c.vpcOf(p, rt.VPC, c.vpcWithDefault(rt.ID, func(v *VPC) string { return v.MainTable }), vpcs())
+			rt.VPC = c.vpcOf(p, rt.VPC, c.vpcWithDefault(rt.ID, func(v *VPC) string { return v.MainTable }))
 		}
 	}
 	for i := range t.InternetGateways {
 		// An internet gateway exists detached until attached (vpc absent).
 		if p := rootIndex("internet_gateways", i); !c.isBad(p) {
 			g := &t.InternetGateways[i]
-			if c.present(p.key("vpc"), g.VPC != "") {
-				g.VPC = c.vpcOf(p, g.VPC, "", vpcs())
+			if c.present(p, "vpc", g.VPC != "") {
+				g.VPC = c.vpcOf(p, g.VPC, "")
 			}
 		}
 	}
 	for i := range t.EgressOnlyGateways {
 		if p := rootIndex("egress_only_internet_gateways", i); !c.isBad(p) {
 			g := &t.EgressOnlyGateways[i]
-			g.VPC = c.vpcOf(p, g.VPC, "", vpcs())
+			g.VPC = c.vpcOf(p, g.VPC, "")
 		}
 	}
 	for i := range t.Endpoints {
 		if p := rootIndex("vpc_endpoints", i); !c.isBad(p) {
 			e := &t.Endpoints[i]
-			e.VPC = c.vpcOf(p, e.VPC, "", vpcs())
+			e.VPC = c.vpcOf(p, e.VPC, "")
 		}
 	}
 	for i := range t.Peerings {
@@ -527,8 +535,8 @@ func (c *checker) resolveVPCs() {
 			key string
 			vpc *string
 		}{{"requester_vpc", &x.Requester}, {"accepter_vpc", &x.Accepter}} {
-			if f := p.key(side.key); !c.failed(f) && !vpcs()[*side.vpc] {
-				c.errf(f, "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", *side.vpc, choices(vpcs()))
+			if !c.failed(p, side.key) && !c.isVPC(*side.vpc) {
+				c.errf(p.key(side.key), "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", *side.vpc, choices(c.vpcSet()))
 				*side.vpc = ""
 			}
 		}
@@ -561,7 +569,7 @@ func (c *checker) checkObjects() {
 			continue
 		}
 		a := &t.NetworkACLs[i]
-		c.checkID(p.key("id"), a.ID, true)
+		c.checkID(p, "id", a.ID, true)
 		for j := range a.Ingress {
 			c.checkNACLRule(p.index("ingress", j), &a.Ingress[j])
 		}
@@ -573,21 +581,21 @@ func (c *checker) checkObjects() {
 	for i := range t.RouteTables {
 		if p := rootIndex("route_tables", i); !c.isBad(p) {
 			rt := &t.RouteTables[i]
-			c.checkID(p.key("id"), rt.ID, true)
+			c.checkID(p, "id", rt.ID, true)
 			c.checkTags(p, &rt.Tags)
 		}
 	}
 	for i := range t.InternetGateways {
 		if p := rootIndex("internet_gateways", i); !c.isBad(p) {
 			g := &t.InternetGateways[i]
-			c.checkID(p.key("id"), g.ID, true)
+			c.checkID(p, "id", g.ID, true)
 			c.checkTags(p, &g.Tags)
 		}
 	}
 	for i := range t.EgressOnlyGateways {
 		if p := rootIndex("egress_only_internet_gateways", i); !c.isBad(p) {
 			g := &t.EgressOnlyGateways[i]
-			c.checkID(p.key("id"), g.ID, true)
+			c.checkID(p, "id", g.ID, true)
 			c.checkTags(p, &g.Tags)
 		}
 	}
@@ -604,16 +612,16 @@ func (c *checker) checkObjects() {
 	for i := range t.ElasticIPs {
 		if p := rootIndex("elastic_ips", i); !c.isBad(p) {
 			e := &t.ElasticIPs[i]
-			c.checkID(p.key("id"), e.ID, true)
-			e.PublicIP = c.addrIn(p.key("public_ip"), e.PublicIP, 4, true)
-			e.PrivateIP = c.addrIn(p.key("private_ip"), e.PrivateIP, 4, false)
+			c.checkID(p, "id", e.ID, true)
+			e.PublicIP = c.addrIn(p, "public_ip", e.PublicIP, 4, true)
+			e.PrivateIP = c.addrIn(p, "private_ip", e.PrivateIP, 4, false)
 			c.checkTags(p, &e.Tags)
 		}
 	}
 	for i := range t.Peerings {
 		if p := rootIndex("peering_connections", i); !c.isBad(p) {
 			x := &t.Peerings[i]
-			c.checkID(p.key("id"), x.ID, true)
+			c.checkID(p, "id", x.ID, true)
 			if !slices.Contains(PeeringStates, x.State) {
 				c.errf(p.key("state"), "InvalidParameterValue", "%q is not a peering state; valid: %s", x.State, strings.Join(PeeringStates, ", "))
 				x.State = "active"
@@ -629,9 +637,9 @@ func (c *checker) checkObjects() {
 	for i := range t.Internet {
 		if p := rootIndex("internet", i); !c.isBad(p) {
 			h := &t.Internet[i]
-			c.checkID(p.key("name"), h.Name, true)
-			h.IP = c.addrIn(p.key("ip"), h.IP, 4, true)
-			h.IPv6 = c.addrIn(p.key("ipv6"), h.IPv6, 6, false)
+			c.checkID(p, "name", h.Name, true)
+			h.IP = c.addrIn(p, "ip", h.IP, 4, true)
+			h.IPv6 = c.addrIn(p, "ipv6", h.IPv6, 6, false)
 			h.OS = c.checkOS(p, h.OS, "linux")
 			c.checkServices(p, &h.Services)
 		}
@@ -645,9 +653,9 @@ func (c *checker) checkObjects() {
 }
 
 func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
-	c.checkID(p.key("id"), pl.ID, true)
-	if f := p.key("name"); c.given(f, pl.Name != "") && (pl.Name == "" || len(pl.Name) > 255) {
-		c.errf(f, "InvalidParameterValue", "%q is not valid; valid: 1-255 characters", pl.Name)
+	c.checkID(p, "id", pl.ID, true)
+	if c.given(p, "name", pl.Name != "") && (pl.Name == "" || len(pl.Name) > 255) {
+		c.errf(p.key("name"), "InvalidParameterValue", "%q is not valid; valid: 1-255 characters", pl.Name)
 	}
 	// AWS's own lists (the gateway endpoints' service ranges) weigh 1 (RT-4, SG-43).
 	pl.AWSManaged = strings.HasPrefix(pl.Name, "com.amazonaws.")
@@ -655,7 +663,7 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 	for k, q := range pl.CIDRs {
 		f := p.index("cidrs", k)
 		fa := familyOf(q)
-		q = c.prefixIn(f, q, fa, true, true)
+		q = c.prefixIn(f, "", q, fa, true, true)
 		pl.CIDRs[k] = q
 		if !q.IsValid() {
 			continue
@@ -671,7 +679,7 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 	if good < n {
 		pl.CIDRs = slices.DeleteFunc(pl.CIDRs, func(q netip.Prefix) bool { return !q.IsValid() })
 	}
-	c.intIn(p.key("max_entries"), &pl.MaxEntries, maxEntriesSpec, max(n, 1))
+	c.intIn(p, "max_entries", &pl.MaxEntries, maxEntriesSpec, max(n, 1))
 	if n > pl.MaxEntries {
 		c.errf(p.key("cidrs"), "PrefixListMaxEntriesExceeded", "%d entries exceed max_entries %d; valid: at most max_entries entries", n, pl.MaxEntries)
 	}
@@ -679,33 +687,32 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 }
 
 func (c *checker) checkSubnet(p fpath, s *Subnet) {
-	c.checkID(p.key("id"), s.ID, true)
-	f := p.key("cidr")
-	s.CIDR = c.prefixIn(f, s.CIDR, 4, true, false)
+	c.checkID(p, "id", s.ID, true)
+	s.CIDR = c.prefixIn(p, "cidr", s.CIDR, 4, true, false)
 	if s.CIDR.IsValid() && (s.CIDR.Bits() < 16 || s.CIDR.Bits() > 28) {
-		c.errf(f, "InvalidSubnet.Range", "%s is not a valid subnet size; valid: a prefix length from /16 to /28", s.CIDR)
+		c.errf(p.key("cidr"), "InvalidSubnet.Range", "%s is not a valid subnet size; valid: a prefix length from /16 to /28", s.CIDR)
 		s.CIDR = netip.Prefix{}
 	}
-	f = p.key("ipv6_cidr")
-	s.IPv6CIDR = c.prefixIn(f, s.IPv6CIDR, 6, false, false)
+	s.IPv6CIDR = c.prefixIn(p, "ipv6_cidr", s.IPv6CIDR, 6, false, false)
 	if s.IPv6CIDR.IsValid() && (s.IPv6CIDR.Bits() < 44 || s.IPv6CIDR.Bits() > 64) {
-		c.errf(f, "InvalidSubnet.Range", "%s is not a valid IPv6 subnet size; valid: a prefix length from /44 to /64", s.IPv6CIDR)
+		c.errf(p.key("ipv6_cidr"), "InvalidSubnet.Range", "%s is not a valid IPv6 subnet size; valid: a prefix length from /44 to /64", s.IPv6CIDR)
 		s.IPv6CIDR = netip.Prefix{}
 	}
 	if s.AZ == "" {
 		s.AZ = c.t.Region + "a"
 	}
 	// The export writes no route_table for `public: true` (it is implied).
-	if f := p.key("route_table"); s.Public && s.RouteTable != "" && c.given(f, false) {
-		c.errf(f, "InvalidParameterCombination", "public: true already associates the VPC's public route table; valid: either public: true or route_table")
+	if s.Public && s.RouteTable != "" && c.given(p, "route_table", false) {
+		c.errf(p.key("route_table"), "InvalidParameterCombination", "public: true already associates the VPC's public route table; valid: either public: true or route_table")
 		s.RouteTable = ""
 	}
 	c.checkTags(p, &s.Tags)
 }
 
 func (c *checker) checkSG(p fpath, sg *SecurityGroup) {
-	c.checkID(p.key("id"), sg.ID, true)
-	if f := p.key("name"); c.given(f, sg.Name != "" && sg.Name != sg.ID) {
+	c.checkID(p, "id", sg.ID, true)
+	if c.given(p, "name", sg.Name != "" && sg.Name != sg.ID) {
+		f := p.key("name")
 		switch v := sg.Name; {
 		case strings.HasPrefix(strings.ToLower(v), "sg-"):
 			c.errf(f, "InvalidParameterValue", "%q starts with \"sg-\"; valid: a name that does not start with sg- (AWS reserves it for ids)", v)
@@ -716,7 +723,7 @@ func (c *checker) checkSG(p fpath, sg *SecurityGroup) {
 	if sg.Name == "" {
 		sg.Name = sg.ID
 	}
-	c.checkDescription(p.key("description"), sg.Description)
+	c.checkDescription(p, "description", sg.Description)
 	for j := range sg.Ingress {
 		c.checkSGRule(p.index("ingress", j), &sg.Ingress[j])
 	}
@@ -733,8 +740,7 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 	if c.isBad(rp) {
 		return
 	}
-	f := rp.key("id")
-	c.checkID(f, r.ID, c.given(f, r.ID != ""))
+	c.checkID(rp, "id", r.ID, c.given(rp, "id", r.ID != ""))
 	ok := c.checkProtocol(rp, &r.Protocol)
 	c.checkPortsICMP(rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
 	v4, v6 := r.CIDR.IsValid() && r.CIDR.Addr().Is4(), r.CIDR.IsValid() && !r.CIDR.Addr().Is4()
@@ -742,7 +748,7 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 	var buf [4]string
 	peers := buf[:0]
 	for k, key := range sgPeers {
-		if c.given(rp.key(key), set[k]) {
+		if c.given(rp, key, set[k]) {
 			peers = append(peers, key)
 		}
 	}
@@ -753,17 +759,17 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 	case 1:
 		switch peers[0] {
 		case "cidr":
-			r.CIDR = c.prefixIn(rp.key("cidr"), r.CIDR, 4, true, true)
+			r.CIDR = c.prefixIn(rp, "cidr", r.CIDR, 4, true, true)
 			ok = ok && r.CIDR.IsValid()
 		case "ipv6_cidr":
-			r.CIDR = c.prefixIn(rp.key("ipv6_cidr"), r.CIDR, 6, true, true)
+			r.CIDR = c.prefixIn(rp, "ipv6_cidr", r.CIDR, 6, true, true)
 			ok = ok && r.CIDR.IsValid()
 		}
 	default:
 		c.errf(rp.key(peers[1]), "InvalidParameterCombination", "a rule has one peer but this one also has %s; valid: exactly one of cidr, ipv6_cidr, source_group, prefix_list", peers[0])
 		ok = false
 	}
-	c.checkDescription(rp.key("description"), r.Description)
+	c.checkDescription(rp, "description", r.Description)
 	if !ok {
 		c.mark(rp)
 	}
@@ -771,11 +777,11 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 
 // checkProtocol checks a rule's protocol: ProtoAll or 0-255.
 func (c *checker) checkProtocol(rp fpath, proto *int) bool {
-	f := rp.key("protocol")
-	if c.failed(f) {
+	if c.failed(rp, "protocol") {
 		return false
 	}
 	if *proto < ProtoAll || *proto > 255 {
+		f := rp.key("protocol")
 		c.errf(f, "InvalidParameterValue", "%s", badProtocol(c.text(f, ProtocolName(*proto))))
 		*proto = 0
 		return false
@@ -787,9 +793,9 @@ func (c *checker) checkProtocol(rp fpath, proto *int) bool {
 // NACL-14); for protocols that have none they are AllPorts and -1, as on
 // AWS, which checks but ignores what is given.
 func (c *checker) checkPortsICMP(rp fpath, proto int, ports *PortRange, typ, code *int) {
-	f := rp.key("ports")
 	tcpUDP := proto == ProtoTCP || proto == ProtoUDP
-	if c.given(f, tcpUDP) && (ports.From < 0 || ports.To > 65535 || ports.From > ports.To) {
+	if c.given(rp, "ports", tcpUDP) && (ports.From < 0 || ports.To > 65535 || ports.From > ports.To) {
+		f := rp.key("ports")
 		c.errf(f, "InvalidParameterValue", "%s", badPorts(c.text(f, ports.String())))
 		*ports = AllPorts
 	}
@@ -797,15 +803,14 @@ func (c *checker) checkPortsICMP(rp fpath, proto int, ports *PortRange, typ, cod
 		*ports = AllPorts
 	}
 	icmp := proto == ProtoICMP || proto == ProtoICMPv6
-	tf, cf := rp.key("icmp_type"), rp.key("icmp_code")
 	ok := true
-	if c.given(tf, icmp) {
-		ok = !c.failed(tf) && c.intIn(tf, typ, icmpTypeSpec, -1)
+	if c.given(rp, "icmp_type", icmp) {
+		ok = !c.failed(rp, "icmp_type") && c.intIn(rp, "icmp_type", typ, icmpTypeSpec, -1)
 	} else {
 		*typ = -1
 	}
-	if c.given(cf, icmp) {
-		ok = !c.failed(cf) && c.intIn(cf, code, icmpCodeSpec, -1) && ok
+	if c.given(rp, "icmp_code", icmp) {
+		ok = !c.failed(rp, "icmp_code") && c.intIn(rp, "icmp_code", code, icmpCodeSpec, -1) && ok
 	} else {
 		*code = -1
 	}
@@ -814,7 +819,7 @@ func (c *checker) checkPortsICMP(rp fpath, proto int, ports *PortRange, typ, cod
 		return
 	}
 	if *typ == -1 && *code != -1 {
-		c.errf(cf, "InvalidParameterValue", "icmp_code %d needs a specific icmp_type; valid: icmp_code -1 when icmp_type is -1 (any)", *code)
+		c.errf(rp.key("icmp_code"), "InvalidParameterValue", "icmp_code %d needs a specific icmp_type; valid: icmp_code -1 when icmp_type is -1 (any)", *code)
 		*typ, *code = -1, -1
 	}
 }
@@ -824,33 +829,32 @@ func (c *checker) checkNACLRule(rp fpath, r *NACLRule) {
 		return
 	}
 	ok := true
-	f := rp.key("rule")
 	switch {
-	case !c.given(f, r.Number != 0):
-		c.errf(f, "", "missing; this field is required")
+	case !c.given(rp, "rule", r.Number != 0):
+		c.errf(rp.key("rule"), "", "missing; this field is required")
 		ok = false
-	case c.failed(f):
+	case c.failed(rp, "rule"):
 		ok = false
 	default:
-		ok = c.intIn(f, &r.Number, naclNumberSpec, 0)
+		ok = c.intIn(rp, "rule", &r.Number, naclNumberSpec, 0)
 	}
 	ok = c.checkProtocol(rp, &r.Protocol) && ok
 	c.checkPortsICMP(rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
 	valid := r.CIDR.IsValid()
-	v4, v6 := c.given(rp.key("cidr"), valid && r.CIDR.Addr().Is4()), c.given(rp.key("ipv6_cidr"), valid && !r.CIDR.Addr().Is4())
+	v4, v6 := c.given(rp, "cidr", valid && r.CIDR.Addr().Is4()), c.given(rp, "ipv6_cidr", valid && !r.CIDR.Addr().Is4())
 	switch {
 	case v4 && v6:
 		c.errf(rp.key("ipv6_cidr"), "InvalidParameterCombination", "a rule has one CIDR but this one also has cidr; valid: exactly one of cidr, ipv6_cidr")
 		ok = false
 	case v4:
-		r.CIDR = c.prefixIn(rp.key("cidr"), r.CIDR, 4, true, true)
+		r.CIDR = c.prefixIn(rp, "cidr", r.CIDR, 4, true, true)
 	case v6:
-		r.CIDR = c.prefixIn(rp.key("ipv6_cidr"), r.CIDR, 6, true, true)
+		r.CIDR = c.prefixIn(rp, "ipv6_cidr", r.CIDR, 6, true, true)
 	default:
 		c.errf(rp, "MissingParameter", "a rule needs a CIDR; valid: exactly one of cidr, ipv6_cidr")
 		ok = false
 	}
-	ok = ok && r.CIDR.IsValid() && !c.failed(rp.key("action"))
+	ok = ok && r.CIDR.IsValid() && !c.failed(rp, "action")
 	if !ok {
 		c.mark(rp)
 	}
@@ -861,7 +865,7 @@ func (c *checker) checkNACLRule(rp fpath, r *NACLRule) {
 const maxDeviceIndex = 31
 
 func (c *checker) checkInstance(i int, p fpath, in *Instance) {
-	c.checkID(p.key("id"), in.ID, true)
+	c.checkID(p, "id", in.ID, true)
 	if c.d == nil {
 		c.checkDeviceIndexes(i, in)
 	}
@@ -877,10 +881,10 @@ func (c *checker) checkInstance(i int, p fpath, in *Instance) {
 	c.checkServices(p, &in.Services)
 	cp, ct := p.key("conntrack"), &in.Conntrack
 	d := DefaultConntrack
-	c.secondsIn(cp.key("tcp_established_timeout"), &ct.TCPEstablished, tcpEstablishedSpec, d.TCPEstablished)
-	c.secondsIn(cp.key("udp_timeout"), &ct.UDP, udpTimeoutSpec, d.UDP)
-	c.secondsIn(cp.key("udp_stream_timeout"), &ct.UDPStream, udpStreamSpec, d.UDPStream)
-	c.intIn(cp.key("max_entries"), &ct.MaxEntries, ctEntriesSpec, 0)
+	c.secondsIn(cp, "tcp_established_timeout", &ct.TCPEstablished, tcpEstablishedSpec, d.TCPEstablished)
+	c.secondsIn(cp, "udp_timeout", &ct.UDP, udpTimeoutSpec, d.UDP)
+	c.secondsIn(cp, "udp_stream_timeout", &ct.UDPStream, udpStreamSpec, d.UDPStream)
+	c.intIn(cp, "max_entries", &ct.MaxEntries, ctEntriesSpec, 0)
 	c.checkTags(p, &in.Tags)
 }
 
@@ -895,11 +899,10 @@ func (c *checker) checkDeviceIndexes(i int, in *Instance) {
 	for k := range in.Secondary {
 		e := &in.Secondary[k]
 		ep, _ := c.eniPath(i, in, k+1)
-		f := ep.key("device_index")
-		switch {
+		switch f := ep.key("device_index"); {
 		case e.DeviceIndex == 0:
 			c.errf(f, "InvalidParameterCombination", "network_interfaces has the primary ENI (device_index 0); valid: describe it either there or with the instance's own fields (subnet, private_ip, …), not both")
-		case !c.intIn(f, &e.DeviceIndex, deviceIndexSpec, e.DeviceIndex):
+		case !c.intIn(ep, "device_index", &e.DeviceIndex, deviceIndexSpec, e.DeviceIndex):
 		case k > 0 && in.Secondary[k-1].DeviceIndex == e.DeviceIndex:
 			c.errf(f, "InvalidParameterValue", "device index %d is already network_interfaces[%d]; valid: a unique device index per ENI", e.DeviceIndex, k-1)
 		}
@@ -911,8 +914,7 @@ func byDeviceIndex(a, b ENI) int { return a.DeviceIndex - b.DeviceIndex }
 // checkENI checks an ENI's own fields (at ep; its id at ep.idKey) and
 // gives it its derived id.
 func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, secondary bool) {
-	f := ep.key(idKey)
-	c.checkENIID(f, e.ID, c.given(f, e.ID != ""))
+	c.checkENIID(ep, idKey, e.ID, c.given(ep, idKey, e.ID != ""))
 	if e.ID == "" && instance != "" {
 		if e.DeviceIndex == 0 {
 			e.ID = ENIID(c.t.Name, instance)
@@ -927,7 +929,7 @@ func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, seco
 	if e.Subnet == "" {
 		c.errf(ep.key("subnet"), "", "missing; this field is required")
 	}
-	e.PrivateIP = c.addrIn(ep.key("private_ip"), e.PrivateIP, 4, true)
+	e.PrivateIP = c.addrIn(ep, "private_ip", e.PrivateIP, 4, true)
 	for m, a := range e.SecondaryIPs {
 		// Bad ones stay (zero), so that paths index the list; the
 		// topology is refused anyway.
@@ -940,14 +942,14 @@ func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, seco
 			e.SecondaryIPs[m] = netip.Addr{}
 		}
 	}
-	e.PublicIP = c.addrIn(ep.key("public_ip"), e.PublicIP, 4, false)
+	e.PublicIP = c.addrIn(ep, "public_ip", e.PublicIP, 4, false)
 	if secondary && e.PublicIP.IsValid() {
 		// EIP-9: AWS auto-assigns public IPv4s to device index 0 only.
 		c.errf(ep.key("public_ip"), "InvalidParameterCombination", "an auto-assigned public IP belongs to the primary ENI (device index 0) only; valid: give this ENI an Elastic IP (elastic_ips[].network_interface) instead")
 		e.PublicIP = netip.Addr{}
 	}
-	e.IPv6 = c.addrIn(ep.key("ipv6"), e.IPv6, 6, false)
-	c.checkDescription(ep.key("description"), e.Description)
+	e.IPv6 = c.addrIn(ep, "ipv6", e.IPv6, 6, false)
+	c.checkDescription(ep, "description", e.Description)
 	c.checkTags(ep, &e.Tags)
 }
 
@@ -1002,17 +1004,15 @@ func canonService(s Service) (Service, bool) {
 }
 
 func (c *checker) checkNAT(p fpath, g *NATGateway) {
-	c.checkID(p.key("id"), g.ID, true)
+	c.checkID(p, "id", g.ID, true)
 	if g.Subnet == "" {
 		c.errf(p.key("subnet"), "", "missing; this field is required")
 	}
-	f := p.key("eni")
-	c.checkENIID(f, g.ENI, c.given(f, true))
+	c.checkENIID(p, "eni", g.ENI, c.given(p, "eni", true))
 	if g.ENI == "" && g.ID != "" {
 		g.ENI = ENIID(c.t.Name, g.ID)
 	}
-	f = p.key("private_ip")
-	g.PrivateIP = c.addrIn(f, g.PrivateIP, 4, c.given(f, true))
+	g.PrivateIP = c.addrIn(p, "private_ip", g.PrivateIP, 4, c.given(p, "private_ip", true))
 	if g.PortPolicy != "random" && g.PortPolicy != "sequential" {
 		c.errf(p.key("port_policy"), "InvalidParameterValue", "%q is not a port policy; valid: random or sequential (lowest free port from 1024, for tests)", g.PortPolicy)
 		g.PortPolicy = "random"
@@ -1021,7 +1021,7 @@ func (c *checker) checkNAT(p fpath, g *NATGateway) {
 }
 
 func (c *checker) checkEndpoint(p fpath, e *Endpoint) {
-	c.checkID(p.key("id"), e.ID, true)
+	c.checkID(p, "id", e.ID, true)
 	f, region := p.key("service"), c.t.Region
 	switch m := reService.FindStringSubmatch(e.Service); {
 	case m == nil:
@@ -1033,7 +1033,7 @@ func (c *checker) checkEndpoint(p fpath, e *Endpoint) {
 }
 
 func (c *checker) checkFlowLog(p fpath, fl *FlowLog) {
-	c.checkID(p.key("id"), fl.ID, true)
+	c.checkID(p, "id", fl.ID, true)
 	if fl.Resource == "" {
 		c.errf(p.key("resource"), "", "missing; this field is required")
 	}
@@ -1044,10 +1044,10 @@ func (c *checker) checkFlowLog(p fpath, fl *FlowLog) {
 		c.errf(p.key("traffic_type"), "InvalidParameterValue", "%q is not a valid traffic type; valid: ACCEPT, REJECT or ALL", fl.TrafficType)
 		fl.TrafficType = "ALL"
 	}
-	c.intIn(p.key("max_aggregation_interval"), &fl.MaxAggregationInterval, flowIntervalSpec, 60)
-	if f := p.key("log_format"); c.given(f, fl.LogFormat != "") {
+	c.intIn(p, "max_aggregation_interval", &fl.MaxAggregationInterval, flowIntervalSpec, 60)
+	if c.given(p, "log_format", fl.LogFormat != "") {
 		if msg := checkLogFormat(fl.LogFormat); msg != "" {
-			c.errf(f, "InvalidParameter", "%s", msg)
+			c.errf(p.key("log_format"), "InvalidParameter", "%s", msg)
 		}
 	}
 	switch fl.FileFormat {

@@ -650,12 +650,20 @@ func (t *Topology) PrivateToPublic(a netip.Addr) (PublicMapping, bool) {
 // LocalRoutes are the routes every table of v starts with: one local route
 // per VPC block, IPv4 then IPv6 (RT-5).
 func LocalRoutes(v *VPC) []Route {
-	var out []Route
-	for _, p := range v.CIDRs() {
+	return appendLocalRoutes(make([]Route, 0, 2+len(v.SecondaryCIDRs)), v)
+}
+
+func appendLocalRoutes(out []Route, v *VPC) []Route {
+	add := func(p netip.Prefix) {
 		if p.IsValid() {
 			out = append(out, Route{Dest: p, Target: RouteTarget{Kind: TargetLocal}})
 		}
 	}
+	add(v.CIDR)
+	for _, p := range v.SecondaryCIDRs {
+		add(p)
+	}
+	add(v.IPv6CIDR)
 	return out
 }
 
@@ -663,7 +671,8 @@ func LocalRoutes(v *VPC) []Route {
 // one of v's blocks), whatever its target now is (RT-5 lets an ENI or NAT
 // gateway replace it).
 func (r *Route) IsLocal(v *VPC) bool {
-	return r.Dest.IsValid() && slices.Contains(v.CIDRs(), r.Dest)
+	d := r.Dest
+	return d.IsValid() && (d == v.CIDR || d == v.IPv6CIDR || slices.Contains(v.SecondaryCIDRs, d))
 }
 
 // SortRoutes puts routes in the order the model keeps them (and the order

@@ -237,8 +237,8 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		tg := &tm.Targets[i]
-		c.checkID(p.key("id"), tg.ID, c.given(p.key("id"), true))
-		c.checkIDRef(p.key("network_interface"), tg.ENI, "an ENI id or an instance id")
+		c.checkID(p, "id", tg.ID, c.given(p, "id", true))
+		c.checkIDRef(p, "network_interface", tg.ENI, "an ENI id or an instance id")
 		c.checkTags(p, &tg.Tags)
 		if tg.ID == "" || tg.ENI == "" {
 			c.mark(p)
@@ -250,7 +250,7 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		f := &tm.Filters[i]
-		c.checkID(p.key("id"), f.ID, c.given(p.key("id"), true))
+		c.checkID(p, "id", f.ID, c.given(p, "id", true))
 		for j := range f.Inbound {
 			c.checkMirrorRule(p.index("inbound", j), &f.Inbound[j])
 		}
@@ -280,16 +280,16 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		s := &tm.Sessions[i]
-		c.checkID(p.key("id"), s.ID, c.given(p.key("id"), true))
-		c.checkIDRef(p.key("source"), s.Source, "an ENI id or an instance id")
-		c.checkIDRef(p.key("target"), s.Target, "a traffic mirror target id")
-		c.checkIDRef(p.key("filter"), s.Filter, "a traffic mirror filter id")
+		c.checkID(p, "id", s.ID, c.given(p, "id", true))
+		c.checkIDRef(p, "source", s.Source, "an ENI id or an instance id")
+		c.checkIDRef(p, "target", s.Target, "a traffic mirror target id")
+		c.checkIDRef(p, "filter", s.Filter, "a traffic mirror filter id")
 		ok := s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
-		ok = c.mirrorInt(p.key("session_number"), &s.Number, true, mirrorSessionNumberSpec, 0) && ok
+		ok = c.mirrorInt(p, "session_number", &s.Number, true, mirrorSessionNumberSpec, 0) && ok
 		// The export always writes the VNI; a file that gives none gets
 		// one derived (validateMirror).
-		ok = c.mirrorInt(p.key("vni"), &s.VNI, true, mirrorVNISpec, -1) && ok
-		ok = c.mirrorInt(p.key("packet_length"), &s.PacketLength, s.PacketLength != 0, mirrorPacketLengthSpec, 0) && ok
+		ok = c.mirrorInt(p, "vni", &s.VNI, true, mirrorVNISpec, -1) && ok
+		ok = c.mirrorInt(p, "packet_length", &s.PacketLength, s.PacketLength != 0, mirrorPacketLengthSpec, 0) && ok
 		c.checkTags(p, &s.Tags)
 		if !ok {
 			c.mark(p)
@@ -298,51 +298,51 @@ func (c *checker) checkMirror() {
 }
 
 // checkIDRef checks the syntax of an id that names another object.
-func (c *checker) checkIDRef(f fpath, id, valid string) {
-	if c.given(f, true) && !isID(id) {
-		c.errf(f, "", "%q is not valid; valid: %s", id, valid)
+func (c *checker) checkIDRef(p fpath, key, id, valid string) {
+	if c.given(p, key, true) && !isID(id) {
+		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, valid)
 	}
 }
 
 // mirrorInt checks an integer field when the topology gives it (inModel:
 // whether the export writes it); it reports whether the field is good.
-func (c *checker) mirrorInt(f fpath, v *int, inModel bool, spec intSpec, def int) bool {
-	if !c.given(f, inModel) {
-		return !c.failed(f) // a required field left out was reported when decoded
+func (c *checker) mirrorInt(p fpath, key string, v *int, inModel bool, spec intSpec, def int) bool {
+	if !c.given(p, key, inModel) {
+		return !c.failed(p, key) // a required field left out was reported when decoded
 	}
-	return !c.failed(f) && c.intIn(f, v, spec, def)
+	return !c.failed(p, key) && c.intIn(p, key, v, spec, def)
 }
 
 func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
 	if c.isBad(rp) {
 		return
 	}
-	ok := c.mirrorInt(rp.key("rule"), &r.Number, true, mirrorRuleNumberSpec, 0)
-	ok = !c.failed(rp.key("action")) && ok
-	if c.given(rp.key("protocol"), r.Protocol != ProtoAll) {
+	ok := c.mirrorInt(rp, "rule", &r.Number, true, mirrorRuleNumberSpec, 0)
+	ok = !c.failed(rp, "action") && ok
+	if c.given(rp, "protocol", r.Protocol != ProtoAll) {
 		ok = c.checkProtocol(rp, &r.Protocol) && ok
 	}
 	for _, pf := range []struct {
 		key string
 		pr  *PortRange
 	}{{"source_ports", &r.SrcPorts}, {"destination_ports", &r.DstPorts}} {
-		f := rp.key(pf.key)
-		if !c.given(f, *pf.pr != AllPorts) {
+		if !c.given(rp, pf.key, *pf.pr != AllPorts) {
 			continue
 		}
 		switch pr := *pf.pr; {
-		case c.failed(f):
+		case c.failed(rp, pf.key):
 			ok = false
 		case pr.From < 0 || pr.To > 65535 || pr.From > pr.To:
+			f := rp.key(pf.key)
 			c.errf(f, "InvalidParameterValue", "%s", badPorts(c.text(f, pr.String())))
 			*pf.pr, ok = AllPorts, false
 		case r.Protocol != ProtoTCP && r.Protocol != ProtoUDP:
-			c.errf(f, "InvalidParameterCombination", "port ranges apply to TCP and UDP only; this rule's protocol is %s; valid: protocol tcp or udp, or no %s", ProtocolName(r.Protocol), pf.key)
+			c.errf(rp.key(pf.key), "InvalidParameterCombination", "port ranges apply to TCP and UDP only; this rule's protocol is %s; valid: protocol tcp or udp, or no %s", ProtocolName(r.Protocol), pf.key)
 			*pf.pr, ok = AllPorts, false
 		}
 	}
-	r.SrcCIDR = c.mirrorCIDRIn(rp.key("source_cidr"), r.SrcCIDR)
-	r.DstCIDR = c.mirrorCIDRIn(rp.key("destination_cidr"), r.DstCIDR)
+	r.SrcCIDR = c.mirrorCIDRIn(rp, "source_cidr", r.SrcCIDR)
+	r.DstCIDR = c.mirrorCIDRIn(rp, "destination_cidr", r.DstCIDR)
 	if r.SrcCIDR.IsValid() && r.DstCIDR.IsValid() && r.SrcCIDR.Addr().Is4() != r.DstCIDR.Addr().Is4() {
 		c.errf(rp.key("destination_cidr"), "InvalidParameterCombination", "source_cidr %s and destination_cidr %s are of different families; valid: both IPv4 or both IPv6", r.SrcCIDR, r.DstCIDR)
 		ok = false
@@ -354,7 +354,7 @@ func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
 
 // mirrorCIDRIn checks a filter rule's CIDR (required, IPv4 or IPv6) and
 // clears its host bits (TM-4); the zero prefix when it is none.
-func (c *checker) mirrorCIDRIn(f fpath, p netip.Prefix) netip.Prefix {
+func (c *checker) mirrorCIDRIn(rp fpath, key string, p netip.Prefix) netip.Prefix {
 	text := ""
 	if p.IsValid() {
 		text = p.String()
@@ -362,6 +362,7 @@ func (c *checker) mirrorCIDRIn(f fpath, p netip.Prefix) netip.Prefix {
 			return p.Masked()
 		}
 	}
+	f := rp.key(key)
 	c.errf(f, "InvalidParameterValue", "%s", badMirrorCIDR(c.text(f, text)))
 	return netip.Prefix{}
 }

@@ -29,15 +29,30 @@ type ref struct {
 	vpc   string // "" for objects outside VPCs (and detached gateways)
 	field fpath  // path of the object (empty for one a VPC has without the topology naming it)
 	owner string // network interfaces: the instance or NAT gateway id
-	what  string // for implicit objects: what the id is, for messages
+	what  string // for implicit objects: what the id is to its VPC, for messages
 }
 
 // describe names the object holding an id, for messages.
 func (c *checker) describe(r ref) string {
 	if r.field.empty() {
-		return r.what
+		return fmt.Sprintf("%s's %s", r.vpc, r.what)
 	}
 	return fmt.Sprintf("%s %s%s", r.kind, r.field, c.lineOf(r.field))
+}
+
+// lookup returns what the registry knows of id.
+func (c *checker) lookup(id string) (ref, bool) {
+	k, ok := c.ids[id]
+	if !ok {
+		return ref{}, false
+	}
+	return c.refs[k], true
+}
+
+// add records id's ref in the registry.
+func (c *checker) add(id string, r ref) {
+	c.ids[id] = int32(len(c.refs))
+	c.refs = append(c.refs, r)
 }
 
 // register records id for an object; a second object with the id is an
@@ -48,10 +63,10 @@ func (c *checker) register(id string, r ref) {
 	if id == "" {
 		return
 	}
-	first, dup := c.ids[id]
+	first, dup := c.lookup(id)
 	switch {
 	case !dup:
-		c.ids[id] = r
+		c.add(id, r)
 	case first.kind != r.kind:
 		f := r.field.key("id")
 		if r.kind == kindENI {
@@ -64,8 +79,8 @@ func (c *checker) register(id string, r ref) {
 // idsOf is the set of ids of one kind (in vpc when vpc is not ""), for messages.
 func (c *checker) idsOf(kind, vpc string) map[string]bool {
 	set := map[string]bool{}
-	for id, r := range c.ids {
-		if r.kind == kind && (vpc == "" || r.vpc == vpc) {
+	for id, k := range c.ids {
+		if r := &c.refs[k]; r.kind == kind && (vpc == "" || r.vpc == vpc) {
 			set[id] = true
 		}
 	}
@@ -80,7 +95,7 @@ func (c *checker) mainTables() {
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
 		vp := c.vpcPath(i)
-		named := c.present(vp.key("main_route_table"), v.MainTable != DefaultID(DefaultMainRouteTableID, i, v.ID))
+		named := c.present(vp, "main_route_table", v.MainTable != DefaultID(DefaultMainRouteTableID, i, v.ID))
 		var first string
 		for j := range t.RouteTables {
 			rt := &t.RouteTables[j]
@@ -118,7 +133,8 @@ func (c *checker) registerIDs() {
 	n := len(t.VPCs) + len(t.Subnets) + len(t.SecurityGroups) + len(t.NetworkACLs) + len(t.RouteTables) + len(t.PrefixLists) +
 		2*len(t.Instances) + len(t.InternetGateways) + len(t.EgressOnlyGateways) + 2*len(t.NATGateways) + len(t.ElasticIPs) +
 		len(t.Peerings) + len(t.Endpoints) + len(t.FlowLogs) + 5*len(t.VPCs)
-	c.ids = make(map[string]ref, n)
+	c.ids = make(map[string]int32, n)
+	c.refs = make([]ref, 0, n)
 	c.implicit = map[string]bool{}
 	c.peered = map[[2]string]bool{}
 	for i, v := range t.VPCs {
@@ -159,7 +175,7 @@ func (c *checker) registerIDs() {
 			}
 			ep, key := c.eniPath(i, in, k)
 			f := ep.key(key)
-			eni(e.ID, f, in.ID, vpc, c.present(f, !c.derived[e.ID]))
+			eni(e.ID, f, in.ID, vpc, c.present(f, "", !c.derived[e.ID]))
 		}
 	}
 	eachGood(c, "internet_gateways", t.InternetGateways, func(p fpath, g *InternetGateway) {
@@ -172,7 +188,7 @@ func (c *checker) registerIDs() {
 		vpc := t.VPCOfSubnetID(g.Subnet)
 		c.register(g.ID, ref{kind: kindNAT, vpc: vpc, field: p})
 		f := p.key("eni")
-		eni(g.ENI, f, g.ID, vpc, c.present(f, true))
+		eni(g.ENI, f, g.ID, vpc, c.present(f, "", true))
 	})
 	eachGood(c, "elastic_ips", t.ElasticIPs, func(p fpath, e *ElasticIP) { c.register(e.ID, ref{kind: kindEIP, field: p}) })
 	eachGood(c, "peering_connections", t.Peerings, func(p fpath, x *Peering) { c.register(x.ID, ref{kind: kindPeering, field: p}) })
@@ -210,21 +226,23 @@ func (c *checker) registerIDs() {
 // security group") unless the topology defines it; an object with the id
 // must then be of that kind and VPC. key is the VPC field that renames it.
 func (c *checker) implicitID(id, kind string, v *VPC, what, key string) {
-	r, defined := c.ids[id]
-	hint := "another id"
-	if key != "" {
-		hint += fmt.Sprintf(", or set %s on %s", key, v.ID)
+	r, defined := c.lookup(id)
+	hint := func() string {
+		if key == "" {
+			return "another id"
+		}
+		return fmt.Sprintf("another id, or set %s on %s", key, v.ID)
 	}
 	switch {
 	case !defined:
-		c.ids[id] = ref{kind: kind, vpc: v.ID, what: fmt.Sprintf("%s's %s", v.ID, what)}
+		c.add(id, ref{kind: kind, vpc: v.ID, what: what})
 		c.implicit[id] = true
 	case r.field.empty():
 		// Two default objects with one id: validateVPCs reports it.
 	case r.kind != kind:
-		c.errf(r.field.key("id"), "", "%q is the id of %s's %s; valid: %s", id, v.ID, what, hint)
+		c.errf(r.field.key("id"), "", "%q is the id of %s's %s; valid: %s", id, v.ID, what, hint())
 	case r.vpc != v.ID && !(kind == kindIGW && r.vpc == ""):
-		c.errf(r.field.key("id"), "", "%q is the id of %s's %s but this %s is in %s; valid: vpc: %s, or %s", id, v.ID, what, kind, r.vpc, v.ID, hint)
+		c.errf(r.field.key("id"), "", "%q is the id of %s's %s but this %s is in %s; valid: vpc: %s, or %s", id, v.ID, what, kind, r.vpc, v.ID, hint())
 	}
 }
 

@@ -110,7 +110,8 @@ func (c *checker) goodSubnet(id string) *Subnet {
 func (c *checker) validateVPCs() {
 	t := c.t
 	ids := make(map[string]bool, len(t.VPCs))
-	defaults := make(map[string]string, 3*len(t.VPCs))
+	type owner struct{ what, vpc string }
+	defaults := make(map[string]owner, 3*len(t.VPCs))
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
 		p := c.vpcPath(i)
@@ -128,10 +129,10 @@ func (c *checker) validateVPCs() {
 			{"main_route_table", v.MainTable, "main route table"},
 		} {
 			if first, dup := defaults[x.id]; dup {
-				c.errf(p.key(x.key), "", "%q is already %s; valid: an id of its own for each default object", x.id, first)
+				c.errf(p.key(x.key), "", "%q is already the %s of %s; valid: an id of its own for each default object", x.id, first.what, first.vpc)
 				continue
 			}
-			defaults[x.id] = "the " + x.what + " of " + v.ID
+			defaults[x.id] = owner{x.what, v.ID}
 		}
 	}
 }
@@ -258,7 +259,7 @@ func (c *checker) validateSubnets() {
 // ""); code is AWS's not-found error, mismatch the message when the object
 // is in another VPC. It reports whether the reference is good.
 func (c *checker) checkRef(f fpath, id, kind, code, vpc string, mismatch func() string) bool {
-	r, ok := c.ids[id]
+	r, ok := c.lookup(id)
 	if !ok || r.kind != kind {
 		c.errf(f, code, "unknown %s %q; valid: %s", kind, id, choices(c.idsOf(kind, vpc)))
 		return false
@@ -307,7 +308,8 @@ func (r ruleRef) path() fpath {
 func (c *checker) validateSGs() {
 	t := c.t
 	ids := make(map[string]bool, len(t.SecurityGroups))
-	names := make(map[string]string, len(t.SecurityGroups))
+	type vpcName struct{ vpc, name string }
+	names := make(map[vpcName]string, len(t.SecurityGroups))
 	n := 0
 	for i := range t.SecurityGroups {
 		n += len(t.SecurityGroups[i].Ingress) + len(t.SecurityGroups[i].Egress)
@@ -328,10 +330,10 @@ func (c *checker) validateSGs() {
 			ids[sg.ID] = true
 		}
 		if sg.Name != "" && sg.ID != "" && !dupID {
-			key := sg.VPC + "/" + sg.Name
+			key := vpcName{sg.VPC, sg.Name}
 			if first, dup := names[key]; dup {
 				f := p.key("name")
-				if !c.present(f, sg.Name != sg.ID) {
+				if !c.present(p, "name", sg.Name != sg.ID) {
 					f = p.key("id")
 				}
 				c.errf(f, "InvalidGroup.Duplicate", "security group name %q is already used by %s; valid: a name unique in the VPC", sg.Name, first)
@@ -350,7 +352,7 @@ func (c *checker) validateSGs() {
 			for j := range dir.rules {
 				r := &dir.rules[j]
 				at := ruleRef{int32(i), dir.egress, int32(j)}
-				if c.isBad(at.path()) {
+				if c.anyBad() && c.isBad(at.path()) {
 					continue
 				}
 				if r.ID != "" && !dupID {
@@ -361,7 +363,7 @@ func (c *checker) validateSGs() {
 					}
 				}
 				if r.SourceGroup != "" {
-					g, ok := c.ids[r.SourceGroup]
+					g, ok := c.lookup(r.SourceGroup)
 					if !ok || g.kind != kindSG {
 						c.errf(at.path().key("source_group"), "InvalidGroup.NotFound", "unknown security group %q; valid: %s", r.SourceGroup, choices(c.idsOf(kindSG, "")))
 						continue
@@ -512,7 +514,7 @@ func (c *checker) validateInstances() {
 			}
 			for j, id := range e.SecurityGroups {
 				f := ep.index("security_groups", j)
-				r, ok := c.ids[id]
+				r, ok := c.lookup(id)
 				switch {
 				case !ok || r.kind != kindSG:
 					c.errf(f, "InvalidGroup.NotFound", "unknown security group %q; valid: %s", id, choices(c.idsOf(kindSG, "")))
@@ -595,6 +597,43 @@ func (c *checker) validateFlowLogs() {
 	if len(t.FlowLogs) == 0 {
 		return
 	}
+	var resources map[string]bool // built for messages only
+	isResource := func(id string) bool {
+		r, ok := c.lookup(id)
+		if ok && !r.field.empty() {
+			switch r.kind {
+			case kindVPC, kindSubnet, kindInstance, kindENI:
+				return true
+			}
+		}
+		if resources == nil {
+			resources = c.flowLogResources()
+		}
+		return resources[id]
+	}
+	ids := map[string]bool{}
+	for i := range t.FlowLogs {
+		fl := &t.FlowLogs[i]
+		p := rootIndex("flow_logs", i)
+		if c.isBad(p) {
+			continue
+		}
+		if fl.ID != "" {
+			if ids[fl.ID] {
+				c.dupID(p.key("id"), "flow log", fl.ID)
+			}
+			ids[fl.ID] = true
+		}
+		if fl.Resource != "" && !isResource(fl.Resource) {
+			c.errf(p.key("resource"), "", "unknown resource %q; valid: a VPC id, a subnet id, an instance id or an ENI id (%s)", fl.Resource, choices(resources))
+		}
+	}
+}
+
+// flowLogResources are the ids a flow log may capture: VPCs, subnets,
+// instances and ENIs (NAT gateways' included).
+func (c *checker) flowLogResources() map[string]bool {
+	t := c.t
 	resources := map[string]bool{}
 	for _, v := range t.VPCs {
 		resources[v.ID] = true
@@ -613,21 +652,5 @@ func (c *checker) validateFlowLogs() {
 		resources[g.ENI] = true
 	}
 	delete(resources, "")
-	ids := map[string]bool{}
-	for i := range t.FlowLogs {
-		fl := &t.FlowLogs[i]
-		p := rootIndex("flow_logs", i)
-		if c.isBad(p) {
-			continue
-		}
-		if fl.ID != "" {
-			if ids[fl.ID] {
-				c.dupID(p.key("id"), "flow log", fl.ID)
-			}
-			ids[fl.ID] = true
-		}
-		if fl.Resource != "" && !resources[fl.Resource] {
-			c.errf(p.key("resource"), "", "unknown resource %q; valid: a VPC id, a subnet id, an instance id or an ENI id (%s)", fl.Resource, choices(resources))
-		}
-	}
+	return resources
 }

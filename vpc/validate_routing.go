@@ -151,7 +151,7 @@ func (c *checker) hasIGW(vpc string) bool {
 		}
 	}
 	for id := range c.implicit {
-		if r := c.ids[id]; r.kind == kindIGW && r.vpc == vpc {
+		if r, _ := c.lookup(id); r.kind == kindIGW && r.vpc == vpc {
 			return true
 		}
 	}
@@ -193,7 +193,7 @@ func (c *checker) validateNATs() {
 		case !g.Private && g.ElasticIP == "":
 			c.errf(p.key("elastic_ip"), "MissingParameter", "a public NAT gateway needs an Elastic IP (NGW-1); valid: elastic_ip: an id of elastic_ips (%s), or connectivity: private", choices(c.idsOf(kindEIP, "")))
 		case g.ElasticIP != "":
-			if r, ok := c.ids[g.ElasticIP]; !ok || r.kind != kindEIP {
+			if r, ok := c.lookup(g.ElasticIP); !ok || r.kind != kindEIP {
 				c.errf(p.key("elastic_ip"), "InvalidAllocationID.NotFound", "unknown Elastic IP %q; valid: %s", g.ElasticIP, choices(c.idsOf(kindEIP, "")))
 			} else if first, dup := c.eipUser[g.ElasticIP]; dup {
 				c.errf(p.key("elastic_ip"), "Resource.AlreadyAssociated", "Elastic IP %s is already the address of %s; valid: an Elastic IP of its own (EIP-10)", g.ElasticIP, rootIndex("nat_gateways", first))
@@ -313,7 +313,7 @@ func (c *checker) validateEIPs() {
 // an instance id meaning its primary ENI (EIP-10).
 func (c *checker) eipENI(id string, f fpath) *ENI {
 	t := c.t
-	r, ok := c.ids[id]
+	r, ok := c.lookup(id)
 	switch {
 	case ok && r.kind == kindInstance:
 		if in := t.Instance(id); in != nil {
@@ -435,9 +435,8 @@ func (c *checker) validateRoutes() {
 			continue
 		}
 		file := rt.Routes
-		routes := LocalRoutes(v)
+		routes := appendLocalRoutes(make([]Route, 0, 2+len(v.SecondaryCIDRs)+len(file)), v)
 		nLocal := len(routes)
-		routes = slices.Grow(routes, len(file))
 		paths := make([]fpath, len(routes), cap(routes))
 		clear(seen)
 		clear(replaced)
@@ -497,22 +496,21 @@ func (c *checker) validateRoutes() {
 func (c *checker) checkRouteFields(rp fpath, r *Route) bool {
 	c.values = true
 	defer func() { c.values = false }()
-	df, plf := rp.key("destination"), rp.key("destination_prefix_list")
-	hasDest, hasPL := c.given(df, r.Dest.IsValid()), c.given(plf, r.DestPrefixList != "")
+	hasDest, hasPL := c.given(rp, "destination", r.Dest.IsValid()), c.given(rp, "destination_prefix_list", r.DestPrefixList != "")
 	ok := true
 	switch {
 	case hasDest && hasPL:
-		c.errf(plf, "InvalidParameterCombination", "a route has one destination but this one also has destination; valid: exactly one of destination, destination_prefix_list")
+		c.errf(rp.key("destination_prefix_list"), "InvalidParameterCombination", "a route has one destination but this one also has destination; valid: exactly one of destination, destination_prefix_list")
 		ok = false
 	case hasDest:
-		r.Dest = c.prefixIn(df, r.Dest, familyOf(r.Dest), true, true)
+		r.Dest = c.prefixIn(rp, "destination", r.Dest, familyOf(r.Dest), true, true)
 		ok = r.Dest.IsValid()
 	case hasPL:
 	default:
 		c.errf(rp, "MissingParameter", "a route needs a destination; valid: exactly one of destination (an IPv4 or IPv6 CIDR), destination_prefix_list")
 		ok = false
 	}
-	return ok && !c.failed(rp.key("target_kind")) && !c.failed(rp.key("state"))
+	return ok && !c.failed(rp, "target_kind") && !c.failed(rp, "state")
 }
 
 // checkRoute validates one route against its table and VPC and resolves
@@ -562,7 +560,7 @@ func (c *checker) checkRoute(rt *RouteTable, v *VPC, r *Route, rp fpath, aux rou
 		return true
 	}
 	id := aux.target
-	ref, found := c.ids[id]
+	ref, found := c.lookup(id)
 	if !found {
 		kind := aux.targetKind
 		if kind == "" {
@@ -731,8 +729,8 @@ func (c *checker) routeIPv6(r *Route) bool {
 func (c *checker) targetsOf(vpc string) map[string]bool {
 	t := c.t
 	set := map[string]bool{}
-	for id, r := range c.ids {
-		switch r.kind {
+	for id, k := range c.ids {
+		switch r := &c.refs[k]; r.kind {
 		case kindIGW, kindEIGW, kindNAT, kindInstance:
 			set[id] = set[id] || r.vpc == vpc
 		case kindENI:
