@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Validate runs every check Parse runs on a topology built or edited in
@@ -46,13 +47,73 @@ import (
 // On error t is left half completed: callers validate a copy (Clone) and
 // keep the original. Validate is not safe for concurrent use on one t.
 func Validate(t *Topology) error {
-	c := &checker{t: t}
+	c := checkers.Get().(*checker)
+	defer c.release()
+	c.t = t
 	c.run()
 	if len(c.errs) > 0 {
 		slices.SortStableFunc(c.errs, func(a, b *Error) int { return comparePaths(a.Field, b.Field) })
 		return c.errs
 	}
 	return nil
+}
+
+// checkers keeps checkers between validations, with their maps' storage:
+// the EC2 API validates a topology on every mutation.
+var checkers = sync.Pool{New: func() any { return new(checker) }}
+
+// release empties c (so that it holds on to no topology) and gives it back
+// to checkers.
+func (c *checker) release() {
+	s := c.s
+	clear(c.refs) // strings of the topology
+	s.refs = c.refs[:0]
+	clear(s.pls) // pointers into it
+	clear(s.rtPaths)
+	clear(s.paths)
+	s.paths = s.paths[:0]
+	*c = checker{s: s}
+	checkers.Put(c)
+}
+
+// fresh returns *m empty, making it on first use: a pooled checker keeps
+// its maps' storage from one validation to the next.
+func fresh[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		*m = make(map[K]V)
+	} else {
+		clear(*m)
+	}
+	return *m
+}
+
+// scratch are the maps and slices a validation fills, kept for the next.
+type scratch struct {
+	refs     []ref
+	ids      map[string]int32
+	implicit map[string]bool
+	peered   map[[2]string]bool
+	addrs    map[netip.Addr]fpath
+	names    map[string]fpath
+	eipUser  map[string]int
+	rtPaths  map[string][]fpath
+	pls      map[string]*PrefixList
+	paths    []fpath // backing store of rtPaths
+
+	set      map[string]bool // the ids of one kind seen so far, for duplicates
+	owners   map[string]owner
+	fields   map[string]fpath
+	index    map[string]int
+	sgNames  map[vpcName]string
+	ruleIDs  map[string]ruleRef
+	rules    map[sgRuleKey]int
+	numbers  map[int]int
+	pairs    map[[2]string]string
+	attached map[string]string
+	perAZ    map[string]int
+	private  map[netip.Addr]string
+	dests    map[routeDest]int
+	replaced map[routeDest]bool
 }
 
 // checker runs the value and cross-object checks on a model and completes
@@ -81,6 +142,7 @@ type checker struct {
 	fileRTs  int             // how many of t.RouteTables the topology defines (the rest Parse adds)
 	derived  map[string]bool // ENI ids derived for ENIs that had none
 	pls      map[string]*PrefixList
+	s        scratch
 }
 
 func (c *checker) run() {

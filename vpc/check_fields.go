@@ -49,37 +49,45 @@ const (
 )
 
 // isName: [a-z0-9-]{1,16}, a topology name (it prefixes every namespace).
-func isName(s string) bool { return len(s) >= 1 && len(s) <= 16 && allBytes(s, lowerDigitDash) }
+func isName(s string) bool { return len(s) >= 1 && len(s) <= 16 && allIn(s, &lowerDigitDash) }
 
 // isRegion: [a-z0-9-]{1,32}.
-func isRegion(s string) bool { return len(s) >= 1 && len(s) <= 32 && allBytes(s, lowerDigitDash) }
+func isRegion(s string) bool { return len(s) >= 1 && len(s) <= 32 && allIn(s, &lowerDigitDash) }
 
 // isAccount: 12 digits.
-func isAccount(s string) bool {
-	return len(s) == 12 && allBytes(s, func(b byte) bool { return b >= '0' && b <= '9' })
-}
+func isAccount(s string) bool { return len(s) == 12 && allIn(s, &digits) }
 
 // isID: [A-Za-z0-9][A-Za-z0-9_-]{0,63}. Ids become parts of namespace
 // names and file names: no "/", no ".".
 func isID(s string) bool {
-	return len(s) >= 1 && len(s) <= 64 && alnum(s[0]) && allBytes(s, func(b byte) bool { return alnum(b) || b == '_' || b == '-' })
+	return len(s) >= 1 && len(s) <= 64 && alnum[s[0]] && allIn(s, &idBytes)
 }
 
 // isENIID: eni-[A-Za-z0-9-]{1,32}.
 func isENIID(s string) bool {
 	rest, ok := strings.CutPrefix(s, "eni-")
-	return ok && len(rest) >= 1 && len(rest) <= 32 && allBytes(rest, func(b byte) bool { return alnum(b) || b == '-' })
+	return ok && len(rest) >= 1 && len(rest) <= 32 && allIn(rest, &alnumDash)
 }
 
-func alnum(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+// Byte classes of the id syntaxes.
+var (
+	digits, alnum, lowerDigitDash, alnumDash, idBytes [256]bool
+)
+
+func init() {
+	for b := range 256 {
+		c := byte(b)
+		digits[b] = c >= '0' && c <= '9'
+		alnum[b] = digits[b] || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		lowerDigitDash[b] = digits[b] || c >= 'a' && c <= 'z' || c == '-'
+		alnumDash[b] = alnum[b] || c == '-'
+		idBytes[b] = alnumDash[b] || c == '_'
+	}
 }
 
-func lowerDigitDash(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' }
-
-func allBytes(s string, ok func(byte) bool) bool {
+func allIn(s string, class *[256]bool) bool {
 	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
+		if !class[s[i]] {
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Kinds of objects in the id registry, as messages name them.
@@ -133,10 +134,10 @@ func (c *checker) registerIDs() {
 	n := len(t.VPCs) + len(t.Subnets) + len(t.SecurityGroups) + len(t.NetworkACLs) + len(t.RouteTables) + len(t.PrefixLists) +
 		2*len(t.Instances) + len(t.InternetGateways) + len(t.EgressOnlyGateways) + 2*len(t.NATGateways) + len(t.ElasticIPs) +
 		len(t.Peerings) + len(t.Endpoints) + len(t.FlowLogs) + 5*len(t.VPCs)
-	c.ids = make(map[string]int32, n)
-	c.refs = make([]ref, 0, n)
-	c.implicit = map[string]bool{}
-	c.peered = map[[2]string]bool{}
+	c.ids = fresh(&c.s.ids)
+	c.refs = slices.Grow(c.s.refs[:0], n)
+	c.implicit = fresh(&c.s.implicit)
+	c.peered = fresh(&c.s.peered)
 	for i, v := range t.VPCs {
 		if p := c.vpcPath(i); !c.isBad(p) {
 			c.register(v.ID, ref{kind: kindVPC, vpc: v.ID, field: p})
@@ -151,7 +152,7 @@ func (c *checker) registerIDs() {
 		c.register(rt.ID, ref{kind: kindRouteTable, vpc: rt.VPC, field: p})
 	})
 	eachGood(c, "prefix_lists", t.PrefixLists, func(p fpath, pl *PrefixList) { c.register(pl.ID, ref{kind: kindPL, field: p}) })
-	enis := make(map[string]fpath, len(t.Instances)+len(t.NATGateways))
+	enis := fresh(&c.s.fields)
 	eni := func(id string, f fpath, owner, vpc string, explicit bool) {
 		if first, dup := enis[id]; dup && explicit {
 			c.dupAt(f, "", fmt.Sprintf("ENI id %q", id), first)

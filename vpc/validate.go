@@ -12,8 +12,7 @@ import (
 // asked: default groups, NACLs and main tables, local routes, the `public:
 // true` sugar, endpoint routes. Objects that failed are skipped.
 func (c *checker) validate() {
-	t := c.t
-	c.addrs = make(map[netip.Addr]fpath, 2*len(t.Instances)+len(t.Internet)+len(t.ElasticIPs)+len(t.NATGateways))
+	c.addrs = fresh(&c.s.addrs)
 	c.validateVPCs()
 	c.mainTables()
 	c.registerIDs()
@@ -109,9 +108,8 @@ func (c *checker) goodSubnet(id string) *Subnet {
 
 func (c *checker) validateVPCs() {
 	t := c.t
-	ids := make(map[string]bool, len(t.VPCs))
-	type owner struct{ what, vpc string }
-	defaults := make(map[string]owner, 3*len(t.VPCs))
+	ids := fresh(&c.s.set)
+	defaults := fresh(&c.s.owners)
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
 		p := c.vpcPath(i)
@@ -147,8 +145,8 @@ func family(p netip.Prefix) int {
 
 func (c *checker) prefixLists() {
 	t := c.t
-	c.pls = make(map[string]*PrefixList, len(t.PrefixLists))
-	names := map[string]fpath{}
+	c.pls = fresh(&c.s.pls)
+	names := fresh(&c.s.fields)
 	for i := range t.PrefixLists {
 		p := rootIndex("prefix_lists", i)
 		pl := &t.PrefixLists[i]
@@ -180,7 +178,7 @@ func (c *checker) plIDs() map[string]bool {
 
 func (c *checker) validateSubnets() {
 	t := c.t
-	ids := make(map[string]int, len(t.Subnets))
+	ids := fresh(&c.s.index)
 	for i := range t.Subnets {
 		s := &t.Subnets[i]
 		p := rootIndex("subnets", i)
@@ -279,6 +277,12 @@ func prefixes(ps []netip.Prefix) string {
 	return strings.Join(s, ", ")
 }
 
+// owner is what object of which VPC an id is, for messages.
+type owner struct{ what, vpc string }
+
+// vpcName is a security group's name in its VPC.
+type vpcName struct{ vpc, name string }
+
 // sgRuleKey identifies an SG rule for duplicate detection; descriptions don't count.
 type sgRuleKey struct {
 	proto, from, to, typ, code int
@@ -307,15 +311,10 @@ func (r ruleRef) path() fpath {
 
 func (c *checker) validateSGs() {
 	t := c.t
-	ids := make(map[string]bool, len(t.SecurityGroups))
-	type vpcName struct{ vpc, name string }
-	names := make(map[vpcName]string, len(t.SecurityGroups))
-	n := 0
-	for i := range t.SecurityGroups {
-		n += len(t.SecurityGroups[i].Ingress) + len(t.SecurityGroups[i].Egress)
-	}
-	ruleIDs := make(map[string]ruleRef, n)
-	seen := map[sgRuleKey]int{}
+	ids := fresh(&c.s.set)
+	names := fresh(&c.s.sgNames)
+	ruleIDs := fresh(&c.s.ruleIDs)
+	seen := fresh(&c.s.rules)
 	for i := range t.SecurityGroups {
 		sg := &t.SecurityGroups[i]
 		p := rootIndex("security_groups", i)
@@ -409,8 +408,8 @@ func (c *checker) validateSGs() {
 
 func (c *checker) validateNACLs() {
 	t := c.t
-	ids := make(map[string]bool, len(t.NetworkACLs))
-	numbers := map[int]int{}
+	ids := fresh(&c.s.set)
+	numbers := fresh(&c.s.numbers)
 	for i := range t.NetworkACLs {
 		a := &t.NetworkACLs[i]
 		p := rootIndex("network_acls", i)
@@ -454,7 +453,7 @@ func (c *checker) validateNACLs() {
 
 func (c *checker) validateInstances() {
 	t := c.t
-	c.names = make(map[string]fpath, len(t.Instances)+len(t.Internet)) // instance ids and host names share `vpcemu exec`
+	c.names = fresh(&c.s.names) // instance ids and host names share `vpcemu exec`
 	for i := range t.Instances {
 		in := &t.Instances[i]
 		p := rootIndex("instances", i)
@@ -611,7 +610,7 @@ func (c *checker) validateFlowLogs() {
 		}
 		return resources[id]
 	}
-	ids := map[string]bool{}
+	ids := fresh(&c.s.set)
 	for i := range t.FlowLogs {
 		fl := &t.FlowLogs[i]
 		p := rootIndex("flow_logs", i)

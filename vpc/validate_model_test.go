@@ -552,3 +552,47 @@ func groupIDs(t *vpc.Topology) string {
 	slices.Sort(ids)
 	return strings.Join(ids, ", ")
 }
+
+// Validate is safe for concurrent use on distinct topologies (it keeps
+// its maps in a pool between calls).
+func TestValidateConcurrent(t *testing.T) {
+	var topos []*vpc.Topology
+	for seed := range uint64(8) {
+		topos = append(topos, vpctest.Random(rand.New(rand.NewPCG(seed, 9)), vpctest.Options{}))
+	}
+	bad := vpc.Lab()
+	bad.SecurityGroups[0].Ingress[0].SourceGroup = "sg-nope"
+	wantBad := vpc.Validate(bad.Clone())
+	if wantBad == nil {
+		t.Fatal("a rule naming an unknown group validates")
+	}
+	errs := make(chan error, len(topos))
+	for _, topo := range topos {
+		go func() {
+			for range 20 {
+				c := topo.Clone()
+				if err := vpc.Validate(c); err != nil {
+					errs <- err
+					return
+				}
+				if err := vpc.Validate(bad.Clone()); err == nil || err.Error() != wantBad.Error() {
+					errs <- fmt.Errorf("the invalid lab gave %v, want %v", err, wantBad)
+					return
+				}
+				vpc.ClearIncidentals(c)
+				o := topo.Clone()
+				vpc.ClearIncidentals(o)
+				if d := vpc.Diff(o, c); d != "" {
+					errs <- errors.New(d)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range topos {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

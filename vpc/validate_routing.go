@@ -32,8 +32,8 @@ func livePeering(s string) bool {
 
 func (c *checker) validatePeerings() {
 	t := c.t
-	ids := map[string]bool{}
-	pairs := map[[2]string]string{}
+	ids := fresh(&c.s.set)
+	pairs := fresh(&c.s.pairs)
 	for i := range t.Peerings {
 		p := &t.Peerings[i]
 		path := rootIndex("peering_connections", i)
@@ -96,8 +96,8 @@ func (c *checker) vpcSetExcept(id string) map[string]bool {
 
 func (c *checker) validateGateways() {
 	t := c.t
-	ids := map[string]bool{}
-	attached := map[string]string{}
+	ids := fresh(&c.s.set)
+	attached := fresh(&c.s.attached)
 	for i := range t.InternetGateways {
 		g := &t.InternetGateways[i]
 		p := rootIndex("internet_gateways", i)
@@ -160,9 +160,9 @@ func (c *checker) hasIGW(vpc string) bool {
 
 func (c *checker) validateNATs() {
 	t := c.t
-	ids := map[string]bool{}
-	perAZ := map[string]int{}
-	c.eipUser = map[string]int{}
+	ids := fresh(&c.s.set)
+	perAZ := fresh(&c.s.perAZ)
+	c.eipUser = fresh(&c.s.eipUser)
 	var free []int
 	for i := range t.NATGateways {
 		g := &t.NATGateways[i]
@@ -235,8 +235,8 @@ func (c *checker) validateNATs() {
 
 func (c *checker) validateEIPs() {
 	t := c.t
-	ids := map[string]bool{}
-	private := map[netip.Addr]string{}
+	ids := fresh(&c.s.set)
+	private := fresh(&c.s.private)
 	count := 0
 	for i := range t.ElasticIPs {
 		e := &t.ElasticIPs[i]
@@ -393,11 +393,11 @@ func (c *checker) modelAux(r *Route) routeAux {
 // are dropped first, as the export drops them: they are derived anew.
 func (c *checker) validateRoutes() {
 	t := c.t
-	c.rtPaths = make(map[string][]fpath, len(t.RouteTables))
-	ids := make(map[string]bool, len(t.RouteTables))
-	tables := make(map[string]int, len(t.VPCs))
-	seen := map[routeDest]int{}
-	replaced := map[routeDest]bool{}
+	c.rtPaths = fresh(&c.s.rtPaths)
+	ids := fresh(&c.s.set)
+	tables := fresh(&c.s.perAZ)
+	seen := fresh(&c.s.dests)
+	replaced := fresh(&c.s.replaced)
 	for i := range t.RouteTables {
 		rt := &t.RouteTables[i]
 		v := t.VPC(rt.VPC)
@@ -431,13 +431,13 @@ func (c *checker) validateRoutes() {
 				routes = t.PublicRoutes(v)
 			}
 			rt.Routes = routes
-			c.rtPaths[rt.ID] = make([]fpath, len(routes))
+			c.rtPaths[rt.ID] = c.pathsFor(len(routes), len(routes))
 			continue
 		}
 		file := rt.Routes
 		routes := appendLocalRoutes(make([]Route, 0, 2+len(v.SecondaryCIDRs)+len(file)), v)
 		nLocal := len(routes)
-		paths := make([]fpath, len(routes), cap(routes))
+		paths := c.pathsFor(len(routes), cap(routes))
 		clear(seen)
 		clear(replaced)
 		for k := range routes {
@@ -487,7 +487,7 @@ func (c *checker) validateRoutes() {
 			}
 		}
 		rt.Routes = routes
-		c.rtPaths[rt.ID] = paths
+		c.rtPaths[rt.ID] = slices.Clip(paths)
 	}
 }
 
@@ -755,9 +755,19 @@ func kindNames() string {
 	return strings.Join(s, ", ")
 }
 
+// pathsFor is a slice of n empty paths with room for capacity, cut from
+// one buffer the checker keeps.
+func (c *checker) pathsFor(n, capacity int) []fpath {
+	s := &c.s
+	start := len(s.paths)
+	s.paths = slices.Grow(s.paths, capacity)[:start+capacity]
+	clear(s.paths[start:])
+	return s.paths[start : start+n : start+capacity]
+}
+
 func (c *checker) validateEndpoints() {
 	t := c.t
-	ids := map[string]bool{}
+	ids := fresh(&c.s.set)
 	for i := range t.Endpoints {
 		e := &t.Endpoints[i]
 		p := rootIndex("vpc_endpoints", i)
