@@ -15,37 +15,43 @@ import (
 // accepts is the one Parse makes of its export, Parse(t.YAML()), so it is
 // what `vpcemu export` writes and `up -f` recreates. It reports the same
 // mistakes with the same AWS error codes and messages, as an ErrorList
-// whose errors name the field (security_groups[2].ingress[3].cidr, as the
-// export would place it) but no line: the model has none.
+// whose errors name the field as the export places it
+// (security_groups[2].ingress[3].cidr) and have no line.
 //
-// Validate changes t in place, and only in ways Parse would:
-//   - what a file may leave out takes its default: a VPC's default group,
-//     NACL and main table ids, MTU 9001, a subnet's AZ (REGION + "a") and
-//     network ACL, a group's name (its id), rule ids (SGRuleID), ENI ids
-//     (ENIID), an ENI's groups (the VPC's default group), zero routing
-//     limits and NAT idle timeout;
-//   - the objects each VPC has without being asked are added when missing
-//     (default SG and NACL, main table; for `public: true` the public
-//     table and an internet gateway), after the others, as Parse adds them;
-//   - derived values are recomputed: NetworkACL.Default, RouteTable.Main,
-//     PrefixList.AWSManaged, the public table of `public: true` subnets,
-//     every table's local and gateway endpoint routes (RT-5, VPCE-2), a NAT
-//     gateway's Elastic IP association (NGW-5), an Elastic IP's private IP
-//     (an instance id in ENI meaning its primary ENI);
-//   - rule and route CIDRs lose their host bits (NACL-16, RT-12); NACL
-//     rules are sorted by number, routes by SortRoutes, secondary ENIs by
-//     device index; the ports and ICMP fields of rules that have none are
-//     AllPorts and -1; empty tag maps are nil; durations are whole seconds;
-//   - in a topology with one VPC every object is in it (the export names
-//     no VPC then).
+// A zero value means "left out" where the export leaves the field out, and
+// takes the default Parse gives: a VPC's default group, NACL and main
+// table ids and MTU (9001), a subnet's AZ (REGION + "a") and network ACL,
+// a group's name (its id), rule ids (SGRuleID), an ENI's id (ENIID) and
+// groups (its VPC's default group), the routing limits and NAT idle
+// timeout, a rule's ports and ICMP fields where its protocol has none
+// (AllPorts, -1), an Elastic IP's private IP (its ENI's primary; an
+// instance id in ENI means its primary ENI). Elsewhere a zero is checked
+// as the export writes it: a NAT gateway needs its ENI id, private IP and
+// port policy, an instance its OS and conntrack timeouts, a flow log its
+// traffic type, interval and file format, a peering its state, a traffic
+// mirror session its VNI.
 //
-// It differs from Parse(t.YAML()) where the model says more than a file:
-// route states are recomputed (RefreshRouteStates: a route whose target
-// is gone or unusable becomes a blackhole) rather than checked against the
-// file's state:, and ENIs without an id get the derived one.
+// Validate also restores what Parse derives: the objects a VPC has without
+// being asked (default group and NACL, main table; for `public: true` the
+// public table and an internet gateway), made anew at the end where Parse
+// puts them; NetworkACL.Default, RouteTable.Main, PrefixList.AWSManaged and
+// `public: true` subnets' table; every table's local and gateway endpoint
+// routes (RT-5, VPCE-2); a NAT gateway's Elastic IP association (NGW-5);
+// in a topology of one VPC, every object's VPC (the export names none).
+// It clears the host bits of rule and route CIDRs (NACL-16, RT-12), sorts
+// NACL rules by number, routes (SortRoutes) and secondary ENIs by device
+// index, and makes empty tags nil and durations whole seconds.
 //
-// On error t is left half completed: callers validate a copy (Clone) and
-// keep the original. Validate is not safe for concurrent use on one t.
+// Where the model says more than a file, it does not check what a file
+// would: the state of a route whose target exists is recomputed (a
+// detached internet gateway or a peering that is not active makes it a
+// blackhole, RT-15) whatever Blackhole says; a route to an id that is no
+// object must be marked Blackhole, as RefreshRouteStates marks it after a
+// deletion, else it is refused with the target's NotFound code.
+//
+// Validate changes t in place; on error t is left half completed, so
+// callers validate a copy (Clone) and keep the original. It is safe for
+// concurrent use on distinct topologies.
 func Validate(t *Topology) error {
 	c := checkers.Get().(*checker)
 	defer c.release()
