@@ -310,16 +310,16 @@ func (c *checker) report(f fpath, at, code, format string, args ...any) {
 
 // sub is p.key, or p itself for key "": the hooks below take a parent and
 // a key so that a model's checks, which need no path, build none.
-func sub(p fpath, key string) fpath {
+func sub(p *fpath, key string) fpath {
 	if key == "" {
-		return p
+		return *p
 	}
 	return p.key(key)
 }
 
 // failed reports whether the decoder refused the value of p.key (missing,
 // not a number, …): checks of the value then have nothing to say.
-func (c *checker) failed(p fpath, key string) bool {
+func (c *checker) failed(p *fpath, key string) bool {
 	return c.d != nil && c.d.failed[sub(p, key).String()]
 }
 
@@ -327,7 +327,7 @@ func (c *checker) failed(p fpath, key string) bool {
 // whether its key is there with a value; in a model, inModel, which says
 // whether the export writes it (a model's zero value often means "left
 // out").
-func (c *checker) given(p fpath, key string, inModel bool) bool {
+func (c *checker) given(p *fpath, key string, inModel bool) bool {
 	if c.d == nil {
 		return inModel
 	}
@@ -336,7 +336,7 @@ func (c *checker) given(p fpath, key string, inModel bool) bool {
 }
 
 // present is given counting a key with an empty value too.
-func (c *checker) present(p fpath, key string, inModel bool) bool {
+func (c *checker) present(p *fpath, key string, inModel bool) bool {
 	if c.d == nil {
 		return inModel
 	}

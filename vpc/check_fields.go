@@ -158,7 +158,7 @@ func familyOf(p netip.Prefix) int {
 
 // intIn checks *v against spec; out of range it reports it, quoting the
 // text, and sets def.
-func (c *checker) intIn(p fpath, key string, v *int, spec intSpec, def int) bool {
+func (c *checker) intIn(p *fpath, key string, v *int, spec intSpec, def int) bool {
 	if *v >= spec.lo && *v <= spec.hi {
 		return true
 	}
@@ -169,7 +169,7 @@ func (c *checker) intIn(p fpath, key string, v *int, spec intSpec, def int) bool
 }
 
 // secondsIn is intIn for a duration written in whole seconds.
-func (c *checker) secondsIn(p fpath, key string, d *time.Duration, spec intSpec, def time.Duration) bool {
+func (c *checker) secondsIn(p *fpath, key string, d *time.Duration, spec intSpec, def time.Duration) bool {
 	s := int(*d / time.Second)
 	*d = time.Duration(s) * time.Second
 	if !c.intIn(p, key, &s, spec, int(def/time.Second)) {
@@ -184,7 +184,7 @@ func (c *checker) secondsIn(p fpath, key string, d *time.Duration, spec intSpec,
 // cleared as AWS does for rule CIDRs and routes (NACL-16, RT-12); without,
 // they are an error (a VPC or subnet block written with host bits is
 // almost always a typo).
-func (c *checker) prefixIn(at fpath, key string, p netip.Prefix, family int, required, mask bool) netip.Prefix {
+func (c *checker) prefixIn(at *fpath, key string, p netip.Prefix, family int, required, mask bool) netip.Prefix {
 	if !p.IsValid() {
 		if required {
 			f := sub(at, key)
@@ -210,7 +210,7 @@ func (c *checker) prefixIn(at fpath, key string, p netip.Prefix, family int, req
 
 // addrIn checks an address of the family a host can have and returns it,
 // or the zero address when it is none (an error when required).
-func (c *checker) addrIn(at fpath, key string, a netip.Addr, family int, required bool) netip.Addr {
+func (c *checker) addrIn(at *fpath, key string, a netip.Addr, family int, required bool) netip.Addr {
 	if !a.IsValid() {
 		if required {
 			f := sub(at, key)
@@ -231,19 +231,19 @@ func (c *checker) addrIn(at fpath, key string, a netip.Addr, family int, require
 }
 
 // checkID checks an object id (when given: a file may leave optional ids out).
-func (c *checker) checkID(p fpath, key string, id string, given bool) {
+func (c *checker) checkID(p *fpath, key string, id string, given bool) {
 	if given && !isID(id) {
 		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, validID)
 	}
 }
 
-func (c *checker) checkENIID(p fpath, key string, id string, given bool) {
+func (c *checker) checkENIID(p *fpath, key string, id string, given bool) {
 	if given && !isENIID(id) {
 		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, validENIID)
 	}
 }
 
-func (c *checker) checkDescription(p fpath, key string, s string) {
+func (c *checker) checkDescription(p *fpath, key string, s string) {
 	if len(s) > 255 {
 		c.errf(p.key(key), "InvalidParameterValue", "description is %d characters; valid: at most 255", len(s))
 	}
@@ -296,16 +296,16 @@ func (c *checker) checkTop() {
 		t.Region = DefaultRegion
 	}
 	l, d, lp := &t.Limits, DefaultLimits, root("limits")
-	c.intIn(lp, "security_groups_per_eni", &l.SecurityGroupsPerENI, limitSpec, d.SecurityGroupsPerENI)
-	c.intIn(lp, "rules_per_security_group", &l.RulesPerSecurityGroup, limitSpec, d.RulesPerSecurityGroup)
-	c.intIn(lp, "nacl_rules_per_direction", &l.NACLRulesPerDirection, limitSpec, d.NACLRulesPerDirection)
+	c.intIn(&lp, "security_groups_per_eni", &l.SecurityGroupsPerENI, limitSpec, d.SecurityGroupsPerENI)
+	c.intIn(&lp, "rules_per_security_group", &l.RulesPerSecurityGroup, limitSpec, d.RulesPerSecurityGroup)
+	c.intIn(&lp, "nacl_rules_per_direction", &l.NACLRulesPerDirection, limitSpec, d.NACLRulesPerDirection)
 	// The export leaves out the routing limits that are AWS's: zero in a
 	// model is the default.
 	optional := func(key string, v *int, spec intSpec, def int) {
-		if !c.given(lp, key, *v != 0) {
+		if !c.given(&lp, key, *v != 0) {
 			*v = def
 		} else {
-			c.intIn(lp, key, v, spec, def)
+			c.intIn(&lp, key, v, spec, def)
 		}
 	}
 	optional("routes_per_table", &l.RoutesPerTable, routesLimitSpec, d.RoutesPerTable)
@@ -315,10 +315,10 @@ func (c *checker) checkTop() {
 	}
 	optional(natKey, &l.NATConnectionsPerDestination, natConnsSpec, d.NATConnectionsPerDestination)
 	l.NATIdleTimeout = l.NATIdleTimeout.Truncate(time.Second)
-	if !c.given(lp, "nat_idle_timeout", l.NATIdleTimeout != 0) {
+	if !c.given(&lp, "nat_idle_timeout", l.NATIdleTimeout != 0) {
 		l.NATIdleTimeout = d.NATIdleTimeout
 	} else {
-		c.secondsIn(lp, "nat_idle_timeout", &l.NATIdleTimeout, natIdleSpec, d.NATIdleTimeout)
+		c.secondsIn(&lp, "nat_idle_timeout", &l.NATIdleTimeout, natIdleSpec, d.NATIdleTimeout)
 	}
 	optional("elastic_ips", &l.ElasticIPs, limitSpec, d.ElasticIPs)
 	optional("nat_gateways_per_az", &l.NATGatewaysPerAZ, limitSpec, d.NATGatewaysPerAZ)
@@ -337,12 +337,12 @@ func (c *checker) checkVPCs() {
 			c.defaultIDs(i, v, p) // later checks look them up
 			continue
 		}
-		c.checkID(p, "id", v.ID, c.given(p, "id", true))
-		v.CIDR = c.checkVPCBlock(p.key("cidr"), c.prefixIn(p, "cidr", v.CIDR, 4, true, false))
+		c.checkID(&p, "id", v.ID, c.given(&p, "id", true))
+		v.CIDR = c.checkVPCBlock(p.key("cidr"), c.prefixIn(&p, "cidr", v.CIDR, 4, true, false))
 		n := 0 // valid secondary blocks so far, as messages count them
 		for k, q := range v.SecondaryCIDRs {
 			f := p.index("secondary_cidrs", k)
-			q = c.checkVPCBlock(f, c.prefixIn(f, "", q, 4, true, false))
+			q = c.checkVPCBlock(f, c.prefixIn(&f, "", q, 4, true, false))
 			v.SecondaryCIDRs[k] = q
 			if !q.IsValid() {
 				continue
@@ -375,7 +375,7 @@ func (c *checker) checkVPCs() {
 			v.SecondaryCIDRs = slices.DeleteFunc(v.SecondaryCIDRs, func(q netip.Prefix) bool { return !q.IsValid() })
 		}
 		f := p.key("ipv6_cidr")
-		v.IPv6CIDR = c.prefixIn(p, "ipv6_cidr", v.IPv6CIDR, 6, false, false)
+		v.IPv6CIDR = c.prefixIn(&p, "ipv6_cidr", v.IPv6CIDR, 6, false, false)
 		if r, bad := reservedOverlap(v.IPv6CIDR); v.IPv6CIDR.IsValid() && bad {
 			c.errf(f, "InvalidVpc.Range", "%s overlaps the reserved block %s; valid: a global or unique-local block such as 2001:db8::/56", v.IPv6CIDR, r)
 			v.IPv6CIDR = netip.Prefix{}
@@ -384,10 +384,10 @@ func (c *checker) checkVPCs() {
 			c.errf(f, "InvalidVpc.Range", "%s is not a valid VPC IPv6 block size; valid: a prefix length from /44 to /60 (AWS assigns /56)", v.IPv6CIDR)
 			v.IPv6CIDR = netip.Prefix{}
 		}
-		if !c.given(p, "mtu", v.MTU != 0) {
+		if !c.given(&p, "mtu", v.MTU != 0) {
 			v.MTU = DefaultMTU
 		} else {
-			c.intIn(p, "mtu", &v.MTU, mtuSpec, DefaultMTU)
+			c.intIn(&p, "mtu", &v.MTU, mtuSpec, DefaultMTU)
 		}
 		c.defaultIDs(i, v, p)
 		c.checkTags(p, &v.Tags)
@@ -402,7 +402,7 @@ func (c *checker) defaultIDs(i int, v *VPC, p fpath) {
 		id   *string
 		base string
 	}{{"default_security_group", &v.DefaultSG, DefaultSGID}, {"default_network_acl", &v.DefaultNACL, DefaultNACLID}, {"main_route_table", &v.MainTable, DefaultMainRouteTableID}} {
-		c.checkID(p, x.key, *x.id, c.given(p, x.key, *x.id != ""))
+		c.checkID(&p, x.key, *x.id, c.given(&p, x.key, *x.id != ""))
 		if *x.id == "" {
 			*x.id = DefaultID(x.base, i, v.ID)
 		}
@@ -452,10 +452,10 @@ func (c *checker) isVPC(id string) bool {
 // VPC's default object); otherwise a missing vpc: is an error that lists
 // the choices.
 func (c *checker) vpcOf(obj fpath, raw, implied string) string {
-	if c.failed(obj, "vpc") {
+	if c.failed(&obj, "vpc") {
 		return ""
 	}
-	given := c.given(obj, "vpc", raw != "")
+	given := c.given(&obj, "vpc", raw != "")
 	f := obj.key("vpc")
 	switch {
 	case given && !c.isVPC(raw):
@@ -516,7 +516,7 @@ func (c *checker) resolveVPCs() {
 		// An internet gateway exists detached until attached (vpc absent).
 		if p := rootIndex("internet_gateways", i); !c.isBad(p) {
 			g := &t.InternetGateways[i]
-			if c.present(p, "vpc", g.VPC != "") {
+			if c.present(&p, "vpc", g.VPC != "") {
 				g.VPC = c.vpcOf(p, g.VPC, "")
 			}
 		}
@@ -543,7 +543,7 @@ func (c *checker) resolveVPCs() {
 			key string
 			vpc *string
 		}{{"requester_vpc", &x.Requester}, {"accepter_vpc", &x.Accepter}} {
-			if !c.failed(p, side.key) && !c.isVPC(*side.vpc) {
+			if !c.failed(&p, side.key) && !c.isVPC(*side.vpc) {
 				c.errf(p.key(side.key), "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", *side.vpc, choices(c.vpcSet()))
 				*side.vpc = ""
 			}
@@ -577,7 +577,7 @@ func (c *checker) checkObjects() {
 			continue
 		}
 		a := &t.NetworkACLs[i]
-		c.checkID(p, "id", a.ID, true)
+		c.checkID(&p, "id", a.ID, true)
 		for j := range a.Ingress {
 			c.checkNACLRule(p.index("ingress", j), &a.Ingress[j])
 		}
@@ -589,21 +589,21 @@ func (c *checker) checkObjects() {
 	for i := range t.RouteTables {
 		if p := rootIndex("route_tables", i); !c.isBad(p) {
 			rt := &t.RouteTables[i]
-			c.checkID(p, "id", rt.ID, true)
+			c.checkID(&p, "id", rt.ID, true)
 			c.checkTags(p, &rt.Tags)
 		}
 	}
 	for i := range t.InternetGateways {
 		if p := rootIndex("internet_gateways", i); !c.isBad(p) {
 			g := &t.InternetGateways[i]
-			c.checkID(p, "id", g.ID, true)
+			c.checkID(&p, "id", g.ID, true)
 			c.checkTags(p, &g.Tags)
 		}
 	}
 	for i := range t.EgressOnlyGateways {
 		if p := rootIndex("egress_only_internet_gateways", i); !c.isBad(p) {
 			g := &t.EgressOnlyGateways[i]
-			c.checkID(p, "id", g.ID, true)
+			c.checkID(&p, "id", g.ID, true)
 			c.checkTags(p, &g.Tags)
 		}
 	}
@@ -620,16 +620,16 @@ func (c *checker) checkObjects() {
 	for i := range t.ElasticIPs {
 		if p := rootIndex("elastic_ips", i); !c.isBad(p) {
 			e := &t.ElasticIPs[i]
-			c.checkID(p, "id", e.ID, true)
-			e.PublicIP = c.addrIn(p, "public_ip", e.PublicIP, 4, true)
-			e.PrivateIP = c.addrIn(p, "private_ip", e.PrivateIP, 4, false)
+			c.checkID(&p, "id", e.ID, true)
+			e.PublicIP = c.addrIn(&p, "public_ip", e.PublicIP, 4, true)
+			e.PrivateIP = c.addrIn(&p, "private_ip", e.PrivateIP, 4, false)
 			c.checkTags(p, &e.Tags)
 		}
 	}
 	for i := range t.Peerings {
 		if p := rootIndex("peering_connections", i); !c.isBad(p) {
 			x := &t.Peerings[i]
-			c.checkID(p, "id", x.ID, true)
+			c.checkID(&p, "id", x.ID, true)
 			if !slices.Contains(PeeringStates, x.State) {
 				c.errf(p.key("state"), "InvalidParameterValue", "%q is not a peering state; valid: %s", x.State, strings.Join(PeeringStates, ", "))
 				x.State = "active"
@@ -645,9 +645,9 @@ func (c *checker) checkObjects() {
 	for i := range t.Internet {
 		if p := rootIndex("internet", i); !c.isBad(p) {
 			h := &t.Internet[i]
-			c.checkID(p, "name", h.Name, true)
-			h.IP = c.addrIn(p, "ip", h.IP, 4, true)
-			h.IPv6 = c.addrIn(p, "ipv6", h.IPv6, 6, false)
+			c.checkID(&p, "name", h.Name, true)
+			h.IP = c.addrIn(&p, "ip", h.IP, 4, true)
+			h.IPv6 = c.addrIn(&p, "ipv6", h.IPv6, 6, false)
 			h.OS = c.checkOS(p, h.OS, "linux")
 			c.checkServices(p, &h.Services)
 		}
@@ -661,8 +661,8 @@ func (c *checker) checkObjects() {
 }
 
 func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
-	c.checkID(p, "id", pl.ID, true)
-	if c.given(p, "name", pl.Name != "") && (pl.Name == "" || len(pl.Name) > 255) {
+	c.checkID(&p, "id", pl.ID, true)
+	if c.given(&p, "name", pl.Name != "") && (pl.Name == "" || len(pl.Name) > 255) {
 		c.errf(p.key("name"), "InvalidParameterValue", "%q is not valid; valid: 1-255 characters", pl.Name)
 	}
 	// AWS's own lists (the gateway endpoints' service ranges) weigh 1 (RT-4, SG-43).
@@ -671,7 +671,7 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 	for k, q := range pl.CIDRs {
 		f := p.index("cidrs", k)
 		fa := familyOf(q)
-		q = c.prefixIn(f, "", q, fa, true, true)
+		q = c.prefixIn(&f, "", q, fa, true, true)
 		pl.CIDRs[k] = q
 		if !q.IsValid() {
 			continue
@@ -687,7 +687,7 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 	if good < n {
 		pl.CIDRs = slices.DeleteFunc(pl.CIDRs, func(q netip.Prefix) bool { return !q.IsValid() })
 	}
-	c.intIn(p, "max_entries", &pl.MaxEntries, maxEntriesSpec, max(n, 1))
+	c.intIn(&p, "max_entries", &pl.MaxEntries, maxEntriesSpec, max(n, 1))
 	if n > pl.MaxEntries {
 		c.errf(p.key("cidrs"), "PrefixListMaxEntriesExceeded", "%d entries exceed max_entries %d; valid: at most max_entries entries", n, pl.MaxEntries)
 	}
@@ -695,13 +695,13 @@ func (c *checker) checkPrefixList(p fpath, pl *PrefixList) {
 }
 
 func (c *checker) checkSubnet(p fpath, s *Subnet) {
-	c.checkID(p, "id", s.ID, true)
-	s.CIDR = c.prefixIn(p, "cidr", s.CIDR, 4, true, false)
+	c.checkID(&p, "id", s.ID, true)
+	s.CIDR = c.prefixIn(&p, "cidr", s.CIDR, 4, true, false)
 	if s.CIDR.IsValid() && (s.CIDR.Bits() < 16 || s.CIDR.Bits() > 28) {
 		c.errf(p.key("cidr"), "InvalidSubnet.Range", "%s is not a valid subnet size; valid: a prefix length from /16 to /28", s.CIDR)
 		s.CIDR = netip.Prefix{}
 	}
-	s.IPv6CIDR = c.prefixIn(p, "ipv6_cidr", s.IPv6CIDR, 6, false, false)
+	s.IPv6CIDR = c.prefixIn(&p, "ipv6_cidr", s.IPv6CIDR, 6, false, false)
 	if s.IPv6CIDR.IsValid() && (s.IPv6CIDR.Bits() < 44 || s.IPv6CIDR.Bits() > 64) {
 		c.errf(p.key("ipv6_cidr"), "InvalidSubnet.Range", "%s is not a valid IPv6 subnet size; valid: a prefix length from /44 to /64", s.IPv6CIDR)
 		s.IPv6CIDR = netip.Prefix{}
@@ -710,7 +710,7 @@ func (c *checker) checkSubnet(p fpath, s *Subnet) {
 		s.AZ = c.t.Region + "a"
 	}
 	// The export writes no route_table for `public: true` (it is implied).
-	if s.Public && s.RouteTable != "" && c.given(p, "route_table", false) {
+	if s.Public && s.RouteTable != "" && c.given(&p, "route_table", false) {
 		c.errf(p.key("route_table"), "InvalidParameterCombination", "public: true already associates the VPC's public route table; valid: either public: true or route_table")
 		s.RouteTable = ""
 	}
@@ -718,8 +718,8 @@ func (c *checker) checkSubnet(p fpath, s *Subnet) {
 }
 
 func (c *checker) checkSG(p fpath, sg *SecurityGroup) {
-	c.checkID(p, "id", sg.ID, true)
-	if c.given(p, "name", sg.Name != "" && sg.Name != sg.ID) {
+	c.checkID(&p, "id", sg.ID, true)
+	if c.given(&p, "name", sg.Name != "" && sg.Name != sg.ID) {
 		f := p.key("name")
 		switch v := sg.Name; {
 		case strings.HasPrefix(strings.ToLower(v), "sg-"):
@@ -731,7 +731,7 @@ func (c *checker) checkSG(p fpath, sg *SecurityGroup) {
 	if sg.Name == "" {
 		sg.Name = sg.ID
 	}
-	c.checkDescription(p, "description", sg.Description)
+	c.checkDescription(&p, "description", sg.Description)
 	for j := range sg.Ingress {
 		c.checkSGRule(p.index("ingress", j), &sg.Ingress[j])
 	}
@@ -748,15 +748,15 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 	if c.isBad(rp) {
 		return
 	}
-	c.checkID(rp, "id", r.ID, c.given(rp, "id", r.ID != ""))
-	ok := c.checkProtocol(rp, &r.Protocol)
-	c.checkPortsICMP(rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
+	c.checkID(&rp, "id", r.ID, c.given(&rp, "id", r.ID != ""))
+	ok := c.checkProtocol(&rp, &r.Protocol)
+	c.checkPortsICMP(&rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
 	v4, v6 := r.CIDR.IsValid() && r.CIDR.Addr().Is4(), r.CIDR.IsValid() && !r.CIDR.Addr().Is4()
 	set := [4]bool{v4, v6, r.SourceGroup != "", r.PrefixList != ""}
 	var buf [4]string
 	peers := buf[:0]
 	for k, key := range sgPeers {
-		if c.given(rp, key, set[k]) {
+		if c.given(&rp, key, set[k]) {
 			peers = append(peers, key)
 		}
 	}
@@ -767,24 +767,24 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 	case 1:
 		switch peers[0] {
 		case "cidr":
-			r.CIDR = c.prefixIn(rp, "cidr", r.CIDR, 4, true, true)
+			r.CIDR = c.prefixIn(&rp, "cidr", r.CIDR, 4, true, true)
 			ok = ok && r.CIDR.IsValid()
 		case "ipv6_cidr":
-			r.CIDR = c.prefixIn(rp, "ipv6_cidr", r.CIDR, 6, true, true)
+			r.CIDR = c.prefixIn(&rp, "ipv6_cidr", r.CIDR, 6, true, true)
 			ok = ok && r.CIDR.IsValid()
 		}
 	default:
 		c.errf(rp.key(peers[1]), "InvalidParameterCombination", "a rule has one peer but this one also has %s; valid: exactly one of cidr, ipv6_cidr, source_group, prefix_list", peers[0])
 		ok = false
 	}
-	c.checkDescription(rp, "description", r.Description)
+	c.checkDescription(&rp, "description", r.Description)
 	if !ok {
 		c.mark(rp)
 	}
 }
 
 // checkProtocol checks a rule's protocol: ProtoAll or 0-255.
-func (c *checker) checkProtocol(rp fpath, proto *int) bool {
+func (c *checker) checkProtocol(rp *fpath, proto *int) bool {
 	if c.failed(rp, "protocol") {
 		return false
 	}
@@ -800,7 +800,7 @@ func (c *checker) checkProtocol(rp fpath, proto *int) bool {
 // checkPortsICMP checks a rule's ports and ICMP type and code (SG-11,
 // NACL-14); for protocols that have none they are AllPorts and -1, as on
 // AWS, which checks but ignores what is given.
-func (c *checker) checkPortsICMP(rp fpath, proto int, ports *PortRange, typ, code *int) {
+func (c *checker) checkPortsICMP(rp *fpath, proto int, ports *PortRange, typ, code *int) {
 	tcpUDP := proto == ProtoTCP || proto == ProtoUDP
 	if c.given(rp, "ports", tcpUDP) && (ports.From < 0 || ports.To > 65535 || ports.From > ports.To) {
 		f := rp.key("ports")
@@ -838,31 +838,31 @@ func (c *checker) checkNACLRule(rp fpath, r *NACLRule) {
 	}
 	ok := true
 	switch {
-	case !c.given(rp, "rule", r.Number != 0):
+	case !c.given(&rp, "rule", r.Number != 0):
 		c.errf(rp.key("rule"), "", "missing; this field is required")
 		ok = false
-	case c.failed(rp, "rule"):
+	case c.failed(&rp, "rule"):
 		ok = false
 	default:
-		ok = c.intIn(rp, "rule", &r.Number, naclNumberSpec, 0)
+		ok = c.intIn(&rp, "rule", &r.Number, naclNumberSpec, 0)
 	}
-	ok = c.checkProtocol(rp, &r.Protocol) && ok
-	c.checkPortsICMP(rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
+	ok = c.checkProtocol(&rp, &r.Protocol) && ok
+	c.checkPortsICMP(&rp, r.Protocol, &r.Ports, &r.ICMPType, &r.ICMPCode)
 	valid := r.CIDR.IsValid()
-	v4, v6 := c.given(rp, "cidr", valid && r.CIDR.Addr().Is4()), c.given(rp, "ipv6_cidr", valid && !r.CIDR.Addr().Is4())
+	v4, v6 := c.given(&rp, "cidr", valid && r.CIDR.Addr().Is4()), c.given(&rp, "ipv6_cidr", valid && !r.CIDR.Addr().Is4())
 	switch {
 	case v4 && v6:
 		c.errf(rp.key("ipv6_cidr"), "InvalidParameterCombination", "a rule has one CIDR but this one also has cidr; valid: exactly one of cidr, ipv6_cidr")
 		ok = false
 	case v4:
-		r.CIDR = c.prefixIn(rp, "cidr", r.CIDR, 4, true, true)
+		r.CIDR = c.prefixIn(&rp, "cidr", r.CIDR, 4, true, true)
 	case v6:
-		r.CIDR = c.prefixIn(rp, "ipv6_cidr", r.CIDR, 6, true, true)
+		r.CIDR = c.prefixIn(&rp, "ipv6_cidr", r.CIDR, 6, true, true)
 	default:
 		c.errf(rp, "MissingParameter", "a rule needs a CIDR; valid: exactly one of cidr, ipv6_cidr")
 		ok = false
 	}
-	ok = ok && r.CIDR.IsValid() && !c.failed(rp, "action")
+	ok = ok && r.CIDR.IsValid() && !c.failed(&rp, "action")
 	if !ok {
 		c.mark(rp)
 	}
@@ -873,7 +873,7 @@ func (c *checker) checkNACLRule(rp fpath, r *NACLRule) {
 const maxDeviceIndex = 31
 
 func (c *checker) checkInstance(i int, p fpath, in *Instance) {
-	c.checkID(p, "id", in.ID, true)
+	c.checkID(&p, "id", in.ID, true)
 	if c.d == nil {
 		c.checkDeviceIndexes(i, in)
 	}
@@ -889,10 +889,10 @@ func (c *checker) checkInstance(i int, p fpath, in *Instance) {
 	c.checkServices(p, &in.Services)
 	cp, ct := p.key("conntrack"), &in.Conntrack
 	d := DefaultConntrack
-	c.secondsIn(cp, "tcp_established_timeout", &ct.TCPEstablished, tcpEstablishedSpec, d.TCPEstablished)
-	c.secondsIn(cp, "udp_timeout", &ct.UDP, udpTimeoutSpec, d.UDP)
-	c.secondsIn(cp, "udp_stream_timeout", &ct.UDPStream, udpStreamSpec, d.UDPStream)
-	c.intIn(cp, "max_entries", &ct.MaxEntries, ctEntriesSpec, 0)
+	c.secondsIn(&cp, "tcp_established_timeout", &ct.TCPEstablished, tcpEstablishedSpec, d.TCPEstablished)
+	c.secondsIn(&cp, "udp_timeout", &ct.UDP, udpTimeoutSpec, d.UDP)
+	c.secondsIn(&cp, "udp_stream_timeout", &ct.UDPStream, udpStreamSpec, d.UDPStream)
+	c.intIn(&cp, "max_entries", &ct.MaxEntries, ctEntriesSpec, 0)
 	c.checkTags(p, &in.Tags)
 }
 
@@ -910,7 +910,7 @@ func (c *checker) checkDeviceIndexes(i int, in *Instance) {
 		switch f := ep.key("device_index"); {
 		case e.DeviceIndex == 0:
 			c.errf(f, "InvalidParameterCombination", "network_interfaces has the primary ENI (device_index 0); valid: describe it either there or with the instance's own fields (subnet, private_ip, …), not both")
-		case !c.intIn(ep, "device_index", &e.DeviceIndex, deviceIndexSpec, e.DeviceIndex):
+		case !c.intIn(&ep, "device_index", &e.DeviceIndex, deviceIndexSpec, e.DeviceIndex):
 		case k > 0 && in.Secondary[k-1].DeviceIndex == e.DeviceIndex:
 			c.errf(f, "InvalidParameterValue", "device index %d is already network_interfaces[%d]; valid: a unique device index per ENI", e.DeviceIndex, k-1)
 		}
@@ -922,7 +922,7 @@ func byDeviceIndex(a, b ENI) int { return a.DeviceIndex - b.DeviceIndex }
 // checkENI checks an ENI's own fields (at ep; its id at ep.idKey) and
 // gives it its derived id.
 func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, secondary bool) {
-	c.checkENIID(ep, idKey, e.ID, c.given(ep, idKey, e.ID != ""))
+	c.checkENIID(&ep, idKey, e.ID, c.given(&ep, idKey, e.ID != ""))
 	if e.ID == "" && instance != "" {
 		if e.DeviceIndex == 0 {
 			e.ID = ENIID(c.t.Name, instance)
@@ -937,7 +937,7 @@ func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, seco
 	if e.Subnet == "" {
 		c.errf(ep.key("subnet"), "", "missing; this field is required")
 	}
-	e.PrivateIP = c.addrIn(ep, "private_ip", e.PrivateIP, 4, true)
+	e.PrivateIP = c.addrIn(&ep, "private_ip", e.PrivateIP, 4, true)
 	for m, a := range e.SecondaryIPs {
 		// Bad ones stay (zero), so that paths index the list; the
 		// topology is refused anyway.
@@ -950,14 +950,14 @@ func (c *checker) checkENI(ep fpath, idKey string, e *ENI, instance string, seco
 			e.SecondaryIPs[m] = netip.Addr{}
 		}
 	}
-	e.PublicIP = c.addrIn(ep, "public_ip", e.PublicIP, 4, false)
+	e.PublicIP = c.addrIn(&ep, "public_ip", e.PublicIP, 4, false)
 	if secondary && e.PublicIP.IsValid() {
 		// EIP-9: AWS auto-assigns public IPv4s to device index 0 only.
 		c.errf(ep.key("public_ip"), "InvalidParameterCombination", "an auto-assigned public IP belongs to the primary ENI (device index 0) only; valid: give this ENI an Elastic IP (elastic_ips[].network_interface) instead")
 		e.PublicIP = netip.Addr{}
 	}
-	e.IPv6 = c.addrIn(ep, "ipv6", e.IPv6, 6, false)
-	c.checkDescription(ep, "description", e.Description)
+	e.IPv6 = c.addrIn(&ep, "ipv6", e.IPv6, 6, false)
+	c.checkDescription(&ep, "description", e.Description)
 	c.checkTags(ep, &e.Tags)
 }
 
@@ -1012,15 +1012,15 @@ func canonService(s Service) (Service, bool) {
 }
 
 func (c *checker) checkNAT(p fpath, g *NATGateway) {
-	c.checkID(p, "id", g.ID, true)
+	c.checkID(&p, "id", g.ID, true)
 	if g.Subnet == "" {
 		c.errf(p.key("subnet"), "", "missing; this field is required")
 	}
-	c.checkENIID(p, "eni", g.ENI, c.given(p, "eni", true))
+	c.checkENIID(&p, "eni", g.ENI, c.given(&p, "eni", true))
 	if g.ENI == "" && g.ID != "" {
 		g.ENI = ENIID(c.t.Name, g.ID)
 	}
-	g.PrivateIP = c.addrIn(p, "private_ip", g.PrivateIP, 4, c.given(p, "private_ip", true))
+	g.PrivateIP = c.addrIn(&p, "private_ip", g.PrivateIP, 4, c.given(&p, "private_ip", true))
 	if g.PortPolicy != "random" && g.PortPolicy != "sequential" {
 		c.errf(p.key("port_policy"), "InvalidParameterValue", "%q is not a port policy; valid: random or sequential (lowest free port from 1024, for tests)", g.PortPolicy)
 		g.PortPolicy = "random"
@@ -1029,7 +1029,7 @@ func (c *checker) checkNAT(p fpath, g *NATGateway) {
 }
 
 func (c *checker) checkEndpoint(p fpath, e *Endpoint) {
-	c.checkID(p, "id", e.ID, true)
+	c.checkID(&p, "id", e.ID, true)
 	f, region := p.key("service"), c.t.Region
 	switch m := reService.FindStringSubmatch(e.Service); {
 	case m == nil:
@@ -1041,7 +1041,7 @@ func (c *checker) checkEndpoint(p fpath, e *Endpoint) {
 }
 
 func (c *checker) checkFlowLog(p fpath, fl *FlowLog) {
-	c.checkID(p, "id", fl.ID, true)
+	c.checkID(&p, "id", fl.ID, true)
 	if fl.Resource == "" {
 		c.errf(p.key("resource"), "", "missing; this field is required")
 	}
@@ -1052,8 +1052,8 @@ func (c *checker) checkFlowLog(p fpath, fl *FlowLog) {
 		c.errf(p.key("traffic_type"), "InvalidParameterValue", "%q is not a valid traffic type; valid: ACCEPT, REJECT or ALL", fl.TrafficType)
 		fl.TrafficType = "ALL"
 	}
-	c.intIn(p, "max_aggregation_interval", &fl.MaxAggregationInterval, flowIntervalSpec, 60)
-	if c.given(p, "log_format", fl.LogFormat != "") {
+	c.intIn(&p, "max_aggregation_interval", &fl.MaxAggregationInterval, flowIntervalSpec, 60)
+	if c.given(&p, "log_format", fl.LogFormat != "") {
 		if msg := checkLogFormat(fl.LogFormat); msg != "" {
 			c.errf(p.key("log_format"), "InvalidParameter", "%s", msg)
 		}

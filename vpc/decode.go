@@ -394,12 +394,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // hostUsable reports whether a can be a host's own address.
 func hostUsable(a netip.Addr) bool {
-	bad := a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
-		a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
-	for _, p := range reservedBlocks {
-		bad = bad || p.Contains(a)
+	if a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
+		a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
 	}
-	return !bad
+	for _, p := range reservedBlocks {
+		if p.Addr().Is4() == a.Is4() && p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // reservedBlocks can hold neither a VPC nor a host: "this network", loopback,

@@ -237,7 +237,7 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		tg := &tm.Targets[i]
-		c.checkID(p, "id", tg.ID, c.given(p, "id", true))
+		c.checkID(&p, "id", tg.ID, c.given(&p, "id", true))
 		c.checkIDRef(p, "network_interface", tg.ENI, "an ENI id or an instance id")
 		c.checkTags(p, &tg.Tags)
 		if tg.ID == "" || tg.ENI == "" {
@@ -250,7 +250,7 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		f := &tm.Filters[i]
-		c.checkID(p, "id", f.ID, c.given(p, "id", true))
+		c.checkID(&p, "id", f.ID, c.given(&p, "id", true))
 		for j := range f.Inbound {
 			c.checkMirrorRule(p.index("inbound", j), &f.Inbound[j])
 		}
@@ -280,7 +280,7 @@ func (c *checker) checkMirror() {
 			continue
 		}
 		s := &tm.Sessions[i]
-		c.checkID(p, "id", s.ID, c.given(p, "id", true))
+		c.checkID(&p, "id", s.ID, c.given(&p, "id", true))
 		c.checkIDRef(p, "source", s.Source, "an ENI id or an instance id")
 		c.checkIDRef(p, "target", s.Target, "a traffic mirror target id")
 		c.checkIDRef(p, "filter", s.Filter, "a traffic mirror filter id")
@@ -299,7 +299,7 @@ func (c *checker) checkMirror() {
 
 // checkIDRef checks the syntax of an id that names another object.
 func (c *checker) checkIDRef(p fpath, key, id, valid string) {
-	if c.given(p, key, true) && !isID(id) {
+	if c.given(&p, key, true) && !isID(id) {
 		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, valid)
 	}
 }
@@ -307,10 +307,10 @@ func (c *checker) checkIDRef(p fpath, key, id, valid string) {
 // mirrorInt checks an integer field when the topology gives it (inModel:
 // whether the export writes it); it reports whether the field is good.
 func (c *checker) mirrorInt(p fpath, key string, v *int, inModel bool, spec intSpec, def int) bool {
-	if !c.given(p, key, inModel) {
-		return !c.failed(p, key) // a required field left out was reported when decoded
+	if !c.given(&p, key, inModel) {
+		return !c.failed(&p, key) // a required field left out was reported when decoded
 	}
-	return !c.failed(p, key) && c.intIn(p, key, v, spec, def)
+	return !c.failed(&p, key) && c.intIn(&p, key, v, spec, def)
 }
 
 func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
@@ -318,19 +318,19 @@ func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
 		return
 	}
 	ok := c.mirrorInt(rp, "rule", &r.Number, true, mirrorRuleNumberSpec, 0)
-	ok = !c.failed(rp, "action") && ok
-	if c.given(rp, "protocol", r.Protocol != ProtoAll) {
-		ok = c.checkProtocol(rp, &r.Protocol) && ok
+	ok = !c.failed(&rp, "action") && ok
+	if c.given(&rp, "protocol", r.Protocol != ProtoAll) {
+		ok = c.checkProtocol(&rp, &r.Protocol) && ok
 	}
 	for _, pf := range []struct {
 		key string
 		pr  *PortRange
 	}{{"source_ports", &r.SrcPorts}, {"destination_ports", &r.DstPorts}} {
-		if !c.given(rp, pf.key, *pf.pr != AllPorts) {
+		if !c.given(&rp, pf.key, *pf.pr != AllPorts) {
 			continue
 		}
 		switch pr := *pf.pr; {
-		case c.failed(rp, pf.key):
+		case c.failed(&rp, pf.key):
 			ok = false
 		case pr.From < 0 || pr.To > 65535 || pr.From > pr.To:
 			f := rp.key(pf.key)

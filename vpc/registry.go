@@ -96,7 +96,7 @@ func (c *checker) mainTables() {
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
 		vp := c.vpcPath(i)
-		named := c.present(vp, "main_route_table", v.MainTable != DefaultID(DefaultMainRouteTableID, i, v.ID))
+		named := c.present(&vp, "main_route_table", v.MainTable != DefaultID(DefaultMainRouteTableID, i, v.ID))
 		var first string
 		for j := range t.RouteTables {
 			rt := &t.RouteTables[j]
@@ -176,7 +176,7 @@ func (c *checker) registerIDs() {
 			}
 			ep, key := c.eniPath(i, in, k)
 			f := ep.key(key)
-			eni(e.ID, f, in.ID, vpc, c.present(f, "", !c.derived[e.ID]))
+			eni(e.ID, f, in.ID, vpc, c.present(&f, "", !c.derived[e.ID]))
 		}
 	}
 	eachGood(c, "internet_gateways", t.InternetGateways, func(p fpath, g *InternetGateway) {
@@ -189,7 +189,7 @@ func (c *checker) registerIDs() {
 		vpc := t.VPCOfSubnetID(g.Subnet)
 		c.register(g.ID, ref{kind: kindNAT, vpc: vpc, field: p})
 		f := p.key("eni")
-		eni(g.ENI, f, g.ID, vpc, c.present(f, "", true))
+		eni(g.ENI, f, g.ID, vpc, c.present(&f, "", true))
 	})
 	eachGood(c, "elastic_ips", t.ElasticIPs, func(p fpath, e *ElasticIP) { c.register(e.ID, ref{kind: kindEIP, field: p}) })
 	eachGood(c, "peering_connections", t.Peerings, func(p fpath, x *Peering) { c.register(x.ID, ref{kind: kindPeering, field: p}) })

@@ -332,7 +332,7 @@ func (c *checker) validateSGs() {
 			key := vpcName{sg.VPC, sg.Name}
 			if first, dup := names[key]; dup {
 				f := p.key("name")
-				if !c.present(p, "name", sg.Name != sg.ID) {
+				if !c.present(&p, "name", sg.Name != sg.ID) {
 					f = p.key("id")
 				}
 				c.errf(f, "InvalidGroup.Duplicate", "security group name %q is already used by %s; valid: a name unique in the VPC", sg.Name, first)
@@ -387,12 +387,24 @@ func (c *checker) validateSGs() {
 						fam = family(pl.CIDRs[0])
 					}
 				}
-				key := ruleKeyOf(r)
-				if first, dup := seen[key]; dup {
+				first := -1
+				if key := ruleKeyOf(r); len(dir.rules) <= 16 {
+					// A few rules: comparing is cheaper than hashing.
+					for k := range j {
+						if prev := &dir.rules[k]; ruleKeyOf(prev) == key && !(c.anyBad() && c.isBad(ruleRef{int32(i), dir.egress, int32(k)}.path())) {
+							first = k
+							break
+						}
+					}
+				} else if k, dup := seen[key]; dup {
+					first = k
+				} else {
+					seen[key] = j
+				}
+				if first >= 0 {
 					c.errf(at.path(), "InvalidPermission.Duplicate", "the same rule as %s[%d] (protocol, ports and peer); valid: each rule once", dir.name, first)
 					continue
 				}
-				seen[key] = j
 				// SG references count as IPv4 rules: AWS does not say which
 				// family they weigh on, and one count keeps them bounded.
 				weight[fam] += w

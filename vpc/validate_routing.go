@@ -496,21 +496,21 @@ func (c *checker) validateRoutes() {
 func (c *checker) checkRouteFields(rp fpath, r *Route) bool {
 	c.values = true
 	defer func() { c.values = false }()
-	hasDest, hasPL := c.given(rp, "destination", r.Dest.IsValid()), c.given(rp, "destination_prefix_list", r.DestPrefixList != "")
+	hasDest, hasPL := c.given(&rp, "destination", r.Dest.IsValid()), c.given(&rp, "destination_prefix_list", r.DestPrefixList != "")
 	ok := true
 	switch {
 	case hasDest && hasPL:
 		c.errf(rp.key("destination_prefix_list"), "InvalidParameterCombination", "a route has one destination but this one also has destination; valid: exactly one of destination, destination_prefix_list")
 		ok = false
 	case hasDest:
-		r.Dest = c.prefixIn(rp, "destination", r.Dest, familyOf(r.Dest), true, true)
+		r.Dest = c.prefixIn(&rp, "destination", r.Dest, familyOf(r.Dest), true, true)
 		ok = r.Dest.IsValid()
 	case hasPL:
 	default:
 		c.errf(rp, "MissingParameter", "a route needs a destination; valid: exactly one of destination (an IPv4 or IPv6 CIDR), destination_prefix_list")
 		ok = false
 	}
-	return ok && !c.failed(rp, "target_kind") && !c.failed(rp, "state")
+	return ok && !c.failed(&rp, "target_kind") && !c.failed(&rp, "state")
 }
 
 // checkRoute validates one route against its table and VPC and resolves
