@@ -49,7 +49,7 @@ func newF0(t *testing.T) *f0 {
 // recreates exactly (what `vpcemu export` then `up -f` relies on).
 func (f *f0) exportRoundTrips(t *testing.T) {
 	t.Helper()
-	cur := Clone(f.committed(t))
+	cur := f.committed(t).Clone()
 	back, err := vpc.Parse("", cur.YAML())
 	if err != nil {
 		t.Fatalf("the export does not parse: %v\n%s", err, cur.YAML())

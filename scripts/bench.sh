@@ -13,10 +13,13 @@
 #   6. each filter's share of the forwarding CPU (scripts/filter-profile.sh;
 #      only where perf is installed)
 #   7. vpcemu check, diff and replay on one core (go test -bench ./intent/)
-#   8. vpcemu import of a generated account snapshot (50 VPCs, 2,000 security
+#   8. the EC2 API's mutations on one core: vpc.Validate and Topology.Clone
+#      against the parse of the export, a whole authorize/revoke request
+#      (go test -bench ./vpc/ ./ec2api/)
+#   9. vpcemu import of a generated account snapshot (50 VPCs, 2,000 security
 #      groups, 20,000 rules) on one core: time and peak memory of the CLI,
 #      and the Go benchmark (target < 2 s, < 500 MB)
-#   9. `vpcemu up -d` / `vpcemu down` of 100, 1,000 and 2,000 instances and
+#  10. `vpcemu up -d` / `vpcemu down` of 100, 1,000 and 2,000 instances and
 #      the daemon's memory (vpcemu-bench updown)
 #
 # Environment:
@@ -26,8 +29,8 @@
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
-#   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 9's sizes and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent import updown"   parts to skip
+#   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
+#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown"   parts to skip
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -144,6 +147,13 @@ case $SKIP in *" intent "*) ;; *)
 	go_bench go-bench-intent "Intent checks, diff and replay" \
 		"\`vpcemu check\`, \`vpcemu diff\` and \`--replay\` without a kernel, on one core (\`-cpu 1\`), on a generated topology of 50 security groups of 60 rules and 20 network ACLs of 20 rules per direction (100 instances in 20 subnets): Check1000Intents decides 1,000 intents of the kinds a CI file holds (target < 1 s); Diff compares it with a copy one SG rule and one NACL rule apart (a pull request's change; target < 2 s), DiffEphemeralDeny with a copy whose NACL rule denies inbound TCP 32768-65535 (every TCP flow out of that subnet changes: the worst case of a small change); Replay judges flow-log records of connections in both directions over several windows (target >= 100,000 records per second). cpu-s/op and records/cpu-s are the process's CPU time (getrusage)." \
 		-cpu 1 -bench . ./intent/ ;;
+esac
+# The EC2 API's mutations: each edits a copy of the topology and validates
+# it (vpc.Validate), against the parse of the export it replaced.
+case $SKIP in *" validate "*) ;; *)
+	go_bench go-bench-validate "API mutations: copy and validation" \
+		"What an EC2 API mutation costs besides the datapath, on one core (\`-cpu 1\`), for the built-in lab, a region about ten times its size (10 security groups of 20 rules, 20 instances) and one of 50 groups of 60 rules: \`vpc.Validate\` (the topology file's checks run on the model), \`Topology.Clone\` (the copy an edit is made on), and \`ParseExport\`, the export written and parsed again, which is how mutations were validated before; AuthorizeRevoke is a whole request through the API (decode, copy, edit, validate, commit, answer) with Validate and with the parse of the export. cpu-ns/op is the process's CPU time per operation (getrusage)." \
+		-cpu 1 -benchmem -bench 'Validate|Clone|ParseExport|AuthorizeRevoke' ./vpc/ ./ec2api/ ;;
 esac
 # Import of a real-sized account: the CLI on one core (taskset, GOMAXPROCS=1),
 # its wall and CPU time and peak resident memory, median of the runs.

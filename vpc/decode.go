@@ -3,7 +3,6 @@ package vpc
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,32 +14,24 @@ import (
 // make Parse produce millions of messages.
 const maxErrors = 1000
 
-// decoder walks the yaml.Node tree, building the model and collecting every
-// mistake with its position. Positions of decoded fields are remembered by
-// path so that cross-object checks can point at the right line later.
+// decoder walks the yaml.Node tree, building the model and collecting the
+// mistakes of syntax and type with their positions: keys that are not in
+// the schema, lists that are not lists, text that is not a number, an
+// address, a CIDR. It remembers where every field is, so that the checks
+// of the model (checker) can point at the right line.
 type decoder struct {
-	file string
-	errs ErrorList
-	pos  map[string]*yaml.Node
-	bad  map[string]bool // objects that did not decode; cross-object checks skip them
+	file   string
+	errs   ErrorList
+	pos    map[string]*yaml.Node
+	bad    map[string]bool // objects that did not decode; the checks skip them
+	failed map[string]bool // fields whose value the decoder refused (missing, not a number, …): the checks leave them alone
 
-	t        *Topology         // being decoded: later lists look up the VPCs
-	vpcPaths []string          // path of each VPC (vpc or vpcs[i])
-	ids      map[string]ref    // every object id, for references and cross-kind uniqueness
-	eniPath  map[string]string // eniKey(instance path, device index) → the path of the ENI's fields
-	routeAux map[string]routeAux
-	implicit map[string]bool       // ids of the objects VPCs get without the file naming them
-	peered   map[[2]string]bool    // VPC pairs joined by an active peering
-	addrs    map[netip.Addr]string // every address in use → the field that holds it
-	names    map[string]string     // instance ids and internet host names → field
-	eipUser  map[string]string     // Elastic IP id → the field of the NAT gateway that uses it
-	rtPaths  map[string][]string   // route table id → the path each route came from ("" when implicit)
-	fileRTs  int                   // how many of t.RouteTables the file defines
-}
-
-// eniKey names an instance's ENI by its device index for decoder.eniPath.
-func eniKey(instancePath string, deviceIndex int) string {
-	return fmt.Sprintf("%s#%d", instancePath, deviceIndex)
+	vpcPaths  []string            // path of each VPC (vpc or vpcs[i])
+	eniPath   map[[2]int]string   // (instance index, device index) → the path of the ENI's fields
+	routeAux  map[[2]int]routeAux // (route table index, route index) → what the file wrote of the route's target
+	sgRules   map[int][2]bool     // security group index → whether the file leaves out ingress, egress
+	naclRules map[int][2]bool     // network ACL index → whether the file leaves out ingress, egress
+	natKey    string              // the limits key the file gives the NAT connection limit under, when not the usual one
 }
 
 // mark remembers whether the object at path decoded cleanly.
@@ -53,23 +44,19 @@ func (d *decoder) mark(path string, ok bool) {
 	}
 }
 
-// isBad reports whether the object at path, or one containing it, did not decode.
-func (d *decoder) isBad(path string) bool {
-	for path != "" {
-		if d.bad[path] {
-			return true
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return false
-		}
-		path = path[:i]
+// errAt records an error at node n (or at the remembered node of field)
+// about a value the decoder refuses: the checks of the model skip field.
+func (d *decoder) errAt(n *yaml.Node, field, code, format string, args ...any) {
+	if d.failed == nil {
+		d.failed = map[string]bool{}
 	}
-	return false
+	d.failed[field] = true
+	d.noteAt(n, field, code, format, args...)
 }
 
-// errAt records an error at node n (or at the remembered node of field).
-func (d *decoder) errAt(n *yaml.Node, field, code, format string, args ...any) {
+// noteAt records an error at node n that leaves field's value in use (a
+// key given twice: the first one counts).
+func (d *decoder) noteAt(n *yaml.Node, field, code, format string, args ...any) {
 	if len(d.errs) >= maxErrors {
 		return
 	}
@@ -84,9 +71,17 @@ func (d *decoder) errAt(n *yaml.Node, field, code, format string, args ...any) {
 	}
 }
 
-// errf records an error at the remembered position of field (or its closest parent).
-func (d *decoder) errf(field, code, format string, args ...any) {
-	d.errAt(d.at(field), field, code, format, args...)
+// note is noteAt at the remembered position of field (or its closest parent).
+func (d *decoder) note(field, code, format string, args ...any) {
+	d.noteAt(d.at(field), field, code, format, args...)
+}
+
+// textOf is the text of the scalar at path, as written.
+func (d *decoder) textOf(path string) (string, bool) {
+	if n := d.pos[path]; n != nil && n.Kind == yaml.ScalarNode {
+		return n.Value, true
+	}
+	return "", false
 }
 
 // at finds the node recorded for path, walking up to parents when absent.
@@ -184,19 +179,19 @@ func (d *decoder) collect(n *yaml.Node, path string, ok map[string]bool, valid [
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			d.errAt(k, path, "", "%s is not a valid key; valid: %s", describe(k), strings.Join(valid, ", "))
+			d.noteAt(k, path, "", "%s is not a valid key; valid: %s", describe(k), strings.Join(valid, ", "))
 			continue
 		}
 		if path == "" && strings.HasPrefix(k.Value, "x-") {
 			continue // extension keys (as in compose files) hold YAML anchors for reuse
 		}
 		if !ok[k.Value] {
-			d.errAt(k, join(path, k.Value), "", "unknown field %q; valid: %s", k.Value, strings.Join(valid, ", "))
+			d.noteAt(k, join(path, k.Value), "", "unknown field %q; valid: %s", k.Value, strings.Join(valid, ", "))
 			continue
 		}
 		if depth == 0 {
 			if _, dup := vals[k.Value]; dup {
-				d.errAt(k, join(path, k.Value), "", "%q is given twice; valid: each field once", k.Value)
+				d.noteAt(k, join(path, k.Value), "", "%q is given twice; valid: each field once", k.Value)
 				continue
 			}
 		} else if _, set := vals[k.Value]; set {
@@ -280,28 +275,22 @@ func (d *decoder) scalar(o object, key string, required bool) (string, *yaml.Nod
 	return n.Value, n, true
 }
 
-// str decodes a string field that must match re (when not nil).
-func (d *decoder) str(o object, key string, required bool, re *regexp.Regexp, valid string) string {
-	v, n, ok := d.scalar(o, key, required)
-	if !ok {
-		return ""
-	}
-	if re != nil && !re.MatchString(v) {
-		d.errAt(n, join(o.path, key), "", "%q is not valid; valid: %s", v, valid)
-		// Keep the value: references to it should not cascade into more errors.
-	}
+// str decodes a string field ("" when absent).
+func (d *decoder) str(o object, key string, required bool) string {
+	v, _, _ := d.scalar(o, key, required)
 	return v
 }
 
-// integer decodes an integer field within [lo, hi]; def when absent.
-func (d *decoder) integer(o object, key string, def, lo, hi int, code, valid string) (int, bool) {
+// integer decodes an integer field; def when absent or not a number (an
+// error then, saying what spec accepts). Its range is checked on the model.
+func (d *decoder) integer(o object, key string, def int, spec intSpec) (int, bool) {
 	v, n, ok := d.scalar(o, key, false)
 	if !ok {
 		return def, n == nil
 	}
 	i, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || i < lo || i > hi {
-		d.errAt(n, join(o.path, key), code, "%q is not valid; valid: %s", v, valid)
+	if err != nil {
+		d.errAt(n, join(o.path, key), spec.code, "%s", spec.msg(v))
 		return def, false
 	}
 	return i, true
@@ -340,61 +329,57 @@ func (d *decoder) strList(o object, key string) ([]string, []*yaml.Node) {
 	return out, nodes
 }
 
-// addr decodes an IP address of the given family (4 or 6).
+// addr decodes an IP address; that it is one of the family a host can
+// have is checked on the model.
 func (d *decoder) addr(o object, key string, family int, required bool) netip.Addr {
 	v, n, ok := d.scalar(o, key, required)
 	if !ok {
 		return netip.Addr{}
 	}
-	ex := "10.0.1.10"
-	if family == 6 {
-		ex = "2001:db8:1::10"
-	}
 	a, err := netip.ParseAddr(strings.TrimSpace(v))
-	if err != nil || a.Zone() != "" || (family == 4 && !a.Is4()) || (family == 6 && (!a.Is6() || a.Is4In6())) {
-		d.errAt(n, join(o.path, key), "", "%q is not a valid IPv%d address; valid: an address such as %s", v, family, ex)
-		return netip.Addr{}
-	}
-	if !hostUsable(a) {
-		d.errAt(n, join(o.path, key), "", "%s is not an address a host can use (unspecified, loopback, link-local, multicast or broadcast); valid: a unicast address such as %s", a, ex)
+	if err != nil {
+		d.errAt(n, join(o.path, key), "", "%s", badAddr(v, family))
 		return netip.Addr{}
 	}
 	return a
 }
 
-// prefix decodes a CIDR of the given family. With mask, host bits are
-// cleared as AWS does for rule CIDRs (NACL-16); without, they are an error
-// (a VPC or subnet block written with host bits is almost always a typo).
-func (d *decoder) prefix(o object, key string, family int, required, mask bool) netip.Prefix {
+// prefix decodes a CIDR, host bits and all; its family, host bits and
+// size are checked on the model.
+func (d *decoder) prefix(o object, key string, family int, required bool) netip.Prefix {
 	v, n, ok := d.scalar(o, key, required)
 	if !ok {
 		return netip.Prefix{}
 	}
-	return d.parsePrefix(n, join(o.path, key), v, family, mask)
+	return d.parsePrefix(n, join(o.path, key), v, family)
 }
 
-func (d *decoder) parsePrefix(n *yaml.Node, field, v string, family int, mask bool) netip.Prefix {
-	ex := "10.0.0.0/16"
-	if family == 6 {
-		ex = "2001:db8::/56"
-	}
+func (d *decoder) parsePrefix(n *yaml.Node, field, v string, family int) netip.Prefix {
 	p, err := netip.ParsePrefix(strings.TrimSpace(v))
-	if err != nil || (family == 4 && !p.Addr().Is4()) || (family == 6 && (!p.Addr().Is6() || p.Addr().Is4In6())) {
-		hint := ""
-		if a, aerr := netip.ParseAddr(strings.TrimSpace(v)); aerr == nil && a.Zone() == "" {
-			hint = fmt.Sprintf(" (a single address is %s/%d)", a, a.BitLen())
-		}
-		d.errAt(n, field, "", "%q is not a valid IPv%d CIDR; valid: address/length such as %s%s", v, family, ex, hint)
+	if err != nil {
+		d.errAt(n, field, "", "%s", badPrefix(v, family))
 		return netip.Prefix{}
 	}
-	if p.Masked() != p {
-		if !mask {
-			d.errAt(n, field, "", "%q has host bits set; valid: %s", v, p.Masked())
-			return netip.Prefix{}
-		}
-		p = p.Masked()
-	}
 	return p
+}
+
+// prefixes decodes a list of CIDRs of the family (0: each by its text).
+// Entries that are no CIDR are kept as the zero prefix, so that paths
+// still index the list.
+func (d *decoder) prefixes(o object, key string, family int) []netip.Prefix {
+	items, nodes := d.strList(o, key)
+	var out []netip.Prefix
+	for k, v := range items {
+		f := family
+		if f == 0 {
+			f = 4
+			if strings.Contains(v, ":") {
+				f = 6
+			}
+		}
+		out = append(out, d.parsePrefix(nodes[k], index(join(o.path, key), k), v, f))
+	}
+	return out
 }
 
 // sortedKeys returns m's keys in order, for messages.
@@ -409,12 +394,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // hostUsable reports whether a can be a host's own address.
 func hostUsable(a netip.Addr) bool {
-	bad := a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
-		a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
-	for _, p := range reservedBlocks {
-		bad = bad || p.Contains(a)
+	if a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
+		a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
 	}
-	return !bad
+	for _, p := range reservedBlocks {
+		if p.Addr().Is4() == a.Is4() && p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // reservedBlocks can hold neither a VPC nor a host: "this network", loopback,

@@ -2,7 +2,7 @@ package vpc
 
 import (
 	"net/netip"
-	"sort"
+	"slices"
 )
 
 func defaultSGEgress(ipv6 bool) []SGRule {
@@ -110,42 +110,49 @@ func (t *Topology) PublicRoutes(v *VPC) []Route {
 	return routes
 }
 
-// addDefaults adds what each VPC has without the file naming it: default
-// SG and NACL (SG-30, NACL-17), main route table (RT-2), and for `public:
-// true` the public table and an internet gateway; it associates subnets
-// and ENIs with their VPC's defaults and orders NACL rules by number.
-// Implicit route tables come after the file's, per VPC the main table then
-// the public one; implicit internet gateways after the file's, by VPC.
-func (d *decoder) addDefaults(t *Topology) {
-	d.fileRTs = len(t.RouteTables)
+// addDefaults adds what each VPC has without the topology naming it:
+// default SG and NACL (SG-30, NACL-17), main route table (RT-2), and for
+// `public: true` the public table and an internet gateway; it associates
+// subnets and ENIs with their VPC's defaults and orders NACL rules by
+// number. Implicit route tables come after the topology's, per VPC the
+// main table then the public one; implicit internet gateways after the
+// topology's, by VPC.
+func (c *checker) addDefaults() {
+	t := c.t
+	c.fileRTs = len(t.RouteTables)
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		if d.implicit[v.DefaultSG] {
+		if c.implicit[v.DefaultSG] {
 			t.SecurityGroups = append(t.SecurityGroups, DefaultSecurityGroup(v))
 		}
-		if d.implicit[v.DefaultNACL] {
+		if c.implicit[v.DefaultNACL] {
 			t.NetworkACLs = append(t.NetworkACLs, DefaultNetworkACL(v))
 		}
 	}
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		if d.implicit[v.MainTable] {
+		if c.implicit[v.MainTable] {
 			t.RouteTables = append(t.RouteTables, RouteTable{ID: v.MainTable, VPC: v.ID, Main: true})
 		}
-		if pub := DefaultID(PublicRouteTableID, i, v.ID); d.implicit[pub] {
+		if pub := DefaultID(PublicRouteTableID, i, v.ID); c.implicit[pub] {
 			t.RouteTables = append(t.RouteTables, RouteTable{ID: pub, VPC: v.ID})
 		}
 	}
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		if igw := DefaultID(DefaultIGWID, i, v.ID); d.implicit[igw] {
+		if igw := DefaultID(DefaultIGWID, i, v.ID); c.implicit[igw] {
 			t.InternetGateways = append(t.InternetGateways, InternetGateway{ID: igw, VPC: v.ID})
 		}
 	}
+	byNumber := func(a, b NACLRule) int { return a.Number - b.Number }
 	for i := range t.NetworkACLs {
 		a := &t.NetworkACLs[i]
-		sort.SliceStable(a.Ingress, func(x, y int) bool { return a.Ingress[x].Number < a.Ingress[y].Number })
-		sort.SliceStable(a.Egress, func(x, y int) bool { return a.Egress[x].Number < a.Egress[y].Number })
+		if !slices.IsSortedFunc(a.Ingress, byNumber) {
+			slices.SortStableFunc(a.Ingress, byNumber)
+		}
+		if !slices.IsSortedFunc(a.Egress, byNumber) {
+			slices.SortStableFunc(a.Egress, byNumber)
+		}
 	}
 	for i := range t.Subnets {
 		s := &t.Subnets[i]
@@ -161,8 +168,13 @@ func (d *decoder) addDefaults(t *Topology) {
 		}
 	}
 	for i := range t.Instances {
-		for _, e := range t.Instances[i].ENIs() {
-			if e.SecurityGroups != nil {
+		in := &t.Instances[i]
+		for k := 0; k <= len(in.Secondary); k++ {
+			e := &in.ENI
+			if k > 0 {
+				e = &in.Secondary[k-1]
+			}
+			if len(e.SecurityGroups) > 0 {
 				continue
 			}
 			v := t.VPC(t.VPCOfSubnetID(e.Subnet))

@@ -25,4 +25,16 @@
 // Parse reports every mistake at once as an ErrorList; each Error names the
 // file, line, column and field, says what would be valid and carries AWS's
 // error code where AWS has one.
+//
+// # Validating a topology built in code
+//
+// Parse is a decoder and a checker. The decoder reads the YAML: syntax,
+// keys, types (a number, an address, a CIDR), and remembers where each
+// field is. The checker holds every rule on values and between objects; it
+// runs on the model and names fields by path, which Parse turns into
+// file:line:column. Validate runs the same checker on a topology built or
+// edited in code (the EC2 API's edits), with the same codes and messages,
+// and completes it as Parse would: Validate(t) accepts exactly what
+// Parse(t.YAML()) accepts, and makes of it the same topology. Clone is the
+// deep copy an edit is made on.
 package vpc

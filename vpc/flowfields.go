@@ -3,6 +3,8 @@ package vpc
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // FlowLogFields lists every flow-log field AWS defines for ENI flow logs
@@ -93,8 +95,21 @@ func validLogFields() string {
 
 // checkLogFormat returns why format is invalid, or "".
 func checkLogFormat(format string) string {
+	if _, ok := goodLogFormats.Load(format); ok {
+		return ""
+	}
 	if _, err := ParseLogFormat(format); err != nil {
 		return err.Error()
 	}
+	if goodLogFormats.n.Add(1) <= 64 { // a topology has few formats; any caller may send more
+		goodLogFormats.Store(format, true)
+	}
 	return ""
+}
+
+// goodLogFormats are formats checkLogFormat found valid: every validation
+// of a topology checks its flow logs' formats again.
+var goodLogFormats struct {
+	sync.Map
+	n atomic.Int32
 }

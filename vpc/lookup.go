@@ -650,12 +650,20 @@ func (t *Topology) PrivateToPublic(a netip.Addr) (PublicMapping, bool) {
 // LocalRoutes are the routes every table of v starts with: one local route
 // per VPC block, IPv4 then IPv6 (RT-5).
 func LocalRoutes(v *VPC) []Route {
-	var out []Route
-	for _, p := range v.CIDRs() {
+	return appendLocalRoutes(make([]Route, 0, 2+len(v.SecondaryCIDRs)), v)
+}
+
+func appendLocalRoutes(out []Route, v *VPC) []Route {
+	add := func(p netip.Prefix) {
 		if p.IsValid() {
 			out = append(out, Route{Dest: p, Target: RouteTarget{Kind: TargetLocal}})
 		}
 	}
+	add(v.CIDR)
+	for _, p := range v.SecondaryCIDRs {
+		add(p)
+	}
+	add(v.IPv6CIDR)
 	return out
 }
 
@@ -663,7 +671,8 @@ func LocalRoutes(v *VPC) []Route {
 // one of v's blocks), whatever its target now is (RT-5 lets an ENI or NAT
 // gateway replace it).
 func (r *Route) IsLocal(v *VPC) bool {
-	return r.Dest.IsValid() && slices.Contains(v.CIDRs(), r.Dest)
+	d := r.Dest
+	return d.IsValid() && (d == v.CIDR || d == v.IPv6CIDR || slices.Contains(v.SecondaryCIDRs, d))
 }
 
 // SortRoutes puts routes in the order the model keeps them (and the order
@@ -671,19 +680,21 @@ func (r *Route) IsLocal(v *VPC) bool {
 // then by address, then prefix-list routes by list id. Order does not
 // change a lookup (RT-10); one order makes topologies comparable.
 func SortRoutes(routes []Route) {
-	slices.SortStableFunc(routes, func(a, b Route) int {
-		ka, kb := routeOrder(a), routeOrder(b)
-		if ka != kb {
-			return ka - kb
-		}
-		if a.DestPrefixList != "" || b.DestPrefixList != "" {
-			return strings.Compare(a.DestPrefixList, b.DestPrefixList)
-		}
-		if a.Dest.Bits() != b.Dest.Bits() {
-			return b.Dest.Bits() - a.Dest.Bits()
-		}
-		return a.Dest.Addr().Compare(b.Dest.Addr())
-	})
+	slices.SortStableFunc(routes, compareRoutes)
+}
+
+func compareRoutes(a, b Route) int {
+	ka, kb := routeOrder(a), routeOrder(b)
+	if ka != kb {
+		return ka - kb
+	}
+	if a.DestPrefixList != "" || b.DestPrefixList != "" {
+		return strings.Compare(a.DestPrefixList, b.DestPrefixList)
+	}
+	if a.Dest.Bits() != b.Dest.Bits() {
+		return b.Dest.Bits() - a.Dest.Bits()
+	}
+	return a.Dest.Addr().Compare(b.Dest.Addr())
 }
 
 func routeOrder(r Route) int {

@@ -92,6 +92,11 @@ var (
 	mirrorFilterKeys  = []string{"id", "inbound", "outbound", "network_services", "description", "tags"}
 	mirrorRuleKeys    = []string{"rule", "action", "protocol", "source_ports", "destination_ports", "source_cidr", "destination_cidr", "description"}
 	mirrorSessionKeys = []string{"id", "source", "target", "filter", "session_number", "vni", "packet_length", "description", "tags"}
+
+	mirrorRuleNumberSpec    = intSpec{1, MirrorMaxRuleNumber, "InvalidParameterValue", fmt.Sprintf("a rule number from 1 to %d", MirrorMaxRuleNumber)}
+	mirrorSessionNumberSpec = intSpec{1, MirrorMaxSessionNumber, "InvalidParameterValue", fmt.Sprintf("a session number from 1 to %d (lower is evaluated first)", MirrorMaxSessionNumber)}
+	mirrorVNISpec           = intSpec{0, MirrorMaxVNI, "InvalidParameterValue", fmt.Sprintf("a VXLAN network identifier from 0 to %d", MirrorMaxVNI)}
+	mirrorPacketLengthSpec  = intSpec{1, MirrorMaxPacketLength, "InvalidParameterValue", fmt.Sprintf("bytes from 1 to %d, or no packet_length for whole packets", MirrorMaxPacketLength)}
 )
 
 // trafficMirror decodes the top-level traffic_mirror mapping.
@@ -111,51 +116,42 @@ func (d *decoder) trafficMirror(o object) TrafficMirror {
 	}
 }
 
-func (d *decoder) mirrorTarget(n *yaml.Node, path string) (MirrorTarget, bool) {
+func (d *decoder) mirrorTarget(n *yaml.Node, path string, _ int) (MirrorTarget, bool) {
 	o, ok := d.mapping(n, path, mirrorTargetKeys...)
 	if !ok {
 		return MirrorTarget{}, false
 	}
 	t := MirrorTarget{Pos: pos(o.node)}
-	t.ID = d.str(o, "id", true, reID, validID)
-	t.ENI = d.str(o, "network_interface", true, reID, "an ENI id or an instance id")
-	t.Description, _, _ = d.scalar(o, "description", false)
+	t.ID = d.str(o, "id", true)
+	t.ENI = d.str(o, "network_interface", true)
+	t.Description = d.str(o, "description", false)
 	t.Tags = d.tags(o)
-	return t, t.ID != "" && t.ENI != ""
+	return t, true
 }
 
-func (d *decoder) mirrorFilter(n *yaml.Node, path string) (MirrorFilter, bool) {
+func (d *decoder) mirrorFilter(n *yaml.Node, path string, _ int) (MirrorFilter, bool) {
 	o, ok := d.mapping(n, path, mirrorFilterKeys...)
 	if !ok {
 		return MirrorFilter{}, false
 	}
 	f := MirrorFilter{Pos: pos(o.node)}
-	f.ID = d.str(o, "id", true, reID, validID)
+	f.ID = d.str(o, "id", true)
 	f.Inbound = decodeList(d, o, "inbound", d.mirrorRule)
 	f.Outbound = decodeList(d, o, "outbound", d.mirrorRule)
-	svcs, nodes := d.strList(o, "network_services")
-	for i, s := range svcs {
-		if s != MirrorServiceAmazonDNS {
-			d.errAt(nodes[i], index(join(path, "network_services"), i), "InvalidParameterValue", "%q is not a network service; valid: %s", s, MirrorServiceAmazonDNS)
-			continue
-		}
-		f.NetworkServices = append(f.NetworkServices, s)
-	}
-	f.Description, _, _ = d.scalar(o, "description", false)
+	f.NetworkServices, _ = d.strList(o, "network_services")
+	f.Description = d.str(o, "description", false)
 	f.Tags = d.tags(o)
-	return f, f.ID != ""
+	return f, true
 }
 
-func (d *decoder) mirrorRule(n *yaml.Node, path string) (MirrorRule, bool) {
+func (d *decoder) mirrorRule(n *yaml.Node, path string, _ int) (MirrorRule, bool) {
 	o, ok := d.mapping(n, path, mirrorRuleKeys...)
 	if !ok {
 		return MirrorRule{}, false
 	}
 	r := MirrorRule{Pos: pos(o.node), Protocol: ProtoAll, SrcPorts: AllPorts, DstPorts: AllPorts}
 	if _, _, present := d.scalar(o, "rule", true); present {
-		r.Number, ok = d.integer(o, "rule", 0, 1, MirrorMaxRuleNumber, "InvalidParameterValue", fmt.Sprintf("a rule number from 1 to %d", MirrorMaxRuleNumber))
-	} else {
-		ok = false
+		r.Number, _ = d.integer(o, "rule", 0, mirrorRuleNumberSpec)
 	}
 	v, an, aok := d.scalar(o, "action", true)
 	switch strings.ToLower(v) {
@@ -166,40 +162,31 @@ func (d *decoder) mirrorRule(n *yaml.Node, path string) (MirrorRule, bool) {
 		if aok {
 			d.errAt(an, join(path, "action"), "InvalidParameterValue", "%q is not a valid action; valid: accept (mirror) or reject (do not mirror)", v)
 		}
-		ok = false
 	}
 	if o.get("protocol") != nil {
-		p, pok := d.protocol(o)
-		r.Protocol, ok = p, ok && pok
+		r.Protocol = d.protocol(o)
 	}
 	for _, pf := range []struct {
 		key string
 		pr  *PortRange
 	}{{"source_ports", &r.SrcPorts}, {"destination_ports", &r.DstPorts}} {
-		v, n, present := d.scalar(o, pf.key, false)
-		if !present {
-			continue
-		}
-		pr, valid := ParsePorts(v)
-		switch {
-		case !valid:
-			d.errAt(n, join(path, pf.key), "InvalidParameterValue", "%q is not a valid port range; valid: a number 0-65535 or \"FROM-TO\" with FROM <= TO", v)
-			ok = false
-		case r.Protocol != ProtoTCP && r.Protocol != ProtoUDP:
-			d.errAt(n, join(path, pf.key), "InvalidParameterCombination", "port ranges apply to TCP and UDP only; this rule's protocol is %s; valid: protocol tcp or udp, or no %s", ProtocolName(r.Protocol), pf.key)
-			ok = false
-		default:
-			*pf.pr = pr
+		if v, n, present := d.scalar(o, pf.key, false); present {
+			if pr, ok := scanPorts(v); ok {
+				*pf.pr = pr
+			} else {
+				d.errAt(n, join(path, pf.key), "InvalidParameterValue", "%s", badPorts(v))
+			}
 		}
 	}
 	r.SrcCIDR = d.mirrorCIDR(o, "source_cidr")
 	r.DstCIDR = d.mirrorCIDR(o, "destination_cidr")
-	if r.SrcCIDR.IsValid() && r.DstCIDR.IsValid() && r.SrcCIDR.Addr().Is4() != r.DstCIDR.Addr().Is4() {
-		d.errf(join(path, "destination_cidr"), "InvalidParameterCombination", "source_cidr %s and destination_cidr %s are of different families; valid: both IPv4 or both IPv6", r.SrcCIDR, r.DstCIDR)
-		ok = false
-	}
-	r.Description, _, _ = d.scalar(o, "description", false)
-	return r, ok && r.SrcCIDR.IsValid() && r.DstCIDR.IsValid()
+	r.Description = d.str(o, "description", false)
+	return r, true
+}
+
+// badMirrorCIDR is the message for a filter rule's CIDR that is not one.
+func badMirrorCIDR(text string) string {
+	return fmt.Sprintf("%q is not a valid CIDR; valid: address/length such as 0.0.0.0/0, 10.0.1.0/24 or ::/0", text)
 }
 
 // mirrorCIDR decodes a filter rule's CIDR: required, IPv4 or IPv6 (TM-4).
@@ -209,84 +196,226 @@ func (d *decoder) mirrorCIDR(o object, key string) netip.Prefix {
 		return netip.Prefix{}
 	}
 	p, err := netip.ParsePrefix(strings.TrimSpace(v))
-	if err != nil || p.Addr().Is4In6() {
-		d.errAt(n, join(o.path, key), "InvalidParameterValue", "%q is not a valid CIDR; valid: address/length such as 0.0.0.0/0, 10.0.1.0/24 or ::/0", v)
+	if err != nil {
+		d.errAt(n, join(o.path, key), "InvalidParameterValue", "%s", badMirrorCIDR(v))
 		return netip.Prefix{}
 	}
-	return p.Masked()
+	return p
 }
 
-func (d *decoder) mirrorSession(n *yaml.Node, path string) (MirrorSession, bool) {
+func (d *decoder) mirrorSession(n *yaml.Node, path string, _ int) (MirrorSession, bool) {
 	o, ok := d.mapping(n, path, mirrorSessionKeys...)
 	if !ok {
 		return MirrorSession{}, false
 	}
 	s := MirrorSession{Pos: pos(o.node), VNI: -1}
-	s.ID = d.str(o, "id", true, reID, validID)
-	s.Source = d.str(o, "source", true, reID, "an ENI id or an instance id")
-	s.Target = d.str(o, "target", true, reID, "a traffic mirror target id")
-	s.Filter = d.str(o, "filter", true, reID, "a traffic mirror filter id")
+	s.ID = d.str(o, "id", true)
+	s.Source = d.str(o, "source", true)
+	s.Target = d.str(o, "target", true)
+	s.Filter = d.str(o, "filter", true)
 	if _, _, present := d.scalar(o, "session_number", true); present {
-		s.Number, ok = d.integer(o, "session_number", 0, 1, MirrorMaxSessionNumber, "InvalidParameterValue", fmt.Sprintf("a session number from 1 to %d (lower is evaluated first)", MirrorMaxSessionNumber))
-	} else {
-		ok = false
+		s.Number, _ = d.integer(o, "session_number", 0, mirrorSessionNumberSpec)
 	}
 	if o.get("vni") != nil {
-		var vok bool
-		s.VNI, vok = d.integer(o, "vni", -1, 0, MirrorMaxVNI, "InvalidParameterValue", fmt.Sprintf("a VXLAN network identifier from 0 to %d", MirrorMaxVNI))
-		ok = ok && vok
+		s.VNI, _ = d.integer(o, "vni", -1, mirrorVNISpec)
 	}
-	var lok bool
-	s.PacketLength, lok = d.integer(o, "packet_length", 0, 1, MirrorMaxPacketLength, "InvalidParameterValue", fmt.Sprintf("bytes from 1 to %d, or no packet_length for whole packets", MirrorMaxPacketLength))
-	s.Description, _, _ = d.scalar(o, "description", false)
+	s.PacketLength, _ = d.integer(o, "packet_length", 0, mirrorPacketLengthSpec)
+	s.Description = d.str(o, "description", false)
 	s.Tags = d.tags(o)
-	return s, ok && lok && s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
+	return s, true
+}
+
+// checkMirror checks the fields of Traffic Mirroring's targets, filters
+// and sessions, and marks those that cannot take part in the checks
+// between objects.
+func (c *checker) checkMirror() {
+	tm := &c.t.TrafficMirror
+	mp := root("traffic_mirror")
+	for i := range tm.Targets {
+		p := mp.index("targets", i)
+		if c.isBad(p) {
+			continue
+		}
+		tg := &tm.Targets[i]
+		c.checkID(&p, "id", tg.ID, c.given(&p, "id", true))
+		c.checkIDRef(p, "network_interface", tg.ENI, "an ENI id or an instance id")
+		c.checkTags(p, &tg.Tags)
+		if tg.ID == "" || tg.ENI == "" {
+			c.mark(p)
+		}
+	}
+	for i := range tm.Filters {
+		p := mp.index("filters", i)
+		if c.isBad(p) {
+			continue
+		}
+		f := &tm.Filters[i]
+		c.checkID(&p, "id", f.ID, c.given(&p, "id", true))
+		for j := range f.Inbound {
+			c.checkMirrorRule(p.index("inbound", j), &f.Inbound[j])
+		}
+		for j := range f.Outbound {
+			c.checkMirrorRule(p.index("outbound", j), &f.Outbound[j])
+		}
+		svcs := f.NetworkServices[:0]
+		for k, s := range f.NetworkServices {
+			if s != MirrorServiceAmazonDNS {
+				c.errf(p.index("network_services", k), "InvalidParameterValue", "%q is not a network service; valid: %s", s, MirrorServiceAmazonDNS)
+				continue
+			}
+			svcs = append(svcs, s)
+		}
+		if len(svcs) == 0 {
+			svcs = nil
+		}
+		f.NetworkServices = svcs
+		c.checkTags(p, &f.Tags)
+		if f.ID == "" {
+			c.mark(p)
+		}
+	}
+	for i := range tm.Sessions {
+		p := mp.index("sessions", i)
+		if c.isBad(p) {
+			continue
+		}
+		s := &tm.Sessions[i]
+		c.checkID(&p, "id", s.ID, c.given(&p, "id", true))
+		c.checkIDRef(p, "source", s.Source, "an ENI id or an instance id")
+		c.checkIDRef(p, "target", s.Target, "a traffic mirror target id")
+		c.checkIDRef(p, "filter", s.Filter, "a traffic mirror filter id")
+		ok := s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
+		ok = c.mirrorInt(p, "session_number", &s.Number, true, mirrorSessionNumberSpec, 0) && ok
+		// The export always writes the VNI; a file that gives none gets
+		// one derived (validateMirror).
+		ok = c.mirrorInt(p, "vni", &s.VNI, true, mirrorVNISpec, -1) && ok
+		ok = c.mirrorInt(p, "packet_length", &s.PacketLength, s.PacketLength != 0, mirrorPacketLengthSpec, 0) && ok
+		c.checkTags(p, &s.Tags)
+		if !ok {
+			c.mark(p)
+		}
+	}
+}
+
+// checkIDRef checks the syntax of an id that names another object.
+func (c *checker) checkIDRef(p fpath, key, id, valid string) {
+	if c.given(&p, key, true) && !isID(id) {
+		c.errf(p.key(key), "", "%q is not valid; valid: %s", id, valid)
+	}
+}
+
+// mirrorInt checks an integer field when the topology gives it (inModel:
+// whether the export writes it); it reports whether the field is good.
+func (c *checker) mirrorInt(p fpath, key string, v *int, inModel bool, spec intSpec, def int) bool {
+	if !c.given(&p, key, inModel) {
+		return !c.failed(&p, key) // a required field left out was reported when decoded
+	}
+	return !c.failed(&p, key) && c.intIn(&p, key, v, spec, def)
+}
+
+func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
+	if c.isBad(rp) {
+		return
+	}
+	ok := c.mirrorInt(rp, "rule", &r.Number, true, mirrorRuleNumberSpec, 0)
+	ok = !c.failed(&rp, "action") && ok
+	if c.given(&rp, "protocol", r.Protocol != ProtoAll) {
+		ok = c.checkProtocol(&rp, &r.Protocol) && ok
+	}
+	for _, pf := range []struct {
+		key string
+		pr  *PortRange
+	}{{"source_ports", &r.SrcPorts}, {"destination_ports", &r.DstPorts}} {
+		if !c.given(&rp, pf.key, *pf.pr != AllPorts) {
+			continue
+		}
+		switch pr := *pf.pr; {
+		case c.failed(&rp, pf.key):
+			ok = false
+		case pr.From < 0 || pr.To > 65535 || pr.From > pr.To:
+			f := rp.key(pf.key)
+			c.errf(f, "InvalidParameterValue", "%s", badPorts(c.text(f, pr.String())))
+			*pf.pr, ok = AllPorts, false
+		case r.Protocol != ProtoTCP && r.Protocol != ProtoUDP:
+			c.errf(rp.key(pf.key), "InvalidParameterCombination", "port ranges apply to TCP and UDP only; this rule's protocol is %s; valid: protocol tcp or udp, or no %s", ProtocolName(r.Protocol), pf.key)
+			*pf.pr, ok = AllPorts, false
+		}
+	}
+	r.SrcCIDR = c.mirrorCIDRIn(rp, "source_cidr", r.SrcCIDR)
+	r.DstCIDR = c.mirrorCIDRIn(rp, "destination_cidr", r.DstCIDR)
+	if r.SrcCIDR.IsValid() && r.DstCIDR.IsValid() && r.SrcCIDR.Addr().Is4() != r.DstCIDR.Addr().Is4() {
+		c.errf(rp.key("destination_cidr"), "InvalidParameterCombination", "source_cidr %s and destination_cidr %s are of different families; valid: both IPv4 or both IPv6", r.SrcCIDR, r.DstCIDR)
+		ok = false
+	}
+	if !ok || !r.SrcCIDR.IsValid() || !r.DstCIDR.IsValid() {
+		c.mark(rp)
+	}
+}
+
+// mirrorCIDRIn checks a filter rule's CIDR (required, IPv4 or IPv6) and
+// clears its host bits (TM-4); the zero prefix when it is none.
+func (c *checker) mirrorCIDRIn(rp fpath, key string, p netip.Prefix) netip.Prefix {
+	text := ""
+	if p.IsValid() {
+		text = p.String()
+		if !p.Addr().Is4In6() && p.Addr().Zone() == "" {
+			return p.Masked()
+		}
+	}
+	f := rp.key(key)
+	c.errf(f, "InvalidParameterValue", "%s", badMirrorCIDR(c.text(f, text)))
+	return netip.Prefix{}
 }
 
 // validateMirror checks the references and quotas of Traffic Mirroring and
 // resolves instance ids to their primary ENIs.
-func (d *decoder) validateMirror(t *Topology) {
+func (c *checker) validateMirror() {
+	t := c.t
 	tm := &t.TrafficMirror
+	if len(tm.Targets)+len(tm.Filters)+len(tm.Sessions) == 0 {
+		return
+	}
+	mp := root("traffic_mirror")
 	// An ENI by its id or its instance's: the VPC it is in, "" when unknown.
-	resolveENI := func(field, id string) (string, string) {
+	resolveENI := func(f fpath, id string) (string, string) {
 		if e, _ := t.ENI(id); e != nil {
 			return e.ID, t.VPCOfSubnetID(e.Subnet)
 		}
 		if in := t.Instance(id); in != nil {
 			return in.ENI.ID, t.VPCOfSubnetID(in.ENI.Subnet)
 		}
-		d.errf(field, "InvalidNetworkInterfaceID.NotFound", "unknown network interface %q; valid: an instance's ENI id or an instance id (%s)", id, choices(instanceIDs(t)))
+		c.errf(f, "InvalidNetworkInterfaceID.NotFound", "unknown network interface %q; valid: an instance's ENI id or an instance id (%s)", id, choices(instanceIDs(t)))
 		return "", ""
 	}
 	targetVPC := map[string]string{}
 	targets := map[string]int{}
 	for i := range tm.Targets {
 		tg := &tm.Targets[i]
-		p := index("traffic_mirror.targets", i)
-		if d.isBad(p) {
+		p := mp.index("targets", i)
+		if c.isBad(p) {
 			continue
 		}
 		if _, dup := targets[tg.ID]; dup {
-			d.dupID(join(p, "id"), "traffic mirror target", tg.ID)
+			c.dupID(p.key("id"), "traffic mirror target", tg.ID)
 		}
 		targets[tg.ID] = i
-		d.register(tg.ID, ref{kind: "traffic mirror target", field: p})
-		tg.ENI, targetVPC[tg.ID] = resolveENI(join(p, "network_interface"), tg.ENI)
+		c.register(tg.ID, ref{kind: "traffic mirror target", field: p})
+		tg.ENI, targetVPC[tg.ID] = resolveENI(p.key("network_interface"), tg.ENI)
 	}
 	filters := map[string]bool{}
 	for i := range tm.Filters {
 		f := &tm.Filters[i]
-		p := index("traffic_mirror.filters", i)
-		if d.isBad(p) {
+		p := mp.index("filters", i)
+		if c.isBad(p) {
 			continue
 		}
 		if filters[f.ID] {
-			d.dupID(join(p, "id"), "traffic mirror filter", f.ID)
+			c.dupID(p.key("id"), "traffic mirror filter", f.ID)
 		}
 		filters[f.ID] = true
-		d.register(f.ID, ref{kind: "traffic mirror filter", field: p})
+		c.register(f.ID, ref{kind: "traffic mirror filter", field: p})
 		if n := len(f.Inbound) + len(f.Outbound); n > MirrorRulesPerFilter {
-			d.errf(p, "TrafficMirrorFilterRuleLimitExceeded", "%d rules; a traffic mirror filter has at most %d (inbound and outbound together)", n, MirrorRulesPerFilter)
+			c.errf(p, "TrafficMirrorFilterRuleLimitExceeded", "%d rules; a traffic mirror filter has at most %d (inbound and outbound together)", n, MirrorRulesPerFilter)
 		}
 		for _, dir := range []struct {
 			key   string
@@ -294,12 +423,12 @@ func (d *decoder) validateMirror(t *Topology) {
 		}{{"inbound", f.Inbound}, {"outbound", f.Outbound}} {
 			seen := map[int]int{}
 			for j, r := range dir.rules {
-				rp := index(join(p, dir.key), j)
-				if d.isBad(rp) {
+				rp := p.index(dir.key, j)
+				if c.isBad(rp) {
 					continue
 				}
 				if first, dup := seen[r.Number]; dup {
-					d.dupAt(join(rp, "rule"), "TrafficMirrorFilterRuleAlreadyExists", fmt.Sprintf("%s rule number %d", dir.key, r.Number), index(join(p, dir.key), first))
+					c.dupAt(rp.key("rule"), "TrafficMirrorFilterRuleAlreadyExists", fmt.Sprintf("%s rule number %d", dir.key, r.Number), p.index(dir.key, first))
 				}
 				seen[r.Number] = j
 			}
@@ -316,50 +445,50 @@ func (d *decoder) validateMirror(t *Topology) {
 	}
 	for i := range tm.Sessions {
 		s := &tm.Sessions[i]
-		p := index("traffic_mirror.sessions", i)
-		if d.isBad(p) {
+		p := mp.index("sessions", i)
+		if c.isBad(p) {
 			continue
 		}
 		if sessions[s.ID] {
-			d.dupID(join(p, "id"), "traffic mirror session", s.ID)
+			c.dupID(p.key("id"), "traffic mirror session", s.ID)
 		}
 		sessions[s.ID] = true
-		d.register(s.ID, ref{kind: "traffic mirror session", field: p})
-		src, srcVPC := resolveENI(join(p, "source"), s.Source)
+		c.register(s.ID, ref{kind: "traffic mirror session", field: p})
+		src, srcVPC := resolveENI(p.key("source"), s.Source)
 		s.Source = src
 		ti, known := targets[s.Target]
 		if !known {
-			d.errf(join(p, "target"), "InvalidTrafficMirrorTargetId.NotFound", "unknown traffic mirror target %q; valid: %s", s.Target, choices(keys(targets)))
+			c.errf(p.key("target"), "InvalidTrafficMirrorTargetId.NotFound", "unknown traffic mirror target %q; valid: %s", s.Target, choices(keys(targets)))
 		}
 		if !filters[s.Filter] {
-			d.errf(join(p, "filter"), "InvalidTrafficMirrorFilterId.NotFound", "unknown traffic mirror filter %q; valid: %s", s.Filter, choices(filters))
+			c.errf(p.key("filter"), "InvalidTrafficMirrorFilterId.NotFound", "unknown traffic mirror filter %q; valid: %s", s.Filter, choices(filters))
 		}
-		if src == "" || !known || d.isBad(index("traffic_mirror.targets", ti)) {
+		if src == "" || !known || c.isBad(mp.index("targets", ti)) {
 			continue
 		}
 		tgt := &tm.Targets[ti]
 		switch {
 		case tgt.ENI == src:
-			d.errf(join(p, "target"), "InvalidParameterCombination", "%s is both the source and the target's ENI; valid: a target on another ENI (TM-1)", src)
+			c.errf(p.key("target"), "InvalidParameterCombination", "%s is both the source and the target's ENI; valid: a target on another ENI (TM-1)", src)
 		case tgt.ENI != "" && targetVPC[tgt.ID] != srcVPC:
-			d.errf(join(p, "target"), "InvalidParameterCombination", "target %s (ENI %s) is in %s, the source %s in %s; valid: a target in the source's VPC (vpcemu mirrors within one VPC)",
+			c.errf(p.key("target"), "InvalidParameterCombination", "target %s (ENI %s) is in %s, the source %s in %s; valid: a target in the source's VPC (vpcemu mirrors within one VPC)",
 				tgt.ID, tgt.ENI, targetVPC[tgt.ID], src, srcVPC)
 		}
 		for _, j := range perSource[src] {
 			if tm.Sessions[j].Number == s.Number {
-				d.dupAt(join(p, "session_number"), "InvalidParameterValue", fmt.Sprintf("session number %d on %s", s.Number, src), index("traffic_mirror.sessions", j))
+				c.dupAt(p.key("session_number"), "InvalidParameterValue", fmt.Sprintf("session number %d on %s", s.Number, src), mp.index("sessions", j))
 			}
 		}
 		perSource[src] = append(perSource[src], i)
 		if n := len(perSource[src]); n == MirrorSessionsPerENI+1 {
-			d.errf(p, "TrafficMirrorSessionsPerInterfaceLimitExceeded", "a fourth session on source %s; a source ENI has at most %d sessions", src, MirrorSessionsPerENI)
+			c.errf(p, "TrafficMirrorSessionsPerInterfaceLimitExceeded", "a fourth session on source %s; a source ENI has at most %d sessions", src, MirrorSessionsPerENI)
 		}
 		if perTarget[s.Target] == nil {
 			perTarget[s.Target] = map[string]bool{}
 		}
 		perTarget[s.Target][src] = true
 		if n := len(perTarget[s.Target]); n == MirrorSourcesPerTarget+1 && !perTarget[s.Target][""] {
-			d.errf(join(p, "target"), "TrafficMirrorSourcesPerTargetLimitExceeded", "target %s would have %d sources; a target has at most %d", s.Target, n, MirrorSourcesPerTarget)
+			c.errf(p.key("target"), "TrafficMirrorSourcesPerTargetLimitExceeded", "target %s would have %d sources; a target has at most %d", s.Target, n, MirrorSourcesPerTarget)
 		}
 		if s.VNI < 0 {
 			s.VNI = derivedVNI(s.ID, vnis)

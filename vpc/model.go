@@ -43,12 +43,14 @@ type Pos struct {
 // by id alone). Objects that belong to a VPC name it; the file may leave the
 // VPC out when there is only one.
 //
-// Code that edits a Topology keeps what Parse establishes, so that the
-// export (YAML) parses back to the same topology: every route table holds
-// its local routes and its endpoints' routes, in SortRoutes order; Blackhole
-// flags are as RefreshRouteStates computes them; the objects Parse adds by
-// itself (default groups, NACLs and main tables, the public: true table and
-// gateway) come after the file's, per VPC (AddVPC does this for new VPCs).
+// Code that edits a Topology validates the result with Validate (on a
+// Clone, keeping the original on error): it runs Parse's checks and
+// restores what Parse establishes, so that the export (YAML) parses back
+// to the same topology: every route table holds its local routes and its
+// endpoints' routes, in SortRoutes order; Blackhole flags are as
+// RefreshRouteStates computes them; the objects Parse adds by itself
+// (default groups, NACLs and main tables, the public: true table and
+// gateway) come after the file's, per VPC.
 type Topology struct {
 	File           string // path it was read from, for messages ("" when built in code)
 	Name           string // [a-z0-9-]{1,16}; prefixes every namespace

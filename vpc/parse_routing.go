@@ -24,58 +24,8 @@ var (
 // active carries traffic.
 var PeeringStates = []string{"initiating-request", "pending-acceptance", "provisioning", "active", "rejected", "failed", "expired", "deleting", "deleted"}
 
-// vpcSet is the set of the file's VPC ids, for references and messages.
-func (d *decoder) vpcSet() map[string]bool {
-	set := map[string]bool{}
-	for _, v := range d.t.VPCs {
-		if v.ID != "" {
-			set[v.ID] = true
-		}
-	}
-	return set
-}
-
-// vpcOf decodes an object's vpc: field. It may be left out when the file
-// has one VPC, or when implied names the VPC (an id that is a VPC's default
-// object); otherwise a missing vpc: is an error that lists the choices.
-func (d *decoder) vpcOf(o object, implied string) string {
-	ids := d.vpcSet()
-	v, n, ok := d.scalar(o, "vpc", false)
-	switch {
-	case ok && !ids[v]:
-		d.errAt(n, join(o.path, "vpc"), "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", v, choices(ids))
-		return ""
-	case ok:
-		return v
-	case n != nil:
-		return "" // not a scalar: already reported
-	case implied != "":
-		return implied
-	case len(d.t.VPCs) == 1:
-		return d.t.VPCs[0].ID
-	}
-	d.errAt(o.node, join(o.path, "vpc"), "MissingParameter", "missing; a file with several VPCs names each object's VPC; valid: %s", choices(ids))
-	return ""
-}
-
-// vpcWithDefault returns the VPC whose default object (as def reads it) is id, or "".
-func (d *decoder) vpcWithDefault(id string, def func(*VPC) string) string {
-	for i := range d.t.VPCs {
-		if v := &d.t.VPCs[i]; id != "" && def(v) == id {
-			return v.ID
-		}
-	}
-	return ""
-}
-
-// AWS's tag limits (TagLimitExceeded, InvalidParameterValue).
-const (
-	maxTags        = 50
-	maxTagKeyLen   = 128
-	maxTagValueLen = 256
-)
-
-// tags decodes an object's tags: a mapping of keys to string values.
+// tags decodes an object's tags: a mapping of keys to string values. Its
+// keys and values are checked with the model (checkTags).
 func (d *decoder) tags(o object) Tags {
 	n := o.get("tags")
 	if n == nil {
@@ -90,7 +40,7 @@ func (d *decoder) tags(o object) Tags {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			d.errAt(k, path, "", "%s is not a valid tag key; valid: a string", describe(k))
+			d.noteAt(k, path, "", "%s is not a valid tag key; valid: a string", describe(k))
 			continue
 		}
 		field := join(path, k.Value)
@@ -101,48 +51,42 @@ func (d *decoder) tags(o object) Tags {
 		} else if v != nil && v.Tag != "!!null" {
 			val = v.Value
 		}
-		switch {
-		case k.Value == "" || len(k.Value) > maxTagKeyLen:
-			d.errAt(k, field, "InvalidParameterValue", "tag key %q is not valid; valid: 1-%d characters", k.Value, maxTagKeyLen)
-		case strings.HasPrefix(strings.ToLower(k.Value), "aws:"):
-			d.errAt(k, field, "InvalidParameterValue", "tag key %q starts with aws:, which AWS reserves; valid: another key", k.Value)
-		case len(val) > maxTagValueLen:
-			d.errAt(v, field, "InvalidParameterValue", "tag value is %d characters; valid: at most %d", len(val), maxTagValueLen)
-		}
 		if _, dup := out[k.Value]; dup {
-			d.errAt(k, field, "", "tag %q is given twice; valid: each key once", k.Value)
+			d.noteAt(k, field, "", "tag %q is given twice; valid: each key once", k.Value)
+		}
+		d.pos[field] = k
+		if v != nil {
+			d.pos[field+tagValueAt] = v
 		}
 		out[k.Value] = val
-	}
-	if len(out) > maxTags {
-		d.errAt(n, path, "TagLimitExceeded", "%d tags; valid: at most %d per resource", len(out), maxTags)
-	}
-	if len(out) == 0 {
-		return nil
 	}
 	return out
 }
 
-// routeAux keeps what the file wrote of a route until targets are resolved.
+// routeAux keeps what the file wrote of a route's target, for the checks.
 type routeAux struct {
 	target     string // "" when absent (a blackhole route)
 	targetKind TargetKind
-	state      string // "", "active" or "blackhole"
+	state      string // "", "active" or "blackhole"; routeStateAuto for a model
 }
 
-func (d *decoder) routeTable(n *yaml.Node, path string) (RouteTable, bool) {
+// routeStateAuto is the state of a route of a model built in code: what
+// its target makes it (RefreshRouteStates), not a state to check.
+const routeStateAuto = "auto"
+
+func (d *decoder) routeTable(n *yaml.Node, path string, i int) (RouteTable, bool) {
 	o, ok := d.mapping(n, path, rtKeys...)
 	if !ok {
 		return RouteTable{}, false
 	}
 	rt := RouteTable{Pos: pos(o.node)}
-	rt.ID = d.str(o, "id", true, reID, validID)
-	rt.VPC = d.vpcOf(o, d.vpcWithDefault(rt.ID, func(v *VPC) string { return v.MainTable }))
+	rt.ID = d.str(o, "id", true)
+	rt.VPC = d.str(o, "vpc", false)
 	rt.Main = d.boolean(o, "main")
 	items, _ := d.list(o, "routes")
 	for j, rn := range items {
 		p := index(join(path, "routes"), j)
-		r, ok := d.route(rn, p)
+		r, ok := d.route(rn, p, i, j)
 		d.mark(p, ok)
 		rt.Routes = append(rt.Routes, r)
 	}
@@ -153,36 +97,22 @@ func (d *decoder) routeTable(n *yaml.Node, path string) (RouteTable, bool) {
 // targetKinds are the kinds a route's target_kind may name.
 var targetKinds = []TargetKind{TargetIGW, TargetEIGW, TargetNAT, TargetENI, TargetInstance, TargetPeering}
 
-func (d *decoder) route(n *yaml.Node, path string) (Route, bool) {
+func (d *decoder) route(n *yaml.Node, path string, table, j int) (Route, bool) {
 	o, ok := d.mapping(n, path, routeKeys...)
 	if !ok {
 		return Route{}, false
 	}
 	r := Route{Pos: pos(o.node)}
-	hasDest, hasPL := o.get("destination") != nil, o.get("destination_prefix_list") != nil
-	switch {
-	case hasDest && hasPL:
-		d.errf(join(path, "destination_prefix_list"), "InvalidParameterCombination", "a route has one destination but this one also has destination; valid: exactly one of destination, destination_prefix_list")
-		ok = false
-	case hasDest:
-		v, vn, sok := d.scalar(o, "destination", true)
+	if v, vn, ok := d.scalar(o, "destination", false); ok {
 		fam := 4
 		if strings.Contains(v, ":") {
 			fam = 6
 		}
-		if sok {
-			// RT-12: AWS keeps the canonical form of a CIDR written with host bits.
-			r.Dest = d.parsePrefix(vn, join(path, "destination"), v, fam, true)
-		}
-		ok = r.Dest.IsValid()
-	case hasPL:
-		r.DestPrefixList = d.str(o, "destination_prefix_list", true, nil, "")
-	default:
-		d.errAt(o.node, path, "MissingParameter", "a route needs a destination; valid: exactly one of destination (an IPv4 or IPv6 CIDR), destination_prefix_list")
-		ok = false
+		r.Dest = d.parsePrefix(vn, join(path, "destination"), v, fam)
 	}
+	r.DestPrefixList = d.str(o, "destination_prefix_list", false)
 	aux := routeAux{}
-	aux.target = d.str(o, "target", false, nil, "")
+	aux.target = d.str(o, "target", false)
 	if v, vn, present := d.scalar(o, "target_kind", false); present {
 		for _, k := range targetKinds {
 			if string(k) == v {
@@ -190,12 +120,7 @@ func (d *decoder) route(n *yaml.Node, path string) (Route, bool) {
 			}
 		}
 		if aux.targetKind == "" {
-			kinds := make([]string, len(targetKinds))
-			for i, k := range targetKinds {
-				kinds[i] = string(k)
-			}
-			d.errAt(vn, join(path, "target_kind"), "InvalidParameterValue", "%q is not a target kind; valid: %s", v, strings.Join(kinds, ", "))
-			ok = false
+			d.errAt(vn, join(path, "target_kind"), "InvalidParameterValue", "%q is not a target kind; valid: %s", v, kindNames())
 		}
 	}
 	if v, vn, present := d.scalar(o, "state", false); present {
@@ -204,57 +129,50 @@ func (d *decoder) route(n *yaml.Node, path string) (Route, bool) {
 			aux.state = v
 		default:
 			d.errAt(vn, join(path, "state"), "InvalidParameterValue", "%q is not a route state; valid: active or blackhole (RT-14)", v)
-			ok = false
 		}
 	}
 	r.Blackhole = aux.state == "blackhole" || aux.target == ""
 	r.Propagated = d.boolean(o, "propagated")
 	if d.routeAux == nil {
-		d.routeAux = map[string]routeAux{}
+		d.routeAux = map[[2]int]routeAux{}
 	}
-	d.routeAux[path] = aux
-	return r, ok
+	d.routeAux[[2]int{table, j}] = aux
+	return r, true
 }
 
-func (d *decoder) internetGateway(n *yaml.Node, path string) (InternetGateway, bool) {
+func (d *decoder) internetGateway(n *yaml.Node, path string, _ int) (InternetGateway, bool) {
 	o, ok := d.mapping(n, path, igwKeys...)
 	if !ok {
 		return InternetGateway{}, false
 	}
 	g := InternetGateway{Pos: pos(o.node)}
-	g.ID = d.str(o, "id", true, reID, validID)
-	// An internet gateway exists detached until attached (vpc absent).
-	if o.present("vpc") {
-		g.VPC = d.vpcOf(o, "")
-	}
+	g.ID = d.str(o, "id", true)
+	g.VPC = d.str(o, "vpc", false)
 	g.Tags = d.tags(o)
 	return g, true
 }
 
-func (d *decoder) egressOnlyGateway(n *yaml.Node, path string) (EgressOnlyGateway, bool) {
+func (d *decoder) egressOnlyGateway(n *yaml.Node, path string, _ int) (EgressOnlyGateway, bool) {
 	o, ok := d.mapping(n, path, igwKeys...)
 	if !ok {
 		return EgressOnlyGateway{}, false
 	}
 	g := EgressOnlyGateway{Pos: pos(o.node)}
-	g.ID = d.str(o, "id", true, reID, validID)
-	g.VPC = d.vpcOf(o, "")
+	g.ID = d.str(o, "id", true)
+	g.VPC = d.str(o, "vpc", false)
 	g.Tags = d.tags(o)
 	return g, true
 }
 
-func (d *decoder) natGateway(n *yaml.Node, path string) (NATGateway, bool) {
+func (d *decoder) natGateway(n *yaml.Node, path string, _ int) (NATGateway, bool) {
 	o, ok := d.mapping(n, path, natKeys...)
 	if !ok {
 		return NATGateway{}, false
 	}
-	g := NATGateway{Pos: pos(o.node)}
-	g.ID = d.str(o, "id", true, reID, validID)
-	g.Subnet = d.str(o, "subnet", true, nil, "")
-	g.ENI = d.str(o, "eni", false, reENI, "eni- followed by 1-32 characters from A-Z a-z 0-9 -")
-	if g.ENI == "" && g.ID != "" {
-		g.ENI = ENIID(d.t.Name, g.ID)
-	}
+	g := NATGateway{Pos: pos(o.node), PortPolicy: "random"}
+	g.ID = d.str(o, "id", true)
+	g.Subnet = d.str(o, "subnet", true)
+	g.ENI = d.str(o, "eni", false)
 	g.PrivateIP = d.addr(o, "private_ip", 4, false)
 	if v, vn, present := d.scalar(o, "connectivity", false); present {
 		switch v {
@@ -265,90 +183,54 @@ func (d *decoder) natGateway(n *yaml.Node, path string) (NATGateway, bool) {
 			d.errAt(vn, join(path, "connectivity"), "InvalidParameterValue", "%q is not a connectivity type; valid: public or private", v)
 		}
 	}
-	g.ElasticIP = d.str(o, "elastic_ip", false, nil, "")
-	g.PortPolicy = "random"
-	if v, vn, present := d.scalar(o, "port_policy", false); present {
-		switch v {
-		case "random", "sequential":
-			g.PortPolicy = v
-		default:
-			d.errAt(vn, join(path, "port_policy"), "InvalidParameterValue", "%q is not a port policy; valid: random or sequential (lowest free port from 1024, for tests)", v)
-		}
+	g.ElasticIP = d.str(o, "elastic_ip", false)
+	if v, _, present := d.scalar(o, "port_policy", false); present {
+		g.PortPolicy = v
 	}
 	g.Tags = d.tags(o)
 	return g, true
 }
 
-func (d *decoder) elasticIP(n *yaml.Node, path string) (ElasticIP, bool) {
+func (d *decoder) elasticIP(n *yaml.Node, path string, _ int) (ElasticIP, bool) {
 	o, ok := d.mapping(n, path, eipKeys...)
 	if !ok {
 		return ElasticIP{}, false
 	}
 	e := ElasticIP{Pos: pos(o.node)}
-	e.ID = d.str(o, "id", true, reID, validID)
+	e.ID = d.str(o, "id", true)
 	e.PublicIP = d.addr(o, "public_ip", 4, true)
 	// An instance id here means its primary ENI; resolved with the other references.
-	e.ENI = d.str(o, "network_interface", false, nil, "")
+	e.ENI = d.str(o, "network_interface", false)
 	e.PrivateIP = d.addr(o, "private_ip", 4, false)
 	e.Tags = d.tags(o)
 	return e, true
 }
 
-func (d *decoder) peering(n *yaml.Node, path string) (Peering, bool) {
+func (d *decoder) peering(n *yaml.Node, path string, _ int) (Peering, bool) {
 	o, ok := d.mapping(n, path, pcxKeys...)
 	if !ok {
 		return Peering{}, false
 	}
 	p := Peering{Pos: pos(o.node), State: "active"}
-	p.ID = d.str(o, "id", true, reID, validID)
-	ids := d.vpcSet()
-	for _, side := range []struct {
-		key string
-		dst *string
-	}{{"requester_vpc", &p.Requester}, {"accepter_vpc", &p.Accepter}} {
-		v, vn, present := d.scalar(o, side.key, true)
-		if !present {
-			continue
-		}
-		if !ids[v] {
-			d.errAt(vn, join(path, side.key), "InvalidVpcID.NotFound", "unknown VPC %q; valid: %s", v, choices(ids))
-			continue
-		}
-		*side.dst = v
-	}
-	if v, vn, present := d.scalar(o, "state", false); present {
-		valid := false
-		for _, s := range PeeringStates {
-			valid = valid || s == v
-		}
-		if !valid {
-			d.errAt(vn, join(path, "state"), "InvalidParameterValue", "%q is not a peering state; valid: %s", v, strings.Join(PeeringStates, ", "))
-		} else {
-			p.State = v
-		}
+	p.ID = d.str(o, "id", true)
+	p.Requester = d.str(o, "requester_vpc", true)
+	p.Accepter = d.str(o, "accepter_vpc", true)
+	if v, _, present := d.scalar(o, "state", false); present {
+		p.State = v
 	}
 	p.Tags = d.tags(o)
 	return p, true
 }
 
-func (d *decoder) endpoint(n *yaml.Node, path string) (Endpoint, bool) {
+func (d *decoder) endpoint(n *yaml.Node, path string, _ int) (Endpoint, bool) {
 	o, ok := d.mapping(n, path, vpceKeys...)
 	if !ok {
 		return Endpoint{}, false
 	}
 	e := Endpoint{Pos: pos(o.node)}
-	e.ID = d.str(o, "id", true, reID, validID)
-	e.VPC = d.vpcOf(o, "")
-	if v, vn, present := d.scalar(o, "service", true); present {
-		e.Service = v
-		m := reService.FindStringSubmatch(v)
-		switch {
-		case m == nil:
-			d.errAt(vn, join(path, "service"), "InvalidServiceName", "%q is not a gateway endpoint service; valid: com.amazonaws.%s.s3 or com.amazonaws.%s.dynamodb (VPCE-1)", v, d.t.Region, d.t.Region)
-		case m[1] != d.t.Region:
-			d.errAt(vn, join(path, "service"), "InvalidServiceName", "%q is in region %s but the topology is in %s; valid: com.amazonaws.%s.%s (a gateway endpoint serves its own region, VPCE-1)", v, m[1], d.t.Region, d.t.Region, m[2])
-		}
-	}
+	e.ID = d.str(o, "id", true)
+	e.VPC = d.str(o, "vpc", false)
+	e.Service = d.str(o, "service", true)
 	e.RouteTables, _ = d.strList(o, "route_tables")
 	e.Tags = d.tags(o)
 	return e, true

@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Kinds of objects in the id registry, as messages name them.
@@ -27,76 +28,92 @@ const (
 type ref struct {
 	kind  string
 	vpc   string // "" for objects outside VPCs (and detached gateways)
-	field string // path of the object ("" for one a VPC has without the file naming it)
+	field fpath  // path of the object (empty for one a VPC has without the topology naming it)
 	owner string // network interfaces: the instance or NAT gateway id
-	what  string // for implicit objects: what the id is, for messages
+	what  string // for implicit objects: what the id is to its VPC, for messages
 }
 
 // describe names the object holding an id, for messages.
-func (d *decoder) describe(r ref) string {
-	if r.field == "" {
-		return r.what
+func (c *checker) describe(r ref) string {
+	if r.field.empty() {
+		return fmt.Sprintf("%s's %s", r.vpc, r.what)
 	}
-	line := 0
-	if n := d.at(r.field); n != nil {
-		line = n.Line
+	return fmt.Sprintf("%s %s%s", r.kind, r.field, c.lineOf(r.field))
+}
+
+// lookup returns what the registry knows of id.
+func (c *checker) lookup(id string) (ref, bool) {
+	k, ok := c.ids[id]
+	if !ok {
+		return ref{}, false
 	}
-	return fmt.Sprintf("%s %s (line %d)", r.kind, r.field, line)
+	return c.refs[k], true
+}
+
+// add records id's ref in the registry.
+func (c *checker) add(id string, r ref) {
+	c.ids[id] = int32(len(c.refs))
+	c.refs = append(c.refs, r)
 }
 
 // register records id for an object; a second object with the id is an
 // error when its kind differs (ids are unique across kinds so that a
 // route's target is an id alone). Same-kind duplicates are reported by the
 // per-kind checks, with their own messages.
-func (d *decoder) register(id string, r ref) {
+func (c *checker) register(id string, r ref) {
 	if id == "" {
 		return
 	}
-	first, dup := d.ids[id]
+	first, dup := c.lookup(id)
 	switch {
 	case !dup:
-		d.ids[id] = r
+		c.add(id, r)
 	case first.kind != r.kind:
-		field := join(r.field, "id")
+		f := r.field.key("id")
 		if r.kind == kindENI {
-			field = r.field // already the eni or id field
+			f = r.field // already the eni or id field
 		}
-		d.errf(field, "", "id %q is already the id of %s; valid: an id unique across all objects (routes name their targets by id alone)", id, d.describe(first))
+		c.errf(f, "", "id %q is already the id of %s; valid: an id unique across all objects (routes name their targets by id alone)", id, c.describe(first))
 	}
 }
 
 // idsOf is the set of ids of one kind (in vpc when vpc is not ""), for messages.
-func (d *decoder) idsOf(kind, vpc string) map[string]bool {
+func (c *checker) idsOf(kind, vpc string) map[string]bool {
 	set := map[string]bool{}
-	for id, r := range d.ids {
-		if r.kind == kind && (vpc == "" || r.vpc == vpc) {
+	for id, k := range c.ids {
+		if r := &c.refs[k]; r.kind == kind && (vpc == "" || r.vpc == vpc) {
 			set[id] = true
 		}
 	}
 	return set
 }
 
-// mainTables settles each VPC's main route table: the file's table with
-// main: true, else the id the VPC names (main_route_table) or its default
-// (RT-2). Every table with a VPC's main id is marked Main.
-func (d *decoder) mainTables(t *Topology) {
+// mainTables settles each VPC's main route table: the topology's table
+// with main: true, else the id the VPC names (main_route_table) or its
+// default (RT-2). Every table with a VPC's main id is marked Main.
+func (c *checker) mainTables() {
+	t := c.t
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		vp := d.vpcPaths[i]
+		vp := c.vpcPath(i)
+		named := c.present(&vp, "main_route_table", v.MainTable != DefaultID(DefaultMainRouteTableID, i, v.ID))
 		var first string
 		for j := range t.RouteTables {
 			rt := &t.RouteTables[j]
-			p := index("route_tables", j)
-			if d.isBad(p) || rt.VPC != v.ID || !rt.Main || v.ID == "" {
+			if rt.VPC != v.ID || !rt.Main || v.ID == "" {
+				continue
+			}
+			p := rootIndex("route_tables", j)
+			if c.isBad(p) {
 				continue
 			}
 			if first != "" {
-				d.errf(join(p, "main"), "", "%s already has main route table %s; valid: one main table per VPC (RT-2)", v.ID, first)
+				c.errf(p.key("main"), "", "%s already has main route table %s; valid: one main table per VPC (RT-2)", v.ID, first)
 				continue
 			}
 			first = rt.ID
-			if _, named := d.pos[join(vp, "main_route_table")]; named && v.MainTable != rt.ID {
-				d.errf(join(p, "main"), "InvalidParameterCombination", "%s names %s as its main route table; valid: main: true on %s only, or main_route_table: %s", v.ID, v.MainTable, v.MainTable, rt.ID)
+			if named && v.MainTable != rt.ID {
+				c.errf(p.key("main"), "InvalidParameterCombination", "%s names %s as its main route table; valid: main: true on %s only, or main_route_table: %s", v.ID, v.MainTable, v.MainTable, rt.ID)
 				continue
 			}
 			v.MainTable = rt.ID
@@ -109,119 +126,131 @@ func (d *decoder) mainTables(t *Topology) {
 	}
 }
 
-// registerIDs records every id of the file, then the ids of what each VPC
-// has without the file naming it (default SG and NACL, main table, and for
-// `public: true` the public table and an internet gateway).
-func (d *decoder) registerIDs(t *Topology) {
-	d.ids = map[string]ref{}
-	d.implicit = map[string]bool{}
-	d.peered = map[[2]string]bool{}
+// registerIDs records every id of the topology, then the ids of what each
+// VPC has without the topology naming it (default SG and NACL, main table,
+// and for `public: true` the public table and an internet gateway).
+func (c *checker) registerIDs() {
+	t := c.t
+	n := len(t.VPCs) + len(t.Subnets) + len(t.SecurityGroups) + len(t.NetworkACLs) + len(t.RouteTables) + len(t.PrefixLists) +
+		2*len(t.Instances) + len(t.InternetGateways) + len(t.EgressOnlyGateways) + 2*len(t.NATGateways) + len(t.ElasticIPs) +
+		len(t.Peerings) + len(t.Endpoints) + len(t.FlowLogs) + 5*len(t.VPCs)
+	c.ids = fresh(&c.s.ids)
+	c.refs = slices.Grow(c.s.refs[:0], n)
+	c.implicit = fresh(&c.s.implicit)
+	c.peered = fresh(&c.s.peered)
 	for i, v := range t.VPCs {
-		if !d.isBad(d.vpcPaths[i]) {
-			d.register(v.ID, ref{kind: kindVPC, vpc: v.ID, field: d.vpcPaths[i]})
+		if p := c.vpcPath(i); !c.isBad(p) {
+			c.register(v.ID, ref{kind: kindVPC, vpc: v.ID, field: p})
 		}
 	}
-	eachGood(d, "subnets", t.Subnets, func(p string, s *Subnet) { d.register(s.ID, ref{kind: kindSubnet, vpc: s.VPC, field: p}) })
-	eachGood(d, "security_groups", t.SecurityGroups, func(p string, g *SecurityGroup) {
-		d.register(g.ID, ref{kind: kindSG, vpc: g.VPC, field: p})
+	eachGood(c, "subnets", t.Subnets, func(p fpath, s *Subnet) { c.register(s.ID, ref{kind: kindSubnet, vpc: s.VPC, field: p}) })
+	eachGood(c, "security_groups", t.SecurityGroups, func(p fpath, g *SecurityGroup) {
+		c.register(g.ID, ref{kind: kindSG, vpc: g.VPC, field: p})
 	})
-	eachGood(d, "network_acls", t.NetworkACLs, func(p string, a *NetworkACL) { d.register(a.ID, ref{kind: kindNACL, vpc: a.VPC, field: p}) })
-	eachGood(d, "route_tables", t.RouteTables, func(p string, rt *RouteTable) {
-		d.register(rt.ID, ref{kind: kindRouteTable, vpc: rt.VPC, field: p})
+	eachGood(c, "network_acls", t.NetworkACLs, func(p fpath, a *NetworkACL) { c.register(a.ID, ref{kind: kindNACL, vpc: a.VPC, field: p}) })
+	eachGood(c, "route_tables", t.RouteTables, func(p fpath, rt *RouteTable) {
+		c.register(rt.ID, ref{kind: kindRouteTable, vpc: rt.VPC, field: p})
 	})
-	eachGood(d, "prefix_lists", t.PrefixLists, func(p string, pl *PrefixList) { d.register(pl.ID, ref{kind: kindPL, field: p}) })
-	enis := map[string]string{}
-	eni := func(id, field, owner, vpc string, explicit bool) {
+	eachGood(c, "prefix_lists", t.PrefixLists, func(p fpath, pl *PrefixList) { c.register(pl.ID, ref{kind: kindPL, field: p}) })
+	enis := fresh(&c.s.fields)
+	eni := func(id string, f fpath, owner, vpc string, explicit bool) {
 		if first, dup := enis[id]; dup && explicit {
-			d.dupAt(field, "", fmt.Sprintf("ENI id %q", id), first)
+			c.dupAt(f, "", fmt.Sprintf("ENI id %q", id), first)
 			return
 		}
-		enis[id] = field
-		d.register(id, ref{kind: kindENI, vpc: vpc, field: field, owner: owner})
+		enis[id] = f
+		c.register(id, ref{kind: kindENI, vpc: vpc, field: f, owner: owner})
 	}
-	eachGood(d, "instances", t.Instances, func(p string, in *Instance) {
-		vpc := t.VPCOfSubnetID(in.Subnet)
-		d.register(in.ID, ref{kind: kindInstance, vpc: vpc, field: p})
-		for _, e := range in.ENIs() {
-			ep := d.eniPath[eniKey(p, e.DeviceIndex)]
-			key := "id"
-			if ep == p {
-				key = "eni"
-			}
-			_, given := d.pos[join(ep, key)]
-			eni(e.ID, join(ep, key), in.ID, vpc, given)
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		p := rootIndex("instances", i)
+		if c.isBad(p) {
+			continue
 		}
+		vpc := t.VPCOfSubnetID(in.Subnet)
+		c.register(in.ID, ref{kind: kindInstance, vpc: vpc, field: p})
+		for k := 0; k <= len(in.Secondary); k++ {
+			e := &in.ENI
+			if k > 0 {
+				e = &in.Secondary[k-1]
+			}
+			ep, key := c.eniPath(i, in, k)
+			f := ep.key(key)
+			eni(e.ID, f, in.ID, vpc, c.present(&f, "", !c.derived[e.ID]))
+		}
+	}
+	eachGood(c, "internet_gateways", t.InternetGateways, func(p fpath, g *InternetGateway) {
+		c.register(g.ID, ref{kind: kindIGW, vpc: g.VPC, field: p})
 	})
-	eachGood(d, "internet_gateways", t.InternetGateways, func(p string, g *InternetGateway) {
-		d.register(g.ID, ref{kind: kindIGW, vpc: g.VPC, field: p})
+	eachGood(c, "egress_only_internet_gateways", t.EgressOnlyGateways, func(p fpath, g *EgressOnlyGateway) {
+		c.register(g.ID, ref{kind: kindEIGW, vpc: g.VPC, field: p})
 	})
-	eachGood(d, "egress_only_internet_gateways", t.EgressOnlyGateways, func(p string, g *EgressOnlyGateway) {
-		d.register(g.ID, ref{kind: kindEIGW, vpc: g.VPC, field: p})
-	})
-	eachGood(d, "nat_gateways", t.NATGateways, func(p string, g *NATGateway) {
+	eachGood(c, "nat_gateways", t.NATGateways, func(p fpath, g *NATGateway) {
 		vpc := t.VPCOfSubnetID(g.Subnet)
-		d.register(g.ID, ref{kind: kindNAT, vpc: vpc, field: p})
-		_, given := d.pos[join(p, "eni")]
-		eni(g.ENI, join(p, "eni"), g.ID, vpc, given)
+		c.register(g.ID, ref{kind: kindNAT, vpc: vpc, field: p})
+		f := p.key("eni")
+		eni(g.ENI, f, g.ID, vpc, c.present(&f, "", true))
 	})
-	eachGood(d, "elastic_ips", t.ElasticIPs, func(p string, e *ElasticIP) { d.register(e.ID, ref{kind: kindEIP, field: p}) })
-	eachGood(d, "peering_connections", t.Peerings, func(p string, x *Peering) { d.register(x.ID, ref{kind: kindPeering, field: p}) })
-	eachGood(d, "vpc_endpoints", t.Endpoints, func(p string, e *Endpoint) { d.register(e.ID, ref{kind: kindEndpoint, vpc: e.VPC, field: p}) })
-	eachGood(d, "flow_logs", t.FlowLogs, func(p string, fl *FlowLog) { d.register(fl.ID, ref{kind: kindFlowLog, field: p}) })
+	eachGood(c, "elastic_ips", t.ElasticIPs, func(p fpath, e *ElasticIP) { c.register(e.ID, ref{kind: kindEIP, field: p}) })
+	eachGood(c, "peering_connections", t.Peerings, func(p fpath, x *Peering) { c.register(x.ID, ref{kind: kindPeering, field: p}) })
+	eachGood(c, "vpc_endpoints", t.Endpoints, func(p fpath, e *Endpoint) { c.register(e.ID, ref{kind: kindEndpoint, vpc: e.VPC, field: p}) })
+	eachGood(c, "flow_logs", t.FlowLogs, func(p fpath, fl *FlowLog) { c.register(fl.ID, ref{kind: kindFlowLog, field: p}) })
 
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		if v.ID == "" || d.isBad(d.vpcPaths[i]) {
+		if v.ID == "" || c.isBad(c.vpcPath(i)) {
 			continue
 		}
-		d.implicitID(v.DefaultSG, kindSG, v, "default security group", "default_security_group")
-		d.implicitID(v.DefaultNACL, kindNACL, v, "default network ACL", "default_network_acl")
-		d.implicitID(v.MainTable, kindRouteTable, v, "main route table", "main_route_table")
+		c.implicitID(v.DefaultSG, kindSG, v, "default security group", "default_security_group")
+		c.implicitID(v.DefaultNACL, kindNACL, v, "default network ACL", "default_network_acl")
+		c.implicitID(v.MainTable, kindRouteTable, v, "main route table", "main_route_table")
 		public := false
-		for j, s := range t.Subnets {
-			public = public || (s.Public && s.VPC == v.ID && !d.isBad(index("subnets", j)))
+		for j := range t.Subnets {
+			s := &t.Subnets[j]
+			public = public || (s.Public && s.VPC == v.ID && !c.isBad(rootIndex("subnets", j)))
 		}
 		if !public {
 			continue
 		}
 		attached := false
-		for j, g := range t.InternetGateways {
-			attached = attached || (g.VPC == v.ID && !d.isBad(index("internet_gateways", j)))
+		for j := range t.InternetGateways {
+			attached = attached || (t.InternetGateways[j].VPC == v.ID && !c.isBad(rootIndex("internet_gateways", j)))
 		}
 		if !attached {
-			d.implicitID(DefaultID(DefaultIGWID, i, v.ID), kindIGW, v, "internet gateway", "")
+			c.implicitID(DefaultID(DefaultIGWID, i, v.ID), kindIGW, v, "internet gateway", "")
 		}
-		d.implicitID(DefaultID(PublicRouteTableID, i, v.ID), kindRouteTable, v, "public route table", "")
+		c.implicitID(DefaultID(PublicRouteTableID, i, v.ID), kindRouteTable, v, "public route table", "")
 	}
 }
 
 // implicitID registers id as the VPC's object of kind (what, e.g. "default
-// security group") unless the file defines it; a file object with the id
+// security group") unless the topology defines it; an object with the id
 // must then be of that kind and VPC. key is the VPC field that renames it.
-func (d *decoder) implicitID(id, kind string, v *VPC, what, key string) {
-	r, defined := d.ids[id]
-	hint := "another id"
-	if key != "" {
-		hint += fmt.Sprintf(", or set %s on %s", key, v.ID)
+func (c *checker) implicitID(id, kind string, v *VPC, what, key string) {
+	r, defined := c.lookup(id)
+	hint := func() string {
+		if key == "" {
+			return "another id"
+		}
+		return fmt.Sprintf("another id, or set %s on %s", key, v.ID)
 	}
 	switch {
 	case !defined:
-		d.ids[id] = ref{kind: kind, vpc: v.ID, what: fmt.Sprintf("%s's %s", v.ID, what)}
-		d.implicit[id] = true
-	case r.field == "":
+		c.add(id, ref{kind: kind, vpc: v.ID, what: what})
+		c.implicit[id] = true
+	case r.field.empty():
 		// Two default objects with one id: validateVPCs reports it.
 	case r.kind != kind:
-		d.errf(join(r.field, "id"), "", "%q is the id of %s's %s; valid: %s", id, v.ID, what, hint)
+		c.errf(r.field.key("id"), "", "%q is the id of %s's %s; valid: %s", id, v.ID, what, hint())
 	case r.vpc != v.ID && !(kind == kindIGW && r.vpc == ""):
-		d.errf(join(r.field, "id"), "", "%q is the id of %s's %s but this %s is in %s; valid: vpc: %s, or %s", id, v.ID, what, kind, r.vpc, v.ID, hint)
+		c.errf(r.field.key("id"), "", "%q is the id of %s's %s but this %s is in %s; valid: vpc: %s, or %s", id, v.ID, what, kind, r.vpc, v.ID, hint())
 	}
 }
 
-// eachGood calls f for every item of list (at path key[i]) that decoded cleanly.
-func eachGood[T any](d *decoder, key string, list []T, f func(path string, x *T)) {
+// eachGood calls f for every item of list (at path key[i]) that is good.
+func eachGood[T any](c *checker, key string, list []T, f func(p fpath, x *T)) {
 	for i := range list {
-		p := index(key, i)
-		if !d.isBad(p) {
+		if p := rootIndex(key, i); !c.isBad(p) {
 			f(p, &list[i])
 		}
 	}
