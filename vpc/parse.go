@@ -76,10 +76,10 @@ var (
 	plKeys       = []string{"id", "name", "max_entries", "cidrs", "tags"}
 	instKeys     = []string{"id", "eni", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check",
 		"network_interfaces", "os", "services", "conntrack", "tags"}
-	niKeys    = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
-	ctKeys    = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
-	hostKeys  = []string{"name", "ip", "ipv6", "os", "services"}
-	flKeys    = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition",
+	niKeys   = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
+	ctKeys   = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
+	hostKeys = []string{"name", "ip", "ipv6", "os", "services"}
+	flKeys   = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition",
 		"log_destination_type", "log_destination", "log_group_name", "deliver_logs_permission_arn", "tags"}
 	limitKeys = []string{"security_groups_per_eni", "rules_per_security_group", "nacl_rules_per_direction", "routes_per_table",
 		"nat_connections_per_destination", "ngw_connections_per_destination", "nat_idle_timeout", "elastic_ips", "nat_gateways_per_az"}
