@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -329,6 +331,25 @@ func TestAPIErrorsChangeNothingSDK(t *testing.T) {
 	out := a.mustAWS(t, "describe-security-group-rules", "--filters", "Name=group-id,Values=sg-web")
 	if !strings.Contains(out, `"FromPort": 80`) {
 		t.Errorf("describe-security-group-rules through the CLI misses the SDK's rule:\n%s", out)
+	}
+	// /metrics counts the requests by action and error code.
+	st, _ := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, a.name))
+	resp, err := http.Get(metricsURL(st.Metrics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`vpcemu_ec2_api_requests_total{action="AuthorizeSecurityGroupIngress",error_code=""} 1`,
+		`vpcemu_ec2_api_requests_total{action="AuthorizeSecurityGroupIngress",error_code="InvalidPermission.Duplicate"} 1`,
+		`vpcemu_ec2_api_requests_total{action="AuthorizeSecurityGroupIngress",error_code="InvalidGroup.NotFound"} 1`,
+		`vpcemu_ec2_api_requests_total{action="CreateNetworkAclEntry",error_code="NetworkAclEntryAlreadyExists"} 1`,
+		`vpcemu_ec2_api_requests_total{action="DescribeSecurityGroupRules",error_code=""} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 
