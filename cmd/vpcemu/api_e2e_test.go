@@ -569,3 +569,129 @@ func lineDiff(a, b string) string {
 	from := max(0, i-3)
 	return "original:\n" + strings.Join(la[from:min(len(la), i+8)], "\n") + "\nrecreated:\n" + strings.Join(lb[from:min(len(lb), i+8)], "\n")
 }
+
+// tfPlugins is a Terraform provider mirror holding hashicorp/aws (the
+// machine may have one; nothing here downloads a provider).
+func tfPlugins(t *testing.T) (terraform, mirror string) {
+	t.Helper()
+	if os.Getenv("VPCEMU_TEST_TERRAFORM") != "1" {
+		t.Skip("Terraform's run takes minutes of CPU: make test-terraform (VPCEMU_TEST_TERRAFORM=1) runs it")
+	}
+	bin, err := exec.LookPath("terraform")
+	mirror = os.Getenv("VPCEMU_TF_PLUGINS")
+	if mirror == "" {
+		mirror = "/opt/tf-plugins"
+	}
+	if err != nil {
+		t.Skip("terraform is not installed (optional: make deps does not install it)")
+	}
+	if _, err := os.Stat(mirror + "/registry.terraform.io/hashicorp/aws"); err != nil {
+		t.Skipf("no hashicorp/aws provider in the mirror %s (VPCEMU_TF_PLUGINS names another)", mirror)
+	}
+	return bin, mirror
+}
+
+// The README's Terraform provider block (API-15) drives a running lab: a
+// security group with inline rules and a NACL rule denying the laptop are
+// created, obeyed by the next packet, show no drift on plan, and go away
+// on destroy. It needs terraform and a provider mirror (nothing downloads
+// a provider here): make test-terraform.
+func TestTerraformDrivesLab(t *testing.T) {
+	tf, mirror := tfPlugins(t)
+	a := upAPILab(t, nil)
+	dir := t.TempDir()
+	rc := "provider_installation {\n  filesystem_mirror {\n    path    = \"" + mirror + "\"\n    include = [\"registry.terraform.io/hashicorp/aws\"]\n  }\n}\n"
+	if err := os.WriteFile(dir+"/cli.tfrc", []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := `terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+
+provider "aws" {
+  region                      = "` + a.region + `"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {
+    ec2 = "` + a.endpoint + `"
+  }
+}
+
+resource "aws_security_group" "admin" {
+  name        = "admin"
+  description = "SSH from the stranger"
+  vpc_id      = "vpc-lab"
+  ingress {
+    protocol    = "tcp"
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["192.0.2.66/32"]
+  }
+  egress {
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_network_acl_rule" "block_laptop" {
+  network_acl_id = "acl-public"
+  rule_number    = 50
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = "198.51.100.10/32"
+}
+`
+	if err := os.WriteFile(dir+"/main.tf", []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tf, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+dir+"/cli.tfrc", "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	for _, args := range [][]string{{"init", "-input=false", "-no-color"}, {"apply", "-auto-approve", "-input=false", "-no-color"}} {
+		if out, code := run(args...); code != 0 {
+			t.Fatalf("terraform %s: exit %d\n%s", args[0], code, out)
+		}
+	}
+	if a.curl(t, "laptop", webHTTP) {
+		t.Error("Terraform's NACL rule 50 denies the laptop, yet its next curl got an answer")
+	}
+	if !a.curl(t, "stranger", webHTTP) {
+		t.Error("after Terraform's apply the stranger's curl got no answer")
+	}
+	if out := a.mustAWS(t, "describe-security-groups", "--filters", "Name=group-name,Values=admin"); !strings.Contains(out, "192.0.2.66/32") {
+		t.Errorf("the group Terraform created is not described with its rule:\n%s", out)
+	}
+	if out, code := run("plan", "-detailed-exitcode", "-input=false", "-no-color"); code != 0 {
+		t.Errorf("terraform plan right after apply: exit %d (2 = drift)\n%s", code, out)
+	}
+	if out, code := run("destroy", "-auto-approve", "-input=false", "-no-color"); code != 0 {
+		t.Fatalf("terraform destroy: exit %d\n%s", code, out)
+	}
+	if !a.curl(t, "laptop", webHTTP) {
+		t.Error("after terraform destroy the laptop's curl got no answer")
+	}
+	if out, _ := vpcemu(t, "-t", a.name, "export"); strings.Contains(out, "name: admin") {
+		t.Error("the destroyed group is still in the running topology")
+	}
+}
