@@ -16,7 +16,6 @@ package main
 //     NACL drop counters of the flow's path.
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -32,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -476,14 +476,14 @@ func (b *apiBench) counters(ctx context.Context) (sg, nacl uint64, err error) {
 }
 
 func (b *apiBench) churn(ctx context.Context, rate, workers int, dur time.Duration, rounds int) (*churnResults, error) {
+	// Its own process group: exec's child, the server, goes with it.
 	srv := exec.CommandContext(ctx, b.bin, "-t", b.name, "exec", "i-web", "--", "iperf3", "-s", "-p", fmt.Sprint(iperfPort))
-	var srvOut bytes.Buffer
-	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
 	defer func() {
-		srv.Process.Kill()
+		syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
 		srv.Wait()
 	}()
 	time.Sleep(500 * time.Millisecond)
