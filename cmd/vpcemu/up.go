@@ -99,6 +99,17 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 		if msg := lab.LostOnCrash("", "", t.Name); msg != "" {
 			fmt.Fprintf(errOut, "vpcemu: %s\n", msg)
 		}
+		for _, p := range []struct {
+			port    daemonPort
+			spec    string
+			changed bool
+		}{{uiPort, o.ui, o.uiSet}, {metricsPort, o.metrics, o.metricsSet}, {apiPort, o.api, o.apiSet}} {
+			if p.changed {
+				if err := p.port.warnIfExposed(p.spec, errOut); err != nil {
+					return err
+				}
+			}
+		}
 		return detach(o, t.Name, out)
 	}
 	progress := func(msg string) {
