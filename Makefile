@@ -19,7 +19,7 @@ DEB_CMDS := clang:clang llvm-strip:llvm ip:iproute2 curl:curl sshd:openssh-serve
             iptables:iptables ethtool:ethtool nstat:iproute2 bpftool:bpftool \
             chromium:chromium aws:awscli tcpdump:tcpdump tshark:tshark
 
-.PHONY: help deps build install generate check-generated test test-unit lint bench soak up down clean
+.PHONY: help deps build install generate check-generated test test-unit test-terraform lint bench soak up down clean
 
 help: ## list targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,9 @@ SOAK ?= 10m
 
 soak: deps build ## 10 minutes (SOAK=10m) of mixed traffic, a rule change a second, flow logs on: the daemon must not grow, flow logs exact (as root)
 	VPCEMU_REQUIRE_PRIV=1 VPCEMU_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cmd/vpcemu
+
+test-terraform: build ## the README's Terraform provider block against a running lab (needs terraform and hashicorp/aws in a provider mirror: VPCEMU_TF_PLUGINS, default /opt/tf-plugins)
+	VPCEMU_REQUIRE_PRIV=1 VPCEMU_TEST_TERRAFORM=1 $(GO) test -count=1 -timeout 15m -run TestTerraformDrivesLab -v ./cmd/vpcemu
 
 bench: deps build ## benchmarks: topology up/down, datapath, throughput, filter CPU share, check/diff/replay, up/down of 2,000 instances (prints tables, ~55 min)
 	./scripts/bench.sh

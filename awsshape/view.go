@@ -58,13 +58,10 @@ type InstanceInfo struct {
 	LaunchIndex   int
 }
 
-// FlowLogInfo holds where a flow log delivers and when it was created.
+// FlowLogInfo holds when a flow log was created (where it delivers is
+// the model's).
 type FlowLogInfo struct {
-	LogDestinationType       string // s3 (default), cloud-watch-logs, kinesis-data-firehose
-	LogDestination           string
-	LogGroupName             string
-	DeliverLogsPermissionArn string
-	CreationTime             time.Time
+	CreationTime time.Time
 }
 
 // NATInfo holds when a NAT gateway was created.
@@ -344,7 +341,7 @@ func (v View) SecurityGroupRule(g *vpc.SecurityGroup, egress bool, r *vpc.SGRule
 	out := SecurityGroupRule{
 		SecurityGroupRuleID: id, GroupID: g.ID, GroupOwnerID: v.T.Account, IsEgress: Bool(egress),
 		IpProtocol: SGProtocol(r.Protocol), FromPort: from, ToPort: to, Description: r.Description,
-		Tags: Tags(v.ann().Tags[id]), SecurityGroupRuleArn: v.arn("security-group-rule", id),
+		Tags: Tags(r.Tags), SecurityGroupRuleArn: v.arn("security-group-rule", id),
 	}
 	switch {
 	case r.SourceGroup != "":
@@ -889,12 +886,12 @@ func (v View) FlowLogs() []FlowLog {
 	return out
 }
 
-// FlowLog renders one flow log; delivery is S3 unless annotated otherwise.
+// FlowLog renders one flow log; delivery is S3 unless it says otherwise.
 func (v View) FlowLog(f *vpc.FlowLog) FlowLog {
 	info := v.ann().FlowLogs[f.ID]
 	out := FlowLog{
-		FlowLogID: f.ID, ResourceID: f.Resource, TrafficType: f.TrafficType, LogDestinationType: info.LogDestinationType,
-		LogDestination: info.LogDestination, LogGroupName: info.LogGroupName, DeliverLogsPermissionArn: info.DeliverLogsPermissionArn,
+		FlowLogID: f.ID, ResourceID: f.Resource, TrafficType: f.TrafficType, LogDestinationType: f.LogDestinationType,
+		LogDestination: f.LogDestination, LogGroupName: f.LogGroupName, DeliverLogsPermissionArn: f.DeliverLogsPermissionArn,
 		LogFormat: f.LogFormat, MaxAggregationInterval: Int(f.MaxAggregationInterval), FlowLogStatus: "ACTIVE",
 		DeliverLogsStatus: "SUCCESS", CreationTime: NewTime(info.CreationTime), Tags: Tags(v.tagsOf(f.ID, f.Tags)),
 	}

@@ -116,12 +116,11 @@ func createFlowLogs(c *call, in *createFlowLogsIn) (*createFlowLogsOut, error) {
 				continue
 			}
 			dup := slices.ContainsFunc(t.FlowLogs, func(f vpc.FlowLog) bool {
-				info := c.reg.ann.FlowLogs[f.ID]
-				d := info.LogDestination
+				d := f.LogDestination
 				if d == "" {
-					d = info.LogGroupName
+					d = f.LogGroupName
 				}
-				return f.Resource == rid && f.TrafficType == traffic && d == dest && (info.LogDestinationType == destType || info.LogDestinationType == "" && destType == "s3")
+				return f.Resource == rid && f.TrafficType == traffic && d == dest && (f.LogDestinationType == destType || f.LogDestinationType == "" && destType == "s3")
 			})
 			if dup {
 				out.Unsuccessful = append(out.Unsuccessful, unsuccessfulItem{unsuccessfulError{"FlowLogAlreadyExists",
@@ -130,7 +129,9 @@ func createFlowLogs(c *call, in *createFlowLogsIn) (*createFlowLogsOut, error) {
 			}
 			id := newID("fl")
 			t.FlowLogs = append(t.FlowLogs, vpc.FlowLog{ID: id, Resource: rid, TrafficType: traffic, MaxAggregationInterval: interval,
-				LogFormat: in.LogFormat, FileFormat: fileFormat, HiveCompatible: hive, PerHourPartition: perHour})
+				LogFormat: in.LogFormat, FileFormat: fileFormat, HiveCompatible: hive, PerHourPartition: perHour,
+				LogDestinationType: destType, LogDestination: in.LogDestination, LogGroupName: in.LogGroupName,
+				DeliverLogsPermissionArn: in.DeliverLogsPermissionArn, Tags: clone(tags)})
 			out.FlowLogIDs = append(out.FlowLogIDs, id)
 			created[id] = true
 		}
@@ -140,11 +141,7 @@ func createFlowLogs(c *call, in *createFlowLogsIn) (*createFlowLogsOut, error) {
 		return nil, aerr
 	}
 	for id := range created {
-		c.reg.ann.FlowLogs[id] = awsshape.FlowLogInfo{LogDestinationType: destType, LogDestination: in.LogDestination,
-			LogGroupName: in.LogGroupName, DeliverLogsPermissionArn: in.DeliverLogsPermissionArn, CreationTime: c.now}
-		if len(tags) > 0 {
-			c.reg.ann.Tags[id] = clone(tags)
-		}
+		c.reg.ann.FlowLogs[id] = awsshape.FlowLogInfo{CreationTime: c.now}
 	}
 	return out, nil
 }
@@ -216,7 +213,6 @@ func deleteFlowLogs(c *call, in *deleteFlowLogsIn) (*deleteFlowLogsOut, error) {
 	}
 	for _, id := range gone {
 		delete(c.reg.ann.FlowLogs, id)
-		delete(c.reg.ann.Tags, id)
 	}
 	return out, nil
 }
@@ -244,10 +240,10 @@ func taggables(t *vpc.Topology) []taggable {
 		g := &t.SecurityGroups[i]
 		add(g.ID, "security-group", &g.Tags)
 		for j := range g.Ingress {
-			add(awsshape.RuleID(g, false, &g.Ingress[j]), "security-group-rule", nil)
+			add(awsshape.RuleID(g, false, &g.Ingress[j]), "security-group-rule", &g.Ingress[j].Tags)
 		}
 		for j := range g.Egress {
-			add(awsshape.RuleID(g, true, &g.Egress[j]), "security-group-rule", nil)
+			add(awsshape.RuleID(g, true, &g.Egress[j]), "security-group-rule", &g.Egress[j].Tags)
 		}
 	}
 	for i := range t.NetworkACLs {
@@ -273,11 +269,11 @@ func taggables(t *vpc.Topology) []taggable {
 			add(in.Secondary[j].ID, "network-interface", &in.Secondary[j].Tags)
 		}
 	}
-	for _, f := range t.FlowLogs {
-		add(f.ID, "vpc-flow-log", nil)
+	for i := range t.FlowLogs {
+		add(t.FlowLogs[i].ID, "vpc-flow-log", &t.FlowLogs[i].Tags)
 	}
-	for _, p := range t.PrefixLists {
-		add(p.ID, "prefix-list", nil)
+	for i := range t.PrefixLists {
+		add(t.PrefixLists[i].ID, "prefix-list", &t.PrefixLists[i].Tags)
 	}
 	for i := range t.Peerings {
 		add(t.Peerings[i].ID, "vpc-peering-connection", &t.Peerings[i].Tags)

@@ -502,6 +502,9 @@ func authorize(c *call, groupID, groupName string, in *permissionsIn, specs []Ta
 				}
 			}
 			r.ID = newID("sgr")
+			if len(tags) > 0 {
+				r.Tags = clone(tags)
+			}
 			ids = append(ids, r.ID)
 			added = append(added, r)
 		}
@@ -510,11 +513,6 @@ func authorize(c *call, groupID, groupName string, in *permissionsIn, specs []Ta
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, id := range ids {
-		if len(tags) > 0 {
-			c.reg.ann.Tags[id] = tags
-		}
 	}
 	g := v.T.SecurityGroup(gid)
 	out := &authorizeOut{Return: true, SecurityGroupRules: awsshape.List[awsshape.SecurityGroupRule]{}}
@@ -655,9 +653,6 @@ func revoke(c *call, groupID, groupName string, in *permissionsIn, ruleIDs []str
 	for _, i := range unknown {
 		out.UnknownIpPermissions = append(out.UnknownIpPermissions, in.IpPermissions[i])
 	}
-	for _, r := range out.RevokedSecurityGroupRules {
-		delete(c.reg.ann.Tags, r.SecurityGroupRuleID)
-	}
 	return out, nil
 }
 
@@ -744,7 +739,7 @@ func modifySecurityGroupRules(c *call, in *modifySecurityGroupRulesIn) (*returnT
 			if err != nil {
 				return err
 			}
-			r.ID = rules[j].ID
+			r.ID, r.Tags = rules[j].ID, rules[j].Tags
 			if r.ID == "" {
 				r.ID = u.SecurityGroupRuleID
 			}

@@ -45,6 +45,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock (time.Now when nil): timestamps and SigV4 skew.
 	Now func() time.Time
+	// Observe, when set, is told of every answered request: its action
+	// (one the server implements, else "Unknown", so that clients cannot
+	// grow the set) and the error code it got ("" for success).
+	Observe func(action, code string)
 }
 
 // Server is the EC2 Query API as an http.Handler.
@@ -112,15 +116,23 @@ func (s *Server) region(name string) (*region, *Error) {
 // ServeHTTP answers one EC2 Query API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
+	action, code := "", "InternalError"
 	defer func() {
 		// A bug in one handler answers that request, never ends the daemon.
 		if p := recover(); p != nil {
 			e := Errorf("InternalError", "vpcemu failed on this request: %v", p)
 			writeXML(w, e.Status, marshalError(e, reqID))
 		}
+		if s.cfg.Observe != nil {
+			if _, ok := actions[action]; !ok {
+				action = "Unknown"
+			}
+			s.cfg.Observe(action, code)
+		}
 	}()
 	action, body, err := s.serve(r, reqID)
 	if err != nil {
+		code = err.Code
 		writeXML(w, err.Status, marshalError(err, reqID))
 		return
 	}
@@ -130,6 +142,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeXML(w, e.Status, marshalError(e, reqID))
 		return
 	}
+	code = ""
 	writeXML(w, http.StatusOK, out)
 }
 

@@ -1,42 +1,82 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// ApplyTopology swaps in the rules of nt, a topology changed in code rather
-// than read from a file (the lessons edit rules as a model, and their tests
-// run settings no file may hold, such as a 1 s tracking timeout). As with
-// Apply, anything but rules is refused.
-func (l *Lab) ApplyTopology(nt *vpc.Topology) error {
-	return l.swapRules(nt, "", string(nt.YAML()))
+// Change is the one way a running topology changes (apply -f, the EC2 API,
+// the lessons): edit gets the running topology, which it must not modify,
+// and returns the desired one, validated (a file's parse, or the API's
+// validation of its edited copy). Change computes the steps from one to
+// the other and, unless check is set (the API's DryRun), runs them and
+// records the result in state.json, where exec, explain, export and a
+// restarted CLI read it. It returns the desired topology. A change that
+// cannot be made live (ErrNotLive), or fails part way, leaves the running
+// topology, its datapath and its state as they were.
+func (l *Lab) Change(ctx context.Context, check bool, edit func(cur *vpc.Topology) (*vpc.Topology, error)) (*vpc.Topology, error) {
+	return l.change(ctx, check, edit, "", nil)
 }
 
-// swapRules is Apply and ApplyTopology: it refuses anything but rule changes,
-// programs the datapath, then records nt (from file, "" when built in code,
-// whose text is yaml) as the topology's state.
-func (l *Lab) swapRules(nt *vpc.Topology, file, yaml string) error {
+// change is Change; file and text, when text is given, are what state.json
+// records as where the topology came from and its text (apply -f keeps
+// the user's file as written), else the desired topology's export.
+func (l *Lab) change(ctx context.Context, check bool, edit func(cur *vpc.Topology) (*vpc.Topology, error), file string, text []byte) (*vpc.Topology, error) {
+	l.changeMu.Lock()
+	defer l.changeMu.Unlock()
+	cur := l.Topology()
+	next, err := edit(cur)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.diff(cur, next)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.opts.injected("plan"); err != nil {
+		return nil, err
+	}
+	if check {
+		return next, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if text == nil {
+		text = next.YAML()
+	}
+	// Last: state.json says what runs once the datapath runs it.
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	src := file
-	if src == "" {
-		src = "the new topology"
-	}
-	if nt.Name != l.topo.Name {
-		return fmt.Errorf("%s describes topology %q, not %q", src, nt.Name, l.topo.Name)
-	}
-	if err := vpc.RulesOnlyDiff(l.topo, nt); err != nil {
-		return err
-	}
-	if err := l.dp.apply(nt); err != nil {
-		return fmt.Errorf("apply rules of %s: %w", nt.Name, err)
-	}
-	l.topo = nt
-	l.state.YAML = yaml
+	old := *l.state
+	l.mu.Unlock()
+	st := old
+	st.YAML = string(text)
 	if file != "" {
-		l.state.File = file
+		st.File = file
 	}
-	return writeState(l.paths, l.state)
+	c.add(Step{What: "record the state",
+		Do: func() error {
+			if err := l.opts.injected("record"); err != nil {
+				return err
+			}
+			return writeState(l.paths, &st)
+		},
+		Undo: func() error { return writeState(l.paths, &old) }})
+	if err := c.run(); err != nil {
+		return nil, fmt.Errorf("change %s: %w (nothing was changed)", cur.Name, err)
+	}
+	l.mu.Lock()
+	l.topo, l.state = next, &st
+	l.mu.Unlock()
+	return next, nil
+}
+
+// ApplyTopology makes nt, a topology changed in code rather than read from
+// a file (the lessons edit rules as a model, and their tests run settings
+// no file may hold, such as a 1 s tracking timeout), the running one.
+func (l *Lab) ApplyTopology(nt *vpc.Topology) error {
+	_, err := l.Change(context.Background(), false, func(*vpc.Topology) (*vpc.Topology, error) { return nt, nil })
+	return err
 }

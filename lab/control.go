@@ -127,12 +127,14 @@ func (l *Lab) handle(conn net.Conn) (stopReq bool) {
 	return stopReq
 }
 
-// Apply swaps in the rules of a new topology text. Anything but rules
-// (SG and NACL rules, instance SG lists, subnet NACL associations) is refused.
+// Apply makes the topology of a file's text the running one (Change): its
+// name must be the running topology's; state.json keeps the text as
+// written.
 func (l *Lab) Apply(file string, yaml []byte) error {
 	nt, err := vpc.Parse(file, yaml)
 	if err != nil {
 		return err
 	}
-	return l.swapRules(nt, file, string(yaml))
+	_, err = l.change(context.Background(), false, func(*vpc.Topology) (*vpc.Topology, error) { return nt, nil }, file, yaml)
+	return err
 }

@@ -39,34 +39,43 @@ type subscription struct {
 func newFlowLogs(t *vpc.Topology, paths Paths, clock flowlog.Clock, obs *observers) (*flowLogs, error) {
 	f := &flowLogs{clock: clock, obs: obs}
 	for _, fl := range t.FlowLogs {
-		cfg, err := flowlog.ConfigFor(t, fl, clock)
+		s, err := newSubscription(t, fl, paths, clock)
 		if err != nil {
-			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+			return nil, err
 		}
-		agg, err := flowlog.NewAggregator(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
-		}
-		format, err := flowlog.ParseFormat(fl.LogFormat)
-		if err != nil {
-			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
-		}
-		opts := flowlog.S3Options{Root: paths.FlowLogs(), Account: t.Account, Region: t.Region, FlowLogID: fl.ID,
-			Format: format, HiveCompatible: fl.HiveCompatible, PerHourPartition: fl.PerHourPartition}
-		if fl.FileFormat == "parquet" {
-			opts.Encoder = parquetlog.Encoder{}
-		}
-		s3, err := flowlog.NewS3Writer(opts)
-		if err != nil {
-			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
-		}
-		cw, err := flowlog.NewCloudWatchWriter(paths.Data, fl.ID, format, clock)
-		if err != nil {
-			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
-		}
-		f.subs = append(f.subs, &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw, stats: FlowLogStatus{ID: fl.ID}})
+		f.subs = append(f.subs, s)
 	}
 	return f, nil
+}
+
+// newSubscription prepares flow log fl of t: its aggregator and writers.
+func newSubscription(t *vpc.Topology, fl vpc.FlowLog, paths Paths, clock flowlog.Clock) (*subscription, error) {
+	cfg, err := flowlog.ConfigFor(t, fl, clock)
+	if err != nil {
+		return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+	}
+	agg, err := flowlog.NewAggregator(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+	}
+	format, err := flowlog.ParseFormat(fl.LogFormat)
+	if err != nil {
+		return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+	}
+	opts := flowlog.S3Options{Root: paths.FlowLogs(), Account: t.Account, Region: t.Region, FlowLogID: fl.ID,
+		Format: format, HiveCompatible: fl.HiveCompatible, PerHourPartition: fl.PerHourPartition}
+	if fl.FileFormat == "parquet" {
+		opts.Encoder = parquetlog.Encoder{}
+	}
+	s3, err := flowlog.NewS3Writer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+	}
+	cw, err := flowlog.NewCloudWatchWriter(paths.Data, fl.ID, format, clock)
+	if err != nil {
+		return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+	}
+	return &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw, stats: FlowLogStatus{ID: fl.ID}}, nil
 }
 
 // add feeds one drain of the datapath to every subscription.
@@ -89,26 +98,33 @@ func (f *flowLogs) add(samples []flowlog.Sample, skipped map[string]uint64) {
 func (f *flowLogs) flush(now time.Time, all bool) error {
 	var errs []error
 	for _, s := range f.subs {
-		var recs []flowlog.Record
-		if all {
-			recs = s.agg.FlushAll()
-		} else {
-			recs = s.agg.Flush(now)
-		}
-		if len(recs) == 0 {
-			continue
-		}
-		_, s3err := s.s3.Write(recs)
-		cwerr := s.cw.Write(recs)
-		f.count(s, recs, s3err, cwerr)
-		if s3err != nil {
-			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, s3err))
-		}
-		if cwerr != nil {
-			errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, cwerr))
-		}
-		f.observe(s, recs)
+		errs = append(errs, f.flushOne(s, now, all))
 	}
+	return errors.Join(errs...)
+}
+
+// flushOne is flush for one subscription.
+func (f *flowLogs) flushOne(s *subscription, now time.Time, all bool) error {
+	var recs []flowlog.Record
+	if all {
+		recs = s.agg.FlushAll()
+	} else {
+		recs = s.agg.Flush(now)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	_, s3err := s.s3.Write(recs)
+	cwerr := s.cw.Write(recs)
+	f.count(s, recs, s3err, cwerr)
+	var errs []error
+	if s3err != nil {
+		errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, s3err))
+	}
+	if cwerr != nil {
+		errs = append(errs, fmt.Errorf("flow log %s: %w", s.id, cwerr))
+	}
+	f.observe(s, recs)
 	return errors.Join(errs...)
 }
 
@@ -201,13 +217,22 @@ func (l *Lab) startFlowLogs(src flowSource) error {
 func (l *Lab) pump(now time.Time, all bool) error {
 	l.flowMu.Lock()
 	defer l.flowMu.Unlock()
+	if err := l.drainLocked(now); err != nil {
+		return err
+	}
+	return l.flows.flush(now, all)
+}
+
+// drainLocked hands what the datapath counted since the last drain to the
+// subscriptions; the caller holds flowMu.
+func (l *Lab) drainLocked(now time.Time) error {
 	samples, skipped, err := l.flowSrc.Drain()
 	if err != nil {
 		return fmt.Errorf("drain flow counters: %w", err)
 	}
 	l.flows.add(samples, skipped)
 	l.obs.flows(now, samples)
-	return l.flows.flush(now, all)
+	return nil
 }
 
 // FlushFlowLogs drains the datapath and writes every open window now, as a

@@ -33,6 +33,9 @@ type Options struct {
 	// Metrics is the address /metrics is served on ("" = none), recorded
 	// in state.json for `vpcemu status`.
 	Metrics string
+	// API is the address the EC2 API is served on ("" = none), recorded in
+	// state.json for `vpcemu status`.
+	API string
 	// FlowTableSize is how many flows each of the two flow-counter tables
 	// (and each CPU's spill log, at most 65536) holds between drains
 	// (default loader.DefaultFlowTableSize); a flow beyond it
@@ -46,8 +49,9 @@ type Options struct {
 	DropsFilesKept int
 
 	// failAfter makes Up fail right after the named stage ("namespaces",
-	// "datapath", "services", "state"): tests prove that every failure
-	// path leaves nothing behind.
+	// "datapath", "services", "state"), or a change at "plan" or when it
+	// would "record" its state (after the datapath took it): tests prove
+	// that every failure path leaves nothing behind, or nothing changed.
 	failAfter string
 }
 
@@ -88,12 +92,16 @@ func (o *Options) defaults() {
 type Lab struct {
 	opts  Options
 	paths Paths
-	mu    sync.Mutex // guards topo and the datapath during apply
-	state *State
-	topo  *vpc.Topology
-	plan  *vpc.Plan
-	dp    *datapath
-	svc   *services.Running
+	// changeMu serialises changes (Change); mu guards topo and state,
+	// which a change replaces once its steps ran, and reads of the
+	// datapath's counters.
+	changeMu sync.Mutex
+	mu       sync.Mutex
+	state    *State
+	topo     *vpc.Topology
+	plan     *vpc.Plan
+	dp       *datapath
+	svc      *services.Running
 	// createdData records that Up made the data dir, so a failed Up removes it.
 	createdData bool
 
@@ -218,7 +226,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 	if err := opts.injected("services"); err != nil {
 		return l, err
 	}
-	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI, Metrics: opts.Metrics}
+	l.state = &State{Name: t.Name, File: file, YAML: string(yaml), PID: os.Getpid(), Started: time.Now().UTC(), XDPMode: string(opts.XDPMode), UI: opts.UI, Metrics: opts.Metrics, API: opts.API}
 	if err := writeState(paths, l.state); err != nil {
 		return l, err
 	}

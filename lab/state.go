@@ -55,6 +55,7 @@ type State struct {
 	XDPMode string    `json:"xdp_mode"`
 	UI      string    `json:"ui,omitempty"`      // host:port of the daemon's web view; "" when off
 	Metrics string    `json:"metrics,omitempty"` // host:port of the daemon's /metrics; "" when off
+	API     string    `json:"api,omitempty"`     // host:port of the daemon's EC2 API; "" when off
 }
 
 // Topology re-parses the recorded topology text.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type Status struct {
 	XDPMode   string           `json:"xdp_mode"`
 	UI        string           `json:"ui,omitempty"`      // host:port of the web view
 	Metrics   string           `json:"metrics,omitempty"` // host:port of /metrics
+	API       string           `json:"api,omitempty"`     // host:port of the EC2 API
 	Subnets   []SubnetStatus   `json:"subnets"`
 	Instances []InstanceStatus `json:"instances"`
 	Hosts     []HostStatus     `json:"internet"`
@@ -168,7 +170,7 @@ func addr(a interface {
 
 // StaticStatus describes topology t as laid out by plan, without live counters.
 func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
-	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI, Metrics: s.Metrics}
+	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI, Metrics: s.Metrics, API: s.API}
 	for i, sn := range t.Subnets {
 		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
 			Public: sn.Public, NetworkACL: sn.NetworkACL, Namespace: p.Subnets[i].NS})
@@ -202,6 +204,9 @@ func (l *Lab) datapathStatus() *Status {
 	st := StaticStatus(l.state, l.topo, l.plan)
 	if l.dp != nil {
 		l.dp.fillStatus(st)
+		// A deleted NACL's tables stay allocated (reconcile.go) but are
+		// no longer the topology's.
+		st.NACLs = slices.DeleteFunc(st.NACLs, func(n NACLStatus) bool { return l.topo.NetworkACL(n.ID) == nil })
 	}
 	st.Daemon = daemonStatus()
 	return st

@@ -91,6 +91,10 @@ type SG struct {
 	// retired: the idle generation was live since the last wait for the
 	// programs in flight, so some may still be reading it.
 	retired bool
+	// grace, when set, answers once a grace period that started after the
+	// last flip has passed: the wait runs while the caller goes on (a
+	// synchronize_rcu takes ~10 ms), so the next update seldom waits.
+	grace chan error
 	// inject, when set (tests), runs before each map write of Update; an
 	// error it returns fails that write.
 	inject func() error
@@ -272,7 +276,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 
 	ng := s.gen ^ 1
 	if s.retired {
-		if err := s.rcu.wait(); err != nil {
+		if err := s.waitGrace(); err != nil {
 			return fmt.Errorf("sg: %w", err)
 		}
 		s.retired = false
@@ -379,6 +383,9 @@ func (s *SG) Update(t *vpc.Topology) error {
 		return fmt.Errorf("swap sg tables: %w", err)
 	}
 	s.gen, s.retired = ng, true
+	g := make(chan error, 1)
+	s.grace = g
+	go func() { g <- s.rcu.wait() }()
 	s.idx, s.next = idx, next
 	maps.Copy(s.inst, inst)
 	maps.Copy(s.max, allow)
@@ -596,6 +603,19 @@ func (s *SG) ENIIndex(eni string) (uint32, error) {
 	return s.lookup(eni)
 }
 
+// waitGrace returns once no program can still be reading the idle
+// generation: when the grace period started at the last flip has passed,
+// else after one more.
+func (s *SG) waitGrace() error {
+	if g := s.grace; g != nil {
+		s.grace = nil
+		if err := <-g; err == nil {
+			return nil
+		}
+	}
+	return s.rcu.wait()
+}
+
 // Close detaches every program, then closes programs and maps.
 func (s *SG) Close() error {
 	var errs []error
@@ -604,6 +624,10 @@ func (s *SG) Close() error {
 	}
 	s.attached = nil
 	s.tc.Close()
+	if s.grace != nil {
+		<-s.grace
+		s.grace = nil
+	}
 	if s.rcu != nil {
 		errs = append(errs, s.rcu.Close())
 	}

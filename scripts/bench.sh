@@ -21,6 +21,8 @@
 #      and the Go benchmark (target < 2 s, < 500 MB)
 #  10. `vpcemu up -d` / `vpcemu down` of 100, 1,000 and 2,000 instances and
 #      the daemon's memory (vpcemu-bench updown)
+#  11. the EC2 API: request to enforcement (p50/p99 over 1,000 changes) and
+#      authorize/revoke churn against an iperf3 flow (vpcemu-bench api)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -30,7 +32,8 @@
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
 #   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown"   parts to skip
+#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown api"   parts to skip
+#   BENCH_API_CHURN=20s  part 11's churn run length (the acceptance run: 60s)
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
 set -euo pipefail
@@ -203,6 +206,12 @@ case $SKIP in *" updown "*) ;; *)
 	else
 		log "up/down benchmark failed, see $OUT/updown.log"; status=1
 	fi ;;
+esac
+# The EC2 API against a real daemon: request to enforcement and rule churn.
+case $SKIP in *" api "*) ;; *)
+	log "EC2 API: vpcemu-bench api"
+	$B api -vpcemu bin/vpcemu -churn-dur "${BENCH_API_CHURN:-20s}" -md "$MD" 2>&1 | tee "$OUT/api.txt" ||
+		{ log "EC2 API benchmark failed, see $OUT/api.txt"; status=1; } ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

@@ -778,6 +778,7 @@ func (c *checker) checkSGRule(rp fpath, r *SGRule) {
 		ok = false
 	}
 	c.checkDescription(&rp, "description", r.Description)
+	c.checkTags(rp, &r.Tags)
 	if !ok {
 		c.mark(rp)
 	}
@@ -1063,6 +1064,11 @@ func (c *checker) checkFlowLog(p fpath, fl *FlowLog) {
 	default:
 		c.errf(p.key("file_format"), "InvalidParameterValue", "%q is not a valid file format; valid: plain-text or parquet", fl.FileFormat)
 		fl.FileFormat = "plain-text"
+	}
+	switch fl.LogDestinationType {
+	case "", "s3", "cloud-watch-logs", "kinesis-data-firehose":
+	default:
+		c.errf(p.key("log_destination_type"), "InvalidParameterValue", "%q is not a destination type; valid: s3, cloud-watch-logs or kinesis-data-firehose", fl.LogDestinationType)
 	}
 	c.checkTags(p, &fl.Tags)
 }

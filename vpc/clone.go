@@ -31,6 +31,12 @@ func (t *Topology) Clone() *Topology {
 		g := &c.SecurityGroups[i]
 		g.Ingress = slices.Clone(g.Ingress)
 		g.Egress = slices.Clone(g.Egress)
+		for j := range g.Ingress {
+			g.Ingress[j].Tags = cloneTags(g.Ingress[j].Tags)
+		}
+		for j := range g.Egress {
+			g.Egress[j].Tags = cloneTags(g.Egress[j].Tags)
+		}
 		g.Tags = cloneTags(g.Tags)
 	}
 	c.NetworkACLs = slices.Clone(t.NetworkACLs)

@@ -20,6 +20,11 @@ func RulesOnlyDiff(old, new *Topology) error {
 	return nil
 }
 
+// StructuralChange names the first difference between old and new that
+// RulesOnlyDiff refuses ("" when there is none): what a running topology
+// cannot take as a rule change.
+func StructuralChange(old, new *Topology) string { return structuralDiff(old, new) }
+
 func structuralDiff(a, b *Topology) string {
 	switch {
 	case a.Name != b.Name:

@@ -108,6 +108,7 @@ type (
 		PrefixList  string `yaml:"prefix_list,omitempty"`
 		Action      string `yaml:"action,omitempty"`
 		Description string `yaml:"description,omitempty"`
+		Tags        Tags   `yaml:"tags,omitempty"`
 	}
 	fileRT struct {
 		ID     string      `yaml:"id"`
@@ -211,6 +212,10 @@ type (
 		FileFormat             string `yaml:"file_format"`
 		Hive                   bool   `yaml:"hive_compatible_partitions"`
 		PerHour                bool   `yaml:"per_hour_partition"`
+		DestType               string `yaml:"log_destination_type,omitempty"`
+		Dest                   string `yaml:"log_destination,omitempty"`
+		LogGroup               string `yaml:"log_group_name,omitempty"`
+		DeliverRole            string `yaml:"deliver_logs_permission_arn,omitempty"`
 		Tags                   Tags   `yaml:"tags,omitempty"`
 	}
 )
@@ -473,7 +478,8 @@ func (t *Topology) fileForm() fileTopology {
 	}
 	for _, fl := range t.FlowLogs {
 		f.FlowLogs = append(f.FlowLogs, fileFlowLog{fl.ID, fl.Resource, fl.TrafficType, fl.MaxAggregationInterval,
-			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition, fl.Tags})
+			fl.LogFormat, fl.FileFormat, fl.HiveCompatible, fl.PerHourPartition,
+			fl.LogDestinationType, fl.LogDestination, fl.LogGroupName, fl.DeliverLogsPermissionArn, fl.Tags})
 	}
 	f.TrafficMirror = encodeMirror(&t.TrafficMirror)
 	return f
@@ -695,7 +701,7 @@ func encodeRuleCommon(fr *fileRule, proto int, ports PortRange, typ, code int) {
 
 // encodeSGRule writes r; its id only when it is not the one Parse derives.
 func encodeSGRule(r SGRule, derived string) fileRule {
-	fr := fileRule{SourceGroup: r.SourceGroup, PrefixList: r.PrefixList, Description: r.Description}
+	fr := fileRule{SourceGroup: r.SourceGroup, PrefixList: r.PrefixList, Description: r.Description, Tags: r.Tags}
 	if r.ID != derived {
 		fr.ID = r.ID
 	}

@@ -135,6 +135,7 @@ type SGRule struct {
 	SourceGroup string // referenced SG id (the peer for ingress and egress alike)
 	PrefixList  string // prefix-list id
 	Description string
+	Tags        Tags // the rule's own tags (security-group-rule resources)
 	Pos         Pos
 }
 
@@ -255,8 +256,15 @@ type FlowLog struct {
 	FileFormat             string // "plain-text" (default) or "parquet"
 	HiveCompatible         bool
 	PerHourPartition       bool
-	Tags                   Tags
-	Pos                    Pos
+	// Where AWS would deliver the records, as the API was told: vpcemu
+	// writes them as files in the S3 layout whatever these say, and keeps
+	// them so that describe-flow-logs answers what was created.
+	LogDestinationType       string // "" (s3), s3, cloud-watch-logs or kinesis-data-firehose
+	LogDestination           string // the destination's ARN
+	LogGroupName             string // CloudWatch Logs log group
+	DeliverLogsPermissionArn string // the IAM role CloudWatch Logs delivery assumes
+	Tags                     Tags
+	Pos                      Pos
 }
 
 // Limits are the AWS quotas enforced at validation, liftable with `limits:`,

@@ -70,16 +70,17 @@ var (
 	vpcKeys      = []string{"id", "cidr", "secondary_cidrs", "ipv6_cidr", "mtu", "default_security_group", "default_network_acl", "main_route_table", "tags"}
 	subnetKeys   = []string{"id", "vpc", "cidr", "ipv6_cidr", "az", "public", "route_table", "network_acl", "map_public_ip_on_launch", "tags"}
 	sgKeys       = []string{"id", "vpc", "name", "description", "ingress", "egress", "tags"}
-	sgRuleKeys   = []string{"id", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description"}
+	sgRuleKeys   = []string{"id", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "source_group", "prefix_list", "description", "tags"}
 	naclKeys     = []string{"id", "vpc", "ingress", "egress", "tags"}
 	naclRuleKeys = []string{"rule", "protocol", "ports", "icmp_type", "icmp_code", "cidr", "ipv6_cidr", "action"}
 	plKeys       = []string{"id", "name", "max_entries", "cidrs", "tags"}
 	instKeys     = []string{"id", "eni", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check",
 		"network_interfaces", "os", "services", "conntrack", "tags"}
-	niKeys    = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
-	ctKeys    = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
-	hostKeys  = []string{"name", "ip", "ipv6", "os", "services"}
-	flKeys    = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition", "tags"}
+	niKeys   = []string{"id", "device_index", "subnet", "private_ip", "secondary_private_ips", "public_ip", "ipv6", "security_groups", "source_dest_check", "description", "tags"}
+	ctKeys   = []string{"tcp_established_timeout", "udp_timeout", "udp_stream_timeout", "max_entries"}
+	hostKeys = []string{"name", "ip", "ipv6", "os", "services"}
+	flKeys   = []string{"id", "resource", "traffic_type", "max_aggregation_interval", "log_format", "file_format", "hive_compatible_partitions", "per_hour_partition",
+		"log_destination_type", "log_destination", "log_group_name", "deliver_logs_permission_arn", "tags"}
 	limitKeys = []string{"security_groups_per_eni", "rules_per_security_group", "nacl_rules_per_direction", "routes_per_table",
 		"nat_connections_per_destination", "ngw_connections_per_destination", "nat_idle_timeout", "elastic_ips", "nat_gateways_per_az"}
 )
@@ -497,6 +498,7 @@ func (d *decoder) sgRule(n *yaml.Node, path string) (SGRule, bool) {
 		r.PrefixList = d.str(o, "prefix_list", true)
 	}
 	r.Description = d.str(o, "description", false)
+	r.Tags = d.tags(o)
 	return r, true
 }
 
@@ -795,6 +797,10 @@ func (d *decoder) flowLog(n *yaml.Node, path string, _ int) (FlowLog, bool) {
 	}
 	fl.HiveCompatible = d.boolean(o, "hive_compatible_partitions")
 	fl.PerHourPartition = d.boolean(o, "per_hour_partition")
+	fl.LogDestinationType = d.str(o, "log_destination_type", false)
+	fl.LogDestination = d.str(o, "log_destination", false)
+	fl.LogGroupName = d.str(o, "log_group_name", false)
+	fl.DeliverLogsPermissionArn = d.str(o, "deliver_logs_permission_arn", false)
 	fl.Tags = d.tags(o)
 	return fl, true
 }

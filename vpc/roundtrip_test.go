@@ -69,6 +69,21 @@ func edit(r *rand.Rand, t *vpc.Topology) {
 			break
 		}
 	}
+	// A security group rule's tags (TagSpecification of Authorize, or
+	// CreateTags on its sgr- id).
+	for i := range t.SecurityGroups {
+		if sg := &t.SecurityGroups[i]; len(sg.Egress) > 0 {
+			sg.Egress[0].Tags = vpc.Tags{"rule": "tagged"}
+			break
+		}
+	}
+	// CreateFlowLogs with a destination vpcemu keeps but does not use.
+	if len(t.Subnets) > 0 {
+		t.FlowLogs = append(t.FlowLogs, vpc.FlowLog{ID: "fl-api", Resource: t.Subnets[0].ID, TrafficType: "REJECT",
+			MaxAggregationInterval: 600, FileFormat: "plain-text", LogDestinationType: "cloud-watch-logs",
+			LogDestination: "arn:aws:logs:us-east-1:000000000000:log-group:vpc", LogGroupName: "vpc",
+			DeliverLogsPermissionArn: "arn:aws:iam::000000000000:role/flowlogs"})
+	}
 	// CreateInternetGateway after the implicit ones, and tags.
 	t.InternetGateways = append(t.InternetGateways, vpc.InternetGateway{ID: "igw-new", Tags: vpc.Tags{"Name": "new"}})
 	if len(t.Subnets) > 0 {

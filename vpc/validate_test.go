@@ -251,7 +251,7 @@ var validationCases = []struct {
 		"t.yaml:9:50: security_groups[0].egress[0].prefix_list: unknown prefix list \"pl-nope\"; valid: none are defined (InvalidPrefixListID.NotFound)",
 	}},
 	{"SG rule unknown key", h + "security_groups:\n  - id: sga\n    ingress:\n      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}\n", []string{
-		"t.yaml:9:25: security_groups[0].ingress[0].port: unknown field \"port\"; valid: id, protocol, ports, icmp_type, icmp_code, cidr, ipv6_cidr, source_group, prefix_list, description",
+		"t.yaml:9:25: security_groups[0].ingress[0].port: unknown field \"port\"; valid: id, protocol, ports, icmp_type, icmp_code, cidr, ipv6_cidr, source_group, prefix_list, description, tags",
 	}},
 	{"duplicate SG rule after masking", h + "security_groups:\n  - id: sga\n    ingress:\n      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/16}\n      - {protocol: 6, ports: \"22-22\", cidr: 10.0.7.7/16, description: same}\n", []string{
 		"t.yaml:10:9: security_groups[0].ingress[1]: the same rule as ingress[0] (protocol, ports and peer); valid: each rule once (InvalidPermission.Duplicate)",

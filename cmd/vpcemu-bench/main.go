@@ -9,6 +9,7 @@
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 //	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
 //	vpcemu-bench updown [-sizes 100,1000,2000] [-rounds 3] [-vpcemu bin/vpcemu] [-json F]
+//	vpcemu-bench api [-vpcemu bin/vpcemu] [-changes 1000] [-churn-rate 1000] [-churn-dur 20s] [-rounds 3] [-md BENCHMARKS.md]
 package main
 
 import (
@@ -57,6 +58,8 @@ func main() {
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "updown" {
 		err = updown(ctx, os.Args[2:])
+	} else if len(os.Args) > 1 && os.Args[1] == "api" {
+		err = apiMain(ctx, os.Args[2:])
 	} else {
 		err = run(ctx, os.Args[1:])
 	}

@@ -14,12 +14,16 @@ func newApplyCmd(g *globalOptions) *cobra.Command {
 	var file string
 	c := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "apply changed SG/NACL rules to a running topology, live",
-		Long: `Applies the security-group and network-ACL rules of FILE (and instances'
-security_groups, subnets' network_acl) to the running topology of the same
-name. NACL changes apply to the next packet; SG changes follow AWS's tracking
-rules (tracked connections survive, untracked ones are judged by the new rules).
-Anything else (addresses, instances, subnets) is refused: use down and up.`,
+		Short: "make a running topology the one in FILE, live",
+		Long: `Makes the running topology of the same name the one FILE describes, through
+the daemon's control plane (the EC2 API's changes go the same way): security
+groups and their rules, network ACLs, their rules and subnets' associations,
+instances' security_groups, flow-log subscriptions (on a topology that came up
+with one), tags and descriptions change live. NACL changes apply to the next
+packet; SG changes follow AWS's tracking rules (tracked connections survive,
+untracked ones are judged by the new rules). A change the running topology
+cannot make (addresses, instances, subnets, routing, for now) is refused with
+what differs, and nothing is changed: use down and up.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := requireRoot("apply"); err != nil {

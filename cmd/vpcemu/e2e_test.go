@@ -74,15 +74,16 @@ func labFile(t *testing.T, name string, edit func(string) string) string {
 	return p
 }
 
-// upLab brings a renamed lab up detached and registers its teardown.
-func upLab(t *testing.T, edit func(string) string) (name, file string) {
+// upLab brings a renamed lab up detached (with further up arguments) and
+// registers its teardown.
+func upLab(t *testing.T, edit func(string) string, args ...string) (name, file string) {
 	testenv.RequireRoot(t)
 	name = testenv.Name(t)
 	file = labFile(t, name, edit)
 	t.Cleanup(func() {
 		_ = lab.Down(name, true, lab.Options{})
 	})
-	out, code := vpcemu(t, "up", "-d", "-f", file)
+	out, code := vpcemu(t, append([]string{"up", "-d", "-f", file}, args...)...)
 	if code != 0 {
 		t.Fatalf("vpcemu up -d: exit %d\n%s", code, out)
 	}

@@ -45,16 +45,29 @@ func (d daemonPort) listen(spec string, changed bool, errOut io.Writer) (net.Lis
 		}
 		return ln, nil
 	}
-	host, _, err := net.SplitHostPort(spec)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: want HOST:PORT (e.g. %s) or off", d.flag, spec, d.defaultAddr())
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(errOut, "vpcemu: warning: %s listens on %s, beyond this machine: whoever reaches it %s\n", d.flag, spec, d.exposes)
+	if err := d.warnIfExposed(spec, errOut); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", d.flag, spec, err)
 	}
 	return ln, nil
+}
+
+// warnIfExposed checks an address given with the endpoint's flag and warns
+// on errOut when it reaches beyond loopback. `up -d` calls it before
+// detaching too, since the daemon's own warnings go to its log.
+func (d daemonPort) warnIfExposed(spec string, errOut io.Writer) error {
+	if spec == "off" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(spec)
+	if err != nil {
+		return fmt.Errorf("%s %q: want HOST:PORT (e.g. %s) or off", d.flag, spec, d.defaultAddr())
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintf(errOut, "vpcemu: warning: %s listens on %s, beyond this machine: whoever reaches it %s\n", d.flag, spec, d.exposes)
+	}
+	return nil
 }

@@ -60,3 +60,24 @@ func TestDaemonPortListen(t *testing.T) {
 		t.Errorf("no warning for 0.0.0.0: %q", warn.String())
 	}
 }
+
+// up says where the EC2 API is, how to reach it, and when the default port
+// was taken by another daemon.
+func TestPrintEndpointsAPI(t *testing.T) {
+	var b bytes.Buffer
+	printEndpoints(&b, "ap-northeast-2", "", "", "127.0.0.1:4566", false, false)
+	if got := b.String(); !strings.Contains(got, "EC2 API: http://127.0.0.1:4566, region ap-northeast-2\n") ||
+		!strings.Contains(got, "aws --endpoint-url http://127.0.0.1:4566 --region ap-northeast-2 ec2") || strings.Contains(got, "taken") {
+		t.Errorf("on the default port:\n%s", got)
+	}
+	b.Reset()
+	printEndpoints(&b, "us-east-1", "", "", "127.0.0.1:4567", false, true)
+	if got := b.String(); !strings.Contains(got, "http://127.0.0.1:4567 (port 4566 is taken") || !strings.Contains(got, "SigV4 signatures checked") {
+		t.Errorf("on the next port, strict:\n%s", got)
+	}
+	b.Reset()
+	printEndpoints(&b, "us-east-1", "", "", "127.0.0.1:5000", true, false)
+	if strings.Contains(b.String(), "taken") {
+		t.Errorf("--api given, yet up says the default port was taken:\n%s", b.String())
+	}
+}

@@ -22,11 +22,12 @@ var metricsPort = daemonPort{flag: "--metrics", port: DefaultMetricsPort, tried:
 
 const metricsFlagHelp = "address /metrics is served on (HOST:PORT), or off; when another topology's daemon holds the default port %d, the next free one up to %d is used (then any free one; status shows it); any address but loopback makes it reachable from other machines"
 
-// serveMetrics serves l's counters at /metrics on ln until the returned
-// function.
-func serveMetrics(l *lab.Lab, ln net.Listener, log *slog.Logger) (stop func()) {
+// serveMetrics serves l's counters (and opts' sources) at /metrics on ln
+// until the returned function.
+func serveMetrics(l *lab.Lab, ln net.Listener, opts metrics.Options, log *slog.Logger) (stop func()) {
+	opts.Version = version
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(metrics.Registry(l, metrics.Options{Version: version})))
+	mux.Handle("GET /metrics", metrics.Handler(metrics.Registry(l, opts)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

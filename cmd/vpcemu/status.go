@@ -63,6 +63,9 @@ func printStatus(out io.Writer, st *lab.Status) {
 	if st.Metrics != "" {
 		fmt.Fprintf(out, "metrics: %s\n", metricsURL(st.Metrics))
 	}
+	if st.API != "" {
+		fmt.Fprintf(out, "EC2 API: %s\n", apiURL(st.API))
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
 	for _, s := range st.Subnets {
