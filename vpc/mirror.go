@@ -293,9 +293,10 @@ func (c *checker) checkMirror() {
 		c.checkIDRef(p, "filter", s.Filter, "a traffic mirror filter id")
 		ok := s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
 		ok = c.mirrorInt(p, "session_number", &s.Number, true, mirrorSessionNumberSpec, 0) && ok
-		// The export always writes the VNI; a file that gives none gets
-		// one derived (validateMirror).
-		ok = c.mirrorInt(p, "vni", &s.VNI, true, mirrorVNISpec, -1) && ok
+		// The export always writes the VNI; a file that gives none, or an
+		// edit that leaves it -1 (the API's session without one), gets one
+		// derived (validateMirror).
+		ok = c.mirrorInt(p, "vni", &s.VNI, s.VNI != -1, mirrorVNISpec, -1) && ok
 		ok = c.mirrorInt(p, "packet_length", &s.PacketLength, s.PacketLength != 0, mirrorPacketLengthSpec, 0) && ok
 		c.checkTags(p, &s.Tags)
 		if !ok {
