@@ -356,6 +356,11 @@ func TestTrafficMirrorCLI(t *testing.T) {
 	run("create-traffic-mirror-filter-rule", "--traffic-mirror-filter-id", filter, "--traffic-direction", "ingress", "--rule-number", "10",
 		"--rule-action", "accept", "--protocol", "17", "--destination-port-range", "FromPort=53,ToPort=53",
 		"--source-cidr-block", "0.0.0.0/0", "--destination-cidr-block", "0.0.0.0/0")
+	// One bound of a port range: the other is the range's end; a rule's tags.
+	run("create-traffic-mirror-filter-rule", "--traffic-mirror-filter-id", filter, "--traffic-direction", "egress", "--rule-number", "10",
+		"--rule-action", "accept", "--protocol", "6", "--source-port-range", "FromPort=1024",
+		"--source-cidr-block", "0.0.0.0/0", "--destination-cidr-block", "0.0.0.0/0",
+		"--tag-specifications", "ResourceType=traffic-mirror-filter-rule,Tags=[{Key=k,Value=v}]")
 	session := jsonField(t, run("create-traffic-mirror-session", "--network-interface-id", src, "--traffic-mirror-target-id", target,
 		"--traffic-mirror-filter-id", filter, "--session-number", "1", "--virtual-network-id", "77", "--packet-length", "64"), "TrafficMirrorSession", "TrafficMirrorSessionId")
 	run("modify-traffic-mirror-session", "--traffic-mirror-session-id", session, "--remove-fields", "packet-length")
@@ -364,7 +369,8 @@ func TestTrafficMirrorCLI(t *testing.T) {
 		t.Errorf("described session:\n%s", out)
 	}
 	out = run("describe-traffic-mirror-filters", "--filters", "Name=traffic-mirror-filter-id,Values="+filter)
-	if !strings.Contains(out, `"FromPort": 53`) || !strings.Contains(out, `"Protocol": 17`) {
+	if !strings.Contains(out, `"FromPort": 53`) || !strings.Contains(out, `"Protocol": 17`) ||
+		!regexp.MustCompile(`"FromPort": 1024,\s+"ToPort": 65535`).MatchString(out) || !strings.Contains(out, `"Key": "k"`) {
 		t.Errorf("described filter:\n%s", out)
 	}
 	ses := f.committed(t).TrafficMirror.Sessions
