@@ -122,6 +122,8 @@ func TestShapesMatchModel(t *testing.T) {
 		"ManagedPrefixList": ManagedPrefixList{}, "PrefixListEntry": PrefixListEntry{}, "FlowLog": FlowLog{},
 		"TagDescription": TagDescription{}, "VpcPeeringConnection": VpcPeeringConnection{},
 		"EgressOnlyInternetGateway": EgressOnlyInternetGateway{}, "VpcEndpoint": VpcEndpoint{},
+		"TrafficMirrorTarget": TrafficMirrorTarget{}, "TrafficMirrorFilter": TrafficMirrorFilter{},
+		"TrafficMirrorSession": TrafficMirrorSession{},
 	}
 	seen := map[string]bool{}
 	for shape, v := range roots {

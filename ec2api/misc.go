@@ -281,11 +281,11 @@ func taggables(t *vpc.Topology) []taggable {
 	for i := range t.Endpoints {
 		add(t.Endpoints[i].ID, "vpc-endpoint", &t.Endpoints[i].Tags)
 	}
-	return out
+	return append(out, mirrorTaggables(t)...)
 }
 
 // prefixKinds maps id prefixes to their kind, for NotFound answers.
-var prefixKinds = []kind{kVPC, kSubnet, kSGR, kSG, kNACL, kRTB, kIGW, kNAT, kEIP, kENI, kInstance, kFlowLog, kPL}
+var prefixKinds = []kind{kVPC, kSubnet, kSGR, kSG, kNACL, kRTB, kIGW, kNAT, kEIP, kENI, kInstance, kFlowLog, kPL, kTMT, kTMFR, kTMF, kTMS}
 
 func unknownResource(id string) *Error {
 	for _, k := range prefixKinds {

@@ -174,6 +174,15 @@ func (a *Aggregator) window(unix int64) (int64, *window) {
 	return ws, w
 }
 
+// SetExclude replaces the traffic never logged (Config.Exclude), for the
+// samples added from now on: a topology whose mirror sessions changed
+// excludes its new sessions' copies (FL-42).
+func (a *Aggregator) SetExclude(e *Exclusions) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.exclude = e
+}
+
 // Add accounts a sample. Samples of ENIs the flow log does not monitor, and
 // traffic AWS never logs (Config.Exclude), are ignored, so one stream of
 // samples can feed every flow log.

@@ -75,6 +75,7 @@ var liveParts = []func(*change) error{
 	(*change).naclAssociations,
 	(*change).securityGroups,
 	(*change).flowLogs,
+	(*change).trafficMirror,
 }
 
 // diff computes the steps from cur to next, or refuses the change.

@@ -2,9 +2,12 @@ package loader
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/vpc"
@@ -15,17 +18,34 @@ import (
 // outer Ethernet header is not part of the MTU).
 const mirrorOverhead = 36
 
-// SetMirror writes t's Traffic Mirroring sessions (laid out as p) into the
-// SG programs' maps: each source ENI's sessions in ascending session
-// number with their filters' rules in rule-number order, and each
-// session's encapsulation (bpf/mirror.h). The programs were loaded with
-// mirroring compiled in when t has sessions.
+// ErrMirrorCompiledOut is what SetMirror returns for sessions when the
+// programs were loaded without mirroring (errors.Is).
+var ErrMirrorCompiledOut = errors.New("traffic mirroring is compiled out of this datapath")
+
+// Mirroring tells whether the programs were loaded with mirroring compiled
+// in: SetMirror can then add sessions to a running topology.
+func (s *SG) Mirroring() bool { return s.mirror }
+
+// SetMirror makes t's Traffic Mirroring sessions (laid out as p) the ones
+// the SG programs apply, replacing those of the last call: each source
+// ENI's sessions in ascending session number with their filters' rules in
+// rule-number order, and each session's encapsulation (bpf/mirror.h). A
+// session keeps its mirror_out entry while it exists and a new one never
+// takes an entry freed by this call, so a packet in flight that read the
+// old sessions of its ENI still finds their encapsulation; each ENI's
+// sessions change in one map update, which the next packet sees. Sources
+// with no session left, and copies' (source, target) pairs no session has
+// any more, are removed last. Sessions need the programs loaded with
+// mirroring compiled in (Mirroring).
 func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tm := &t.TrafficMirror
-	if len(tm.Sessions) == 0 {
-		return nil
+	if !s.mirror {
+		if len(tm.Sessions) == 0 {
+			return nil
+		}
+		return ErrMirrorCompiledOut
 	}
 	hostOf := map[string]*vpc.HostPlan{} // ENI id -> its instance's plan
 	for i, in := range t.Instances {
@@ -35,9 +55,12 @@ func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 	for _, sp := range p.Subnets {
 		routerMAC[sp.SubnetID] = sp.RouterMAC
 	}
-	ids := map[string]uint32{}
-	for i, ses := range tm.Sessions {
-		ids[ses.ID] = uint32(i)
+	slots, err := s.mirrorSlots(tm.Sessions)
+	if err != nil {
+		return err
+	}
+	pairs := map[sgMirrorPair]bool{}
+	for _, ses := range tm.Sessions {
 		src, tgtENI := hostOf[ses.Source], ""
 		if tg := t.MirrorTarget(ses.Target); tg != nil {
 			tgtENI = tg.ENI
@@ -55,13 +78,16 @@ func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 		} else {
 			copy(o.Dmac[:], routerMAC[src.SubnetID])
 		}
-		if err := s.objs.MirrorOut.Put(uint32(i), &o); err != nil {
+		if err := s.objs.MirrorOut.Put(slots[ses.ID], &o); err != nil {
 			return fmt.Errorf("mirror session %s: %w", ses.ID, err)
 		}
-		if err := s.objs.MirrorPairs.Put(sgMirrorPair{Saddr: o.Saddr, Daddr: o.Daddr}, uint8(1)); err != nil {
+		pair := sgMirrorPair{Saddr: o.Saddr, Daddr: o.Daddr}
+		pairs[pair] = true
+		if err := s.objs.MirrorPairs.Put(pair, uint8(1)); err != nil {
 			return fmt.Errorf("mirror session %s: %w", ses.ID, err)
 		}
 	}
+	sources := map[uint32]bool{}
 	for eni, hp := range hostOf {
 		sessions := t.MirrorSessionsOf(eni)
 		if len(sessions) == 0 {
@@ -85,9 +111,9 @@ func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 			if f == nil {
 				return fmt.Errorf("mirror session %s: no filter %s", ses.ID, ses.Filter)
 			}
-			v.S[i].Id = ids[ses.ID]
+			v.S[i].Id = slots[ses.ID]
 			in, out := sortedRules(f.Inbound), sortedRules(f.Outbound)
-			v.S[i].Nin, v.S[i].Nout = uint8(min(len(in), 10)), uint8(min(len(out), 10))
+			v.S[i].Nin, v.S[i].Nout = uint8(min(len(in), len(v.S[i].In))), uint8(min(len(out), len(v.S[i].Out)))
 			for j, r := range in[:v.S[i].Nin] {
 				x := &v.S[i].In[j]
 				x.Src, x.Smask, x.Dst, x.Dmask = netWords(r.SrcCIDR), maskWords(r.SrcCIDR), netWords(r.DstCIDR), maskWords(r.DstCIDR)
@@ -104,6 +130,67 @@ func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 		}
 		if err := s.objs.MirrorSrc.Put(idx, &v); err != nil {
 			return fmt.Errorf("mirror source %s: %w", eni, err)
+		}
+		sources[idx] = true
+	}
+	if err := deleteOthers(s.objs.MirrorSrc, sources); err != nil {
+		return fmt.Errorf("mirror sources: %w", err)
+	}
+	if err := deleteOthers(s.objs.MirrorPairs, pairs); err != nil {
+		return fmt.Errorf("mirror pairs: %w", err)
+	}
+	s.mirrorSlot = slots
+	return nil
+}
+
+// mirrorSlots gives each session its mirror_out entry: the one it had, or
+// the lowest that no session had or has.
+func (s *SG) mirrorSlots(sessions []vpc.MirrorSession) (map[string]uint32, error) {
+	taken := map[uint32]bool{}
+	for _, i := range s.mirrorSlot {
+		taken[i] = true
+	}
+	slots := map[string]uint32{}
+	var fresh []string
+	for _, ses := range sessions {
+		if i, ok := s.mirrorSlot[ses.ID]; ok {
+			slots[ses.ID] = i
+		} else {
+			fresh = append(fresh, ses.ID)
+		}
+	}
+	next := uint32(0)
+	for _, id := range fresh {
+		for taken[next] {
+			next++
+		}
+		if next >= s.objs.MirrorOut.MaxEntries() {
+			return nil, fmt.Errorf("mirror session %s: more than %d sessions at once", id, s.objs.MirrorOut.MaxEntries())
+		}
+		slots[id], taken[next] = next, true
+	}
+	return slots, nil
+}
+
+// deleteOthers deletes the entries of m whose keys keep does not hold.
+func deleteOthers[K comparable](m *ebpf.Map, keep map[K]bool) error {
+	var stale []K
+	var prev any // nil: the first key
+	for {
+		var k K
+		if err := m.NextKey(prev, &k); errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		} else if err != nil {
+			return err
+		}
+		if !keep[k] {
+			stale = append(stale, k)
+		}
+		prev = k
+	}
+	for _, k := range stale {
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
 		}
 	}
 	return nil

@@ -95,6 +95,10 @@ type SG struct {
 	// last flip has passed: the wait runs while the caller goes on (a
 	// synchronize_rcu takes ~10 ms), so the next update seldom waits.
 	grace chan error
+	// mirror tells whether the programs were loaded with mirroring
+	// compiled in; mirrorSlot is each session's entry in mirror_out.
+	mirror     bool
+	mirrorSlot map[string]uint32
 	// inject, when set (tests), runs before each map write of Update; an
 	// error it returns fails that write.
 	inject func() error
@@ -206,11 +210,14 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	if err := spec.Variables[sgVarSgCfg].Set(cfg); err != nil {
 		return nil, fmt.Errorf("sg: set configuration: %w", err)
 	}
-	// mirror.h's switch: its code is compiled out unless there are sessions.
-	if len(t.TrafficMirror.Sessions) > 0 {
+	// mirror.h's switch: its code is compiled out unless the topology
+	// mirrors, or declares a target or a filter that sessions added live
+	// (SetMirror) will use.
+	if tm := &t.TrafficMirror; len(tm.Sessions)+len(tm.Targets)+len(tm.Filters) > 0 {
 		if err := spec.Variables[sgVarMirrorEnabled].Set(uint32(1)); err != nil {
 			return nil, fmt.Errorf("sg: set mirror_enabled: %w", err)
 		}
+		s.mirror = true
 	}
 	fopts, err := flowOptions(spec, flows)
 	if err != nil {

@@ -172,6 +172,7 @@ func (c *checker) run() {
 	for i := range t.SecurityGroups {
 		setRuleIDs(&t.SecurityGroups[i])
 	}
+	setMirrorRuleIDs(&t.TrafficMirror)
 	c.validate()
 }
 

@@ -1,6 +1,8 @@
 package vpc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -43,6 +45,10 @@ type MirrorFilter struct {
 
 // MirrorRule is one numbered filter rule.
 type MirrorRule struct {
+	// ID is the rule's tmfr-… id: the file's id:, else derived from the
+	// filter, the direction and the rule number (MirrorRuleID), so a file
+	// and its export agree.
+	ID       string
 	Number   int  // 1-32766, lowest first (TM-4)
 	Accept   bool // accept = mirror, reject = do not
 	Protocol int  // IANA number; ProtoAll when the rule names none
@@ -90,7 +96,7 @@ var (
 	mirrorKeys        = []string{"targets", "filters", "sessions"}
 	mirrorTargetKeys  = []string{"id", "network_interface", "description", "tags"}
 	mirrorFilterKeys  = []string{"id", "inbound", "outbound", "network_services", "description", "tags"}
-	mirrorRuleKeys    = []string{"rule", "action", "protocol", "source_ports", "destination_ports", "source_cidr", "destination_cidr", "description"}
+	mirrorRuleKeys    = []string{"id", "rule", "action", "protocol", "source_ports", "destination_ports", "source_cidr", "destination_cidr", "description"}
 	mirrorSessionKeys = []string{"id", "source", "target", "filter", "session_number", "vni", "packet_length", "description", "tags"}
 
 	mirrorRuleNumberSpec    = intSpec{1, MirrorMaxRuleNumber, "InvalidParameterValue", fmt.Sprintf("a rule number from 1 to %d", MirrorMaxRuleNumber)}
@@ -150,6 +156,7 @@ func (d *decoder) mirrorRule(n *yaml.Node, path string, _ int) (MirrorRule, bool
 		return MirrorRule{}, false
 	}
 	r := MirrorRule{Pos: pos(o.node), Protocol: ProtoAll, SrcPorts: AllPorts, DstPorts: AllPorts}
+	r.ID = d.str(o, "id", false)
 	if _, _, present := d.scalar(o, "rule", true); present {
 		r.Number, _ = d.integer(o, "rule", 0, mirrorRuleNumberSpec)
 	}
@@ -286,9 +293,10 @@ func (c *checker) checkMirror() {
 		c.checkIDRef(p, "filter", s.Filter, "a traffic mirror filter id")
 		ok := s.ID != "" && s.Source != "" && s.Target != "" && s.Filter != ""
 		ok = c.mirrorInt(p, "session_number", &s.Number, true, mirrorSessionNumberSpec, 0) && ok
-		// The export always writes the VNI; a file that gives none gets
-		// one derived (validateMirror).
-		ok = c.mirrorInt(p, "vni", &s.VNI, true, mirrorVNISpec, -1) && ok
+		// The export always writes the VNI; a file that gives none, or an
+		// edit that leaves it -1 (the API's session without one), gets one
+		// derived (validateMirror).
+		ok = c.mirrorInt(p, "vni", &s.VNI, s.VNI != -1, mirrorVNISpec, -1) && ok
 		ok = c.mirrorInt(p, "packet_length", &s.PacketLength, s.PacketLength != 0, mirrorPacketLengthSpec, 0) && ok
 		c.checkTags(p, &s.Tags)
 		if !ok {
@@ -317,6 +325,7 @@ func (c *checker) checkMirrorRule(rp fpath, r *MirrorRule) {
 	if c.isBad(rp) {
 		return
 	}
+	c.checkIDRef(rp, "id", r.ID, "a rule id such as tmfr-0123456789abcdef0, or none for a derived one")
 	ok := c.mirrorInt(rp, "rule", &r.Number, true, mirrorRuleNumberSpec, 0)
 	ok = !c.failed(&rp, "action") && ok
 	if c.given(&rp, "protocol", r.Protocol != ProtoAll) {
@@ -403,6 +412,7 @@ func (c *checker) validateMirror() {
 		tg.ENI, targetVPC[tg.ID] = resolveENI(p.key("network_interface"), tg.ENI)
 	}
 	filters := map[string]bool{}
+	ruleIDs := map[string]fpath{}
 	for i := range tm.Filters {
 		f := &tm.Filters[i]
 		p := mp.index("filters", i)
@@ -431,6 +441,11 @@ func (c *checker) validateMirror() {
 					c.dupAt(rp.key("rule"), "TrafficMirrorFilterRuleAlreadyExists", fmt.Sprintf("%s rule number %d", dir.key, r.Number), p.index(dir.key, first))
 				}
 				seen[r.Number] = j
+				if first, dup := ruleIDs[r.ID]; dup && r.ID != "" {
+					c.dupAt(rp.key("id"), "", fmt.Sprintf("rule id %q", r.ID), first.key("id"))
+				} else {
+					ruleIDs[r.ID] = rp
+				}
 			}
 		}
 	}
@@ -495,6 +510,36 @@ func (c *checker) validateMirror() {
 			vnis[s.VNI] = true
 		}
 	}
+}
+
+// setMirrorRuleIDs gives every filter rule without an id its derived one.
+func setMirrorRuleIDs(tm *TrafficMirror) {
+	for i := range tm.Filters {
+		f := &tm.Filters[i]
+		for j := range f.Inbound {
+			if f.Inbound[j].ID == "" {
+				f.Inbound[j].ID = MirrorRuleID(f.ID, false, f.Inbound[j].Number)
+			}
+		}
+		for j := range f.Outbound {
+			if f.Outbound[j].ID == "" {
+				f.Outbound[j].ID = MirrorRuleID(f.ID, true, f.Outbound[j].Number)
+			}
+		}
+	}
+}
+
+// MirrorRuleID is the id of a filter's inbound (outbound false) or
+// outbound rule with number n when the file gives none: derived from the
+// filter, the direction and the number (unique per direction, TM-4), so a
+// file and its export agree.
+func MirrorRuleID(filter string, outbound bool, n int) string {
+	dir := "inbound"
+	if outbound {
+		dir = "outbound"
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", filter, dir, n)))
+	return "tmfr-" + hex.EncodeToString(sum[:])[:17]
 }
 
 // derivedVNI is a VNI for a session that names none: a hash of its id,

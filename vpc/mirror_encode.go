@@ -23,6 +23,7 @@ type (
 		Tags            Tags             `yaml:"tags,omitempty"`
 	}
 	fileMirrorRule struct {
+		ID          string `yaml:"id,omitempty"`
 		Rule        int    `yaml:"rule"`
 		Action      string `yaml:"action"`
 		Protocol    string `yaml:"protocol,omitempty"`
@@ -54,10 +55,13 @@ func encodeMirror(tm *TrafficMirror) *fileMirror {
 	for _, t := range tm.Targets {
 		f.Targets = append(f.Targets, fileMirrorTarget{t.ID, t.ENI, t.Description, t.Tags})
 	}
-	rules := func(rs []MirrorRule) []fileMirrorRule {
+	rules := func(filter string, outbound bool, rs []MirrorRule) []fileMirrorRule {
 		var out []fileMirrorRule
 		for _, r := range rs {
 			fr := fileMirrorRule{Rule: r.Number, Action: "reject", SrcCIDR: r.SrcCIDR.String(), DstCIDR: r.DstCIDR.String(), Description: r.Description}
+			if r.ID != MirrorRuleID(filter, outbound, r.Number) {
+				fr.ID = r.ID
+			}
 			if r.Accept {
 				fr.Action = "accept"
 			}
@@ -75,7 +79,7 @@ func encodeMirror(tm *TrafficMirror) *fileMirror {
 		return out
 	}
 	for _, x := range tm.Filters {
-		f.Filters = append(f.Filters, fileMirrorFilter{x.ID, rules(x.Inbound), rules(x.Outbound), x.NetworkServices, x.Description, x.Tags})
+		f.Filters = append(f.Filters, fileMirrorFilter{x.ID, rules(x.ID, false, x.Inbound), rules(x.ID, true, x.Outbound), x.NetworkServices, x.Description, x.Tags})
 	}
 	for _, s := range tm.Sessions {
 		f.Sessions = append(f.Sessions, fileMirrorSession{s.ID, s.Source, s.Target, s.Filter, s.Number, s.VNI, s.PacketLength, s.Description, s.Tags})
