@@ -12,8 +12,8 @@ import (
 
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/netns"
-	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
-	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 

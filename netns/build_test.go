@@ -19,8 +19,8 @@ import (
 	vnetns "github.com/vishvananda/netns"
 
 	"github.com/vpcemu/vpcemu/netns"
-	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/rules"
+	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 

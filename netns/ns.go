@@ -158,10 +158,10 @@ type nsSpec struct {
 // nsState holds what Build keeps open for one namespace while it builds.
 type nsState struct {
 	name string
-	h    *netlink.Handle   // bound to the namespace: no thread switching needed
-	raw  *nl.SocketHandle  // for requests the library cannot make (veths with both indexes)
-	fd   int               // for IFLA_NET_NS_FD when a veth peer goes here
-	sock int               // a UDP socket here, for interface ioctls
+	h    *netlink.Handle  // bound to the namespace: no thread switching needed
+	raw  *nl.SocketHandle // for requests the library cannot make (veths with both indexes)
+	fd   int              // for IFLA_NET_NS_FD when a veth peer goes here
+	sock int              // a UDP socket here, for interface ioctls
 }
 
 func (s *nsState) close() {

@@ -671,4 +671,3 @@ func notFound(err error) bool {
 }
 
 func linkRef(idx int) netlink.Link { return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx}} }
-
