@@ -45,9 +45,10 @@ type Plan struct {
 
 // PortIfindexBase is the interface index of the first routing port; port n
 // (Plan order: subnet uplinks, link ends, internet host ports) is
-// PortIfindexBase+n. Kernels number the links they create themselves from
-// 1 up, far below.
-const PortIfindexBase = 1000
+// PortIfindexBase+n. Router and internet namespaces hold no other links but
+// loopback (1) and the fallback tunnels some kernels add to every new
+// namespace (sit0, ip6tnl0, ...: a handful, numbered from 2).
+const PortIfindexBase = 100
 
 // RouterPlan is one VPC's router namespace.
 type RouterPlan struct {
