@@ -77,8 +77,28 @@ func (n *Net) create(specs []nsSpec, done func()) error {
 	return err
 }
 
-// remove deletes namespace name (its veths go with it, and their peers).
+// remove deletes namespace name with its veths and their peers. The
+// kernel frees a namespace asynchronously, so the veths are deleted first:
+// when remove returns their peers' names are free again (a step that adds
+// the object back must find them so).
 func (n *Net) remove(name string) error {
+	if st, err := n.at(name); err == nil {
+		links, err := st.h.LinkList()
+		if err == nil {
+			for _, l := range links {
+				if l.Type() == "veth" {
+					if err := st.h.LinkDel(l); err != nil && !notFound(err) {
+						return step(name, "delete "+l.Attrs().Name, err)
+					}
+				}
+			}
+		}
+	}
+	return n.removeNow(name)
+}
+
+// removeNow unmounts namespace name, leaving its links to the kernel.
+func (n *Net) removeNow(name string) error {
 	n.mu.Lock()
 	if st := n.ns[name]; st != nil {
 		st.close()
