@@ -204,7 +204,7 @@ func (b *builder) links() error {
 			err = n.wireENI(e, *p.Subnet(e.SubnetID), p.MTU)
 		default:
 			g := p.NATGateways[i-len(p.Hosts)-len(p.ENIs)]
-			err = n.wireENI(g.ENI, *p.Subnet(g.ENI.SubnetID), p.MTU)
+			err = n.wireNAT(g, *p.Subnet(g.ENI.SubnetID), p.MTU)
 		}
 		if err == nil {
 			tick()

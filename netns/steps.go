@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -306,10 +308,46 @@ func (n *Net) AddNATGateway(g vpc.NATPlan, s vpc.SubnetPlan, mtu int) error {
 	if err := n.create([]nsSpec{natSpec(g)}, nil); err != nil {
 		return err
 	}
-	if err := n.wireENI(g.ENI, s, mtu); err != nil {
+	if err := n.wireNAT(g, s, mtu); err != nil {
 		return errors.Join(err, n.RemoveNATGateway(g, s))
 	}
 	return n.done()
+}
+
+// NATResetMark is the mark the NAT gateway's program puts on a packet
+// its idle timeout ended (NGW-11): the namespace's stack answers it with a
+// TCP reset from the packet's destination (the one nftables rule of the
+// namespace; nftables never runs in the host's namespace).
+const NATResetMark = 0x4e475231
+
+const natResetRules = `table ip ngw {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		meta mark 0x4e475231 reject with tcp reset
+	}
+}
+`
+
+func (n *Net) wireNAT(g vpc.NATPlan, s vpc.SubnetPlan, mtu int) error {
+	if err := n.wireENI(g.ENI, s, mtu); err != nil {
+		return err
+	}
+	st, err := n.at(g.NS)
+	if err != nil {
+		return err
+	}
+	// The router's MAC, so that the first packet leaves without ARP.
+	if idx, err := linkIndex(st.h, g.ENI.IfName); err == nil {
+		if err := setNeigh(st.h, idx, s.Gateway.Addr(), s.RouterMAC); err != nil {
+			return step(g.NS, "neighbour of the router", err)
+		}
+	}
+	cmd := exec.Command("ip", "netns", "exec", g.NS, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(natResetRules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return step(g.NS, "nftables reset rule", fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out))))
+	}
+	return nil
 }
 
 // RemoveNATGateway deletes a NAT gateway's namespace and the router's
