@@ -26,6 +26,8 @@ const (
 	SGDropAllowance     = uint8(sgSgDropSG_DROP_ALLOWANCE)      // CONNTRACK_ALLOWANCE_EXCEEDED
 	SGDropUnknownENI    = uint8(sgSgDropSG_DROP_UNKNOWN_ENI)    // frame from/to a MAC that is no ENI of the topology
 	SGDropMalformed     = uint8(sgSgDropSG_DROP_MALFORMED)      // truncated or invalid IP header
+	// SGDropSourceDestCheck: ENI-5, before the SG (not an SG's drop).
+	SGDropSourceDestCheck = uint8(sgSgDropSG_DROP_SOURCE_DEST_CHECK)
 )
 
 // SGDropCodeName returns the explanation code of an SG drop reason (RA-7).
@@ -41,6 +43,8 @@ func SGDropCodeName(code uint8) string {
 		return "UNKNOWN_ENI"
 	case SGDropMalformed:
 		return "MALFORMED"
+	case SGDropSourceDestCheck:
+		return "ENI_SOURCE_DEST_CHECK_RESTRICTION"
 	}
 	return fmt.Sprintf("UNKNOWN_%d", code)
 }
