@@ -303,6 +303,9 @@ static __always_inline void free_port(const struct ngw_dest_key *dk, __u16 port)
 		return;
 	__u32 i = port - NGW_FIRST_PORT;
 	__u32 w = i / 64;
+	/* clang knows w < NGW_WORDS from port's range and drops the check, but
+	 * the verifier cannot see it through the 32-bit subtraction */
+	asm volatile("" : "+r"(w));
 	if (w >= NGW_WORDS)
 		return;
 	__sync_fetch_and_and(&d->bits[w], ~(1ULL << (i % 64)));
