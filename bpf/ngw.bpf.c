@@ -622,8 +622,14 @@ int ngw_ingress(struct __sk_buff *skb)
 		/* IPv6 link control is the namespace's own; nothing else passes */
 		if (p.proto == IPPROTO_ICMPV6_ && p.icmp_type >= 133 && p.icmp_type <= 137)
 			return TC_ACT_OK;
-		return drop(skb, &p, NGW_DROP_PROTOCOL, EV_DIR_OUTBOUND);
 	}
+	/* A frame the subnet's bridge floods or multicasts (its neighbours'
+	 * MLD reports) is not addressed to the NAT gateway: no judgement, no
+	 * event (a VPC carries no multicast). */
+	if (skb->pkt_type != 0 /* PACKET_HOST */)
+		return TC_ACT_SHOT;
+	if (p.family != 4)
+		return drop(skb, &p, NGW_DROP_PROTOCOL, EV_DIR_OUTBOUND);
 	int to_me = p.daddr[0] == ngw_cfg.addr;
 	if (to_me) {
 		stat(NGW_ST_PACKETS_IN_FROM_DESTINATION, 1);
