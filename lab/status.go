@@ -31,7 +31,7 @@ type Status struct {
 	// gateways with their connection counts when live).
 	RouteTables []RouteTableStatus `json:"route_tables,omitempty"`
 	Gateways    []GatewayStatus    `json:"gateways,omitempty"`
-	FlowLogs  []FlowLogStatus  `json:"flow_logs,omitempty"`
+	FlowLogs    []FlowLogStatus    `json:"flow_logs,omitempty"`
 	// DropEventsLost counts drop events the datapath could not queue (their
 	// drops are missing from drops.jsonl).
 	DropEventsLost uint64 `json:"drop_events_lost"`

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +41,8 @@ func TestStatusShowsRouting(t *testing.T) {
 	for _, r := range q.Routes {
 		routes = append(routes, r.Destination+">"+r.Target+":"+r.State)
 	}
-	want := "10.0.0.0/16>local:active 0.0.0.0/0>nat-1:active 203.0.113.0/24>nat-2:blackhole"
+	slices.Sort(routes)
+	want := "0.0.0.0/0>nat-1:active 10.0.0.0/16>local:active 203.0.113.0/24>nat-2:blackhole"
 	if got := strings.Join(routes, " "); got != want || strings.Join(q.Subnets, ",") != "Q" {
 		t.Errorf("rtb-q routes %s subnets %v; want %s, Q", got, q.Subnets, want)
 	}
