@@ -270,3 +270,113 @@ func TestRoutingT2(t *testing.T) {
 		}
 	}
 }
+
+// t2Appliance adds TV-54's appliance F in M (sgF: in all from the VPC, out
+// all) with Q's and P's traffic to each other routed through it; check is
+// its source_dest_check.
+func t2Appliance(check bool) []string {
+	return []string{
+		"  - {id: B, eni: eni-b,", fmt.Sprintf("  - {id: F, eni: eni-f, subnet: M, private_ip: 10.0.3.50, security_groups: [sgF], source_dest_check: %v}\n", check) +
+			"  - {id: B, eni: eni-b,",
+		"  - id: sgB\n", "  - id: sgF\n    vpc: vpc-1\n    ingress: [{protocol: all, cidr: 10.0.0.0/16}]\n    egress: [{protocol: all, cidr: 0.0.0.0/0}]\n  - id: sgB\n",
+		"      - {destination: 0.0.0.0/0, target: igw-1}", "      - {destination: 0.0.0.0/0, target: igw-1}\n      - {destination: 10.0.2.0/24, target: eni-f}",
+		"      - {destination: 0.0.0.0/0, target: nat-1}", "      - {destination: 0.0.0.0/0, target: nat-1}\n      - {destination: 10.0.1.0/24, target: eni-f}",
+		"  - {<<: *flow, id: fl-b, resource: eni-b}", "  - {<<: *flow, id: fl-b, resource: eni-b}\n  - {<<: *flow, id: fl-f, resource: eni-f}",
+	}
+}
+
+// T2 with pcx-12 routed both ways (TV-51 b), the appliance forwarding
+// (TV-54 b) and a blackhole route to S (TV-50 b).
+func TestRoutingT2PeeredAppliance(t *testing.T) {
+	testenv.RequireRoot(t)
+	edits := append(t2Appliance(false),
+		"      - {destination: 10.0.2.0/24, target: eni-f}", "      - {destination: 10.0.2.0/24, target: eni-f}\n      - {destination: 10.1.0.0/16, target: pcx-12}",
+		"  - id: rtb-r                    # local only\n    vpc: vpc-2\n", "  - id: rtb-r\n    vpc: vpc-2\n    routes:\n      - {destination: 10.0.0.0/16, target: pcx-12}\n",
+		"      - {destination: 10.0.1.0/24, target: eni-f}", "      - {destination: 10.0.1.0/24, target: eni-f}\n      - {destination: 203.0.113.80/32, target: nat-2, state: blackhole}",
+	)
+	// W listens on 7000 for VPC clients too (443 is its https service).
+	edits = append(edits, "      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n", "      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n      - {protocol: tcp, ports: 7000, cidr: 10.0.0.0/8}\n")
+	topo := rtTopology(t, edits...)
+	l := flUp(t, topo, Options{})
+	seen := map[string]bool{}
+	flRecords(t, l, seen)
+	a, w, b := flNS(t, l, "A"), flNS(t, l, "W"), flNS(t, l, "B")
+
+	// TV-51 (b): W and B reach each other over the peering.
+	if err := tcpTry(w, 40000, netip.MustParseAddrPort("10.1.1.30:22"), 3*time.Second); err != nil {
+		t.Errorf("TV-51 (b): W -> B:22: %v", err)
+	}
+	peers := rtListen(t, w, 7000)
+	if err := tcpTry(b, 40000, netip.MustParseAddrPort("10.0.1.10:7000"), 3*time.Second); err != nil {
+		t.Errorf("peering, the other way: B -> W:7000: %v", err)
+	} else if p := <-peers; p != netip.MustParseAddrPort("10.1.1.30:40000") {
+		t.Errorf("W sees B as %s", p)
+	}
+	rtCompare(t, "TV-51 (b)", flRecords(t, l, seen), rules.PredictFlowLog(topo,
+		append(rtExchange("10.0.1.10", 40000, "10.1.1.30", 22, "10.0.1.10:40000"),
+			rtExchange("10.1.1.30", 40000, "10.0.1.10", 7000, "10.1.1.30:40000")...)), "eni-w", "eni-b")
+
+	// TV-54 (b): A reaches W through F (source/destination check off).
+	if err := tcpTry(a, 40001, netip.MustParseAddrPort("10.0.1.10:7000"), 3*time.Second); err != nil {
+		t.Errorf("TV-54 (b): A -> W:7000 through F: %v", err)
+	} else if p := <-peers; p != netip.MustParseAddrPort("10.0.2.20:40001") {
+		t.Errorf("TV-54 (b): W sees A as %s", p)
+	}
+	rtCompare(t, "TV-54 (b)", flRecords(t, l, seen), rules.PredictFlowLog(topo,
+		rtExchange("10.0.2.20", 40001, "10.0.1.10", 7000, "10.0.2.20:40001")), "eni-a", "eni-f", "eni-w")
+
+	// TV-50 (b): the blackhole route to S wins over 0.0.0.0/0 (no
+	// fallback); X is still reached through nat-1.
+	if err := rtRefused(tcpTry(a, 40002, netip.MustParseAddrPort("203.0.113.80:443"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-50 (b): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-50 (b)", rtTCP("10.0.2.20", 40002, "203.0.113.80", 443, rules.TCPSyn))
+	// X is routed through nat-1, but its echo reply comes back through F
+	// (rtb-p sends Q's block to eni-f), whose sgF admits only the VPC: the
+	// reply is dropped there, as the evaluator says for the same exchange.
+	if err := testenv.Ping(a, netip.MustParseAddr("198.51.100.10")); err == nil {
+		t.Errorf("A pings X: answered, want the reply dropped at eni-f")
+	}
+	m := rules.NewPathModel(topo)
+	req := m.Send(0, rules.OpeningPacket(1, netip.MustParseAddr("10.0.2.20"), 7, netip.MustParseAddr("198.51.100.10"), 0))
+	if !req.Delivered {
+		t.Fatalf("evaluator: echo request to X %s", req.Fate())
+	}
+	out := req.Final()
+	rep := m.Send(time.Millisecond, rules.Packet{Src: out.Dst, Dst: out.Src, Protocol: 1, ICMPType: 0, ICMPID: out.ICMPID, Length: 84})
+	want := rep.Fate()
+	d := waitDrop(t, l.Paths().Drops(), func(d *Drop) bool { return d.Src == "198.51.100.10" && d.Protocol == 1 })
+	if d.DropPoint() != want {
+		t.Errorf("echo reply from X dropped at %s, the evaluator says %s", d.DropPoint(), want)
+	}
+}
+
+// T2 with pcx-12 routed from vpc-1 only (TV-51 a: the reply has no route
+// back) and the appliance with its source/destination check on (TV-54 a).
+func TestRoutingT2OneWayPeeringCheckedAppliance(t *testing.T) {
+	testenv.RequireRoot(t)
+	edits := append(t2Appliance(true),
+		"      - {destination: 10.0.2.0/24, target: eni-f}", "      - {destination: 10.0.2.0/24, target: eni-f}\n      - {destination: 10.1.0.0/16, target: pcx-12}")
+	topo := rtTopology(t, edits...)
+	l := flUp(t, topo, Options{})
+	seen := map[string]bool{}
+	flRecords(t, l, seen)
+	a, w := flNS(t, l, "A"), flNS(t, l, "W")
+
+	// TV-51 (a): the SYN reaches B, its SYN-ACK has no route in rtb-r.
+	if err := rtRefused(tcpTry(w, 40000, netip.MustParseAddrPort("10.1.1.30:22"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-51 (a): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-51 (a)", rtTCP("10.1.1.30", 22, "10.0.1.10", 40000, rules.TCPSyn|rules.TCPAck))
+	const syn, synack = 0x02, 0x12
+	rtCompare(t, "TV-51 (a)", flRecords(t, l, seen), rules.PredictFlowLog(topo, []rules.PathPacket{
+		flTCP(0, "10.0.1.10:40000", "10.1.1.30:22", syn), flTCP(1, "10.1.1.30:22", "10.0.1.10:40000", synack)}), "eni-w", "eni-b")
+
+	// TV-54 (a): F's check drops what is not its own, logged nowhere.
+	if err := rtRefused(tcpTry(a, 40001, netip.MustParseAddrPort("10.0.1.10:443"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-54 (a): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-54 (a)", rtTCP("10.0.2.20", 40001, "10.0.1.10", 443, rules.TCPSyn))
+	rtCompare(t, "TV-54 (a)", flRecords(t, l, seen), rules.PredictFlowLog(topo, []rules.PathPacket{
+		flTCP(0, "10.0.2.20:40001", "10.0.1.10:443", syn)}), "eni-a", "eni-f", "eni-w")
+}
