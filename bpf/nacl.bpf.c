@@ -777,6 +777,9 @@ static __always_inline int route(void *ctx, struct pkt *p, __u32 in_if, struct r
 			return rt_drop(p, RT_DROP_INTERNET, in_if, 0, 0, segs, bytes);
 		case RT_PORT_INET_IGW:
 		case RT_PORT_INET_EIGW:
+			/* a VPC the internet has no route to (no gateway) */
+			if (rc == BPF_FIB_LKUP_RET_UNREACHABLE)
+				return rt_drop(p, RT_DROP_INTERNET, in_if, 0, 0, segs, bytes);
 			return RT_V_PASS; /* an address of no host: the internet's kernel answers */
 		}
 		return rt_drop(p, RT_DROP_NO_ENI, in_if, 0, 0, segs, bytes);

@@ -490,7 +490,14 @@ func (n *Net) wireHost(h vpc.HostPlan, mtu int) error {
 	if err := addAddr(hs.h, idx, h.Addr); err != nil {
 		return step(hs.name, fmt.Sprintf("add %s to %s", h.Addr, h.IfName), err)
 	}
-	r := &netlink.Route{LinkIndex: idx, Dst: ipnet(netip.MustParsePrefix("0.0.0.0/0")), Scope: netlink.SCOPE_LINK}
+	// The default route goes via a link-local next hop whose neighbour
+	// entry is the internet's port: a host resolves no destination, so what
+	// the internet has no route to still leaves the host and is dropped
+	// (with its event) by the internet's routing, not by a failed ARP.
+	if err := setNeigh(hs.h, idx, hostGateway, h.PeerMAC); err != nil {
+		return step(hs.name, fmt.Sprintf("neighbour %s on %s", hostGateway, h.IfName), err)
+	}
+	r := &netlink.Route{LinkIndex: idx, Dst: ipnet(netip.MustParsePrefix("0.0.0.0/0")), Gw: hostGateway.AsSlice(), Flags: int(netlink.FLAG_ONLINK)}
 	if err := hs.h.RouteAdd(r); err != nil {
 		return step(hs.name, "add default route dev "+h.IfName, err)
 	}
@@ -516,6 +523,10 @@ func (n *Net) wireHost(h vpc.HostPlan, mtu int) error {
 	}
 	return nil
 }
+
+// hostGateway is internet hosts' IPv4 next hop (link-local, answered by
+// a permanent neighbour entry).
+var hostGateway = netip.MustParseAddr("169.254.1.1")
 
 // proxyARP turns on proxy ARP on the internet side of each host link, so a
 // host's on-link default route reaches every other address the internet routes.

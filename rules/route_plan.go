@@ -24,7 +24,7 @@ func NewPlan(t *vpc.Topology) *vpc.Plan {
 // internet gateway (IPv6 to the egress-only gateway when there is no
 // internet gateway), sends what hosts address to anything else to the
 // first internet gateway (which drops it, TV-43 b), and has no route to a
-// VPC without a gateway.
+// VPC without a gateway nor to its public addresses.
 func PlanRouting(p *vpc.Plan, t *vpc.Topology) {
 	r := CompileRouting(t)
 	rp := &vpc.RoutingPlan{}
@@ -165,12 +165,16 @@ func internetTables(p *vpc.Plan, t *vpc.Topology, r *Routing) (gw, hosts vpc.Tab
 			firstIGW = l
 		}
 	}
+	var unrouted []netip.Prefix
 	for _, m := range r.Public {
 		if l := links[m.VPC][vpc.LinkIGW]; l != nil {
 			add(vpc.KernelRoute{Dst: netip.PrefixFrom(m.Public, 32), Dev: l.B.If, Via: l.A.Addr.Addr()})
+		} else {
+			// a public address of a VPC without an internet gateway: the
+			// internet has no route to it, as to the VPC's blocks
+			unrouted = append(unrouted, netip.PrefixFrom(m.Public, 32))
 		}
 	}
-	var unrouted []netip.Prefix
 	for i := range t.VPCs {
 		vp := &t.VPCs[i]
 		igw, eigw := links[vp.ID][vpc.LinkIGW], links[vp.ID][vpc.LinkEIGW]
@@ -202,13 +206,15 @@ func internetTables(p *vpc.Plan, t *vpc.Topology, r *Routing) (gw, hosts vpc.Tab
 			}
 		}
 	}
-	hosts = vpc.TablePlan{NS: p.InternetNS, Table: vpc.InternetHostsTable, Routes: append([]vpc.KernelRoute(nil), gw.Routes...)}
+	// Both tables: a host's packet, or one an instance sends out through
+	// its internet gateway, to an unrouted address is dropped (NO_ROUTE).
 	for _, c := range unrouted {
 		if !seen[c] {
 			seen[c] = true
-			hosts.Routes = append(hosts.Routes, vpc.KernelRoute{Dst: c, Type: vpc.RouteUnreachable})
+			gw.Routes = append(gw.Routes, vpc.KernelRoute{Dst: c, Type: vpc.RouteUnreachable})
 		}
 	}
+	hosts = vpc.TablePlan{NS: p.InternetNS, Table: vpc.InternetHostsTable, Routes: append([]vpc.KernelRoute(nil), gw.Routes...)}
 	if firstIGW != nil {
 		hosts.Routes = append(hosts.Routes, vpc.KernelRoute{Dst: netip.MustParsePrefix("0.0.0.0/0"), Dev: firstIGW.B.If, Via: firstIGW.A.Addr.Addr()})
 	}
