@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,7 +63,13 @@ func rtFate(topo *vpc.Topology, p rules.Packet) string {
 // dropping component sees (after the internet gateway's translation).
 func rtWaitDrop(t *testing.T, l *Lab, vector string, p rules.Packet, seen ...string) {
 	t.Helper()
-	want := rtFate(l.Topology(), p)
+	rtWaitDropAt(t, l, vector, p, rtFate(l.Topology(), p), seen...)
+}
+
+// rtWaitDropAt is rtWaitDrop with the evaluator's fate given (a packet
+// whose fate depends on the packets before it).
+func rtWaitDropAt(t *testing.T, l *Lab, vector string, p rules.Packet, want string, seen ...string) {
+	t.Helper()
 	if want == "delivered" {
 		t.Fatalf("%s: the evaluator delivers %v", vector, p)
 	}
@@ -379,4 +386,123 @@ func TestRoutingT2OneWayPeeringCheckedAppliance(t *testing.T) {
 	rtWaitDrop(t, l, "TV-54 (a)", rtTCP("10.0.2.20", 40001, "10.0.1.10", 443, rules.TCPSyn))
 	rtCompare(t, "TV-54 (a)", flRecords(t, l, seen), rules.PredictFlowLog(topo, []rules.PathPacket{
 		flTCP(0, "10.0.2.20:40001", "10.0.1.10:443", syn)}), "eni-a", "eni-f", "eni-w")
+}
+
+// rtHold accepts TCP connections on port in ns and keeps them open until
+// the test ends, discarding what they send.
+func rtHold(t *testing.T, ns string, port int) {
+	t.Helper()
+	var ln net.Listener
+	err := netns.Do(ns, func() (err error) {
+		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			go func() { _, _ = c.Read(make([]byte, 1<<16)) }()
+		}
+	}()
+}
+
+// rtDial opens a TCP connection from ns (local port lport) to dst.
+func rtDial(ns string, lport int, dst string, timeout time.Duration) (net.Conn, error) {
+	var c net.Conn
+	err := netns.Do(ns, func() (err error) {
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{Port: lport}}
+		c, err = d.Dial("tcp4", dst)
+		return err
+	})
+	return c, err
+}
+
+// T2 with the NAT gateway's limits lowered (limits:, as TV-48 and TV-49
+// allow for CI): two connections per destination, a 3 s idle timeout.
+func TestRoutingT2NATLimits(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := rtTopology(t, "region: us-east-1\n", "region: us-east-1\nlimits: {nat_connections_per_destination: 2, nat_idle_timeout: 3}\n")
+	l := flUp(t, topo, Options{})
+	a, s := flNS(t, l, "A"), flNS(t, l, "S")
+	rtHold(t, s, 7000)
+	rtHold(t, s, 7001)
+
+	// TV-49: the third concurrent connection to S:7000 is refused at the
+	// NAT gateway (NGW_PORT_ALLOCATION_ERROR); S:7001 is another
+	// destination and gets its own ports.
+	var held []net.Conn
+	for i := range 2 {
+		c, err := rtDial(a, 40000+i, "203.0.113.80:7000", 3*time.Second)
+		if err != nil {
+			t.Fatalf("TV-49: connection %d: %v", i+1, err)
+		}
+		held = append(held, c)
+	}
+	if c, err := rtDial(a, 40002, "203.0.113.80:7000", 1500*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("TV-49: a third connection to S:7000 was made")
+	}
+	m := rules.NewPathModel(topo)
+	for i := range 2 {
+		m.Send(0, rtTCP("10.0.2.20", 40000+i, "203.0.113.80", 7000, rules.TCPSyn))
+	}
+	third := rtTCP("10.0.2.20", 40002, "203.0.113.80", 7000, rules.TCPSyn)
+	p3 := m.Send(0, third)
+	rtWaitDropAt(t, l, "TV-49", third, p3.Fate())
+	c7001, err := rtDial(a, 40003, "203.0.113.80:7001", 3*time.Second)
+	if err != nil {
+		t.Fatalf("TV-49: S:7001: %v", err)
+	}
+	defer c7001.Close()
+	var nat *GatewayStatus
+	for _, g := range l.Status().Gateways {
+		if g.ID == "nat-1" {
+			nat = &g
+		}
+	}
+	if nat == nil || nat.NAT == nil || nat.NAT.ErrorPortAllocation == 0 || nat.NAT.ActiveConnectionCount != 3 {
+		t.Errorf("TV-49: nat-1 status %+v, want port allocation errors and 3 active connections", nat)
+	}
+
+	// TV-48: after the idle timeout, A's next segment is answered with a
+	// reset (NGW-11): A's write fails as reset by the peer.
+	time.Sleep(4 * time.Second)
+	c := held[0]
+	if _, err := c.Write([]byte("after idle")); err != nil {
+		t.Fatalf("TV-48: write: %v", err)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Read(make([]byte, 16)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("TV-48: after the idle timeout A reads %v, want a connection reset", err)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	for _, g := range l.Status().Gateways {
+		if g.ID == "nat-1" && (g.NAT == nil || g.NAT.IdleTimeoutCount == 0) {
+			t.Errorf("TV-48: nat-1 counters %+v, want an idle timeout", g.NAT)
+		}
+	}
+	// A new connection works.
+	if c, err := rtDial(a, 40004, "203.0.113.80:7000", 3*time.Second); err != nil {
+		t.Errorf("TV-48: a new connection after the timeout: %v", err)
+	} else {
+		c.Close()
+	}
 }
