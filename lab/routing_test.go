@@ -31,11 +31,17 @@ const rtFormat = flTestFormat + " ${pkt-srcaddr} ${pkt-dstaddr} ${traffic-path}"
 // replacements made, every ENI's flow log in rtFormat.
 func rtTopology(t *testing.T, edits ...string) *vpc.Topology {
 	t.Helper()
+	return rtParse(t, testenv.Name(t), edits...)
+}
+
+// rtParse is T2 named name with edits made (rtTopology).
+func rtParse(t *testing.T, name string, edits ...string) *vpc.Topology {
+	t.Helper()
 	b, err := os.ReadFile("../examples/routing/t2.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := strings.Replace(string(b), "name: t2", "name: "+testenv.Name(t), 1)
+	src := strings.Replace(string(b), "name: t2", "name: "+name, 1)
 	for i := 0; i+1 < len(edits); i += 2 {
 		if !strings.Contains(src, edits[i]) {
 			t.Fatalf("T2 has no %q to edit", edits[i])
@@ -504,5 +510,76 @@ func TestRoutingT2NATLimits(t *testing.T) {
 		t.Errorf("TV-48: a new connection after the timeout: %v", err)
 	} else {
 		c.Close()
+	}
+}
+
+// Routing changes live (lab.Change): routes added and deleted, a NAT
+// gateway deleted (its route a blackhole, TV-50 a) and created again.
+func TestRoutingLiveChanges(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := rtTopology(t)
+	l := flUp(t, topo, Options{})
+	a, w := flNS(t, l, "A"), flNS(t, l, "W")
+	apply := func(what string, edits ...string) *vpc.Topology {
+		t.Helper()
+		nt := rtParse(t, topo.Name, edits...)
+		if err := l.ApplyTopology(nt); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return nt
+	}
+	port := 41000
+	try := func(ns, dst string) error {
+		port++
+		return tcpTry(ns, port, netip.MustParseAddrPort(dst), 2*time.Second)
+	}
+
+	// The peering gets routes both ways: W reaches B.
+	peered := []string{
+		"      - {destination: 0.0.0.0/0, target: igw-1}", "      - {destination: 0.0.0.0/0, target: igw-1}\n      - {destination: 10.1.0.0/16, target: pcx-12}",
+		"  - id: rtb-r                    # local only\n    vpc: vpc-2\n", "  - id: rtb-r\n    vpc: vpc-2\n    routes:\n      - {destination: 10.0.0.0/16, target: pcx-12}\n",
+	}
+	if err := rtRefused(try(w, "10.1.1.30:22")); err != nil {
+		t.Fatalf("before the routes: W -> B: %v", err)
+	}
+	apply("routes added", peered...)
+	if err := try(w, "10.1.1.30:22"); err != nil {
+		t.Errorf("routes added: W -> B: %v", err)
+	}
+	// Deleted again: no route (the evaluator says where).
+	apply("routes deleted")
+	if err := rtRefused(try(w, "10.1.1.30:22")); err != nil {
+		t.Errorf("routes deleted: W -> B: %v", err)
+	}
+	rtWaitDrop(t, l, "routes deleted", rtTCP("10.0.1.10", port, "10.1.1.30", 22, rules.TCPSyn))
+
+	// TV-50 (a): nat-1 deleted, rtb-q's default route is a blackhole.
+	if err := try(a, "203.0.113.80:443"); err != nil {
+		t.Fatalf("A -> S through nat-1: %v", err)
+	}
+	noNAT := []string{
+		"nat_gateways:\n  - id: nat-1\n    subnet: P\n    eni: eni-ngw\n    private_ip: 10.0.1.100\n    elastic_ip: eipalloc-ngw\n    port_policy: sequential   # the first translated source port is 1024\n", "",
+		"      - {destination: 0.0.0.0/0, target: nat-1}", "      - {destination: 0.0.0.0/0, target: nat-1, state: blackhole}",
+		"  - {<<: *flow, id: fl-ngw, resource: eni-ngw}\n", "",
+	}
+	apply("nat-1 deleted", noNAT...)
+	if err := rtRefused(try(a, "203.0.113.80:443")); err != nil {
+		t.Errorf("TV-50 (a): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-50 (a)", rtTCP("10.0.2.20", port, "203.0.113.80", 443, rules.TCPSyn))
+	for _, rt := range l.Status().RouteTables {
+		for _, r := range rt.Routes {
+			if rt.ID == "rtb-q" && r.Destination == "0.0.0.0/0" && r.State != "blackhole" {
+				t.Errorf("TV-50 (a): status shows rtb-q 0.0.0.0/0 %s", r.State)
+			}
+		}
+	}
+	if ns, _ := netns.List(); containsStr(ns, "vpcemu."+topo.Name+".ngw.nat-1") {
+		t.Error("nat-1's namespace is still there")
+	}
+	// Created again: A reaches S through it.
+	apply("nat-1 created")
+	if err := try(a, "203.0.113.80:443"); err != nil {
+		t.Errorf("nat-1 created again: A -> S: %v", err)
 	}
 }
