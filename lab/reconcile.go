@@ -80,6 +80,7 @@ var liveParts = []func(*change) error{
 	(*change).flowLogs,
 	(*change).trafficMirror,
 	(*change).routing,
+	(*change).instances,
 }
 
 // diff computes the steps from cur to next, or refuses the change.

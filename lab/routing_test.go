@@ -583,3 +583,56 @@ func TestRoutingLiveChanges(t *testing.T) {
 		t.Errorf("nat-1 created again: A -> S: %v", err)
 	}
 }
+
+// Instances run and terminated on a running topology (lab.Change): a new
+// instance with a public IP in P answers X and reaches S; terminated, its
+// namespace is gone and its address answers nothing; an instance of the
+// file (W, with services) is terminated too and the others keep working.
+func TestInstancesLive(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := rtTopology(t)
+	l := flUp(t, topo, Options{})
+	x, a := flNS(t, l, "X"), flNS(t, l, "A")
+	newInst := []string{"  - {id: B, eni: eni-b,", "  - {id: N, eni: eni-n, subnet: P, private_ip: 10.0.1.30, public_ip: 203.0.113.11, security_groups: [sgW], services: [https]}\n  - {id: B, eni: eni-b,"}
+	nt := rtParse(t, topo.Name, newInst...)
+	if err := l.ApplyTopology(nt); err != nil {
+		t.Fatalf("run N: %v", err)
+	}
+	n := flNS(t, l, "N")
+	port := 42000
+	try := func(ns, dst string) error {
+		port++
+		return tcpTry(ns, port, netip.MustParseAddrPort(dst), 2*time.Second)
+	}
+	if err := try(x, "203.0.113.11:443"); err != nil {
+		t.Errorf("X -> N's public IP: %v", err)
+	}
+	if err := try(n, "203.0.113.80:443"); err != nil {
+		t.Errorf("N -> S: %v", err)
+	}
+	if err := try(a, "10.0.1.30:22"); err == nil || isTimeout(err) {
+		t.Errorf("A -> N:22 (sgW admits it, N serves no ssh): %v, want N's reset", err)
+	}
+
+	// Terminate N and W (the file's, with its services).
+	nt = rtParse(t, topo.Name, "  - {id: W, eni: eni-w, subnet: P, private_ip: 10.0.1.10, public_ip: 203.0.113.10, security_groups: [sgW], services: [https, ssh]}\n", "",
+		"  - {<<: *flow, id: fl-w, resource: eni-w}\n", "")
+	if err := l.ApplyTopology(nt); err != nil {
+		t.Fatalf("terminate N and W: %v", err)
+	}
+	names, _ := netns.List()
+	for _, ns := range names {
+		if ns == n || ns == "vpcemu."+topo.Name+".i.W" {
+			t.Errorf("namespace %s still there", ns)
+		}
+	}
+	if err := rtRefused(try(x, "203.0.113.11:443")); err != nil {
+		t.Errorf("X -> N's old public IP: %v", err)
+	}
+	if err := rtRefused(try(x, "203.0.113.10:443")); err != nil {
+		t.Errorf("X -> W's old public IP: %v", err)
+	}
+	if err := try(a, "203.0.113.80:443"); err != nil {
+		t.Errorf("A -> S after the terminations: %v", err)
+	}
+}

@@ -244,14 +244,11 @@ func NewPlan(t *Topology) *Plan {
 		p.Subnets = append(p.Subnets, sp)
 	}
 
-	perSubnet := map[string]int{} // ENI ports on each subnet bridge
 	eniPlan := func(e *ENI, id, ns, ifname string, m, peer net.HardwareAddr) ENIPlan {
 		sp := p.Subnets[subnetIdx[e.Subnet]]
-		n := perSubnet[e.Subnet]
-		perSubnet[e.Subnet]++
 		ep := ENIPlan{
 			ID: id, DeviceIndex: e.DeviceIndex, SubnetID: e.Subnet, NS: ns, IfName: ifname,
-			PeerNS: sp.NS, PeerIf: fmt.Sprintf("eni%d", n), MAC: m, PeerMAC: peer,
+			PeerNS: sp.NS, PeerIf: eniPort(id), MAC: m, PeerMAC: peer,
 			Addr: netip.PrefixFrom(e.PrivateIP, sp.Gateway.Bits()), Gateway: sp.Gateway.Addr(),
 		}
 		for _, a := range e.SecondaryIPs {
@@ -304,8 +301,6 @@ func NewPlan(t *Topology) *Plan {
 		ns := NSPrefix(t.Name) + "ngw." + g.ID
 		eni := ENI{ID: NATENIIDOf(&g), Subnet: g.Subnet, PrivateIP: g.PrivateIP}
 		ep := eniPlan(&eni, eni.ID, ns, "eth0", mac(t.Name, "ngw", g.ID), mac(t.Name, "ngw-peer", g.ID))
-		ep.PeerIf = fmt.Sprintf("ngw%d", i) // not an instance ENI's name: NAT gateways come and go on their own
-		perSubnet[g.Subnet]--
 		ep.NATGateway = g.ID
 		p.NATGateways = append(p.NATGateways, NATPlan{ID: g.ID, Index: i, NS: ns, ENI: ep})
 	}
@@ -531,6 +526,14 @@ func vpcIndexOfSubnet(t *Topology, s *Subnet) int {
 }
 
 // mac derives a stable, locally administered unicast MAC from its owner's names.
+// eniPort names an ENI's end on its subnet's bridge after the ENI's id,
+// so that instances added and removed on a running topology leave the
+// other ENIs' names as they are.
+func eniPort(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return fmt.Sprintf("e%x", sum[:5])
+}
+
 func mac(parts ...string) net.HardwareAddr {
 	h := sha256.New()
 	for _, s := range parts {

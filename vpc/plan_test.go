@@ -169,10 +169,10 @@ func TestPlanAddresses(t *testing.T) {
 		i0.AddrV6 != netip.MustParsePrefix("2001:db8:0:1::10/64") || i0.GatewayV6 != netip.MustParseAddr("2001:db8:0:1::1") {
 		t.Errorf("instance 0 = %+v", i0)
 	}
-	if i1.AddrV6.IsValid() || i1.GatewayV6.IsValid() || i1.PeerIf != "eni1" || i1.PeerNS != p.Subnets[0].NS {
+	if i1.AddrV6.IsValid() || i1.GatewayV6.IsValid() || i1.PeerIf != eniPort(i1.ENI) || i1.PeerNS != p.Subnets[0].NS {
 		t.Errorf("instance 1 = %+v", i1)
 	}
-	if i2.Addr != netip.MustParsePrefix("10.0.2.4/28") || i2.PeerIf != "eni0" || i2.PeerNS != p.Subnets[1].NS || i2.ENI != topo.Instances[2].ENI.ID {
+	if i2.Addr != netip.MustParsePrefix("10.0.2.4/28") || i2.PeerIf != eniPort(i2.ENI) || i2.PeerNS != p.Subnets[1].NS || i2.ENI != topo.Instances[2].ENI.ID {
 		t.Errorf("instance 2 = %+v", i2)
 	}
 	h0 := p.Hosts[0]
