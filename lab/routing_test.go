@@ -636,3 +636,33 @@ func TestInstancesLive(t *testing.T) {
 		t.Errorf("A -> S after the terminations: %v", err)
 	}
 }
+
+// TV-44: a subnet without an explicit association routes by its VPC's
+// main table: E in N reaches nothing outside (rtb-main has only local
+// routes), its public IP notwithstanding; once rtb-p is made the main
+// table (live), E reaches S.
+func TestRoutingTV44MainTable(t *testing.T) {
+	testenv.RequireRoot(t)
+	withE := []string{
+		"  - {id: M, vpc: vpc-1, cidr: 10.0.3.0/24, az: use1-az1}", "  - {id: M, vpc: vpc-1, cidr: 10.0.3.0/24, az: use1-az1}\n  - {id: N, vpc: vpc-1, cidr: 10.0.4.0/24, az: use1-az1}",
+		"  - id: sgB\n", "  - id: sgE\n    vpc: vpc-1\n    ingress: []\n    egress: [{protocol: all, cidr: 0.0.0.0/0}]\n  - id: sgB\n",
+		"  - {id: B, eni: eni-b,", "  - {id: E, eni: eni-e, subnet: N, private_ip: 10.0.4.40, public_ip: 203.0.113.40, security_groups: [sgE]}\n  - {id: B, eni: eni-b,",
+	}
+	topo := rtTopology(t, withE...)
+	l := flUp(t, topo, Options{})
+	e := flNS(t, l, "E")
+	if err := rtRefused(tcpTry(e, 40000, netip.MustParseAddrPort("203.0.113.80:443"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-44 (a): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-44 (a)", rtTCP("10.0.4.40", 40000, "203.0.113.80", 443, rules.TCPSyn))
+
+	mainP := append(withE,
+		"  - id: rtb-main                 # vpc-1's main table: local routes only\n    vpc: vpc-1\n    main: true\n", "  - id: rtb-main\n    vpc: vpc-1\n",
+		"  - id: rtb-p\n    vpc: vpc-1\n", "  - id: rtb-p\n    vpc: vpc-1\n    main: true\n")
+	if err := l.ApplyTopology(rtParse(t, topo.Name, mainP...)); err != nil {
+		t.Fatalf("TV-44 (b): make rtb-p the main table: %v", err)
+	}
+	if err := tcpTry(e, 40001, netip.MustParseAddrPort("203.0.113.80:443"), 3*time.Second); err != nil {
+		t.Errorf("TV-44 (b): E -> S with rtb-p as the main table: %v", err)
+	}
+}
