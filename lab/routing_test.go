@@ -666,3 +666,52 @@ func TestRoutingTV44MainTable(t *testing.T) {
 		t.Errorf("TV-44 (b): E -> S with rtb-p as the main table: %v", err)
 	}
 }
+
+// TV-56: IPv6 leaves Q through the egress-only gateway (stateful: nothing
+// from the internet opens a flow to A) and P through the internet
+// gateway (both ways); without Q's ::/0 route, no route (no NAT64).
+func TestRoutingTV56IPv6(t *testing.T) {
+	testenv.RequireRoot(t)
+	v6 := []string{
+		"  - {id: vpc-1, cidr: 10.0.0.0/16}", "  - {id: vpc-1, cidr: 10.0.0.0/16, ipv6_cidr: \"2001:db8:1::/56\"}",
+		"  - {id: P, vpc: vpc-1, cidr: 10.0.1.0/24,", "  - {id: P, vpc: vpc-1, cidr: 10.0.1.0/24, ipv6_cidr: \"2001:db8:1:1::/64\",",
+		"  - {id: Q, vpc: vpc-1, cidr: 10.0.2.0/24,", "  - {id: Q, vpc: vpc-1, cidr: 10.0.2.0/24, ipv6_cidr: \"2001:db8:1:2::/64\",",
+		"internet_gateways:\n  - {id: igw-1, vpc: vpc-1}\n", "internet_gateways:\n  - {id: igw-1, vpc: vpc-1}\negress_only_internet_gateways:\n  - {id: eigw-1, vpc: vpc-1}\n",
+		"      - {destination: 0.0.0.0/0, target: igw-1}", "      - {destination: 0.0.0.0/0, target: igw-1}\n      - {destination: \"::/0\", target: igw-1}",
+		"      - {destination: 0.0.0.0/0, target: nat-1}", "      - {destination: 0.0.0.0/0, target: nat-1}\n      - {destination: \"::/0\", target: eigw-1}",
+		"    ingress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]\n    egress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]\n  - id: acl-q",
+		"    ingress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}, {rule: 101, protocol: all, ipv6_cidr: \"::/0\", action: allow}]\n    egress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}, {rule: 101, protocol: all, ipv6_cidr: \"::/0\", action: allow}]\n  - id: acl-q",
+		"    ingress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]\n    egress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}]\n\nsecurity_groups",
+		"    ingress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}, {rule: 101, protocol: all, ipv6_cidr: \"::/0\", action: allow}]\n    egress: [{rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}, {rule: 101, protocol: all, ipv6_cidr: \"::/0\", action: allow}]\n\nsecurity_groups",
+		"      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}\n",
+		"      - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n      - {protocol: tcp, ports: 443, ipv6_cidr: \"::/0\"}\n    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}\n      - {protocol: all, ipv6_cidr: \"::/0\"}\n",
+		"  - id: sgA\n    vpc: vpc-1\n    ingress: []                  # no inbound\n    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}\n",
+		"  - id: sgA\n    vpc: vpc-1\n    ingress:\n      - {protocol: tcp, ports: 22, ipv6_cidr: \"::/0\"}\n    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}\n      - {protocol: all, ipv6_cidr: \"::/0\"}\n",
+		"private_ip: 10.0.1.10, public_ip: 203.0.113.10,", "private_ip: 10.0.1.10, ipv6: \"2001:db8:1:1::10\", public_ip: 203.0.113.10,",
+		"private_ip: 10.0.2.20, security_groups: [sgA]}", "private_ip: 10.0.2.20, ipv6: \"2001:db8:1:2::20\", security_groups: [sgA], services: [ssh]}",
+		"  - {name: S, ip: 203.0.113.80, services: [https, http]}", "  - {name: S, ip: 203.0.113.80, services: [https, http]}\n  - {name: S6, ip: 203.0.113.81, ipv6: \"2001:db8:ffff::80\", services: [https]}",
+	}
+	topo := rtTopology(t, v6...)
+	l := flUp(t, topo, Options{})
+	a, s6 := flNS(t, l, "A"), flNS(t, l, "S6")
+	if err := tcpTry(a, 40000, netip.MustParseAddrPort("[2001:db8:ffff::80]:443"), 3*time.Second); err != nil {
+		t.Errorf("TV-56 (a): A -> S6 through eigw-1: %v", err)
+	}
+	if err := rtRefused(tcpTry(s6, 51000, netip.MustParseAddrPort("[2001:db8:1:2::20]:22"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-56 (b): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-56 (b)", rules.Packet{Src: netip.MustParseAddr("2001:db8:ffff::80"), Dst: netip.MustParseAddr("2001:db8:1:2::20"),
+		Protocol: 6, SrcPort: 51000, DstPort: 22, TCPFlags: rules.TCPSyn, Length: 80})
+	if err := tcpTry(s6, 51001, netip.MustParseAddrPort("[2001:db8:1:1::10]:443"), 3*time.Second); err != nil {
+		t.Errorf("TV-56 (c): S6 -> W through igw-1: %v", err)
+	}
+	// (d) live: Q's ::/0 route deleted.
+	if err := l.ApplyTopology(rtParse(t, topo.Name, append(v6[:10:10], v6[12:]...)...)); err != nil {
+		t.Fatalf("TV-56 (d): %v", err)
+	}
+	if err := rtRefused(tcpTry(a, 40001, netip.MustParseAddrPort("[2001:db8:ffff::80]:443"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-56 (d): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-56 (d)", rules.Packet{Src: netip.MustParseAddr("2001:db8:1:2::20"), Dst: netip.MustParseAddr("2001:db8:ffff::80"),
+		Protocol: 6, SrcPort: 40001, DstPort: 443, TCPFlags: rules.TCPSyn, Length: 80})
+}
