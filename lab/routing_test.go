@@ -715,3 +715,58 @@ func TestRoutingTV56IPv6(t *testing.T) {
 	rtWaitDrop(t, l, "TV-56 (d)", rules.Packet{Src: netip.MustParseAddr("2001:db8:1:2::20"), Dst: netip.MustParseAddr("2001:db8:ffff::80"),
 		Protocol: 6, SrcPort: 40001, DstPort: 443, TCPFlags: rules.TCPSyn, Length: 80})
 }
+
+// TV-53: a gateway endpoint on rtb-q for the S3 prefix list: A reaches the
+// service through it (the more specific prefix-list route beats
+// 0.0.0.0/0 to nat-1) and the service sees A's private address; sgA's
+// egress to the prefix list only refuses S; UDP is dropped at the
+// endpoint (VPCE_GATEWAY_PROTOCOL_RESTRICTION).
+func TestRoutingTV53GatewayEndpoint(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := rtTopology(t)
+	topo.PrefixLists = append(topo.PrefixLists, vpc.PrefixList{ID: "pl-0a1b2c3d", Name: "com.amazonaws.us-east-1.s3", AWSManaged: true, MaxEntries: 1,
+		CIDRs: []netip.Prefix{netip.MustParsePrefix("192.0.2.128/25")}})
+	topo.Endpoints = append(topo.Endpoints, vpc.Endpoint{ID: "vpce-s3", VPC: "vpc-1", Service: "com.amazonaws.us-east-1.s3",
+		PrefixList: "pl-0a1b2c3d", RouteTables: []string{"rtb-q"}})
+	only443 := []vpc.SGRule{{Protocol: vpc.ProtoTCP, Ports: vpc.PortRange{From: 443, To: 443}, ICMPType: -1, ICMPCode: -1, PrefixList: "pl-0a1b2c3d"}}
+	for i := range topo.SecurityGroups {
+		if topo.SecurityGroups[i].ID == "sgA" {
+			topo.SecurityGroups[i].Egress = only443
+		}
+	}
+	if err := vpc.Validate(topo); err != nil {
+		t.Fatal(err)
+	}
+	l := flUp(t, topo, Options{})
+	if len(l.Plan().Services) != 1 {
+		t.Fatalf("plan services %+v", l.Plan().Services)
+	}
+	svc := rtListen(t, l.Plan().Services[0].NS, 443)
+	a := flNS(t, l, "A")
+	if err := tcpTry(a, 40000, netip.MustParseAddrPort("192.0.2.200:443"), 3*time.Second); err != nil {
+		t.Fatalf("TV-53 (a): A -> the S3 service: %v", err)
+	}
+	if p := <-svc; p != netip.MustParseAddrPort("10.0.2.20:40000") {
+		t.Errorf("TV-53 (a): the service sees %s, want 10.0.2.20:40000", p)
+	}
+	if err := rtRefused(tcpTry(a, 40001, netip.MustParseAddrPort("203.0.113.80:443"), 1500*time.Millisecond)); err != nil {
+		t.Errorf("TV-53 (b): %v", err)
+	}
+	rtWaitDrop(t, l, "TV-53 (b)", rtTCP("10.0.2.20", 40001, "203.0.113.80", 443, rules.TCPSyn))
+
+	// (c): sgA out-all again (live), UDP to the service.
+	nt := topo.Clone()
+	for i := range nt.SecurityGroups {
+		if nt.SecurityGroups[i].ID == "sgA" {
+			nt.SecurityGroups[i].Egress = []vpc.SGRule{{Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+		}
+	}
+	if err := l.ApplyTopology(nt); err != nil {
+		t.Fatal(err)
+	}
+	if err := udpExchange(a, 40002, netip.MustParseAddrPort("192.0.2.200:443"), 1, 20, false); err != nil {
+		t.Fatal(err)
+	}
+	rtWaitDrop(t, l, "TV-53 (c)", rules.Packet{Src: netip.MustParseAddr("10.0.2.20"), Dst: netip.MustParseAddr("192.0.2.200"), Protocol: 17,
+		SrcPort: 40002, DstPort: 443, Length: 48})
+}
