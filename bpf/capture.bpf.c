@@ -46,13 +46,21 @@ static __always_inline int tap(struct __sk_buff *skb, __u8 hook)
 	b->h.reason = 0;
 	b->h.dir = hook;
 	__builtin_memset(b->h.pad, 0, sizeof(b->h.pad));
-	if (cap_load_skb(skb, b) < 0)
-		return TC_ACT_UNSPEC;
-	__u32 n = cap_len(b->h.cap_len);
-	if (bpf_ringbuf_output(&cap_ring, b, sizeof(b->h) + n, 0) < 0) {
-		__u64 *lost = bpf_map_lookup_elem(&cap_tap_lost, &k);
-		if (lost)
-			*lost += 1;
+	if (cap_load_skb(skb, b) == 0) {
+		__u32 n = cap_len(b->h.cap_len);
+		if (bpf_ringbuf_output(&cap_ring, b, sizeof(b->h) + n, 0) < 0) {
+			__u64 *lost = bpf_map_lookup_elem(&cap_tap_lost, &k);
+			if (lost)
+				*lost += 1;
+		}
+	}
+	/* the router program's decision, completed (CAP_ROUTED) */
+	if (skb->cb[0] == CAP_ROUTED) {
+		__u32 out = skb->cb[1], neigh = skb->cb[2];
+		skb->cb[0] = 0;
+		if (neigh)
+			return bpf_redirect_neigh(out, NULL, 0, 0);
+		return bpf_redirect(out, 0);
 	}
 	return TC_ACT_UNSPEC;
 }

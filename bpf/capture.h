@@ -26,6 +26,12 @@
 /* cap_hdr.kind: EV_NACL_DROP and EV_SG_DROP (events.h) for drops, else: */
 #define CAP_PASS 0 /* a tap saw it pass */
 
+/* A routed packet the router program hands to the tap that follows it on
+ * the hook (rt_port's RT_F_TAP): skb->cb[0] is CAP_ROUTED, cb[1] the port
+ * to leave by, cb[2] 1 when the neighbour must be resolved. The tap sends
+ * it on after copying it. */
+#define CAP_ROUTED 0x72747464 /* "rttd" */
+
 /* cap_hdr.dir for CAP_PASS: the hook the tap sits on. */
 #define CAP_HOOK_INGRESS 0
 #define CAP_HOOK_EGRESS 1

@@ -15,6 +15,9 @@
 enum ev_kind {
 	EV_NACL_DROP = 1, /* a NACL rule (or `*`) dropped the packet */
 	EV_SG_DROP = 2,   /* the SG program dropped it; reason is enum sg_drop */
+	EV_ROUTE_DROP = 3, /* routing dropped it (nacl.bpf.c); reason is enum rt_drop */
+	EV_IGW_DROP = 4,  /* an internet gateway dropped it; reason is enum igw_drop */
+	EV_NGW_DROP = 5,  /* a NAT gateway dropped it; reason is enum ngw_drop */
 };
 
 /* vpc_event.reason of EV_NACL_DROP */
@@ -36,12 +39,13 @@ struct vpc_event {
 	__u32 daddr[4];  /* network order; IPv4 in daddr[0] */
 	__u16 sport;     /* host order; 0 for portless protocols and later fragments */
 	__u16 dport;     /* host order */
-	__u32 obj;       /* NACL: loader's NACL index; SG: ENI index */
+	__u32 obj;       /* NACL: loader's NACL index; SG: ENI index; route: arrival port;
+			  * IGW, NAT gateway: the loader's index of the gateway */
 	__u32 packets;   /* wire packets (GSO segments) this verdict covered */
 	__u32 bytes;     /* IP bytes on the wire for those packets */
-	__u16 rule;      /* deciding rule number; 32767/32768 = `*`; 0 = none */
+	__u16 rule;      /* deciding rule number; 32767/32768 = `*`; 0 = none; route: the chosen port */
 	__u8 kind;       /* enum ev_kind */
-	__u8 reason;     /* enum ev_reason (NACL), enum sg_drop (SG) */
+	__u8 reason;     /* enum ev_reason (NACL), sg_drop, rt_drop, igw_drop, ngw_drop */
 	__u8 dir;        /* enum ev_dir */
 	__u8 family;     /* 4 or 6; 0 when not parsed */
 	__u8 proto;      /* IANA protocol */

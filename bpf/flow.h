@@ -57,6 +57,12 @@ struct flow_key {
 	__u8 family;    /* 4 or 6 */
 	__u8 egress;    /* 1: sent by the ENI owning saddr; 0: to the one owning daddr */
 	__u8 reject;    /* 1: REJECT; 0: ACCEPT */
+	/* The ENI that sent (egress) or received the packet when the program
+	 * knows it (the SG's own; the NACL's where an ENI forwards others'
+	 * packets: a NAT gateway's, an appliance's); 0: the one owning the
+	 * address, which the loader finds. */
+	__u32 eni;
+	__u32 pad;
 };
 
 /* One CPU's share of a flow; the loader sums packets and bytes, takes the
@@ -184,6 +190,31 @@ struct {
 	__type(value, struct flow_eni_net);
 } flow_eni SEC(".maps"); /* ENI index -> its subnet's CIDRs */
 
+/* An ENI's MAC, for the NACL to name the ENI that sent or receives a
+ * packet not of its own addresses (rt_port's RT_F_FORWARDERS). */
+struct flow_mac_key {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLOW_MAX_ENI);
+	__type(key, struct flow_mac_key);
+	__type(value, __u32);
+} flow_mac SEC(".maps"); /* ENI MAC -> ENI index */
+
+/* flow_eni_by_mac is the index of the ENI with MAC m, 0 if none. */
+static __always_inline __u32 flow_eni_by_mac(const __u8 *m)
+{
+	if (!flow_enabled)
+		return 0;
+	struct flow_mac_key k = {};
+	__builtin_memcpy(k.mac, m, 6);
+	__u32 *v = bpf_map_lookup_elem(&flow_mac, &k);
+	return v ? *v : 0;
+}
+
 /* flow_flags maps a TCP flags byte to its FL-27 value: FIN, SYN, RST, and
  * 18 for SYN+ACK; ACK/PSH/URG/ECE/CWR on their own count 0. */
 static __always_inline __u32 flow_flags(__u8 f)
@@ -304,6 +335,7 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	k.family = p->family;
 	k.egress = egress ? 1 : 0;
 	k.reject = reject ? 1 : 0;
+	k.eni = eni;
 	/* Records have second resolution: the coarse clock (same base as
 	 * CLOCK_MONOTONIC, tick resolution) costs a fraction of the precise one. */
 	__u64 now = bpf_ktime_get_coarse_ns();

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* igw.bpf.c: the internet gateway's stateless 1:1 NAT (this kernel has no
- * tc act_nat), on the router-side end of the igw veth.
+/* igw.bpf.c: an internet gateway (aws-routing.md §2, rules' igwIn and
+ * igwOut): the stateless 1:1 NAT (this kernel has no tc act_nat) and the
+ * gateway's checks, on the router-side end of its VPC's igw veth; one
+ * program and map set per internet gateway.
  *
- * igw_ingress (tc ingress, packets arriving from the internet): an IPv4
- *   destination that is a public IP in igw_pub2priv is rewritten to its
- *   private IP; a destination inside the VPC CIDR that arrives unmapped is
- *   dropped (the internet cannot address private IPs directly).
- * igw_egress (tc egress, packets leaving towards the internet): an IPv4
- *   source in igw_priv2pub is rewritten to its public IP; any other source
- *   inside the VPC CIDR is dropped (an instance without a public IP cannot
- *   reach the internet).
- * Everything else (IPv6, ARP, the link's own 169.254.100.x traffic) passes
- * untouched: IPv6 addresses are global in AWS too. Every pass hands the
- * packet to the next tc filter (the NACL's, at ingress).
+ * igw_ingress (tc ingress, IPv4 arriving from the internet): a source in
+ *   the VPC is dropped (GATEWAY_REJECTS_SPOOFED_TRAFFIC), so is an RFC 1918
+ *   or RFC 6598 one (EIP-4); a destination that is a public IP in
+ *   igw_pub2priv is rewritten to its private IP, any other is dropped
+ *   (IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS, EIP-3).
+ * igw_egress (tc egress, IPv4 leaving towards the internet): an RFC 1918
+ *   or RFC 6598 destination is dropped (EIP-4); a source in igw_priv2pub
+ *   is rewritten to its public IP, any other is dropped
+ *   (IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS, EIP-2).
+ * Every drop sends an event (EV_IGW_DROP). IPv6, ARP and the link's own
+ * 169.254.x traffic pass untouched: IPv6 addresses are global in AWS too
+ * (the router program decides where IPv6 from the internet may go, EIP-6).
+ * Every pass hands the packet to the next tc filter (the router program's,
+ * at ingress).
  *
  * Checksums: the IPv4 header checksum and the TCP/UDP checksum (pseudo
  * header, BPF_F_PSEUDO_HDR, so CHECKSUM_PARTIAL skbs stay right) are fixed
@@ -26,6 +31,7 @@
  * Non-first fragments carry no L4 header and need only the IP fix.
  */
 #include "parse.h"
+#include "events.h"
 
 #define TC_ACT_SHOT 2
 /* A pass is "next filter" (TC_ACT_UNSPEC): at ingress the NACL program
@@ -40,11 +46,33 @@
  * ICMP error quoting an IPv4 header with options plus 8 bytes. */
 #define PULL_LEN (ETH_HLEN + 60 + 8 + 60 + 8)
 
+#define IGW_MAX_BLOCKS 8 /* VPC IPv4 blocks (primary and secondary) */
+
 /* Load-time configuration (one volatile const, set by the loader). */
 struct igw_config {
-	__u32 vpc_net;  /* VPC IPv4 CIDR: network-order address */
-	__u32 vpc_mask; /* and mask */
+	__u32 nblocks;
+	__u32 obj; /* vpc_event.obj: the loader's index of this gateway */
+	__u32 vpc_net[IGW_MAX_BLOCKS];  /* the VPC's IPv4 blocks: network-order address */
+	__u32 vpc_mask[IGW_MAX_BLOCKS]; /* and mask */
 };
+
+/* vpc_event.reason of EV_IGW_DROP events (RA-8's codes). */
+enum igw_drop {
+	IGW_DROP_PUBLIC_IP_EGRESS = 1,   /* IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS */
+	IGW_DROP_PRIVATE_IP_INGRESS = 2, /* IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS */
+	IGW_DROP_DST_RFC1918 = 3,        /* IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS */
+	IGW_DROP_DST_RFC6598 = 4,        /* IGW_DESTINATION_ADDRESS_NOT_IN_RFC6598_EGRESS */
+	IGW_DROP_SRC_RFC1918 = 5,        /* IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS */
+	IGW_DROP_SRC_RFC6598 = 6,        /* IGW_SOURCE_ADDRESS_NOT_IN_RFC6598_INGRESS */
+	IGW_DROP_SPOOFED = 7,            /* GATEWAY_REJECTS_SPOOFED_TRAFFIC */
+	IGW_DROP_MALFORMED = 8,
+};
+
+/* drop events (struct vpc_event, kind EV_IGW_DROP, reason enum igw_drop) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 18);
+} igw_events SEC(".maps");
 
 volatile const struct igw_config igw_cfg;
 
@@ -68,14 +96,18 @@ struct {
 enum igw_stat {
 	IGW_IN_NAT = 0,   /* ingress packets translated */
 	IGW_OUT_NAT = 1,  /* egress packets translated */
-	IGW_IN_DROP = 2,  /* ingress to an unmapped VPC address */
-	IGW_OUT_DROP = 3, /* egress from a VPC address without public IP */
+	IGW_IN_DROP = 2,  /* ingress dropped */
+	IGW_OUT_DROP = 3, /* egress dropped */
 	IGW_MALFORMED = 4,/* IPv4 too short to translate, dropped */
-	IGW_STAT_MAX = 5,
+	IGW_EVLOST = 5,   /* drop events lost (ring buffer full) */
+	IGW_STAT_MAX = 6,
 };
 
-/* Keep the ABI enum in BTF so bpf2go emits Go constants for it. */
+/* Keep the ABI types in BTF so bpf2go emits Go mirrors for them. */
 enum igw_stat _igw_stat_btf __attribute__((unused));
+enum igw_drop _igw_drop_btf __attribute__((unused));
+enum ev_kind _igw_ev_kind_btf __attribute__((unused));
+struct vpc_event _igw_event_btf __attribute__((unused));
 
 /* stat index -> packets (per CPU) */
 struct {
@@ -94,7 +126,65 @@ static __always_inline void count(__u32 idx)
 
 static __always_inline int in_vpc(__u32 addr)
 {
-	return igw_cfg.vpc_mask != 0 && (addr & igw_cfg.vpc_mask) == igw_cfg.vpc_net;
+	for (int i = 0; i < IGW_MAX_BLOCKS; i++) {
+		if (i >= igw_cfg.nblocks)
+			break;
+		if ((addr & igw_cfg.vpc_mask[i]) == igw_cfg.vpc_net[i])
+			return 1;
+	}
+	return 0;
+}
+
+/* in: a (network order) is inside net/bits (host order network). */
+static __always_inline int in(__u32 a, __u32 net, __u32 bits)
+{
+	return (bpf_ntohl(a) >> (32 - bits)) == (net >> (32 - bits));
+}
+
+static __always_inline int rfc1918(__u32 a)
+{
+	return in(a, 0x0a000000, 8) || in(a, 0xac100000, 12) || in(a, 0xc0a80000, 16);
+}
+
+static __always_inline int rfc6598(__u32 a)
+{
+	return in(a, 0x64400000, 10);
+}
+
+static __always_inline int link_local(__u32 a)
+{
+	return in(a, 0xa9fe0000, 16);
+}
+
+/* drop sends an event and drops. */
+static __always_inline int drop(struct __sk_buff *skb, struct pkt *p, __u8 reason, int inbound)
+{
+	count(inbound ? IGW_IN_DROP : IGW_OUT_DROP);
+	struct vpc_event *e = bpf_ringbuf_reserve(&igw_events, sizeof(*e), 0);
+	if (!e) {
+		count(IGW_EVLOST);
+		return TC_ACT_SHOT;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->obj = igw_cfg.obj;
+	e->packets = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	e->bytes = p->l3_len;
+	e->kind = EV_IGW_DROP;
+	e->reason = reason;
+	e->dir = inbound ? EV_DIR_INBOUND : EV_DIR_OUTBOUND;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->tcp_flags = p->tcp_flags;
+	e->icmp_type = p->icmp_type;
+	e->icmp_code = p->icmp_code;
+	e->frag = p->frag;
+	bpf_ringbuf_submit(e, 0);
+	return TC_ACT_SHOT;
 }
 
 /* load_ipv4 makes the headers readable and parses them; returns the
@@ -200,17 +290,29 @@ static __always_inline int nat(struct __sk_buff *skb, int inbound)
 		return TC_ACT_NEXT;
 	if (r == PARSE_MALFORMED) {
 		count(IGW_MALFORMED);
-		return TC_ACT_SHOT;
+		return drop(skb, &p, IGW_DROP_MALFORMED, inbound);
 	}
-	__u32 old = inbound ? p.daddr[0] : p.saddr[0];
-	__u32 *mapped = bpf_map_lookup_elem(inbound ? (void *)&igw_pub2priv : (void *)&igw_priv2pub, &old);
-	if (!mapped) {
-		if (in_vpc(old)) {
-			count(inbound ? IGW_IN_DROP : IGW_OUT_DROP);
-			return TC_ACT_SHOT;
-		}
+	__u32 src = p.saddr[0], dst = p.daddr[0];
+	/* The link's own traffic (its 169.254.x addresses) is no VPC's. */
+	if (link_local(inbound ? dst : src))
 		return TC_ACT_NEXT;
+	if (inbound) {
+		if (in_vpc(src))
+			return drop(skb, &p, IGW_DROP_SPOOFED, 1);
+		if (rfc1918(src))
+			return drop(skb, &p, IGW_DROP_SRC_RFC1918, 1);
+		if (rfc6598(src))
+			return drop(skb, &p, IGW_DROP_SRC_RFC6598, 1);
+	} else {
+		if (rfc1918(dst))
+			return drop(skb, &p, IGW_DROP_DST_RFC1918, 0);
+		if (rfc6598(dst))
+			return drop(skb, &p, IGW_DROP_DST_RFC6598, 0);
 	}
+	__u32 old = inbound ? dst : src;
+	__u32 *mapped = bpf_map_lookup_elem(inbound ? (void *)&igw_pub2priv : (void *)&igw_priv2pub, &old);
+	if (!mapped)
+		return drop(skb, &p, inbound ? IGW_DROP_PRIVATE_IP_INGRESS : IGW_DROP_PUBLIC_IP_EGRESS, inbound);
 	__u32 new = *mapped;
 	if (rewrite_addr(skb, &p, inbound ? IP_DST_OFF : IP_SRC_OFF, old, new) < 0)
 		return TC_ACT_SHOT;

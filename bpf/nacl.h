@@ -61,6 +61,77 @@ enum nacl_limit {
 #define NACL_CHILD (1ULL << NACL_CHILD_BIT) /* trie entry: low 32 bits index a child node */
 #define NACL_MAX_PORTS (1 << 16) /* nacl_port entries: router port ifindexes */
 
+/* Routing (route.h): what a port connects (bpf2go -type). */
+enum rt_port_kind {
+	RT_PORT_NONE = 0,        /* a NACL port that does not route (the kernel does) */
+	RT_PORT_SUBNET = 1,      /* a router's uplink of a subnet */
+	RT_PORT_IGW = 2,         /* a router's end of its internet gateway link */
+	RT_PORT_EIGW = 3,        /* a router's end of its egress-only gateway link */
+	RT_PORT_PEERING = 4,     /* a router's end of a peering link */
+	RT_PORT_ENDPOINT = 5,    /* a router's end of a gateway endpoint's link */
+	RT_PORT_INET_IGW = 6,    /* the internet's end of an internet gateway link */
+	RT_PORT_INET_EIGW = 7,   /* the internet's end of an egress-only gateway link */
+	RT_PORT_INET_HOST = 8,   /* the internet's port of a host */
+};
+
+/* rt_port.flags */
+enum rt_port_flag {
+	RT_F_FORWARDERS = 1, /* the subnet holds ENIs that send others' packets (NAT gateways, check off): flow records name the sender by MAC */
+	RT_F_HAS_IGW = 2,    /* the router's VPC has an internet gateway */
+	RT_F_HAS_EIGW = 4,   /* ... an egress-only internet gateway */
+	RT_F_TAP = 8,        /* a capture tap follows (capture.bpf.c): routed packets go on to it, their way in skb->cb */
+};
+
+/* nacl_port value: one port. */
+struct rt_port {
+	__u32 subnet; /* the subnet whose uplink this is (its outbound table judges what arrives), 0: none */
+	__u32 table;  /* the kernel table what arrives is routed by (bpf_fib_lookup); 0: the kernel routes */
+	__u16 kind;   /* enum rt_port_kind */
+	__u16 flags;  /* enum rt_port_flag */
+	__u32 pad;
+};
+
+/* vpc_event.reason of EV_ROUTE_DROP: where and why routing dropped a
+ * packet. vpc_event.obj is the port it arrived on, vpc_event.rule the port
+ * the route chose (0: none); the loader names components from the ports. */
+enum rt_drop {
+	RT_DROP_NO_ROUTE = 1,       /* route NO_ROUTE_TO_DESTINATION (the arrival port's table) */
+	RT_DROP_BLACKHOLE = 2,      /* route BAD_STATE_ROUTE */
+	RT_DROP_NO_ENI = 3,         /* subnet (rule: its port) or VPC (rule 0) NO_ENI_AT_ADDRESS */
+	RT_DROP_PCX_ADDRESS = 4,    /* pcx PCX_REQUIRES_ADDRESS_IN_VPC_CIDR */
+	RT_DROP_LOOP = 5,           /* route NO_ROUTE_TO_DESTINATION: routed back to its sender (NGW-3) */
+	RT_DROP_EIGW_INBOUND = 6,   /* eigw EIGW_INBOUND_NOT_PERMITTED (rule: the gateway's port, else the arrival port) */
+	RT_DROP_IGW_NO_ROUTE = 7,   /* igw NO_ROUTE_TO_DESTINATION: IPv6 whose subnet does not route back to the gateway (EIP-6) */
+	RT_DROP_SPOOFED = 8,        /* igw GATEWAY_REJECTS_SPOOFED_TRAFFIC */
+	RT_DROP_VPCE_PROTOCOL = 9,  /* vpce VPCE_GATEWAY_PROTOCOL_RESTRICTION */
+	RT_DROP_VPCE_SOURCE = 10,   /* vpce VPCE_GATEWAY_EGRESS_SOURCE_ADDRESS_RESTRICTION */
+	RT_DROP_INTERNET = 11,      /* route rtb-internet NO_ROUTE_TO_DESTINATION */
+};
+
+/* An egress-only internet gateway's flow, oriented from inside (EIP-13). */
+struct eigw_key {
+	__u32 in[4];  /* the VPC's address */
+	__u32 out[4]; /* the internet's */
+	__u16 in_port; /* echo identifier for ICMPv6 echo */
+	__u16 out_port; /* 0 for ICMPv6 */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* eigw_cfg value: the tracking timeouts of the instance owning an address
+ * (EIP-14 [INTERP]), seconds. */
+struct eigw_timeouts {
+	__u32 tcp_est;
+	__u32 udp;
+};
+
+/* rt_vpce_src key: a gateway endpoint's port and a source address. */
+struct vpce_src_key {
+	__u32 prefixlen; /* 32 + the prefix length */
+	__u32 port;      /* the endpoint's port (ifindex) */
+	__u8 addr[16];   /* IPv4 in the first 4 bytes */
+};
+
 /* nacl_subnet entries and other words the loader writes (bpf2go -type). */
 enum nacl_entry {
 	NACL_VALID = 0x80000000,  /* nacl_subnet: configured (| set << 16 | acl) */
@@ -136,6 +207,15 @@ struct nacl_config {
 	__u32 rsv6_any;
 	__u32 mtu;     /* link MTU used to count GSO segments */
 	__u16 star[2]; /* rule number of `*`: [0] IPv4, [1] IPv6 (rules package) */
+	/* Egress-only gateway timeouts not taken from the instance (rules:
+	 * TimeoutTCPSynSent, TimeoutTCPClosing, TimeoutICMP, TimeoutOther;
+	 * defaults of instances without a configuration), seconds. */
+	__u32 eigw_syn;
+	__u32 eigw_closing;
+	__u32 eigw_icmp;
+	__u32 eigw_other;
+	__u32 eigw_tcp_est;
+	__u32 eigw_udp;
 };
 
 #endif

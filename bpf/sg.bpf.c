@@ -51,6 +51,7 @@ volatile const struct sg_config sg_cfg = {.ct_fast_mask = (1 << 16) - 1};
  * them (and the layout test compares both objects' vpc_event). */
 struct vpc_event _sg_event_btf __attribute__((unused));
 enum sg_drop _sg_drop_btf __attribute__((unused));
+enum sg_eni_flag _sg_eni_flag_btf __attribute__((unused));
 enum sg_dir _sg_dir_btf __attribute__((unused));
 enum sg_limit _sg_limit_btf __attribute__((unused));
 enum sg_open _sg_open_btf __attribute__((unused));
@@ -118,6 +119,15 @@ struct {
 	__type(key, struct sg_addr);
 	__type(value, __u8);
 } sg_reserved SEC(".maps");
+
+/* address (IPv4 in the first word, rest 0) -> the index of the ENI that
+ * holds it: primary, secondary and IPv6 addresses (ENI-5's "its own") */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct sg_addr);
+	__type(value, __u32);
+} sg_owner SEC(".maps");
 
 /* drop events (struct vpc_event of events.h, kind EV_SG_DROP, reason SG_DROP_*) */
 struct {
@@ -410,7 +420,8 @@ static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, _
 static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir, __u8 code,
 				   __u64 now)
 {
-	if (flow_enabled && code != SG_DROP_MALFORMED) {
+	/* ENI-5's drops are logged nowhere [INTERP, OQ-11]. */
+	if (flow_enabled && code != SG_DROP_MALFORMED && code != SG_DROP_SOURCE_DEST_CHECK) {
 		__u32 fb;
 		__u32 fs = sg_wire(skb, p, &fb);
 		flow_account(p, eni, dir == SG_DIR_OUT, 1, fs, fb);
@@ -573,6 +584,18 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		return sg_drop(skb, &p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
 	if (r != PARSE_IP)
 		return sg_drop(skb, &p, cfg->idx, dir, SG_DROP_MALFORMED, now);
+	/* A NAT gateway's ENI has no SG (NGW-2): only its flow log counts. */
+	if (cfg->flags & SG_ENI_NO_SG)
+		return sg_pass(skb, &p, cfg->idx, dir);
+	/* ENI-5: with the check on, only the ENI's own addresses send and
+	 * receive through it; before the SG (PATH-10, PATH-15). */
+	if (!(cfg->flags & SG_ENI_CHECK_OFF)) {
+		struct sg_addr a;
+		__builtin_memcpy(a.a, dir == SG_DIR_OUT ? p.saddr : p.daddr, 16);
+		__u32 *own = bpf_map_lookup_elem(&sg_owner, &a);
+		if (!own || *own != cfg->idx)
+			return sg_drop(skb, &p, cfg->idx, dir, SG_DROP_SOURCE_DEST_CHECK, now);
+	}
 
 	const __u32 *peer = dir == SG_DIR_OUT ? p.daddr : p.saddr;
 	if (p.frag == FRAG_LATER) {

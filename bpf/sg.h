@@ -57,6 +57,13 @@ enum sg_drop {
 	SG_DROP_ALLOWANCE = 3,      /* CONNTRACK_ALLOWANCE_EXCEEDED */
 	SG_DROP_UNKNOWN_ENI = 4,    /* frame of no known ENI (spoofed/foreign MAC) */
 	SG_DROP_MALFORMED = 5,      /* truncated or invalid IP header */
+	SG_DROP_SOURCE_DEST_CHECK = 6, /* ENI_SOURCE_DEST_CHECK_RESTRICTION (ENI-5): before the SG, logged nowhere */
+};
+
+/* sg_eni.flags */
+enum sg_eni_flag {
+	SG_ENI_CHECK_OFF = 1, /* source/destination check off (ENI-5): it may send and receive others' packets */
+	SG_ENI_NO_SG = 2,     /* no security groups (a NAT gateway's ENI, NGW-2): every packet passes, counted for flow logs */
 };
 
 /* sg_eni key: MAC of the instance's eth0 and the table generation. */
@@ -75,7 +82,8 @@ struct sg_eni {
 	__u32 icmp_s;       /* ICMP idle timeout, seconds */
 	__u8 no_rules[2];   /* [dir]: every SG of the ENI has no rule in that direction */
 	__u8 open[2][2];    /* [dir][0 IPv4, 1 IPv6]: SG_OPEN_* bits */
-	__u8 pad[2];
+	__u8 flags;         /* enum sg_eni_flag */
+	__u8 pad;
 	__u32 protos[2][8]; /* [dir]: bitmap of protocols with LPM nodes of their own */
 };
 

@@ -948,6 +948,9 @@ func deleteNatGateway(c *call, in *deleteNatGatewayIn) (*deleteNatGatewayOut, er
 			e.ENI, e.PrivateIP = "", netip.Addr{}
 		}
 		t.NATGateways = slices.Delete(t.NATGateways, i, i+1)
+		// Its ENI goes with it, and the flow logs of that ENI, as
+		// TerminateInstances does for an instance's [INTERP].
+		t.FlowLogs = slices.DeleteFunc(t.FlowLogs, func(f vpc.FlowLog) bool { return f.Resource == n.ENI })
 		t.RefreshRouteStates()
 		return nil
 	})

@@ -224,7 +224,10 @@ func (a *Aggregator) Add(s Sample) {
 	f.last = max(f.last, clamp(last.Unix(), ws, we))
 	if s.Egress {
 		f.trafficPath = PathSameVPC
-		if s.ToInternet {
+		switch {
+		case s.TrafficPathKnown:
+			f.trafficPath = s.TrafficPath
+		case s.ToInternet:
 			f.trafficPath = PathInternet
 		}
 	}

@@ -31,6 +31,11 @@ type Sample struct {
 	// ToInternet marks egress traffic leaving through the internet gateway
 	// (traffic-path 8); other egress is same-VPC (traffic-path 1), FL-16.
 	ToInternet bool
+	// TrafficPath, when TrafficPathKnown, is the egress traffic-path itself
+	// (FL-16: Path*, 0 for '-'), as the sender's route decided it; it
+	// overrides ToInternet.
+	TrafficPath      uint8
+	TrafficPathKnown bool
 }
 
 // ENIInfo is the metadata of a monitored ENI that records carry.
@@ -94,6 +99,8 @@ func (s LogStatus) String() string {
 // Traffic-path codes vpcemu produces (FL-16); 0 means none applies ('-').
 const (
 	PathSameVPC  = 1
+	PathPeering  = 4 // through a peering in the region (PCX-10)
+	PathEndpoint = 7 // to a gateway endpoint's service (VPCE-7)
 	PathInternet = 8
 )
 

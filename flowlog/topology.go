@@ -11,39 +11,52 @@ import (
 )
 
 // ENIsFor lists the ENIs a flow log monitors (FL-1: every ENI of its VPC or
-// subnet, or its one instance/ENI) with the metadata records carry, sorted
-// by ENI id.
+// subnet, or its one instance/ENI; an instance's every ENI, a NAT
+// gateway's ENI) with the metadata records carry, sorted by ENI id.
 func ENIsFor(t *vpc.Topology, fl vpc.FlowLog) ([]ENIInfo, error) {
-	subnets := make(map[string]vpc.Subnet, len(t.Subnets))
-	for _, s := range t.Subnets {
-		subnets[s.ID] = s
-	}
+	found := t.VPC(fl.Resource) != nil || t.Subnet(fl.Resource) != nil
 	var out []ENIInfo
-	found := fl.Resource == t.VPCs[0].ID
-	if _, ok := subnets[fl.Resource]; ok {
+	add := func(instance string, e *vpc.ENI) {
+		sn := t.Subnet(e.Subnet)
+		if sn == nil {
+			return
+		}
+		vpcID := sn.VPC
+		if vpcID == "" && len(t.VPCs) > 0 { // a one-VPC topology built in code
+			vpcID = t.VPCs[0].ID
+		}
+		if fl.Resource != vpcID && fl.Resource != sn.ID && fl.Resource != instance && fl.Resource != e.ID {
+			return
+		}
 		found = true
-	}
-	for _, in := range t.Instances {
-		if in.ID == fl.Resource || in.ENI.ID == fl.Resource {
-			found = true
-		}
-		if fl.Resource != t.VPCs[0].ID && fl.Resource != in.Subnet && fl.Resource != in.ID && fl.Resource != in.ENI.ID {
-			continue
-		}
-		sn := subnets[in.Subnet]
 		info := ENIInfo{
-			ENI: in.ENI.ID, InstanceID: in.ID, SubnetID: in.Subnet, VPCID: t.VPCs[0].ID,
+			ENI: e.ID, InstanceID: instance, SubnetID: sn.ID, VPCID: vpcID,
 			AZ: sn.AZ, AZID: AZID(t.Region, sn.AZ), Region: t.Region, Account: t.Account,
-			Primary: in.PrivateIP,
+			Primary: e.PrivateIP,
 		}
-		info.Addrs = append(info.Addrs, in.PrivateIP)
-		if in.IPv6.IsValid() {
-			info.Addrs = append(info.Addrs, in.IPv6)
+		info.Addrs = append(info.Addrs, e.PrivateIP)
+		if e.IPv6.IsValid() {
+			info.Addrs = append(info.Addrs, e.IPv6)
 		}
+		info.Addrs = append(info.Addrs, e.SecondaryIPs...)
 		out = append(out, info)
 	}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		if in.ID == fl.Resource {
+			found = true
+		}
+		for _, e := range in.ENIs() {
+			add(in.ID, e)
+		}
+	}
+	// A NAT gateway's ENI is requester-managed: its records carry no
+	// instance id.
+	for _, g := range t.NATGateways {
+		add("", &vpc.ENI{ID: g.ENI, Subnet: g.Subnet, PrivateIP: g.PrivateIP})
+	}
 	if !found {
-		return nil, fmt.Errorf("flow log %s: resource %q is not the VPC, a subnet, an instance or an ENI", fl.ID, fl.Resource)
+		return nil, fmt.Errorf("flow log %s: resource %q is not a VPC, a subnet, an instance or an ENI", fl.ID, fl.Resource)
 	}
 	slices.SortFunc(out, func(a, b ENIInfo) int { return cmp.Compare(a.ENI, b.ENI) })
 	return out, nil

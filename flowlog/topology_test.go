@@ -103,3 +103,47 @@ func TestExclusions(t *testing.T) {
 		t.Errorf("customer DNS: %v", lines(DefaultFormat(), recs))
 	}
 }
+
+// FL-1 on routed topologies: a VPC's flow log covers every ENI of its
+// subnets (an instance's secondary ENIs, a NAT gateway's, whose records
+// carry no instance id) and none of another VPC's.
+func TestENIsForRouted(t *testing.T) {
+	topo := &vpc.Topology{
+		Region: "us-east-1",
+		VPCs: []vpc.VPC{{ID: "vpc-1", CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+			{ID: "vpc-2", CIDR: netip.MustParsePrefix("10.1.0.0/16")}},
+		Subnets: []vpc.Subnet{
+			{ID: "P", VPC: "vpc-1", CIDR: netip.MustParsePrefix("10.0.1.0/24"), AZ: "us-east-1a"},
+			{ID: "Q", VPC: "vpc-1", CIDR: netip.MustParsePrefix("10.0.2.0/24"), AZ: "us-east-1a"},
+			{ID: "R", VPC: "vpc-2", CIDR: netip.MustParsePrefix("10.1.1.0/24"), AZ: "us-east-1a"},
+		},
+		Instances: []vpc.Instance{
+			{ID: "appl", ENI: vpc.ENI{ID: "eni-a0", Subnet: "P", PrivateIP: netip.MustParseAddr("10.0.1.5")},
+				Secondary: []vpc.ENI{{ID: "eni-a1", Subnet: "Q", PrivateIP: netip.MustParseAddr("10.0.2.5"), DeviceIndex: 1}}},
+			{ID: "B", ENI: vpc.ENI{ID: "eni-b", Subnet: "R", PrivateIP: netip.MustParseAddr("10.1.1.30")}},
+		},
+		NATGateways: []vpc.NATGateway{{ID: "nat-1", Subnet: "P", ENI: "eni-ngw", PrivateIP: netip.MustParseAddr("10.0.1.100")}},
+	}
+	ids := func(es []ENIInfo) (out []string) {
+		for _, e := range es {
+			out = append(out, e.ENI+"/"+e.InstanceID+"/"+e.SubnetID+"/"+e.VPCID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		resource string
+		want     []string
+	}{
+		{"vpc-1", []string{"eni-a0/appl/P/vpc-1", "eni-a1/appl/Q/vpc-1", "eni-ngw//P/vpc-1"}},
+		{"vpc-2", []string{"eni-b/B/R/vpc-2"}},
+		{"appl", []string{"eni-a0/appl/P/vpc-1", "eni-a1/appl/Q/vpc-1"}},
+		{"Q", []string{"eni-a1/appl/Q/vpc-1"}},
+		{"eni-ngw", []string{"eni-ngw//P/vpc-1"}},
+	} {
+		es, err := ENIsFor(topo, vpc.FlowLog{ID: "fl-1", Resource: tt.resource})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.resource, err)
+		}
+		diffLines(t, ids(es), tt.want)
+	}
+}

@@ -35,6 +35,7 @@ func (l *Lab) change(ctx context.Context, check bool, edit func(cur *vpc.Topolog
 	if err != nil {
 		return nil, err
 	}
+	defer c.close()
 	if err := l.opts.injected("plan"); err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type CaptureSession struct {
 	stopped chan struct{}
 	once    sync.Once
 	lost0   uint64 // drop-ring losses before this capture
+	tapFlag bool   // the router program at the point hands routed packets to the tap
 }
 
 // StartCapture starts capturing at target: with dropsOnly, only the frames
@@ -65,6 +66,15 @@ func (l *Lab) StartCapture(target string, dropsOnly bool) (*CaptureSession, erro
 	if !dropsOnly {
 		if c.tap, err = loader.AttachTap(point.NS, point.IfName, point.Kind == "igw", 0); err != nil {
 			return nil, err
+		}
+		// A routing port's program redirects what passes, which would skip
+		// the tap: it hands the packets on to it instead.
+		if l.dp != nil && l.dp.nacl != nil {
+			if err := l.dp.nacl.SetTap(point.NS, point.IfName, true); err != nil {
+				_ = c.tap.Close()
+				return nil, err
+			}
+			c.tapFlag = true
 		}
 		c.wg.Add(1)
 		go c.readTap()
@@ -155,6 +165,9 @@ func (c *CaptureSession) Close() error {
 		close(c.stopped)
 		if c.sub != nil {
 			err = c.lab.capDrops().remove(c.sub)
+		}
+		if c.tapFlag {
+			err = errors.Join(err, c.lab.dp.nacl.SetTap(c.Point.NS, c.Point.IfName, false))
 		}
 		if c.tap != nil {
 			err = errors.Join(err, c.tap.Close())

@@ -59,7 +59,7 @@ func ResolveCaptureTarget(t *vpc.Topology, p *vpc.Plan, target string) (*Capture
 		sp := p.Subnets[i]
 		// The uplink's router end: its ingress is what leaves the subnet.
 		return &CapturePoint{Kind: "subnet", Name: sn.ID, Description: fmt.Sprintf("edge of subnet %s (%s) at the VPC router", sn.ID, sn.CIDR),
-			NS: p.RouterNS, IfName: sp.UplinkRouterIf, IngressInbound: false, Subnet: sn.CIDR, SubnetV6: sn.IPv6CIDR}, nil
+			NS: sp.RouterNS, IfName: sp.UplinkRouterIf, IngressInbound: false, Subnet: sn.CIDR, SubnetV6: sn.IPv6CIDR}, nil
 	}
 	var valid []string
 	for _, in := range t.Instances {

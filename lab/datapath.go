@@ -45,6 +45,13 @@ func (d *datapath) Close() error { return d.dp.Close() }
 // fillStatus adds live counters (NACL rule hits, conntrack usage) to st.
 func (d *datapath) fillStatus(st *Status) {
 	st.DropEventsLost = d.eventsLost()
+	for i := range st.Gateways {
+		if g := d.dp.NGWs[st.Gateways[i].ID]; g != nil {
+			if s, err := g.Stats(); err == nil {
+				st.Gateways[i].NAT = &s
+			}
+		}
+	}
 	if ctrs, err := d.nacl.Counters(); err == nil {
 		byACL := map[string]*NACLStatus{}
 		for _, c := range ctrs {

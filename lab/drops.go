@@ -42,20 +42,27 @@ const (
 // is the first one's; Packets counts them all (wire packets: a GSO batch
 // counts its segments); TCPFlags ORs their flags.
 type Drop struct {
-	Time      time.Time `json:"time"`
-	Component string    `json:"component"` // "nacl" or "sg"
-	ENI       string    `json:"eni,omitempty"`
-	Instance  string    `json:"instance,omitempty"`
-	Direction string    `json:"direction"` // "inbound" or "outbound"
-	Protocol  int       `json:"protocol"`
-	Src       string    `json:"src"`
-	SrcPort   int       `json:"src_port"`
-	Dst       string    `json:"dst"`
-	DstPort   int       `json:"dst_port"`
-	TCPFlags  uint8     `json:"tcp_flags,omitempty"`
-	ICMPType  uint8     `json:"icmp_type,omitempty"`
-	ICMPCode  uint8     `json:"icmp_code,omitempty"`
-	Reason    string    `json:"reason"` // Reason*
+	Time time.Time `json:"time"`
+	// Component is where it was dropped, as Reachability Analyzer and
+	// rules.DropPoint name it: nacl, sg, eni (source/destination check),
+	// route, subnet, igw, eigw, ngw, pcx, vpce.
+	Component string `json:"component"`
+	// ID names the component beyond nacl and sg (which have ACL and ENI):
+	// the route table, subnet (or VPC), gateway, NAT gateway, peering or
+	// endpoint.
+	ID        string `json:"id,omitempty"`
+	ENI       string `json:"eni,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	Direction string `json:"direction"` // "inbound" or "outbound"
+	Protocol  int    `json:"protocol"`
+	Src       string `json:"src"`
+	SrcPort   int    `json:"src_port"`
+	Dst       string `json:"dst"`
+	DstPort   int    `json:"dst_port"`
+	TCPFlags  uint8  `json:"tcp_flags,omitempty"`
+	ICMPType  uint8  `json:"icmp_type,omitempty"`
+	ICMPCode  uint8  `json:"icmp_code,omitempty"`
+	Reason    string `json:"reason"` // Reason*
 	// ACL and RuleNumber name the deciding NACL rule (32767/32768 = `*`);
 	// Rule is its text ("deny tcp 32768-65535 0.0.0.0/0").
 	ACL            string   `json:"acl_id,omitempty"`
@@ -65,8 +72,34 @@ type Drop struct {
 	Packets        uint64   `json:"packets"`
 }
 
+// DropPoint is "component:id:direction:code", the form rules.Path.Fate
+// gives a drop (RA-7, RA-8).
+func (d *Drop) DropPoint() string {
+	id := d.ID
+	switch d.Component {
+	case "nacl":
+		id = d.ACL
+	case "sg":
+		id = d.ENI
+	}
+	return rules.DropPoint{Component: d.Component, ID: id, Direction: d.Direction, Code: d.Reason}.String()
+}
+
 // Explain is the drop's reason in words, for `vpcemu drops`.
 func (d *Drop) Explain() string {
+	switch d.Component {
+	case "route":
+		if d.Reason == rules.CodeBadStateRoute {
+			return fmt.Sprintf("the route to %s in %s is a blackhole: its target is gone or not usable (%s)", d.Dst, d.ID, d.Reason)
+		}
+		return fmt.Sprintf("%s has no route to %s (%s)", d.ID, d.Dst, d.Reason)
+	case "subnet":
+		return fmt.Sprintf("no ENI of %s holds %s (%s)", d.ID, d.Dst, d.Reason)
+	case "eni":
+		return fmt.Sprintf("the source/destination check of %s (%s)", d.ENI, d.Reason)
+	case "igw", "eigw", "ngw", "pcx", "vpce":
+		return fmt.Sprintf("dropped by %s (%s)", d.ID, d.Reason)
+	}
 	switch d.Reason {
 	case ReasonACL:
 		s := fmt.Sprintf("denied by %s rule %s", d.ACL, ruleNumberText(d.RuleNumber))
@@ -134,8 +167,11 @@ type dropPump struct {
 	eniTopo *vpc.Topology
 	eniOf   map[uint32]*vpc.Instance
 
+	dp      *loader.Datapath // names routing and gateway drops
+	ringMu  sync.Mutex       // guards readers and rings
 	readers []*ringbuf.Reader
-	wg      sync.WaitGroup // the readers
+	rings   map[string]*ringbuf.Reader // the gateways' rings, by gateway id
+	wg      sync.WaitGroup             // the readers
 	tickWG  sync.WaitGroup
 	done    chan struct{}
 }
@@ -143,11 +179,21 @@ type dropPump struct {
 // dropKey identifies a window: one flow, place and reason (the event with
 // its time, counts and TCP flags zeroed) and the second of its drops.
 type dropKey struct {
-	fromNACL bool
-	sg       loader.SGEvent
-	nacl     loader.NACLEvent
-	sec      uint64
+	from dropSource
+	sg   loader.SGEvent
+	nacl loader.NACLEvent
+	path loader.PathEvent
+	sec  uint64
 }
+
+// dropSource is which kind of event a window counts.
+type dropSource int
+
+const (
+	fromSG dropSource = iota
+	fromNACL
+	fromPath // routing or a gateway
+)
 
 type dropWindow struct {
 	first   uint64 // ns of the first drop
@@ -177,32 +223,80 @@ func startDrops(paths Paths, d *datapath, topo func() *vpc.Topology, obs *observ
 	if err != nil {
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	p := &dropPump{log: log, obs: obs, topo: topo, nacl: d.nacl, sg: d.sg, file: file, pending: map[dropKey]*dropWindow{},
-		sgLost: map[uint32]uint64{}, toWall: time.Duration(time.Now().UnixNano() - ts.Nano()), done: make(chan struct{})}
+	p := &dropPump{log: log, obs: obs, topo: topo, nacl: d.nacl, sg: d.sg, dp: d.dp, file: file, pending: map[dropKey]*dropWindow{},
+		sgLost: map[uint32]uint64{}, toWall: time.Duration(time.Now().UnixNano() - ts.Nano()), done: make(chan struct{}),
+		rings: map[string]*ringbuf.Reader{}}
 	// Losses before this run are not this run's drops.
 	if err := p.recordLost(true); err != nil {
 		file.close()
 		return nil, fmt.Errorf("drop events: %w", err)
 	}
-	for _, src := range []struct {
-		m    *ebpf.Map
-		nacl bool
-	}{{d.nacl.Events(), true}, {d.sg.Events(), false}} {
-		r, err := ringbuf.NewReader(src.m)
-		if err != nil {
+	for _, m := range []*ebpf.Map{d.nacl.Events(), d.sg.Events()} {
+		if err := p.watch("", m); err != nil {
 			p.stop()
-			return nil, fmt.Errorf("drop events: %w", err)
+			return nil, err
 		}
-		p.readers = append(p.readers, r)
-		p.wg.Add(1)
-		go p.run(r, src.nacl)
+	}
+	if err := p.watchGateways(); err != nil {
+		p.stop()
+		return nil, err
 	}
 	p.tickWG.Add(1)
 	go p.tick()
 	return p, nil
 }
 
-func (p *dropPump) run(r *ringbuf.Reader, nacl bool) {
+// watch starts reading ring buffer m (a gateway's, named id; "" for the
+// NACL's and SG's, read for the pump's whole life).
+func (p *dropPump) watch(id string, m *ebpf.Map) error {
+	r, err := ringbuf.NewReader(m)
+	if err != nil {
+		return fmt.Errorf("drop events: %w", err)
+	}
+	p.ringMu.Lock()
+	p.readers = append(p.readers, r)
+	if id != "" {
+		p.rings[id] = r
+	}
+	p.ringMu.Unlock()
+	p.wg.Add(1)
+	go p.run(r)
+	return nil
+}
+
+// watchGateways reads the rings of the internet and NAT gateways the
+// datapath has now and no reader watches yet (a NAT gateway added live).
+func (p *dropPump) watchGateways() error {
+	if p.dp == nil {
+		return nil
+	}
+	for id, m := range p.dp.EventRings() {
+		p.ringMu.Lock()
+		_, ok := p.rings[id]
+		p.ringMu.Unlock()
+		if !ok {
+			if err := p.watch(id, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unwatch stops reading gateway id's ring (its gateway is going).
+func (p *dropPump) unwatch(id string) {
+	p.ringMu.Lock()
+	r := p.rings[id]
+	delete(p.rings, id)
+	p.readers = slices.DeleteFunc(p.readers, func(x *ringbuf.Reader) bool { return x == r })
+	p.ringMu.Unlock()
+	if r != nil {
+		_ = r.Flush()
+		_ = r.Close()
+	}
+}
+
+func (p *dropPump) run(r *ringbuf.Reader) {
 	defer p.wg.Done()
 	var rec ringbuf.Record
 	for {
@@ -213,34 +307,50 @@ func (p *dropPump) run(r *ringbuf.Reader, nacl bool) {
 			}
 			return
 		}
-		if err := p.add(rec.RawSample, nacl); err != nil {
+		if err := p.add(rec.RawSample); err != nil {
 			p.log.Warn("drop events: skipped a record", "err", err)
 		}
 	}
 }
 
 // add counts one event into its window.
-func (p *dropPump) add(b []byte, nacl bool) error {
+func (p *dropPump) add(b []byte) error {
 	var k dropKey
 	var ns uint64
 	var packets uint32
 	var flags uint8
-	if nacl {
+	kind, err := loader.EventKind(b)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case loader.EventNACL:
 		ev, err := loader.DecodeNACLEvent(b)
 		if err != nil {
 			return err
 		}
 		ns, packets, flags = ev.TimeNs, ev.Packets, ev.TCPFlags
 		ev.TimeNs, ev.Packets, ev.Bytes, ev.TCPFlags = 0, 0, 0, 0
-		k.fromNACL, k.nacl = true, ev
-	} else {
+		k.from, k.nacl = fromNACL, ev
+	case loader.EventSG:
 		ev, err := loader.DecodeSGEvent(b)
 		if err != nil {
 			return err
 		}
 		ns, packets, flags = ev.TimeNs, ev.Packets, ev.TCPFlags
 		ev.TimeNs, ev.Packets, ev.Bytes, ev.TCPFlags = 0, 0, 0, 0
-		k.sg = ev
+		k.from, k.sg = fromSG, ev
+	default:
+		if p.dp == nil {
+			return fmt.Errorf("drop event of kind %d without a routing datapath", kind)
+		}
+		ev, err := p.dp.DecodePathEvent(b)
+		if err != nil {
+			return err
+		}
+		ns, packets, flags = ev.TimeNs, ev.Packets, ev.TCPFlags
+		ev.TimeNs, ev.Packets, ev.Bytes, ev.TCPFlags = 0, 0, 0, 0
+		k.from, k.path = fromPath, ev
 	}
 	k.sec = ns / uint64(time.Second)
 	p.mu.Lock()
@@ -326,14 +436,19 @@ func (p *dropPump) takeWindows(ns uint64) []windowDone {
 func (p *dropPump) writeWindows(ws []windowDone) {
 	for _, o := range ws {
 		var d Drop
-		if o.k.fromNACL {
+		switch o.k.from {
+		case fromNACL:
 			ev := o.k.nacl
 			ev.TimeNs, ev.TCPFlags = o.w.first, o.w.flags
 			d = p.naclDrop(ev)
-		} else {
+		case fromSG:
 			ev := o.k.sg
 			ev.TimeNs, ev.TCPFlags = o.w.first, o.w.flags
 			d = p.sgDrop(ev)
+		default:
+			ev := o.k.path
+			ev.TimeNs, ev.TCPFlags = o.w.first, o.w.flags
+			d = p.pathDrop(ev)
 		}
 		d.Packets = o.w.packets
 		p.writeLocked(&d)
@@ -399,17 +514,20 @@ func (p *dropPump) noteWrite(err error) {
 // stop drains what the ring buffers hold, writes every window and the
 // last lost counts, then closes the file. The datapath must still be loaded.
 func (p *dropPump) stop() error {
-	for _, r := range p.readers {
+	p.ringMu.Lock()
+	readers := p.readers
+	p.readers, p.rings = nil, map[string]*ringbuf.Reader{}
+	p.ringMu.Unlock()
+	for _, r := range readers {
 		_ = r.Flush()
 	}
 	p.wg.Wait()
 	close(p.done)
 	p.tickWG.Wait()
 	var errs []error
-	for _, r := range p.readers {
+	for _, r := range readers {
 		errs = append(errs, r.Close())
 	}
-	p.readers = nil
 	p.mu.Lock()
 	rest := p.takeWindows(^uint64(0))
 	p.mu.Unlock()
@@ -472,6 +590,8 @@ func (p *dropPump) sgDrop(ev loader.SGEvent) Drop {
 		d.ENI, d.Instance, d.SecurityGroups = in.ENI.ID, in.ID, in.SecurityGroups
 	}
 	switch ev.Code {
+	case loader.SGDropSourceDestCheck:
+		d.Component, d.ID, d.Reason, d.SecurityGroups = "eni", d.ENI, rules.CodeSourceDestCheck, nil
 	case loader.SGDropRulesMismatch:
 		d.Reason = ReasonSGMismatch
 	case loader.SGDropNoRules:
@@ -480,6 +600,20 @@ func (p *dropPump) sgDrop(ev loader.SGEvent) Drop {
 		d.Reason = ReasonAllowance
 	default:
 		d.Reason = loader.SGDropCodeName(ev.Code)
+	}
+	return d
+}
+
+// pathDrop is a drop by routing or a gateway.
+func (p *dropPump) pathDrop(ev loader.PathEvent) Drop {
+	d := p.base(ev.Component, ev.TimeNs, ev.Inbound, ev.Protocol, ev.Src, ev.Dst, ev.TCPFlags, ev.ICMPType, ev.ICMPCode)
+	d.ID, d.Reason = ev.ID, ev.Code
+	who := ev.Src.Addr()
+	if ev.Inbound {
+		who = ev.Dst.Addr()
+	}
+	if in := instanceByAddr(p.topo(), who); in != nil {
+		d.ENI, d.Instance = in.ENI.ID, in.ID
 	}
 	return d
 }

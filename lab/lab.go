@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpcemu/vpcemu/loader"
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -150,7 +151,7 @@ func Up(ctx context.Context, t *vpc.Topology, file string, yaml []byte, opts Opt
 			return nil, fmt.Errorf("remove leftovers of %s: %w", t.Name, err)
 		}
 	}
-	l = &Lab{opts: opts, paths: paths, topo: t, plan: vpc.NewPlan(t), obs: &observers{}}
+	l = &Lab{opts: opts, paths: paths, topo: t, plan: rules.NewPlan(t), obs: &observers{}}
 	if _, err := os.Stat(paths.Data); errors.Is(err, os.ErrNotExist) {
 		l.createdData = true
 	}

@@ -65,6 +65,9 @@ type change struct {
 	// cur's: what still differs cannot be made live.
 	rest  vpc.Topology
 	steps []Step
+	// cleanup runs once the change is done or refused (handles its
+	// steps share).
+	cleanup []func()
 }
 
 // liveParts are the parts of a topology the datapath changes live, in the
@@ -76,6 +79,8 @@ var liveParts = []func(*change) error{
 	(*change).securityGroups,
 	(*change).flowLogs,
 	(*change).trafficMirror,
+	(*change).routing,
+	(*change).instances,
 }
 
 // diff computes the steps from cur to next, or refuses the change.
@@ -102,6 +107,7 @@ func (l *Lab) diff(cur, next *vpc.Topology) (*change, error) {
 // run runs the steps; on failure it undoes the steps done, newest first,
 // and returns the failure (with any undo that failed too).
 func (c *change) run() error {
+	defer c.close()
 	for i, s := range c.steps {
 		if err := s.Do(); err != nil {
 			err = fmt.Errorf("%s: %w", s.What, err)
@@ -124,6 +130,16 @@ func (c *change) run() error {
 }
 
 func (c *change) add(s Step) { c.steps = append(c.steps, s) }
+
+// close releases what the steps shared.
+func (c *change) close() {
+	for _, f := range c.cleanup {
+		f()
+	}
+	c.cleanup = nil
+}
+
+func joinErr(errs ...error) error { return errors.Join(errs...) }
 
 // naclTables: a NACL whose rules changed, or a new one, gets its new
 // tables (one atomic flip per NACL: the next packet meets either table).

@@ -140,13 +140,13 @@ func TestChangeRefusedOrFailedChangesNothing(t *testing.T) {
 
 	_, err := l.Change(context.Background(), false, edit(func(t *vpc.Topology) {
 		dropHTTPRule(t)
-		in := t.Instances[1]
-		in.ID, in.ENI.ID, in.PrivateIP = "i-new", "eni-new", netip.MustParseAddr("10.0.2.30")
-		t.Instances = append(t.Instances, in)
+		sn := *t.Subnet("subnet-private")
+		sn.ID, sn.CIDR = "subnet-new", netip.MustParsePrefix("10.0.3.0/24")
+		t.Subnets = append(t.Subnets, sn)
 	}))
 	var nl *NotLiveError
-	if !errors.Is(err, ErrNotLive) || !errors.As(err, &nl) || !strings.Contains(nl.Change, "instances") {
-		t.Fatalf("adding an instance: %v; want a NotLiveError naming the instances", err)
+	if !errors.Is(err, ErrNotLive) || !errors.As(err, &nl) || !strings.Contains(nl.Change, "subnets") {
+		t.Fatalf("adding a subnet: %v; want a NotLiveError naming the subnets", err)
 	}
 	if !httpFromLaptop(t, l) || l.Topology() != topo || stateYAML(t, l) != before {
 		t.Fatal("a refused change changed the running topology")

@@ -22,11 +22,16 @@ type Status struct {
 	UI        string           `json:"ui,omitempty"`      // host:port of the web view
 	Metrics   string           `json:"metrics,omitempty"` // host:port of /metrics
 	API       string           `json:"api,omitempty"`     // host:port of the EC2 API
+	VPCs      []VPCStatus      `json:"vpcs"`
 	Subnets   []SubnetStatus   `json:"subnets"`
 	Instances []InstanceStatus `json:"instances"`
 	Hosts     []HostStatus     `json:"internet"`
 	NACLs     []NACLStatus     `json:"network_acls,omitempty"`
-	FlowLogs  []FlowLogStatus  `json:"flow_logs,omitempty"`
+	// RouteTables and Gateways: routing (blackhole routes as such, NAT
+	// gateways with their connection counts when live).
+	RouteTables []RouteTableStatus `json:"route_tables,omitempty"`
+	Gateways    []GatewayStatus    `json:"gateways,omitempty"`
+	FlowLogs    []FlowLogStatus    `json:"flow_logs,omitempty"`
 	// DropEventsLost counts drop events the datapath could not queue (their
 	// drops are missing from drops.jsonl).
 	DropEventsLost uint64 `json:"drop_events_lost"`
@@ -62,10 +67,12 @@ func daemonStatus() *DaemonStatus {
 // SubnetStatus is one subnet of a running topology.
 type SubnetStatus struct {
 	ID         string `json:"id"`
+	VPC        string `json:"vpc"`
 	CIDR       string `json:"cidr"`
 	IPv6CIDR   string `json:"ipv6_cidr,omitempty"`
 	Public     bool   `json:"public"`
 	NetworkACL string `json:"network_acl"`
+	RouteTable string `json:"route_table"` // the table that routes it (explicit or the main one)
 	Namespace  string `json:"namespace"`
 }
 
@@ -172,9 +179,14 @@ func addr(a interface {
 func StaticStatus(s *State, t *vpc.Topology, p *vpc.Plan) *Status {
 	st := &Status{Name: t.Name, File: s.File, PID: s.PID, Started: s.Started, XDPMode: s.XDPMode, UI: s.UI, Metrics: s.Metrics, API: s.API}
 	for i, sn := range t.Subnets {
-		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
-			Public: sn.Public, NetworkACL: sn.NetworkACL, Namespace: p.Subnets[i].NS})
+		rt := ""
+		if r := t.RouteTableOfSubnet(sn.ID); r != nil {
+			rt = r.ID
+		}
+		st.Subnets = append(st.Subnets, SubnetStatus{ID: sn.ID, VPC: sn.VPC, CIDR: sn.CIDR.String(), IPv6CIDR: addr(sn.IPv6CIDR),
+			Public: sn.Public, NetworkACL: sn.NetworkACL, RouteTable: rt, Namespace: p.Subnets[i].NS})
 	}
+	routingStatus(st, t)
 	for i, in := range t.Instances {
 		hp := p.Instances[i]
 		st.Instances = append(st.Instances, InstanceStatus{ID: in.ID, ENI: in.ENI.ID, Subnet: in.Subnet,

@@ -12,13 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vpcemu/vpcemu/flowlog"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
 var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
-	"flow_gen", "flow_skip", "flow_addr", "flow_eni"}
+	"flow_gen", "flow_skip", "flow_addr", "flow_eni", "flow_mac"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
 // are the same; TestFlowsLayout checks).
@@ -28,6 +29,7 @@ type (
 	flowAddrKey = naclFlowAddrKey
 	flowAddrVal = naclFlowAddrVal
 	flowENINet  = naclFlowEniNet
+	flowMacKey  = naclFlowMacKey
 	flowSlot    = naclFlowSlot
 )
 
@@ -49,9 +51,12 @@ type Flows struct {
 	samples   []flowlog.Sample // what Drain returned last: the next one reuses it
 	gen       uint32
 	eniByIdx  map[uint32]string
-	eniByAddr map[netip.Addr]string // the datapath's keys name addresses, not ENIs
-	vpc       netip.Prefix
-	vpc6      netip.Prefix
+	eniByAddr map[netip.Addr]string // keys the NACL counts name addresses, not ENIs
+	// Each ENI's subnet and each subnet's compiled route table: the
+	// traffic-path of what an ENI sends is decided by where its subnet's
+	// table sends it (FL-16, as rules.PredictFlowLog decides it).
+	eniSubnet map[string]*vpc.Subnet
+	routes    map[string][]rules.CompiledRoute
 	skipSeen  map[uint32]uint64
 }
 
@@ -172,22 +177,54 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 	return &ebpf.CollectionOptions{MapReplacements: f.maps}, nil
 }
 
-// SetENIs tells the programs which address belongs to which ENI (by the
-// index index returns) and which CIDRs each ENI's subnet has.
-func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
-	f.vpc, f.vpc6 = t.VPCs[0].CIDR, t.VPCs[0].IPv6CIDR
+// SetENIs tells the programs which address and which MAC belongs to which
+// ENI of t laid out as p (by the index index returns: instances' ENIs and
+// NAT gateways'), and which CIDRs each ENI's subnet has; and the drain how
+// each subnet routes (traffic-path).
+func (f *Flows) SetENIs(t *vpc.Topology, p *vpc.Plan, index func(eni string) (uint32, error)) error {
 	subnetOf := map[string]*vpc.Subnet{}
 	for i := range t.Subnets {
 		subnetOf[t.Subnets[i].ID] = &t.Subnets[i]
 	}
-	for _, in := range t.Instances {
-		idx, err := index(in.ENI.ID)
+	rt := rules.CompileRouting(t)
+	f.routes = map[string][]rules.CompiledRoute{}
+	for sn, id := range rt.SubnetTable {
+		if ct := rt.Table(id); ct != nil {
+			f.routes[sn] = ct.Routes
+		}
+	}
+	f.eniSubnet = map[string]*vpc.Subnet{}
+	type eniInfo struct {
+		id, subnet string
+		addrs      []netip.Addr
+		mac        []byte
+	}
+	var enis []eniInfo
+	for _, e := range p.ENIs {
+		in := t.Instance(e.Instance)
+		if in == nil {
+			continue
+		}
+		var addrs []netip.Addr
+		for _, x := range in.ENIs() {
+			if x.PrivateIP == e.Addr.Addr() {
+				addrs = append([]netip.Addr{x.PrivateIP, x.IPv6}, x.SecondaryIPs...)
+			}
+		}
+		enis = append(enis, eniInfo{e.ID, e.SubnetID, addrs, e.MAC})
+	}
+	for _, g := range p.NATGateways {
+		enis = append(enis, eniInfo{g.ENI.ID, g.ENI.SubnetID, []netip.Addr{g.ENI.Addr.Addr()}, g.ENI.MAC})
+	}
+	for _, e := range enis {
+		idx, err := index(e.id)
 		if err != nil {
 			return fmt.Errorf("flows: %w", err)
 		}
-		f.eniByIdx[idx] = in.ENI.ID
+		f.eniByIdx[idx] = e.id
+		f.eniSubnet[e.id] = subnetOf[e.subnet]
 		var nets flowENINet
-		if s := subnetOf[in.Subnet]; s != nil {
+		if s := subnetOf[e.subnet]; s != nil {
 			for i, c := range []netip.Prefix{s.CIDR, s.IPv6CIDR} {
 				if c.IsValid() {
 					nets.C[i].Net, nets.C[i].Mask, nets.C[i].Valid = words(c.Masked().Addr()), prefixMask(c), 1
@@ -195,13 +232,18 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 			}
 		}
 		if err := f.maps["flow_eni"].Put(idx, &nets); err != nil {
-			return fmt.Errorf("flows: ENI %s: %w", in.ENI.ID, err)
+			return fmt.Errorf("flows: ENI %s: %w", e.id, err)
 		}
-		for _, a := range []netip.Addr{in.PrivateIP, in.IPv6} {
+		var mk flowMacKey
+		copy(mk.Mac[:], e.mac)
+		if err := f.maps["flow_mac"].Put(&mk, idx); err != nil {
+			return fmt.Errorf("flows: ENI %s: %w", e.id, err)
+		}
+		for _, a := range e.addrs {
 			if !a.IsValid() {
 				continue
 			}
-			f.eniByAddr[a] = in.ENI.ID
+			f.eniByAddr[a] = e.id
 			k := flowAddrKey{Addr: words(a), Family: family(a)}
 			if err := f.maps["flow_addr"].Put(k, flowAddrVal{Eni: idx}); err != nil {
 				return fmt.Errorf("flows: address %s: %w", a, err)
@@ -209,6 +251,35 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 		}
 	}
 	return nil
+}
+
+// trafficPath is FL-16's code for what ENI eni sends to dst: 1 inside its
+// subnet or the VPC, 4 through a peering, 7 to a gateway endpoint, 8 to an
+// internet or egress-only gateway, 0 ('-') where its subnet's table has no
+// usable route (PATH-17), as rules.PredictFlowLog decides it.
+func (f *Flows) trafficPath(eni string, dst netip.Addr) uint8 {
+	sn := f.eniSubnet[eni]
+	if sn == nil {
+		return 0
+	}
+	if (sn.CIDR.IsValid() && sn.CIDR.Contains(dst)) || (sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Contains(dst)) {
+		return flowlog.PathSameVPC
+	}
+	r, ok := rules.LookupCompiled(f.routes[sn.ID], dst)
+	if !ok {
+		return 0
+	}
+	switch r.Kind {
+	case rules.CompiledBlackhole:
+		return 0
+	case rules.CompiledIGW, rules.CompiledEIGW:
+		return flowlog.PathInternet
+	case rules.CompiledPeering:
+		return flowlog.PathPeering
+	case rules.CompiledEndpoint:
+		return flowlog.PathEndpoint
+	}
+	return flowlog.PathSameVPC
 }
 
 // Drain returns what the programs counted since the last drain, and per ENI
@@ -371,11 +442,14 @@ func (f *Flows) sample(k *flowKey, perCPU []flowVal, offset time.Duration) (flow
 		return flowlog.Sample{}, false
 	}
 	src, dst := addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)
-	own := dst
-	if k.Egress == 1 {
-		own = src
+	var eni string
+	if k.Eni != 0 {
+		eni, ok = f.eniByIdx[k.Eni]
+	} else if k.Egress == 1 {
+		eni, ok = f.eniByAddr[src]
+	} else {
+		eni, ok = f.eniByAddr[dst]
 	}
-	eni, ok := f.eniByAddr[own]
 	if !ok {
 		return flowlog.Sample{}, false
 	}
@@ -387,7 +461,7 @@ func (f *Flows) sample(k *flowKey, perCPU []flowVal, offset time.Duration) (flow
 		Reject: k.Reject == 1,
 	}
 	if s.Egress {
-		s.ToInternet = !f.vpc.Contains(dst) && !(f.vpc6.IsValid() && f.vpc6.Contains(dst))
+		s.TrafficPath, s.TrafficPathKnown = f.trafficPath(eni, dst), true
 	}
 	return s, true
 }

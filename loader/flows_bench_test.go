@@ -30,7 +30,7 @@ func flowsFor(tb testing.TB, spec *ebpf.CollectionSpec, t *vpc.Topology, index f
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { f.Close() })
-	if err := f.SetENIs(t, index); err != nil {
+	if err := f.SetENIs(t, vpc.NewPlan(t), index); err != nil {
 		tb.Fatal(err)
 	}
 	return f
@@ -60,7 +60,7 @@ func sgFlowHarness(tb testing.TB, t *vpc.Topology, counting bool) *sgHarness {
 	}
 	tb.Cleanup(func() { s.Close() })
 	if f != nil {
-		if err := f.SetENIs(t, s.ENIIndex); err != nil {
+		if err := f.SetENIs(t, p, s.ENIIndex); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ package loader
 //go:generate go tool bpf2go -cc $BPF2GO_CC -strip $BPF2GO_STRIP -target bpfel sg ../bpf/sg.bpf.c -- -O2 -g -Wall -Werror -nostdinc -isystem ../bpf/include -I../bpf
 //go:generate go tool bpf2go -cc $BPF2GO_CC -strip $BPF2GO_STRIP -target bpfel igw ../bpf/igw.bpf.c -- -O2 -g -Wall -Werror -nostdinc -isystem ../bpf/include -I../bpf
 //go:generate go tool bpf2go -cc $BPF2GO_CC -strip $BPF2GO_STRIP -target bpfel capture ../bpf/capture.bpf.c -- -O2 -g -Wall -Werror -nostdinc -isystem ../bpf/include -I../bpf
+//go:generate go tool bpf2go -cc $BPF2GO_CC -strip $BPF2GO_STRIP -target bpfel ngw ../bpf/ngw.bpf.c -- -O2 -g -Wall -Werror -nostdinc -isystem ../bpf/include -I../bpf
 // The SG program without the capture code of its drop path, for the
 // benchmark of what that code costs (test files only).
 //go:generate go tool bpf2go -cc $BPF2GO_CC -strip $BPF2GO_STRIP -target bpfel -output-suffix _test sgnocap ../bpf/sg.bpf.c -- -O2 -g -Wall -Werror -nostdinc -isystem ../bpf/include -I../bpf -DVPCEMU_NO_CAPTURE

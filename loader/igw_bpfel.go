@@ -13,11 +13,36 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type igwEvKind uint32
+
+const (
+	igwEvKindEV_NACL_DROP  igwEvKind = 1
+	igwEvKindEV_SG_DROP    igwEvKind = 2
+	igwEvKindEV_ROUTE_DROP igwEvKind = 3
+	igwEvKindEV_IGW_DROP   igwEvKind = 4
+	igwEvKindEV_NGW_DROP   igwEvKind = 5
+)
+
 type igwIgwConfig struct {
 	_       structs.HostLayout
-	VpcNet  uint32
-	VpcMask uint32
+	Nblocks uint32
+	Obj     uint32
+	VpcNet  [8]uint32
+	VpcMask [8]uint32
 }
+
+type igwIgwDrop uint32
+
+const (
+	igwIgwDropIGW_DROP_PUBLIC_IP_EGRESS   igwIgwDrop = 1
+	igwIgwDropIGW_DROP_PRIVATE_IP_INGRESS igwIgwDrop = 2
+	igwIgwDropIGW_DROP_DST_RFC1918        igwIgwDrop = 3
+	igwIgwDropIGW_DROP_DST_RFC6598        igwIgwDrop = 4
+	igwIgwDropIGW_DROP_SRC_RFC1918        igwIgwDrop = 5
+	igwIgwDropIGW_DROP_SRC_RFC6598        igwIgwDrop = 6
+	igwIgwDropIGW_DROP_SPOOFED            igwIgwDrop = 7
+	igwIgwDropIGW_DROP_MALFORMED          igwIgwDrop = 8
+)
 
 type igwIgwStat uint32
 
@@ -27,20 +52,48 @@ const (
 	igwIgwStatIGW_IN_DROP   igwIgwStat = 2
 	igwIgwStatIGW_OUT_DROP  igwIgwStat = 3
 	igwIgwStatIGW_MALFORMED igwIgwStat = 4
-	igwIgwStatIGW_STAT_MAX  igwIgwStat = 5
+	igwIgwStatIGW_EVLOST    igwIgwStat = 5
+	igwIgwStatIGW_STAT_MAX  igwIgwStat = 6
 )
+
+type igwVpcEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Saddr    [4]uint32
+	Daddr    [4]uint32
+	Sport    uint16
+	Dport    uint16
+	Obj      uint32
+	Packets  uint32
+	Bytes    uint32
+	Rule     uint16
+	Kind     uint8
+	Reason   uint8
+	Dir      uint8
+	Family   uint8
+	Proto    uint8
+	TcpFlags uint8
+	IcmpType uint8
+	IcmpCode uint8
+	Frag     uint8
+	Pad      [5]uint8
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	igwMapIgwPriv2pub = "igw_priv2pub"
-	igwMapIgwPub2priv = "igw_pub2priv"
-	igwMapIgwStats    = "igw_stats"
-	igwProgIgwEgress  = "igw_egress"
-	igwProgIgwIngress = "igw_ingress"
-	igwVarIgwStatBtf  = "_igw_stat_btf"
-	igwVarIgwCfg      = "igw_cfg"
+	igwMapIgwEvents    = "igw_events"
+	igwMapIgwPriv2pub  = "igw_priv2pub"
+	igwMapIgwPub2priv  = "igw_pub2priv"
+	igwMapIgwStats     = "igw_stats"
+	igwProgIgwEgress   = "igw_egress"
+	igwProgIgwIngress  = "igw_ingress"
+	igwVarIgwDropBtf   = "_igw_drop_btf"
+	igwVarIgwEvKindBtf = "_igw_ev_kind_btf"
+	igwVarIgwEventBtf  = "_igw_event_btf"
+	igwVarIgwStatBtf   = "_igw_stat_btf"
+	igwVarIgwCfg       = "igw_cfg"
 )
 
 // loadIgw returns the embedded CollectionSpec for igw.
@@ -93,6 +146,7 @@ type igwProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwMapSpecs struct {
+	IgwEvents   *ebpf.MapSpec `ebpf:"igw_events"`
 	IgwPriv2pub *ebpf.MapSpec `ebpf:"igw_priv2pub"`
 	IgwPub2priv *ebpf.MapSpec `ebpf:"igw_pub2priv"`
 	IgwStats    *ebpf.MapSpec `ebpf:"igw_stats"`
@@ -102,8 +156,11 @@ type igwMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type igwVariableSpecs struct {
-	IgwStatBtf *ebpf.VariableSpec `ebpf:"_igw_stat_btf"`
-	IgwCfg     *ebpf.VariableSpec `ebpf:"igw_cfg"`
+	IgwDropBtf   *ebpf.VariableSpec `ebpf:"_igw_drop_btf"`
+	IgwEvKindBtf *ebpf.VariableSpec `ebpf:"_igw_ev_kind_btf"`
+	IgwEventBtf  *ebpf.VariableSpec `ebpf:"_igw_event_btf"`
+	IgwStatBtf   *ebpf.VariableSpec `ebpf:"_igw_stat_btf"`
+	IgwCfg       *ebpf.VariableSpec `ebpf:"igw_cfg"`
 }
 
 // igwObjects contains all objects after they have been loaded into the kernel.
@@ -126,6 +183,7 @@ func (o *igwObjects) Close() error {
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwMaps struct {
+	IgwEvents   *ebpf.Map `ebpf:"igw_events"`
 	IgwPriv2pub *ebpf.Map `ebpf:"igw_priv2pub"`
 	IgwPub2priv *ebpf.Map `ebpf:"igw_pub2priv"`
 	IgwStats    *ebpf.Map `ebpf:"igw_stats"`
@@ -133,6 +191,7 @@ type igwMaps struct {
 
 func (m *igwMaps) Close() error {
 	return _IgwClose(
+		m.IgwEvents,
 		m.IgwPriv2pub,
 		m.IgwPub2priv,
 		m.IgwStats,
@@ -143,8 +202,11 @@ func (m *igwMaps) Close() error {
 //
 // It can be passed to loadIgwObjects or ebpf.CollectionSpec.LoadAndAssign.
 type igwVariables struct {
-	IgwStatBtf *ebpf.Variable `ebpf:"_igw_stat_btf"`
-	IgwCfg     *ebpf.Variable `ebpf:"igw_cfg"`
+	IgwDropBtf   *ebpf.Variable `ebpf:"_igw_drop_btf"`
+	IgwEvKindBtf *ebpf.Variable `ebpf:"_igw_ev_kind_btf"`
+	IgwEventBtf  *ebpf.Variable `ebpf:"_igw_event_btf"`
+	IgwStatBtf   *ebpf.Variable `ebpf:"_igw_stat_btf"`
+	IgwCfg       *ebpf.Variable `ebpf:"igw_cfg"`
 }
 
 // igwPrograms contains all programs after they have been loaded into the kernel.

@@ -36,7 +36,7 @@ var (
 func mustLoadIGW(tb testing.TB) *IGW {
 	tb.Helper()
 	testenv.RequireRoot(tb)
-	g, err := newIGW(igwVPC, map[netip.Addr]netip.Addr{igwWebPub: igwWebPriv})
+	g, err := newIGW(IGWConfig{Blocks: []netip.Prefix{igwVPC}, NAT: map[netip.Addr]netip.Addr{igwWebPub: igwWebPriv}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -179,7 +179,11 @@ func TestIGWTranslate(t *testing.T) {
 		{name: "ingress non-first fragment is translated at the IP layer", ingress: true, kind: "frag", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv},
 		{name: "ingress ICMP error has its quoted source translated", ingress: true, kind: "icmperr", src: igwLaptop, dst: igwWebPub, want: igwTCNext, wantSrc: igwLaptop, wantDst: igwWebPriv, wantInSrc: igwWebPriv, wantInDst: igwLaptop},
 		{name: "ingress to an unmapped VPC address is dropped", ingress: true, kind: "tcp", src: igwLaptop, dst: igwDBPriv, want: igwTCShot},
-		{name: "ingress to an unmapped public address passes untouched", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: igwTCNext, wantSrc: igwLaptop, wantDst: stranger},
+		{name: "ingress to an unmapped public address is dropped (TV-43 b)", ingress: true, kind: "tcp", src: igwLaptop, dst: stranger, want: igwTCShot},
+		{name: "ingress from an address of the VPC is spoofed (EIP-4)", ingress: true, kind: "tcp", src: igwDBPriv, dst: igwWebPub, want: igwTCShot},
+		{name: "ingress from an RFC 1918 address is dropped (EIP-4)", ingress: true, kind: "tcp", src: netip.MustParseAddr("192.168.1.1"), dst: igwWebPub, want: igwTCShot},
+		{name: "ingress from an RFC 6598 address is dropped (EIP-4)", ingress: true, kind: "tcp", src: netip.MustParseAddr("100.64.1.1"), dst: igwWebPub, want: igwTCShot},
+		{name: "egress to an RFC 1918 address is dropped (EIP-4)", kind: "tcp", src: igwWebPriv, dst: netip.MustParseAddr("172.16.0.1"), want: igwTCShot},
 		{name: "egress TCP from the private IP leaves from the public IP", kind: "tcp", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
 		{name: "egress UDP from the private IP leaves from the public IP", kind: "udp", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
 		{name: "egress UDP without checksum keeps checksum zero", kind: "udp0", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop},
@@ -187,7 +191,7 @@ func TestIGWTranslate(t *testing.T) {
 		{name: "egress ICMP error has its quoted destination translated", kind: "icmperr", src: igwWebPriv, dst: igwLaptop, want: igwTCNext, wantSrc: igwWebPub, wantDst: igwLaptop, wantInSrc: igwLaptop, wantInDst: igwWebPub},
 		{name: "egress from an instance without public IP is dropped", kind: "tcp", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
 		{name: "egress non-first fragment without public IP is dropped", kind: "frag", src: igwDBPriv, dst: igwLaptop, want: igwTCShot},
-		{name: "egress from outside the VPC passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: igwTCNext, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
+		{name: "egress from the link's own address passes untouched", kind: "udp", src: netip.MustParseAddr("169.254.100.1"), dst: igwLaptop, want: igwTCNext, wantSrc: netip.MustParseAddr("169.254.100.1"), wantDst: igwLaptop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := g.objs.IgwEgress

@@ -30,6 +30,22 @@ type naclCapBuf struct {
 	Data [16384]uint8
 }
 
+type naclEigwKey struct {
+	_       structs.HostLayout
+	In      [4]uint32
+	Out     [4]uint32
+	InPort  uint16
+	OutPort uint16
+	Proto   uint8
+	Pad     [3]uint8
+}
+
+type naclEigwTimeouts struct {
+	_      structs.HostLayout
+	TcpEst uint32
+	Udp    uint32
+}
+
 type naclEvDir uint32
 
 const (
@@ -40,8 +56,11 @@ const (
 type naclEvKind uint32
 
 const (
-	naclEvKindEV_NACL_DROP naclEvKind = 1
-	naclEvKindEV_SG_DROP   naclEvKind = 2
+	naclEvKindEV_NACL_DROP  naclEvKind = 1
+	naclEvKindEV_SG_DROP    naclEvKind = 2
+	naclEvKindEV_ROUTE_DROP naclEvKind = 3
+	naclEvKindEV_IGW_DROP   naclEvKind = 4
+	naclEvKindEV_NGW_DROP   naclEvKind = 5
 )
 
 type naclEvReason uint32
@@ -84,6 +103,14 @@ type naclFlowKey struct {
 	Family uint8
 	Egress uint8
 	Reject uint8
+	Eni    uint32
+	Pad    uint32
+}
+
+type naclFlowMacKey struct {
+	_   structs.HostLayout
+	Mac [6]uint8
+	Pad [2]uint8
 }
 
 type naclFlowSlot struct {
@@ -112,15 +139,21 @@ type naclNaclBitmap struct {
 }
 
 type naclNaclConfig struct {
-	_        structs.HostLayout
-	SubRoot  [2]uint32
-	SubSkip  [2]uint32
-	SubPfx   [2][4]uint32
-	SubMask  [2][4]uint32
-	Rsv4Mask uint32
-	Rsv6Any  uint32
-	Mtu      uint32
-	Star     [2]uint16
+	_           structs.HostLayout
+	SubRoot     [2]uint32
+	SubSkip     [2]uint32
+	SubPfx      [2][4]uint32
+	SubMask     [2][4]uint32
+	Rsv4Mask    uint32
+	Rsv6Any     uint32
+	Mtu         uint32
+	Star        [2]uint16
+	EigwSyn     uint32
+	EigwClosing uint32
+	EigwIcmp    uint32
+	EigwOther   uint32
+	EigwTcpEst  uint32
+	EigwUdp     uint32
 }
 
 type naclNaclCtr struct {
@@ -186,6 +219,54 @@ const (
 	naclNaclTidNACL_TID_SET    naclNaclTid = 4
 )
 
+type naclRtDrop uint32
+
+const (
+	naclRtDropRT_DROP_NO_ROUTE      naclRtDrop = 1
+	naclRtDropRT_DROP_BLACKHOLE     naclRtDrop = 2
+	naclRtDropRT_DROP_NO_ENI        naclRtDrop = 3
+	naclRtDropRT_DROP_PCX_ADDRESS   naclRtDrop = 4
+	naclRtDropRT_DROP_LOOP          naclRtDrop = 5
+	naclRtDropRT_DROP_EIGW_INBOUND  naclRtDrop = 6
+	naclRtDropRT_DROP_IGW_NO_ROUTE  naclRtDrop = 7
+	naclRtDropRT_DROP_SPOOFED       naclRtDrop = 8
+	naclRtDropRT_DROP_VPCE_PROTOCOL naclRtDrop = 9
+	naclRtDropRT_DROP_VPCE_SOURCE   naclRtDrop = 10
+	naclRtDropRT_DROP_INTERNET      naclRtDrop = 11
+)
+
+type naclRtPort struct {
+	_      structs.HostLayout
+	Subnet uint32
+	Table  uint32
+	Kind   uint16
+	Flags  uint16
+	Pad    uint32
+}
+
+type naclRtPortFlag uint32
+
+const (
+	naclRtPortFlagRT_F_FORWARDERS naclRtPortFlag = 1
+	naclRtPortFlagRT_F_HAS_IGW    naclRtPortFlag = 2
+	naclRtPortFlagRT_F_HAS_EIGW   naclRtPortFlag = 4
+	naclRtPortFlagRT_F_TAP        naclRtPortFlag = 8
+)
+
+type naclRtPortKind uint32
+
+const (
+	naclRtPortKindRT_PORT_NONE      naclRtPortKind = 0
+	naclRtPortKindRT_PORT_SUBNET    naclRtPortKind = 1
+	naclRtPortKindRT_PORT_IGW       naclRtPortKind = 2
+	naclRtPortKindRT_PORT_EIGW      naclRtPortKind = 3
+	naclRtPortKindRT_PORT_PEERING   naclRtPortKind = 4
+	naclRtPortKindRT_PORT_ENDPOINT  naclRtPortKind = 5
+	naclRtPortKindRT_PORT_INET_IGW  naclRtPortKind = 6
+	naclRtPortKindRT_PORT_INET_EIGW naclRtPortKind = 7
+	naclRtPortKindRT_PORT_INET_HOST naclRtPortKind = 8
+)
+
 type naclVpcEvent struct {
 	_        structs.HostLayout
 	TsNs     uint64
@@ -209,6 +290,13 @@ type naclVpcEvent struct {
 	Pad      [5]uint8
 }
 
+type naclVpceSrcKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Port      uint32
+	Addr      [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -217,12 +305,15 @@ const (
 	naclMapCapDrops         = "cap_drops"
 	naclMapCapLost          = "cap_lost"
 	naclMapCapScratch       = "cap_scratch"
+	naclMapEigwCfg          = "eigw_cfg"
+	naclMapEigwFlows        = "eigw_flows"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
 	naclMapFlowFast         = "flow_fast"
 	naclMapFlowGen          = "flow_gen"
 	naclMapFlowLog          = "flow_log"
 	naclMapFlowLogn         = "flow_logn"
+	naclMapFlowMac          = "flow_mac"
 	naclMapFlowSkip         = "flow_skip"
 	naclMapFlowTab0         = "flow_tab0"
 	naclMapFlowTab1         = "flow_tab1"
@@ -238,6 +329,8 @@ const (
 	naclMapNaclStats        = "nacl_stats"
 	naclMapNaclSubnet       = "nacl_subnet"
 	naclMapNaclTables       = "nacl_tables"
+	naclMapVpceSrc          = "vpce_src"
+	naclProgEigwEgress      = "eigw_egress"
 	naclProgNaclFilter      = "nacl_filter"
 	naclProgNaclFilterFrags = "nacl_filter_frags"
 	naclProgNaclFilterTc    = "nacl_filter_tc"
@@ -250,6 +343,9 @@ const (
 	naclVarNaclLimitBtf     = "_nacl_limit_btf"
 	naclVarNaclStatBtf      = "_nacl_stat_btf"
 	naclVarNaclTidBtf       = "_nacl_tid_btf"
+	naclVarRtDropBtf        = "_rt_drop_btf"
+	naclVarRtPortFlagBtf    = "_rt_port_flag_btf"
+	naclVarRtPortKindBtf    = "_rt_port_kind_btf"
 	naclVarFlowEnabled      = "flow_enabled"
 	naclVarFlowLogPerCpu    = "flow_log_per_cpu"
 	naclVarNaclCfg          = "nacl_cfg"
@@ -297,6 +393,7 @@ type naclSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type naclProgramSpecs struct {
+	EigwEgress      *ebpf.ProgramSpec `ebpf:"eigw_egress"`
 	NaclFilter      *ebpf.ProgramSpec `ebpf:"nacl_filter"`
 	NaclFilterFrags *ebpf.ProgramSpec `ebpf:"nacl_filter_frags"`
 	NaclFilterTc    *ebpf.ProgramSpec `ebpf:"nacl_filter_tc"`
@@ -311,12 +408,15 @@ type naclMapSpecs struct {
 	CapDrops   *ebpf.MapSpec `ebpf:"cap_drops"`
 	CapLost    *ebpf.MapSpec `ebpf:"cap_lost"`
 	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
+	EigwCfg    *ebpf.MapSpec `ebpf:"eigw_cfg"`
+	EigwFlows  *ebpf.MapSpec `ebpf:"eigw_flows"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
 	FlowFast   *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowLog    *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
+	FlowMac    *ebpf.MapSpec `ebpf:"flow_mac"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -332,6 +432,7 @@ type naclMapSpecs struct {
 	NaclStats  *ebpf.MapSpec `ebpf:"nacl_stats"`
 	NaclSubnet *ebpf.MapSpec `ebpf:"nacl_subnet"`
 	NaclTables *ebpf.MapSpec `ebpf:"nacl_tables"`
+	VpceSrc    *ebpf.MapSpec `ebpf:"vpce_src"`
 }
 
 // naclVariableSpecs contains global variables before they are loaded into the kernel.
@@ -346,6 +447,9 @@ type naclVariableSpecs struct {
 	NaclLimitBtf    *ebpf.VariableSpec `ebpf:"_nacl_limit_btf"`
 	NaclStatBtf     *ebpf.VariableSpec `ebpf:"_nacl_stat_btf"`
 	NaclTidBtf      *ebpf.VariableSpec `ebpf:"_nacl_tid_btf"`
+	RtDropBtf       *ebpf.VariableSpec `ebpf:"_rt_drop_btf"`
+	RtPortFlagBtf   *ebpf.VariableSpec `ebpf:"_rt_port_flag_btf"`
+	RtPortKindBtf   *ebpf.VariableSpec `ebpf:"_rt_port_kind_btf"`
 	FlowEnabled     *ebpf.VariableSpec `ebpf:"flow_enabled"`
 	FlowLogPerCpu   *ebpf.VariableSpec `ebpf:"flow_log_per_cpu"`
 	NaclCfg         *ebpf.VariableSpec `ebpf:"nacl_cfg"`
@@ -375,12 +479,15 @@ type naclMaps struct {
 	CapDrops   *ebpf.Map `ebpf:"cap_drops"`
 	CapLost    *ebpf.Map `ebpf:"cap_lost"`
 	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
+	EigwCfg    *ebpf.Map `ebpf:"eigw_cfg"`
+	EigwFlows  *ebpf.Map `ebpf:"eigw_flows"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
 	FlowFast   *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
 	FlowLog    *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
+	FlowMac    *ebpf.Map `ebpf:"flow_mac"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0   *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1   *ebpf.Map `ebpf:"flow_tab1"`
@@ -396,6 +503,7 @@ type naclMaps struct {
 	NaclStats  *ebpf.Map `ebpf:"nacl_stats"`
 	NaclSubnet *ebpf.Map `ebpf:"nacl_subnet"`
 	NaclTables *ebpf.Map `ebpf:"nacl_tables"`
+	VpceSrc    *ebpf.Map `ebpf:"vpce_src"`
 }
 
 func (m *naclMaps) Close() error {
@@ -404,12 +512,15 @@ func (m *naclMaps) Close() error {
 		m.CapDrops,
 		m.CapLost,
 		m.CapScratch,
+		m.EigwCfg,
+		m.EigwFlows,
 		m.FlowAddr,
 		m.FlowEni,
 		m.FlowFast,
 		m.FlowGen,
 		m.FlowLog,
 		m.FlowLogn,
+		m.FlowMac,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -425,6 +536,7 @@ func (m *naclMaps) Close() error {
 		m.NaclStats,
 		m.NaclSubnet,
 		m.NaclTables,
+		m.VpceSrc,
 	)
 }
 
@@ -440,6 +552,9 @@ type naclVariables struct {
 	NaclLimitBtf    *ebpf.Variable `ebpf:"_nacl_limit_btf"`
 	NaclStatBtf     *ebpf.Variable `ebpf:"_nacl_stat_btf"`
 	NaclTidBtf      *ebpf.Variable `ebpf:"_nacl_tid_btf"`
+	RtDropBtf       *ebpf.Variable `ebpf:"_rt_drop_btf"`
+	RtPortFlagBtf   *ebpf.Variable `ebpf:"_rt_port_flag_btf"`
+	RtPortKindBtf   *ebpf.Variable `ebpf:"_rt_port_kind_btf"`
 	FlowEnabled     *ebpf.Variable `ebpf:"flow_enabled"`
 	FlowLogPerCpu   *ebpf.Variable `ebpf:"flow_log_per_cpu"`
 	NaclCfg         *ebpf.Variable `ebpf:"nacl_cfg"`
@@ -449,6 +564,7 @@ type naclVariables struct {
 //
 // It can be passed to loadNaclObjects or ebpf.CollectionSpec.LoadAndAssign.
 type naclPrograms struct {
+	EigwEgress      *ebpf.Program `ebpf:"eigw_egress"`
 	NaclFilter      *ebpf.Program `ebpf:"nacl_filter"`
 	NaclFilterFrags *ebpf.Program `ebpf:"nacl_filter_frags"`
 	NaclFilterTc    *ebpf.Program `ebpf:"nacl_filter_tc"`
@@ -457,6 +573,7 @@ type naclPrograms struct {
 
 func (p *naclPrograms) Close() error {
 	return _NaclClose(
+		p.EigwEgress,
 		p.NaclFilter,
 		p.NaclFilterFrags,
 		p.NaclFilterTc,

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -50,6 +51,8 @@ type NACL struct {
 	rcu   *rcuWaiter
 	tc    *netns.TC
 	ports map[naclPortKey]*naclPort
+	eigw  []netns.TCFilter    // eigw_egress filters
+	taps  map[naclPortKey]int // capture taps following the router program at a port
 	lim   naclLimits
 
 	acls  map[string]*naclACL
@@ -145,7 +148,9 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	for s := uint32(lim.sets - 1); s >= 1; s-- {
 		n.sets = append(n.sets, s)
 	}
-	cfg := naclNaclConfig{Mtu: uint32(opts.MTU), Star: [2]uint16{rules.NACLDefaultRuleIPv4, rules.NACLDefaultRuleIPv6}}
+	cfg := naclNaclConfig{Mtu: uint32(opts.MTU), Star: [2]uint16{rules.NACLDefaultRuleIPv4, rules.NACLDefaultRuleIPv6},
+		EigwSyn: secs(rules.TimeoutTCPSynSent), EigwClosing: secs(rules.TimeoutTCPClosing), EigwIcmp: secs(rules.TimeoutICMP),
+		EigwOther: secs(rules.TimeoutOther), EigwTcpEst: secs(vpc.DefaultConntrack.TCPEstablished), EigwUdp: secs(vpc.DefaultConntrack.UDP)}
 	if cfg.Mtu == 0 {
 		cfg.Mtu = vpc.DefaultMTU
 	}
@@ -342,22 +347,161 @@ func (n *NACL) Attach(ns, ifname, from string, mode XDPMode) error {
 	if ifindex <= 0 || ifindex >= n.lim.ports {
 		return fmt.Errorf("nacl: %s/%s has ifindex %d, nacl_port holds 1..%d", ns, ifname, ifindex, n.lim.ports-1)
 	}
-	p := &naclPort{ifindex: uint32(ifindex)}
-	if err := n.maps.NaclPort.Put(p.ifindex, sub); err != nil {
-		return fmt.Errorf("nacl: port %s/%s: %w", ns, ifname, err)
+	return n.attach(key, uint32(ifindex), naclRtPort{Subnet: sub}, prog, mode)
+}
+
+// attach writes port's entry at ifindex and runs prog there. n.mu is held.
+func (n *NACL) attach(key naclPortKey, ifindex uint32, port naclRtPort, prog *ebpf.Program, mode XDPMode) error {
+	p := &naclPort{ifindex: ifindex}
+	if err := n.maps.NaclPort.Put(p.ifindex, &port); err != nil {
+		return fmt.Errorf("nacl: port %s/%s: %w", key.ns, key.ifname, err)
 	}
+	var err error
 	if mode == TC {
-		f := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: true, Prio: naclTCPrio}
+		f := netns.TCFilter{NS: key.ns, Ifname: key.ifname, Ingress: true, Prio: naclTCPrio}
 		err = n.tc.Attach(f, prog.FD(), naclProgNaclFilterTc)
 		p.filter = &f
 	} else {
-		p.link, err = AttachXDP(ns, ifname, prog, mode)
+		p.link, err = AttachXDP(key.ns, key.ifname, prog, mode)
 	}
 	if err != nil {
-		_ = n.maps.NaclPort.Put(p.ifindex, uint32(0))
+		_ = n.maps.NaclPort.Put(p.ifindex, &naclRtPort{})
 		return fmt.Errorf("nacl: %w", err)
 	}
 	n.ports[key] = p
+	return nil
+}
+
+// Port kinds of vpc.PortKind, as the router program knows them.
+var rtPortKinds = map[vpc.PortKind]naclRtPortKind{
+	vpc.PortSubnet: naclRtPortKindRT_PORT_SUBNET, vpc.PortIGW: naclRtPortKindRT_PORT_IGW, vpc.PortEIGW: naclRtPortKindRT_PORT_EIGW,
+	vpc.PortPeering: naclRtPortKindRT_PORT_PEERING, vpc.PortEndpoint: naclRtPortKindRT_PORT_ENDPOINT,
+	vpc.PortInternetIGW: naclRtPortKindRT_PORT_INET_IGW, vpc.PortInternetEIGW: naclRtPortKindRT_PORT_INET_EIGW,
+	vpc.PortInternetHost: naclRtPortKindRT_PORT_INET_HOST,
+}
+
+// PortFlags are what the router program knows of a port's surroundings.
+type PortFlags struct {
+	// Forwarders: the port's subnet holds ENIs that send and receive
+	// packets not of their own addresses (NAT gateways, ENIs with the
+	// check off): their flow records are named by MAC.
+	Forwarders bool
+	// HasIGW, HasEIGW: the router's VPC has an internet gateway, an
+	// egress-only one (IPv6 from the internet, EIP-6).
+	HasIGW, HasEIGW bool
+}
+
+func (n *NACL) rtPort(pp vpc.PortPlan, f PortFlags) (naclRtPort, error) {
+	port := naclRtPort{Table: uint32(pp.Table), Kind: uint16(rtPortKinds[pp.Kind])}
+	if pp.Kind == vpc.PortSubnet {
+		sub, ok := n.subnets[pp.Subnet]
+		if !ok {
+			return port, fmt.Errorf("nacl: subnet %q is not in the topology", pp.Subnet)
+		}
+		port.Subnet = sub
+	}
+	if f.Forwarders {
+		port.Flags |= uint16(naclRtPortFlagRT_F_FORWARDERS)
+	}
+	if f.HasIGW {
+		port.Flags |= uint16(naclRtPortFlagRT_F_HAS_IGW)
+	}
+	if f.HasEIGW {
+		port.Flags |= uint16(naclRtPortFlagRT_F_HAS_EIGW)
+	}
+	return port, nil
+}
+
+// AttachPort runs the router program at a routing port (rules.PlanRouting):
+// what arrives there is judged by its subnet's outbound table (subnet
+// ports), routed by its table with bpf_fib_lookup, judged by the inbound
+// table of the subnet it enters, and sent out of the chosen port. Subnet
+// ports attach in mode, the others at tc.
+func (n *NACL) AttachPort(pp vpc.PortPlan, f PortFlags, mode XDPMode) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := naclPortKey{pp.NS, pp.If}
+	if n.ports[key] != nil {
+		return fmt.Errorf("nacl: %s/%s already attached", pp.NS, pp.If)
+	}
+	if pp.Kind != vpc.PortSubnet {
+		mode = TC
+	}
+	port, err := n.rtPort(pp, f)
+	if err != nil {
+		return err
+	}
+	if pp.Ifindex <= 0 || pp.Ifindex >= n.lim.ports {
+		return fmt.Errorf("nacl: %s/%s has ifindex %d, nacl_port holds 1..%d", pp.NS, pp.If, pp.Ifindex, n.lim.ports-1)
+	}
+	prog, err := n.program(mode)
+	if err != nil {
+		return err
+	}
+	return n.attach(key, uint32(pp.Ifindex), port, prog, mode)
+}
+
+// SetPort rewrites an attached routing port's entry: the table it routes
+// by (a subnet's association changed, RT-3) or its flags. The next packet
+// sees it (RT-12).
+func (n *NACL) SetPort(pp vpc.PortPlan, f PortFlags) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	port, err := n.rtPort(pp, f)
+	if err != nil {
+		return err
+	}
+	if err := n.maps.NaclPort.Put(uint32(pp.Ifindex), &port); err != nil {
+		return fmt.Errorf("nacl: port %s/%s: %w", pp.NS, pp.If, err)
+	}
+	return nil
+}
+
+// AttachEIGW runs eigw_egress at tc egress of the router's end of an
+// egress-only gateway's link: the flows that leave there may answer
+// (EIP-13).
+func (n *NACL) AttachEIGW(ns, ifname string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	name := naclProgEigwEgress
+	c := n.progs[name]
+	if c == nil {
+		cs, err := loadPrograms(n.spec, n.set, name)
+		if err != nil {
+			return fmt.Errorf("nacl: %w", err)
+		}
+		c = cs[0]
+		n.progs[name] = c
+	}
+	f := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: false, Prio: naclTCPrio}
+	if err := n.tc.Attach(f, c.Programs[name].FD(), name); err != nil {
+		return fmt.Errorf("nacl: egress-only gateway: %w", err)
+	}
+	n.eigw = append(n.eigw, f)
+	return nil
+}
+
+// SetEIGWTimeouts gives the egress-only gateways the tracking timeouts of
+// the instance owning IPv6 address a (EIP-14 [INTERP]).
+func (n *NACL) SetEIGWTimeouts(a netip.Addr, tcpEstablished, udp time.Duration) error {
+	v := naclEigwTimeouts{TcpEst: uint32(tcpEstablished / time.Second), Udp: uint32(udp / time.Second)}
+	if err := n.maps.EigwCfg.Put(a.As16(), &v); err != nil {
+		return fmt.Errorf("nacl: egress-only gateway timeouts of %s: %w", a, err)
+	}
+	return nil
+}
+
+// SetEndpointRanges tells the router program the prefix list of the gateway
+// endpoint at port ifindex: what comes from its service must come from
+// these (VPCE-5).
+func (n *NACL) SetEndpointRanges(ifindex int, cidrs []netip.Prefix) error {
+	for _, c := range cidrs {
+		k := naclVpceSrcKey{Prefixlen: 32 + uint32(c.Bits()), Port: uint32(ifindex)}
+		copy(k.Addr[:], c.Masked().Addr().AsSlice())
+		if err := n.maps.VpceSrc.Put(&k, uint8(1)); err != nil {
+			return fmt.Errorf("nacl: endpoint range %s: %w", c, err)
+		}
+	}
 	return nil
 }
 
@@ -374,7 +518,7 @@ func (n *NACL) Detach(ns, ifname string) error {
 	if err := n.detach(p); err != nil {
 		return fmt.Errorf("nacl: %w", err)
 	}
-	return n.maps.NaclPort.Put(p.ifindex, uint32(0))
+	return n.maps.NaclPort.Put(p.ifindex, &naclRtPort{})
 }
 
 func (n *NACL) detach(p *naclPort) error {
@@ -393,6 +537,10 @@ func (n *NACL) Close() error {
 		errs = append(errs, n.detach(p))
 		delete(n.ports, k)
 	}
+	for _, f := range n.eigw {
+		errs = append(errs, n.tc.Detach(f))
+	}
+	n.eigw = nil
 	n.tc.Close()
 	for name, c := range n.progs {
 		c.Close()
@@ -406,6 +554,45 @@ func (n *NACL) Close() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("nacl: close: %w", err)
+	}
+	return nil
+}
+
+func secs(d time.Duration) uint32 { return uint32(d / time.Second) }
+
+// SetTap tells the router program at (ns, ifname) whether a capture tap
+// follows it on the port's ingress: while one does, routed packets go on to
+// the tap, which sends them on (capture.h's CAP_ROUTED), instead of leaving
+// at once, which would skip it. A port that is no routing port is left
+// alone.
+func (n *NACL) SetTap(ns, ifname string, on bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := naclPortKey{ns, ifname}
+	p := n.ports[key]
+	if p == nil {
+		return nil
+	}
+	if n.taps == nil {
+		n.taps = map[naclPortKey]int{}
+	}
+	if on {
+		n.taps[key]++
+	} else if n.taps[key] > 0 {
+		n.taps[key]--
+	}
+	on = n.taps[key] > 0
+	var port naclRtPort
+	if err := n.maps.NaclPort.Lookup(p.ifindex, &port); err != nil {
+		return fmt.Errorf("nacl: port %s/%s: %w", ns, ifname, err)
+	}
+	if on {
+		port.Flags |= uint16(naclRtPortFlagRT_F_TAP)
+	} else {
+		port.Flags &^= uint16(naclRtPortFlagRT_F_TAP)
+	}
+	if err := n.maps.NaclPort.Put(p.ifindex, &port); err != nil {
+		return fmt.Errorf("nacl: port %s/%s: %w", ns, ifname, err)
 	}
 	return nil
 }

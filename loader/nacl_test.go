@@ -116,7 +116,7 @@ func (p *naclTestPort) options(frame []byte) (*ebpf.RunOptions, error) {
 		return o, nil
 	}
 	if cur, ok := naclTestPortOf.Load(p.n); !ok || cur.(uint32) != p.sub {
-		if err := p.n.maps.NaclPort.Put(uint32(naclTestIfindex), p.sub); err != nil {
+		if err := p.n.maps.NaclPort.Put(uint32(naclTestIfindex), &naclRtPort{Subnet: p.sub}); err != nil {
 			return nil, err
 		}
 		naclTestPortOf.Store(p.n, p.sub)

@@ -26,6 +26,8 @@ const (
 	SGDropAllowance     = uint8(sgSgDropSG_DROP_ALLOWANCE)      // CONNTRACK_ALLOWANCE_EXCEEDED
 	SGDropUnknownENI    = uint8(sgSgDropSG_DROP_UNKNOWN_ENI)    // frame from/to a MAC that is no ENI of the topology
 	SGDropMalformed     = uint8(sgSgDropSG_DROP_MALFORMED)      // truncated or invalid IP header
+	// SGDropSourceDestCheck: ENI-5, before the SG (not an SG's drop).
+	SGDropSourceDestCheck = uint8(sgSgDropSG_DROP_SOURCE_DEST_CHECK)
 )
 
 // SGDropCodeName returns the explanation code of an SG drop reason (RA-7).
@@ -41,6 +43,8 @@ func SGDropCodeName(code uint8) string {
 		return "UNKNOWN_ENI"
 	case SGDropMalformed:
 		return "MALFORMED"
+	case SGDropSourceDestCheck:
+		return "ENI_SOURCE_DEST_CHECK_RESTRICTION"
 	}
 	return fmt.Sprintf("UNKNOWN_%d", code)
 }
@@ -85,8 +89,9 @@ type SG struct {
 	inst     map[string]string // instance id -> ENI id
 	max      map[uint32]uint64 // ENI index -> allowance (0 unlimited)
 	next     uint32
-	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
-	reserved []netip.Addr // SG-45 router and DNS addresses, fixed at load
+	keys     [2]sgGenKeys          // what each generation wrote, to clear it before reuse
+	reserved []netip.Addr          // SG-45 router and DNS addresses, fixed at load
+	owners   map[netip.Addr]uint32 // sg_owner as written: address -> its ENI's index
 	rcu      *rcuWaiter
 	// retired: the idle generation was live since the last wait for the
 	// programs in flight, so some may still be reading it.
@@ -128,39 +133,70 @@ func LoadSG(t *vpc.Topology, p *vpc.Plan) (_ *SG, err error) {
 			s.Close()
 		}
 	}()
-	for _, hp := range p.Instances {
-		if err := s.Attach(hp); err != nil {
+	for _, e := range p.ENIs {
+		if err := s.AttachENI(e.ID, e.PeerNS, e.PeerIf); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range p.NATGateways {
+		if err := s.AttachENI(g.ENI.ID, g.ENI.PeerNS, g.ENI.PeerIf); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// Attach attaches sg_ingress and sg_egress to an instance's ENI veth end
-// (hp.PeerIf in hp.PeerNS), e.g. for an instance added after LoadSG; Update
-// must know the instance for its packets to pass. Attaching an instance
-// twice is a no-op.
-func (s *SG) Attach(hp vpc.HostPlan) error {
+// Attach attaches sg_ingress and sg_egress to an instance's primary ENI
+// veth end (hp.PeerIf in hp.PeerNS); see AttachENI.
+func (s *SG) Attach(hp vpc.HostPlan) error { return s.AttachENI(hp.ENI, hp.PeerNS, hp.PeerIf) }
+
+// AttachENI attaches sg_ingress and sg_egress to ENI eni's veth end on its
+// subnet's bridge (ifname in ns), e.g. for an ENI added after LoadSG; Update
+// must know the ENI for its packets to pass. Attaching an end twice is a
+// no-op.
+func (s *SG) AttachENI(eni, ns, ifname string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := hp.PeerNS + "/" + hp.PeerIf
+	key := ns + "/" + ifname
 	if s.ends[key] {
 		return nil
 	}
 	// tc ingress of the subnet-side end = frames the instance sends.
-	in := netns.TCFilter{NS: hp.PeerNS, Ifname: hp.PeerIf, Ingress: true, Prio: sgTCPrio}
+	in := netns.TCFilter{NS: ns, Ifname: ifname, Ingress: true, Prio: sgTCPrio}
 	if err := s.tc.Attach(in, s.objs.SgIngress.FD(), sgProgSgIngress); err != nil {
-		return fmt.Errorf("sg %s: %w", hp.ENI, err)
+		return fmt.Errorf("sg %s: %w", eni, err)
 	}
 	out := in
 	out.Ingress = false
 	if err := s.tc.Attach(out, s.objs.SgEgress.FD(), sgProgSgEgress); err != nil {
 		_ = s.tc.Detach(in)
-		return fmt.Errorf("sg %s: %w", hp.ENI, err)
+		return fmt.Errorf("sg %s: %w", eni, err)
 	}
 	s.attached = append(s.attached, in, out)
 	s.ends[key] = true
 	return nil
+}
+
+// DetachENI removes the programs from an ENI's veth end (its ENI removed).
+func (s *SG) DetachENI(ns, ifname string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := ns + "/" + ifname
+	if !s.ends[key] {
+		return nil
+	}
+	delete(s.ends, key)
+	var errs []error
+	kept := s.attached[:0]
+	for _, f := range s.attached {
+		if f.NS == ns && f.Ifname == ifname {
+			errs = append(errs, s.tc.Detach(f))
+			continue
+		}
+		kept = append(kept, f)
+	}
+	s.attached = kept
+	return errors.Join(errs...)
 }
 
 // loadSG loads and fills the maps without attaching (BPF_PROG_RUN tests).
@@ -266,13 +302,19 @@ func (s *SG) Update(t *vpc.Topology) error {
 	if err != nil {
 		return fmt.Errorf("compile security groups: %w", err)
 	}
+	// Each ENI's MAC (instances' and NAT gateways'), by ENI id: the
+	// running plan's where it has the ENI, else the new topology's.
 	macs := map[string]net.HardwareAddr{}
-	for _, hp := range vpc.NewPlan(t).Instances {
-		macs[hp.ID] = hp.MAC
-	}
-	if s.plan != nil {
-		for _, hp := range s.plan.Instances {
-			macs[hp.ID] = hp.MAC
+	np := vpc.NewPlan(t)
+	for _, p := range []*vpc.Plan{np, s.plan} {
+		if p == nil {
+			continue
+		}
+		for _, e := range p.ENIs {
+			macs[e.ID] = e.MAC
+		}
+		for _, g := range p.NATGateways {
+			macs[g.ENI.ID] = g.ENI.MAC
 		}
 	}
 	s.mu.Lock()
@@ -300,10 +342,11 @@ func (s *SG) Update(t *vpc.Topology) error {
 	base := ng * uint32(s.lim.ents/2)
 	var ents []sgSgEnt
 	nodes := 0
+	owners := map[netip.Addr]uint32{}
 	for _, tab := range tabs {
-		mac, ok := macs[tab.InstanceID]
+		mac, ok := macs[tab.ENI]
 		if !ok || len(mac) != 6 {
-			return fmt.Errorf("instance %s: no MAC in plan", tab.InstanceID)
+			return fmt.Errorf("ENI %s (instance %s): no MAC in plan", tab.ENI, tab.InstanceID)
 		}
 		i, ok := idx[tab.ENI]
 		if !ok {
@@ -314,7 +357,12 @@ func (s *SG) Update(t *vpc.Topology) error {
 			next++
 			idx[tab.ENI] = i
 		}
-		inst[tab.InstanceID] = tab.ENI
+		if tab.InstanceID != "" && inst[tab.InstanceID] == "" {
+			inst[tab.InstanceID] = tab.ENI // its primary ENI: the first
+		}
+		for _, a := range tab.Addrs {
+			owners[a] = i
+		}
 		allow[i] = uint64(tab.Conntrack.MaxEntries)
 		cfg := sgSgEni{
 			Idx:        i,
@@ -328,6 +376,12 @@ func (s *SG) Update(t *vpc.Topology) error {
 		for d := range 2 {
 			cfg.NoRules[d] = sgB2u8(tab.NoRules[d])
 			cfg.Open[d] = tab.Open[d]
+		}
+		if tab.CheckOff {
+			cfg.Flags |= uint8(sgSgEniFlagSG_ENI_CHECK_OFF)
+		}
+		if tab.NoSG {
+			cfg.Flags |= uint8(sgSgEniFlagSG_ENI_NO_SG)
 		}
 		for _, n := range tab.Nodes {
 			k := sgSgLpmKey{
@@ -382,6 +436,14 @@ func (s *SG) Update(t *vpc.Topology) error {
 			return fmt.Errorf("write sg_ents: %w", err)
 		}
 	}
+	// The addresses each ENI holds (ENI-5), before the flip: an ENI the
+	// new tables name finds its own. Addresses no ENI holds any more go
+	// after it.
+	for a, i := range owners {
+		if err := s.objs.SgOwner.Put(&sgSgAddr{A: words(a)}, i); err != nil {
+			return fmt.Errorf("write sg_owner: %w", err)
+		}
+	}
 	// The flip: one write of the live generation.
 	if err := s.step(); err != nil {
 		return err
@@ -396,6 +458,12 @@ func (s *SG) Update(t *vpc.Topology) error {
 	s.idx, s.next = idx, next
 	maps.Copy(s.inst, inst)
 	maps.Copy(s.max, allow)
+	for a := range s.owners {
+		if _, ok := owners[a]; !ok {
+			_ = s.objs.SgOwner.Delete(&sgSgAddr{A: words(a)})
+		}
+	}
+	s.owners = owners
 	return nil
 }
 

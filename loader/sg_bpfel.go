@@ -96,8 +96,11 @@ const (
 type sgEvKind uint32
 
 const (
-	sgEvKindEV_NACL_DROP sgEvKind = 1
-	sgEvKindEV_SG_DROP   sgEvKind = 2
+	sgEvKindEV_NACL_DROP  sgEvKind = 1
+	sgEvKindEV_SG_DROP    sgEvKind = 2
+	sgEvKindEV_ROUTE_DROP sgEvKind = 3
+	sgEvKindEV_IGW_DROP   sgEvKind = 4
+	sgEvKindEV_NGW_DROP   sgEvKind = 5
 )
 
 type sgFlowAddrKey struct {
@@ -132,6 +135,14 @@ type sgFlowKey struct {
 	Family uint8
 	Egress uint8
 	Reject uint8
+	Eni    uint32
+	Pad    uint32
+}
+
+type sgFlowMacKey struct {
+	_   structs.HostLayout
+	Mac [6]uint8
+	Pad [2]uint8
 }
 
 type sgFlowSlot struct {
@@ -231,11 +242,12 @@ const (
 type sgSgDrop uint32
 
 const (
-	sgSgDropSG_DROP_RULES_MISMATCH sgSgDrop = 1
-	sgSgDropSG_DROP_NO_RULES       sgSgDrop = 2
-	sgSgDropSG_DROP_ALLOWANCE      sgSgDrop = 3
-	sgSgDropSG_DROP_UNKNOWN_ENI    sgSgDrop = 4
-	sgSgDropSG_DROP_MALFORMED      sgSgDrop = 5
+	sgSgDropSG_DROP_RULES_MISMATCH    sgSgDrop = 1
+	sgSgDropSG_DROP_NO_RULES          sgSgDrop = 2
+	sgSgDropSG_DROP_ALLOWANCE         sgSgDrop = 3
+	sgSgDropSG_DROP_UNKNOWN_ENI       sgSgDrop = 4
+	sgSgDropSG_DROP_MALFORMED         sgSgDrop = 5
+	sgSgDropSG_DROP_SOURCE_DEST_CHECK sgSgDrop = 6
 )
 
 type sgSgEni struct {
@@ -248,9 +260,17 @@ type sgSgEni struct {
 	IcmpS      uint32
 	NoRules    [2]uint8
 	Open       [2][2]uint8
-	Pad        [2]uint8
+	Flags      uint8
+	Pad        uint8
 	Protos     [2][8]uint32
 }
+
+type sgSgEniFlag uint32
+
+const (
+	sgSgEniFlagSG_ENI_CHECK_OFF sgSgEniFlag = 1
+	sgSgEniFlagSG_ENI_NO_SG     sgSgEniFlag = 2
+)
 
 type sgSgEniKey struct {
 	_   structs.HostLayout
@@ -361,6 +381,7 @@ const (
 	sgMapFlowGen        = "flow_gen"
 	sgMapFlowLog        = "flow_log"
 	sgMapFlowLogn       = "flow_logn"
+	sgMapFlowMac        = "flow_mac"
 	sgMapFlowSkip       = "flow_skip"
 	sgMapFlowTab0       = "flow_tab0"
 	sgMapFlowTab1       = "flow_tab1"
@@ -370,6 +391,7 @@ const (
 	sgMapSgEni          = "sg_eni"
 	sgMapSgEnts         = "sg_ents"
 	sgMapSgEvents       = "sg_events"
+	sgMapSgOwner        = "sg_owner"
 	sgMapSgReserved     = "sg_reserved"
 	sgMapSgRules        = "sg_rules"
 	sgMapSgStats        = "sg_stats"
@@ -381,6 +403,7 @@ const (
 	sgVarCtStateBtf     = "_ct_state_btf"
 	sgVarSgDirBtf       = "_sg_dir_btf"
 	sgVarSgDropBtf      = "_sg_drop_btf"
+	sgVarSgEniFlagBtf   = "_sg_eni_flag_btf"
 	sgVarSgEvDirBtf     = "_sg_ev_dir_btf"
 	sgVarSgEvKindBtf    = "_sg_ev_kind_btf"
 	sgVarSgEventBtf     = "_sg_event_btf"
@@ -460,6 +483,7 @@ type sgMapSpecs struct {
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
+	FlowMac     *ebpf.MapSpec `ebpf:"flow_mac"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -469,6 +493,7 @@ type sgMapSpecs struct {
 	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgOwner     *ebpf.MapSpec `ebpf:"sg_owner"`
 	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
 	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
 	SgStats     *ebpf.MapSpec `ebpf:"sg_stats"`
@@ -482,6 +507,7 @@ type sgVariableSpecs struct {
 	CtStateBtf     *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
 	SgDirBtf       *ebpf.VariableSpec `ebpf:"_sg_dir_btf"`
 	SgDropBtf      *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
+	SgEniFlagBtf   *ebpf.VariableSpec `ebpf:"_sg_eni_flag_btf"`
 	SgEvDirBtf     *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
 	SgEvKindBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
 	SgEventBtf     *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
@@ -529,6 +555,7 @@ type sgMaps struct {
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
 	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
+	FlowMac     *ebpf.Map `ebpf:"flow_mac"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -538,6 +565,7 @@ type sgMaps struct {
 	SgEni       *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgOwner     *ebpf.Map `ebpf:"sg_owner"`
 	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
 	SgRules     *ebpf.Map `ebpf:"sg_rules"`
 	SgStats     *ebpf.Map `ebpf:"sg_stats"`
@@ -557,6 +585,7 @@ func (m *sgMaps) Close() error {
 		m.FlowGen,
 		m.FlowLog,
 		m.FlowLogn,
+		m.FlowMac,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -566,6 +595,7 @@ func (m *sgMaps) Close() error {
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
+		m.SgOwner,
 		m.SgReserved,
 		m.SgRules,
 		m.SgStats,
@@ -580,6 +610,7 @@ type sgVariables struct {
 	CtStateBtf     *ebpf.Variable `ebpf:"_ct_state_btf"`
 	SgDirBtf       *ebpf.Variable `ebpf:"_sg_dir_btf"`
 	SgDropBtf      *ebpf.Variable `ebpf:"_sg_drop_btf"`
+	SgEniFlagBtf   *ebpf.Variable `ebpf:"_sg_eni_flag_btf"`
 	SgEvDirBtf     *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
 	SgEvKindBtf    *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
 	SgEventBtf     *ebpf.Variable `ebpf:"_sg_event_btf"`

@@ -79,8 +79,11 @@ const (
 type sgnocapEvKind uint32
 
 const (
-	sgnocapEvKindEV_NACL_DROP sgnocapEvKind = 1
-	sgnocapEvKindEV_SG_DROP   sgnocapEvKind = 2
+	sgnocapEvKindEV_NACL_DROP  sgnocapEvKind = 1
+	sgnocapEvKindEV_SG_DROP    sgnocapEvKind = 2
+	sgnocapEvKindEV_ROUTE_DROP sgnocapEvKind = 3
+	sgnocapEvKindEV_IGW_DROP   sgnocapEvKind = 4
+	sgnocapEvKindEV_NGW_DROP   sgnocapEvKind = 5
 )
 
 type sgnocapFlowAddrKey struct {
@@ -115,6 +118,14 @@ type sgnocapFlowKey struct {
 	Family uint8
 	Egress uint8
 	Reject uint8
+	Eni    uint32
+	Pad    uint32
+}
+
+type sgnocapFlowMacKey struct {
+	_   structs.HostLayout
+	Mac [6]uint8
+	Pad [2]uint8
 }
 
 type sgnocapFlowSlot struct {
@@ -214,11 +225,12 @@ const (
 type sgnocapSgDrop uint32
 
 const (
-	sgnocapSgDropSG_DROP_RULES_MISMATCH sgnocapSgDrop = 1
-	sgnocapSgDropSG_DROP_NO_RULES       sgnocapSgDrop = 2
-	sgnocapSgDropSG_DROP_ALLOWANCE      sgnocapSgDrop = 3
-	sgnocapSgDropSG_DROP_UNKNOWN_ENI    sgnocapSgDrop = 4
-	sgnocapSgDropSG_DROP_MALFORMED      sgnocapSgDrop = 5
+	sgnocapSgDropSG_DROP_RULES_MISMATCH    sgnocapSgDrop = 1
+	sgnocapSgDropSG_DROP_NO_RULES          sgnocapSgDrop = 2
+	sgnocapSgDropSG_DROP_ALLOWANCE         sgnocapSgDrop = 3
+	sgnocapSgDropSG_DROP_UNKNOWN_ENI       sgnocapSgDrop = 4
+	sgnocapSgDropSG_DROP_MALFORMED         sgnocapSgDrop = 5
+	sgnocapSgDropSG_DROP_SOURCE_DEST_CHECK sgnocapSgDrop = 6
 )
 
 type sgnocapSgEni struct {
@@ -231,9 +243,17 @@ type sgnocapSgEni struct {
 	IcmpS      uint32
 	NoRules    [2]uint8
 	Open       [2][2]uint8
-	Pad        [2]uint8
+	Flags      uint8
+	Pad        uint8
 	Protos     [2][8]uint32
 }
+
+type sgnocapSgEniFlag uint32
+
+const (
+	sgnocapSgEniFlagSG_ENI_CHECK_OFF sgnocapSgEniFlag = 1
+	sgnocapSgEniFlagSG_ENI_NO_SG     sgnocapSgEniFlag = 2
+)
 
 type sgnocapSgEniKey struct {
 	_   structs.HostLayout
@@ -340,6 +360,7 @@ const (
 	sgnocapMapFlowGen        = "flow_gen"
 	sgnocapMapFlowLog        = "flow_log"
 	sgnocapMapFlowLogn       = "flow_logn"
+	sgnocapMapFlowMac        = "flow_mac"
 	sgnocapMapFlowSkip       = "flow_skip"
 	sgnocapMapFlowTab0       = "flow_tab0"
 	sgnocapMapFlowTab1       = "flow_tab1"
@@ -349,6 +370,7 @@ const (
 	sgnocapMapSgEni          = "sg_eni"
 	sgnocapMapSgEnts         = "sg_ents"
 	sgnocapMapSgEvents       = "sg_events"
+	sgnocapMapSgOwner        = "sg_owner"
 	sgnocapMapSgReserved     = "sg_reserved"
 	sgnocapMapSgRules        = "sg_rules"
 	sgnocapMapSgStats        = "sg_stats"
@@ -360,6 +382,7 @@ const (
 	sgnocapVarCtStateBtf     = "_ct_state_btf"
 	sgnocapVarSgDirBtf       = "_sg_dir_btf"
 	sgnocapVarSgDropBtf      = "_sg_drop_btf"
+	sgnocapVarSgEniFlagBtf   = "_sg_eni_flag_btf"
 	sgnocapVarSgEvDirBtf     = "_sg_ev_dir_btf"
 	sgnocapVarSgEvKindBtf    = "_sg_ev_kind_btf"
 	sgnocapVarSgEventBtf     = "_sg_event_btf"
@@ -435,6 +458,7 @@ type sgnocapMapSpecs struct {
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
 	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
+	FlowMac     *ebpf.MapSpec `ebpf:"flow_mac"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.MapSpec `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.MapSpec `ebpf:"flow_tab1"`
@@ -444,6 +468,7 @@ type sgnocapMapSpecs struct {
 	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgOwner     *ebpf.MapSpec `ebpf:"sg_owner"`
 	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
 	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
 	SgStats     *ebpf.MapSpec `ebpf:"sg_stats"`
@@ -457,6 +482,7 @@ type sgnocapVariableSpecs struct {
 	CtStateBtf     *ebpf.VariableSpec `ebpf:"_ct_state_btf"`
 	SgDirBtf       *ebpf.VariableSpec `ebpf:"_sg_dir_btf"`
 	SgDropBtf      *ebpf.VariableSpec `ebpf:"_sg_drop_btf"`
+	SgEniFlagBtf   *ebpf.VariableSpec `ebpf:"_sg_eni_flag_btf"`
 	SgEvDirBtf     *ebpf.VariableSpec `ebpf:"_sg_ev_dir_btf"`
 	SgEvKindBtf    *ebpf.VariableSpec `ebpf:"_sg_ev_kind_btf"`
 	SgEventBtf     *ebpf.VariableSpec `ebpf:"_sg_event_btf"`
@@ -500,6 +526,7 @@ type sgnocapMaps struct {
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
 	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
+	FlowMac     *ebpf.Map `ebpf:"flow_mac"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
 	FlowTab0    *ebpf.Map `ebpf:"flow_tab0"`
 	FlowTab1    *ebpf.Map `ebpf:"flow_tab1"`
@@ -509,6 +536,7 @@ type sgnocapMaps struct {
 	SgEni       *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgOwner     *ebpf.Map `ebpf:"sg_owner"`
 	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
 	SgRules     *ebpf.Map `ebpf:"sg_rules"`
 	SgStats     *ebpf.Map `ebpf:"sg_stats"`
@@ -524,6 +552,7 @@ func (m *sgnocapMaps) Close() error {
 		m.FlowGen,
 		m.FlowLog,
 		m.FlowLogn,
+		m.FlowMac,
 		m.FlowSkip,
 		m.FlowTab0,
 		m.FlowTab1,
@@ -533,6 +562,7 @@ func (m *sgnocapMaps) Close() error {
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
+		m.SgOwner,
 		m.SgReserved,
 		m.SgRules,
 		m.SgStats,
@@ -547,6 +577,7 @@ type sgnocapVariables struct {
 	CtStateBtf     *ebpf.Variable `ebpf:"_ct_state_btf"`
 	SgDirBtf       *ebpf.Variable `ebpf:"_sg_dir_btf"`
 	SgDropBtf      *ebpf.Variable `ebpf:"_sg_drop_btf"`
+	SgEniFlagBtf   *ebpf.Variable `ebpf:"_sg_eni_flag_btf"`
 	SgEvDirBtf     *ebpf.Variable `ebpf:"_sg_ev_dir_btf"`
 	SgEvKindBtf    *ebpf.Variable `ebpf:"_sg_ev_kind_btf"`
 	SgEventBtf     *ebpf.Variable `ebpf:"_sg_event_btf"`

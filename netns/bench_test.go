@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -63,7 +64,7 @@ func measure(b *testing.B, n int) upDown {
 			b.Fatalf("generated topology of %d instances: %v", n, err)
 		}
 		b.Cleanup(func() { netns.Teardown(topo.Name) })
-		p := vpc.NewPlan(topo)
+		p := rules.NewPlan(topo)
 		start := time.Now()
 		if err := netns.Build(context.Background(), p, topo, nil); err != nil {
 			b.Fatalf("build %d instances: %v", n, err)

@@ -19,6 +19,7 @@ import (
 	vnetns "github.com/vishvananda/netns"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/testenv"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -181,14 +182,14 @@ func TestBuildLab(t *testing.T) {
 			t.Errorf("public subnet to the internet: %q, %v; want via 169.254.100.2 dev igw", out, err)
 		}
 		out, err = testenv.Exec(t, p.RouterNS, "ip", "route", "get", "198.51.100.10", "from", "10.0.2.20", "iif", "sn1")
-		if err == nil || !strings.Contains(err.Error(), "No route to host") {
-			t.Errorf("private subnet to the internet: %q, %v; want no route to host (unreachable)", out, err)
+		if err == nil || !strings.Contains(err.Error(), "Network is unreachable") {
+			t.Errorf("private subnet to the internet: %q, %v; want no route (network unreachable)", out, err)
 		}
 		out, err = testenv.Exec(t, p.RouterNS, "ip", "route", "get", "10.0.1.10", "from", "10.0.2.20", "iif", "sn1")
 		if err != nil || !strings.Contains(out, "dev sn0") {
 			t.Errorf("private subnet to the public subnet: %q, %v; want dev sn0", out, err)
 		}
-		out, err = testenv.Exec(t, p.InternetNS, "ip", "route", "get", "203.0.113.10")
+		out, err = testenv.Exec(t, p.InternetNS, "ip", "route", "get", "203.0.113.10", "from", "198.51.100.10", "iif", "h0")
 		if err != nil || !strings.Contains(out, "via 169.254.100.1 dev igw") {
 			t.Errorf("internet to i-web's public IP: %q, %v; want via 169.254.100.1 dev igw", out, err)
 		}
@@ -404,7 +405,7 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 	bad.ID, bad.ENI.ID, bad.PrivateIP, bad.PublicIP, bad.IPv6 = "i-bad", "eni-bad", netip.MustParseAddr("10.0.9.9"), netip.Addr{}, netip.Addr{}
 	topo.Instances = append(topo.Instances, bad)
 	var progress []string
-	err := netns.Build(context.Background(), vpc.NewPlan(topo), topo, func(m string) { progress = append(progress, m) })
+	err := netns.Build(context.Background(), rules.NewPlan(topo), topo, func(m string) { progress = append(progress, m) })
 	if err == nil {
 		t.Fatal("Build succeeded with an instance outside its subnet")
 	}
@@ -425,7 +426,7 @@ func TestBuildCancelledLeavesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { netns.Teardown(topo.Name) })
 	ctx, cancel := context.WithCancel(context.Background())
-	err = netns.Build(ctx, vpc.NewPlan(topo), topo, func(m string) {
+	err = netns.Build(ctx, rules.NewPlan(topo), topo, func(m string) {
 		if strings.HasPrefix(m, "links") {
 			cancel()
 		}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/vpcemu/vpcemu/vpc"
@@ -151,19 +152,24 @@ type sysctl struct {
 type nsSpec struct {
 	name    string
 	sysctls []sysctl
+	lo      bool // bring loopback up
 }
 
 // nsState holds what Build keeps open for one namespace while it builds.
 type nsState struct {
 	name string
-	h    *netlink.Handle // bound to the namespace: no thread switching needed
-	fd   int             // for IFLA_NET_NS_FD when a veth peer goes here
-	sock int             // a UDP socket here, for interface ioctls
+	h    *netlink.Handle  // bound to the namespace: no thread switching needed
+	raw  *nl.SocketHandle // for requests the library cannot make (veths with both indexes)
+	fd   int              // for IFLA_NET_NS_FD when a veth peer goes here
+	sock int              // a UDP socket here, for interface ioctls
 }
 
 func (s *nsState) close() {
 	if s.h != nil {
 		s.h.Close()
+	}
+	if s.raw != nil {
+		s.raw.Close()
 	}
 	if s.fd > 0 {
 		unix.Close(s.fd)
@@ -241,20 +247,14 @@ func createNS(spec nsSpec, fresh *freshValues) (*nsState, error) {
 			return nil, fmt.Errorf("namespace %s: %w", spec.name, err)
 		}
 	}
-	st := &nsState{name: spec.name}
-	// Sockets belong to the namespace of the thread that opens them.
-	if st.h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-		return nil, fmt.Errorf("namespace %s: netlink: %w", spec.name, err)
+	st, err := nsHandles(spec.name)
+	if err == nil && spec.lo {
+		if err = loUp(st.h); err != nil {
+			st.close()
+			return nil, fmt.Errorf("namespace %s: set lo up: %w", spec.name, err)
+		}
 	}
-	if st.fd, err = unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-		st.close()
-		return nil, fmt.Errorf("namespace %s: open: %w", spec.name, err)
-	}
-	if st.sock, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
-		st.close()
-		return nil, fmt.Errorf("namespace %s: socket: %w", spec.name, err)
-	}
-	return st, nil
+	return st, err
 }
 
 // freshValues holds, per sysctl key, the value a namespace has when it is

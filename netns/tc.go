@@ -122,7 +122,18 @@ func (c *TC) Attach(f TCFilter, fd int, name string) error {
 	}
 	h := c.handles[f.NS]
 	q := &netlink.GenericQdisc{QdiscType: "clsact", QdiscAttrs: netlink.QdiscAttrs{LinkIndex: idx, Handle: netlink.MakeHandle(0xffff, 0), Parent: netlink.HANDLE_CLSACT}}
-	if err := h.QdiscAdd(q); err != nil && !errors.Is(err, unix.EEXIST) {
+	err = h.QdiscAdd(q)
+	if errors.Is(err, unix.ENODEV) {
+		// The interface was deleted and made again (an object removed and
+		// added back live): its cached index is stale.
+		delete(c.links[f.NS], f.Ifname)
+		if idx, err = c.ifindex(f.NS, f.Ifname); err != nil {
+			return fmt.Errorf("attach %s: %w", f, err)
+		}
+		q.LinkIndex = idx
+		err = h.QdiscAdd(q)
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("attach %s: add clsact: %w", f, err)
 	}
 	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx), Fd: fd, Name: name, DirectAction: true}
@@ -146,7 +157,11 @@ func (c *TC) Detach(f TCFilter) error {
 		return fmt.Errorf("detach %s: %w", f, err)
 	}
 	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx)}
-	if err := c.handles[f.NS].FilterDel(bf); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) {
+	err = c.handles[f.NS].FilterDel(bf)
+	if errors.Is(err, unix.ENODEV) {
+		delete(c.links[f.NS], f.Ifname) // gone: a new one of that name is another interface
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("detach %s: %w", f, err)
 	}
 	return nil

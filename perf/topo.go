@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -117,7 +118,7 @@ func NewTopo(shape Shape, mtu int) *Topo {
 	name := fmt.Sprintf("vb%d-%d", os.Getpid(), topoSeq.Add(1))
 	if shape == ShapeVPC {
 		v := BenchVPC(name)
-		p := vpc.NewPlan(v)
+		p := rules.NewPlan(v)
 		p.MTU = mtu
 		cli, srv := p.Instances[0], p.Instances[1]
 		t := &Topo{

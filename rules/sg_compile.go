@@ -49,17 +49,26 @@ type SGNode struct {
 // SGENITable is the compiled SG state of one ENI.
 type SGENITable struct {
 	InstanceID string
-	ENI        string
-	Conntrack  vpc.Conntrack // with AWS defaults filled in
-	ICMP       time.Duration // ICMP idle timeout
-	NoRules    [2]bool       // [dir]: every SG has an empty rule list (SG_HAS_NO_RULES)
-	Open       [2][2]uint8   // [dir][0 IPv4, 1 IPv6]: SGOpen* bits
-	Protos     [2][8]uint32  // [dir]: protocols with nodes of their own
-	Nodes      []SGNode
+	ENI        string // vpc.ENIIDOf: a primary ENI without an id is named by its instance
+	// Addrs are the ENI's own addresses (primary, secondary, IPv6): with
+	// the source/destination check on, only these send and receive
+	// through it (ENI-5).
+	Addrs    []netip.Addr
+	CheckOff bool // source/destination check off (ENI-5)
+	// NoSG: the ENI has no security groups, a NAT gateway's (NGW-2); its
+	// packets all pass, and count for its flow log.
+	NoSG      bool
+	Conntrack vpc.Conntrack // with AWS defaults filled in
+	ICMP      time.Duration // ICMP idle timeout
+	NoRules   [2]bool       // [dir]: every SG has an empty rule list (SG_HAS_NO_RULES)
+	Open      [2][2]uint8   // [dir][0 IPv4, 1 IPv6]: SGOpen* bits
+	Protos    [2][8]uint32  // [dir]: protocols with nodes of their own
+	Nodes     []SGNode
 }
 
-// CompileSG compiles the security groups of every instance of t into the
-// tables the SG datapath loads, in t.Instances order. Referenced groups
+// CompileSG compiles the security groups of every ENI of t into the
+// tables the SG datapath loads, in t.Instances order and each instance's
+// ENIs in Instance.ENIs order. Referenced groups
 // resolve to the /32 and /128 of the private addresses of the instances that
 // carry the group now, so membership changes take a recompile.
 func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
@@ -86,15 +95,44 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 		lists[pl.ID] = pl.CIDRs
 	}
 	out := make([]SGENITable, 0, len(t.Instances))
-	for _, in := range t.Instances {
-		tab := SGENITable{InstanceID: in.ID, ENI: in.ENI.ID, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		for k, e := range in.ENIs() {
+			tab, err := compileENI(in, e, vpc.ENIIDOf(in, k), sgs, members, lists)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tab)
+		}
+	}
+	for i := range t.NATGateways {
+		g := &t.NATGateways[i]
+		tab := SGENITable{ENI: vpc.NATENIIDOf(g), NoSG: true}
+		if g.PrivateIP.IsValid() {
+			tab.Addrs = []netip.Addr{g.PrivateIP.Unmap()}
+		}
+		out = append(out, tab)
+	}
+	return out, nil
+}
+
+// compileENI compiles one ENI's security groups.
+func compileENI(in *vpc.Instance, e *vpc.ENI, id string, sgs map[string]*vpc.SecurityGroup, members, lists map[string][]netip.Prefix) (SGENITable, error) {
+	{
+		tab := SGENITable{InstanceID: in.ID, ENI: id, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout,
+			CheckOff: e.SourceDestCheckDisabled}
+		for _, a := range append([]netip.Addr{e.PrivateIP, e.IPv6}, e.SecondaryIPs...) {
+			if a.IsValid() {
+				tab.Addrs = append(tab.Addrs, a.Unmap())
+			}
+		}
 		var atoms [2][]sgAtom
 		for dir := range 2 {
 			nrules := 0
-			for _, id := range sgUniq(in.SecurityGroups) {
+			for _, id := range sgUniq(e.SecurityGroups) {
 				sg, ok := sgs[id]
 				if !ok {
-					return nil, fmt.Errorf("instance %s: unknown security group %q", in.ID, id)
+					return SGENITable{}, fmt.Errorf("instance %s: unknown security group %q", in.ID, id)
 				}
 				rs := sg.Egress
 				if dir == SGDirIn {
@@ -104,7 +142,7 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 				for _, r := range rs {
 					as, err := ruleAtoms(r, members, lists)
 					if err != nil {
-						return nil, fmt.Errorf("instance %s, security group %s: %w", in.ID, id, err)
+						return SGENITable{}, fmt.Errorf("instance %s, security group %s: %w", in.ID, id, err)
 					}
 					atoms[dir] = append(atoms[dir], as...)
 				}
@@ -134,13 +172,12 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 			}
 			nodes, err := sgNodes(dir, atoms[dir], tab.Protos[dir])
 			if err != nil {
-				return nil, fmt.Errorf("instance %s: %w", in.ID, err)
+				return SGENITable{}, fmt.Errorf("instance %s: %w", in.ID, err)
 			}
 			tab.Nodes = append(tab.Nodes, nodes...)
 		}
-		out = append(out, tab)
+		return tab, nil
 	}
-	return out, nil
 }
 
 // sgAtom is a rule narrowed to one peer prefix.

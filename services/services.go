@@ -31,6 +31,7 @@ type Running struct {
 
 	mu        sync.Mutex
 	listeners []io.Closer // net.Listener, net.PacketConn, *http.Server
+	nsOf      []string    // each listener's namespace
 	conns     map[net.Conn]struct{}
 	closed    bool
 	wg        sync.WaitGroup // serving goroutines
@@ -52,7 +53,65 @@ func Start(ctx context.Context, stateDir string, specs []Spec) (_ *Running, err 
 			_ = r.Stop()
 		}
 	}()
+	if err := r.start(ctx, specs); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
 
+// Add starts the services of more namespaces (an instance added to a
+// running topology); on error it stops what it started of them.
+func (r *Running) Add(ctx context.Context, specs []Spec) error {
+	if err := r.start(ctx, specs); err != nil {
+		for _, s := range specs {
+			_ = r.StopNS(s.NS)
+		}
+		return err
+	}
+	return nil
+}
+
+// StopNS ends the services of namespace ns (an instance removed from a
+// running topology): its listeners and its sshd.
+func (r *Running) StopNS(ns string) error {
+	r.mu.Lock()
+	var ls []io.Closer
+	keep, keepNS := r.listeners[:0:0], r.nsOf[:0:0]
+	for i, l := range r.listeners {
+		if r.nsOf[i] == ns {
+			ls = append(ls, l)
+		} else {
+			keep, keepNS = append(keep, l), append(keepNS, r.nsOf[i])
+		}
+	}
+	r.listeners, r.nsOf = keep, keepNS
+	var sshds []*sshd
+	keepD := r.sshds[:0:0]
+	for _, d := range r.sshds {
+		if d.ns == ns {
+			sshds = append(sshds, d)
+		} else {
+			keepD = append(keepD, d)
+		}
+	}
+	r.sshds = keepD
+	r.mu.Unlock()
+	var errs []error
+	for _, l := range ls {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range sshds {
+		errs = append(errs, d.stop())
+	}
+	return errors.Join(errs...)
+}
+
+// start starts the services of specs.
+func (r *Running) start(ctx context.Context, specs []Spec) (err error) {
+	stateDir := r.stateDir
+	var started []*sshd
 	var needTLS, needSSH bool
 	for _, s := range specs {
 		for _, svc := range s.Services {
@@ -63,19 +122,19 @@ func Start(ctx context.Context, stateDir string, specs []Spec) (_ *Running, err 
 				needSSH = true
 			case "http", "tcp", "udp":
 			default:
-				return nil, fmt.Errorf("%s: unknown service kind %q", s.NS, svc.Kind)
+				return fmt.Errorf("%s: unknown service kind %q", s.NS, svc.Kind)
 			}
 		}
 	}
 	var cert tls.Certificate
 	if needTLS {
 		if cert, err = loadOrCreateCert(stateDir, specs); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if needSSH {
 		if err := prepareSSH(stateDir); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
@@ -95,26 +154,27 @@ func Start(ctx context.Context, stateDir string, specs []Spec) (_ *Running, err 
 				sshPorts = append(sshPorts, portOr(svc.Port, 22))
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if len(sshPorts) > 0 {
 			d, err := startSSHD(stateDir, s.NS, s.Host, sshPorts)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			r.mu.Lock()
 			r.sshds = append(r.sshds, d)
 			r.mu.Unlock()
+			started = append(started, d)
 		}
 	}
 	// Started all sshds first and only now wait, so that they start in parallel.
-	for _, d := range r.sshds {
+	for _, d := range started {
 		if err := d.waitReady(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }
 
 func portOr(p, def int) int {
@@ -142,7 +202,7 @@ func listen(ns, network string, port int) (l io.Closer, err error) {
 }
 
 // track registers c for Stop, or closes it and reports false when Stop has begun.
-func (r *Running) track(c io.Closer) bool {
+func (r *Running) track(ns string, c io.Closer) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -150,6 +210,7 @@ func (r *Running) track(c io.Closer) bool {
 		return false
 	}
 	r.listeners = append(r.listeners, c)
+	r.nsOf = append(r.nsOf, ns)
 	return true
 }
 
@@ -173,7 +234,7 @@ func (r *Running) serveHTTP(s Spec, port int, cert *tls.Certificate) error {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
-	if !r.track(srv) {
+	if !r.track(s.NS, srv) {
 		_ = ln.Close()
 		return errors.New("services stopped")
 	}
@@ -194,7 +255,7 @@ func (r *Running) serveTCPEcho(s Spec, port int) error {
 		return err
 	}
 	ln := l.(net.Listener)
-	if !r.track(ln) {
+	if !r.track(s.NS, ln) {
 		return errors.New("services stopped")
 	}
 	r.wg.Add(1)
@@ -250,7 +311,7 @@ func (r *Running) serveUDPEcho(s Spec, port int) error {
 		return err
 	}
 	pc := l.(net.PacketConn)
-	if !r.track(pc) {
+	if !r.track(s.NS, pc) {
 		return errors.New("services stopped")
 	}
 	r.wg.Add(1)
@@ -278,7 +339,7 @@ func (r *Running) Stop() error {
 		r.mu.Lock()
 		r.closed = true
 		ls := r.listeners
-		r.listeners = nil
+		r.listeners, r.nsOf = nil, nil
 		for c := range r.conns {
 			_ = c.Close()
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -63,7 +64,7 @@ func Build(tb testing.TB, topo *vpc.Topology) *vpc.Plan {
 	if topo.Name == "" {
 		topo.Name = Name(tb)
 	}
-	p := vpc.NewPlan(topo)
+	p := rules.NewPlan(topo)
 	tb.Cleanup(func() {
 		if err := netns.Teardown(topo.Name); err != nil {
 			tb.Errorf("teardown %s: %v", topo.Name, err)

@@ -5,27 +5,59 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 )
 
 // Plan is the concrete layout of a topology on one kernel: namespace and
-// interface names, addresses and MACs. It is computed from a Topology alone,
-// so the same file always yields the same plan.
+// interface names, interface indexes, addresses and MACs. It is computed
+// from a Topology alone, so the same file always yields the same plan.
 //
 // Interface names live inside the topology's own namespaces, so they need no
 // topology prefix; namespace names carry "vpcemu.NAME." so that topologies
 // never collide (and "." cannot occur in a topology name).
+//
+// Every VPC has its own router namespace. The ports where the datapath
+// routes (a router's subnet uplinks and gateway links, the internet
+// namespace's host and gateway ends) are created with an interface index
+// unique across the topology (PortIfindexBase and up), so one BPF map keyed
+// by ifindex describes the ports of every router namespace at once.
 type Plan struct {
 	Name       string
-	RouterNS   string // the VPC router
-	InternetNS string // "the internet": routes between hosts and the IGW
-	IGW        IGWPlan
-	Subnets    []SubnetPlan
-	Instances  []HostPlan // in Topology.Instances order
-	Hosts      []HostPlan // internet hosts, in Topology.Internet order
-	MTU        int
+	RouterNS   string // the first VPC's router (Routers[0].NS)
+	InternetNS string // "the internet": routes between hosts and the VPCs' gateways
+	// IGW is the first VPC's internet gateway link, the only one before
+	// topologies had several VPCs; its RouterIf is "" when that VPC has no
+	// internet gateway.
+	IGW         IGWPlan
+	Routers     []RouterPlan // one per VPC, in Topology.VPCs order
+	Subnets     []SubnetPlan
+	Instances   []HostPlan // each instance's namespace and primary ENI, in Topology.Instances order
+	ENIs        []ENIPlan  // every instance ENI: Topology.Instances order, each instance's ENIs in Instance.ENIs order
+	NATGateways []NATPlan  // in Topology.NATGateways order
+	Links       []LinkPlan // internet and egress-only gateways, peerings, gateway endpoints
+	Services    []ServicePlan
+	Hosts       []HostPlan // internet hosts, in Topology.Internet order
+	MTU         int
+	// Routing is the kernel routing of routers and the internet, filled by
+	// rules.PlanRouting (nil until then).
+	Routing *RoutingPlan
 }
 
-// IGWPlan is the veth between the router and the internet namespace.
+// PortIfindexBase is the interface index of the first routing port; port n
+// (Plan order: subnet uplinks, link ends, internet host ports) is
+// PortIfindexBase+n. Router and internet namespaces hold no other links but
+// loopback (1) and the fallback tunnels some kernels add to every new
+// namespace (sit0, ip6tnl0, ...: a handful, numbered from 2).
+const PortIfindexBase = 100
+
+// RouterPlan is one VPC's router namespace.
+type RouterPlan struct {
+	VPC   string
+	Index int // in Topology.VPCs
+	NS    string
+}
+
+// IGWPlan is the veth between the first VPC's router and the internet namespace.
 type IGWPlan struct {
 	RouterIf     string       // in RouterNS; the IGW NAT program attaches here
 	InternetIf   string       // in InternetNS
@@ -35,29 +67,33 @@ type IGWPlan struct {
 	InternetLL   netip.Addr   // fe80::2, IPv6 next hop towards the internet
 }
 
-// SubnetPlan is one subnet: an L2 namespace with a bridge and an uplink to the router.
+// SubnetPlan is one subnet: an L2 namespace with a bridge and an uplink to its VPC's router.
 type SubnetPlan struct {
 	SubnetID       string
-	Index          int
+	Index          int // in Topology.Subnets
+	VPC            string
 	NS             string
+	RouterNS       string       // its VPC's router
 	Bridge         string       // in NS
 	UplinkSubnetIf string       // in NS, enslaved to Bridge
-	UplinkRouterIf string       // in RouterNS; the NACL program judging what leaves the subnet attaches here
+	UplinkRouterIf string       // in RouterNS; the router program judging what leaves the subnet attaches here
+	RouterIfindex  int          // of UplinkRouterIf
 	Gateway        netip.Prefix // base+1 with the subnet's prefix length, on UplinkRouterIf
 	GatewayV6      netip.Prefix // base::1/len when the subnet has IPv6
 	RouterMAC      net.HardwareAddr
 	SubnetMAC      net.HardwareAddr
 }
 
-// HostPlan is an instance (with its ENI) or an internet host.
+// HostPlan is an instance (with its primary ENI) or an internet host.
 type HostPlan struct {
 	ID             string // instance id or internet host name
-	ENI            string // ENI id for instances, "" for internet hosts
+	ENI            string // primary ENI id for instances, "" for internet hosts
 	SubnetID       string // "" for internet hosts
 	NS             string
 	IfName         string           // "eth0" inside NS
 	PeerNS         string           // subnet NS (instances) or InternetNS (hosts)
 	PeerIf         string           // the ENI end: SG programs attach here (instances)
+	PeerIfindex    int              // hosts: the internet namespace's port (0 for instances)
 	Addr           netip.Prefix     // private IP with subnet prefix; /32 for internet hosts
 	AddrV6         netip.Prefix     // zero when none (/64-ish for instances, /128 for hosts)
 	Gateway        netip.Addr       // instances: subnet base+1; hosts: zero (on-link default route)
@@ -65,6 +101,87 @@ type HostPlan struct {
 	MAC            net.HardwareAddr // of IfName
 	PeerMAC        net.HardwareAddr // of PeerIf
 	EphemeralPorts [2]int           // net.ipv4.ip_local_port_range
+	// Forward: the instance forwards packets (an ENI has its
+	// source/destination check off, ENI-5): IP forwarding on in NS.
+	Forward bool
+}
+
+// ENIPlan is one network interface: a veth from its owner's namespace (an
+// instance's, or a NAT gateway's) into its subnet's bridge.
+type ENIPlan struct {
+	ID          string
+	Instance    string // "" for a NAT gateway's ENI
+	NATGateway  string // the owning NAT gateway, else ""
+	DeviceIndex int
+	SubnetID    string
+	NS          string // the owner's namespace
+	IfName      string // in NS: eth<device index>
+	PeerNS      string // the subnet namespace
+	PeerIf      string // on the subnet bridge; the SG programs attach here
+	MAC         net.HardwareAddr
+	PeerMAC     net.HardwareAddr
+	Addr        netip.Prefix   // primary private IPv4 with the subnet's prefix length
+	Secondary   []netip.Prefix // secondary private IPv4s, same length
+	AddrV6      netip.Prefix   // zero when none
+	Gateway     netip.Addr     // the subnet's base+1
+	GatewayV6   netip.Addr     // the subnet's base::1 when it has IPv6
+	// Table is the instance's routing table for packets from this ENI's
+	// addresses (ENI-7: one rule and table per ENI); 0 for an instance with
+	// a single ENI, which routes by its main table alone.
+	Table int
+}
+
+// NATPlan is a NAT gateway: its own namespace, whose eth0 is its ENI on
+// its subnet's bridge.
+type NATPlan struct {
+	ID    string
+	Index int // in Topology.NATGateways
+	NS    string
+	ENI   ENIPlan
+}
+
+// LinkKind is what a gateway link leads to.
+type LinkKind string
+
+// Gateway link kinds.
+const (
+	LinkIGW      LinkKind = "internet-gateway"
+	LinkEIGW     LinkKind = "egress-only-internet-gateway"
+	LinkPeering  LinkKind = "vpc-peering-connection"
+	LinkEndpoint LinkKind = "gateway-endpoint"
+)
+
+// LinkEnd is one end of a gateway link.
+type LinkEnd struct {
+	NS      string
+	If      string
+	Ifindex int // a routing port's index (PortIfindexBase and up); 0 for an end nothing routes at (the service's)
+	MAC     net.HardwareAddr
+	Addr    netip.Prefix // 169.254.x.y/30
+	LL      netip.Addr   // IPv6 link-local address
+}
+
+// LinkPlan is a veth from a VPC router (A) to the internet namespace
+// (internet and egress-only gateways), to the peer VPC's router (a
+// peering) or to the emulated service of a gateway endpoint (B).
+type LinkPlan struct {
+	Kind  LinkKind
+	ID    string // igw-…, eigw-…, pcx-…, vpce-…
+	VPC   string // A's VPC: the gateway's, the peering's requester, the endpoint's
+	Index int    // in Plan.Links; addresses come from it
+	A, B  LinkEnd
+	// PeerVPC is the accepter VPC of a peering (B's router), else "".
+	PeerVPC string
+}
+
+// ServicePlan is the emulated AWS service behind a gateway endpoint (VPCE-7
+// [INTERP]): a namespace that owns every address of the prefix list (a
+// local route per CIDR) and answers on them.
+type ServicePlan struct {
+	Endpoint string
+	NS       string
+	Link     int // its link in Plan.Links (B is the service's end)
+	CIDRs    []netip.Prefix
 }
 
 // DefaultMTU is AWS's jumbo-frame MTU inside a VPC.
@@ -73,35 +190,50 @@ const DefaultMTU = 9001
 // NSPrefix returns the prefix shared by every namespace of topology name.
 func NSPrefix(name string) string { return "vpcemu." + name + "." }
 
+// RouterNSOf is the router namespace of the VPC at index i of a topology
+// named name: the first VPC's keeps the single-VPC name "router".
+func RouterNSOf(name string, i int, vpcID string) string {
+	if i == 0 {
+		return NSPrefix(name) + "router"
+	}
+	return NSPrefix(name) + "router." + vpcID
+}
+
 // NewPlan lays out t. t must be valid (see Parse).
 func NewPlan(t *Topology) *Plan {
 	p := &Plan{
 		Name:       t.Name,
-		RouterNS:   NSPrefix(t.Name) + "router",
 		InternetNS: NSPrefix(t.Name) + "internet",
-		MTU:        t.VPCs[0].MTU,
-		IGW: IGWPlan{
-			RouterIf:     "igw",
-			InternetIf:   "igw",
-			RouterAddr:   netip.MustParsePrefix("169.254.100.1/30"),
-			InternetAddr: netip.MustParsePrefix("169.254.100.2/30"),
-			RouterLL:     netip.MustParseAddr("fe80::1"),
-			InternetLL:   netip.MustParseAddr("fe80::2"),
-		},
+	}
+	if len(t.VPCs) > 0 {
+		p.MTU = t.VPCs[0].MTU
 	}
 	if p.MTU == 0 { // a Topology built in code
 		p.MTU = DefaultMTU
 	}
+	for i, v := range t.VPCs {
+		p.Routers = append(p.Routers, RouterPlan{VPC: v.ID, Index: i, NS: RouterNSOf(t.Name, i, v.ID)})
+	}
+	if len(p.Routers) > 0 {
+		p.RouterNS = p.Routers[0].NS
+	}
+	port := PortIfindexBase
+	nextPort := func() int { port++; return port - 1 }
+
 	subnetIdx := map[string]int{}
 	for i, s := range t.Subnets {
 		subnetIdx[s.ID] = i
+		r := p.routerOf(vpcIndexOfSubnet(t, &s))
 		sp := SubnetPlan{
 			SubnetID:       s.ID,
 			Index:          i,
+			VPC:            r.VPC,
 			NS:             NSPrefix(t.Name) + "sn." + s.ID,
+			RouterNS:       r.NS,
 			Bridge:         "br0",
 			UplinkSubnetIf: "uplink",
 			UplinkRouterIf: fmt.Sprintf("sn%d", i),
+			RouterIfindex:  nextPort(),
 			Gateway:        netip.PrefixFrom(s.CIDR.Masked().Addr().Next(), s.CIDR.Bits()),
 			RouterMAC:      mac(t.Name, "router-uplink", s.ID),
 			SubnetMAC:      mac(t.Name, "subnet-uplink", s.ID),
@@ -111,32 +243,124 @@ func NewPlan(t *Topology) *Plan {
 		}
 		p.Subnets = append(p.Subnets, sp)
 	}
-	perSubnet := map[string]int{}
+
+	eniPlan := func(e *ENI, id, ns, ifname string, m, peer net.HardwareAddr) ENIPlan {
+		sp := p.Subnets[subnetIdx[e.Subnet]]
+		ep := ENIPlan{
+			ID: id, DeviceIndex: e.DeviceIndex, SubnetID: e.Subnet, NS: ns, IfName: ifname,
+			PeerNS: sp.NS, PeerIf: eniPort(id), MAC: m, PeerMAC: peer,
+			Addr: netip.PrefixFrom(e.PrivateIP, sp.Gateway.Bits()), Gateway: sp.Gateway.Addr(),
+		}
+		for _, a := range e.SecondaryIPs {
+			ep.Secondary = append(ep.Secondary, netip.PrefixFrom(a, sp.Gateway.Bits()))
+		}
+		if e.IPv6.IsValid() && sp.GatewayV6.IsValid() {
+			ep.AddrV6 = netip.PrefixFrom(e.IPv6, sp.GatewayV6.Bits())
+			ep.GatewayV6 = sp.GatewayV6.Addr()
+		}
+		return ep
+	}
 	for _, in := range t.Instances {
-		sp := p.Subnets[subnetIdx[in.Subnet]]
-		n := perSubnet[in.Subnet]
-		perSubnet[in.Subnet]++
+		ns := NSPrefix(t.Name) + "i." + in.ID
+		enis := in.ENIs()
+		forward := false
+		for k, e := range enis {
+			forward = forward || e.SourceDestCheckDisabled
+			m, peer := mac(t.Name, "eni", in.ID), mac(t.Name, "eni-peer", in.ID)
+			if k > 0 {
+				m, peer = mac(t.Name, "eni", in.ID, e.ID), mac(t.Name, "eni-peer", in.ID, e.ID)
+			}
+			ep := eniPlan(e, ENIIDOf(&in, k), ns, fmt.Sprintf("eth%d", e.DeviceIndex), m, peer)
+			ep.Instance = in.ID
+			if len(enis) > 1 {
+				ep.Table = 100 + e.DeviceIndex
+			}
+			p.ENIs = append(p.ENIs, ep)
+		}
+		pe := p.ENIs[len(p.ENIs)-len(enis)]
 		lo, hi := EphemeralPorts(in.OS)
-		hp := HostPlan{
+		p.Instances = append(p.Instances, HostPlan{
 			ID:             in.ID,
 			ENI:            in.ENI.ID,
 			SubnetID:       in.Subnet,
-			NS:             NSPrefix(t.Name) + "i." + in.ID,
-			IfName:         "eth0",
-			PeerNS:         sp.NS,
-			PeerIf:         fmt.Sprintf("eni%d", n),
-			Addr:           netip.PrefixFrom(in.PrivateIP, sp.Gateway.Bits()),
-			Gateway:        sp.Gateway.Addr(),
-			MAC:            mac(t.Name, "eni", in.ID),
-			PeerMAC:        mac(t.Name, "eni-peer", in.ID),
+			NS:             ns,
+			IfName:         pe.IfName,
+			PeerNS:         pe.PeerNS,
+			PeerIf:         pe.PeerIf,
+			Addr:           pe.Addr,
+			AddrV6:         pe.AddrV6,
+			Gateway:        pe.Gateway,
+			GatewayV6:      pe.GatewayV6,
+			MAC:            pe.MAC,
+			PeerMAC:        pe.PeerMAC,
 			EphemeralPorts: [2]int{lo, hi},
-		}
-		if in.IPv6.IsValid() && sp.GatewayV6.IsValid() {
-			hp.AddrV6 = netip.PrefixFrom(in.IPv6, sp.GatewayV6.Bits())
-			hp.GatewayV6 = sp.GatewayV6.Addr()
-		}
-		p.Instances = append(p.Instances, hp)
+			Forward:        forward,
+		})
 	}
+	for i, g := range t.NATGateways {
+		ns := NSPrefix(t.Name) + "ngw." + g.ID
+		eni := ENI{ID: NATENIIDOf(&g), Subnet: g.Subnet, PrivateIP: g.PrivateIP}
+		ep := eniPlan(&eni, eni.ID, ns, "eth0", mac(t.Name, "ngw", g.ID), mac(t.Name, "ngw-peer", g.ID))
+		ep.NATGateway = g.ID
+		p.NATGateways = append(p.NATGateways, NATPlan{ID: g.ID, Index: i, NS: ns, ENI: ep})
+	}
+
+	// Gateway links, in a fixed order: each VPC's internet gateway, its
+	// egress-only gateway, the peerings, the endpoints.
+	link := func(kind LinkKind, id, vpcID string, a, b LinkEnd) *LinkPlan {
+		n := len(p.Links)
+		// 169.254.100.0/22 holds 256 /30 links: A is .1, B .2 of its /30.
+		base := netip.AddrFrom4([4]byte{169, 254, byte(100 + n/64), byte(n%64) * 4})
+		a.Addr, b.Addr = netip.PrefixFrom(base.Next(), 30), netip.PrefixFrom(base.Next().Next(), 30)
+		a.LL, b.LL = netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
+		a.MAC, b.MAC = mac(t.Name, string(kind), id, "a"), mac(t.Name, string(kind), id, "b")
+		p.Links = append(p.Links, LinkPlan{Kind: kind, ID: id, VPC: vpcID, Index: n, A: a, B: b})
+		return &p.Links[n]
+	}
+	for i, v := range t.VPCs {
+		r := p.Routers[i]
+		suffix := ""
+		if i > 0 {
+			suffix = fmt.Sprint(i)
+		}
+		if id := IGWIDOfVPC(t, &t.VPCs[i]); id != "" {
+			l := link(LinkIGW, id, v.ID, LinkEnd{NS: r.NS, If: "igw", Ifindex: nextPort()}, LinkEnd{NS: p.InternetNS, If: "igw" + suffix, Ifindex: nextPort()})
+			if i == 0 {
+				// The single-VPC addresses and MACs, as before several VPCs.
+				l.A.MAC, l.B.MAC = mac(t.Name, "igw-router"), mac(t.Name, "igw-internet")
+				p.IGW = IGWPlan{RouterIf: l.A.If, InternetIf: l.B.If, RouterAddr: l.A.Addr, InternetAddr: l.B.Addr, RouterLL: l.A.LL, InternetLL: l.B.LL}
+			}
+		}
+		if g := t.EIGWOfVPC(v.ID); g != nil {
+			link(LinkEIGW, g.ID, v.ID, LinkEnd{NS: r.NS, If: "eigw", Ifindex: nextPort()}, LinkEnd{NS: p.InternetNS, If: "eigw" + suffix, Ifindex: nextPort()})
+		}
+	}
+	for i, pc := range t.Peerings {
+		a, b := vpcIndex(t, pc.Requester), vpcIndex(t, pc.Accepter)
+		if a < 0 || b < 0 {
+			continue
+		}
+		ifn := fmt.Sprintf("pcx%d", i)
+		l := link(LinkPeering, pc.ID, pc.Requester, LinkEnd{NS: p.Routers[a].NS, If: ifn, Ifindex: nextPort()}, LinkEnd{NS: p.Routers[b].NS, If: ifn, Ifindex: nextPort()})
+		l.PeerVPC = pc.Accepter
+	}
+	for i, ep := range t.Endpoints {
+		v := vpcIndex(t, ep.VPC)
+		if v < 0 && len(t.VPCs) == 1 {
+			v = 0
+		}
+		if v < 0 {
+			continue
+		}
+		ns := NSPrefix(t.Name) + "svc." + ep.ID
+		l := link(LinkEndpoint, ep.ID, t.VPCs[v].ID, LinkEnd{NS: p.Routers[v].NS, If: fmt.Sprintf("vpce%d", i), Ifindex: nextPort()}, LinkEnd{NS: ns, If: "eth0"})
+		sp := ServicePlan{Endpoint: ep.ID, NS: ns, Link: l.Index}
+		if pl := t.PrefixList(ep.PrefixList); pl != nil {
+			sp.CIDRs = append(sp.CIDRs, pl.CIDRs...)
+		}
+		p.Services = append(p.Services, sp)
+	}
+
 	for i, h := range t.Internet {
 		lo, hi := EphemeralPorts(h.OS)
 		hp := HostPlan{
@@ -145,6 +369,7 @@ func NewPlan(t *Topology) *Plan {
 			IfName:         "eth0",
 			PeerNS:         p.InternetNS,
 			PeerIf:         fmt.Sprintf("h%d", i),
+			PeerIfindex:    nextPort(),
 			Addr:           netip.PrefixFrom(h.IP, 32),
 			MAC:            mac(t.Name, "host", h.Name),
 			PeerMAC:        mac(t.Name, "host-peer", h.Name),
@@ -159,7 +384,156 @@ func NewPlan(t *Topology) *Plan {
 	return p
 }
 
+// routerOf is the router of the VPC at index i (the first when out of range).
+func (p *Plan) routerOf(i int) RouterPlan {
+	if i < 0 || i >= len(p.Routers) {
+		return p.Routers[0]
+	}
+	return p.Routers[i]
+}
+
+// Router returns the router of VPC vpcID, or nil.
+func (p *Plan) Router(vpcID string) *RouterPlan {
+	for i := range p.Routers {
+		if p.Routers[i].VPC == vpcID {
+			return &p.Routers[i]
+		}
+	}
+	return nil
+}
+
+// Subnet returns the plan of subnet id, or nil.
+func (p *Plan) Subnet(id string) *SubnetPlan {
+	for i := range p.Subnets {
+		if p.Subnets[i].SubnetID == id {
+			return &p.Subnets[i]
+		}
+	}
+	return nil
+}
+
+// ENI returns the plan of the ENI with id (an instance's or a NAT
+// gateway's), or nil.
+func (p *Plan) ENI(id string) *ENIPlan {
+	for i := range p.ENIs {
+		if p.ENIs[i].ID == id {
+			return &p.ENIs[i]
+		}
+	}
+	for i := range p.NATGateways {
+		if p.NATGateways[i].ENI.ID == id {
+			return &p.NATGateways[i].ENI
+		}
+	}
+	return nil
+}
+
+// InstanceENIs returns the plans of instance id's ENIs, the primary first.
+func (p *Plan) InstanceENIs(id string) []ENIPlan {
+	var out []ENIPlan
+	for _, e := range p.ENIs {
+		if e.Instance == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// NATGateway returns the plan of NAT gateway id, or nil.
+func (p *Plan) NATGateway(id string) *NATPlan {
+	for i := range p.NATGateways {
+		if p.NATGateways[i].ID == id {
+			return &p.NATGateways[i]
+		}
+	}
+	return nil
+}
+
+// Link returns the gateway link of gateway, peering or endpoint id, or nil.
+func (p *Plan) Link(id string) *LinkPlan {
+	for i := range p.Links {
+		if p.Links[i].ID == id {
+			return &p.Links[i]
+		}
+	}
+	return nil
+}
+
+// IGWIDOfVPC is the id of the internet gateway attached to v, "" when
+// none. A topology without route tables and internet gateways (written
+// before routing, or built in code) has one per VPC, as vpcemu VPCs always
+// had (RT-20): vpc.DefaultIGWID, suffixed beyond the first VPC.
+func IGWIDOfVPC(t *Topology, v *VPC) string {
+	if g := t.IGWOfVPC(v.ID); g != nil {
+		return g.ID
+	}
+	if len(t.RouteTables) == 0 && len(t.InternetGateways) == 0 {
+		if len(t.VPCs) > 0 && t.VPCs[0].ID == v.ID {
+			return DefaultIGWID
+		}
+		return DefaultIGWID + "-" + v.ID
+	}
+	return ""
+}
+
+// ENIIDOf is the id of the k-th ENI of in (Instance.ENIs order); topologies
+// built in code may leave ids out: a primary ENI is then named by its
+// instance's id, others by the instance's id and "-eniK".
+func ENIIDOf(in *Instance, k int) string {
+	e := in.ENIs()[k]
+	switch {
+	case e.ID != "":
+		return e.ID
+	case k == 0:
+		return in.ID
+	}
+	return fmt.Sprintf("%s-eni%d", in.ID, k)
+}
+
+// NATENIIDOf is the id of a NAT gateway's ENI: the file's, else "eni-" and
+// the gateway id without "nat-" (NGW-2 for topologies built in code).
+func NATENIIDOf(g *NATGateway) string {
+	if g.ENI != "" {
+		return g.ENI
+	}
+	return "eni-" + strings.TrimPrefix(g.ID, "nat-")
+}
+
+func vpcIndex(t *Topology, id string) int {
+	for i := range t.VPCs {
+		if t.VPCs[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// vpcIndexOfSubnet is the index of the subnet's VPC: the one it names, else
+// the one whose blocks hold it, else the first (Topologies built in code may
+// leave Subnet.VPC empty).
+func vpcIndexOfSubnet(t *Topology, s *Subnet) int {
+	if s.VPC != "" {
+		if i := vpcIndex(t, s.VPC); i >= 0 {
+			return i
+		}
+	}
+	for i := range t.VPCs {
+		if s.CIDR.IsValid() && t.VPCs[i].Contains(s.CIDR.Addr()) {
+			return i
+		}
+	}
+	return 0
+}
+
 // mac derives a stable, locally administered unicast MAC from its owner's names.
+// eniPort names an ENI's end on its subnet's bridge after the ENI's id,
+// so that instances added and removed on a running topology leave the
+// other ENIs' names as they are.
+func eniPort(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return fmt.Sprintf("e%x", sum[:5])
+}
+
 func mac(parts ...string) net.HardwareAddr {
 	h := sha256.New()
 	for _, s := range parts {

@@ -26,7 +26,8 @@ internet:
 }
 
 func TestPlanNames(t *testing.T) {
-	for _, topo := range []*Topology{planTopology(t), Lab(), mustParse(t, string(Generate("g", 450)))} {
+	routed := mustParse(t, string(GenerateRouted("r", 3, 4, 2)))
+	for _, topo := range []*Topology{planTopology(t), Lab(), mustParse(t, string(Generate("g", 450))), routed} {
 		p := NewPlan(topo)
 		ifs := map[string]map[string]bool{} // namespace -> interface names
 		addIf := func(ns, name string) {
@@ -53,22 +54,61 @@ func TestPlanNames(t *testing.T) {
 			}
 			namespaces[ns] = true
 		}
-		addNS(p.RouterNS)
+		ports := map[int]string{}
+		addPort := func(ns, ifname string, idx int) {
+			t.Helper()
+			if idx < PortIfindexBase {
+				t.Errorf("%s/%s: port ifindex %d below %d", ns, ifname, idx, PortIfindexBase)
+			}
+			if prev, dup := ports[idx]; dup {
+				t.Errorf("%s/%s and %s share ifindex %d", ns, ifname, prev, idx)
+			}
+			ports[idx] = ns + "/" + ifname
+		}
+		for _, r := range p.Routers {
+			addNS(r.NS)
+		}
+		if p.RouterNS != p.Routers[0].NS {
+			t.Errorf("RouterNS %q is not the first VPC's router %q", p.RouterNS, p.Routers[0].NS)
+		}
 		addNS(p.InternetNS)
-		addIf(p.RouterNS, p.IGW.RouterIf)
-		addIf(p.InternetNS, p.IGW.InternetIf)
 		for _, s := range p.Subnets {
 			addNS(s.NS)
 			addIf(s.NS, s.Bridge)
 			addIf(s.NS, s.UplinkSubnetIf)
-			addIf(p.RouterNS, s.UplinkRouterIf)
+			addIf(s.RouterNS, s.UplinkRouterIf)
+			addPort(s.RouterNS, s.UplinkRouterIf, s.RouterIfindex)
 		}
-		for _, hp := range append(append([]HostPlan{}, p.Instances...), p.Hosts...) {
+		for _, hp := range p.Instances {
+			addNS(hp.NS)
+		}
+		for _, e := range p.ENIs {
+			addIf(e.NS, e.IfName)
+			addIf(e.PeerNS, e.PeerIf)
+		}
+		for _, g := range p.NATGateways {
+			addNS(g.NS)
+			addIf(g.NS, g.ENI.IfName)
+			addIf(g.ENI.PeerNS, g.ENI.PeerIf)
+		}
+		for _, s := range p.Services {
+			addNS(s.NS)
+		}
+		for _, l := range p.Links {
+			addIf(l.A.NS, l.A.If)
+			addIf(l.B.NS, l.B.If)
+			addPort(l.A.NS, l.A.If, l.A.Ifindex)
+			if l.Kind != LinkEndpoint {
+				addPort(l.B.NS, l.B.If, l.B.Ifindex)
+			}
+		}
+		for _, hp := range p.Hosts {
 			addNS(hp.NS)
 			addIf(hp.NS, hp.IfName)
 			addIf(hp.PeerNS, hp.PeerIf)
+			addPort(hp.PeerNS, hp.PeerIf, hp.PeerIfindex)
 		}
-		if want := 2 + len(topo.Subnets) + len(topo.Instances) + len(topo.Internet); len(namespaces) != want {
+		if want := 1 + len(topo.VPCs) + len(topo.Subnets) + len(topo.Instances) + len(topo.NATGateways) + len(topo.Endpoints) + len(topo.Internet); len(namespaces) != want {
 			t.Errorf("%s: %d namespaces, want %d", topo.Name, len(namespaces), want)
 		}
 	}
@@ -129,10 +169,10 @@ func TestPlanAddresses(t *testing.T) {
 		i0.AddrV6 != netip.MustParsePrefix("2001:db8:0:1::10/64") || i0.GatewayV6 != netip.MustParseAddr("2001:db8:0:1::1") {
 		t.Errorf("instance 0 = %+v", i0)
 	}
-	if i1.AddrV6.IsValid() || i1.GatewayV6.IsValid() || i1.PeerIf != "eni1" || i1.PeerNS != p.Subnets[0].NS {
+	if i1.AddrV6.IsValid() || i1.GatewayV6.IsValid() || i1.PeerIf != eniPort(i1.ENI) || i1.PeerNS != p.Subnets[0].NS {
 		t.Errorf("instance 1 = %+v", i1)
 	}
-	if i2.Addr != netip.MustParsePrefix("10.0.2.4/28") || i2.PeerIf != "eni0" || i2.PeerNS != p.Subnets[1].NS || i2.ENI != topo.Instances[2].ENI.ID {
+	if i2.Addr != netip.MustParsePrefix("10.0.2.4/28") || i2.PeerIf != eniPort(i2.ENI) || i2.PeerNS != p.Subnets[1].NS || i2.ENI != topo.Instances[2].ENI.ID {
 		t.Errorf("instance 2 = %+v", i2)
 	}
 	h0 := p.Hosts[0]

@@ -353,29 +353,38 @@ func TestAPIErrorsChangeNothingSDK(t *testing.T) {
 	}
 }
 
-// RunInstances adds an instance that exec reaches and curl works to, and
-// TerminateInstances removes it with nothing left behind, once the
-// datapath creates instances live (the routing datapath's per-object
-// steps); until then the daemon refuses with UnsupportedOperation and
-// changes nothing, which this test checks before it skips as pending.
+// RunInstances adds an instance that exec reaches and curl works to (its
+// default HTTP server answers with its id), and TerminateInstances removes
+// it with nothing left behind (its namespace and sshd gone).
 func TestAPIRunInstancesLive(t *testing.T) {
 	a := upAPILab(t, nil)
 	nsBefore := namespacesOf(t, a.name)
-	out, code := a.aws(t, "run-instances", "--image-id", "ami-12345678", "--count", "1", "--subnet-id", "subnet-public",
+	out := a.mustAWS(t, "run-instances", "--image-id", "ami-12345678", "--count", "1", "--subnet-id", "subnet-public",
 		"--private-ip-address", "10.0.1.50", "--security-group-ids", "sg-web")
-	if code != 0 && strings.Contains(out, "UnsupportedOperation") {
-		if n := strings.Count(a.mustAWS(t, "describe-instances"), `"InstanceId"`); n != 2 {
-			t.Errorf("after the refused run-instances, describe-instances shows %d instances, want 2", n)
-		}
-		if after := namespacesOf(t, a.name); !slices.Equal(after, nsBefore) {
-			t.Errorf("the refused run-instances changed the namespaces: %v, now %v", nsBefore, after)
-		}
-		t.Skip("pending r3-datapath: the running datapath cannot add an instance yet (run-instances answers UnsupportedOperation and changes nothing)")
+	var run struct{ Instances []struct{ InstanceId string } }
+	if err := json.Unmarshal([]byte(out), &run); err != nil || len(run.Instances) != 1 {
+		t.Fatalf("run-instances output: %v\n%s", err, out)
 	}
-	if code != 0 {
-		t.Fatalf("run-instances: exit %d\n%s", code, out)
+	id := run.Instances[0].InstanceId
+	if out, code := vpcemu(t, "-t", a.name, "exec", id, "--", "hostname"); code != 0 {
+		t.Errorf("exec %s: exit %d\n%s", id, code, out)
 	}
-	t.Fatal("run-instances succeeded: write the rest of this test (exec, curl, terminate, nothing left)")
+	if out, code := vpcemu(t, "-t", a.name, "exec", "i-web", "--", "curl", "-s", "--max-time", "3", "http://10.0.1.50/"); code != 0 || strings.TrimSpace(out) != id {
+		t.Errorf("i-web curls the new instance: exit %d, %q; want its id %s", code, out, id)
+	}
+	if after := namespacesOf(t, a.name); len(after) != len(nsBefore)+1 {
+		t.Errorf("namespaces after run-instances: %v (before %v)", after, nsBefore)
+	}
+	a.mustAWS(t, "terminate-instances", "--instance-ids", id)
+	if after := namespacesOf(t, a.name); !slices.Equal(after, nsBefore) {
+		t.Errorf("after terminate-instances the namespaces are %v, want %v", after, nsBefore)
+	}
+	if _, code := vpcemu(t, "-t", a.name, "exec", "i-web", "--", "curl", "-s", "--max-time", "2", "http://10.0.1.50/"); code == 0 {
+		t.Error("the terminated instance still answers")
+	}
+	if out, err := exec.Command("pgrep", "-f", vpc.NSPrefix(a.name)+"i."+id+".pid").CombinedOutput(); err == nil {
+		t.Errorf("the terminated instance's sshd still runs: %s", out)
+	}
 }
 
 // namespacesOf lists the namespaces of topology name.

@@ -67,9 +67,22 @@ func printStatus(out io.Writer, st *lab.Status) {
 		fmt.Fprintf(out, "EC2 API: %s\n", apiURL(st.API))
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
-	for _, s := range st.Subnets {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.ID, s.CIDR, s.Public, s.NetworkACL)
+	routed := len(st.VPCs) > 1 || len(st.Gateways) > 0
+	if routed {
+		fmt.Fprintln(tw, "\nVPC\tCIDRS\tMAIN ROUTE TABLE")
+		for _, v := range st.VPCs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.ID, strings.Join(v.CIDRs, ","), v.MainTable)
+		}
+		fmt.Fprintln(tw, "\nSUBNET\tVPC\tCIDR\tROUTE TABLE\tNACL")
+		for _, s := range st.Subnets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.VPC, s.CIDR, s.RouteTable, s.NetworkACL)
+		}
+		printRouting(tw, st)
+	} else {
+		fmt.Fprintln(tw, "\nSUBNET\tCIDR\tPUBLIC\tNACL")
+		for _, s := range st.Subnets {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.ID, s.CIDR, s.Public, s.NetworkACL)
+		}
 	}
 	fmt.Fprintln(tw, "\nINSTANCE\tENI\tSUBNET\tPRIVATE\tPUBLIC\tSGS\tOS (ports)\tSERVICES\tTRACKED\tSG DROPS")
 	for _, in := range st.Instances {
@@ -102,6 +115,44 @@ func printStatus(out io.Writer, st *lab.Status) {
 	}
 	if st.DropEventsLost > 0 {
 		fmt.Fprintf(out, "\n%d drop events lost (ring buffer full): `vpcemu drops` counts them as UNRECORDED, without their flows\n", st.DropEventsLost)
+	}
+}
+
+// printRouting prints the route tables (associations, routes, blackholes)
+// and the gateways, NAT gateways with their connection counts.
+func printRouting(tw io.Writer, st *lab.Status) {
+	fmt.Fprintln(tw, "\nROUTE TABLE\tVPC\tSUBNETS\tDESTINATION\tTARGET\tSTATE")
+	for _, rt := range st.RouteTables {
+		subnets := strings.Join(rt.Subnets, ",")
+		if len(rt.Implicit) > 0 {
+			if subnets != "" {
+				subnets += ","
+			}
+			subnets += strings.Join(rt.Implicit, ",") + " (main)"
+		} else if rt.Main {
+			subnets = dash(subnets) + " (main)"
+		}
+		name, vpcID, subs := rt.ID, rt.VPC, dash(subnets)
+		if len(rt.Routes) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\n", name, vpcID, subs)
+		}
+		for _, r := range rt.Routes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, vpcID, subs, r.Destination, r.Target, r.State)
+			name, vpcID, subs = "", "", ""
+		}
+	}
+	if len(st.Gateways) == 0 {
+		return
+	}
+	fmt.Fprintln(tw, "\nGATEWAY\tKIND\tVPC\tSTATE\tDETAIL\tCONNECTIONS")
+	for _, g := range st.Gateways {
+		conns := "-"
+		if g.NAT != nil {
+			conns = fmt.Sprintf("%d active, %d attempts, %d established, %d port allocation errors, %d idle timeouts",
+				g.NAT.ActiveConnectionCount, g.NAT.ConnectionAttemptCount, g.NAT.ConnectionEstablishedCount,
+				g.NAT.ErrorPortAllocation, g.NAT.IdleTimeoutCount)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Kind, g.VPC, g.State, dash(g.Detail), conns)
 	}
 }
 
