@@ -8,27 +8,9 @@ import (
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
-// clone copies t deeply enough for a step to change its rules, SG lists and
-// NACL associations without touching the topology that is applied.
-func clone(t *vpc.Topology) *vpc.Topology {
-	c := *t
-	c.Subnets = slices.Clone(t.Subnets)
-	c.SecurityGroups = slices.Clone(t.SecurityGroups)
-	for i := range c.SecurityGroups {
-		c.SecurityGroups[i].Ingress = slices.Clone(t.SecurityGroups[i].Ingress)
-		c.SecurityGroups[i].Egress = slices.Clone(t.SecurityGroups[i].Egress)
-	}
-	c.NetworkACLs = slices.Clone(t.NetworkACLs)
-	for i := range c.NetworkACLs {
-		c.NetworkACLs[i].Ingress = slices.Clone(t.NetworkACLs[i].Ingress)
-		c.NetworkACLs[i].Egress = slices.Clone(t.NetworkACLs[i].Egress)
-	}
-	c.Instances = slices.Clone(t.Instances)
-	for i := range c.Instances {
-		c.Instances[i].SecurityGroups = slices.Clone(t.Instances[i].SecurityGroups)
-	}
-	return &c
-}
+// clone copies t deeply, so that a step can change it without touching
+// the topology that is applied.
+func clone(t *vpc.Topology) *vpc.Topology { return t.Clone() }
 
 // sortNACLs keeps every NACL's rules in number order, as the model requires.
 func sortNACLs(t *vpc.Topology) {

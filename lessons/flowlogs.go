@@ -69,19 +69,24 @@ type portPair struct{ client, server int }
 // flowLines renders this step's records that belong to its traffic, both
 // directions, as the lines of the log file.
 func (e *env) flowLines(ports []portPair, lang string) ([]string, string) {
-	var out []string
+	var shown []flowRecord
 	for _, r := range e.recs {
 		sp, dp := r.int("srcport"), r.int("dstport")
 		for _, p := range ports {
 			if (sp == p.client && dp == p.server) || (sp == p.server && dp == p.client) {
-				out = append(out, recordLine(r))
+				shown = append(shown, r)
 				break
 			}
 		}
 	}
 	switch {
-	case len(out) > 0:
-		return append([]string{strings.Join(dashCols(defaultColumns), " ")}, out...), ""
+	case len(shown) > 0:
+		cols := recordColumns(shown)
+		out := []string{strings.Join(dashCols(cols), " ")}
+		for _, r := range shown {
+			out = append(out, recordLine(r, cols))
+		}
+		return out, ""
 	case len(e.recs) == 0 && lang == "ko":
 		return nil, "이 단계에서 기록된 흐름 로그가 없습니다"
 	case len(e.recs) == 0:
@@ -93,6 +98,32 @@ func (e *env) flowLines(ports []portPair, lang string) ([]string, string) {
 	}
 }
 
+// recordColumns are the columns to print records in: the default format's
+// when they have its fields, else every field they have (a custom format's,
+// such as pkt-srcaddr), in AWS's order of the fields.
+func recordColumns(recs []flowRecord) []string {
+	has := map[string]bool{}
+	for _, r := range recs {
+		for c := range r {
+			has[c] = true
+		}
+	}
+	custom := len(has) != len(defaultColumns)
+	for _, c := range defaultColumns {
+		custom = custom || !has[c]
+	}
+	if !custom {
+		return defaultColumns
+	}
+	var cols []string
+	for _, f := range flowlog.Fields() {
+		if has[f.Column()] {
+			cols = append(cols, f.Column())
+		}
+	}
+	return cols
+}
+
 func dashCols(cols []string) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
@@ -101,10 +132,10 @@ func dashCols(cols []string) []string {
 	return out
 }
 
-// recordLine prints a record in the default format's field order.
-func recordLine(r flowRecord) string {
-	f := make([]string, len(defaultColumns))
-	for i, c := range defaultColumns {
+// recordLine prints a record with the fields cols, in that order.
+func recordLine(r flowRecord, cols []string) string {
+	f := make([]string, len(cols))
+	for i, c := range cols {
 		v, ok := r[c]
 		if !ok {
 			v = "-"

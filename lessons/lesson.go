@@ -75,6 +75,11 @@ type change struct {
 	what  text
 	aws   []string
 	apply func(t *vpc.Topology) error
+	// anew: when the running topology cannot make the change live
+	// (lab.ErrNotLive), the step brings it down and up again with its
+	// changes made. Routing changes only: a rule change that cannot be
+	// made live is a bug the lesson must show.
+	anew bool
 }
 
 // checker runs a check that is not a plain probe and returns its outcome.
@@ -89,6 +94,8 @@ var registry = []*Lesson{
 	naclBlockIP(),
 	sgVsNACL(),
 	trafficMirroring(),
+	natGateway(),
+	peeringNotTransitive(),
 }
 
 // All returns every lesson in teaching order.

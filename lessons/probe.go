@@ -94,6 +94,10 @@ type outcome struct {
 	elapsed time.Duration
 	detail  string // the error, or what came back
 	command string // the equivalent command a user would type
+	// serverSaw is the client's address and port as the server saw them,
+	// when they differ from the client's own (a NAT gateway translated
+	// them); only logins report it.
+	serverSaw netip.AddrPort
 }
 
 // source resolves the client side of a probe.
@@ -113,11 +117,12 @@ func (e *env) source(name string) (endpoint, error) {
 }
 
 // target is the address a client uses for to: an instance's public IP from
-// the internet, its private IP from inside the VPC, a host's own IP.
+// the internet, its private IP from an instance (of its own VPC or, over a
+// peering, of another), a host's own IP.
 func (e *env) target(from endpoint, to string) (netip.Addr, error) {
 	t := e.topo
 	if in := t.Instance(to); in != nil {
-		if t.VPCs[0].CIDR.Contains(from.addr) {
+		if t.Instance(from.name) != nil {
 			return in.PrivateIP, nil
 		}
 		if !in.PublicIP.IsValid() {
@@ -211,6 +216,12 @@ func (e *env) runSSH(ctx context.Context, p *probe, src endpoint, dst netip.Addr
 		o.works = true
 		o.port, _ = strconv.Atoi(f[1])
 		o.detail = "logged in; the server saw the client at " + f[0] + " port " + f[1]
+		if a, perr := netip.ParseAddr(f[0]); perr == nil && a != src.addr {
+			// Translated on the way: the client's own port is the one
+			// it was seen connecting from locally.
+			o.serverSaw = netip.AddrPortFrom(a, uint16(o.port))
+			o.port = seen
+		}
 	} else {
 		o.detail = strings.TrimSpace(stderr.String())
 		if o.detail == "" && err != nil {
@@ -341,7 +352,9 @@ func runCtx(ctx context.Context, cmd *exec.Cmd) error {
 
 // portWatcher finds the source port of a client's connection to dst while
 // it is being attempted: curl reports no local port for a connection that
-// never completed, but the kernel's socket table shows it in SYN-SENT.
+// never completed, but the kernel's socket table shows it in SYN-SENT. A
+// connection that completed before the watcher saw its SYN-SENT is found
+// as the established socket to dst that was not there when it started.
 type portWatcher struct {
 	quit chan struct{}
 	done chan struct{}
@@ -351,16 +364,25 @@ type portWatcher struct {
 
 func watchPort(ns string, dst netip.AddrPort) *portWatcher {
 	w := &portWatcher{quit: make(chan struct{}), done: make(chan struct{})}
+	before := make(chan struct{})
 	go func() {
 		defer close(w.done)
 		_ = netns.Do(ns, func() error {
+			// thread-self: /proc/net is the namespace of the process's main thread.
+			const table = "/proc/thread-self/net/tcp"
+			old := map[int]bool{}
+			if b, err := os.ReadFile(table); err == nil {
+				old = socketsTo(b, dst)
+			}
+			close(before)
 			for {
-				// thread-self: /proc/net is the namespace of the process's main thread.
-				if p := findPort("/proc/thread-self/net/tcp", dst); p != 0 {
-					w.mu.Lock()
-					w.port = p
-					w.mu.Unlock()
-					return nil
+				if b, err := os.ReadFile(table); err == nil {
+					if p := pickPort(b, dst, old); p != 0 {
+						w.mu.Lock()
+						w.port = p
+						w.mu.Unlock()
+						return nil
+					}
 				}
 				select {
 				case <-w.quit:
@@ -370,6 +392,10 @@ func watchPort(ns string, dst netip.AddrPort) *portWatcher {
 			}
 		})
 	}()
+	select { // the client starts once the sockets already there are known
+	case <-before:
+	case <-w.done:
+	}
 	return w
 }
 
@@ -381,24 +407,24 @@ func (w *portWatcher) stop() int {
 	return w.port
 }
 
-// findPort returns the local port of a socket in table (/proc/net/tcp
-// format) whose remote end is dst, or 0.
-func findPort(table string, dst netip.AddrPort) int {
-	b, err := os.ReadFile(table)
-	if err != nil || !dst.Addr().Is4() {
-		return 0
-	}
-	return parsePort(b, dst)
-}
+// TCP states in /proc/net/tcp.
+const (
+	tcpEstablished = "01"
+	tcpSynSent     = "02"
+)
 
-func parsePort(b []byte, dst netip.AddrPort) int {
+// tcpLines calls fn with the local port and state of every socket in b
+// (/proc/net/tcp format) whose remote end is dst.
+func tcpLines(b []byte, dst netip.AddrPort, fn func(port int, state string)) {
+	if !dst.Addr().Is4() {
+		return
+	}
 	a := dst.Addr().As4()
 	// The kernel prints the address as the host-order (little-endian) u32 of its bytes.
 	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], dst.Port())
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		f := strings.Fields(line)
-		// Only SYN-SENT (02): the attempt in progress, not an older socket to dst.
-		if len(f) < 4 || f[2] != want || f[3] != "02" {
+		if len(f) < 4 || f[2] != want {
 			continue
 		}
 		_, port, ok := strings.Cut(f[1], ":")
@@ -406,11 +432,39 @@ func parsePort(b []byte, dst netip.AddrPort) int {
 			continue
 		}
 		if n, err := strconv.ParseUint(port, 16, 16); err == nil && n != 0 {
-			return int(n)
+			fn(int(n), f[3])
 		}
 	}
-	return 0
 }
+
+// socketsTo returns the local ports of the sockets to dst in b.
+func socketsTo(b []byte, dst netip.AddrPort) map[int]bool {
+	m := map[int]bool{}
+	tcpLines(b, dst, func(port int, _ string) { m[port] = true })
+	return m
+}
+
+// pickPort returns the local port of the connection being made to dst: a
+// socket in SYN-SENT, else an established one not in old; 0 if none.
+func pickPort(b []byte, dst netip.AddrPort, old map[int]bool) int {
+	syn, est := 0, 0
+	tcpLines(b, dst, func(port int, state string) {
+		switch {
+		case state == tcpSynSent && syn == 0:
+			syn = port
+		case state == tcpEstablished && !old[port] && est == 0:
+			est = port
+		}
+	})
+	if syn != 0 {
+		return syn
+	}
+	return est
+}
+
+// parsePort returns the local port of a socket to dst in SYN-SENT in b:
+// the attempt in progress, not an older socket to dst.
+func parsePort(b []byte, dst netip.AddrPort) int { return pickPort(b, dst, socketsTo(b, dst)) }
 
 // shellJoin quotes args for a POSIX shell where needed.
 func shellJoin(args []string) string {

@@ -77,6 +77,9 @@ func WriteStep(w io.Writer, l *Lesson, s *StepResult, lang string) error {
 			fmt.Fprintf(&b, "  %s: %s\n", word(lang, "aws"), a)
 		}
 	}
+	if s.Restart != "" {
+		b.WriteString("\n" + wrap("("+s.Restart+")", 78, ""))
+	}
 	if s.Pause != "" {
 		fmt.Fprintf(&b, "\n%s: %s\n", word(lang, "pause"), s.Pause)
 	}

@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vpcemu/vpcemu/lab"
@@ -74,7 +76,10 @@ type StepResult struct {
 	FlowLogs   []string  `json:"flow_log_records,omitempty"`
 	FlowNote   string    `json:"flow_log_note,omitempty"`
 	Conclusion string    `json:"conclusion,omitempty"`
-	Passed     bool      `json:"passed"`
+	// Restart says that the step's changes were made by bringing the
+	// topology down and up again, as they could not be made live.
+	Restart string `json:"restart,omitempty"`
+	Passed  bool   `json:"passed"`
 }
 
 // Change is one rule change a step made, with the AWS CLI command that does
@@ -86,15 +91,18 @@ type Change struct {
 
 // Traffic is one real attempt to reach a service.
 type Traffic struct {
-	What     string  `json:"what"`
-	Command  string  `json:"command"`
-	Works    bool    `json:"works"`
-	Port     int     `json:"client_port,omitempty"`
-	PortNote string  `json:"client_port_note,omitempty"`
-	Seconds  float64 `json:"seconds"`
-	Detail   string  `json:"detail,omitempty"`
-	Verdict  string  `json:"explain_verdict,omitempty"`
-	Explain  string  `json:"explain,omitempty"`
+	What     string `json:"what"`
+	Command  string `json:"command"`
+	Works    bool   `json:"works"`
+	Port     int    `json:"client_port,omitempty"`
+	PortNote string `json:"client_port_note,omitempty"`
+	// ServerSaw is the client's address and port as the server saw them,
+	// when a NAT gateway translated them.
+	ServerSaw string  `json:"server_saw,omitempty"`
+	Seconds   float64 `json:"seconds"`
+	Detail    string  `json:"detail,omitempty"`
+	Verdict   string  `json:"explain_verdict,omitempty"`
+	Explain   string  `json:"explain,omitempty"`
 }
 
 // Check is one outcome compared with AWS's behaviour.
@@ -113,6 +121,7 @@ type env struct {
 	lesson *Lesson
 	opts   Options
 	lab    *lab.Lab
+	file   string        // where the topology came from
 	topo   *vpc.Topology // as currently applied
 	held   map[string]net.Conn
 	seen   map[string]bool // flow-log files read so far
@@ -120,6 +129,74 @@ type env struct {
 	all    []flowRecord    // every record read so far
 	diff   []string        // where the run's topology differs from the file
 	trafs  []Traffic       // traffic of the current step
+
+	uiDone    func() // ends the web view's watch (OnUp)
+	stopDrops func() // ends the drop observer
+	dropMu    sync.Mutex
+	drops     []lab.Drop // the datapath's drops since the current step began
+}
+
+// labOptions are the options the run brings its topology up with.
+func (e *env) labOptions() lab.Options {
+	return lab.Options{RunRoot: e.opts.RunRoot, DataRoot: e.opts.DataRoot, Progress: e.opts.Progress, UI: e.opts.UI}
+}
+
+// watch starts what watches the running lab: the web view (OnUp) and the
+// drop observer; unwatch stops them.
+func (e *env) watch() {
+	if e.opts.OnUp != nil {
+		e.uiDone = e.opts.OnUp(e.lab)
+	}
+	e.stopDrops = e.observeDrops()
+}
+
+func (e *env) unwatch() {
+	e.stopDrops()
+	if e.uiDone != nil {
+		e.uiDone()
+		e.uiDone = nil
+	}
+}
+
+// restart brings the topology down and up again as e.topo: for changes the
+// running topology cannot make live (change.anew). Flow-log files already
+// written stay and are not read again.
+func (e *env) restart() error {
+	for k, c := range e.held {
+		c.Close()
+		delete(e.held, k)
+	}
+	e.unwatch()
+	if err := e.lab.Close(); err != nil {
+		e.lab = nil
+		return fmt.Errorf("bring %s down to restart it: %w", e.opts.Name, err)
+	}
+	l, err := lab.Up(e.ctx, e.topo, e.file, e.topo.YAML(), e.labOptions())
+	if err != nil {
+		os.RemoveAll(e.lab.Paths().Data)
+		e.lab = nil
+		return fmt.Errorf("bring %s up again with the step's changes: %w", e.opts.Name, err)
+	}
+	e.lab = l
+	e.watch()
+	return nil
+}
+
+// observeDrops keeps the drops the datapath reports from now on; the
+// returned function stops that.
+func (e *env) observeDrops() (stop func()) {
+	return e.lab.Observe(lab.Observer{Drop: func(d *lab.Drop) {
+		e.dropMu.Lock()
+		e.drops = append(e.drops, *d)
+		e.dropMu.Unlock()
+	}})
+}
+
+// stepDrops returns the drops reported since the current step began.
+func (e *env) stepDrops() []lab.Drop {
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
+	return slices.Clone(e.drops)
 }
 
 var reNameLine = regexp.MustCompile(`(?m)^name:.*$`)
@@ -162,22 +239,20 @@ func Run(ctx context.Context, l *Lesson, opts Options) (res *Result, err error) 
 		opts.Mutate(t)
 		res.Differences = lineDiff(string(before), string(t.YAML()))
 	}
-	e := &env{ctx: ctx, lesson: l, opts: opts, topo: t, held: map[string]net.Conn{}, seen: map[string]bool{}, diff: res.Differences}
-	e.lab, err = lab.Up(ctx, t, file, renamed, lab.Options{RunRoot: opts.RunRoot, DataRoot: opts.DataRoot, Progress: opts.Progress, UI: opts.UI})
+	e := &env{ctx: ctx, lesson: l, opts: opts, file: file, topo: t, held: map[string]net.Conn{}, seen: map[string]bool{}, diff: res.Differences}
+	e.lab, err = lab.Up(ctx, t, file, renamed, e.labOptions())
 	if err != nil {
 		return res, fmt.Errorf("bring up the lesson's topology %s: %w", opts.Name, err)
 	}
-	var uiDone func()
-	if opts.OnUp != nil {
-		uiDone = opts.OnUp(e.lab)
-	}
+	e.watch()
 	defer func() {
 		for _, c := range e.held {
 			c.Close()
 		}
-		if uiDone != nil {
-			uiDone()
+		if e.lab == nil { // a restart failed half way: nothing is up
+			return
 		}
+		e.unwatch()
 		cerr := e.lab.Close()
 		if opts.KeepFlowLogs {
 			res.FlowLogDir = e.lab.Paths().FlowLogs()
@@ -217,17 +292,38 @@ func Run(ctx context.Context, l *Lesson, opts Options) (res *Result, err error) 
 func (e *env) runStep(n int, s *step) (*StepResult, error) {
 	lang := e.opts.Lang
 	sr := &StepResult{Number: n, Title: s.title.in(lang), Narration: s.say.in(lang), Conclusion: s.after.in(lang), Passed: true}
+	e.dropMu.Lock()
+	e.drops = nil
+	e.dropMu.Unlock()
+	restarted := false
 	for _, c := range s.changes {
 		nt := clone(e.topo)
 		if err := c.apply(nt); err != nil {
 			return nil, fmt.Errorf("change %q: %w", c.what.en, err)
 		}
 		sortNACLs(nt)
-		if err := e.lab.ApplyTopology(nt); err != nil {
-			return nil, fmt.Errorf("apply %q: %w", c.what.en, err)
+		if !restarted {
+			err := e.lab.ApplyTopology(nt)
+			switch {
+			case err != nil && c.anew && errors.Is(err, lab.ErrNotLive):
+				// The rest of the step's changes are made in the model
+				// only: the restart below brings them up at once.
+				restarted = true
+			case err != nil:
+				return nil, fmt.Errorf("apply %q: %w", c.what.en, err)
+			}
 		}
 		e.topo = nt
 		sr.Changes = append(sr.Changes, Change{What: c.what.in(lang), AWS: c.aws})
+	}
+	if restarted {
+		if err := e.restart(); err != nil {
+			return nil, err
+		}
+		sr.Restart = text{
+			"this vpcemu cannot yet make this change on a running topology, so it brought the topology down and up again with the change made: held connections and connection tracking start anew, which on AWS they would not",
+			"이 vpcemu는 아직 실행 중인 토폴로지에서 이 변경을 할 수 없어, 변경을 반영해 토폴로지를 내렸다가 다시 올렸습니다. 유지 중인 연결과 연결 추적이 새로 시작되며, AWS에서는 그렇지 않습니다",
+		}.in(lang)
 	}
 	if s.pause.seconds > 0 {
 		sr.Pause = fmt.Sprintf("%ds: %s", s.pause.seconds, s.pause.why.in(lang))
@@ -246,6 +342,10 @@ func (e *env) runStep(n int, s *step) (*StepResult, error) {
 			return nil, fmt.Errorf("%s: %w", p.label(), err)
 		}
 		tr := Traffic{What: p.label(), Command: o.command, Works: o.works, Port: o.port, Seconds: o.elapsed.Seconds(), Detail: o.detail}
+		if o.serverSaw.IsValid() {
+			tr.ServerSaw = o.serverSaw.String()
+			ports = append(ports, portPair{client: int(o.serverSaw.Port()), server: p.dport()})
+		}
 		src, _ := e.source(p.from)
 		if o.port == 0 {
 			tr.PortNote = "unknown"

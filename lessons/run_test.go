@@ -85,14 +85,16 @@ func mustFind(t *testing.T, name string) *Lesson {
 	return l
 }
 
-func TestLessonSGStateful(t *testing.T)       { testLesson(t, "sg-stateful") }
-func TestLessonNACLOrder(t *testing.T)        { testLesson(t, "nacl-order") }
-func TestLessonNACLEphemeral(t *testing.T)    { testLesson(t, "nacl-ephemeral") }
-func TestLessonEphemeralRanges(t *testing.T)  { testLesson(t, "ephemeral-ranges") }
-func TestLessonFlowlogAudit(t *testing.T)     { testLesson(t, "flowlog-audit") }
-func TestLessonTrafficMirroring(t *testing.T) { testLesson(t, "traffic-mirroring") }
-func TestLessonNACLBlockIP(t *testing.T)      { testLesson(t, "nacl-block-ip") }
-func TestLessonSGVsNACL(t *testing.T)         { testLesson(t, "sg-vs-nacl") }
+func TestLessonSGStateful(t *testing.T)           { testLesson(t, "sg-stateful") }
+func TestLessonNACLOrder(t *testing.T)            { testLesson(t, "nacl-order") }
+func TestLessonNACLEphemeral(t *testing.T)        { testLesson(t, "nacl-ephemeral") }
+func TestLessonEphemeralRanges(t *testing.T)      { testLesson(t, "ephemeral-ranges") }
+func TestLessonFlowlogAudit(t *testing.T)         { testLesson(t, "flowlog-audit") }
+func TestLessonTrafficMirroring(t *testing.T)     { testLesson(t, "traffic-mirroring") }
+func TestLessonNACLBlockIP(t *testing.T)          { testLesson(t, "nacl-block-ip") }
+func TestLessonSGVsNACL(t *testing.T)             { testLesson(t, "sg-vs-nacl") }
+func TestLessonNATGateway(t *testing.T)           { testLesson(t, "nat-gateway") }
+func TestLessonPeeringNotTransitive(t *testing.T) { testLesson(t, "peering-not-transitive") }
 
 // TestLessonsCatchBreakage runs lessons on settings an emulator bug would
 // produce and checks that exactly the steps that depend on them fail, each
