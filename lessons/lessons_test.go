@@ -158,7 +158,7 @@ func TestRender(t *testing.T) {
 		Changes:  []Change{{What: "add rule 20", AWS: []string{"aws ec2 create-network-acl-entry --rule-number 20"}}},
 		Traffic:  []Traffic{{What: "HTTPS i-amzn -> website", Command: "vpcemu exec i-amzn -- curl", Port: 40001, PortNote: "in range", Seconds: 2, Detail: "timeout", Verdict: "NOT REACHABLE"}},
 		Checks:   []Check{{What: "HTTPS i-amzn -> website", Expected: "works", Observed: "fails", Why: "rule 100", Message: "differs: rule 20"}},
-		FlowLogs: []string{"version ...", "2 123 eni-1 ..."}}
+		FlowLogs: []string{"version ...", "2 123 eni-1 ..."}, Restart: "brought down and up again"}
 	r.Steps = []StepResult{s}
 	for _, lang := range Langs {
 		var b bytes.Buffer
@@ -176,7 +176,7 @@ func TestRender(t *testing.T) {
 		}
 		out := b.String()
 		for _, want := range []string{l.Title(lang), "ls-neph-1", "a > b: 1 (file: 2)", "aws ec2 create-network-acl-entry --rule-number 20",
-			"vpcemu exec i-amzn -- curl", "40001", "2.00s", "differs: rule 20", "2 123 eni-1", word(lang, "fail"), "NOT REACHABLE"} {
+			"vpcemu exec i-amzn -- curl", "40001", "2.00s", "differs: rule 20", "2 123 eni-1", word(lang, "fail"), "NOT REACHABLE", "brought down and up again"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s rendering lacks %q:\n%s", lang, want, out)
 			}
@@ -274,4 +274,62 @@ func mustFindLesson(t *testing.T, name string) *Lesson {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestNATChecks runs the nat-gateway lesson's checks over what a run could
+// observe, so that each is seen to fail when the NAT gateway misbehaves.
+func TestNATChecks(t *testing.T) {
+	l := mustFindLesson(t, "nat-gateway")
+	topo, err := vpc.Parse(l.File(), l.YAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(src string, sport int, dst string, dport int, psrc, pdst string) flowRecord {
+		return flowRecord{"interface_id": "eni-nat", "srcaddr": src, "srcport": fmt.Sprint(sport), "dstaddr": dst,
+			"dstport": fmt.Sprint(dport), "pkt_srcaddr": psrc, "pkt_dstaddr": pdst, "action": "ACCEPT"}
+	}
+	legs := []flowRecord{
+		rec("10.0.2.10", 43694, "10.0.1.100", 22, "10.0.2.10", "198.51.100.80"),
+		rec("10.0.1.100", 3334, "198.51.100.80", 22, "10.0.1.100", "198.51.100.80"),
+	}
+	login := func(saw string) []Traffic {
+		return []Traffic{{What: "SSH i-private -> website", Works: true, Port: 43694, ServerSaw: saw}}
+	}
+	for _, tc := range []struct {
+		name       string
+		trafs      []Traffic
+		recs       []flowRecord
+		source, fl []bool
+	}{
+		{"as AWS does", login("203.0.113.100:3334"), legs, []bool{true}, []bool{true, true}},
+		{"not translated", login(""), legs, []bool{false}, []bool{true, false}},
+		{"another address", login("203.0.113.7:3334"), legs, []bool{false}, []bool{true, true}},
+		{"a port below the NAT's range", login("203.0.113.100:80"), legs, []bool{false}, []bool{true, false}},
+		{"no pkt-srcaddr on the NAT gateway's ENI", login("203.0.113.100:3334"),
+			[]flowRecord{rec("10.0.2.10", 43694, "10.0.1.100", 22, "10.0.1.100", "198.51.100.80"), legs[1]}, []bool{true}, []bool{false, true}},
+		{"no records", login("203.0.113.100:3334"), nil, []bool{true}, []bool{false, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{opts: Options{Lang: "en"}, topo: topo, trafs: tc.trafs, recs: tc.recs}
+			for _, x := range []struct {
+				got  []Check
+				want []bool
+			}{
+				{natSource("i-private", "website", "nat-lesson")(e), tc.source},
+				{natFlowLog("nat-lesson", "i-private", "website")(e), tc.fl},
+			} {
+				if len(x.got) != len(x.want) {
+					t.Fatalf("%d checks, want %d: %+v", len(x.got), len(x.want), x.got)
+				}
+				for i, c := range x.got {
+					if c.OK != x.want[i] {
+						t.Errorf("%s: ok=%v, want %v (observed %q)", c.What, c.OK, x.want[i], c.Observed)
+					}
+					if !c.OK && c.Message == "" {
+						t.Errorf("%s failed without a message", c.What)
+					}
+				}
+			}
+		})
+	}
 }
