@@ -149,13 +149,9 @@ func TestImportedTwoTierComesUpAndObeysItsRules(t *testing.T) {
 }
 
 // The whole two-tier network (both VPCs, the NAT gateway, the peering)
-// on the routing datapath. The datapath on main does not route by route
-// tables yet: set VPCEMU_TEST_ROUTING_DATAPATH=1 once it does.
+// on the routing datapath.
 func TestImportedTwoTierRoutingDatapath(t *testing.T) {
 	testenv.RequireRoot(t)
-	if os.Getenv("VPCEMU_TEST_ROUTING_DATAPATH") != "1" {
-		t.Skip("needs the routing datapath (route tables, NAT gateways, peerings): set VPCEMU_TEST_ROUTING_DATAPATH=1 once it has landed")
-	}
 	topo := importedUp(t, twoTier, "", nil)
 	web, db, report := byName(t, topo, "web"), byName(t, topo, "db"), byName(t, topo, "report")
 	anywhere := topo.Host("anywhere").IP.String()
