@@ -108,7 +108,7 @@ func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
 		// An instance's settings hold for each of its ENIs; entries of a
 		// primary ENI are kept under the instance id.
 		id := e.ctID()
-		c.cfg[id] = conntrackConfig(e.Inst)
+		c.cfg[id] = conntrackConfig(e.Inst.Conntrack)
 		c.canon[id] = id
 		if e.ENI.ID != "" {
 			c.cfg[e.ENI.ID] = c.cfg[id]

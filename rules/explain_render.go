@@ -135,10 +135,7 @@ func analysisSGRule(t *vpc.Topology, ref SGRuleRef) *AnalysisSecurityGroupRule {
 func hopSGs(t *vpc.Topology, h *Hop) []string {
 	v := newView(t)
 	if e := v.byID[h.ID]; e != nil {
-		return eniSGs(v, e)
-	}
-	if h.Instance != nil {
-		return instanceSGs(h.Instance)
+		return eniSGs(e)
 	}
 	return nil
 }
@@ -388,23 +385,12 @@ func notes(t *vpc.Topology, p *Path, which string) []Explanation {
 	if b.Code == CodeNoRouteToDestination || b.Code == CodeIGWDstRFC1918Egress || b.Code == CodePCXAddressInVPC {
 		v := newView(t)
 		src, dst := v.vpcOfAddr(b.In.Src), v.vpcOfAddr(b.In.Dst)
-		if src != nil && dst != nil && src != dst && !peered(t, src.ID, dst.ID) {
+		if src != nil && dst != nil && src != dst && t.PeeringBetween(src.ID, dst.ID) == nil {
 			out = append(out, Explanation{ExplanationCode: NoteDisconnectedVPCs, Path: which, VPC: &AnalysisComponent{ID: src.ID},
 				DestinationVpc: &AnalysisComponent{ID: dst.ID}, Detail: "no active peering connects the two VPCs (PCX-4: peering is not transitive)"})
 		}
 	}
 	return out
-}
-
-// peered reports whether an active peering joins VPCs a and b.
-func peered(t *vpc.Topology, a, b string) bool {
-	for i := range t.Peerings {
-		pc := &t.Peerings[i]
-		if peeringActive(pc) && ((pc.Requester == a && pc.Accepter == b) || (pc.Requester == b && pc.Accepter == a)) {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest names the fix for a return path that a stateless NACL blocks.

@@ -54,7 +54,7 @@ func (a *Analysis) Walk() []WalkHop {
 				}
 				w.RuleNumber, w.IPv6 = h.NACL.Rule, !h.In.Src.Is4()
 			case HopSecurityGroup:
-				w.Instance, w.SecurityGroups = h.Instance.ID, instanceSGs(h.Instance)
+				w.Instance, w.SecurityGroups = h.Instance.ID, hopSGs(a.t, h)
 				w.ByState = h.SG.ByState
 				if h.Allow && !h.SG.ByState {
 					w.SGRules = append([]SGRuleRef(nil), h.SG.Match.Rules...)

@@ -153,7 +153,7 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 		if en.ENI == nil {
 			continue
 		}
-		for _, sg := range eniSGs(v, en) {
+		for _, sg := range eniSGs(en) {
 			for _, a := range append([]netip.Addr{en.ENI.PrivateIP}, en.ENI.SecondaryIPs...) {
 				if a.IsValid() {
 					members[sg] = append(members[sg], netip.PrefixFrom(a.Unmap(), 32))
@@ -172,7 +172,7 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 		for d := range 2 {
 			er.dir[d].empty = true
 		}
-		for _, id := range eniSGs(v, en) {
+		for _, id := range eniSGs(en) {
 			sg := t.SecurityGroup(id)
 			if sg == nil {
 				continue

@@ -135,7 +135,7 @@ func TestNACL21_NACL22_RulesPerDirection(t *testing.T) {
 
 func TestNACL16_ParsedCIDRsAreCanonical(t *testing.T) {
 	top := mustParseStmt(t, naclBody("      - {rule: 10, protocol: all, cidr: 100.68.0.18/18, action: allow}\n"))
-	if got := findNACL(top, "n").Ingress[0].CIDR.String(); got != "100.68.0.0/18" {
+	if got := top.NetworkACL("n").Ingress[0].CIDR.String(); got != "100.68.0.0/18" {
 		t.Errorf("cidr %s", got)
 	}
 }
@@ -147,10 +147,10 @@ func TestNACL17_NACL18_DefaultAndCustomNACLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := findNACL(top, vpc.DefaultNACLID)
+	def := top.NetworkACL(vpc.DefaultNACLID)
 	mustAllowNACL(t, def, false, tcp("198.51.100.1", 1, "10.0.1.10", 22, TCPSyn), true, 100)
 	mustAllowNACL(t, def, false, tcp("2001:db8:ff::1", 1, "2001:db8:0:1::10", 22, TCPSyn), true, 101)
-	custom := findNACL(top, "n")
+	custom := top.NetworkACL("n")
 	mustAllowNACL(t, custom, false, tcp("198.51.100.1", 1, "10.0.2.10", 22, TCPSyn), false, 32767)
 	mustAllowNACL(t, custom, true, tcp("10.0.2.10", 1, "198.51.100.1", 22, TCPSyn), false, 32767)
 }
