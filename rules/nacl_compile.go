@@ -495,19 +495,15 @@ func NACLBypass(t *vpc.Topology, p Packet) bool {
 func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	var out []netip.Addr
 	for i := range t.VPCs {
-		if c := t.VPCs[i].CIDR; c.IsValid() {
-			out = append(out, c.Masked().Addr().Next().Next())
+		if a := vpcDNS(&t.VPCs[i]); a.IsValid() {
+			out = append(out, a)
 		}
 	}
 	for i := range t.Subnets {
 		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
-			if !p.IsValid() {
-				continue
-			}
-			a := p.Masked().Addr()
-			for n := 1; n <= 3; n++ {
-				a = a.Next()
-				out = append(out, a)
+			if p.IsValid() {
+				r := subnetReserved(p)
+				out = append(out, r[:]...)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vpcemu/vpcemu/vpc"
@@ -86,31 +87,48 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 // router addresses of each subnet (.1 .. .3).
 func ReservedService(t *vpc.Topology, a netip.Addr) bool {
 	a = a.Unmap()
-	if a.Is4() && netip.MustParsePrefix("169.254.0.0/16").Contains(a) {
+	if a.Is4() && linkLocal4.Contains(a) {
 		return true
 	}
-	if a.Is6() && (a.IsLinkLocalUnicast() || netip.MustParsePrefix("fd00:ec2::/32").Contains(a)) {
+	if a.Is6() && (a.IsLinkLocalUnicast() || awsServices6.Contains(a)) {
 		return true
 	}
 	for i := range t.VPCs {
-		if c := t.VPCs[i].CIDR; c.IsValid() && a == nthAddr(c.Masked().Addr(), 2) {
+		if a == vpcDNS(&t.VPCs[i]) {
 			return true
 		}
 	}
 	for i := range t.Subnets {
-		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
-			if !p.IsValid() {
-				continue
-			}
-			base := p.Masked().Addr()
-			for n := 1; n <= 3; n++ {
-				if a == nthAddr(base, n) {
+		for _, p := range [2]netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
+			if p.IsValid() && p.Contains(a) {
+				if r := subnetReserved(p); slices.Contains(r[:], a) {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+var (
+	linkLocal4   = netip.MustParsePrefix("169.254.0.0/16")
+	awsServices6 = netip.MustParsePrefix("fd00:ec2::/32")
+)
+
+// vpcDNS is the Amazon DNS server's address in vp: its primary block's
+// base+2 (invalid without a block).
+func vpcDNS(vp *vpc.VPC) netip.Addr {
+	if !vp.CIDR.IsValid() {
+		return netip.Addr{}
+	}
+	return nthAddr(vp.CIDR.Masked().Addr(), 2)
+}
+
+// subnetReserved are the addresses of a subnet block the VPC router keeps
+// for itself: base+1 (router), +2 (DNS), +3 (future use).
+func subnetReserved(p netip.Prefix) [3]netip.Addr {
+	a := p.Masked().Addr().Next()
+	return [3]netip.Addr{a, a.Next(), a.Next().Next()}
 }
 
 func nthAddr(a netip.Addr, n int) netip.Addr {

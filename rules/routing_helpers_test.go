@@ -230,31 +230,7 @@ func flowMatches(r PredictedRecord, want string) bool {
 // every record must be expected.
 func checkFlows(t *testing.T, recs []PredictedRecord, want []string, exact bool) {
 	t.Helper()
-	used := make([]bool, len(recs))
-	for _, w := range want {
-		ok := false
-		for i, r := range recs {
-			if !used[i] && flowMatches(r, w) {
-				used[i], ok = true, true
-				break
-			}
-		}
-		if !ok {
-			t.Errorf("no record matches %q", w)
-		}
-	}
-	if exact {
-		for i, r := range recs {
-			if !used[i] {
-				t.Errorf("unexpected record %s", flowText(r))
-			}
-		}
-	}
-	if t.Failed() {
-		for _, r := range recs {
-			t.Logf("record: %s", flowText(r))
-		}
-	}
+	matchRecords(t, recs, want, exact, flowMatches, flowText)
 }
 
 // conv drives one conversation through a model: the client's packets as

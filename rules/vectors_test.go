@@ -141,11 +141,19 @@ func recordMatches(r PredictedRecord, want string) bool {
 // every record must be expected.
 func checkRecords(t *testing.T, recs []PredictedRecord, want []string, exact bool) {
 	t.Helper()
+	matchRecords(t, recs, want, exact, recordMatches, recordText)
+}
+
+// matchRecords matches expectations to records one to one by matches, and
+// shows records by text; with exact, every record must be expected.
+func matchRecords(t *testing.T, recs []PredictedRecord, want []string, exact bool,
+	matches func(PredictedRecord, string) bool, text func(PredictedRecord) string) {
+	t.Helper()
 	used := make([]bool, len(recs))
 	for _, w := range want {
 		ok := false
 		for i, r := range recs {
-			if !used[i] && recordMatches(r, w) {
+			if !used[i] && matches(r, w) {
 				used[i], ok = true, true
 				break
 			}
@@ -157,13 +165,13 @@ func checkRecords(t *testing.T, recs []PredictedRecord, want []string, exact boo
 	if exact {
 		for i, r := range recs {
 			if !used[i] {
-				t.Errorf("unexpected record %s", recordText(r))
+				t.Errorf("unexpected record %s", text(r))
 			}
 		}
 	}
 	if t.Failed() {
 		for _, r := range recs {
-			t.Logf("record: %s", recordText(r))
+			t.Logf("record: %s", text(r))
 		}
 	}
 }
