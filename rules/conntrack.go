@@ -76,10 +76,9 @@ type ctEntry struct {
 // are per ENI (SG-21 keys); timeouts follow SG-34..36 with each instance's
 // configuration. It is not safe for concurrent use.
 type Conntrack struct {
-	t        *vpc.Topology
-	sg       *SGEvaluator
-	cfg      map[string]vpc.Conntrack // by instance id and ENI id
-	canon    map[string]string        // ENI id -> instance id
+	t  *vpc.Topology
+	sg *SGEvaluator
+	ctConfig
 	entries  map[ctKey]*ctEntry
 	count    map[string]int
 	exceeded map[string]uint64
@@ -88,20 +87,27 @@ type Conntrack struct {
 // NewConntrack starts an empty tracking table for the topology's ENIs,
 // deciding new flows with sg.
 func NewConntrack(t *vpc.Topology, sg *SGEvaluator) *Conntrack {
-	c := &Conntrack{
+	return newConntrack(t, sg, newCTConfig(newView(t)))
+}
+
+func newConntrack(t *vpc.Topology, sg *SGEvaluator, cfg ctConfig) *Conntrack {
+	return &Conntrack{t: t, sg: sg, ctConfig: cfg,
 		entries:  make(map[ctKey]*ctEntry),
 		count:    make(map[string]int),
 		exceeded: make(map[string]uint64),
 	}
-	c.setTopology(t, sg)
-	return c
 }
 
-func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
-	c.t, c.sg = t, sg
-	c.cfg = make(map[string]vpc.Conntrack)
-	c.canon = make(map[string]string)
-	for _, e := range newView(t).enis {
+// ctConfig is what tracking needs of a topology's ENIs; never changed once
+// made, so explainers share one.
+type ctConfig struct {
+	cfg   map[string]vpc.Conntrack // by instance id and ENI id
+	canon map[string]string        // ENI id -> instance id
+}
+
+func newCTConfig(v *view) ctConfig {
+	c := ctConfig{cfg: make(map[string]vpc.Conntrack), canon: make(map[string]string)}
+	for _, e := range v.enis {
 		if e.Inst == nil {
 			continue
 		}
@@ -115,13 +121,14 @@ func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
 			c.canon[e.ENI.ID] = id
 		}
 	}
+	return c
 }
 
 // SetTopology applies changed rules: tracked entries survive and keep
 // admitting their flows until idle (SG-27); untracked flows and new flows
 // are judged by the new rules from the next packet on (SG-28).
 func (c *Conntrack) SetTopology(t *vpc.Topology) {
-	c.setTopology(t, NewSGEvaluator(t))
+	c.t, c.sg, c.ctConfig = t, NewSGEvaluator(t), newCTConfig(newView(t))
 }
 
 func ctKeys(eni string, p *Packet) (fwd, rev ctKey) {

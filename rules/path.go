@@ -42,7 +42,11 @@ func eniEndpoint(e *eniRef, a netip.Addr) Endpoint {
 // IP, a host's address, or any address outside the VPCs, which is an
 // undeclared internet host).
 func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
-	v := newView(t)
+	return resolveEndpoint(newView(t), s)
+}
+
+func resolveEndpoint(v *view, s string) (Endpoint, error) {
+	t := v.t
 	if e := v.byID[s]; e != nil {
 		ep := eniEndpoint(e, netip.Addr{})
 		if ep.ENI != nil || ep.NAT != nil {
