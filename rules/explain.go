@@ -174,7 +174,7 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 
 // Explainer answers many queries over one topology: its security groups
 // are compiled and its lookup tables built once, each query still starts
-// with empty connection tracking.
+// with empty connection tracking. It is not safe for concurrent use.
 type Explainer struct {
 	t  *vpc.Topology
 	v  *view
@@ -185,7 +185,15 @@ type Explainer struct {
 // NewExplainer prepares t for queries; t must not change afterwards.
 func NewExplainer(t *vpc.Topology) *Explainer {
 	v := newView(t)
-	return &Explainer{t: t, v: v, sg: NewSGEvaluator(t), ct: newCTConfig(v)}
+	sg := newSGEvaluator(v)
+	return &Explainer{t: t, v: v, sg: sg, ct: newCTConfig(v, sg)}
+}
+
+// PathModel is a path model over the explainer's topology, with empty
+// state, that shares its compiled security groups and lookup tables
+// (Static: t must not change).
+func (e *Explainer) PathModel() *PathModel {
+	return &PathModel{T: e.t, CT: newConntrack(e.t, e.sg, e.ct), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true, view: e.v, viewOf: e.t}
 }
 
 // Explain is the package's Explain over the explainer's topology.
@@ -205,7 +213,7 @@ func (e *Explainer) Explain(q Query) *Analysis {
 	if err != nil {
 		return a.fail(err)
 	}
-	m := &PathModel{T: t, CT: newConntrack(t, e.sg, e.ct), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true, view: v, viewOf: t}
+	m := e.PathModel()
 	fl := NewFlowLogger(t)
 	defer func() { a.FlowLogs = fl.Records() }()
 	fwd := m.Send(0, p)

@@ -347,7 +347,7 @@ func checkConntrack(t *testing.T, g *gen) {
 			v := c.Process(s.at, s.id, s.egress, s.p)
 			if v.ByState {
 				// An entry that admits was touched within its longest timeout.
-				fwd, rev := ctKeys(s.id, &s.p)
+				fwd, rev := ctKeys(c.eni(s.id), &s.p)
 				last, ok := lastSeen[fwd]
 				if l2, ok2 := lastSeen[rev]; ok2 && (!ok || l2 > last) {
 					last, ok = l2, true
@@ -357,7 +357,7 @@ func checkConntrack(t *testing.T, g *gen) {
 				}
 			}
 			if v.Allow && v.Tracked {
-				fwd, _ := ctKeys(s.id, &s.p)
+				fwd, _ := ctKeys(c.eni(s.id), &s.p)
 				lastSeen[fwd] = s.at
 			}
 			if max := instOf(top, "A").Conntrack.MaxEntries; max > 0 && c.Len("A") > max {

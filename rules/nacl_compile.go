@@ -494,18 +494,6 @@ func NACLBypass(t *vpc.Topology, p Packet) bool {
 // hash map.
 func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	var out []netip.Addr
-	for i := range t.VPCs {
-		if a := vpcDNS(&t.VPCs[i]); a.IsValid() {
-			out = append(out, a)
-		}
-	}
-	for i := range t.Subnets {
-		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
-			if p.IsValid() {
-				r := subnetReserved(p)
-				out = append(out, r[:]...)
-			}
-		}
-	}
+	eachRouterAddr(t, func(a netip.Addr) { out = append(out, a) })
 	return out
 }

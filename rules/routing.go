@@ -11,8 +11,9 @@ import (
 // say): each subnet's route table, NACL and VPC are named, tables hold their
 // local and endpoint routes, every ENI has its id and groups, implicit
 // gateways and tables exist. vpc's lookups answer the rest; the view adds
-// what a packet needs many times: ENIs by id and address, and the internet
-// gateways' one-to-one NAT.
+// what a packet needs many times: ENIs by id and address, the internet
+// gateways' one-to-one NAT, and remembers the answers of vpc's lookups a
+// walk repeats (a subnet's NACL and table, the router's addresses).
 
 // eniRef is one network interface: an instance's (primary or secondary) or
 // a NAT gateway's requester-managed one (NGW-2).
@@ -71,7 +72,7 @@ type pubSide struct {
 
 // view is built per packet (callers edit topologies in place between
 // packets: RT-12, NACL-9), or once per topology when the caller promises
-// not to (PathModel.Static, Explainer).
+// not to (PathModel.Static, Explainer). It is not safe for concurrent use.
 type view struct {
 	t    *vpc.Topology
 	enis []*eniRef
@@ -81,6 +82,17 @@ type view struct {
 	owner map[netip.Addr]*eniRef
 	pub   map[netip.Addr]pubSide // public IPv4 -> private side
 	priv  map[addrKey]netip.Addr // (ENI id, private IPv4) -> public IPv4
+	// Filled as walks ask, so that a view built for one packet costs
+	// only what that packet needs: the subnets' NACLs and tables, and
+	// the router's reserved addresses (reservedService).
+	subnets  map[*vpc.Subnet]*subnetRef
+	reserved map[netip.Addr]struct{}
+}
+
+// subnetRef is what packets crossing a subnet's boundary ask of it.
+type subnetRef struct {
+	nacl  *vpc.NetworkACL
+	table *vpc.RouteTable
 }
 
 func newView(t *vpc.Topology) *view {
@@ -181,11 +193,44 @@ func inSubnet(sn *vpc.Subnet, a netip.Addr) bool {
 	return sn != nil && ((sn.CIDR.IsValid() && sn.CIDR.Contains(a)) || (sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Contains(a)))
 }
 
+// subnet is sn's NACL and route table, as vpc's lookups name them.
+func (v *view) subnet(sn *vpc.Subnet) *subnetRef {
+	if r := v.subnets[sn]; r != nil {
+		return r
+	}
+	if v.subnets == nil {
+		v.subnets = make(map[*vpc.Subnet]*subnetRef)
+	}
+	r := &subnetRef{nacl: v.t.NACLOfSubnet(sn.ID), table: v.t.RouteTableOfSubnet(sn.ID)}
+	v.subnets[sn] = r
+	return r
+}
+
 // naclOf is the NACL guarding the subnet (NACL-2, NACL-17).
-func (v *view) naclOf(sn *vpc.Subnet) *vpc.NetworkACL { return v.t.NACLOfSubnet(sn.ID) }
+func (v *view) naclOf(sn *vpc.Subnet) *vpc.NetworkACL { return v.subnet(sn).nacl }
 
 // tableOf is the subnet's route table (RT-3, RT-20).
-func (v *view) tableOf(sn *vpc.Subnet) *vpc.RouteTable { return v.t.RouteTableOfSubnet(sn.ID) }
+func (v *view) tableOf(sn *vpc.Subnet) *vpc.RouteTable { return v.subnet(sn).table }
+
+// reservedService is ReservedService(v.t, a), the router's addresses
+// gathered once.
+func (v *view) reservedService(a netip.Addr) bool {
+	a = a.Unmap()
+	if reservedRange(a) {
+		return true
+	}
+	if v.reserved == nil {
+		v.reserved = make(map[netip.Addr]struct{})
+		eachRouterAddr(v.t, func(r netip.Addr) { v.reserved[r] = struct{}{} })
+	}
+	_, ok := v.reserved[a]
+	return ok
+}
+
+// sgBypass is SGBypass(v.t, p).
+func (v *view) sgBypass(p *Packet) bool {
+	return icmpv6LinkControl(p) || v.reservedService(p.Src) || v.reservedService(p.Dst)
+}
 
 // igwOf is the id of the internet gateway attached to vp, or "".
 func (v *view) igwOf(vp *vpc.VPC) string {

@@ -119,6 +119,15 @@ func (w *walker) peekTrafficPath(e *eniRef, p Packet) int {
 	return trafficPath(&rd)
 }
 
+// sg is the ENI's security groups' verdict with connection tracking
+// (Conntrack.Process).
+func (w *walker) sg(e *eniRef, egress bool, p Packet, refs bool) SGVerdict {
+	if w.v.sgBypass(&p) {
+		return SGVerdict{Allow: true, Reason: ReasonBypass}
+	}
+	return w.m.CT.process(w.now, e.ctID(), egress, p, refs)
+}
+
 // fromENI sends p out of ENI e (PATH-10; PATH-11 and PATH-14 for a NAT
 // gateway's and an appliance's ENI).
 func (w *walker) fromENI(e *eniRef, p Packet) {
@@ -129,7 +138,7 @@ func (w *walker) fromENI(e *eniRef, p Packet) {
 			w.add(Hop{Kind: HopENI, Egress: true, ID: e.ID, VPC: vid, Instance: e.Inst, In: p, Out: p, Code: CodeSourceDestCheck})
 			return
 		}
-		sv := w.m.CT.process(w.now, e.ctID(), true, p, true)
+		sv := w.sg(e, true, p, true)
 		if !w.add(Hop{Kind: HopSecurityGroup, Egress: true, ID: e.ID, VPC: vid, Instance: e.Inst, Subnet: e.Subnet, In: p, Out: p, Allow: sv.Allow, SG: sv, Code: sv.Reason}) {
 			w.log(e, true, false, p, w.peekTrafficPath(e, p))
 			return
@@ -241,7 +250,7 @@ func (w *walker) arrive(e *eniRef, p Packet, crossed bool) {
 		w.add(Hop{Kind: HopENI, ID: e.ID, VPC: vid, Instance: e.Inst, In: p, Out: p, Code: CodeSourceDestCheck})
 		return
 	}
-	sv := w.m.CT.process(w.now, e.ctID(), false, p, !w.forwarded)
+	sv := w.sg(e, false, p, !w.forwarded)
 	h := Hop{Kind: HopSecurityGroup, ID: e.ID, VPC: vid, Instance: e.Inst, Subnet: e.Subnet, In: p, Out: p, Allow: sv.Allow, SG: sv, Code: sv.Reason}
 	if !sv.Allow && w.forwarded && w.m.CT.sg.match(e.ctID(), false, p, true).Allowed {
 		h.Qualifiers = append(h.Qualifiers, QualSGReferencesNotPreserved)

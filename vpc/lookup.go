@@ -305,7 +305,10 @@ func (v *VPC) CIDRs() []netip.Prefix {
 // Contains reports whether a is inside one of the VPC's CIDRs.
 func (v *VPC) Contains(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range v.CIDRs() {
+	if (v.CIDR.IsValid() && v.CIDR.Contains(a)) || (v.IPv6CIDR.IsValid() && v.IPv6CIDR.Contains(a)) {
+		return true
+	}
+	for _, p := range v.SecondaryCIDRs {
 		if p.IsValid() && p.Contains(a) {
 			return true
 		}
