@@ -19,7 +19,7 @@ type Replayer struct {
 	old, new *model
 	cells    *cellIndex
 	newMemo  map[cellKey]*verdictOf
-	oldMemo  map[cellKey][2]bool
+	oldMemo  map[cellKey]oldVerdict
 	cols     map[string]int
 	last     []string
 	res      ReplayResult
@@ -76,7 +76,7 @@ type connKey struct {
 // NewReplayer prepares a replay of records written under old against new.
 func NewReplayer(old, new *vpc.Topology) *Replayer {
 	r := &Replayer{old: newModel(old), new: newModel(new), conns: map[connKey]*BrokenFlow{}, services: map[netip.AddrPort]bool{},
-		newMemo: map[cellKey]*verdictOf{}, oldMemo: map[cellKey][2]bool{}}
+		newMemo: map[cellKey]*verdictOf{}, oldMemo: map[cellKey]oldVerdict{}}
 	r.cells = newCellIndex(r.old, r.new)
 	for _, t := range []*vpc.Topology{old, new} {
 		for i := range t.Instances {
@@ -373,16 +373,25 @@ func (r *Replayer) judge(req flow) *verdictOf {
 }
 
 // oldOrientation says, under the old rules, whether the record's packets
-// would be accepted as a request (fwd) or as the reply to rev, once per cell.
+// would be accepted as a request (fwd) or as the reply to rev.
 func (r *Replayer) oldOrientation(fwd, rev flow) (bool, bool) {
-	k := r.cells.key(fwd)
+	return r.oldJudge(fwd).fwd, r.oldJudge(rev).both
+}
+
+// oldVerdict is what the old rules did with a request flow.
+type oldVerdict struct{ fwd, both bool }
+
+// oldJudge walks f under the old rules, once per cell: a record and the
+// records of its replies ask of the same two cells.
+func (r *Replayer) oldJudge(f flow) oldVerdict {
+	k := r.cells.key(f)
 	if v, ok := r.oldMemo[k]; ok {
-		return v[0], v[1]
+		return v
 	}
-	a, b := r.old.eval(fwd), r.old.eval(rev)
-	v := [2]bool{a.fwd.Delivered, b.both()}
+	o := r.old.eval(f)
+	v := oldVerdict{o.fwd.Delivered, o.both()}
 	r.oldMemo[k] = v
-	return v[0], v[1]
+	return v
 }
 
 // Result returns what the replay found so far.
