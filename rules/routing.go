@@ -13,7 +13,8 @@ import (
 // gateways and tables exist. vpc's lookups answer the rest; the view adds
 // what a packet needs many times: ENIs by id and address, the internet
 // gateways' one-to-one NAT, and remembers the answers of vpc's lookups a
-// walk repeats (a subnet's NACL and table, the router's addresses).
+// walk repeats (a subnet's NACL and table, whether a route's target is
+// usable, the router's addresses).
 
 // eniRef is one network interface: an instance's (primary or secondary) or
 // a NAT gateway's requester-managed one (NGW-2).
@@ -87,6 +88,7 @@ type view struct {
 	// the router's reserved addresses (reservedService).
 	subnets  map[*vpc.Subnet]*subnetRef
 	reserved map[netip.Addr]struct{}
+	usable   map[*vpc.Route]bool // RT-15, by route
 }
 
 // subnetRef is what packets crossing a subnet's boundary ask of it.
@@ -179,19 +181,11 @@ func (v *view) subnetOf(vp *vpc.VPC, a netip.Addr) *vpc.Subnet {
 	if vp == nil {
 		return nil
 	}
-	for i := range v.t.Subnets {
-		if s := &v.t.Subnets[i]; s.VPC == vp.ID && inSubnet(s, a) {
-			return s
-		}
-	}
-	return nil
+	return v.t.VPCSubnetOf(vp.ID, a)
 }
 
 // inSubnet reports whether a is inside the subnet's IPv4 or IPv6 block.
-func inSubnet(sn *vpc.Subnet, a netip.Addr) bool {
-	a = a.Unmap()
-	return sn != nil && ((sn.CIDR.IsValid() && sn.CIDR.Contains(a)) || (sn.IPv6CIDR.IsValid() && sn.IPv6CIDR.Contains(a)))
-}
+func inSubnet(sn *vpc.Subnet, a netip.Addr) bool { return sn != nil && sn.Contains(a) }
 
 // subnet is sn's NACL and route table, as vpc's lookups name them.
 func (v *view) subnet(sn *vpc.Subnet) *subnetRef {
@@ -361,41 +355,21 @@ func (v *view) lookup(rt *vpc.RouteTable, dst netip.Addr) RouteDecision {
 	return d
 }
 
-// targetUsable reports whether a route's target exists, works and belongs
-// with the table's VPC; a route to anything else is a blackhole (RT-15),
-// a peering that is not active included (as vpc.RefreshRouteStates marks
-// it).
+// targetUsable reports whether the route's target carries traffic
+// (vpc's RouteUsable, RT-15) and the model does not mark it a blackhole.
 func (v *view) targetUsable(rt *vpc.RouteTable, r *vpc.Route) bool {
 	if r.Blackhole {
 		return false
 	}
-	if r.Target.Kind == vpc.TargetLocal {
-		return true
+	if ok, seen := v.usable[r]; seen {
+		return ok
 	}
-	vp := v.t.VPC(rt.VPC)
-	id := r.Target.ID
-	if vp == nil || id == "" {
-		return false
+	if v.usable == nil {
+		v.usable = make(map[*vpc.Route]bool)
 	}
-	switch r.Target.Kind {
-	case vpc.TargetIGW:
-		return v.igwOf(vp) == id
-	case vpc.TargetEIGW:
-		return v.eigwOf(vp) == id
-	case vpc.TargetNAT:
-		e := v.byID[id]
-		return e != nil && e.NGW != nil && e.NGW.ID == id && e.VPC == vp
-	case vpc.TargetENI, vpc.TargetInstance:
-		e := v.byID[id]
-		return e != nil && e.VPC == vp
-	case vpc.TargetPeering:
-		pc := v.t.Peering(id)
-		return pc != nil && pc.Active() && pc.Peer(vp.ID) != ""
-	case vpc.TargetEndpoint:
-		ep := v.t.Endpoint(id)
-		return ep != nil && ep.VPC == vp.ID
-	}
-	return false
+	ok := v.t.RouteUsable(rt, r)
+	v.usable[r] = ok
+	return ok
 }
 
 // routeTargetText is a route's target as AWS shows it.
