@@ -12,7 +12,11 @@ import (
 // packet, checked here end to end so that every in-scope SG-/NACL- statement
 // has a test naming it. Out of scope for vpcemu's evaluator: SG-7 (rule ids
 // are an API matter), SG-17 (no middleboxes are emulated), SG-39 (link-local
-// packet-rate limit), NACL-23 (console batching), PATH-9 (traffic mirroring).
+// packet-rate limit), NACL-23 (console batching). PATH-9 (mirroring taps sit
+// after the source ENI's filters) is MirrorDecision's contract, which is
+// asked only of packets the source's SG and NACLs passed (mirror_test.go for
+// its TM- statements), and the datapath's: lab's TestTrafficMirroring
+// (TM-12) shows with real packets that what the SG drops is never mirrored.
 
 const stmtHead = "name: t\naccount: \"123456789012\"\nregion: us-east-1\nvpc: {id: vpc-t, cidr: 10.0.0.0/16, ipv6_cidr: \"2001:db8::/56\"}\n" +
 	"subnets:\n  - {id: s1, cidr: 10.0.1.0/24, ipv6_cidr: \"2001:db8:0:1::/64\", public: true}\n"
