@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -217,6 +218,39 @@ func BenchmarkCheck1000Intents(b *testing.B) {
 	b.ReportMetric(float64(classes), "classes")
 	b.ReportMetric(float64(evals), "walks")
 	b.ReportMetric(float64(failed), "failing")
+}
+
+// BenchmarkExplain: the explain walk a failing intent's counterexample
+// gets (rules.Explainer over the benchmark topology), 100 queries per op
+// between instances, from the internet and to it; reports CPU time per
+// explain.
+func BenchmarkExplain(b *testing.B) {
+	tp := mustParseBench(b, benchTopology(1, 0))
+	g := &rgen{rand.New(rand.NewPCG(5, 5))}
+	var qs []rules.Query
+	for k := range 100 {
+		from, to := fmt.Sprintf("i-%d", g.n(100)), fmt.Sprintf("i-%d", g.n(100))
+		switch k % 4 {
+		case 0:
+			from = "laptop"
+		case 1:
+			to = "website"
+		}
+		if from == to {
+			to = "website"
+		}
+		qs = append(qs, rules.Query{From: from, To: to, Protocol: vpc.ProtoTCP, Port: benchPorts[g.n(len(benchPorts))]})
+	}
+	ex := rules.NewExplainer(tp)
+	start := cpuTime()
+	for b.Loop() {
+		for _, q := range qs {
+			if a := ex.Explain(q); a.Status != "succeeded" {
+				b.Fatal(a.Verdict)
+			}
+		}
+	}
+	b.ReportMetric((cpuTime()-start).Seconds()*1000/float64(b.N*len(qs)), "cpu-ms/explain")
 }
 
 // BenchmarkDiff: two such topologies, one SG rule and one NACL rule apart

@@ -347,6 +347,9 @@ func nth(a netip.Addr, n int) netip.Addr {
 	return a
 }
 
+// noCuts are the cuts of a component whose decisions cut nothing.
+var noCuts = &cuts{empty: true}
+
 // hop returns the cuts of the component h met.
 func (tc *topoCuts) hop(h *rules.Hop) *cuts {
 	k := hopKey{kind: h.Kind, egress: h.Egress, id: h.ID}
@@ -362,7 +365,7 @@ func (tc *topoCuts) hop(h *rules.Hop) *cuts {
 	case rules.HopInternetGateway, rules.HopReserved:
 		// Decided by structural facts alone: which address is whose, the
 		// private and shared blocks it does not carry (EIP-4).
-		return &cuts{empty: true}
+		return noCuts
 	case rules.HopRoute:
 		if h.Route != nil && h.Route.Table != nil {
 			k.id = h.Route.Table.ID

@@ -111,7 +111,8 @@ type Checker struct {
 
 // NewChecker prepares the evaluator for t.
 func NewChecker(t *vpc.Topology) *Checker {
-	return &Checker{T: t, m: newModel(t), ex: rules.NewExplainer(t), rs: &resolver{t: t}, protos: protoClasses(t)}
+	ex := rules.NewExplainer(t)
+	return &Checker{T: t, m: newModelWith(t, ex.PathModel()), ex: ex, rs: &resolver{t: t}, protos: protoClasses(t)}
 }
 
 // Evaluations is how many flows the checker has walked.
@@ -341,7 +342,7 @@ func (c *Checker) Check(in *Intent) (*Result, error) {
 			if !ok {
 				res.Failing++
 				if first == nil {
-					oc := *o
+					oc := o.keep()
 					first, firstBox = &oc, *cb
 				}
 			}

@@ -264,7 +264,7 @@ func contradictionsOn(t *testing.T, seed uint64, g *rgen, tp *vpc.Topology) (fou
 		boxes, _ := c.boxes(in)
 		var leaves []leaf
 		for _, b := range boxes {
-			solve([]*model{c.m}, nil, b, func(cb *box, outs []outcome) { leaves = append(leaves, leaf{*cb, outs[0]}) })
+			solve([]*model{c.m}, nil, b, func(cb *box, outs []outcome) { leaves = append(leaves, leaf{*cb, outs[0].keep()}) })
 		}
 		classes += len(leaves)
 		check := func(l *leaf, s flow, how string) {
@@ -286,7 +286,7 @@ func contradictionsOn(t *testing.T, seed uint64, g *rgen, tp *vpc.Topology) (fou
 		// both_ways) must agree on the first packet.
 		var fwdLeaves []leaf
 		for _, b := range boxes {
-			solveWith([]*model{c.m}, solveOpts{forwardOnly: true}, b, func(cb *box, outs []outcome) { fwdLeaves = append(fwdLeaves, leaf{*cb, outs[0]}) })
+			solveWith([]*model{c.m}, solveOpts{forwardOnly: true}, b, func(cb *box, outs []outcome) { fwdLeaves = append(fwdLeaves, leaf{*cb, outs[0].keep()}) })
 		}
 		for i := range fwdLeaves {
 			l := &fwdLeaves[i]

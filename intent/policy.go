@@ -142,7 +142,7 @@ func (p *policyRun) internetPorts(ports []int) []Finding {
 					srcs[cb.src] = true
 					if hit == nil || cb.src.count() > hit.weight {
 						f := cb.rep()
-						hit, ho = &weighted{f, cb.src.count()}, outs[0]
+						hit, ho = &weighted{f, cb.src.count()}, outs[0].keep()
 					}
 				})
 			}
@@ -227,7 +227,7 @@ func (p *policyRun) naclReturn() []Finding {
 			r := naclRule(t, h.ACL, h.Egress, h.NACL.Rule)
 			g := groups[r.Text]
 			if g == nil {
-				g = &group{rule: r, f: cb.rep(), o: *o, flows: map[string]bool{}}
+				g = &group{rule: r, f: cb.rep(), o: o.keep(), flows: map[string]bool{}}
 				groups[r.Text] = g
 				order = append(order, r.Text)
 			}
@@ -687,7 +687,7 @@ func (p *policyRun) unmentioned() []Finding {
 				}
 				g := groups[f.proto]
 				if g == nil {
-					g = &grp{f: f, o: outs[0]}
+					g = &grp{f: f, o: outs[0].keep()}
 					groups[f.proto] = g
 					order = append(order, f.proto)
 				}

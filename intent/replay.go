@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -19,12 +20,16 @@ type Replayer struct {
 	old, new *model
 	cells    *cellIndex
 	newMemo  map[cellKey]*verdictOf
-	oldMemo  map[cellKey][2]bool
+	oldMemo  map[cellKey]oldVerdict
 	cols     map[string]int
 	last     []string
 	res      ReplayResult
 	conns    map[connKey]*BrokenFlow
 	services map[netip.AddrPort]bool
+	// o is the walks' storage; blocked remembers what blocking hops
+	// name (most cells a change breaks stop at the same few rules).
+	o       outcome
+	blocked map[blockKey][]Rule
 }
 
 // ReplayResult is what a replay found.
@@ -76,7 +81,7 @@ type connKey struct {
 // NewReplayer prepares a replay of records written under old against new.
 func NewReplayer(old, new *vpc.Topology) *Replayer {
 	r := &Replayer{old: newModel(old), new: newModel(new), conns: map[connKey]*BrokenFlow{}, services: map[netip.AddrPort]bool{},
-		newMemo: map[cellKey]*verdictOf{}, oldMemo: map[cellKey][2]bool{}}
+		newMemo: map[cellKey]*verdictOf{}, oldMemo: map[cellKey]oldVerdict{}, blocked: map[blockKey][]Rule{}}
 	r.cells = newCellIndex(r.old, r.new)
 	for _, t := range []*vpc.Topology{old, new} {
 		for i := range t.Instances {
@@ -363,26 +368,67 @@ func (r *Replayer) judge(req flow) *verdictOf {
 	if v := r.newMemo[k]; v != nil {
 		return v
 	}
-	o := r.new.eval(req)
+	o := &r.o
+	r.new.walk(o, req, true)
 	v := &verdictOf{fwd: o.fwd.Delivered, both: o.both(), verdict: o.verdict()}
 	if !v.both {
-		v.rules = deciders(r.new.t, &o, true)
+		v.rules = r.blockedBy(o)
 	}
 	r.newMemo[k] = v
 	return v
 }
 
-// oldOrientation says, under the old rules, whether the record's packets
-// would be accepted as a request (fwd) or as the reply to rev, once per cell.
-func (r *Replayer) oldOrientation(fwd, rev flow) (bool, bool) {
-	k := r.cells.key(fwd)
-	if v, ok := r.oldMemo[k]; ok {
-		return v[0], v[1]
+// blockKey is a blocking SG or NACL hop as hopRules names it.
+type blockKey struct {
+	kind   rules.HopKind
+	id     string
+	egress bool
+	inst   *vpc.Instance
+	acl    *vpc.NetworkACL
+	rule   int
+	code   string
+}
+
+// blockedBy is deciders of a flow the new rules block (o.both() false),
+// what SG and NACL hops name asked once per hop.
+func (r *Replayer) blockedBy(o *outcome) []Rule {
+	h := o.fwd.Blocked()
+	if h == nil && o.retAnalysed {
+		h = o.ret.Blocked()
 	}
-	a, b := r.old.eval(fwd), r.old.eval(rev)
-	v := [2]bool{a.fwd.Delivered, b.both()}
+	if h == nil || (h.Kind != rules.HopSecurityGroup && h.Kind != rules.HopNetworkACL) {
+		return deciders(r.new.t, o, true)
+	}
+	k := blockKey{kind: h.Kind, id: h.ID, egress: h.Egress, inst: h.Instance, acl: h.ACL, rule: h.NACL.Rule, code: h.Code}
+	rs, ok := r.blocked[k]
+	if !ok {
+		rs = hopRules(r.new.t, h)
+		r.blocked[k] = rs
+	}
+	return rs
+}
+
+// oldOrientation says, under the old rules, whether the record's packets
+// would be accepted as a request (fwd) or as the reply to rev.
+func (r *Replayer) oldOrientation(fwd, rev flow) (bool, bool) {
+	return r.oldJudge(fwd).fwd, r.oldJudge(rev).both
+}
+
+// oldVerdict is what the old rules did with a request flow.
+type oldVerdict struct{ fwd, both bool }
+
+// oldJudge walks f under the old rules, once per cell: a record and the
+// records of its replies ask of the same two cells.
+func (r *Replayer) oldJudge(f flow) oldVerdict {
+	k := r.cells.key(f)
+	if v, ok := r.oldMemo[k]; ok {
+		return v
+	}
+	o := &r.o
+	r.old.walk(o, f, true)
+	v := oldVerdict{o.fwd.Delivered, o.both()}
 	r.oldMemo[k] = v
-	return v[0], v[1]
+	return v
 }
 
 // Result returns what the replay found so far.

@@ -18,7 +18,8 @@ type model struct {
 	// private IPv4 to its public one.
 	owners map[netip.Addr]*owner
 	// Evals counts the flows walked (forward and return are one).
-	evals int
+	evals   int
+	scratch *solveScratch
 }
 
 // owner is who holds an address.
@@ -31,6 +32,11 @@ type owner struct {
 func newModel(t *vpc.Topology) *model {
 	pm := rules.NewPathModel(t)
 	pm.Static = true
+	return newModelWith(t, pm)
+}
+
+// newModelWith is newModel walking with pm (a Static model of t).
+func newModelWith(t *vpc.Topology, pm *rules.PathModel) *model {
 	m := &model{t: t, pm: pm, cuts: newTopoCuts(t), owners: map[netip.Addr]*owner{}}
 	set := func(a netip.Addr, o *owner) {
 		if a.IsValid() {
@@ -119,9 +125,6 @@ const (
 	verdictDenied  = "denied"
 )
 
-// farFuture empties the tracking table between flows (every entry is idle by then).
-const farFuture = time.Duration(1 << 62)
-
 // packet is a flow's first packet as its sender puts it on the wire,
 // exactly as rules.Explain builds it.
 func (f flow) packet() rules.Packet {
@@ -137,25 +140,35 @@ func (f flow) packet() rules.Packet {
 	return p
 }
 
+// keep is a copy of o that the next walk into o's storage leaves intact.
+func (o *outcome) keep() outcome {
+	return outcome{fwd: o.fwd.Clone(), ret: o.ret.Clone(), retAnalysed: o.retAnalysed}
+}
+
 // eval walks f's first packet and its reply with fresh connection
 // tracking, as rules.Explain does.
-func (m *model) eval(f flow) outcome { return m.walk(f, true) }
+func (m *model) eval(f flow) outcome {
+	var o outcome
+	m.walk(&o, f, true)
+	return o
+}
 
-// walk is eval that leaves the reply out unless reply is set.
-func (m *model) walk(f flow, reply bool) outcome {
+// walk is eval into o, reusing its paths' storage, that leaves the reply
+// out unless reply is set.
+func (m *model) walk(o *outcome, f flow, reply bool) {
 	m.evals++
-	o := outcome{fwd: m.pm.Send(0, f.packet())}
+	m.pm.SendInto(&o.fwd, 0, f.packet())
+	o.ret.Reset()
+	o.retAnalysed = false
 	if reply && o.fwd.Delivered && o.fwd.Hops[0].Kind != rules.HopReserved {
 		if rp, ok := rules.Reply(o.fwd.Final()); ok {
-			o.ret = m.pm.Send(time.Second, rp)
+			m.pm.SendInto(&o.ret, time.Second, rp)
 			o.retAnalysed = true
 		}
 	}
 	// Every flow starts from empty state: tracking, NAT gateway mappings
 	// and egress-only gateway flows.
-	m.pm.CT.Expire(farFuture)
-	m.pm.NAT, m.pm.EIGW = rules.NewNATTable(), rules.NewEIGWTable()
-	return o
+	m.pm.Reset()
 }
 
 // collector gathers the cuts that apply to a box's dimensions from the
@@ -213,30 +226,36 @@ func (c *collector) add(cs *cuts, ret bool, in *rules.Packet) {
 			c.sport = append(c.sport, cs.sport[c.l4k])
 		}
 	}
+	// Each packet field's values at this hop: the box's, or when the box
+	// holds one address there, the one the packet carries (after NAT).
+	var at [2]addrRange
+	for f := range at {
+		dim, _ := c.flowAddr(pktField(f), ret)
+		at[f] = *dim
+		if at[f].single() && in != nil {
+			a := in.Src
+			if pktField(f) == fieldDst {
+				a = in.Dst
+			}
+			at[f] = singleAddr(a)
+		}
+	}
 	own, all := cs.protoRules(c.b.proto.rep)
 	for _, list := range [2][]int32{own, all} {
 		for _, i := range list {
-			c.rule(&cs.rules[i], ret, in)
+			c.rule(&cs.rules[i], ret, in, &at)
 		}
 	}
 }
 
-// rule adds r's boundaries when r can match a flow of the box at this hop.
-func (c *collector) rule(r *cutRule, ret bool, in *rules.Packet) {
-	// The field's values at this hop: the box's, or when the box holds
-	// one address there, the one the packet carries (after NAT).
-	dim, pts := c.flowAddr(r.peerField, ret)
-	at := *dim
-	if at.single() && in != nil {
-		a := in.Src
-		if r.peerField == fieldDst {
-			a = in.Dst
-		}
-		at = singleAddr(a)
-	}
+// rule adds r's boundaries when r can match a flow of the box at this hop,
+// whose address fields hold at.
+func (c *collector) rule(r *cutRule, ret bool, in *rules.Packet, at *[2]addrRange) {
+	a := &at[r.peerField]
 	hit := false
-	for _, p := range r.peers {
-		if p.v6 == at.v6 && !p.hi.less(at.lo) && !at.hi.less(p.lo) {
+	for i := range r.peers {
+		p := &r.peers[i]
+		if p.v6 == a.v6 && !p.hi.less(a.lo) && !a.hi.less(p.lo) {
 			hit = true
 			break
 		}
@@ -244,9 +263,9 @@ func (c *collector) rule(r *cutRule, ret bool, in *rules.Packet) {
 	if !hit {
 		return
 	}
-	var pdim *intRange
 	var ppts *[]int
 	if r.restrict {
+		var pdim *intRange
 		pdim, ppts = c.flowPort(r.portField, ret)
 		pr := *pdim
 		if c.l4k == l4ICMP && ret && in != nil {
@@ -256,8 +275,9 @@ func (c *collector) rule(r *cutRule, ret bool, in *rules.Packet) {
 			return
 		}
 	}
+	_, pts := c.flowAddr(r.peerField, ret)
 	for _, p := range r.peers {
-		if p.v6 == at.v6 {
+		if p.v6 == a.v6 {
 			addAddrRange(pts, p)
 		}
 	}
@@ -290,7 +310,8 @@ func (c *collector) addPaths(m *model, o *outcome) {
 }
 
 // solve splits b into classes that every model judges uniformly and calls
-// leaf for each with the models' outcomes of its representative flow.
+// leaf for each with the models' outcomes of its representative flow; the
+// outcomes' storage is reused after leaf returns (outcome.keep copies).
 //
 // It walks the box's representative flow, gathers the boundaries of the
 // structural facts and of every component the walk met, and cuts the box at
@@ -316,11 +337,37 @@ type solveOpts struct {
 	forwardOnly bool
 }
 
+// solveScratch is solveWith's working storage, which the leading model
+// keeps between calls: the walks reuse their paths' storage, the splits
+// their lists.
+type solveScratch struct {
+	busy        bool
+	c           collector
+	stack, subs []box
+	outs        []outcome
+	srcs, dsts  []addrRange
+	l4s, sps    []intRange
+	addrPts     []u128
+	intPts      []int
+}
+
 func solveWith(ms []*model, o solveOpts, b0 box, leaf func(b *box, outs []outcome)) {
+	s := ms[0].scratch
+	if s == nil || s.busy {
+		s = &solveScratch{c: collector{seen: map[seenKey]bool{}}}
+		if ms[0].scratch == nil {
+			ms[0].scratch = s
+		}
+	}
+	s.busy = true
+	defer func() { s.busy = false }()
+	if len(s.outs) != len(ms) {
+		s.outs = make([]outcome, len(ms))
+	}
 	extra, prune := o.extra, o.prune
-	stack := []box{b0}
-	c := &collector{seen: map[seenKey]bool{}}
-	outs := make([]outcome, len(ms))
+	c, outs := &s.c, s.outs
+	stack := append(s.stack[:0], b0)
+	defer func() { s.stack = stack[:0] }()
 	for len(stack) > 0 {
 		b := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -330,46 +377,45 @@ func solveWith(ms []*model, o solveOpts, b0 box, leaf func(b *box, outs []outcom
 		f := b.rep()
 		c.reset(&b, l4Kind(f.proto))
 		for i, m := range ms {
-			outs[i] = m.walk(f, !o.forwardOnly)
+			m.walk(&outs[i], f, !o.forwardOnly)
 			c.addPaths(m, &outs[i])
 		}
 		for _, x := range extra {
 			c.add(x, false, nil)
 		}
-		subs := b.split(c)
-		if len(subs) == 1 {
+		s.subs = b.split(c, s)
+		if len(s.subs) == 1 {
 			leaf(&b, outs)
 			continue
 		}
 		// The first piece holds the representative: cutting it again by
 		// the same boundaries leaves it whole, so it is a class already.
-		leaf(&subs[0], outs)
-		for i := len(subs) - 1; i >= 1; i-- {
-			stack = append(stack, subs[i])
+		leaf(&s.subs[0], outs)
+		for i := len(s.subs) - 1; i >= 1; i-- {
+			stack = append(stack, s.subs[i])
 		}
 	}
 }
 
-// split cuts b along every dimension.
-func (b *box) split(c *collector) []box {
-	srcs := splitAddr(b.src, append(c.src, sortAddrCuts(c.srcPts))...)
-	dsts := splitAddr(b.dst, append(c.dst, sortAddrCuts(c.dstPts))...)
-	l4s := []intRange{b.l4}
-	sps := []intRange{b.sport}
+// split cuts b along every dimension into s.subs (its storage reused).
+func (b *box) split(c *collector, s *solveScratch) []box {
+	s.srcs = appendSplitAddr(s.srcs[:0], &s.addrPts, b.src, append(c.src, sortAddrCuts(c.srcPts))...)
+	s.dsts = appendSplitAddr(s.dsts[:0], &s.addrPts, b.dst, append(c.dst, sortAddrCuts(c.dstPts))...)
+	s.l4s = append(s.l4s[:0], b.l4)
+	s.sps = append(s.sps[:0], b.sport)
 	if c.l4k >= 0 {
-		l4s = splitInt(b.l4, append(c.l4, sortIntCuts(c.l4Pts))...)
-		sps = splitInt(b.sport, append(c.sport, sortIntCuts(c.sportPts))...)
+		s.l4s = appendSplitInt(s.l4s[:0], &s.intPts, b.l4, append(c.l4, sortIntCuts(c.l4Pts))...)
+		s.sps = appendSplitInt(s.sps[:0], &s.intPts, b.sport, append(c.sport, sortIntCuts(c.sportPts))...)
 	}
-	n := len(srcs) * len(dsts) * len(l4s) * len(sps)
-	if n == 1 {
-		return []box{*b}
+	out := s.subs[:0]
+	if len(s.srcs)*len(s.dsts)*len(s.l4s)*len(s.sps) == 1 {
+		return append(out, *b)
 	}
-	out := make([]box, 0, n)
-	for _, s := range srcs {
-		for _, d := range dsts {
-			for _, l := range l4s {
-				for _, sp := range sps {
-					out = append(out, box{src: s, dst: d, proto: b.proto, l4: l, sport: sp, from: b.from, to: b.to})
+	for _, sr := range s.srcs {
+		for _, d := range s.dsts {
+			for _, l := range s.l4s {
+				for _, sp := range s.sps {
+					out = append(out, box{src: sr, dst: d, proto: b.proto, l4: l, sport: sp, from: b.from, to: b.to})
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -259,19 +260,26 @@ type intCuts []int
 // splitAddr cuts r at every point of the given sorted lists that lies inside it.
 func splitAddr(r addrRange, lists ...[]u128) []addrRange {
 	var pts []u128
+	return appendSplitAddr(nil, &pts, r, lists...)
+}
+
+// appendSplitAddr appends splitAddr's pieces to out, gathering the points
+// in *pts (storage reused between calls).
+func appendSplitAddr(out []addrRange, pts *[]u128, r addrRange, lists ...[]u128) []addrRange {
+	ps := (*pts)[:0]
 	for _, l := range lists {
 		i := sort.Search(len(l), func(i int) bool { return r.lo.less(l[i]) })
 		for ; i < len(l) && !r.hi.less(l[i]); i++ {
-			pts = append(pts, l[i])
+			ps = append(ps, l[i])
 		}
 	}
-	if len(pts) == 0 {
-		return []addrRange{r}
+	*pts = ps
+	if len(ps) == 0 {
+		return append(out, r)
 	}
-	sort.Slice(pts, func(i, j int) bool { return pts[i].less(pts[j]) })
-	out := make([]addrRange, 0, len(pts)+1)
+	slices.SortFunc(ps, u128.cmp)
 	lo := r.lo
-	for _, p := range pts {
+	for _, p := range ps {
 		if p == lo {
 			continue
 		}
@@ -284,19 +292,26 @@ func splitAddr(r addrRange, lists ...[]u128) []addrRange {
 // splitInt cuts r at every point of the given sorted lists inside it.
 func splitInt(r intRange, lists ...[]int) []intRange {
 	var pts []int
+	return appendSplitInt(nil, &pts, r, lists...)
+}
+
+// appendSplitInt appends splitInt's pieces to out, gathering the points in
+// *pts (storage reused between calls).
+func appendSplitInt(out []intRange, pts *[]int, r intRange, lists ...[]int) []intRange {
+	ps := (*pts)[:0]
 	for _, l := range lists {
 		i := sort.SearchInts(l, r.lo+1)
 		for ; i < len(l) && l[i] <= r.hi; i++ {
-			pts = append(pts, l[i])
+			ps = append(ps, l[i])
 		}
 	}
-	if len(pts) == 0 {
-		return []intRange{r}
+	*pts = ps
+	if len(ps) == 0 {
+		return append(out, r)
 	}
-	sort.Ints(pts)
-	out := make([]intRange, 0, len(pts)+1)
+	slices.Sort(ps)
 	lo := r.lo
-	for _, p := range pts {
+	for _, p := range ps {
 		if p == lo {
 			continue
 		}
@@ -308,7 +323,7 @@ func splitInt(r intRange, lists ...[]int) []intRange {
 
 // sortAddrCuts sorts and dedupes.
 func sortAddrCuts(c []u128) []u128 {
-	sort.Slice(c, func(i, j int) bool { return c[i].less(c[j]) })
+	slices.SortFunc(c, u128.cmp)
 	out := c[:0]
 	for i, x := range c {
 		if i == 0 || x != c[i-1] {

@@ -46,7 +46,7 @@ const (
 // ctKey is oriented as the packet that is looked up; entries are stored
 // under the orientation of their initiating packet.
 type ctKey struct {
-	eni        string
+	eni        *ctENI
 	proto      int
 	kind       ctKind
 	src, dst   netip.Addr
@@ -76,55 +76,117 @@ type ctEntry struct {
 // are per ENI (SG-21 keys); timeouts follow SG-34..36 with each instance's
 // configuration. It is not safe for concurrent use.
 type Conntrack struct {
-	t        *vpc.Topology
-	sg       *SGEvaluator
-	cfg      map[string]vpc.Conntrack // by instance id and ENI id
-	canon    map[string]string        // ENI id -> instance id
+	t  *vpc.Topology
+	sg *SGEvaluator
+	ctConfig
+	unknown  map[string]*ctENI // ids the configuration does not know, as packets named them
 	entries  map[ctKey]*ctEntry
-	count    map[string]int
-	exceeded map[string]uint64
+	count    map[*ctENI]int
+	exceeded map[*ctENI]uint64
 }
 
 // NewConntrack starts an empty tracking table for the topology's ENIs,
 // deciding new flows with sg.
 func NewConntrack(t *vpc.Topology, sg *SGEvaluator) *Conntrack {
-	c := &Conntrack{
-		entries:  make(map[ctKey]*ctEntry),
-		count:    make(map[string]int),
-		exceeded: make(map[string]uint64),
-	}
-	c.setTopology(t, sg)
-	return c
+	return newConntrack(t, sg, newCTConfig(newView(t), sg))
 }
 
-func (c *Conntrack) setTopology(t *vpc.Topology, sg *SGEvaluator) {
-	c.t, c.sg = t, sg
-	c.cfg = make(map[string]vpc.Conntrack)
-	c.canon = make(map[string]string)
-	for _, e := range newView(t).enis {
+func newConntrack(t *vpc.Topology, sg *SGEvaluator, cfg ctConfig) *Conntrack {
+	return &Conntrack{t: t, sg: sg, ctConfig: cfg,
+		unknown:  make(map[string]*ctENI),
+		entries:  make(map[ctKey]*ctEntry),
+		count:    make(map[*ctENI]int),
+		exceeded: make(map[*ctENI]uint64),
+	}
+}
+
+// ctENI is an ENI as tracking knows it: the id its entries and counters
+// are kept under (the instance id for a primary ENI), its instance's
+// tracking settings and its security groups' compiled rules (nil when
+// the SG evaluator does not know it).
+type ctENI struct {
+	id    string
+	cfg   vpc.Conntrack
+	rules *eniRules
+}
+
+// ctConfig is what tracking needs of a topology's ENIs, by instance id
+// and ENI id; never changed once made, so explainers share one.
+type ctConfig struct {
+	enis map[string]*ctENI
+}
+
+func newCTConfig(v *view, sg *SGEvaluator) ctConfig {
+	c := ctConfig{enis: make(map[string]*ctENI)}
+	for _, e := range v.enis {
 		if e.Inst == nil {
 			continue
 		}
 		// An instance's settings hold for each of its ENIs; entries of a
 		// primary ENI are kept under the instance id.
 		id := e.ctID()
-		c.cfg[id] = conntrackConfig(e.Inst)
-		c.canon[id] = id
+		ce := &ctENI{id: id, cfg: conntrackConfig(e.Inst.Conntrack), rules: sg.enis[id]}
+		c.enis[id] = ce
 		if e.ENI.ID != "" {
-			c.cfg[e.ENI.ID] = c.cfg[id]
-			c.canon[e.ENI.ID] = id
+			c.enis[e.ENI.ID] = ce
 		}
 	}
+	return c
+}
+
+// eni is the tracking identity of an instance or ENI id; an id the
+// topology does not have is tracked under itself, with default settings.
+func (c *Conntrack) eni(id string) *ctENI {
+	if e := c.enis[id]; e != nil {
+		return e
+	}
+	e := c.unknown[id]
+	if e == nil {
+		e = &ctENI{id: id, rules: c.sg.enis[id]}
+		c.unknown[id] = e
+	}
+	return e
+}
+
+// known is eni for queries: nil for an id no packet has named.
+func (c *Conntrack) known(id string) *ctENI {
+	if e := c.enis[id]; e != nil {
+		return e
+	}
+	return c.unknown[id]
 }
 
 // SetTopology applies changed rules: tracked entries survive and keep
 // admitting their flows until idle (SG-27); untracked flows and new flows
 // are judged by the new rules from the next packet on (SG-28).
 func (c *Conntrack) SetTopology(t *vpc.Topology) {
-	c.setTopology(t, NewSGEvaluator(t))
+	v := newView(t)
+	c.t, c.sg = t, newSGEvaluator(v)
+	c.ctConfig, c.unknown = newCTConfig(v, c.sg), make(map[string]*ctENI)
+	// Entries and counters stay with their ENIs' ids.
+	entries := make(map[ctKey]*ctEntry, len(c.entries))
+	for k, e := range c.entries {
+		k.eni = c.eni(k.eni.id)
+		entries[k] = e
+	}
+	count, exceeded := make(map[*ctENI]int, len(c.count)), make(map[*ctENI]uint64, len(c.exceeded))
+	for e, n := range c.count {
+		count[c.eni(e.id)] += n
+	}
+	for e, n := range c.exceeded {
+		exceeded[c.eni(e.id)] += n
+	}
+	c.entries, c.count, c.exceeded = entries, count, exceeded
 }
 
-func ctKeys(eni string, p *Packet) (fwd, rev ctKey) {
+// reset forgets every entry and counter, as NewConntrack starts.
+func (c *Conntrack) reset() {
+	clear(c.entries)
+	clear(c.count)
+	clear(c.exceeded)
+}
+
+func ctKeys(eni *ctENI, p *Packet) (fwd, rev ctKey) {
 	fwd = ctKey{eni: eni, proto: p.Protocol, src: p.Src.Unmap(), dst: p.Dst.Unmap()}
 	switch p.Protocol {
 	case vpc.ProtoTCP, vpc.ProtoUDP:
@@ -163,21 +225,19 @@ func isEcho(p *Packet) bool {
 // (SG-19). Non-first fragments carry no ports: they are judged by rules
 // alone and create no entry. Packets SGBypass names pass unjudged first.
 func (c *Conntrack) Process(now time.Duration, instanceID string, egress bool, p Packet) SGVerdict {
-	return c.process(now, instanceID, egress, p, true)
-}
-
-// process is Process; without refs, SG rules referencing groups do not
-// admit new flows (the packet came through a forwarder: RT-22).
-func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p Packet, refs bool) SGVerdict {
 	if SGBypass(c.t, p) {
 		return SGVerdict{Allow: true, Reason: ReasonBypass}
 	}
-	eni := c.canon[instanceID]
-	if eni == "" {
-		eni = instanceID
-	}
+	return c.process(now, instanceID, egress, p, true)
+}
+
+// process is Process after SGBypass (which the walk asks of its view);
+// without refs, SG rules referencing groups do not admit new flows (the
+// packet came through a forwarder: RT-22).
+func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p Packet, refs bool) SGVerdict {
+	eni := c.eni(instanceID)
 	if p.Fragment == FragLater {
-		m := c.sg.match(eni, egress, p, refs)
+		m := eni.rules.match(egress, p, refs)
 		if !m.Allowed {
 			return SGVerdict{Reason: m.Code, Match: m}
 		}
@@ -199,17 +259,16 @@ func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p
 		}
 		c.remove(key)
 	}
-	m := c.sg.match(eni, egress, p, refs)
+	m := eni.rules.match(egress, p, refs)
 	if !m.Allowed {
 		return SGVerdict{Reason: m.Code, Match: m}
 	}
 	if m.Untracked {
 		return SGVerdict{Allow: true, Reason: ReasonUntracked, Match: m}
 	}
-	cfg := c.cfg[eni]
-	if cfg.MaxEntries > 0 && c.count[eni] >= cfg.MaxEntries {
+	if max := eni.cfg.MaxEntries; max > 0 && c.count[eni] >= max {
 		c.collect(eni, now)
-		if c.count[eni] >= cfg.MaxEntries {
+		if c.count[eni] >= max {
 			c.exceeded[eni]++
 			return SGVerdict{Tracked: true, Reason: CodeConntrackAllowanceExceeded, Match: m}
 		}
@@ -243,7 +302,7 @@ func (c *Conntrack) process(now time.Duration, instanceID string, egress bool, p
 // advance moves an entry's state on a packet it admitted and restarts its
 // idle timer. Every state's timeout is an idle timer (SG-34: "idle"), the
 // closing one included: a retransmitted FIN keeps a closing entry alive.
-func (c *Conntrack) advance(e *ctEntry, eni string, orig bool, now time.Duration, p *Packet) {
+func (c *Conntrack) advance(e *ctEntry, eni *ctENI, orig bool, now time.Duration, p *Packet) {
 	switch e.state {
 	case stSynSent, stEstablished, stClosing:
 		switch {
@@ -261,8 +320,8 @@ func (c *Conntrack) advance(e *ctEntry, eni string, orig bool, now time.Duration
 	e.expires = now + c.timeout(e, eni)
 }
 
-func (c *Conntrack) timeout(e *ctEntry, eni string) time.Duration {
-	cfg := c.cfg[eni]
+func (c *Conntrack) timeout(e *ctEntry, eni *ctENI) time.Duration {
+	cfg := &eni.cfg
 	switch e.state {
 	case stSynSent:
 		return TimeoutTCPSynSent
@@ -299,7 +358,7 @@ func (c *Conntrack) remove(k ctKey) {
 }
 
 // collect drops the ENI's expired entries.
-func (c *Conntrack) collect(eni string, now time.Duration) {
+func (c *Conntrack) collect(eni *ctENI, now time.Duration) {
 	for k, e := range c.entries {
 		if k.eni == eni && now >= e.expires {
 			c.remove(k)
@@ -319,30 +378,22 @@ func (c *Conntrack) Expire(now time.Duration) {
 
 // Len is the number of tracking entries the instance (or ENI) holds,
 // expired ones included until they are collected.
-func (c *Conntrack) Len(instanceID string) int { return c.count[c.id(instanceID)] }
+func (c *Conntrack) Len(instanceID string) int { return c.count[c.known(instanceID)] }
 
 // Exceeded is the ENI's conntrack_allowance_exceeded counter: packets
 // dropped because the tracking table was full (SG-38).
-func (c *Conntrack) Exceeded(instanceID string) uint64 { return c.exceeded[c.id(instanceID)] }
+func (c *Conntrack) Exceeded(instanceID string) uint64 { return c.exceeded[c.known(instanceID)] }
 
 // Available is the ENI's conntrack_allowance_available counter at now, or
 // -1 when the allowance is unlimited.
 func (c *Conntrack) Available(now time.Duration, instanceID string) int {
-	eni := c.id(instanceID)
-	max := c.cfg[eni].MaxEntries
-	if max <= 0 {
+	eni := c.known(instanceID)
+	if eni == nil || eni.cfg.MaxEntries <= 0 {
 		return -1
 	}
 	c.collect(eni, now)
-	if n := max - c.count[eni]; n > 0 {
+	if n := eni.cfg.MaxEntries - c.count[eni]; n > 0 {
 		return n
 	}
 	return 0
-}
-
-func (c *Conntrack) id(s string) string {
-	if v := c.canon[s]; v != "" {
-		return v
-	}
-	return s
 }

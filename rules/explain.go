@@ -47,7 +47,7 @@ type Analysis struct {
 	// HIGHER_PRIORITY_ROUTE, IGW_NAT_REFLECTION, DISCONNECTED_VPCS).
 	Notes []Explanation `json:"Notes,omitempty"`
 
-	t                *vpc.Topology
+	v                *view // the topology's, as the walk used it
 	forward, reverse *Path
 }
 
@@ -173,46 +173,57 @@ func Explain(t *vpc.Topology, q Query) *Analysis {
 }
 
 // Explainer answers many queries over one topology: its security groups
-// are compiled once, each query still starts with empty connection
-// tracking.
+// are compiled and its lookup tables built once, each query still starts
+// with empty connection tracking. It is not safe for concurrent use.
 type Explainer struct {
 	t  *vpc.Topology
+	v  *view
 	sg *SGEvaluator
+	ct ctConfig
 }
 
 // NewExplainer prepares t for queries; t must not change afterwards.
 func NewExplainer(t *vpc.Topology) *Explainer {
-	return &Explainer{t: t, sg: NewSGEvaluator(t)}
+	v := newView(t)
+	sg := newSGEvaluator(v)
+	return &Explainer{t: t, v: v, sg: sg, ct: newCTConfig(v, sg)}
+}
+
+// PathModel is a path model over the explainer's topology, with empty
+// state, that shares its compiled security groups and lookup tables
+// (Static: t must not change).
+func (e *Explainer) PathModel() *PathModel {
+	return &PathModel{T: e.t, CT: newConntrack(e.t, e.sg, e.ct), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true, view: e.v, viewOf: e.t}
 }
 
 // Explain is the package's Explain over the explainer's topology.
 func (e *Explainer) Explain(q Query) *Analysis {
-	t := e.t
-	a := &Analysis{Status: "succeeded", Protocol: protoLabel(q.Protocol), t: t}
-	src, err := ResolveEndpoint(t, q.From)
+	t, v := e.t, e.v
+	a := &Analysis{Status: "succeeded", Protocol: protoLabel(q.Protocol), v: v}
+	src, err := resolveEndpoint(v, q.From)
 	if err != nil {
 		return a.fail(err)
 	}
-	dst, err := ResolveEndpoint(t, q.To)
+	dst, err := resolveEndpoint(v, q.To)
 	if err != nil {
 		return a.fail(err)
 	}
 	a.Source, a.Destination = src.Name, dst.Name
-	p, err := firstPacket(t, src, dst, q)
+	p, err := firstPacket(v, src, dst, q)
 	if err != nil {
 		return a.fail(err)
 	}
-	m := &PathModel{T: t, CT: NewConntrack(t, e.sg), NAT: NewNATTable(), EIGW: NewEIGWTable(), Static: true}
+	m := e.PathModel()
 	fl := NewFlowLogger(t)
 	defer func() { a.FlowLogs = fl.Records() }()
 	fwd := m.Send(0, p)
 	fl.Add(0, &fwd)
 	a.forward = &fwd
-	a.ForwardPathComponents = components(t, &fwd)
+	a.ForwardPathComponents = components(v, &fwd)
 	a.ForwardPathFound = fwd.Delivered
-	a.Notes = append(a.Notes, notes(t, &fwd, "forward")...)
+	a.Notes = append(a.Notes, notes(v, &fwd, "forward")...)
 	if !fwd.Delivered {
-		a.Explanations = append(a.Explanations, explain(t, &fwd, "forward"))
+		a.Explanations = append(a.Explanations, explain(v, &fwd, "forward"))
 		a.Verdict = a.verdict()
 		return a
 	}
@@ -226,12 +237,12 @@ func (e *Explainer) Explain(q Query) *Analysis {
 	rev := m.Send(time.Second, rp)
 	fl.Add(time.Second, &rev)
 	a.reverse = &rev
-	a.ReturnPathComponents = components(t, &rev)
+	a.ReturnPathComponents = components(v, &rev)
 	a.ReturnPathFound = rev.Delivered
 	a.NetworkPathFound = rev.Delivered
-	a.Notes = append(a.Notes, notes(t, &rev, "return")...)
+	a.Notes = append(a.Notes, notes(v, &rev, "return")...)
 	if !rev.Delivered {
-		a.Explanations = append(a.Explanations, explain(t, &rev, "return"))
+		a.Explanations = append(a.Explanations, explain(v, &rev, "return"))
 		a.Suggestion = suggest(t, src, &fwd, &rev)
 	}
 	a.Verdict = a.verdict()
@@ -253,7 +264,7 @@ func (a *Analysis) fail(err error) *Analysis {
 }
 
 // firstPacket is the flow's first packet as the source puts it on the wire.
-func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
+func firstPacket(v *view, src, dst Endpoint, q Query) (Packet, error) {
 	p := Packet{Protocol: q.Protocol, Length: 60}
 	// An IPv6 address given for either end makes it an IPv6 question.
 	v6 := q.IPv6 || src.Addr.Is6() || dst.Addr.Is6()
@@ -261,7 +272,7 @@ func firstPacket(t *vpc.Topology, src, dst Endpoint, q Query) (Packet, error) {
 	if p.Src, err = ownAddr(src, v6); err != nil {
 		return p, err
 	}
-	if p.Dst, err = targetAddr(t, src, dst, v6); err != nil {
+	if p.Dst, err = targetAddr(v, src, dst, v6); err != nil {
 		return p, err
 	}
 	if p.Src.Is4() != p.Dst.Is4() {
@@ -327,13 +338,12 @@ func ownAddr(e Endpoint, v6 bool) (netip.Addr, error) {
 // targetAddr is the address src uses to reach dst: the private address
 // inside the VPCs, the public one (an Elastic IP or auto-assigned) from the
 // internet, or the one given.
-func targetAddr(t *vpc.Topology, src, dst Endpoint, v6 bool) (netip.Addr, error) {
+func targetAddr(v *view, src, dst Endpoint, v6 bool) (netip.Addr, error) {
 	if dst.Addr.IsValid() {
 		return dst.Addr, nil
 	}
 	if dst.Instance != nil && !v6 && !src.IsInstance() {
 		priv, _ := ownAddr(dst, false)
-		v := newView(t)
 		if e := v.eniOwning(priv); e != nil {
 			if pub := v.priv[addrKey{e.ID, priv}]; pub.IsValid() {
 				return pub, nil

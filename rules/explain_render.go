@@ -132,22 +132,18 @@ func analysisSGRule(t *vpc.Topology, ref SGRuleRef) *AnalysisSecurityGroupRule {
 }
 
 // hopSGs are the SGs of the ENI an SG or ENI hop names.
-func hopSGs(t *vpc.Topology, h *Hop) []string {
-	v := newView(t)
+func hopSGs(v *view, h *Hop) []string {
 	if e := v.byID[h.ID]; e != nil {
-		return eniSGs(v, e)
-	}
-	if h.Instance != nil {
-		return instanceSGs(h.Instance)
+		return eniSGs(e)
 	}
 	return nil
 }
 
-func sgComps(t *vpc.Topology, h *Hop) []AnalysisComponent {
+func sgComps(v *view, h *Hop) []AnalysisComponent {
 	var out []AnalysisComponent
-	for _, id := range hopSGs(t, h) {
+	for _, id := range hopSGs(v, h) {
 		c := AnalysisComponent{ID: id}
-		if sg := t.SecurityGroup(id); sg != nil {
+		if sg := v.t.SecurityGroup(id); sg != nil {
 			c.Name = sg.Name
 		}
 		out = append(out, c)
@@ -210,7 +206,8 @@ func vpcComp(t *vpc.Topology, h *Hop) *AnalysisComponent {
 	return nil
 }
 
-func components(t *vpc.Topology, p *Path) []PathComponent {
+func components(v *view, p *Path) []PathComponent {
+	t := v.t
 	out := make([]PathComponent, 0, len(p.Hops))
 	for i := range p.Hops {
 		h := &p.Hops[i]
@@ -226,7 +223,7 @@ func components(t *vpc.Topology, p *Path) []PathComponent {
 			c.Component.Name = h.Instance.ID
 			c.Direction = direction(h.Egress)
 			c.Subnet = subnetComp(h.Subnet)
-			c.SecurityGroups = sgComps(t, h)
+			c.SecurityGroups = sgComps(v, h)
 			if h.Allow {
 				c.Tracking = h.SG.Reason
 				if len(h.SG.Match.Rules) > 0 {
@@ -269,7 +266,8 @@ func lastRoute(p *Path, i int) *RouteDecision {
 }
 
 // explain turns a path's blocking hop into an AWS Explanation.
-func explain(t *vpc.Topology, p *Path, which string) Explanation {
+func explain(v *view, p *Path, which string) Explanation {
+	t := v.t
 	h := p.Blocked()
 	e := Explanation{Path: which}
 	if h == nil {
@@ -297,7 +295,7 @@ func explain(t *vpc.Topology, p *Path, which string) Explanation {
 	case HopSecurityGroup, HopENI:
 		comp.Name = h.Instance.ID
 		e.NetworkInterface = comp
-		e.SecurityGroups = sgComps(t, h)
+		e.SecurityGroups = sgComps(v, h)
 		e.Subnet = subnetComp(h.Subnet)
 	case HopInternetGateway:
 		e.InternetGateway = comp
@@ -345,7 +343,8 @@ func explain(t *vpc.Topology, p *Path, which string) Explanation {
 // destination (CANNOT_ROUTE [INTERP]), a hairpin through the internet
 // gateway (IGW_NAT_REFLECTION), a destination in a VPC no active peering
 // reaches (DISCONNECTED_VPCS).
-func notes(t *vpc.Topology, p *Path, which string) []Explanation {
+func notes(v *view, p *Path, which string) []Explanation {
+	t := v.t
 	var out []Explanation
 	igws := 0
 	for i := range p.Hops {
@@ -386,25 +385,13 @@ func notes(t *vpc.Topology, p *Path, which string) []Explanation {
 		}
 	}
 	if b.Code == CodeNoRouteToDestination || b.Code == CodeIGWDstRFC1918Egress || b.Code == CodePCXAddressInVPC {
-		v := newView(t)
 		src, dst := v.vpcOfAddr(b.In.Src), v.vpcOfAddr(b.In.Dst)
-		if src != nil && dst != nil && src != dst && !peered(t, src.ID, dst.ID) {
+		if src != nil && dst != nil && src != dst && t.PeeringBetween(src.ID, dst.ID) == nil {
 			out = append(out, Explanation{ExplanationCode: NoteDisconnectedVPCs, Path: which, VPC: &AnalysisComponent{ID: src.ID},
 				DestinationVpc: &AnalysisComponent{ID: dst.ID}, Detail: "no active peering connects the two VPCs (PCX-4: peering is not transitive)"})
 		}
 	}
 	return out
-}
-
-// peered reports whether an active peering joins VPCs a and b.
-func peered(t *vpc.Topology, a, b string) bool {
-	for i := range t.Peerings {
-		pc := &t.Peerings[i]
-		if peeringActive(pc) && ((pc.Requester == a && pc.Accepter == b) || (pc.Requester == b && pc.Accepter == a)) {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest names the fix for a return path that a stateless NACL blocks.
@@ -449,7 +436,8 @@ func suggest(t *vpc.Topology, client Endpoint, fwd, rev *Path) string {
 }
 
 // hopText describes what a hop decided and why, in one line.
-func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
+func hopText(v *view, h *Hop) (comp, decision, why string) {
+	t := v.t
 	decision = "ALLOW"
 	if !h.Allow {
 		decision = "DENY"
@@ -460,7 +448,7 @@ func hopText(t *vpc.Topology, h *Hop) (comp, decision, why string) {
 	}
 	switch h.Kind {
 	case HopSecurityGroup:
-		comp = fmt.Sprintf("%s %s on %s (%s)", strings.Join(hopSGs(t, h), ","), boundWord(h.Egress), h.ID, owner)
+		comp = fmt.Sprintf("%s %s on %s (%s)", strings.Join(hopSGs(v, h), ","), boundWord(h.Egress), h.ID, owner)
 		switch {
 		case h.SG.ByState:
 			why = "connection tracking: reply of a tracked flow (SG-20)"
@@ -760,8 +748,8 @@ func flagsText(f uint8) string {
 	return strings.Join(parts, ",")
 }
 
-func blockedText(t *vpc.Topology, h *Hop) string {
-	comp, _, why := hopText(t, h)
+func blockedText(v *view, h *Hop) string {
+	comp, _, why := hopText(v, h)
 	return comp + ": " + why
 }
 
@@ -771,12 +759,12 @@ func (a *Analysis) verdict() string {
 		return a.Verdict
 	case !a.ForwardPathFound:
 		return fmt.Sprintf("NOT REACHABLE: %s -> %s %s is blocked on the forward path at %s",
-			a.Source, a.Destination, a.Protocol, blockedText(a.t, a.forward.Blocked()))
+			a.Source, a.Destination, a.Protocol, blockedText(a.v, a.forward.Blocked()))
 	case !a.ReturnAnalyzed:
 		return fmt.Sprintf("REACHABLE: %s -> %s %s arrives (no response to analyse)", a.Source, a.Destination, a.Protocol)
 	case !a.ReturnPathFound:
 		return fmt.Sprintf("NOT REACHABLE: the forward path is allowed, but the return path is blocked at %s",
-			blockedText(a.t, a.reverse.Blocked()))
+			blockedText(a.v, a.reverse.Blocked()))
 	}
 	return fmt.Sprintf("REACHABLE: %s -> %s %s is allowed both ways", a.Source, a.Destination, a.Protocol)
 }
@@ -800,7 +788,7 @@ func (a *Analysis) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "%s path: %s -> %s (%s)\n", title, p.From.Name, p.To.Name, packetText(first))
 		for i := range p.Hops {
-			comp, dec, why := hopText(a.t, &p.Hops[i])
+			comp, dec, why := hopText(a.v, &p.Hops[i])
 			fmt.Fprintf(&b, "  %d. %-5s %s\n        %s\n", i+1, dec, comp, why)
 		}
 		if p.Delivered {

@@ -71,7 +71,7 @@ func TestExplainLab(t *testing.T) {
 
 func TestExplainLabReturnBlockedByEphemeralDeny(t *testing.T) {
 	lab := vpc.Lab()
-	acl := findNACL(lab, "acl-public")
+	acl := lab.NetworkACL("acl-public")
 	acl.Ingress = append([]vpc.NACLRule{nr(20, vpc.ProtoTCP, 32768, 65535, "0.0.0.0/0", false)}, acl.Ingress...)
 	a := Explain(lab, Query{From: "i-web", To: "website", Protocol: vpc.ProtoTCP, Port: 443})
 	text := explainText(t, a)

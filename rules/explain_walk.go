@@ -41,7 +41,7 @@ func (a *Analysis) Walk() []WalkHop {
 		}
 		for i := range p.path.Hops {
 			h := &p.path.Hops[i]
-			comp, dec, why := hopText(a.t, h)
+			comp, dec, why := hopText(a.v, h)
 			w := WalkHop{Path: p.name, Seq: i + 1, Kind: h.Kind, Component: comp, Decision: dec, Why: why,
 				Packet: packetText(h.In), Egress: h.Egress, Code: h.Code}
 			if h.Subnet != nil {
@@ -54,7 +54,7 @@ func (a *Analysis) Walk() []WalkHop {
 				}
 				w.RuleNumber, w.IPv6 = h.NACL.Rule, !h.In.Src.Is4()
 			case HopSecurityGroup:
-				w.Instance, w.SecurityGroups = h.Instance.ID, instanceSGs(h.Instance)
+				w.Instance, w.SecurityGroups = h.Instance.ID, hopSGs(a.v, h)
 				w.ByState = h.SG.ByState
 				if h.Allow && !h.SG.ByState {
 					w.SGRules = append([]SGRuleRef(nil), h.SG.Match.Rules...)

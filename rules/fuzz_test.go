@@ -195,7 +195,7 @@ func (g *gen) sgRule(groups []string) vpc.SGRule {
 
 // naiveSG restates SG-4, SG-9..16 and SG-23 over the topology directly.
 func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
-	in := findInstance(top, id)
+	in := instOf(top, id)
 	peer := p.Src.Unmap()
 	if egress {
 		peer = p.Dst.Unmap()
@@ -210,7 +210,7 @@ func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
 		}
 		var out []netip.Prefix
 		for _, o := range top.Instances {
-			if slices.Contains(instanceSGs(&o), r.SourceGroup) {
+			if slices.Contains(o.SecurityGroups, r.SourceGroup) {
 				out = append(out, netip.PrefixFrom(o.PrivateIP, 32))
 				if o.IPv6.IsValid() {
 					out = append(out, netip.PrefixFrom(o.IPv6, 128))
@@ -241,7 +241,7 @@ func naiveSG(top *vpc.Topology, id string, egress bool, p Packet) SGMatch {
 	rulesOf := func(eg bool) ([]vpc.SGRule, []SGRuleRef) {
 		var rs []vpc.SGRule
 		var refs []SGRuleRef
-		for _, sid := range instanceSGs(in) {
+		for _, sid := range in.SecurityGroups {
 			sg := top.SecurityGroup(sid)
 			list := sg.Ingress
 			if eg {
@@ -347,7 +347,7 @@ func checkConntrack(t *testing.T, g *gen) {
 			v := c.Process(s.at, s.id, s.egress, s.p)
 			if v.ByState {
 				// An entry that admits was touched within its longest timeout.
-				fwd, rev := ctKeys(s.id, &s.p)
+				fwd, rev := ctKeys(c.eni(s.id), &s.p)
 				last, ok := lastSeen[fwd]
 				if l2, ok2 := lastSeen[rev]; ok2 && (!ok || l2 > last) {
 					last, ok = l2, true
@@ -357,7 +357,7 @@ func checkConntrack(t *testing.T, g *gen) {
 				}
 			}
 			if v.Allow && v.Tracked {
-				fwd, _ := ctKeys(s.id, &s.p)
+				fwd, _ := ctKeys(c.eni(s.id), &s.p)
 				lastSeen[fwd] = s.at
 			}
 			if max := instOf(top, "A").Conntrack.MaxEntries; max > 0 && c.Len("A") > max {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -74,9 +75,9 @@ func t1() *vpc.Topology {
 		},
 		NetworkACLs: []vpc.NetworkACL{allowAllNACL(vpc.DefaultNACLID), allowAllNACL("N1"), allowAllNACL("N2")},
 		Instances: []vpc.Instance{
-			{ID: "A", ENI: vpc.ENI{ID: "eni-a", Subnet: "S1", PrivateIP: ip("10.0.1.10"), PublicIP: ip("203.0.113.10"), SecurityGroups: []string{"sgA"}}, OS: "linux"},
-			{ID: "B", ENI: vpc.ENI{ID: "eni-b", Subnet: "S2", PrivateIP: ip("10.0.2.20"), PublicIP: ip("203.0.113.20"), SecurityGroups: []string{"sgB"}}, OS: "linux"},
-			{ID: "C", ENI: vpc.ENI{ID: "eni-c", Subnet: "S1", PrivateIP: ip("10.0.1.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgC"}}, OS: "linux"},
+			{ID: "A", ENI: vpc.ENI{ID: "eni-a", Subnet: "S1", PrivateIP: ip("10.0.1.10"), PublicIP: ip("203.0.113.10"), SecurityGroups: []string{"sgA"}}, OS: "linux", Conntrack: vpc.DefaultConntrack},
+			{ID: "B", ENI: vpc.ENI{ID: "eni-b", Subnet: "S2", PrivateIP: ip("10.0.2.20"), PublicIP: ip("203.0.113.20"), SecurityGroups: []string{"sgB"}}, OS: "linux", Conntrack: vpc.DefaultConntrack},
+			{ID: "C", ENI: vpc.ENI{ID: "eni-c", Subnet: "S1", PrivateIP: ip("10.0.1.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgC"}}, OS: "linux", Conntrack: vpc.DefaultConntrack},
 		},
 		Internet: []vpc.InternetHost{
 			{Name: "X", IP: ip("198.51.100.10"), OS: "linux"},
@@ -84,6 +85,43 @@ func t1() *vpc.Topology {
 			{Name: "W", IP: ip("203.0.113.80"), OS: "linux"},
 		},
 		Limits: vpc.DefaultLimits,
+	}
+	return complete(t)
+}
+
+// IPv6 addresses of A and B in T1 with dualT1.
+const aIP6, bIP6 = "2001:db8:0:1::10", "2001:db8:0:2::20"
+
+// dualT1 gives T1 IPv6 blocks (the VPC 2001:db8::/56, S1 2001:db8:0:1::/64,
+// S2 2001:db8:0:2::/64) and A and B an address in theirs, and the public
+// table its ::/0 route (as Parse gives a dual-stack VPC's, RT-20), completed
+// again (the block's local route).
+func dualT1(top *vpc.Topology) {
+	top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
+	top.Subnets[0].IPv6CIDR = pfx("2001:db8:0:1::/64")
+	top.Subnets[1].IPv6CIDR = pfx("2001:db8:0:2::/64")
+	instOf(top, "A").IPv6 = ip(aIP6)
+	instOf(top, "B").IPv6 = ip(bIP6)
+	rt := top.RouteTable(vpc.PublicRouteTableID)
+	rt.Routes = append(rt.Routes, vpc.Route{Dest: pfx("::/0"), Target: vpc.RouteTarget{Kind: vpc.TargetIGW, ID: vpc.DefaultIGWID}})
+	complete(top)
+}
+
+// makePrivate turns `public: true` off for the subnet: it leaves the public
+// table for its VPC's main table (completed again).
+func makePrivate(top *vpc.Topology, subnet string) {
+	s := top.Subnet(subnet)
+	s.Public, s.RouteTable = false, ""
+	complete(top)
+}
+
+// complete finishes a topology written in Go as Parse finishes a file
+// (vpc.Validate: default groups, NACLs and tables, the tables and gateway
+// `public: true` stands for, derived ids): the evaluator reads completed
+// topologies only. A topology Validate refuses is a mistake in the test.
+func complete(t *vpc.Topology) *vpc.Topology {
+	if err := vpc.Validate(t); err != nil {
+		panic(fmt.Sprintf("topology %s written in Go is not valid: %v", t.Name, err))
 	}
 	return t
 }
@@ -96,14 +134,17 @@ func sgOf(t *vpc.Topology, id string) *vpc.SecurityGroup {
 }
 
 func aclOf(t *vpc.Topology, id string) *vpc.NetworkACL {
-	if a := findNACL(t, id); a != nil {
+	if a := t.NetworkACL(id); a != nil {
 		return a
 	}
 	panic("no acl " + id)
 }
 
 func instOf(t *vpc.Topology, id string) *vpc.Instance {
-	if in := findInstance(t, id); in != nil {
+	if in := t.Instance(id); in != nil {
+		return in
+	}
+	if in := t.InstanceByENI(id); in != nil {
 		return in
 	}
 	panic("no instance " + id)

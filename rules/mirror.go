@@ -110,16 +110,14 @@ func MirrorDecision(t *vpc.Topology, eni string, p Packet, inbound bool) *vpc.Mi
 	return nil
 }
 
-// vpcResolver is the Amazon DNS address (VPC base+2) of eni's VPC.
+// vpcResolver is the Amazon DNS address of eni's VPC.
 func vpcResolver(t *vpc.Topology, eni string) netip.Addr {
 	e, _ := t.ENI(eni)
 	if e == nil {
 		return netip.Addr{}
 	}
-	for _, v := range t.VPCs {
-		if v.ID == t.VPCOfSubnetID(e.Subnet) && v.CIDR.IsValid() {
-			return v.CIDR.Addr().Next().Next()
-		}
+	if vp := t.VPCOfSubnet(e.Subnet); vp != nil {
+		return vpcDNS(vp)
 	}
 	return netip.Addr{}
 }

@@ -494,22 +494,6 @@ func NACLBypass(t *vpc.Topology, p Packet) bool {
 // hash map.
 func NACLReservedAddrs(t *vpc.Topology) []netip.Addr {
 	var out []netip.Addr
-	for i := range t.VPCs {
-		if c := t.VPCs[i].CIDR; c.IsValid() {
-			out = append(out, c.Masked().Addr().Next().Next())
-		}
-	}
-	for i := range t.Subnets {
-		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
-			if !p.IsValid() {
-				continue
-			}
-			a := p.Masked().Addr()
-			for n := 1; n <= 3; n++ {
-				a = a.Next()
-				out = append(out, a)
-			}
-		}
-	}
+	eachRouterAddr(t, func(a netip.Addr) { out = append(out, a) })
 	return out
 }

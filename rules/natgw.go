@@ -78,6 +78,7 @@ type NATTable struct {
 	fwd   map[natFlow]*natMapping
 	rev   map[natOutside]*natMapping
 	used  map[natDest]*destPorts
+	src   *rand.PCG
 	rnd   *rand.Rand
 	stats map[string]*NATStats
 }
@@ -85,8 +86,20 @@ type NATTable struct {
 // NewNATTable starts empty NAT state; random port choices (policy random,
 // the default) come from a fixed seed so runs repeat.
 func NewNATTable() *NATTable {
+	src := rand.NewPCG(natSeed1, natSeed2)
 	return &NATTable{fwd: map[natFlow]*natMapping{}, rev: map[natOutside]*natMapping{},
-		used: map[natDest]*destPorts{}, rnd: rand.New(rand.NewPCG(1, 2)), stats: map[string]*NATStats{}}
+		used: map[natDest]*destPorts{}, src: src, rnd: rand.New(src), stats: map[string]*NATStats{}}
+}
+
+const natSeed1, natSeed2 = 1, 2
+
+// reset empties the table as NewNATTable made it, seed included.
+func (n *NATTable) reset() {
+	clear(n.fwd)
+	clear(n.rev)
+	clear(n.used)
+	clear(n.stats)
+	n.src.Seed(natSeed1, natSeed2)
 }
 
 // Stats returns the NAT gateway's counters.
@@ -367,6 +380,8 @@ type EIGWTable struct {
 
 // NewEIGWTable starts empty egress-only gateway state.
 func NewEIGWTable() *EIGWTable { return &EIGWTable{flows: map[eigwKey]time.Duration{}} }
+
+func (t *EIGWTable) reset() { clear(t.flows) }
 
 func eigwKeyOf(id string, p Packet, outbound bool) eigwKey {
 	sport, dport := natPorts(&p)

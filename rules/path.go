@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vpcemu/vpcemu/vpc"
@@ -41,7 +42,11 @@ func eniEndpoint(e *eniRef, a netip.Addr) Endpoint {
 // IP, a host's address, or any address outside the VPCs, which is an
 // undeclared internet host).
 func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
-	v := newView(t)
+	return resolveEndpoint(newView(t), s)
+}
+
+func resolveEndpoint(v *view, s string) (Endpoint, error) {
+	t := v.t
 	if e := v.byID[s]; e != nil {
 		ep := eniEndpoint(e, netip.Addr{})
 		if ep.ENI != nil || ep.NAT != nil {
@@ -69,7 +74,7 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 			return Endpoint{Name: h.Name, Host: h, Addr: a, OS: h.OS}, nil
 		}
 	}
-	if ReservedService(t, a) {
+	if v.reservedService(a) {
 		return Endpoint{Name: a.String(), Addr: a}, nil
 	}
 	if v.vpcOfAddr(a) != nil {
@@ -86,31 +91,76 @@ func ResolveEndpoint(t *vpc.Topology, s string) (Endpoint, error) {
 // router addresses of each subnet (.1 .. .3).
 func ReservedService(t *vpc.Topology, a netip.Addr) bool {
 	a = a.Unmap()
-	if a.Is4() && netip.MustParsePrefix("169.254.0.0/16").Contains(a) {
-		return true
-	}
-	if a.Is6() && (a.IsLinkLocalUnicast() || netip.MustParsePrefix("fd00:ec2::/32").Contains(a)) {
+	if reservedRange(a) {
 		return true
 	}
 	for i := range t.VPCs {
-		if c := t.VPCs[i].CIDR; c.IsValid() && a == nthAddr(c.Masked().Addr(), 2) {
+		if a == vpcDNS(&t.VPCs[i]) {
 			return true
 		}
 	}
 	for i := range t.Subnets {
-		for _, p := range []netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
-			if !p.IsValid() {
-				continue
-			}
-			base := p.Masked().Addr()
-			for n := 1; n <= 3; n++ {
-				if a == nthAddr(base, n) {
+		for _, p := range [2]netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
+			if p.IsValid() && p.Contains(a) {
+				if r := subnetReserved(p); slices.Contains(r[:], a) {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+// reservedRange reports whether a is in one of the blocks ReservedService
+// exempts whole: link-local and the AWS services' IPv6 block.
+func reservedRange(a netip.Addr) bool {
+	if a.Is4() {
+		return linkLocal4.Contains(a)
+	}
+	return a.IsLinkLocalUnicast() || awsServices6.Contains(a)
+}
+
+// eachRouterAddr calls f with each address ReservedService exempts one by
+// one: each VPC's DNS server and every subnet's reserved addresses.
+func eachRouterAddr(t *vpc.Topology, f func(netip.Addr)) {
+	for i := range t.VPCs {
+		if a := vpcDNS(&t.VPCs[i]); a.IsValid() {
+			f(a)
+		}
+	}
+	for i := range t.Subnets {
+		for _, p := range [2]netip.Prefix{t.Subnets[i].CIDR, t.Subnets[i].IPv6CIDR} {
+			if !p.IsValid() {
+				continue
+			}
+			for _, a := range subnetReserved(p) {
+				if p.Contains(a) {
+					f(a)
+				}
+			}
+		}
+	}
+}
+
+var (
+	linkLocal4   = netip.MustParsePrefix("169.254.0.0/16")
+	awsServices6 = netip.MustParsePrefix("fd00:ec2::/32")
+)
+
+// vpcDNS is the Amazon DNS server's address in vp: its primary block's
+// base+2 (invalid without a block).
+func vpcDNS(vp *vpc.VPC) netip.Addr {
+	if !vp.CIDR.IsValid() {
+		return netip.Addr{}
+	}
+	return nthAddr(vp.CIDR.Masked().Addr(), 2)
+}
+
+// subnetReserved are the addresses of a subnet block the VPC router keeps
+// for itself: base+1 (router), +2 (DNS), +3 (future use).
+func subnetReserved(p netip.Prefix) [3]netip.Addr {
+	a := p.Masked().Addr().Next()
+	return [3]netip.Addr{a, a.Next(), a.Next().Next()}
 }
 
 func nthAddr(a netip.Addr, n int) netip.Addr {
@@ -227,7 +277,9 @@ func (m *PathModel) lookups() *view {
 
 // NewPathModel starts a path model with empty state.
 func NewPathModel(t *vpc.Topology) *PathModel {
-	return &PathModel{T: t, CT: NewConntrack(t, NewSGEvaluator(t)), NAT: NewNATTable(), EIGW: NewEIGWTable()}
+	v := newView(t)
+	sg := newSGEvaluator(v)
+	return &PathModel{T: t, CT: newConntrack(t, sg, newCTConfig(v, sg)), NAT: NewNATTable(), EIGW: NewEIGWTable()}
 }
 
 // SenderOf finds the endpoint that sends a packet with source address a:
@@ -288,13 +340,32 @@ func receiverOf(v *view, from *eniRef, a netip.Addr) Endpoint {
 // that receives a packet for someone else forwards it (PATH-14). The first
 // drop ends the walk.
 func (m *PathModel) Send(now time.Duration, p Packet) Path {
+	var out Path
+	m.SendInto(&out, now, p)
+	return out
+}
+
+// SendInto is Send writing the path into *out and reusing its storage
+// (hops, responses, flow-log observations): a caller that walks packet
+// after packet allocates no path once the buffers have grown. What *out
+// held is overwritten; Path.Clone keeps a copy.
+func (m *PathModel) SendInto(out *Path, now time.Duration, p Packet) {
 	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
 	v := m.lookups()
 	var from *eniRef
 	if e := v.eniOwning(p.Src); e != nil {
 		from = e
 	}
-	return m.walk(now, v, from, p)
+	m.walk(out, now, v, from, p)
+}
+
+// Reset forgets every packet walked so far: connection tracking, NAT
+// gateway mappings and counters, egress-only gateway flows are as
+// NewPathModel starts them.
+func (m *PathModel) Reset() {
+	m.CT.reset()
+	m.NAT.reset()
+	m.EIGW.reset()
 }
 
 // SendFrom walks p as the ENI eni (an ENI id, or an instance id for its
@@ -307,13 +378,19 @@ func (m *PathModel) SendFrom(now time.Duration, eni string, p Packet) (Path, err
 	if e == nil {
 		return Path{}, fmt.Errorf("send from %q: no ENI or instance of topology %q has this id", eni, m.T.Name)
 	}
-	return m.walk(now, v, e, p), nil
+	var out Path
+	m.walk(&out, now, v, e, p)
+	return out, nil
 }
 
-func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Path {
-	// Most paths have five hops or fewer (SG, NACL, gateway, NACL, SG):
-	// one allocation instead of growing the slice hop by hop.
-	w := &walker{m: m, v: v, now: now, path: &Path{Hops: make([]Hop, 0, 5)}, budget: maxForwards}
+func (m *PathModel) walk(out *Path, now time.Duration, v *view, from *eniRef, p Packet) {
+	out.Reset()
+	if out.Hops == nil {
+		// Most paths have five hops or fewer (SG, NACL, gateway, NACL,
+		// SG): one allocation instead of growing the slice hop by hop.
+		out.Hops = make([]Hop, 0, 5)
+	}
+	w := walker{m: m, v: v, now: now, path: out, budget: maxForwards}
 	if from != nil {
 		w.path.From = eniEndpoint(from, p.Src)
 	} else {
@@ -321,7 +398,7 @@ func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Pat
 	}
 	w.path.To = receiverOf(v, from, p.Dst)
 	switch {
-	case from != nil && from.Inst != nil && ReservedService(m.T, p.Dst):
+	case from != nil && from.Inst != nil && v.reservedService(p.Dst):
 		w.path.To = Endpoint{Name: p.Dst.String(), Addr: p.Dst}
 		w.add(Hop{Kind: HopReserved, In: p, Out: p, Allow: true})
 		w.path.Delivered = true
@@ -330,7 +407,25 @@ func (m *PathModel) walk(now time.Duration, v *view, from *eniRef, p Packet) Pat
 	default:
 		w.fromInternet(p)
 	}
-	return *w.path
+}
+
+// Reset empties p (a Path{}) but keeps its storage for SendInto.
+func (p *Path) Reset() {
+	*p = Path{Hops: p.Hops[:0], Responses: p.Responses[:0], obs: p.obs[:0]}
+}
+
+// Clone is a copy of p that shares no storage SendInto reuses.
+func (p Path) Clone() Path {
+	p.Hops = slices.Clone(p.Hops)
+	p.obs = slices.Clone(p.obs)
+	if p.Responses != nil {
+		rs := make([]Path, len(p.Responses))
+		for i := range rs {
+			rs[i] = p.Responses[i].Clone()
+		}
+		p.Responses = rs
+	}
+	return p
 }
 
 // DropPoint names where a packet was dropped in a form engines can produce

@@ -193,7 +193,7 @@ func TestPATH5_InternetPeersGoThroughTheGatewayWithNAT(t *testing.T) {
 	// receives (EIP-3 delivers straight to the ENI), but the reply finds no
 	// route (OQ-17).
 	top = openT1()
-	top.Subnets[1].Public = false
+	makePrivate(top, "S2")
 	m = NewPathModel(top)
 	if p := m.Send(0, tcp("10.0.2.20", 40000, "198.51.100.10", 443, TCPSyn)); p.Delivered || p.Code != CodeNoRouteToDestination {
 		t.Errorf("private subnet, outbound: %s %s", hopKinds(p), p.Code)
@@ -212,12 +212,12 @@ func TestPATH5_InternetPeersGoThroughTheGatewayWithNAT(t *testing.T) {
 
 func TestPATH5_IPv6NeedsNoNAT(t *testing.T) {
 	top := openT1()
-	instOf(top, "A").IPv6 = ip("2001:db8:1::10")
+	dualT1(top)
 	n1 := aclOf(top, "N1")
 	n1.Ingress = append(n1.Ingress, nr(101, vpc.ProtoAll, 0, 0, "::/0", true))
 	sgOf(top, "sgA").Ingress = append(sgOf(top, "sgA").Ingress, sgr(vpc.ProtoTCP, 22, 22, "::/0"))
-	p := NewPathModel(top).Send(0, tcp("2001:db8:ff::1", 50000, "2001:db8:1::10", 22, TCPSyn))
-	if got, want := hopKinds(p), "igw nacl-in:N1 sg-in:A"; got != want || !p.Delivered || p.Final().Dst != ip("2001:db8:1::10") {
+	p := NewPathModel(top).Send(0, tcp("2001:db8:ff::1", 50000, aIP6, 22, TCPSyn))
+	if got, want := hopKinds(p), "igw nacl-in:N1 sg-in:A"; got != want || !p.Delivered || p.Final().Dst != ip(aIP6) {
 		t.Errorf("ipv6 inbound %q, want %q", got, want)
 	}
 }
@@ -225,8 +225,7 @@ func TestPATH5_IPv6NeedsNoNAT(t *testing.T) {
 func TestPATH6_SG45_NACL10_ReservedServicesAreNotFiltered(t *testing.T) {
 	top := t1() // sgA has no rules at all
 	aclOf(top, "N1").Ingress, aclOf(top, "N1").Egress = nil, nil
-	top.VPCs[0].IPv6CIDR = pfx("2001:db8::/56")
-	instOf(top, "A").IPv6 = ip("2001:db8:1::10")
+	dualT1(top)
 	m := NewPathModel(top)
 	for _, dst := range []string{"10.0.0.2", "169.254.169.253", "169.254.169.254", "169.254.169.123", "10.0.1.1", "10.0.1.2", "10.0.1.3"} {
 		p := m.Send(0, udp("10.0.1.10", 40000, dst, 53))
@@ -235,7 +234,7 @@ func TestPATH6_SG45_NACL10_ReservedServicesAreNotFiltered(t *testing.T) {
 		}
 	}
 	for _, dst := range []string{"fd00:ec2::253", "fd00:ec2::254", "fd00:ec2::123"} {
-		if p := m.Send(0, udp("2001:db8:1::10", 40000, dst, 53)); hopKinds(p) != "reserved" {
+		if p := m.Send(0, udp(aIP6, 40000, dst, 53)); hopKinds(p) != "reserved" {
 			t.Errorf("%s: %q", dst, hopKinds(p))
 		}
 	}

@@ -130,7 +130,7 @@ func CompileRouting(t *vpc.Topology) *Routing {
 		// blocks (topologies built in code).
 		for j := range t.Subnets {
 			sn := &t.Subnets[j]
-			if v.vpcOfSubnet(sn) == vp && sn.IPv6CIDR.IsValid() && !slices.ContainsFunc(local, func(c CompiledRoute) bool { return c.Dest.Contains(sn.IPv6CIDR.Addr()) }) {
+			if vpcOf(v.t, sn) == vp && sn.IPv6CIDR.IsValid() && !slices.ContainsFunc(local, func(c CompiledRoute) bool { return c.Dest.Contains(sn.IPv6CIDR.Addr()) }) {
 				local = append(local, CompiledRoute{Dest: sn.IPv6CIDR.Masked(), Kind: CompiledSubnet, Target: sn.ID,
 					From: vpc.Route{Dest: sn.IPv6CIDR.Masked(), Target: vpc.RouteTarget{Kind: vpc.TargetLocal}}})
 			}
@@ -171,7 +171,7 @@ func (v *view) compile(rt *vpc.RouteTable, vp *vpc.VPC) []CompiledRoute {
 			best[p] = cand{r, class}
 		}
 	}
-	for _, r := range v.routes(rt) {
+	for _, r := range rt.Routes {
 		switch {
 		case r.Dest.IsValid():
 			class := classStatic
@@ -233,7 +233,7 @@ func (v *view) expandLocal(vp *vpc.VPC, r vpc.Route, longer []netip.Prefix) []Co
 	out := []CompiledRoute{{Dest: p, Kind: CompiledNoENI, Target: vpcID(vp), From: r}}
 	for i := range v.t.Subnets {
 		sn := &v.t.Subnets[i]
-		if v.vpcOfSubnet(sn) != vp {
+		if vpcOf(v.t, sn) != vp {
 			continue
 		}
 		for _, c := range []netip.Prefix{sn.CIDR, sn.IPv6CIDR} {

@@ -126,7 +126,7 @@ func TestCompiledTablesMatchLookup(t *testing.T) {
 			}
 		}
 		for _, ct := range rt.Tables {
-			table := v.tables[ct.ID]
+			table := topo.RouteTable(ct.ID)
 			for _, a := range probeAddrs(r, topo, &ct) {
 				kinds[viaLookup(v, table, a).kind]++
 				if got, want := viaCompiled(ct.Routes, a), viaLookup(v, table, a); got != want {

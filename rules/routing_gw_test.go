@@ -139,8 +139,12 @@ func TestEIP8_HairpinThroughTheInternetGateway(t *testing.T) {
 }
 
 func TestEIP9_AnElasticIPReplacesTheAutoAssignedPublicIP(t *testing.T) {
+	// AssociateAddress on W's primary address releases its auto-assigned
+	// public IP (ec2api does, Validate refuses a topology keeping both).
 	top := t2()
+	instOf(top, "W").PublicIP = netip.Addr{}
 	top.ElasticIPs = append(top.ElasticIPs, vpc.ElasticIP{ID: "eipalloc-w", PublicIP: ip("203.0.113.99"), ENI: "W"})
+	complete(top)
 	if f := send(t, top, tcp(wIP, 40000, sIP, 443, TCPSyn)).Final(); f.Src != ip("203.0.113.99") {
 		t.Errorf("S sees %s", f.Src)
 	}

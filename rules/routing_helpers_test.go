@@ -63,7 +63,7 @@ func route(dest, target string) vpc.Route {
 
 func t2() *vpc.Topology {
 	inst := func(id, eni, sn, addr, pub string, sgs ...string) vpc.Instance {
-		in := vpc.Instance{ID: id, ENI: vpc.ENI{ID: eni, Subnet: sn, PrivateIP: ip(addr), SecurityGroups: sgs}, OS: "linux"}
+		in := vpc.Instance{ID: id, ENI: vpc.ENI{ID: eni, Subnet: sn, PrivateIP: ip(addr), SecurityGroups: sgs}, OS: "linux", Conntrack: vpc.DefaultConntrack}
 		if pub != "" {
 			in.PublicIP = ip(pub)
 		}
@@ -77,7 +77,7 @@ func t2() *vpc.Topology {
 		a.VPC = vpcID
 		return a
 	}
-	return &vpc.Topology{
+	return complete(&vpc.Topology{
 		Name: "t2", Account: "123456789012", Region: "us-east-1",
 		VPCs: []vpc.VPC{
 			{ID: "vpc-1", CIDR: pfx("10.0.0.0/16"), DefaultSG: "default", DefaultNACL: "acl-default", MainTable: "rtb-main"},
@@ -119,7 +119,7 @@ func t2() *vpc.Topology {
 		ElasticIPs:       []vpc.ElasticIP{{ID: "eipalloc-ngw", PublicIP: ip("203.0.113.100"), ENI: "eni-ngw", PrivateIP: ip("10.0.1.100")}},
 		Peerings:         []vpc.Peering{{ID: "pcx-12", Requester: "vpc-1", Accepter: "vpc-2", State: "active"}},
 		Limits:           vpc.DefaultLimits,
-	}
+	})
 }
 
 func tableOf(top *vpc.Topology, id string) *vpc.RouteTable {
@@ -230,31 +230,7 @@ func flowMatches(r PredictedRecord, want string) bool {
 // every record must be expected.
 func checkFlows(t *testing.T, recs []PredictedRecord, want []string, exact bool) {
 	t.Helper()
-	used := make([]bool, len(recs))
-	for _, w := range want {
-		ok := false
-		for i, r := range recs {
-			if !used[i] && flowMatches(r, w) {
-				used[i], ok = true, true
-				break
-			}
-		}
-		if !ok {
-			t.Errorf("no record matches %q", w)
-		}
-	}
-	if exact {
-		for i, r := range recs {
-			if !used[i] {
-				t.Errorf("unexpected record %s", flowText(r))
-			}
-		}
-	}
-	if t.Failed() {
-		for _, r := range recs {
-			t.Logf("record: %s", flowText(r))
-		}
-	}
+	matchRecords(t, recs, want, exact, flowMatches, flowText)
 }
 
 // conv drives one conversation through a model: the client's packets as

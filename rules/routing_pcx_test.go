@@ -28,10 +28,11 @@ func addVPC3(top *vpc.Topology, cidr, subnet, addr string) {
 	top.NetworkACLs = append(top.NetworkACLs, vpc.NetworkACL{ID: "acl-default-vpc-3", VPC: "vpc-3",
 		Ingress: []vpc.NACLRule{nr(100, vpc.ProtoAll, 0, 0, "0.0.0.0/0", true)}, Egress: []vpc.NACLRule{nr(100, vpc.ProtoAll, 0, 0, "0.0.0.0/0", true)}})
 	top.SecurityGroups = append(top.SecurityGroups, vpc.SecurityGroup{ID: "sgC", VPC: "vpc-3", Ingress: []vpc.SGRule{sgr(vpc.ProtoAll, 0, 0, "10.0.0.0/8")}, Egress: []vpc.SGRule{outAll()}})
-	top.Instances = append(top.Instances, vpc.Instance{ID: "C", ENI: vpc.ENI{ID: "eni-c", Subnet: "V", PrivateIP: ip(addr), SecurityGroups: []string{"sgC"}}})
+	top.Instances = append(top.Instances, vpc.Instance{ID: "C", ENI: vpc.ENI{ID: "eni-c", Subnet: "V", PrivateIP: ip(addr), SecurityGroups: []string{"sgC"}}, OS: "linux", Conntrack: vpc.DefaultConntrack})
 	top.RouteTables = append(top.RouteTables, vpc.RouteTable{ID: "rtb-v", VPC: "vpc-3", Main: true, Routes: []vpc.Route{route("10.1.0.0/16", "pcx-23")}})
 	top.Peerings = append(top.Peerings, vpc.Peering{ID: "pcx-23", Requester: "vpc-2", Accepter: "vpc-3", State: "active"})
 	addRoute(top, "rtb-r", cidr, "pcx-23")
+	complete(top)
 }
 
 func TestPCX1_OnlyAnActivePeeringCarriesTraffic(t *testing.T) {
@@ -107,17 +108,19 @@ func TestPCX6_DestinationMustBeInTheReceivingVPC(t *testing.T) {
 func TestPCX7_LocalDeliveryAndNoReversePathCheck(t *testing.T) {
 	// The receiving subnet's table is not consulted on the way in; the
 	// reply follows the responder's routes, which may lead elsewhere: vpc-3
-	// overlaps vpc-1's 10.0.1.0/24 and rtb-r sends that block there.
+	// overlaps vpc-1's 10.0.1.0/24 and rtb-r sends its block there, where no
+	// ENI holds W's address (a topology holds each address once, and no
+	// two subnets overlap).
 	top := peeredT2()
-	addVPC3(top, "10.0.1.0/24", "10.0.1.0/24", "10.0.1.10")
+	addVPC3(top, "10.0.0.0/20", "10.0.8.0/24", "10.0.8.10")
 	p := NewPathModel(top)
 	c := newConv(t, p, nil)
 	if !c.start(tcp(wIP, 40000, bIP2, 22, TCPSyn)).Delivered {
 		t.Fatal(routeKinds(c.last))
 	}
 	r := c.fromServer(synAck)
-	if !strings.Contains(routeKinds(r), "pcx:pcx-23") || r.To.Name != "C" {
-		t.Errorf("the reply should be misdelivered to vpc-3's C: %s (to %s)", routeKinds(r), r.To.Name)
+	if !strings.Contains(routeKinds(r), "pcx:pcx-23") || r.Fate() != "subnet:vpc-3:inbound:"+CodeNoENIAtAddress {
+		t.Errorf("the reply should leave for vpc-3 and find no ENI there: %s (%s)", routeKinds(r), r.Fate())
 	}
 }
 
@@ -168,6 +171,7 @@ func multiHomed(top *vpc.Topology) {
 	top.SecurityGroups = append(top.SecurityGroups, vpc.SecurityGroup{ID: "sgW2", VPC: "vpc-1",
 		Ingress: []vpc.SGRule{sgr(vpc.ProtoTCP, 22, 22, "10.0.0.0/8"), sgr(vpc.ProtoTCP, 22, 22, "198.51.100.0/24")}, Egress: []vpc.SGRule{outAll()}})
 	instOf(top, "W").Secondary = []vpc.ENI{{ID: "eni-w2", Subnet: "Q", PrivateIP: ip("10.0.2.10"), SecondaryIPs: []netip.Addr{ip("10.0.2.11")}, SecurityGroups: []string{"sgW2"}, DeviceIndex: 1}}
+	complete(top)
 }
 
 func TestENI1_SecondaryAddressesAreTheENIs(t *testing.T) {
@@ -189,6 +193,7 @@ func TestENI3_EachENIHasItsOwnSGsAndTracking(t *testing.T) {
 	top.Instances[0].PublicIP = netip.Addr{}
 	top.ElasticIPs = append(top.ElasticIPs, vpc.ElasticIP{ID: "eipalloc-w2", PublicIP: ip("203.0.113.12"), ENI: "eni-w2"})
 	addRoute(top, "rtb-q", "198.51.100.0/24", "igw-1")
+	complete(top)
 	m := NewPathModel(top)
 	if p := m.Send(0, tcp(xIP2, 51000, "203.0.113.12", 22, TCPSyn)); !p.Delivered || p.Blocked() != nil {
 		t.Errorf("eni-w2: %s", routeKinds(p))
@@ -280,7 +285,8 @@ func TestVPCE1_VPCE2_EndpointRouteWithoutInternetAccess(t *testing.T) {
 	}
 	// Only the tables named get the route.
 	wantFate(t, send(t, top, tcp(dIP, 40000, "192.0.2.200", 443, TCPSyn)), "route:rtb-p:outbound:"+CodeBadStateRoute)
-	top.Endpoints[0].RouteTables = nil
+	top.Endpoints[0].RouteTables = nil // and its route goes (VPCE-2)
+	delRoute(top, "rtb-q", "pl-0a1b2c3d")
 	wantFate(t, send(t, top, tcp(aIP2, 40000, "192.0.2.200", 443, TCPSyn)), "route:rtb-q:outbound:"+CodeBadStateRoute)
 }
 

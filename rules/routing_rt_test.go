@@ -41,7 +41,9 @@ func TestRT1_EachSubnetRoutesByItsOwnTable(t *testing.T) {
 
 // addG puts instance G (10.0.3.30, public 203.0.113.30, sgD) in M.
 func addG(top *vpc.Topology) {
-	top.Instances = append(top.Instances, vpc.Instance{ID: "G", ENI: vpc.ENI{ID: "eni-g", Subnet: "M", PrivateIP: ip("10.0.3.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgD"}}})
+	top.Instances = append(top.Instances, vpc.Instance{ID: "G", ENI: vpc.ENI{ID: "eni-g", Subnet: "M", PrivateIP: ip("10.0.3.30"), PublicIP: ip("203.0.113.30"), SecurityGroups: []string{"sgD"}},
+		OS: "linux", Conntrack: vpc.DefaultConntrack})
+	complete(top)
 }
 
 func TestRT2_RT3_MainTableServesSubnetsWithoutAssociation(t *testing.T) {
@@ -61,20 +63,15 @@ func TestRT2_RT3_MainTableServesSubnetsWithoutAssociation(t *testing.T) {
 	if rd := decided(t, send(t, top, tcp(wIP, 40000, sIP, 443, TCPSyn))); rd.Table.ID != "rtb-p" {
 		t.Errorf("P (explicit) after the change: %s", rd.Table.ID)
 	}
-	// Without any main table the VPC's local routes still apply.
-	top = t2()
-	addG(top)
-	top.RouteTables = top.RouteTables[1:]
-	if p := send(t, top, tcp("10.0.3.30", 40000, wIP, 22, TCPSyn)); decided(t, p).Table.ID != "rtb-main" {
-		t.Errorf("synthesized main: %s", routeKinds(p))
-	}
 }
 
 func TestRT5_OneLocalRoutePerVPCBlock(t *testing.T) {
 	top := t2()
 	top.VPCs[0].SecondaryCIDRs = []netip.Prefix{pfx("100.64.0.0/24")}
 	top.Subnets = append(top.Subnets, vpc.Subnet{ID: "S2nd", VPC: "vpc-1", CIDR: pfx("100.64.0.0/26"), NetworkACL: "acl-p"})
-	top.Instances = append(top.Instances, vpc.Instance{ID: "H", ENI: vpc.ENI{ID: "eni-h", Subnet: "S2nd", PrivateIP: ip("100.64.0.10"), SecurityGroups: []string{"sgW"}}})
+	top.Instances = append(top.Instances, vpc.Instance{ID: "H", ENI: vpc.ENI{ID: "eni-h", Subnet: "S2nd", PrivateIP: ip("100.64.0.10"), SecurityGroups: []string{"sgW"}},
+		OS: "linux", Conntrack: vpc.DefaultConntrack})
+	complete(top)
 	p := send(t, top, tcp(dIP, 40000, "100.64.0.10", 22, TCPSyn))
 	if !p.Delivered || decided(t, p).Route.Target.Kind != vpc.TargetLocal || decided(t, p).Route.Dest != pfx("100.64.0.0/24") {
 		t.Errorf("secondary block: %s", routeKinds(p))
@@ -300,7 +297,7 @@ func TestRT20_PublicMeansARouteToTheInternetGateway(t *testing.T) {
 	if rd := decided(t, p); !p.Delivered || rd.Table.ID != vpc.PublicRouteTableID || rd.Route.Target.ID != vpc.DefaultIGWID {
 		t.Errorf("public subnet: %s", routeKinds(p))
 	}
-	top.Subnets[0].Public = false
+	makePrivate(top, "S1")
 	p = NewPathModel(top).Send(0, tcp("10.0.1.10", 40000, "198.51.100.10", 443, TCPSyn))
 	wantFate(t, p, "route:"+vpc.DefaultMainRouteTableID+":outbound:"+CodeNoRouteToDestination)
 	// A public IP does not help an instance in a private subnet (TV-44 a).
@@ -320,6 +317,7 @@ func TestRT21_ApplianceNorthSouth(t *testing.T) {
 	addRoute(top, "rtb-main", "0.0.0.0/0", "igw-1")
 	sgOf(top, "sgF").Ingress = []vpc.SGRule{sgr(vpc.ProtoAll, 0, 0, "0.0.0.0/0")}
 	top.ElasticIPs = append(top.ElasticIPs, vpc.ElasticIP{ID: "eipalloc-a", PublicIP: ip("203.0.113.20"), ENI: "A"})
+	complete(top)
 	c := newConv(t, NewPathModel(top), nil)
 	p := c.start(tcp(aIP2, 40000, sIP, 443, TCPSyn))
 	if !p.Delivered || !strings.Contains(routeKinds(p), "sg-in:eni-f sg-out:eni-f nacl-out:acl-default route:rtb-main igw:igw-1") || p.Final().Src != ip("203.0.113.20") {

@@ -302,9 +302,10 @@ func TestTV51_PeeringNeedsRoutesOnBothSides(t *testing.T) {
 // s3 adds TV-53's gateway endpoint: vpce-s3 on rtb-q for the S3 prefix list
 // {192.0.2.128/25}, the service host at 192.0.2.200.
 func s3(top *vpc.Topology) {
-	top.PrefixLists = append(top.PrefixLists, vpc.PrefixList{ID: "pl-0a1b2c3d", Name: "com.amazonaws.us-east-1.s3", AWSManaged: true, CIDRs: []netip.Prefix{pfx("192.0.2.128/25")}})
+	top.PrefixLists = append(top.PrefixLists, vpc.PrefixList{ID: "pl-0a1b2c3d", Name: "com.amazonaws.us-east-1.s3", MaxEntries: 1, CIDRs: []netip.Prefix{pfx("192.0.2.128/25")}})
 	top.Endpoints = append(top.Endpoints, vpc.Endpoint{ID: "vpce-s3", VPC: "vpc-1", Service: "com.amazonaws.us-east-1.s3", PrefixList: "pl-0a1b2c3d", RouteTables: []string{"rtb-q"}})
 	top.Internet = append(top.Internet, vpc.InternetHost{Name: "s3", IP: ip("192.0.2.200"), OS: "linux"})
+	complete(top)
 }
 
 func TestTV53_GatewayEndpoint(t *testing.T) {
@@ -341,10 +342,11 @@ func TestTV53_GatewayEndpoint(t *testing.T) {
 func appliance(top *vpc.Topology, checkOff bool) {
 	top.SecurityGroups = append(top.SecurityGroups, vpc.SecurityGroup{ID: "sgF", VPC: "vpc-1",
 		Ingress: []vpc.SGRule{sgr(vpc.ProtoAll, 0, 0, "10.0.0.0/16")}, Egress: []vpc.SGRule{outAll()}})
-	top.Instances = append(top.Instances, vpc.Instance{ID: "F", OS: "linux",
+	top.Instances = append(top.Instances, vpc.Instance{ID: "F", OS: "linux", Conntrack: vpc.DefaultConntrack,
 		ENI: vpc.ENI{ID: "eni-f", Subnet: "M", PrivateIP: ip("10.0.3.50"), SecurityGroups: []string{"sgF"}, SourceDestCheckDisabled: checkOff}})
 	addRoute(top, "rtb-q", "10.0.1.0/24", "eni-f")
 	addRoute(top, "rtb-p", "10.0.2.0/24", "eni-f")
+	complete(top)
 }
 
 func TestTV54_ApplianceNeedsSourceDestCheckOff(t *testing.T) {
@@ -421,6 +423,7 @@ func dualStack(top *vpc.Topology) {
 		a.Egress = append(a.Egress, nr(101, vpc.ProtoAll, 0, 0, "::/0", true))
 	}
 	top.Internet = append(top.Internet, vpc.InternetHost{Name: "S6", IP: ip("198.51.100.80"), IPv6: ip("2001:db8:ffff::80"), OS: "linux"})
+	complete(top)
 }
 
 func TestTV56_EgressOnlyInternetGateway(t *testing.T) {

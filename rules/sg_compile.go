@@ -119,7 +119,7 @@ func CompileSG(t *vpc.Topology) ([]SGENITable, error) {
 // compileENI compiles one ENI's security groups.
 func compileENI(in *vpc.Instance, e *vpc.ENI, id string, sgs map[string]*vpc.SecurityGroup, members, lists map[string][]netip.Prefix) (SGENITable, error) {
 	{
-		tab := SGENITable{InstanceID: in.ID, ENI: id, Conntrack: sgConntrackDefaults(in.Conntrack), ICMP: SGDefaultICMPTimeout,
+		tab := SGENITable{InstanceID: in.ID, ENI: id, Conntrack: conntrackConfig(in.Conntrack), ICMP: SGDefaultICMPTimeout,
 			CheckOff: e.SourceDestCheckDisabled}
 		for _, a := range append([]netip.Addr{e.PrivateIP, e.IPv6}, e.SecondaryIPs...) {
 			if a.IsValid() {
@@ -341,21 +341,6 @@ func simplifyEnts(in []SGEnt) []SGEnt {
 		out = append(out, e)
 	}
 	return out
-}
-
-func sgConntrackDefaults(c vpc.Conntrack) vpc.Conntrack {
-	d := vpc.DefaultConntrack
-	if c.TCPEstablished > 0 {
-		d.TCPEstablished = c.TCPEstablished
-	}
-	if c.UDP > 0 {
-		d.UDP = c.UDP
-	}
-	if c.UDPStream > 0 {
-		d.UDPStream = c.UDPStream
-	}
-	d.MaxEntries = c.MaxEntries
-	return d
 }
 
 func sgUniq(ids []string) []string {

@@ -79,9 +79,12 @@ func l4Index(proto int) int {
 type dirRules struct {
 	// byProto[fam][proto] holds the rules that can match a packet of that
 	// family and protocol: the protocol's own rules and the -1 rules, in
-	// SG then rule order.
-	byProto [2][256]*protoTable
-	empty   bool // every SG of the ENI has no rules in this direction
+	// SG then rule order. A protocol no rule names has no table of its
+	// own: anyProto[fam] holds the -1 rules alone.
+	byProto  [2][256]*protoTable
+	anyProto [2]*protoTable
+	named    [2][]int // the protocols with a table of their own
+	empty    bool     // every SG of the ENI has no rules in this direction
 	// openAll[fam][tcp/udp]: a /0 CIDR rule admits that protocol on all ports.
 	openAll [2][2]bool
 	// slash0[fam][tcp/udp]: port ranges of /0 CIDR rules (for the responder
@@ -121,11 +124,39 @@ func (pt *protoTable) add(c sgCompiled) {
 	pt.otherRange = append(pt.otherRange, span)
 }
 
+// table is the protocol's own table, started with the -1 rules added so
+// far (rules arrive in SG then rule order).
 func (dr *dirRules) table(f, proto int) *protoTable {
 	if dr.byProto[f][proto] == nil {
-		dr.byProto[f][proto] = &protoTable{}
+		pt := &protoTable{}
+		if a := dr.anyProto[f]; a != nil {
+			for _, c := range a.rules {
+				pt.add(c)
+			}
+		}
+		dr.byProto[f][proto] = pt
+		dr.named[f] = append(dr.named[f], proto)
 	}
 	return dr.byProto[f][proto]
+}
+
+// addAny adds a -1 rule to every protocol's table.
+func (dr *dirRules) addAny(f int, c sgCompiled) {
+	if dr.anyProto[f] == nil {
+		dr.anyProto[f] = &protoTable{}
+	}
+	dr.anyProto[f].add(c)
+	for _, p := range dr.named[f] {
+		dr.byProto[f][p].add(c)
+	}
+}
+
+// tableFor is the table a packet of the family and protocol meets, or nil.
+func (dr *dirRules) tableFor(f, proto int) *protoTable {
+	if pt := dr.byProto[f][proto]; pt != nil {
+		return pt
+	}
+	return dr.anyProto[f]
 }
 
 type eniRules struct {
@@ -145,15 +176,17 @@ func dirIndex(egress bool) int {
 // (primary and secondary) IPv4 and IPv6 addresses of the ENIs that have the
 // group at construction time, in any VPC (SG-16, PCX-8); build a new
 // evaluator when the topology changes.
-func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
+func NewSGEvaluator(t *vpc.Topology) *SGEvaluator { return newSGEvaluator(newView(t)) }
+
+func newSGEvaluator(v *view) *SGEvaluator {
+	t := v.t
 	e := &SGEvaluator{enis: make(map[string]*eniRules)}
-	v := newView(t)
 	members := make(map[string][]netip.Prefix)
 	for _, en := range v.enis {
 		if en.ENI == nil {
 			continue
 		}
-		for _, sg := range eniSGs(v, en) {
+		for _, sg := range eniSGs(en) {
 			for _, a := range append([]netip.Addr{en.ENI.PrivateIP}, en.ENI.SecondaryIPs...) {
 				if a.IsValid() {
 					members[sg] = append(members[sg], netip.PrefixFrom(a.Unmap(), 32))
@@ -172,7 +205,7 @@ func NewSGEvaluator(t *vpc.Topology) *SGEvaluator {
 		for d := range 2 {
 			er.dir[d].empty = true
 		}
-		for _, id := range eniSGs(v, en) {
+		for _, id := range eniSGs(en) {
 			sg := t.SecurityGroup(id)
 			if sg == nil {
 				continue
@@ -230,9 +263,7 @@ func (dr *dirRules) add(t *vpc.Topology, r *vpc.SGRule, ref SGRuleRef, members m
 	}
 	for _, f := range fams {
 		if r.Protocol == vpc.ProtoAll {
-			for p := range 256 {
-				dr.table(f, p).add(c)
-			}
+			dr.addAny(f, c)
 		} else if r.Protocol >= 0 && r.Protocol < 256 {
 			dr.table(f, r.Protocol).add(c)
 		}
@@ -302,7 +333,12 @@ func (e *SGEvaluator) Match(instanceID string, egress bool, p Packet) SGMatch {
 // match is Match; without refs, rules whose peer is a security group do not
 // match (the packet did not come straight from an ENI of the group: RT-22).
 func (e *SGEvaluator) match(instanceID string, egress bool, p Packet, refs bool) SGMatch {
-	er := e.enis[instanceID]
+	return e.enis[instanceID].match(egress, p, refs)
+}
+
+// match is SGEvaluator.match over one ENI's rules (nil: an ENI the
+// evaluator does not know).
+func (er *eniRules) match(egress bool, p Packet, refs bool) SGMatch {
 	if er == nil {
 		return SGMatch{Code: CodeUnknownENI}
 	}
@@ -319,7 +355,7 @@ func (e *SGEvaluator) match(instanceID string, egress bool, p Packet, refs bool)
 	f := famIndex(peer)
 	var m SGMatch
 	any0 := false
-	if pt := dr.byProto[f][p.Protocol]; pt != nil {
+	if pt := dr.tableFor(f, p.Protocol); pt != nil {
 		visit := func(c *sgCompiled) {
 			if (c.group && !refs) || !c.matches(peer, &p) {
 				return
@@ -401,15 +437,12 @@ func (e *SGEvaluator) match(instanceID string, egress bool, p Packet, refs bool)
 // discovery (133 RS, 134 RA, 135 NS, 136 NA, 137 redirect) whatever the
 // addresses; a later fragment carries no ICMPv6 header and is judged.
 func SGBypass(t *vpc.Topology, p Packet) bool {
-	if icmpv6LinkControl(p) {
-		return true
-	}
-	return ReservedService(t, p.Src) || ReservedService(t, p.Dst)
+	return icmpv6LinkControl(&p) || ReservedService(t, p.Src) || ReservedService(t, p.Dst)
 }
 
 // icmpv6LinkControl reports whether p is an IPv6 ICMPv6 MLD or neighbour
 // discovery message (the types SGBypass lets through).
-func icmpv6LinkControl(p Packet) bool {
+func icmpv6LinkControl(p *Packet) bool {
 	if p.Protocol != vpc.ProtoICMPv6 || p.Fragment == FragLater || p.Src.Unmap().Is4() {
 		return false
 	}

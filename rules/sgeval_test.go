@@ -180,8 +180,9 @@ func TestSG18_SameGroupNeedsSelfReference(t *testing.T) {
 func TestSG30_SG31_DefaultGroupSelfReference(t *testing.T) {
 	// TV-19: A and C in the unchanged default SG reach each other on any port.
 	top := t1()
-	instOf(top, "A").SecurityGroups = nil
+	instOf(top, "A").SecurityGroups = nil // its VPC's default group (SG-31: vpc.Validate)
 	instOf(top, "C").SecurityGroups = []string{vpc.DefaultSGID}
+	complete(top)
 	e := NewSGEvaluator(top)
 	mustSG(t, e, "C", false, tcp("10.0.1.10", 40000, "10.0.1.30", 12345, TCPSyn), true)
 	mustSG(t, e, "A", false, udp("10.0.1.30", 40000, "10.0.1.10", 53), true)

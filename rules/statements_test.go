@@ -12,7 +12,11 @@ import (
 // packet, checked here end to end so that every in-scope SG-/NACL- statement
 // has a test naming it. Out of scope for vpcemu's evaluator: SG-7 (rule ids
 // are an API matter), SG-17 (no middleboxes are emulated), SG-39 (link-local
-// packet-rate limit), NACL-23 (console batching), PATH-9 (traffic mirroring).
+// packet-rate limit), NACL-23 (console batching). PATH-9 (mirroring taps sit
+// after the source ENI's filters) is MirrorDecision's contract, which is
+// asked only of packets the source's SG and NACLs passed (mirror_test.go for
+// its TM- statements), and the datapath's: lab's TestTrafficMirroring
+// (TM-12) shows with real packets that what the SG drops is never mirrored.
 
 const stmtHead = "name: t\naccount: \"123456789012\"\nregion: us-east-1\nvpc: {id: vpc-t, cidr: 10.0.0.0/16, ipv6_cidr: \"2001:db8::/56\"}\n" +
 	"subnets:\n  - {id: s1, cidr: 10.0.1.0/24, ipv6_cidr: \"2001:db8:0:1::/64\", public: true}\n"
@@ -135,7 +139,7 @@ func TestNACL21_NACL22_RulesPerDirection(t *testing.T) {
 
 func TestNACL16_ParsedCIDRsAreCanonical(t *testing.T) {
 	top := mustParseStmt(t, naclBody("      - {rule: 10, protocol: all, cidr: 100.68.0.18/18, action: allow}\n"))
-	if got := findNACL(top, "n").Ingress[0].CIDR.String(); got != "100.68.0.0/18" {
+	if got := top.NetworkACL("n").Ingress[0].CIDR.String(); got != "100.68.0.0/18" {
 		t.Errorf("cidr %s", got)
 	}
 }
@@ -147,10 +151,10 @@ func TestNACL17_NACL18_DefaultAndCustomNACLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := findNACL(top, vpc.DefaultNACLID)
+	def := top.NetworkACL(vpc.DefaultNACLID)
 	mustAllowNACL(t, def, false, tcp("198.51.100.1", 1, "10.0.1.10", 22, TCPSyn), true, 100)
 	mustAllowNACL(t, def, false, tcp("2001:db8:ff::1", 1, "2001:db8:0:1::10", 22, TCPSyn), true, 101)
-	custom := findNACL(top, "n")
+	custom := top.NetworkACL("n")
 	mustAllowNACL(t, custom, false, tcp("198.51.100.1", 1, "10.0.2.10", 22, TCPSyn), false, 32767)
 	mustAllowNACL(t, custom, true, tcp("10.0.2.10", 1, "198.51.100.1", 22, TCPSyn), false, 32767)
 }

@@ -119,6 +119,15 @@ func (w *walker) peekTrafficPath(e *eniRef, p Packet) int {
 	return trafficPath(&rd)
 }
 
+// sg is the ENI's security groups' verdict with connection tracking
+// (Conntrack.Process).
+func (w *walker) sg(e *eniRef, egress bool, p Packet, refs bool) SGVerdict {
+	if w.v.sgBypass(&p) {
+		return SGVerdict{Allow: true, Reason: ReasonBypass}
+	}
+	return w.m.CT.process(w.now, e.ctID(), egress, p, refs)
+}
+
 // fromENI sends p out of ENI e (PATH-10; PATH-11 and PATH-14 for a NAT
 // gateway's and an appliance's ENI).
 func (w *walker) fromENI(e *eniRef, p Packet) {
@@ -129,7 +138,7 @@ func (w *walker) fromENI(e *eniRef, p Packet) {
 			w.add(Hop{Kind: HopENI, Egress: true, ID: e.ID, VPC: vid, Instance: e.Inst, In: p, Out: p, Code: CodeSourceDestCheck})
 			return
 		}
-		sv := w.m.CT.process(w.now, e.ctID(), true, p, true)
+		sv := w.sg(e, true, p, true)
 		if !w.add(Hop{Kind: HopSecurityGroup, Egress: true, ID: e.ID, VPC: vid, Instance: e.Inst, Subnet: e.Subnet, In: p, Out: p, Allow: sv.Allow, SG: sv, Code: sv.Reason}) {
 			w.log(e, true, false, p, w.peekTrafficPath(e, p))
 			return
@@ -156,7 +165,7 @@ func (w *walker) fromENI(e *eniRef, p Packet) {
 	}
 	rt := w.v.tableOf(e.Subnet)
 	rd := w.v.lookup(rt, p.Dst)
-	h := Hop{Kind: HopRoute, Egress: true, ID: rt.ID, VPC: vid, Subnet: e.Subnet, In: p, Out: p, Route: &rd, Allow: true}
+	h := Hop{Kind: HopRoute, Egress: true, ID: rtbID(rt), VPC: vid, Subnet: e.Subnet, In: p, Out: p, Route: &rd, Allow: true}
 	switch {
 	case !rd.Found:
 		h.Allow, h.Code = false, CodeNoRouteToDestination
@@ -186,9 +195,9 @@ func (w *walker) target(from *eniRef, rd *RouteDecision, p Packet) {
 	case vpc.TargetNAT, vpc.TargetENI, vpc.TargetInstance:
 		w.arrive(w.v.byID[id], p, true)
 	case vpc.TargetPeering:
-		w.peering(w.v.peering(id), vp, p)
+		w.peering(w.v.t.Peering(id), vp, p)
 	case vpc.TargetEndpoint:
-		w.endpointOut(w.v.endpoint(id), vp, p)
+		w.endpointOut(w.v.t.Endpoint(id), vp, p)
 	default:
 		w.add(Hop{Kind: HopRoute, Egress: true, ID: rd.Table.ID, VPC: vpcID(vp), In: p, Out: p, Route: rd, Code: CodeBadStateRoute})
 	}
@@ -241,7 +250,7 @@ func (w *walker) arrive(e *eniRef, p Packet, crossed bool) {
 		w.add(Hop{Kind: HopENI, ID: e.ID, VPC: vid, Instance: e.Inst, In: p, Out: p, Code: CodeSourceDestCheck})
 		return
 	}
-	sv := w.m.CT.process(w.now, e.ctID(), false, p, !w.forwarded)
+	sv := w.sg(e, false, p, !w.forwarded)
 	h := Hop{Kind: HopSecurityGroup, ID: e.ID, VPC: vid, Instance: e.Inst, Subnet: e.Subnet, In: p, Out: p, Allow: sv.Allow, SG: sv, Code: sv.Reason}
 	if !sv.Allow && w.forwarded && w.m.CT.sg.match(e.ctID(), false, p, true).Allowed {
 		h.Qualifiers = append(h.Qualifiers, QualSGReferencesNotPreserved)
@@ -399,7 +408,7 @@ func (w *walker) eigwConfig(vp *vpc.VPC, a netip.Addr, fallback *eniRef) vpc.Con
 		e = fallback
 	}
 	if e != nil && e.Inst != nil {
-		return conntrackConfig(e.Inst)
+		return conntrackConfig(e.Inst.Conntrack)
 	}
 	return vpc.DefaultConntrack
 }
@@ -501,20 +510,17 @@ func (w *walker) igwIn(vp *vpc.VPC, p Packet, ps *pubSide) {
 	w.arrive(ps.eni, hop.Out, true)
 }
 
-// v6Dest is the VPC and subnet an IPv6 address belongs to: by CIDR, else by
-// the ENI holding it (topologies built without IPv6 blocks).
+// v6Dest is the VPC and subnet an IPv6 address belongs to (nil, nil
+// outside the VPCs).
 func (w *walker) v6Dest(a netip.Addr) (*vpc.VPC, *vpc.Subnet) {
 	vp := w.v.vpcOfAddr(a)
-	if vp != nil {
-		if e := w.v.eniAt(vp, a); e != nil {
-			return vp, e.Subnet
-		}
-		return vp, w.v.subnetOf(vp, a)
+	if vp == nil {
+		return nil, nil
 	}
-	if e := w.v.eniOwning(a); e != nil {
-		return e.VPC, e.Subnet
+	if e := w.v.eniAt(vp, a); e != nil {
+		return vp, e.Subnet
 	}
-	return nil, nil
+	return vp, w.v.subnetOf(vp, a)
 }
 
 // in6 brings an internet IPv6 packet into vp (EIP-6, EIP-13): through the
@@ -618,7 +624,7 @@ func (w *walker) endpointFor(vp *vpc.VPC, p Packet) *vpc.Endpoint {
 	if !rd.Found || rd.Blackhole || rd.Route.Target.Kind != vpc.TargetEndpoint {
 		return nil
 	}
-	return w.v.endpoint(rd.Route.Target.ID)
+	return w.v.t.Endpoint(rd.Route.Target.ID)
 }
 
 // endpointIn brings the service's packet back through the endpoint

@@ -58,9 +58,12 @@ func (t *Topology) ENI(id string) (*ENI, *Instance) {
 	}
 	for i := range t.Instances {
 		in := &t.Instances[i]
-		for _, e := range in.ENIs() {
-			if e.ID == id {
-				return e, in
+		if in.ENI.ID == id {
+			return &in.ENI, in
+		}
+		for j := range in.Secondary {
+			if in.Secondary[j].ID == id {
+				return &in.Secondary[j], in
 			}
 		}
 	}
@@ -140,14 +143,29 @@ func (t *Topology) SubnetOf(a netip.Addr) *Subnet {
 	if !a.IsValid() {
 		return nil
 	}
-	a = a.Unmap()
 	for i := range t.Subnets {
-		s := &t.Subnets[i]
-		if (s.CIDR.IsValid() && s.CIDR.Contains(a)) || (s.IPv6CIDR.IsValid() && s.IPv6CIDR.Contains(a)) {
+		if s := &t.Subnets[i]; s.Contains(a) {
 			return s
 		}
 	}
 	return nil
+}
+
+// VPCSubnetOf returns the subnet of VPC vpcID whose IPv4 or IPv6 block
+// holds a, or nil (VPCs that are not peered may use the same blocks).
+func (t *Topology) VPCSubnetOf(vpcID string, a netip.Addr) *Subnet {
+	for i := range t.Subnets {
+		if s := &t.Subnets[i]; s.VPC == vpcID && s.Contains(a) {
+			return s
+		}
+	}
+	return nil
+}
+
+// Contains reports whether a is inside the subnet's IPv4 or IPv6 block.
+func (s *Subnet) Contains(a netip.Addr) bool {
+	a = a.Unmap()
+	return (s.CIDR.IsValid() && s.CIDR.Contains(a)) || (s.IPv6CIDR.IsValid() && s.IPv6CIDR.Contains(a))
 }
 
 // SecurityGroup returns the security group with id, or nil.
@@ -305,7 +323,10 @@ func (v *VPC) CIDRs() []netip.Prefix {
 // Contains reports whether a is inside one of the VPC's CIDRs.
 func (v *VPC) Contains(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range v.CIDRs() {
+	if (v.CIDR.IsValid() && v.CIDR.Contains(a)) || (v.IPv6CIDR.IsValid() && v.IPv6CIDR.Contains(a)) {
+		return true
+	}
+	for _, p := range v.SecondaryCIDRs {
 		if p.IsValid() && p.Contains(a) {
 			return true
 		}

@@ -881,45 +881,59 @@ func (c *checker) finishRoutes() {
 }
 
 // RefreshRouteStates recomputes every route's Blackhole flag from its
-// target (RT-15): a route is a blackhole when it has no target, its target
-// is gone, an internet gateway is not attached to the table's VPC, or a
-// peering connection is not active. Code that edits a topology (deleting a
-// NAT gateway, detaching a gateway, accepting a peering) calls it so that
-// the model stays what Parse would make of its export.
+// target (RouteUsable). Code that edits a topology (deleting a NAT gateway,
+// detaching a gateway, accepting a peering) calls it so that the model
+// stays what Parse would make of its export.
 func (t *Topology) RefreshRouteStates() {
 	for i := range t.RouteTables {
 		rt := &t.RouteTables[i]
 		for j := range rt.Routes {
 			r := &rt.Routes[j]
-			r.Blackhole = !t.routeUsable(rt, r)
+			r.Blackhole = !t.RouteUsable(rt, r)
 		}
 	}
 }
 
-func (t *Topology) routeUsable(rt *RouteTable, r *Route) bool {
+// RouteUsable reports whether the target of route r of table rt exists,
+// works and belongs with the table's VPC (RT-15). A route is a blackhole
+// when it has no target, its target is gone, an internet or egress-only
+// gateway is not attached to the table's VPC, a NAT gateway, network
+// interface, instance or gateway endpoint is another VPC's, or a peering
+// connection does not join the table's VPC or is not active. It looks at
+// the target only, not at r.Blackhole.
+func (t *Topology) RouteUsable(rt *RouteTable, r *Route) bool {
 	x := r.Target
 	switch x.Kind {
 	case TargetNone:
 		return false
 	case TargetLocal:
 		return true
+	}
+	if x.ID == "" || t.VPC(rt.VPC) == nil {
+		return false
+	}
+	switch x.Kind {
 	case TargetIGW:
 		g := t.InternetGateway(x.ID)
 		return g != nil && g.VPC == rt.VPC
 	case TargetEIGW:
-		return t.EgressOnlyGateway(x.ID) != nil
+		g := t.EgressOnlyGateway(x.ID)
+		return g != nil && g.VPC == rt.VPC
 	case TargetNAT:
-		return t.NATGateway(x.ID) != nil
+		g := t.NATGateway(x.ID)
+		return g != nil && t.VPCOfSubnetID(g.Subnet) == rt.VPC
 	case TargetENI:
 		e, _ := t.ENI(x.ID)
-		return e != nil
+		return e != nil && t.VPCOfSubnetID(e.Subnet) == rt.VPC
 	case TargetInstance:
-		return t.Instance(x.ID) != nil
+		in := t.Instance(x.ID)
+		return in != nil && t.VPCOfSubnetID(in.ENI.Subnet) == rt.VPC
 	case TargetPeering:
 		p := t.Peering(x.ID)
-		return p != nil && p.Active()
+		return p != nil && p.Active() && p.Peer(rt.VPC) != ""
 	case TargetEndpoint:
-		return t.Endpoint(x.ID) != nil
+		e := t.Endpoint(x.ID)
+		return e != nil && e.VPC == rt.VPC
 	}
 	return false
 }

@@ -66,7 +66,8 @@ func suffixed(base string, n int, vpcID string) string {
 	return base + "-" + vpcID
 }
 
-// RandRoutedTopology draws a routed topology named "rt" (see above).
+// RandRoutedTopology draws a routed topology named "rt" (see above),
+// completed by vpc.Validate.
 func RandRoutedTopology(r *rand.Rand) *vpc.Topology {
 	t := &vpc.Topology{Name: "rt", Account: "123456789012", Region: "us-east-1", Limits: vpc.DefaultLimits}
 	nv := 1 + r.IntN(3)
@@ -148,6 +149,11 @@ func RandRoutedTopology(r *rand.Rand) *vpc.Topology {
 		{Name: "T", IP: HostT, OS: "linux", Services: services()},
 	}
 	randRouteTables(r, t)
+	// Completed as Parse completes a file (the evaluator reads completed
+	// topologies only): subnets' NACLs, route states, rule ids.
+	if err := vpc.Validate(t); err != nil {
+		panic(fmt.Sprintf("RandRoutedTopology drew an invalid topology: %v", err))
+	}
 	return t
 }
 
