@@ -89,7 +89,7 @@ func BenchVPC(name string) *vpc.Topology {
 	naclAll := func(n int) vpc.NACLRule {
 		return vpc.NACLRule{Number: n, Protocol: vpc.ProtoAll, Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: pp("0.0.0.0/0"), Allow: true}
 	}
-	return &vpc.Topology{
+	t := &vpc.Topology{
 		Name:    name,
 		Account: "123456789012",
 		Region:  "us-east-1",
@@ -107,6 +107,12 @@ func BenchVPC(name string) *vpc.Topology {
 		},
 		Limits: vpc.Limits{SecurityGroupsPerENI: 5, RulesPerSecurityGroup: 100000, NACLRulesPerDirection: 100000},
 	}
+	// Completed as a parsed file is (its main route table, defaults): the
+	// evaluator and the datapath read completed topologies only.
+	if err := vpc.Validate(t); err != nil {
+		panic(fmt.Sprintf("perf: the benchmark VPC is invalid: %v", err))
+	}
+	return t
 }
 
 // NewTopo names a fresh topology; nothing exists until Up.

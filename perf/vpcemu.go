@@ -38,13 +38,7 @@ func withVPC(t *Topo) (*vpc.Topology, error) {
 	if t.VPC == nil {
 		return nil, fmt.Errorf("vpcemu programs need the vpc topology shape: %w", ErrUnavailable)
 	}
-	c := *t.VPC
-	c.Subnets = append([]vpc.Subnet(nil), t.VPC.Subnets...)
-	c.Instances = append([]vpc.Instance(nil), t.VPC.Instances...)
-	c.SecurityGroups = append([]vpc.SecurityGroup(nil), t.VPC.SecurityGroups...)
-	c.NetworkACLs = append([]vpc.NetworkACL(nil), t.VPC.NetworkACLs...)
-	c.FlowLogs = append([]vpc.FlowLog(nil), t.VPC.FlowLogs...)
-	return &c, nil
+	return t.VPC.Clone(), nil
 }
 
 // BenchNACL is a NACL whose rules 1..n (both directions) allow TCP from
@@ -126,7 +120,10 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 	}
 	if o.flowLogs {
-		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60})
+		v.FlowLogs = append(v.FlowLogs, vpc.FlowLog{ID: "fl-bench", Resource: v.VPCs[0].ID, TrafficType: "ALL", MaxAggregationInterval: 60, FileFormat: "plain-text"})
+	}
+	if err := vpc.Validate(v); err != nil {
+		return nil, fmt.Errorf("benchmark topology: %w", err)
 	}
 	var mode loader.XDPMode // no NACL: none
 	if o.mode != "" {
