@@ -238,6 +238,15 @@ func (b *builder) routing() error {
 			return err
 		}
 	}
+	if r.TableOf(b.p.InternetNS, vpc.InternetHostsTable) != nil {
+		// What the internet namespace sends itself (addresses a check
+		// adds on its loopback as hosts of the internet) routes as a
+		// host's packets do; the main table knows only the links.
+		lo := vpc.PortPlan{NS: b.p.InternetNS, If: "lo", Table: vpc.InternetHostsTable}
+		if err := b.n.SetPortRule(lo, PortRulePriority(-1)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
