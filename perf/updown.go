@@ -147,8 +147,8 @@ func upDownOnce(ctx context.Context, o UpDownOptions, dir string, tp upDownTopo)
 		return s
 	}
 	s.Up = time.Since(start).Seconds()
-	if tp.routed != "" && base >= 0 {
-		s.Namespaces = liveNetns() - base
+	if tp.routed != "" {
+		s.Namespaces = topoNamespaces(name)
 	}
 	if st, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)); err == nil {
 		s.RSS, s.FDs = procUsage(st.PID)
@@ -203,6 +203,18 @@ func procUsage(pid int) (rssMiB float64, fds int) {
 		fds = len(ents)
 	}
 	return rssMiB, fds
+}
+
+// topoNamespaces counts the named namespaces of topology name.
+func topoNamespaces(name string) int {
+	ents, _ := os.ReadDir("/run/netns")
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), vpc.NSPrefix(name)) {
+			n++
+		}
+	}
+	return n
 }
 
 // liveNetns is how many network namespaces the kernel holds, freed or not

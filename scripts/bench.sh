@@ -245,7 +245,7 @@ case $SKIP in *" routing "*) ;; *)
 		echo
 		$B gobench-table <"$OUT/routing-lookup.txt"
 		echo
-		echo "**Up/down** (\`vpcemu-bench updown -sizes $RN -per-subnet 30 -routed $ROUTED\`, $RROUNDS interleaved rounds, median (min–max)): \`vpcemu up -d\` and \`vpcemu down\` of \`vpc.GenerateRoutedWith\` ($ROUTED: VPCs × subnets × instances; each VPC's subnets on a route table, the first VPC's first subnet public with the NAT gateway the others' default route goes to, the first VPC peered with each other one, routes both ways), a TCP echo on every instance, beside one VPC of as many instances in subnets of 30 (\`vpc.GenerateWith\`). Target: up < 2 s. The routed row's namespaces are those the kernel gained while it was up."
+		echo "**Up/down** (\`vpcemu-bench updown -sizes $RN -per-subnet 30 -routed $ROUTED\`, $RROUNDS interleaved rounds, median (min–max)): \`vpcemu up -d\` and \`vpcemu down\` of \`vpc.GenerateRoutedWith\` ($ROUTED: VPCs × subnets × instances; each VPC's subnets on a route table, the first VPC's first subnet public with the NAT gateway the others' default route goes to, the first VPC peered with each other one, routes both ways), a TCP echo on every instance, beside one VPC of as many instances in subnets of 30 (\`vpc.GenerateWith\`). Target: up < 2 s. The routed row counts its namespaces once up."
 		echo
 		cat "$OUT/routing-updown.table"
 	} | $B md-section -file "$MD" -name routing ;;
