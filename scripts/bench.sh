@@ -27,7 +27,10 @@
 #      BPF_PROG_RUN with 3 and 50 routes per table (go test -bench
 #      RouteLookup ./loader/), and up/down of 3 VPCs x 10 subnets x 30
 #      instances with route tables, a NAT gateway and two peerings beside
-#      one VPC of as many instances (vpcemu-bench updown -routed)
+#      one VPC of as many instances (vpcemu-bench updown -routed), and
+#      through a NAT gateway: TCP, 64-byte UDP and new connections/s of the
+#      eBPF NAT gateway beside bare forwarding and nftables masquerade on the
+#      same path (vpcemu-bench -configs fwd,masq,ngw)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -37,7 +40,7 @@
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
 #   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
-#   BENCH_ROUTED=3x10x30 BENCH_ROUTED_ROUNDS=3   part 12's routed topology and rounds
+#   BENCH_ROUTED=3x10x30 BENCH_ROUTED_ROUNDS=3 BENCH_NGW_ROUNDS=5   part 12's routed topology and rounds
 #   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown api routing"   parts to skip
 #   BENCH_API_CHURN=20s  part 11's churn run length (the acceptance run: 60s)
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
@@ -248,7 +251,15 @@ case $SKIP in *" routing "*) ;; *)
 		echo "**Up/down** (\`vpcemu-bench updown -sizes $RN -per-subnet 30 -routed $ROUTED\`, $RROUNDS interleaved rounds, median (min–max)): \`vpcemu up -d\` and \`vpcemu down\` of \`vpc.GenerateRoutedWith\` ($ROUTED: VPCs × subnets × instances; each VPC's subnets on a route table, the first VPC's first subnet public with the NAT gateway the others' default route goes to, the first VPC peered with each other one, routes both ways), a TCP echo on every instance, beside one VPC of as many instances in subnets of 30 (\`vpc.GenerateWith\`). Target: up < 2 s. The routed row counts its namespaces once up."
 		echo
 		cat "$OUT/routing-updown.table"
-	} | $B md-section -file "$MD" -name routing ;;
+	} | $B md-section -file "$MD" -name routing
+	# Through a NAT gateway: the eBPF NAT gateway against bare forwarding and
+	# nftables masquerade on the same path, interleaved.
+	NROUNDS=${BENCH_NGW_ROUNDS:-5}
+	[ "$QUICK" = 1 ] && NROUNDS=1
+	log "routing: NAT gateway path, $NROUNDS rounds of fwd,masq,ngw"
+	$B -configs fwd,masq,ngw -metrics tcp,udp64,conns -rounds "$NROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+		-md "$MD" -section end-to-end-ngw -title "End-to-end: through a NAT gateway, $NROUNDS rounds" \
+		-json "$OUT/ngw.json" -raw "$OUT/ngw.raw" || { log "NAT gateway run failed"; status=1; } ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "1 s per metric, 1 round (also BENCH_QUICK=1)")
 	rounds := fs.Int("rounds", 3, "interleaved rounds (the tables show the median)")
 	dur := fs.Duration("dur", 3*time.Second, "duration of each metric in each trial")
-	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN (optional -mtuM suffix)")
+	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, ngw, masq, fwd (the NAT gateway's path), iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN (optional -mtuM suffix)")
 	metrics := fs.String("metrics", strings.Join(perf.AllMetrics, ","), "metrics: "+strings.Join(perf.AllMetrics, ", "))
 	shape := fs.String("shape", string(perf.ShapeVPC), "topology: vpc (two vpcemu subnets) or direct (client-router-server, as the peers)")
 	mtu := fs.Int("mtu", 1500, "MTU of every link")
@@ -126,6 +126,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Println()
 	fmt.Print(res.Table())
+	fmt.Print(res.NATGatewayPairs())
 	fmt.Print(res.FlowLogsOnOff())
 	if *jsonOut != "" && *render == "" {
 		b, _ := json.MarshalIndent(res, "", " ")
