@@ -40,7 +40,8 @@ var DefaultConfigs = []string{
 
 var configRE = regexp.MustCompile(`^([a-z]+?)(\d*)(?:-mtu(\d+))?(-direct)?$`)
 
-// ParseConfig resolves a configuration token: bare, iptN, iptctN, nftN, nftctN,
+// ParseConfig resolves a configuration token: bare, ngw, masq, fwd (the
+// NAT gateway's path, ShapeNGW), iptN, iptctN, nftN, nftctN,
 // nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, each optionally suffixed -mtuM
 // and/or -direct (the peers' client-router-server topology for this one).
 func ParseConfig(tok string) (Config, error) {
@@ -69,6 +70,15 @@ func ParseConfig(tok string) (Config, error) {
 		needN = false
 		c.Desc = "bare forwarding"
 		c.Apply = func(context.Context, *Topo) (func(), error) { return func() {}, nil }
+	case "ngw", "masq", "fwd":
+		needN = false
+		c.Shape = ShapeNGW
+		c.Desc = map[string]string{
+			"ngw":  "NAT gateway path: vpcemu datapath with the eBPF NAT gateway",
+			"masq": "NAT gateway path: vpcemu datapath, nftables masquerade instead of the NAT gateway's program",
+			"fwd":  "NAT gateway path: bare forwarding, no translation",
+		}[kind]
+		c.Apply = ngwConfig(kind)
 	case "ipt", "iptct":
 		state := kind == "iptct"
 		c.Desc = fmt.Sprintf("iptables-nft, %d rules, stateless", n)
@@ -124,7 +134,7 @@ func ParseConfig(tok string) (Config, error) {
 		}
 		c.Apply = vpcemuConfig(datapathOpts{rules: n, nacl: true, sg: true, flowLogs: fl, mode: string(loader.DefaultNACLMode)})
 	default:
-		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, sgnaclmetN, sgnaclcapN, sgnaclmirN, optional -mtuM and -direct)", tok)
+		return Config{}, fmt.Errorf("unknown configuration %q (valid: bare, ngw, masq, fwd, iptN, iptctN, nftN, nftctN, nacltcxN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN, sgnaclmetN, sgnaclcapN, sgnaclmirN, optional -mtuM and -direct)", tok)
 	}
 	if needN && nStr == "" {
 		return Config{}, fmt.Errorf("configuration %q needs a rule count (e.g. %s40)", tok, kind)

@@ -27,6 +27,7 @@ func (r *Results) Markdown(command string) string {
 		b.WriteString("\nRound by round (each vpcemu configuration against each peer with the same rule count, both measured in the same round; the median of the per-round ratios, and the rounds where vpcemu's figure was higher):\n\n")
 		b.WriteString(h)
 	}
+	b.WriteString(r.NATGatewayPairs())
 	b.WriteString(r.FlowLogsOnOff())
 	for _, m := range r.Metrics {
 		// A scattered baseline makes every ratio of that column unreliable: say so.

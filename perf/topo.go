@@ -122,6 +122,9 @@ func NewTopo(shape Shape, mtu int) *Topo {
 	}
 	// "vb" + pid + "-" + seq fits vpcemu's 16-character topology names.
 	name := fmt.Sprintf("vb%d-%d", os.Getpid(), topoSeq.Add(1))
+	if shape == ShapeNGW {
+		return newNGWTopo(name, mtu)
+	}
 	if shape == ShapeVPC {
 		v := BenchVPC(name)
 		p := rules.NewPlan(v)
@@ -166,6 +169,9 @@ func (t *Topo) Namespaces() []string {
 	ns := []string{t.ClientNS, t.RouterNS, t.ServerNS}
 	if t.Plan != nil {
 		ns = append(ns, t.Plan.InternetNS)
+		for _, g := range t.Plan.NATGateways {
+			ns = append(ns, g.NS)
+		}
 	}
 	for _, s := range t.Subnets {
 		if s.NS != "" {
@@ -191,7 +197,7 @@ func (t *Topo) Up(ctx context.Context) (err error) {
 			err = fmt.Errorf("topology %s: %w", t.Prefix, err)
 		}
 	}()
-	if t.Shape == ShapeVPC {
+	if t.VPC != nil {
 		if err := netns.Build(ctx, t.Plan, t.VPC, nil); err != nil {
 			return err
 		}
@@ -246,7 +252,7 @@ func (t *Topo) Up(ctx context.Context) (err error) {
 func (t *Topo) Down() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if t.Shape == ShapeVPC {
+	if t.VPC != nil {
 		_ = netns.Teardown(t.VPC.Name)
 		return
 	}

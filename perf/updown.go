@@ -23,15 +23,43 @@ type UpDownOptions struct {
 	PerSubnet int           // instances per subnet (default 20: 1,000 instances in 50 subnets)
 	Rounds    int           // interleaved rounds (default 3)
 	Reclaim   time.Duration // how long to wait for the kernel to free the namespaces (default 3 min)
-	Log       io.Writer
+	// Routed are routed topologies (vpc.GenerateRoutedWith: route tables,
+	// a NAT gateway, peerings) brought up and down beside Sizes.
+	Routed []RoutedShape
+	Log    io.Writer
+}
+
+// RoutedShape is a vpc.GenerateRouted topology's size.
+type RoutedShape struct{ VPCs, Subnets, PerSubnet int }
+
+func (r RoutedShape) String() string { return fmt.Sprintf("%dx%dx%d", r.VPCs, r.Subnets, r.PerSubnet) }
+
+// ParseRoutedShape reads VPCSxSUBNETSxINSTANCES, e.g. 3x10x30.
+func ParseRoutedShape(s string) (RoutedShape, error) {
+	var r RoutedShape
+	f := strings.Split(s, "x")
+	if len(f) != 3 {
+		return r, fmt.Errorf("routed topology %q: want VPCSxSUBNETSxINSTANCES (e.g. 3x10x30)", s)
+	}
+	var n [3]int
+	for i, v := range f {
+		x, err := strconv.Atoi(v)
+		if err != nil || x < 1 || x > 200 {
+			return r, fmt.Errorf("routed topology %q: %q is not a count of 1..200", s, v)
+		}
+		n[i] = x
+	}
+	return RoutedShape{n[0], n[1], n[2]}, nil
 }
 
 // UpDownSample is one up and down of one size.
 type UpDownSample struct {
-	Instances int     `json:"instances"`
-	Round     int     `json:"round"`
-	Up        float64 `json:"up_s"`   // `vpcemu up -d` until it returns (topology ready)
-	Down      float64 `json:"down_s"` // `vpcemu down` until it returns
+	Instances  int     `json:"instances"`
+	Routed     string  `json:"routed,omitempty"`     // a RoutedShape; "" for vpc.GenerateWith's one VPC
+	Namespaces int     `json:"namespaces,omitempty"` // namespaces the kernel gained once up (routed only)
+	Round      int     `json:"round"`
+	Up         float64 `json:"up_s"`   // `vpcemu up -d` until it returns (topology ready)
+	Down       float64 `json:"down_s"` // `vpcemu down` until it returns
 	// Reclaim is how long after `down` returned the kernel still held the
 	// topology's namespaces (it frees them asynchronously); -1 when unknown.
 	Reclaim float64 `json:"reclaim_s"`
@@ -63,25 +91,45 @@ func UpDown(ctx context.Context, o UpDownOptions) ([]UpDownSample, error) {
 	defer os.RemoveAll(dir)
 	var out []UpDownSample
 	for round := 1; round <= o.Rounds; round++ {
+		var topos []upDownTopo
 		for _, n := range o.Sizes {
+			name := fmt.Sprintf("ud%d-%d", os.Getpid()%100000, n)
+			topos = append(topos, upDownTopo{name: name, n: n,
+				src: vpc.GenerateWith(name, n, vpc.GenerateOptions{PerSubnet: o.PerSubnet, Services: upDownServices})})
+		}
+		for _, r := range o.Routed {
+			name := fmt.Sprintf("udr%d-%s", os.Getpid()%100000, r)
+			topos = append(topos, upDownTopo{name: name, n: r.VPCs * r.Subnets * r.PerSubnet, routed: r.String(),
+				src: vpc.GenerateRoutedWith(name, r.VPCs, r.Subnets, r.PerSubnet, vpc.GenerateOptions{Services: upDownServices})})
+		}
+		for _, tp := range topos {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			s := upDownOnce(ctx, o, dir, n)
+			s := upDownOnce(ctx, o, dir, tp)
 			s.Round = round
-			fmt.Fprintf(o.Log, "updown: round %d, %d instances: up %.2fs, down %.2fs, reclaim %.1fs, rss %.0f MiB, %d fds %s\n",
-				round, n, s.Up, s.Down, s.Reclaim, s.RSS, s.FDs, s.Err)
+			fmt.Fprintf(o.Log, "updown: round %d, %d instances %s: up %.2fs, down %.2fs, reclaim %.1fs, rss %.0f MiB, %d fds %s\n",
+				round, tp.n, tp.routed, s.Up, s.Down, s.Reclaim, s.RSS, s.FDs, s.Err)
 			out = append(out, s)
 		}
 	}
 	return out, nil
 }
 
-func upDownOnce(ctx context.Context, o UpDownOptions, dir string, n int) UpDownSample {
-	s := UpDownSample{Instances: n, Reclaim: -1}
-	name := fmt.Sprintf("ud%d-%d", os.Getpid()%100000, n)
+// upDownServices run on every instance: a TCP echo.
+var upDownServices = []vpc.Service{{Kind: "tcp", Port: 80}}
+
+// upDownTopo is one generated topology of the benchmark.
+type upDownTopo struct {
+	name, routed string
+	n            int
+	src          []byte
+}
+
+func upDownOnce(ctx context.Context, o UpDownOptions, dir string, tp upDownTopo) UpDownSample {
+	n, name, src := tp.n, tp.name, tp.src
+	s := UpDownSample{Instances: n, Routed: tp.routed, Reclaim: -1}
 	file := filepath.Join(dir, name+".yaml")
-	src := vpc.GenerateWith(name, n, vpc.GenerateOptions{PerSubnet: o.PerSubnet, Services: []vpc.Service{{Kind: "tcp", Port: 80}}})
 	if err := os.WriteFile(file, src, 0o644); err != nil {
 		s.Err = err.Error()
 		return s
@@ -99,6 +147,9 @@ func upDownOnce(ctx context.Context, o UpDownOptions, dir string, n int) UpDownS
 		return s
 	}
 	s.Up = time.Since(start).Seconds()
+	if tp.routed != "" {
+		s.Namespaces = topoNamespaces(name)
+	}
 	if st, err := lab.ReadState(lab.PathsFor(lab.DefaultRunRoot, lab.DefaultDataRoot, name)); err == nil {
 		s.RSS, s.FDs = procUsage(st.PID)
 	}
@@ -154,6 +205,18 @@ func procUsage(pid int) (rssMiB float64, fds int) {
 	return rssMiB, fds
 }
 
+// topoNamespaces counts the named namespaces of topology name.
+func topoNamespaces(name string) int {
+	ents, _ := os.ReadDir("/run/netns")
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), vpc.NSPrefix(name)) {
+			n++
+		}
+	}
+	return n
+}
+
 // liveNetns is how many network namespaces the kernel holds, freed or not
 // yet (its net_namespace slab cache), or -1 when /proc/slabinfo says nothing.
 func liveNetns() int {
@@ -175,22 +238,28 @@ func liveNetns() int {
 // UpDownTable renders samples as a Markdown table: per size the median
 // (min–max) over the rounds.
 func UpDownTable(samples []UpDownSample, perSubnet int) string {
-	var sizes []int
-	seen := map[int]bool{}
+	type key struct {
+		n      int
+		routed string
+	}
+	var keys []key
+	seen := map[key]bool{}
 	for _, s := range samples {
-		if !seen[s.Instances] {
-			seen[s.Instances] = true
-			sizes = append(sizes, s.Instances)
+		k := key{s.Instances, s.Routed}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
 		}
 	}
 	var b strings.Builder
 	b.WriteString("| instances | subnets | namespaces | up (s) | down (s) | kernel frees namespaces (s after down) | daemon RSS (MiB) | daemon fds |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, n := range sizes {
-		var up, down, reclaim, rss, fds []float64
+	for _, k := range keys {
+		n := k.n
+		var up, down, reclaim, rss, fds, nss []float64
 		failed := 0
 		for _, s := range samples {
-			if s.Instances != n {
+			if s.Instances != n || s.Routed != k.routed {
 				continue
 			}
 			if s.Err != "" {
@@ -201,8 +270,10 @@ func UpDownTable(samples []UpDownSample, perSubnet int) string {
 			if s.Reclaim >= 0 {
 				reclaim = append(reclaim, s.Reclaim)
 			}
+			if s.Namespaces > 0 {
+				nss = append(nss, float64(s.Namespaces))
+			}
 		}
-		subnets := (n + perSubnet - 1) / perSubnet
 		cell := func(v []float64, prec int) string {
 			if len(v) == 0 {
 				return "–"
@@ -215,10 +286,20 @@ func UpDownTable(samples []UpDownSample, perSubnet int) string {
 			return c
 		}
 		inst := strconv.Itoa(n)
+		subnets := strconv.Itoa((n + perSubnet - 1) / perSubnet)
+		namespaces := strconv.Itoa(n + (n+perSubnet-1)/perSubnet + 2)
+		if k.routed != "" {
+			r, err := ParseRoutedShape(k.routed)
+			if err == nil {
+				inst += fmt.Sprintf(" (routed: %d VPCs × %d subnets × %d, route tables, a NAT gateway, %d peerings)", r.VPCs, r.Subnets, r.PerSubnet, r.VPCs-1)
+				subnets = strconv.Itoa(r.VPCs * r.Subnets)
+			}
+			namespaces = cell(nss, 0)
+		}
 		if failed > 0 {
 			inst += fmt.Sprintf(" (%d of %d rounds failed)", failed, failed+len(up))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", inst, subnets, n+subnets+2,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", inst, subnets, namespaces,
 			cell(up, 2), cell(down, 2), cell(reclaim, 1), cell(rss, 0), cell(fds, 0))
 	}
 	return b.String()

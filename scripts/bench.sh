@@ -23,6 +23,14 @@
 #      the daemon's memory (vpcemu-bench updown)
 #  11. the EC2 API: request to enforcement (p50/p99 over 1,000 changes) and
 #      authorize/revoke churn against an iperf3 flow (vpcemu-bench api)
+#  12. routing (issue 12): the router program's route lookup through
+#      BPF_PROG_RUN with 3 and 50 routes per table (go test -bench
+#      RouteLookup ./loader/), and up/down of 3 VPCs x 10 subnets x 30
+#      instances with route tables, a NAT gateway and two peerings beside
+#      one VPC of as many instances (vpcemu-bench updown -routed), and
+#      through a NAT gateway: TCP, 64-byte UDP and new connections/s of the
+#      eBPF NAT gateway beside bare forwarding and nftables masquerade on the
+#      same path (vpcemu-bench -configs fwd,masq,ngw)
 #
 # Environment:
 #   BENCH_QUICK=1        1 s per metric, 1 round, short Go benchmarks (a smoke run)
@@ -32,7 +40,8 @@
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
 #   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown api"   parts to skip
+#   BENCH_ROUTED=3x10x30 BENCH_ROUTED_ROUNDS=3 BENCH_NGW_ROUNDS=5   part 12's routed topology and rounds
+#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown api routing"   parts to skip
 #   BENCH_API_CHURN=20s  part 11's churn run length (the acceptance run: 60s)
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
@@ -212,6 +221,45 @@ case $SKIP in *" api "*) ;; *)
 	log "EC2 API: vpcemu-bench api"
 	$B api -vpcemu bin/vpcemu -churn-dur "${BENCH_API_CHURN:-20s}" -md "$MD" 2>&1 | tee "$OUT/api.txt" ||
 		{ log "EC2 API benchmark failed, see $OUT/api.txt"; status=1; } ;;
+esac
+# Routing: the route lookup's per-packet cost, and a routed topology's
+# up/down beside one VPC of as many instances, interleaved.
+case $SKIP in *" routing "*) ;; *)
+	log "routing: go test -bench RouteLookup ./loader/"
+	rc=0
+	$GO test -count="$COUNT" -benchtime="$BENCHTIME" -run '^$' -bench RouteLookup ./loader/ 2>&1 | tee "$OUT/routing-lookup.txt" || rc=$?
+	[ "$rc" = 0 ] || { log "route lookup benchmark failed (exit $rc), see $OUT/routing-lookup.txt"; status=1; }
+	ROUTED=${BENCH_ROUTED:-3x10x30}
+	RROUNDS=${BENCH_ROUTED_ROUNDS:-3}
+	[ "$QUICK" = 1 ] && RROUNDS=1
+	RN=$(echo "$ROUTED" | awk -Fx '{print $1*$2*$3}')
+	log "routing: up/down of $ROUTED beside $RN instances in one VPC, $RROUNDS rounds"
+	$GO build -o bin/vpcemu ./cmd/vpcemu
+	urc=0
+	$B updown -sizes "$RN" -per-subnet 30 -routed "$ROUTED" -rounds "$RROUNDS" -vpcemu bin/vpcemu -json "$OUT/routing-updown.json" >"$OUT/routing-updown.table" 2>"$OUT/routing-updown.log" || urc=$?
+	[ "$urc" = 0 ] || { log "routed up/down failed (exit $urc), see $OUT/routing-updown.log"; status=1; }
+	cat "$OUT/routing-updown.table"
+	{
+		echo "## Routing"
+		echo
+		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$HOW\`. Kernel $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+		echo
+		echo "**Route lookup per packet** (\`go test -run '^\$' -count $COUNT -benchtime $BENCHTIME -bench RouteLookup ./loader/\`, median over the $COUNT runs (min–max)): the router program (bpf/nacl.bpf.c) through \`BPF_PROG_RUN\` at a real subnet port of a routed topology built in namespaces, so its \`bpf_fib_lookup\` searches the router namespace's kernel table of the subnet's route table: a TCP SYN from a private subnet to the peered VPC, routed by a table of 3 routes (local, 0.0.0.0/0 to the NAT gateway, the peer's /16 to the peering) and by one of 50 (the same and 47 /24s, half inside the peer's /16); *kernelrouting* is a port set as \`DatapathOptions.KernelRouting\` sets it (table 0): the program's NACL judgement only, the kernel's \`ip rule\` lookup that follows is not in \`BPF_PROG_RUN\`. *ratio* is the 50-route table's ns/pkt over the 3-route one's, median of 15 interleaved rounds of 20,000 runs each."
+		echo
+		$B gobench-table <"$OUT/routing-lookup.txt"
+		echo
+		echo "**Up/down** (\`vpcemu-bench updown -sizes $RN -per-subnet 30 -routed $ROUTED\`, $RROUNDS interleaved rounds, median (min–max)): \`vpcemu up -d\` and \`vpcemu down\` of \`vpc.GenerateRoutedWith\` ($ROUTED: VPCs × subnets × instances; each VPC's subnets on a route table, the first VPC's first subnet public with the NAT gateway the others' default route goes to, the first VPC peered with each other one, routes both ways), a TCP echo on every instance, beside one VPC of as many instances in subnets of 30 (\`vpc.GenerateWith\`). Target: up < 2 s. The routed row counts its namespaces once up."
+		echo
+		cat "$OUT/routing-updown.table"
+	} | $B md-section -file "$MD" -name routing
+	# Through a NAT gateway: the eBPF NAT gateway against bare forwarding and
+	# nftables masquerade on the same path, interleaved.
+	NROUNDS=${BENCH_NGW_ROUNDS:-5}
+	[ "$QUICK" = 1 ] && NROUNDS=1
+	log "routing: NAT gateway path, $NROUNDS rounds of fwd,masq,ngw"
+	$B -configs fwd,masq,ngw -metrics tcp,udp64,conns -rounds "$NROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+		-md "$MD" -section end-to-end-ngw -title "End-to-end: through a NAT gateway, $NROUNDS rounds" \
+		-json "$OUT/ngw.json" -raw "$OUT/ngw.raw" || { log "NAT gateway run failed"; status=1; } ;;
 esac
 log "done: $MD updated, raw outputs in $OUT"
 exit $status

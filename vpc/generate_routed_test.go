@@ -22,6 +22,13 @@ func TestGenerateRouted(t *testing.T) {
 	if topo.IGWOfVPC("vpc-0") == nil {
 		t.Error("vpc-0 has no internet gateway")
 	}
+	with, err := Parse("gen.yaml", GenerateRoutedWith("bench-routed", 1, 1, 2, GenerateOptions{Services: []Service{{Kind: "tcp", Port: 80}}}))
+	if err != nil {
+		t.Fatalf("GenerateRoutedWith does not parse: %v", err)
+	}
+	if svcs := with.Instances[1].Services; len(svcs) != 1 || svcs[0].Port != 80 {
+		t.Errorf("GenerateRoutedWith's instance runs %+v, want tcp:80", svcs)
+	}
 	for _, c := range [][3]int{{1, 1, 1}, {1, 0, 0}, {2, 1, 0}, {0, 0, 0}} {
 		if _, err := Parse("gen.yaml", GenerateRouted("g", c[0], c[1], c[2])); err != nil && c[0] > 0 {
 			t.Errorf("GenerateRouted%v: %v", c, err)

@@ -8,7 +8,7 @@
 //	vpcemu-bench gobench-table < go-test-bench-output
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 //	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
-//	vpcemu-bench updown [-sizes 100,1000,2000] [-rounds 3] [-vpcemu bin/vpcemu] [-json F]
+//	vpcemu-bench updown [-sizes 100,1000,2000] [-routed 3x10x30] [-rounds 3] [-vpcemu bin/vpcemu] [-json F]
 //	vpcemu-bench api [-vpcemu bin/vpcemu] [-changes 1000] [-churn-rate 1000] [-churn-dur 20s] [-rounds 3] [-md BENCHMARKS.md]
 package main
 
@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "1 s per metric, 1 round (also BENCH_QUICK=1)")
 	rounds := fs.Int("rounds", 3, "interleaved rounds (the tables show the median)")
 	dur := fs.Duration("dur", 3*time.Second, "duration of each metric in each trial")
-	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN (optional -mtuM suffix)")
+	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, ngw, masq, fwd (the NAT gateway's path), iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN (optional -mtuM suffix)")
 	metrics := fs.String("metrics", strings.Join(perf.AllMetrics, ","), "metrics: "+strings.Join(perf.AllMetrics, ", "))
 	shape := fs.String("shape", string(perf.ShapeVPC), "topology: vpc (two vpcemu subnets) or direct (client-router-server, as the peers)")
 	mtu := fs.Int("mtu", 1500, "MTU of every link")
@@ -126,6 +126,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Println()
 	fmt.Print(res.Table())
+	fmt.Print(res.NATGatewayPairs())
 	fmt.Print(res.FlowLogsOnOff())
 	if *jsonOut != "" && *render == "" {
 		b, _ := json.MarshalIndent(res, "", " ")
@@ -211,7 +212,8 @@ func split(s string) []string {
 // memory, and prints a Markdown table of medians on stdout.
 func updown(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("updown", flag.ContinueOnError)
-	sizes := fs.String("sizes", "100,1000,2000", "instance counts")
+	sizes := fs.String("sizes", "100,1000,2000", "instance counts (vpc.GenerateWith: one VPC); \"\" for none")
+	routed := fs.String("routed", "", "routed topologies VPCSxSUBNETSxINSTANCES (vpc.GenerateRouted: route tables, a NAT gateway, peerings), e.g. 3x10x30")
 	rounds := fs.Int("rounds", 3, "interleaved rounds (the table shows the median)")
 	perSubnet := fs.Int("per-subnet", 20, "instances per subnet")
 	bin := fs.String("vpcemu", "bin/vpcemu", "the vpcemu binary")
@@ -227,7 +229,15 @@ func updown(ctx context.Context, args []string) error {
 		}
 		ns = append(ns, n)
 	}
-	samples, err := perf.UpDown(ctx, perf.UpDownOptions{Vpcemu: *bin, Sizes: ns, PerSubnet: *perSubnet, Rounds: *rounds, Log: os.Stderr})
+	var rs []perf.RoutedShape
+	for _, f := range split(*routed) {
+		r, err := perf.ParseRoutedShape(f)
+		if err != nil {
+			return fmt.Errorf("-routed: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	samples, err := perf.UpDown(ctx, perf.UpDownOptions{Vpcemu: *bin, Sizes: ns, Routed: rs, PerSubnet: *perSubnet, Rounds: *rounds, Log: os.Stderr})
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(samples, "", " ")
 		if werr := os.WriteFile(*jsonOut, b, 0o644); werr != nil {
