@@ -356,3 +356,24 @@ func TestGroupCommitFailedBatch(t *testing.T) {
 		t.Error("the desired topology differs from the committed one once every request was answered")
 	}
 }
+
+// A backend that panics making a change live fails that request alone
+// (InternalError), and the region goes on serving.
+func TestGroupCommitBackendPanic(t *testing.T) {
+	b := &testBackend{Memory: NewMemory(vpc.Lab(), nil), fail: func(t *vpc.Topology) error {
+		if slices.Contains(udpIngress(t), 6667) {
+			panic("a bug")
+		}
+		return nil
+	}}
+	s := newBackendServer(b)
+	if code, errCode, body := do(s, authorizeForm(6667)); code != 500 || errCode != "InternalError" {
+		t.Errorf("the change the backend panics on: HTTP %d %s, want 500 InternalError: %s", code, errCode, body)
+	}
+	if code, _, body := do(s, authorizeForm(8000)); code != 200 {
+		t.Errorf("the next change: HTTP %d: %s", code, body)
+	}
+	if got := udpIngress(b.Topology()); !slices.Equal(got, []int{8000}) {
+		t.Errorf("sg-web admits UDP ports %v, want [8000]", got)
+	}
+}

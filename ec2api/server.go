@@ -514,7 +514,7 @@ func (r *region) commit() {
 		if next != base {
 			// The batch is no request's: a client that goes away does not
 			// take the others' changes with it.
-			err = r.backend.Commit(context.Background(), base, next)
+			err = r.commitBatch(base, next)
 		}
 		if err != nil {
 			// What was accepted since was planned on this batch: it goes
@@ -532,6 +532,18 @@ func (r *region) commit() {
 			close(e.done)
 		}
 	}
+}
+
+// commitBatch commits a batch; a bug in the backend fails the batch (its
+// requests are then answered one by one, each recovering on its own),
+// never ends the daemon.
+func (r *region) commitBatch(base, next *vpc.Topology) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("vpcemu failed making the changes live: %v", p)
+		}
+	}()
+	return r.backend.Commit(context.Background(), base, next)
 }
 
 // redo answers e's request again on its own on the committed topology,
