@@ -74,6 +74,16 @@ func (l *Lab) change(ctx context.Context, check bool, edit func(cur *vpc.Topolog
 	return next, nil
 }
 
+// Check tells whether a change from cur to next could be made live, as
+// Change decides before it runs anything: a NotLiveError if not. cur need
+// not be the running topology (the EC2 API checks each request's change on
+// top of those it accepted before, while a change runs). It runs no step
+// and takes no lock: computing steps reads only what Up set.
+func (l *Lab) Check(cur, next *vpc.Topology) error {
+	_, err := l.diff(cur, next)
+	return err
+}
+
 // ApplyTopology makes nt, a topology changed in code rather than read from
 // a file (the lessons edit rules as a model, and their tests run settings
 // no file may hold, such as a 1 s tracking timeout), the running one.

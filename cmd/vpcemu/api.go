@@ -15,6 +15,7 @@ import (
 	"github.com/vpcemu/vpcemu/ec2api"
 	"github.com/vpcemu/vpcemu/lab"
 	"github.com/vpcemu/vpcemu/metrics"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -45,27 +46,57 @@ func parseAPICredentials(s string) (map[string]string, error) {
 }
 
 // labBackend is the EC2 API's backend of the running topology's region:
-// every mutation goes through the daemon's control plane (lab.Change), so
-// it is validated like a topology file, made live in the datapath and
-// recorded before the response is written (API-21).
+// every change goes through the daemon's control plane (lab.Change), so it
+// is validated like a topology file, made live in the datapath and
+// recorded before the response is written (API-21). The API server groups
+// the changes that arrive while one is made live into the next Commit.
 type labBackend struct{ l *lab.Lab }
 
 func (b labBackend) Topology() *vpc.Topology { return b.l.Topology() }
 
-func (b labBackend) Apply(ctx context.Context, check bool, edit func(*vpc.Topology) error) (*vpc.Topology, error) {
-	t, err := b.l.Change(ctx, check, func(cur *vpc.Topology) (*vpc.Topology, error) {
-		next := cur.Clone()
-		if err := edit(next); err != nil {
-			return nil, err
-		}
-		return ec2api.Validate(next)
-	})
-	if errors.Is(err, lab.ErrNotLive) {
-		// The request was valid; vpcemu cannot carry it out on a running
-		// topology (yet): a client error, which SDKs do not retry.
-		return nil, ec2api.Errorf("UnsupportedOperation", "vpcemu cannot make this change on the running topology: %v", err)
+func (b labBackend) Plan(ctx context.Context, base *vpc.Topology, edit func(*vpc.Topology) error) (*vpc.Topology, error) {
+	next := base.Clone()
+	if err := edit(next); err != nil {
+		return nil, err
 	}
-	return t, err
+	next, err := ec2api.Validate(next)
+	if err != nil {
+		return nil, err
+	}
+	// Refused when the request is accepted, not when its batch is made
+	// live: it alone gets the error.
+	if err := b.l.Check(base, next); err != nil {
+		return nil, notLive(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+func (b labBackend) Commit(ctx context.Context, base, next *vpc.Topology) error {
+	_, err := b.l.Change(ctx, false, func(cur *vpc.Topology) (*vpc.Topology, error) {
+		if cur != base {
+			return nil, ec2api.ErrStale
+		}
+		return next, nil
+	})
+	if errors.Is(err, rules.ErrTooManySGEntries) {
+		// The datapath's capacity, not the request's syntax: a client
+		// error too, with the limit's code.
+		return ec2api.Errorf("RulesPerSecurityGroupLimitExceeded", "the datapath cannot hold these security group rules: %v", err)
+	}
+	return notLive(err)
+}
+
+// notLive answers a change the running topology cannot make: the request
+// was valid; vpcemu cannot carry it out on a running topology (yet): a
+// client error, which SDKs do not retry.
+func notLive(err error) error {
+	if errors.Is(err, lab.ErrNotLive) {
+		return ec2api.Errorf("UnsupportedOperation", "vpcemu cannot make this change on the running topology: %v", err)
+	}
+	return err
 }
 
 // apiCounter counts the API's requests by action and error code for
