@@ -158,7 +158,7 @@ func (b *apiBench) up(ctx context.Context) error {
 	b.endpoint = "http://" + st.API
 	// A connection per churn client stays open (the SDK keeps 10 by
 	// default: more clients would connect anew for most requests).
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 64 })
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 256 })
 	b.client = ec2.New(ec2.Options{Region: b.topo.Region, BaseEndpoint: aws.String(b.endpoint), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
 	return nil
