@@ -90,8 +90,11 @@ func (r *Routing) Table(id string) *CompiledTable {
 	return nil
 }
 
-// CompileRouting compiles every effective route table of t.
+// CompileRouting compiles every effective route table of t, as the
+// datapath plans it (vpc.Implied: a topology built in code without route
+// tables gets the main and public tables and the gateway it implies).
 func CompileRouting(t *vpc.Topology) *Routing {
+	t = vpc.Implied(t)
 	v := newView(t)
 	r := &Routing{SubnetTable: map[string]string{}, Local: map[string][]CompiledRoute{}}
 	seen := map[string]int{}

@@ -185,3 +185,47 @@ func TestCompiledPublicMappings(t *testing.T) {
 		}
 	}
 }
+
+// A topology built in code without route tables or gateways (tests,
+// benchmarks) compiles as vpcemu VPCs always routed (vpc.Implied, RT-20):
+// each subnet by its VPC's main table, a public one by the public table
+// through the VPC's internet gateway; its ENIs are named as the plan
+// names them.
+func TestCompileRoutingOfATopologyBuiltInCode(t *testing.T) {
+	pp, pa := netip.MustParsePrefix, netip.MustParseAddr
+	topo := &vpc.Topology{
+		VPCs: []vpc.VPC{{ID: "vpc-1", CIDR: pp("10.0.0.0/16")}},
+		Subnets: []vpc.Subnet{{ID: "subnet-pub", CIDR: pp("10.0.1.0/24"), Public: true},
+			{ID: "subnet-priv", CIDR: pp("10.0.2.0/24")}},
+		Instances: []vpc.Instance{{ID: "i-web", ENI: vpc.ENI{Subnet: "subnet-pub", PrivateIP: pa("10.0.1.10"), PublicIP: pa("203.0.113.10")}}},
+	}
+	r := CompileRouting(topo)
+	if got := r.SubnetTable["subnet-pub"]; got != vpc.PublicRouteTableID {
+		t.Errorf("public subnet routes by %q, want %s", got, vpc.PublicRouteTableID)
+	}
+	if got := r.SubnetTable["subnet-priv"]; got != vpc.DefaultMainRouteTableID {
+		t.Errorf("private subnet routes by %q, want %s", got, vpc.DefaultMainRouteTableID)
+	}
+	for table, want := range map[string]outcome{vpc.PublicRouteTableID: {CompiledIGW, vpc.DefaultIGWID}, vpc.DefaultMainRouteTableID: {}} {
+		ct := r.Table(table)
+		if ct == nil {
+			t.Fatalf("no table %s: %+v", table, r.Tables)
+		}
+		if got := viaCompiled(ct.Routes, pa("198.51.100.1")); got != want {
+			t.Errorf("%s sends the internet to %v %q, want %v %q", table, got.kind, got.target, want.kind, want.target)
+		}
+		if got := viaCompiled(ct.Routes, pa("10.0.2.20")); got != (outcome{CompiledSubnet, "subnet-priv"}) {
+			t.Errorf("%s delivers 10.0.2.20 as %v %q", table, got.kind, got.target)
+		}
+	}
+	if len(r.Public) != 1 || r.Public[0].ENI != "i-web" || r.Public[0].VPC != "vpc-1" {
+		t.Errorf("public mappings %+v, want 203.0.113.10 on i-web's primary ENI (named i-web) in vpc-1", r.Public)
+	}
+	if len(topo.RouteTables) != 0 || topo.Instances[0].ENI.ID != "" {
+		t.Error("CompileRouting changed the topology it was given")
+	}
+	// A parsed topology is compiled as it is.
+	if p := t2(); vpc.Implied(p) != p {
+		t.Error("vpc.Implied copied a complete topology")
+	}
+}

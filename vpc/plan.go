@@ -562,3 +562,97 @@ func EphemeralPorts(os string) (lo, hi int) {
 
 // OSProfiles lists the accepted `os:` values, the first being the default.
 var OSProfiles = []string{"amazon-linux", "linux", "windows", "windows-2003", "nat-gateway", "elb", "lambda"}
+
+// Implied is t as the datapath plans and compiles it: t itself when it
+// names everything routing needs (what Parse and Validate return), else a
+// copy with what a topology built in code leaves to be implied (nothing is
+// checked): a subnet's VPC (the one whose block holds it, else the first),
+// ENI ids (ENIIDOf, NATENIIDOf), each VPC's main table with its local
+// routes; and in a topology without route tables and internet gateways
+// (written before routing), as vpcemu VPCs always had (RT-20), each VPC's
+// internet gateway (IGWIDOfVPC) and, for its public: true subnets, the
+// public table routing 0.0.0.0/0 and ::/0 to it.
+func Implied(t *Topology) *Topology {
+	legacy := len(t.RouteTables) == 0 && len(t.InternetGateways) == 0 && len(t.VPCs) > 0
+	if !legacy && !t.lacksIDs() {
+		return t
+	}
+	c := t.Clone()
+	for i := range c.Subnets {
+		if s := &c.Subnets[i]; s.VPC == "" && len(c.VPCs) > 0 {
+			s.VPC = c.VPCs[0].ID
+			if v := c.VPCOfAddr(s.CIDR.Addr()); v != nil && s.CIDR.IsValid() {
+				s.VPC = v.ID
+			}
+		}
+	}
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		for k, e := range in.ENIs() {
+			e.ID = ENIIDOf(in, k)
+		}
+	}
+	for i := range c.NATGateways {
+		c.NATGateways[i].ENI = NATENIIDOf(&c.NATGateways[i])
+	}
+	for i := range c.VPCs {
+		v := &c.VPCs[i]
+		if legacy {
+			c.InternetGateways = append(c.InternetGateways, InternetGateway{ID: IGWIDOfVPC(t, &t.VPCs[i]), VPC: v.ID})
+		}
+		if c.MainRouteTable(v.ID) == nil {
+			if v.MainTable == "" {
+				v.MainTable = DefaultID(DefaultMainRouteTableID, i, v.ID)
+			}
+			c.RouteTables = append(c.RouteTables, RouteTable{ID: v.MainTable, VPC: v.ID, Main: true, Routes: LocalRoutes(v)})
+		}
+		if !legacy {
+			continue
+		}
+		pub := RouteTable{ID: DefaultID(PublicRouteTableID, i, v.ID), VPC: v.ID, Routes: LocalRoutes(v)}
+		to := RouteTarget{Kind: TargetIGW, ID: c.InternetGateways[len(c.InternetGateways)-1].ID}
+		for _, d := range []string{"0.0.0.0/0", "::/0"} {
+			pub.Routes = append(pub.Routes, Route{Dest: netip.MustParsePrefix(d), Target: to})
+		}
+		SortRoutes(pub.Routes)
+		used := false
+		for j := range c.Subnets {
+			if s := &c.Subnets[j]; s.VPC == v.ID && s.Public && s.RouteTable == "" {
+				s.RouteTable, used = pub.ID, true
+			}
+		}
+		if used {
+			c.RouteTables = append(c.RouteTables, pub)
+		}
+	}
+	return c
+}
+
+// lacksIDs reports whether a subnet names no VPC, an ENI has no id or a
+// VPC has no main table.
+func (t *Topology) lacksIDs() bool {
+	for i := range t.Subnets {
+		if t.Subnets[i].VPC == "" {
+			return true
+		}
+	}
+	for i := range t.Instances {
+		in := &t.Instances[i]
+		for _, e := range in.ENIs() {
+			if e.ID == "" {
+				return true
+			}
+		}
+	}
+	for i := range t.NATGateways {
+		if t.NATGateways[i].ENI == "" {
+			return true
+		}
+	}
+	for i := range t.VPCs {
+		if t.MainRouteTable(t.VPCs[i].ID) == nil {
+			return true
+		}
+	}
+	return false
+}
