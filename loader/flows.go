@@ -17,7 +17,7 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_idx", "flow_log", "flow_logn",
 	"flow_gen", "flow_skip", "flow_addr", "flow_eni"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
@@ -29,6 +29,7 @@ type (
 	flowAddrVal = naclFlowAddrVal
 	flowENINet  = naclFlowEniNet
 	flowSlot    = naclFlowSlot
+	flowSet     = naclFlowSet
 )
 
 // Flows is a topology's flow counters: the maps the NACL and SG programs
@@ -37,9 +38,10 @@ type Flows struct {
 	maps      map[string]*ebpf.Map
 	ncpu      int    // possible CPUs: values per entry of the per-CPU tables
 	logPerCPU uint32 // entries of each CPU's and generation's part of flow_log
-	// Memory mappings of the arrays the drain reads and clears: the fast
-	// slots, the spill log and its counts.
-	fast, log, logn *ebpf.Memory
+	idxSets   int    // sets of each CPU's and generation's part of flow_idx (FLOW_IDX_SETS)
+	// Memory mappings of the arrays the drain reads and clears: the
+	// index, the log and its counts.
+	idx, log, logn *ebpf.Memory
 	// Drain's buffers, kept between drains (a drain a second would
 	// otherwise allocate and clear a megabyte each time).
 	bufKeys   []flowKey
@@ -49,7 +51,8 @@ type Flows struct {
 	samples   []flowlog.Sample // what Drain returned last: the next one reuses it
 	gen       uint32
 	eniByIdx  map[uint32]string
-	eniByAddr map[netip.Addr]string // the datapath's keys name addresses, not ENIs
+	eniByAddr map[netip.Addr]string       // the datapath's keys name addresses, not ENIs
+	eniCache  [eniCacheSize]eniCacheEntry // eniByAddr's recent answers (family 0: none)
 	vpc       netip.Prefix
 	vpc6      netip.Prefix
 	skipSeen  map[uint32]uint64
@@ -61,22 +64,26 @@ type Flows struct {
 // silence.
 const FlowTablesBudget = 512 << 20
 
-// FlowLogBudget bounds the memory of the two spill logs (flows moved out of
-// their fast slot between drains, bpf/flow.h): a CPU's part holds up to
-// 65536 flows a second, fewer on many CPUs; beyond it flows go to the hash
-// tables.
+// FlowLogBudget bounds the memory of the two flow logs (where the
+// programs count flows between drains, bpf/flow.h): a CPU's part holds up
+// to flowLogMax flows a second, fewer on many CPUs; beyond it flows go to
+// the hash tables.
 const FlowLogBudget = 64 << 20
 
-// flowLogPerCPU is how many spilled flows each CPU's part of a log holds.
+// flowLogMax is the most entries of a CPU's part of a log: the index's
+// references are 16 bits (struct flow_ref).
+const flowLogMax = 1<<16 - 1
+
+// flowLogPerCPU is how many flows each CPU's part of a log holds.
 func flowLogPerCPU(ncpu int) uint32 {
 	n := uint64(FlowLogBudget) / 2 / uint64(ncpu) / uint64(binary.Size(flowSlot{}))
-	return uint32(max(min(n, 1<<16), 1024))
+	return uint32(max(min(n, flowLogMax), 1024))
 }
 
 // NewFlows creates the shared flow maps from the map specs in spec (either
 // program's collection has them), with tables of maxEntries flows (0 =
 // the C default), fewer if FlowTablesBudget requires (TableSize tells);
-// each CPU's spill log holds at most maxEntries flows too.
+// each CPU's log holds at most maxEntries flows too.
 func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
@@ -108,8 +115,11 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 		switch name {
 		case "flow_log":
 			ms.MaxEntries = uint32(ncpu) * 2 * f.logPerCPU
-		case "flow_fast", "flow_logn":
+		case "flow_idx", "flow_logn":
 			// a part per CPU; the object's size is one CPU's
+			if name == "flow_idx" {
+				f.idxSets = int(ms.MaxEntries / 2)
+			}
 			ms.MaxEntries *= uint32(ncpu)
 		}
 		m, err := ebpf.NewMap(ms)
@@ -119,12 +129,12 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 		f.maps[name] = m
 	}
 	if unsafe.Sizeof(flowSlot{}) != uintptr(binary.Size(flowSlot{})) {
-		return nil, fmt.Errorf("flow maps: struct flow_slot has padding the spill log reader does not expect")
+		return nil, fmt.Errorf("flow maps: struct flow_slot has padding the log reader does not expect")
 	}
 	for _, mm := range []struct {
 		m    **ebpf.Memory
 		name string
-	}{{&f.fast, "flow_fast"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
+	}{{&f.idx, "flow_idx"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
 		if *mm.m, err = f.maps[mm.name].Memory(); err != nil {
 			return nil, fmt.Errorf("map %s: %w", mm.name, err)
 		}
@@ -154,13 +164,13 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn"} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_idx", "flow_log", "flow_logn"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
 	}
 	if err := spec.Variables["flow_log_per_cpu"].Set(f.logPerCPU); err != nil {
-		return nil, fmt.Errorf("size the flow spill log: %w", err)
+		return nil, fmt.Errorf("size the flow log: %w", err)
 	}
 	for name, m := range f.maps {
 		ms, ok := spec.Maps[name]
@@ -176,6 +186,7 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 // index index returns) and which CIDRs each ENI's subnet has.
 func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error)) error {
 	f.vpc, f.vpc6 = t.VPCs[0].CIDR, t.VPCs[0].IPv6CIDR
+	f.eniCache = [eniCacheSize]eniCacheEntry{}
 	subnetOf := map[string]*vpc.Subnet{}
 	for i := range t.Subnets {
 		subnetOf[t.Subnets[i].ID] = &t.Subnets[i]
@@ -239,7 +250,7 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if samples, err = f.drainFast(samples, old, offset); err != nil {
+	if err := f.clearIndex(old); err != nil {
 		return nil, nil, err
 	}
 
@@ -253,8 +264,8 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	for {
 		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
 		for i := 0; i < n; i++ {
-			if s, ok := f.sample(&bk[i], bv[i*f.ncpu:(i+1)*f.ncpu], offset); ok {
-				samples = append(samples, s)
+			if v, ok := sumCPUs(bv[i*f.ncpu : (i+1)*f.ncpu]); ok {
+				samples = f.appendSample(samples, &bk[i], &v, offset)
 			}
 		}
 		if err != nil {
@@ -267,8 +278,8 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	it := tab.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
-		if s, ok := f.sample(&k, v, offset); ok {
-			samples = append(samples, s)
+		if v, ok := sumCPUs(v); ok {
+			samples = f.appendSample(samples, &k, &v, offset)
 		}
 	}
 	if err := it.Err(); err != nil {
@@ -284,41 +295,43 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	return samples, skipped, err
 }
 
-// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: the slots of each CPU's
-// and generation's part of flow_fast.
-const flowFastSlots = 4096
-
 // flowLognStride is FLOW_LOGN_STRIDE of bpf/flow.h: CPU c's count of
 // generation g is flow_logn[c*stride+g] (a __u64), a cache line per CPU.
 const flowLognStride = 8
 
-// drainLog reads what each CPU appended to generation g's spill log (a flow
-// moved out of its slot: that CPU's share until then) and empties it.
+// drainLog reads what each CPU appended to generation g's log (a flow, or
+// a part of it, that CPU counted) and empties it. It reads a few hundred
+// entries at a time, so that they are still in the CPU's caches when they
+// become samples.
 func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
 	size := int(unsafe.Sizeof(flowSlot{})) // the C layout: NewFlows checked
+	const chunk = 256
+	f.bufSlots = grow(f.bufSlots, chunk)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), chunk*size)
 	var cnt [8]byte
 	for c := 0; c < f.ncpu; c++ {
 		at := int64(c*flowLognStride+int(g)) * 8
 		if _, err := f.logn.ReadAt(cnt[:], at); err != nil {
 			return nil, fmt.Errorf("flows: read flow_logn: %w", err)
 		}
-		n := uint32(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
-		if n == 0 {
-			continue
-		}
-		f.bufSlots = grow(f.bufSlots, int(n))
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), int(n)*size)
-		if _, err := f.log.ReadAt(b, int64(c*2+int(g))*int64(f.logPerCPU)*int64(size)); err != nil {
-			return nil, fmt.Errorf("flows: read flow_log: %w", err)
-		}
-		for i := range f.bufSlots {
-			sl := &f.bufSlots[i]
-			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
-				samples = append(samples, s)
+		n := int(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
+		base := int64(c*2+int(g)) * int64(f.logPerCPU) * int64(size)
+		for i := 0; i < n; i += chunk {
+			m := min(chunk, n-i)
+			if _, err := f.log.ReadAt(buf[:m*size], base+int64(i*size)); err != nil {
+				return nil, fmt.Errorf("flows: read flow_log: %w", err)
+			}
+			for j := range m {
+				if sl := &f.bufSlots[j]; sl.Val.FirstNs != 0 {
+					samples = f.appendSample(samples, &sl.Key, &sl.Val, offset)
+				}
 			}
 		}
-		if _, err := f.logn.WriteAt(make([]byte, 8), at); err != nil {
-			return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
+		if n > 0 {
+			clear(cnt[:])
+			if _, err := f.logn.WriteAt(cnt[:], at); err != nil {
+				return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
+			}
 		}
 	}
 	return samples, nil
@@ -332,64 +345,64 @@ func grow[T any](b []T, n int) []T {
 	return b[:n]
 }
 
-// drainFast reads generation g's slots (each CPU's part holds flows of its
-// own) and frees them.
-func (f *Flows) drainFast(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
-	size := int(unsafe.Sizeof(flowSlot{}))
-	f.bufSlots = grow(f.bufSlots, flowFastSlots)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), flowFastSlots*size)
-	if len(f.zero) < len(b) {
-		f.zero = make([]byte, len(b))
+// clearIndex empties generation g's index (every CPU's part), so that the
+// programs start the generation afresh when it is theirs again.
+func (f *Flows) clearIndex(g uint32) error {
+	size := f.idxSets * int(unsafe.Sizeof(flowSet{}))
+	if len(f.zero) < size {
+		f.zero = make([]byte, size)
 	}
 	for c := 0; c < f.ncpu; c++ {
-		at := int64(c*2+int(g)) * int64(len(b))
-		if _, err := f.fast.ReadAt(b, at); err != nil {
-			return nil, fmt.Errorf("flows: read flow_fast: %w", err)
-		}
-		for i := range f.bufSlots {
-			sl := &f.bufSlots[i]
-			if sl.Val.FirstNs == 0 {
-				continue
-			}
-			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
-				samples = append(samples, s)
-			}
-		}
-		if _, err := f.fast.WriteAt(f.zero[:len(b)], at); err != nil {
-			return nil, fmt.Errorf("flows: clear flow_fast: %w", err)
+		if _, err := f.idx.WriteAt(f.zero[:size], int64(c*2+int(g))*int64(size)); err != nil {
+			return fmt.Errorf("flows: clear flow_idx: %w", err)
 		}
 	}
-	return samples, nil
+	return nil
 }
 
-// sample turns one flow's per-CPU shares into a sample of the ENI owning
-// its source (egress) or destination address; ok is false for addresses of
-// no ENI, or when no CPU counted anything.
-func (f *Flows) sample(k *flowKey, perCPU []flowVal, offset time.Duration) (flowlog.Sample, bool) {
-	v, ok := sumCPUs(perCPU)
+// appendSample appends the sample of flow k with counts v to samples: of
+// the ENI owning its source (egress) or destination address; nothing for
+// addresses of no ENI.
+func (f *Flows) appendSample(samples []flowlog.Sample, k *flowKey, v *flowVal, offset time.Duration) []flowlog.Sample {
+	own := &k.Daddr
+	if k.Egress == 1 {
+		own = &k.Saddr
+	}
+	eni, ok := f.eniOf(k.Family, own)
 	if !ok {
-		return flowlog.Sample{}, false
+		return samples
 	}
 	src, dst := addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)
-	own := dst
-	if k.Egress == 1 {
-		own = src
-	}
-	eni, ok := f.eniByAddr[own]
-	if !ok {
-		return flowlog.Sample{}, false
-	}
-	s := flowlog.Sample{
+	toInternet := k.Egress == 1 && !f.vpc.Contains(dst) && !(f.vpc6.IsValid() && f.vpc6.Contains(dst))
+	return append(samples, flowlog.Sample{
 		ENI: eni, Egress: k.Egress == 1, Src: src, Dst: dst,
 		SrcPort: k.Sport, DstPort: k.Dport, Protocol: k.Proto,
 		Packets: v.Packets, Bytes: v.Bytes, TCPFlags: uint8(v.TcpFlags),
-		First: time.Unix(0, int64(v.FirstNs)).Add(offset), Last: time.Unix(0, int64(v.LastNs)).Add(offset),
-		Reject: k.Reject == 1,
+		First: time.Unix(0, int64(v.FirstNs)+int64(offset)), Last: time.Unix(0, int64(v.LastNs)+int64(offset)),
+		Reject: k.Reject == 1, ToInternet: toInternet,
+	})
+}
+
+// eniCacheSize is how many addresses eniOf remembers (a power of two): the
+// drain asks for the same few ENIs' addresses over and over.
+const eniCacheSize = 16
+
+type eniCacheEntry struct {
+	family uint8
+	ok     bool
+	addr   [4]uint32
+	eni    string
+}
+
+// eniOf returns the ENI owning the address of family fam in words w.
+func (f *Flows) eniOf(fam uint8, w *[4]uint32) (string, bool) {
+	e := &f.eniCache[(w[0]^w[1]^w[2]^w[3])>>24%eniCacheSize]
+	if e.family == fam && e.addr == *w {
+		return e.eni, e.ok
 	}
-	if s.Egress {
-		s.ToInternet = !f.vpc.Contains(dst) && !(f.vpc6.IsValid() && f.vpc6.Contains(dst))
-	}
-	return s, true
+	eni, ok := f.eniByAddr[addrOf(fam, *w)]
+	*e = eniCacheEntry{family: fam, ok: ok, addr: *w, eni: eni}
+	return eni, ok
 }
 
 // sumCPUs merges a flow's per-CPU shares: packets and bytes add up, the

@@ -86,6 +86,16 @@ type naclFlowKey struct {
 	Reject uint8
 }
 
+type naclFlowSet struct {
+	_ structs.HostLayout
+	W [2]struct {
+		_    structs.HostLayout
+		Tag  uint32
+		Pos  uint16
+		Tick uint16
+	}
+}
+
 type naclFlowSlot struct {
 	_   structs.HostLayout
 	Key naclFlowKey
@@ -219,8 +229,8 @@ const (
 	naclMapCapScratch       = "cap_scratch"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
-	naclMapFlowFast         = "flow_fast"
 	naclMapFlowGen          = "flow_gen"
+	naclMapFlowIdx          = "flow_idx"
 	naclMapFlowLog          = "flow_log"
 	naclMapFlowLogn         = "flow_logn"
 	naclMapFlowSkip         = "flow_skip"
@@ -313,8 +323,8 @@ type naclMapSpecs struct {
 	CapScratch *ebpf.MapSpec `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast   *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowIdx    *ebpf.MapSpec `ebpf:"flow_idx"`
 	FlowLog    *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.MapSpec `ebpf:"flow_skip"`
@@ -377,8 +387,8 @@ type naclMaps struct {
 	CapScratch *ebpf.Map `ebpf:"cap_scratch"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast   *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowIdx    *ebpf.Map `ebpf:"flow_idx"`
 	FlowLog    *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip   *ebpf.Map `ebpf:"flow_skip"`
@@ -406,8 +416,8 @@ func (m *naclMaps) Close() error {
 		m.CapScratch,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast,
 		m.FlowGen,
+		m.FlowIdx,
 		m.FlowLog,
 		m.FlowLogn,
 		m.FlowSkip,

@@ -134,6 +134,16 @@ type sgFlowKey struct {
 	Reject uint8
 }
 
+type sgFlowSet struct {
+	_ structs.HostLayout
+	W [2]struct {
+		_    structs.HostLayout
+		Tag  uint32
+		Pos  uint16
+		Tick uint16
+	}
+}
+
 type sgFlowSlot struct {
 	_   structs.HostLayout
 	Key sgFlowKey
@@ -357,8 +367,8 @@ const (
 	sgMapCtTable        = "ct_table"
 	sgMapFlowAddr       = "flow_addr"
 	sgMapFlowEni        = "flow_eni"
-	sgMapFlowFast       = "flow_fast"
 	sgMapFlowGen        = "flow_gen"
+	sgMapFlowIdx        = "flow_idx"
 	sgMapFlowLog        = "flow_log"
 	sgMapFlowLogn       = "flow_logn"
 	sgMapFlowSkip       = "flow_skip"
@@ -456,8 +466,8 @@ type sgMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.MapSpec `ebpf:"flow_idx"`
 	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.MapSpec `ebpf:"flow_skip"`
@@ -525,8 +535,8 @@ type sgMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.Map `ebpf:"flow_idx"`
 	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowSkip    *ebpf.Map `ebpf:"flow_skip"`
@@ -553,8 +563,8 @@ func (m *sgMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast,
 		m.FlowGen,
+		m.FlowIdx,
 		m.FlowLog,
 		m.FlowLogn,
 		m.FlowSkip,
