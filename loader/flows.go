@@ -44,18 +44,21 @@ type Flows struct {
 	idx, log, logn *ebpf.Memory
 	// Drain's buffers, kept between drains (a drain a second would
 	// otherwise allocate and clear a megabyte each time).
-	bufKeys   []flowKey
-	bufVals   []flowVal
-	bufSlots  []flowSlot
-	zero      []byte
-	samples   []flowlog.Sample // what Drain returned last: the next one reuses it
-	gen       uint32
-	eniByIdx  map[uint32]string
-	eniByAddr map[netip.Addr]string       // the datapath's keys name addresses, not ENIs
-	eniCache  [eniCacheSize]eniCacheEntry // eniByAddr's recent answers (family 0: none)
-	vpc       netip.Prefix
-	vpc6      netip.Prefix
-	skipSeen  map[uint32]uint64
+	bufKeys  []flowKey
+	bufVals  []flowVal
+	bufSlots []flowSlot
+	// skips' buffers: ENI indexes and their per-CPU counts
+	bufSkipKeys []uint32
+	bufSkipVals []uint64
+	zero        []byte
+	samples     []flowlog.Sample // what Drain returned last: the next one reuses it
+	gen         uint32
+	eniByIdx    map[uint32]string
+	eniByAddr   map[netip.Addr]string       // the datapath's keys name addresses, not ENIs
+	eniCache    [eniCacheSize]eniCacheEntry // eniByAddr's recent answers (family 0: none)
+	vpc         netip.Prefix
+	vpc6        netip.Prefix
+	skipSeen    map[uint32]uint64
 }
 
 // FlowTablesBudget bounds the memory of the two preallocated per-CPU flow
@@ -426,11 +429,30 @@ func sumCPUs(perCPU []flowVal) (v flowVal, ok bool) {
 }
 
 // skips returns the per-ENI growth of flow_skip since the last call.
+//
+// One batch lookup reads every ENI's counters (indexes 0 to the largest in
+// use), so a drain takes the same few system calls however many ENIs the
+// topology has; a kernel without batch lookups on arrays gets one lookup per
+// ENI.
 func (f *Flows) skips() (map[string]uint64, error) {
 	out := map[string]uint64{}
+	n := 0
+	for idx := range f.eniByIdx {
+		n = max(n, int(idx)+1)
+	}
+	if n == 0 {
+		return out, nil
+	}
+	m := f.maps["flow_skip"]
+	f.bufSkipKeys, f.bufSkipVals = grow(f.bufSkipKeys, n), grow(f.bufSkipVals, n*f.ncpu)
+	var cursor ebpf.MapBatchCursor
+	got, err := m.BatchLookup(&cursor, f.bufSkipKeys, f.bufSkipVals, nil)
+	batched := (err == nil || errors.Is(err, ebpf.ErrKeyNotExist)) && got == n
 	for idx, eni := range f.eniByIdx {
 		var per []uint64
-		if err := f.maps["flow_skip"].Lookup(idx, &per); err != nil {
+		if batched && f.bufSkipKeys[idx] == idx {
+			per = f.bufSkipVals[int(idx)*f.ncpu : (int(idx)+1)*f.ncpu]
+		} else if err := m.Lookup(idx, &per); err != nil {
 			return nil, fmt.Errorf("flows: read skipped: %w", err)
 		}
 		var sum uint64

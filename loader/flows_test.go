@@ -253,3 +253,75 @@ func TestFlowsDrainExact(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsFullSkips: with a 1024-flow log per CPU and a 1024-flow table,
+// 3000 one-packet flows on one CPU in one generation are counted up to what
+// both hold and the rest is charged to the ENI as skipped, exactly: a full
+// table is never silent (SKIPDATA), and nothing is counted twice.
+func TestFlowsFullSkips(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := sgBenchTopo(1, false, false)
+	spec, err := loadNacl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFlows(spec, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := f.SetENIs(topo, func(string) (uint32, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	n, err := LoadNACL(NACLOptions{Topology: naclTestTopo, Flows: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	acl := &vpc.NetworkACL{ID: "acl-open", Egress: []vpc.NACLRule{{Number: 100, Protocol: vpc.ProtoAll,
+		Ports: vpc.AllPorts, ICMPType: -1, ICMPCode: -1, CIDR: naclPrefix("0.0.0.0/0"), Allow: true}}}
+	if err := n.SetNACL(acl); err != nil {
+		t.Fatal(err)
+	}
+	prog := naclProg(t, n, acl.ID, true)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpus, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &cpus); err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; ; c++ {
+		if cpus.IsSet(c) {
+			one.Set(c)
+			break
+		}
+	}
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SchedSetaffinity(0, &cpus)
+	const flows = 3000
+	for i := 0; i < flows; i++ {
+		pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoUDP,
+			SrcPort: 1024 + i, DstPort: 53}
+		if naclRun(t, prog, (&naclWire{p: pk}).bytes()) != naclXDPPass {
+			t.Fatal("open NACL dropped a packet")
+		}
+	}
+	samples, skipped, err := f.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted uint64
+	for _, s := range samples {
+		counted += s.Packets
+	}
+	eni := topo.Instances[0].ENI.ID
+	if counted != 2*1024 || skipped[eni] != flows-2*1024 || len(skipped) != 1 {
+		t.Fatalf("%d packets counted, skipped %v: want %d counted (log and table full) and %s: %d", counted, skipped, 2*1024, eni, flows-2*1024)
+	}
+	// The next drain reports only what was skipped since.
+	if _, skipped, err = f.Drain(); err != nil || len(skipped) != 0 {
+		t.Fatalf("second drain: skipped %v (%v), want none", skipped, err)
+	}
+}
