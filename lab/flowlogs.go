@@ -82,9 +82,7 @@ func newSubscription(t *vpc.Topology, fl vpc.FlowLog, paths Paths, clock flowlog
 func (f *flowLogs) add(samples []flowlog.Sample, skipped map[string]uint64) {
 	now := f.clock()
 	for _, s := range f.subs {
-		for i := range samples {
-			s.agg.Add(samples[i])
-		}
+		s.agg.AddAll(samples)
 		for eni, n := range skipped {
 			if n > 0 {
 				s.agg.MarkSkipped(eni, now, int(n))
