@@ -284,7 +284,8 @@ func sliceCount(n int) int {
 // slicedRound brings every configuration up on its own topology, then
 // measures each metric o.Slices times per configuration, in turns whose
 // order reverses every turn (A B, B A, A B, ...), and records per
-// configuration and metric the mean of its turns' values.
+// configuration and metric the mean of its turns' values. Round r starts
+// with configuration r-1 (mod the count).
 func slicedRound(ctx context.Context, o Options, env *loadEnv, cfgs []Config, round int) []Sample {
 	type live struct {
 		c    Config
@@ -300,7 +301,11 @@ func slicedRound(ctx context.Context, o Options, env *loadEnv, cfgs []Config, ro
 			ls[i].t.Down()
 		}
 	}()
-	for _, c := range cfgs {
+	// Each round starts with another configuration, in building the
+	// topologies and in the turns: whichever came first measured ~5 %
+	// apart from the next in A/A runs.
+	k := (round - 1) % len(cfgs)
+	for _, c := range append(cfgs[k:len(cfgs):len(cfgs)], cfgs[:k]...) {
 		mtu, shape := o.MTU, o.Shape
 		if c.MTU != 0 {
 			mtu = c.MTU
