@@ -52,6 +52,7 @@ type Flows struct {
 	bufSkipVals []uint64
 	zero        []byte
 	samples     []flowlog.Sample // what Drain returned last: the next one reuses it
+	batch       []flowlog.Sample // DrainTo's batch, reused
 	gen         uint32
 	eniByIdx    map[uint32]string
 	eniByAddr   map[netip.Addr]string       // the datapath's keys name addresses, not ENIs
@@ -225,20 +226,25 @@ func (f *Flows) SetENIs(t *vpc.Topology, index func(eni string) (uint32, error))
 	return nil
 }
 
-// Drain returns what the programs counted since the last drain, and per ENI
-// the packets they could not count because the flow table was full.
+// drainBatch is how many samples DrainTo hands over at a time: few enough
+// to stay in the CPU's caches from the moment they are made until the
+// consumer has read them (a second's flows, tens of thousands of samples of
+// 200-odd bytes, are several times a CPU's cache).
+const drainBatch = 256
+
+// DrainTo hands what the programs counted since the last drain to fn, a
+// batch of samples at a time (valid only during the call), and returns per
+// ENI the packets they could not count because the flow table was full.
 //
-// Programs count into the table flow_gen names; Drain points them at the
-// other one, waits until no program can still be using the old one, then
-// reads and empties it, so no increment is lost between read and delete.
-// The samples are valid until the next Drain, which reuses their memory
-// (a drain a second of tens of thousands of flows would otherwise keep the
-// garbage collector busy).
-func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
+// Programs count into the generation flow_gen names; DrainTo points them
+// at the other one, waits until no program can still be using the old
+// one, then reads and empties it, so no increment is lost between read and
+// delete.
+func (f *Flows) DrainTo(fn func([]flowlog.Sample)) (map[string]uint64, error) {
 	old := f.gen
 	f.gen ^= 1
 	if err := f.maps["flow_gen"].Put(uint32(0), f.gen); err != nil {
-		return nil, nil, fmt.Errorf("flows: flip generation: %w", err)
+		return nil, fmt.Errorf("flows: flip generation: %w", err)
 	}
 	// A program that read the old generation runs to its end within
 	// microseconds (BPF programs run to completion, preemption disabled);
@@ -247,14 +253,17 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	tab := f.maps[fmt.Sprintf("flow_tab%d", old)]
 	offset, err := monoToWall()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	samples, err := f.drainLog(f.samples[:0], old, offset)
-	if err != nil {
-		return nil, nil, err
+	if f.batch == nil {
+		f.batch = make([]flowlog.Sample, 0, drainBatch)
+	}
+	d := drainer{f: f, fn: fn, b: f.batch[:0], offset: offset}
+	if err := f.drainLog(&d, old); err != nil {
+		return nil, err
 	}
 	if err := f.clearIndex(old); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	// Batches take a few system calls for the whole table; whatever they
@@ -268,7 +277,7 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
 		for i := 0; i < n; i++ {
 			if v, ok := sumCPUs(bv[i*f.ncpu : (i+1)*f.ncpu]); ok {
-				samples = f.appendSample(samples, &bk[i], &v, offset)
+				d.add(&bk[i], &v)
 			}
 		}
 		if err != nil {
@@ -282,20 +291,55 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
 		if v, ok := sumCPUs(v); ok {
-			samples = f.appendSample(samples, &k, &v, offset)
+			d.add(&k, &v)
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, nil, fmt.Errorf("flows: read table: %w", err)
+		return nil, fmt.Errorf("flows: read table: %w", err)
 	}
 	for i := range keys {
 		if err := tab.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil, nil, fmt.Errorf("flows: clear table: %w", err)
+			return nil, fmt.Errorf("flows: clear table: %w", err)
 		}
 	}
-	f.samples = samples
-	skipped, err := f.skips()
-	return samples, skipped, err
+	d.flush()
+	return f.skips()
+}
+
+// Drain is DrainTo collecting every sample: they are valid until the next
+// Drain, which reuses their memory.
+func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
+	all := f.samples[:0]
+	skipped, err := f.DrainTo(func(b []flowlog.Sample) { all = append(all, b...) })
+	f.samples = all
+	if err != nil {
+		return nil, nil, err
+	}
+	return all, skipped, nil
+}
+
+// drainer turns one drain's flows into samples, a batch at a time.
+type drainer struct {
+	f      *Flows
+	fn     func([]flowlog.Sample)
+	b      []flowlog.Sample
+	offset time.Duration // bpf_ktime to wall clock
+}
+
+// add adds the sample of flow k with counts v.
+func (d *drainer) add(k *flowKey, v *flowVal) {
+	d.b = d.f.appendSample(d.b, k, v, d.offset)
+	if len(d.b) == cap(d.b) {
+		d.flush()
+	}
+}
+
+// flush hands the batch over.
+func (d *drainer) flush() {
+	if len(d.b) > 0 {
+		d.fn(d.b)
+		d.b = d.b[:0]
+	}
 }
 
 // flowLognStride is FLOW_LOGN_STRIDE of bpf/flow.h: CPU c's count of
@@ -303,10 +347,10 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 const flowLognStride = 8
 
 // drainLog reads what each CPU appended to generation g's log (a flow, or
-// a part of it, that CPU counted) and empties it. It reads a few hundred
+// a part of it, that CPU counted) into d and empties it. It reads a few hundred
 // entries at a time, so that they are still in the CPU's caches when they
 // become samples.
-func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
+func (f *Flows) drainLog(d *drainer, g uint32) error {
 	size := int(unsafe.Sizeof(flowSlot{})) // the C layout: NewFlows checked
 	const chunk = 256
 	f.bufSlots = grow(f.bufSlots, chunk)
@@ -315,29 +359,29 @@ func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duratio
 	for c := 0; c < f.ncpu; c++ {
 		at := int64(c*flowLognStride+int(g)) * 8
 		if _, err := f.logn.ReadAt(cnt[:], at); err != nil {
-			return nil, fmt.Errorf("flows: read flow_logn: %w", err)
+			return fmt.Errorf("flows: read flow_logn: %w", err)
 		}
 		n := int(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
 		base := int64(c*2+int(g)) * int64(f.logPerCPU) * int64(size)
 		for i := 0; i < n; i += chunk {
 			m := min(chunk, n-i)
 			if _, err := f.log.ReadAt(buf[:m*size], base+int64(i*size)); err != nil {
-				return nil, fmt.Errorf("flows: read flow_log: %w", err)
+				return fmt.Errorf("flows: read flow_log: %w", err)
 			}
 			for j := range m {
 				if sl := &f.bufSlots[j]; sl.Val.FirstNs != 0 {
-					samples = f.appendSample(samples, &sl.Key, &sl.Val, offset)
+					d.add(&sl.Key, &sl.Val)
 				}
 			}
 		}
 		if n > 0 {
 			clear(cnt[:])
 			if _, err := f.logn.WriteAt(cnt[:], at); err != nil {
-				return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
+				return fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
 			}
 		}
 	}
-	return samples, nil
+	return nil
 }
 
 // grow returns b resized to n elements (contents undefined).
