@@ -22,16 +22,16 @@
  * the loader sums the CPUs at drain), and the key holds addresses, not the
  * ENI: the ENI is the one owning the source (egress) or destination
  * (ingress) address, which the loader resolves at drain, so the NACL needs
- * no address lookup per packet. A flow is first looked for in flow_fast, a
- * two-way array, a part per CPU, indexed by a multiplicative hash of the key
- * (two inlined array accesses and key compares). When both ways hold other flows,
- * the one idle longer, if idle for FLOW_EVICT_NS, is moved to the
- * generation's spill log flow_log (a sequential append) and the new flow
- * takes its slot: connections come and go faster than the loader drains,
- * and the small slot array stays in the CPU's caches and TLB where a large
- * table, or the hash table, costs a miss per new flow (several hundred ns
- * on a VM: BENCHMARKS.md "Flow logs"). Only when no slot can be had, or the
- * log is full, does a flow go to the hash table flow_tabN.
+ * no address lookup per packet. A flow's counts live in the generation's
+ * log flow_log, appended to at the flow's first packet (a sequential write,
+ * never a copy: short connections make flows faster than the loader
+ * drains); an index flow_idx, two ways per set of a hash of the key, 16
+ * bytes a set (64 KiB per CPU, so it stays in the CPU's caches), finds the
+ * entry of a flow's later packets. A new flow takes a free way or the one
+ * idle longer, unless that one was used this tick; only when both were, or
+ * the log is full, does the flow go to the hash table flow_tabN, whose
+ * lookup and insert cost cache misses per new flow (BENCHMARKS.md "Flow
+ * logs").
  */
 #ifndef VPCEMU_FLOW_H
 #define VPCEMU_FLOW_H
@@ -75,19 +75,32 @@ struct flow_val {
 	__u64 tcp_flags; /* OR of per-packet FL-27 values */
 };
 
-#define FLOW_FAST_SLOTS 4096 /* per CPU and generation (the loader sizes flow_fast for the CPUs); a power of two */
-#define FLOW_EVICT_NS (20ULL * 1000 * 1000) /* idle time after which a slot's flow may be moved to the log */
-#define FLOW_LOG_PER_CPU 4096 /* the object's spill log entries per CPU; the loader sizes it */
+#define FLOW_IDX_SETS 4096 /* per CPU and generation (the loader sizes flow_idx for the CPUs) */
+#define FLOW_IDX_SHIFT 12  /* log2(FLOW_IDX_SETS) */
+#define FLOW_LOG_PER_CPU 4096 /* the object's log entries per CPU; the loader sizes it (at most 65535) */
 
 /* flow_log entries per CPU and generation: CPU c appends to generation g's
  * [(c * 2 + g) * n, (c * 2 + g) * n + n). The loader sets it and sizes
  * flow_log to (possible CPUs) * 2 * n. */
 volatile const __u32 flow_log_per_cpu = FLOW_LOG_PER_CPU;
 
-/* A direct-mapped slot: val.first_ns == 0 means free. */
+/* A flow and this CPU's counts of it: an entry of the log. */
 struct flow_slot {
 	struct flow_key key;
 	struct flow_val val;
+};
+
+/* Where the log holds a flow, in the index. */
+struct flow_ref {
+	__u32 tag;  /* flow_hash of the key */
+	__u16 pos;  /* 1 + the entry in the CPU's and generation's part of flow_log; 0: none */
+	__u16 tick; /* flow_tick of the flow's last packet here */
+};
+
+/* Two ways: the refs of flows whose hash picks this set (16 bytes, so a
+ * set never straddles a cache line). */
+struct flow_set {
+	struct flow_ref w[2];
 };
 
 /* An ENI's address -> its index (for flow_skip when a table is full). */
@@ -130,16 +143,16 @@ struct {
 	__type(value, struct flow_val);
 } flow_tab1 SEC(".maps"); /* flow_key -> flow_val per CPU, generation 1 */
 
-/* Fast slots and spill log are one array each, the generation part of the
+/* The index and the log are one array each, the generation part of the
  * index (not a choice between two maps), so that the verifier inlines the
  * lookups: a lookup in a map chosen at run time is a helper call. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * FLOW_FAST_SLOTS);
+	__uint(max_entries, 2 * FLOW_IDX_SETS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct flow_slot);
-} flow_fast SEC(".maps"); /* (CPU * 2 + generation) * FLOW_FAST_SLOTS + slot -> flow */
+	__type(value, struct flow_set);
+} flow_idx SEC(".maps"); /* (CPU * 2 + generation) * FLOW_IDX_SETS + set -> refs into flow_log */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -148,8 +161,9 @@ struct {
 	__type(value, __u32);
 } flow_gen SEC(".maps"); /* 0 -> which table programs fill (0 or 1) */
 
-/* Flows moved out of their fast slot, appended per CPU and generation
- * (flow_log_per_cpu each); the loader reads them through a memory mapping. */
+/* Every flow a CPU counts outside the hash tables, appended at its first
+ * packet per CPU and generation (flow_log_per_cpu each); the loader reads
+ * them through a memory mapping. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * FLOW_LOG_PER_CPU);
@@ -252,15 +266,22 @@ static __always_inline int flow_same_subnet(const struct pkt *p, __u32 eni)
 	return 1;
 }
 
-/* flow_slot_of picks k's direct-mapped slot. */
-static __always_inline __u32 flow_slot_of(const struct flow_key *k)
+/* flow_hash hashes k: six independent multiplies (the words of a key
+ * differ mostly in a port), summed; the high half mixes every word. */
+static __always_inline __u32 flow_hash(const struct flow_key *k)
 {
-	const __u32 *w = (const __u32 *)k;
-	__u32 h = 0;
-	for (int i = 0; i < (int)(sizeof(*k) / 4); i++)
-		h = (h ^ w[i]) * 0x9e3779b1u;
-	_Static_assert(FLOW_FAST_SLOTS == 1 << 12, "the shift below is log2(FLOW_FAST_SLOTS)");
-	return h >> (32 - 12);
+	_Static_assert(sizeof(*k) == 48, "flow_hash reads six words");
+	const __u64 *x = (const __u64 *)k;
+	__u64 h = x[0] * 0x9e3779b97f4a7c15ULL + x[1] * 0xc2b2ae3d27d4eb4fULL + x[2] * 0x165667b19e3779f9ULL +
+		  x[3] * 0xd6e8feb86659fd93ULL + x[4] * 0xff51afd7ed558ccdULL + x[5] * 0xc4ceb9fe1a85ec53ULL;
+	return h >> 32;
+}
+
+/* flow_tick is the index's clock: coarse ns in units of 2^20 (about a
+ * millisecond), truncated to 16 bits. */
+static __always_inline __u16 flow_tick(__u64 now)
+{
+	return now >> 20;
 }
 
 static __always_inline int flow_key_eq(const struct flow_key *a, const struct flow_key *b)
@@ -284,34 +305,28 @@ static __always_inline void flow_add(struct flow_val *v, __u32 segs, __u32 bytes
 	v->last_ns = now;
 }
 
-/* flow_spill appends this CPU's share of a slot's flow to generation g1's
- * log; 0 when the log is full. */
-static __always_inline int flow_spill(const struct flow_slot *fs, int g1)
+/* flow_append appends flow k, with this packet's counts, to this CPU's
+ * part (part = CPU * 2 + generation) of the log: 1 + its entry there, or 0
+ * when that part is full. */
+static __always_inline __u32 flow_append(__u32 cpu, __u32 part, int g1, const struct flow_key *k, __u32 segs,
+					 __u32 bytes, __u64 fl, __u64 now)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 g = cpu * FLOW_LOGN_STRIDE + (g1 ? 1 : 0);
 	__u64 *n = bpf_map_lookup_elem(&flow_logn, &g);
 	if (!n || *n >= flow_log_per_cpu)
 		return 0;
-	__u32 idx = (cpu * 2 + (g1 ? 1 : 0)) * flow_log_per_cpu + *n;
+	__u32 idx = part * flow_log_per_cpu + *n;
 	struct flow_slot *e = bpf_map_lookup_elem(&flow_log, &idx);
 	if (!e)
 		return 0;
-	*e = *fs;
+	e->key = *k;
+	e->val.packets = segs;
+	e->val.bytes = bytes;
+	e->val.first_ns = now;
+	e->val.last_ns = now;
+	e->val.tcp_flags = fl;
 	*n += 1;
-	return 1;
-}
-
-/* flow_claim makes fs, free or spilled, the slot of flow k. */
-static __always_inline void flow_claim(struct flow_slot *fs, const struct flow_key *k, __u32 segs, __u32 bytes,
-				       __u64 fl, __u64 now)
-{
-	fs->key = *k;
-	fs->val.packets = 0;
-	fs->val.bytes = 0;
-	fs->val.tcp_flags = 0;
-	fs->val.first_ns = 0;
-	flow_add(&fs->val, segs, bytes, fl, now);
+	return *n;
 }
 
 /* flow_account counts segs wire packets of bytes IP bytes of p, sent
@@ -341,34 +356,50 @@ static __always_inline void flow_account(const struct pkt *p, __u32 eni, int egr
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u64 fl = p->proto == IPPROTO_TCP ? flow_flags(p->tcp_flags) : 0;
 
-	/* Two ways: the slot and its neighbour (the same cache lines' pair). */
-	__u32 slot = (bpf_get_smp_processor_id() * 2 + (g1 ? 1 : 0)) * FLOW_FAST_SLOTS + flow_slot_of(&k);
-	__u32 slot2 = slot ^ 1;
-	struct flow_slot *a = bpf_map_lookup_elem(&flow_fast, &slot);
-	struct flow_slot *b = bpf_map_lookup_elem(&flow_fast, &slot2);
-	if (a && b) {
-		if (a->val.first_ns && flow_key_eq(&a->key, &k)) {
-			flow_add(&a->val, segs, bytes, fl, now);
-			return;
+	/* The index: the set the key's hash picks, two ways. */
+	__u32 h = flow_hash(&k);
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 part = cpu * 2 + (g1 ? 1 : 0);
+	__u32 si = part * FLOW_IDX_SETS + (h >> (32 - FLOW_IDX_SHIFT));
+	__u16 tick = flow_tick(now);
+	struct flow_set *s = bpf_map_lookup_elem(&flow_idx, &si);
+	if (s) {
+		for (int w = 0; w < 2; w++) {
+			struct flow_ref *r = &s->w[w];
+			if (!r->pos || r->tag != h)
+				continue;
+			__u32 li = part * flow_log_per_cpu + r->pos - 1;
+			struct flow_slot *e = bpf_map_lookup_elem(&flow_log, &li);
+			if (e && flow_key_eq(&e->key, &k)) {
+				flow_add(&e->val, segs, bytes, fl, now);
+				r->tick = tick;
+				return;
+			}
 		}
-		if (b->val.first_ns && flow_key_eq(&b->key, &k)) {
-			flow_add(&b->val, segs, bytes, fl, now);
-			return;
+		/* A flow new to this CPU's index: a free way, else the way
+		 * idle longer unless it was used this tick (so that flows
+		 * alternating in one set do not take a log entry per packet).
+		 * A flow whose ref is replaced keeps its entry; its next packet
+		 * starts another one (the loader adds them up). */
+		struct flow_ref *r = !s->w[0].pos ? &s->w[0] : !s->w[1].pos ? &s->w[1] : NULL;
+		if (!r) {
+			__u16 age0 = tick - s->w[0].tick, age1 = tick - s->w[1].tick;
+			r = age0 >= age1 ? &s->w[0] : &s->w[1];
+			if (r->tick == tick)
+				r = NULL;
 		}
-		struct flow_slot *v = !a->val.first_ns ? a : !b->val.first_ns ? b : NULL;
-		if (!v) {
-			/* both held: the one idle longer makes room if idle long enough */
-			v = a->val.last_ns <= b->val.last_ns ? a : b;
-			if (now - v->val.last_ns < FLOW_EVICT_NS || !flow_spill(v, g1))
-				v = NULL;
-		}
-		if (v) {
-			flow_claim(v, &k, segs, bytes, fl, now);
-			return;
+		if (r) {
+			__u32 pos = flow_append(cpu, part, g1, &k, segs, bytes, fl, now);
+			if (pos) {
+				r->tag = h;
+				r->pos = pos;
+				r->tick = tick;
+				return;
+			}
 		}
 	}
 
-	/* The slot holds another flow: the hash table. */
+	/* Both ways busy, or the log full: the hash table. */
 	void *tab = g1 ? (void *)&flow_tab1 : (void *)&flow_tab0;
 	struct flow_val *v = bpf_map_lookup_elem(tab, &k);
 	if (!v) {

@@ -38,7 +38,7 @@ type Config struct {
 // flowKey is the record key of FL-4, plus what else must be single-valued
 // in a record (direction and the real packet addresses).
 type flowKey struct {
-	eni              string
+	eni              uint32 // Aggregator.ids: cheaper to hash and compare than the id string
 	src, dst         netip.Addr
 	pktSrc, pktDst   netip.Addr
 	srcPort, dstPort uint16
@@ -63,7 +63,14 @@ type window struct {
 type eniState struct {
 	info  ENIInfo
 	since int64 // first window (start, Unix s) the ENI is monitored in
+	id    uint32
+	// active is the start of the last window marked active for the ENI
+	// (noActive: none): a window, once flushed, never opens again, so a
+	// sample of a marked window needs no map write.
+	active int64
 }
+
+const noActive = -1 << 63
 
 // Aggregator turns Samples into the records of one flow log: windows on
 // fixed boundaries of the interval, one record per FL-4 key and window,
@@ -75,6 +82,8 @@ type Aggregator struct {
 	traffic   TrafficType
 	clock     Clock
 	enis      map[string]*eniState
+	ids       map[string]uint32 // ENI id -> flowKey.eni, for the aggregator's life
+	names     []string          // flowKey.eni -> ENI id
 	windows   map[int64]*window // by window start (Unix s)
 	watermark int64             // start of the earliest window not yet flushed
 	lost      uint64
@@ -108,6 +117,7 @@ func NewAggregator(cfg Config) (*Aggregator, error) {
 		traffic:  tt,
 		clock:    clock,
 		enis:     make(map[string]*eniState),
+		ids:      make(map[string]uint32),
 		windows:  make(map[int64]*window),
 		exclude:  cfg.Exclude,
 	}
@@ -116,9 +126,20 @@ func NewAggregator(cfg Config) (*Aggregator, error) {
 		if e.ENI == "" {
 			return nil, fmt.Errorf("monitored ENI without an id")
 		}
-		a.enis[e.ENI] = &eniState{info: e, since: a.watermark}
+		a.enis[e.ENI] = a.newState(e, a.watermark)
 	}
 	return a, nil
+}
+
+// newState is the state of a newly monitored ENI.
+func (a *Aggregator) newState(info ENIInfo, since int64) *eniState {
+	id, ok := a.ids[info.ENI]
+	if !ok {
+		id = uint32(len(a.names))
+		a.ids[info.ENI] = id
+		a.names = append(a.names, info.ENI)
+	}
+	return &eniState{info: info, since: since, id: id, active: noActive}
 }
 
 // Interval is the window length.
@@ -141,7 +162,7 @@ func (a *Aggregator) AddENI(info ENIInfo) {
 		st.info = info
 		return
 	}
-	a.enis[info.ENI] = &eniState{info: info, since: max(a.watermark, a.windowStart(a.clock().Unix()))}
+	a.enis[info.ENI] = a.newState(info, max(a.watermark, a.windowStart(a.clock().Unix())))
 }
 
 // RemoveENI stops monitoring an ENI; records of windows not yet flushed are kept.
@@ -189,8 +210,22 @@ func (a *Aggregator) SetExclude(e *Exclusions) {
 func (a *Aggregator) Add(s Sample) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.add(&s)
+}
+
+// AddAll accounts every sample of ss, as Add does each (one drain of the
+// datapath at a time).
+func (a *Aggregator) AddAll(ss []Sample) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range ss {
+		a.add(&ss[i])
+	}
+}
+
+func (a *Aggregator) add(s *Sample) {
 	st := a.enis[s.ENI]
-	if st == nil || a.exclude.Excluded(&s) {
+	if st == nil || a.exclude.Excluded(s) {
 		return
 	}
 	first, last := s.First, s.Last
@@ -204,11 +239,14 @@ func (a *Aggregator) Add(s Sample) {
 		last = first
 	}
 	ws, w := a.window(last.Unix())
-	w.active[s.ENI] = &st.info
+	if st.active != ws {
+		w.active[s.ENI] = &st.info
+		st.active = ws
+	}
 	if (s.Reject && a.traffic == TrafficAccept) || (!s.Reject && a.traffic == TrafficReject) {
 		return
 	}
-	k := a.key(&st.info, &s)
+	k := a.key(st, s)
 	f := w.flows[k]
 	if f == nil {
 		f = &flowAgg{first: 1<<63 - 1, last: -1 << 63}
@@ -238,9 +276,10 @@ func clamp(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
 // key applies FL-8: the logged address on the ENI's side is the ENI's own
 // address, its primary private IPv4 when the packet's is not one of the
 // ENI's (or, inbound, is a secondary one).
-func (a *Aggregator) key(info *ENIInfo, s *Sample) flowKey {
+func (a *Aggregator) key(st *eniState, s *Sample) flowKey {
+	info := &st.info
 	k := flowKey{
-		eni: s.ENI, src: s.Src, dst: s.Dst, pktSrc: s.PktSrc, pktDst: s.PktDst,
+		eni: st.id, src: s.Src, dst: s.Dst, pktSrc: s.PktSrc, pktDst: s.PktDst,
 		srcPort: s.SrcPort, dstPort: s.DstPort, protocol: s.Protocol,
 		reject: s.Reject, egress: s.Egress,
 	}
@@ -273,9 +312,11 @@ func (a *Aggregator) MarkSkipped(eni string, at time.Time, n int) {
 	if at.IsZero() {
 		at = a.clock()
 	}
-	_, w := a.window(at.Unix())
+	ws, w := a.window(at.Unix())
 	w.skipped[eni] += n
-	w.active[eni] = &a.enis[eni].info
+	st := a.enis[eni]
+	w.active[eni] = &st.info
+	st.active = ws
 	a.lost += uint64(n)
 }
 
@@ -342,7 +383,7 @@ func (a *Aggregator) appendWindow(out []Record, ws int64, w *window, nodataENIs 
 	if w != nil {
 		for k, f := range w.flows {
 			r := Record{
-				Status: StatusOK, ENI: *w.active[k.eni], Egress: k.egress,
+				Status: StatusOK, ENI: *w.active[a.names[k.eni]], Egress: k.egress,
 				Src: k.src, Dst: k.dst, PktSrc: k.pktSrc, PktDst: k.pktDst,
 				SrcPort: k.srcPort, DstPort: k.dstPort, Protocol: k.protocol,
 				Packets: f.packets, Bytes: f.bytes, TCPFlags: f.flags,

@@ -7,21 +7,33 @@ import (
 	"time"
 )
 
-// BenchmarkAggregatorAdd adds samples spread over 4096 flows of two ENIs.
+// BenchmarkAggregatorAdd adds samples spread over 4096 flows of two ENIs,
+// one at a time (Add) and a drain's worth at a time (AddAll, as the lab's
+// flow-log pump does).
 func BenchmarkAggregatorAdd(b *testing.B) {
-	clk := &fakeClock{now: at(0)}
-	a := newAgg(b, clk, 600*time.Second, TrafficAll, eniA, eniB)
 	samples := make([]Sample, 4096)
 	for i := range samples {
 		samples[i] = Sample{ENI: []string{"eni-a", "eni-b"}[i%2], Src: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), Dst: addrA,
 			SrcPort: uint16(32768 + i), DstPort: 443, Protocol: 6, Packets: 1, Bytes: 1500, TCPFlags: 0x10,
 			First: at(1), Last: at(2)}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		a.Add(samples[i%len(samples)])
-	}
+	b.Run("one", func(b *testing.B) {
+		clk := &fakeClock{now: at(0)}
+		a := newAgg(b, clk, 600*time.Second, TrafficAll, eniA, eniB)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			a.Add(samples[i%len(samples)])
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		clk := &fakeClock{now: at(0)}
+		a := newAgg(b, clk, 600*time.Second, TrafficAll, eniA, eniB)
+		b.ReportAllocs()
+		for b.Loop() {
+			a.AddAll(samples)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(samples)), "ns/sample")
+	})
 }
 
 // BenchmarkFormatLine formats default and all-field records into a gzip

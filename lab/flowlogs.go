@@ -12,9 +12,10 @@ import (
 )
 
 // flowSource is the datapath side of flow logs: what it counted since the
-// last drain, and per ENI how many flows it could not count (SKIPDATA).
+// last drain, handed over a batch at a time (valid during the call), and
+// per ENI how many flows it could not count (SKIPDATA).
 type flowSource interface {
-	Drain() (samples []flowlog.Sample, skipped map[string]uint64, err error)
+	DrainTo(fn func(samples []flowlog.Sample)) (skipped map[string]uint64, err error)
 }
 
 // flowLogs runs every flow-log subscription of a topology: aggregation
@@ -78,13 +79,17 @@ func newSubscription(t *vpc.Topology, fl vpc.FlowLog, paths Paths, clock flowlog
 	return &subscription{id: fl.ID, format: format, agg: agg, s3: s3, cw: cw, stats: FlowLogStatus{ID: fl.ID}}, nil
 }
 
-// add feeds one drain of the datapath to every subscription.
-func (f *flowLogs) add(samples []flowlog.Sample, skipped map[string]uint64) {
+// add feeds a batch of samples of the datapath to every subscription.
+func (f *flowLogs) add(samples []flowlog.Sample) {
+	for _, s := range f.subs {
+		s.agg.AddAll(samples)
+	}
+}
+
+// skipped tells every subscription what the datapath could not count.
+func (f *flowLogs) skipped(skipped map[string]uint64) {
 	now := f.clock()
 	for _, s := range f.subs {
-		for i := range samples {
-			s.agg.Add(samples[i])
-		}
 		for eni, n := range skipped {
 			if n > 0 {
 				s.agg.MarkSkipped(eni, now, int(n))
@@ -226,12 +231,14 @@ func (l *Lab) pump(now time.Time, all bool) error {
 // drainLocked hands what the datapath counted since the last drain to the
 // subscriptions; the caller holds flowMu.
 func (l *Lab) drainLocked(now time.Time) error {
-	samples, skipped, err := l.flowSrc.Drain()
+	skipped, err := l.flowSrc.DrainTo(func(samples []flowlog.Sample) {
+		l.flows.add(samples)
+		l.obs.flows(now, samples)
+	})
 	if err != nil {
 		return fmt.Errorf("drain flow counters: %w", err)
 	}
-	l.flows.add(samples, skipped)
-	l.obs.flows(now, samples)
+	l.flows.skipped(skipped)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/netns"
 	"github.com/vpcemu/vpcemu/testenv"
 )
@@ -99,13 +100,14 @@ func TestFlowLogsCostReport(t *testing.T) {
 	scan := time.Since(start)
 	time.Sleep(100 * time.Millisecond)
 	start = time.Now()
-	samples, _, err := l.flowSrc.Drain()
+	var samples []flowlog.Sample
+	_, err := l.flowSrc.DrainTo(func(b []flowlog.Sample) { samples = append(samples, b...) })
 	drain := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()
-	l.flows.add(samples, nil)
+	l.flows.add(samples)
 	if err := l.flows.flush(time.Now(), true); err != nil {
 		t.Fatal(err)
 	}

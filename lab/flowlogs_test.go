@@ -801,7 +801,7 @@ func TestFlowLogsPortScan(t *testing.T) {
 		wantAllRecs bool
 	}{
 		{"all ports, default table", 0, 65535, true},
-		// more than a CPU's 4096 slots, 512-flow spill log and 512-flow table
+		// more than a CPU's 512-flow log and the 512-flow table
 		// hold, even if the scan's packets spread over two CPUs
 		{"small table", 512, 16384, false},
 	} {

@@ -38,7 +38,7 @@ type Options struct {
 	// state.json for `vpcemu status`.
 	API string
 	// FlowTableSize is how many flows each of the two flow-counter tables
-	// (and each CPU's spill log, at most 65536) holds between drains
+	// (and each CPU's flow log, at most 65535) holds between drains
 	// (default loader.DefaultFlowTableSize); a flow beyond it
 	// is never silently lost: its ENI's window gets a SKIPDATA record.
 	FlowTableSize int

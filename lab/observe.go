@@ -19,7 +19,8 @@ type Observer struct {
 	// flow, place and reason within a second (Packets counts them).
 	Drop func(d *Drop)
 	// Flows is every drain of the flow counters (once a second; only for a
-	// topology with flow logs): each ENI's flows since the last drain.
+	// topology with flow logs): each ENI's flows since the last drain, a
+	// batch at a time (several calls per drain).
 	Flows func(now time.Time, samples []flowlog.Sample)
 	// Records are the flow-log records of the windows that closed, for the
 	// flow log flowLogID, rendered in its format (header: its field names).

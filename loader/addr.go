@@ -57,12 +57,14 @@ func words(a netip.Addr) [4]uint32 {
 
 // addrOf reads a datapath __u32[4] address of family fam (4, else IPv6).
 func addrOf(fam uint8, w [4]uint32) netip.Addr {
+	if fam == 4 {
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], w[0])
+		return netip.AddrFrom4(b)
+	}
 	var b [16]byte
 	for i := range w {
 		binary.NativeEndian.PutUint32(b[4*i:], w[i])
-	}
-	if fam == 4 {
-		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
 }

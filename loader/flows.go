@@ -18,7 +18,7 @@ import (
 
 // Names of the flow-accounting maps of bpf/flow.h, present in both the NACL
 // and the SG collections and replaced by one shared set at load.
-var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn",
+var flowMapNames = []string{"flow_tab0", "flow_tab1", "flow_idx", "flow_log", "flow_logn",
 	"flow_gen", "flow_skip", "flow_addr", "flow_eni", "flow_mac"}
 
 // The structs of bpf/flow.h, as bpf2go generated them (the SG collection's
@@ -31,6 +31,7 @@ type (
 	flowENINet  = naclFlowEniNet
 	flowMacKey  = naclFlowMacKey
 	flowSlot    = naclFlowSlot
+	flowSet     = naclFlowSet
 )
 
 // Flows is a topology's flow counters: the maps the NACL and SG programs
@@ -39,19 +40,25 @@ type Flows struct {
 	maps      map[string]*ebpf.Map
 	ncpu      int    // possible CPUs: values per entry of the per-CPU tables
 	logPerCPU uint32 // entries of each CPU's and generation's part of flow_log
-	// Memory mappings of the arrays the drain reads and clears: the fast
-	// slots, the spill log and its counts.
-	fast, log, logn *ebpf.Memory
+	idxSets   int    // sets of each CPU's and generation's part of flow_idx (FLOW_IDX_SETS)
+	// Memory mappings of the arrays the drain reads and clears: the
+	// index, the log and its counts.
+	idx, log, logn *ebpf.Memory
 	// Drain's buffers, kept between drains (a drain a second would
 	// otherwise allocate and clear a megabyte each time).
-	bufKeys   []flowKey
-	bufVals   []flowVal
-	bufSlots  []flowSlot
-	zero      []byte
-	samples   []flowlog.Sample // what Drain returned last: the next one reuses it
-	gen       uint32
-	eniByIdx  map[uint32]string
-	eniByAddr map[netip.Addr]string // keys the NACL counts name addresses, not ENIs
+	bufKeys  []flowKey
+	bufVals  []flowVal
+	bufSlots []flowSlot
+	// skips' buffers: ENI indexes and their per-CPU counts
+	bufSkipKeys []uint32
+	bufSkipVals []uint64
+	zero        []byte
+	samples     []flowlog.Sample // what Drain returned last: the next one reuses it
+	batch       []flowlog.Sample // DrainTo's batch, reused
+	gen         uint32
+	eniByIdx    map[uint32]string
+	eniByAddr   map[netip.Addr]string       // keys the NACL counts name addresses, not ENIs
+	eniCache    [eniCacheSize]eniCacheEntry // eniByAddr's recent answers (family 0: none)
 	// Each ENI's subnet and each subnet's compiled route table: the
 	// traffic-path of what an ENI sends is decided by where its subnet's
 	// table sends it (FL-16, as rules.PredictFlowLog decides it).
@@ -66,22 +73,26 @@ type Flows struct {
 // silence.
 const FlowTablesBudget = 512 << 20
 
-// FlowLogBudget bounds the memory of the two spill logs (flows moved out of
-// their fast slot between drains, bpf/flow.h): a CPU's part holds up to
-// 65536 flows a second, fewer on many CPUs; beyond it flows go to the hash
-// tables.
+// FlowLogBudget bounds the memory of the two flow logs (where the
+// programs count flows between drains, bpf/flow.h): a CPU's part holds up
+// to flowLogMax flows a second, fewer on many CPUs; beyond it flows go to
+// the hash tables.
 const FlowLogBudget = 64 << 20
 
-// flowLogPerCPU is how many spilled flows each CPU's part of a log holds.
+// flowLogMax is the most entries of a CPU's part of a log: the index's
+// references are 16 bits (struct flow_ref).
+const flowLogMax = 1<<16 - 1
+
+// flowLogPerCPU is how many flows each CPU's part of a log holds.
 func flowLogPerCPU(ncpu int) uint32 {
 	n := uint64(FlowLogBudget) / 2 / uint64(ncpu) / uint64(binary.Size(flowSlot{}))
-	return uint32(max(min(n, 1<<16), 1024))
+	return uint32(max(min(n, flowLogMax), 1024))
 }
 
 // NewFlows creates the shared flow maps from the map specs in spec (either
 // program's collection has them), with tables of maxEntries flows (0 =
 // the C default), fewer if FlowTablesBudget requires (TableSize tells);
-// each CPU's spill log holds at most maxEntries flows too.
+// each CPU's log holds at most maxEntries flows too.
 func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
@@ -113,8 +124,11 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 		switch name {
 		case "flow_log":
 			ms.MaxEntries = uint32(ncpu) * 2 * f.logPerCPU
-		case "flow_fast", "flow_logn":
+		case "flow_idx", "flow_logn":
 			// a part per CPU; the object's size is one CPU's
+			if name == "flow_idx" {
+				f.idxSets = int(ms.MaxEntries / 2)
+			}
 			ms.MaxEntries *= uint32(ncpu)
 		}
 		m, err := ebpf.NewMap(ms)
@@ -124,12 +138,12 @@ func NewFlows(spec *ebpf.CollectionSpec, maxEntries int) (_ *Flows, err error) {
 		f.maps[name] = m
 	}
 	if unsafe.Sizeof(flowSlot{}) != uintptr(binary.Size(flowSlot{})) {
-		return nil, fmt.Errorf("flow maps: struct flow_slot has padding the spill log reader does not expect")
+		return nil, fmt.Errorf("flow maps: struct flow_slot has padding the log reader does not expect")
 	}
 	for _, mm := range []struct {
 		m    **ebpf.Memory
 		name string
-	}{{&f.fast, "flow_fast"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
+	}{{&f.idx, "flow_idx"}, {&f.log, "flow_log"}, {&f.logn, "flow_logn"}} {
 		if *mm.m, err = f.maps[mm.name].Memory(); err != nil {
 			return nil, fmt.Errorf("map %s: %w", mm.name, err)
 		}
@@ -159,13 +173,13 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 		if err := spec.Variables["flow_enabled"].Set(uint32(0)); err != nil {
 			return nil, fmt.Errorf("switch flow counting off: %w", err)
 		}
-		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_fast", "flow_log", "flow_logn"} {
+		for _, name := range []string{"flow_tab0", "flow_tab1", "flow_idx", "flow_log", "flow_logn"} {
 			spec.Maps[name].MaxEntries = 1
 		}
 		return nil, nil
 	}
 	if err := spec.Variables["flow_log_per_cpu"].Set(f.logPerCPU); err != nil {
-		return nil, fmt.Errorf("size the flow spill log: %w", err)
+		return nil, fmt.Errorf("size the flow log: %w", err)
 	}
 	for name, m := range f.maps {
 		ms, ok := spec.Maps[name]
@@ -182,6 +196,7 @@ func flowOptions(spec *ebpf.CollectionSpec, f *Flows) (*ebpf.CollectionOptions, 
 // NAT gateways'), and which CIDRs each ENI's subnet has; and the drain how
 // each subnet routes (traffic-path).
 func (f *Flows) SetENIs(t *vpc.Topology, p *vpc.Plan, index func(eni string) (uint32, error)) error {
+	f.eniCache = [eniCacheSize]eniCacheEntry{}
 	subnetOf := map[string]*vpc.Subnet{}
 	for i := range t.Subnets {
 		subnetOf[t.Subnets[i].ID] = &t.Subnets[i]
@@ -282,20 +297,25 @@ func (f *Flows) trafficPath(eni string, dst netip.Addr) uint8 {
 	return flowlog.PathSameVPC
 }
 
-// Drain returns what the programs counted since the last drain, and per ENI
-// the packets they could not count because the flow table was full.
+// drainBatch is how many samples DrainTo hands over at a time: few enough
+// to stay in the CPU's caches from the moment they are made until the
+// consumer has read them (a second's flows, tens of thousands of samples of
+// 200-odd bytes, are several times a CPU's cache).
+const drainBatch = 256
+
+// DrainTo hands what the programs counted since the last drain to fn, a
+// batch of samples at a time (valid only during the call), and returns per
+// ENI the packets they could not count because the flow table was full.
 //
-// Programs count into the table flow_gen names; Drain points them at the
-// other one, waits until no program can still be using the old one, then
-// reads and empties it, so no increment is lost between read and delete.
-// The samples are valid until the next Drain, which reuses their memory
-// (a drain a second of tens of thousands of flows would otherwise keep the
-// garbage collector busy).
-func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
+// Programs count into the generation flow_gen names; DrainTo points them
+// at the other one, waits until no program can still be using the old
+// one, then reads and empties it, so no increment is lost between read and
+// delete.
+func (f *Flows) DrainTo(fn func([]flowlog.Sample)) (map[string]uint64, error) {
 	old := f.gen
 	f.gen ^= 1
 	if err := f.maps["flow_gen"].Put(uint32(0), f.gen); err != nil {
-		return nil, nil, fmt.Errorf("flows: flip generation: %w", err)
+		return nil, fmt.Errorf("flows: flip generation: %w", err)
 	}
 	// A program that read the old generation runs to its end within
 	// microseconds (BPF programs run to completion, preemption disabled);
@@ -304,14 +324,17 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	tab := f.maps[fmt.Sprintf("flow_tab%d", old)]
 	offset, err := monoToWall()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	samples, err := f.drainLog(f.samples[:0], old, offset)
-	if err != nil {
-		return nil, nil, err
+	if f.batch == nil {
+		f.batch = make([]flowlog.Sample, 0, drainBatch)
 	}
-	if samples, err = f.drainFast(samples, old, offset); err != nil {
-		return nil, nil, err
+	d := drainer{f: f, fn: fn, b: f.batch[:0], offset: offset}
+	if err := f.drainLog(&d, old); err != nil {
+		return nil, err
+	}
+	if err := f.clearIndex(old); err != nil {
+		return nil, err
 	}
 
 	// Batches take a few system calls for the whole table; whatever they
@@ -324,8 +347,8 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	for {
 		n, err := tab.BatchLookupAndDelete(&cursor, bk, bv, nil)
 		for i := 0; i < n; i++ {
-			if s, ok := f.sample(&bk[i], bv[i*f.ncpu:(i+1)*f.ncpu], offset); ok {
-				samples = append(samples, s)
+			if v, ok := sumCPUs(bv[i*f.ncpu : (i+1)*f.ncpu]); ok {
+				d.add(&bk[i], &v)
 			}
 		}
 		if err != nil {
@@ -338,61 +361,98 @@ func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
 	it := tab.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
-		if s, ok := f.sample(&k, v, offset); ok {
-			samples = append(samples, s)
+		if v, ok := sumCPUs(v); ok {
+			d.add(&k, &v)
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, nil, fmt.Errorf("flows: read table: %w", err)
+		return nil, fmt.Errorf("flows: read table: %w", err)
 	}
 	for i := range keys {
 		if err := tab.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil, nil, fmt.Errorf("flows: clear table: %w", err)
+			return nil, fmt.Errorf("flows: clear table: %w", err)
 		}
 	}
-	f.samples = samples
-	skipped, err := f.skips()
-	return samples, skipped, err
+	d.flush()
+	return f.skips()
 }
 
-// flowFastSlots is FLOW_FAST_SLOTS of bpf/flow.h: the slots of each CPU's
-// and generation's part of flow_fast.
-const flowFastSlots = 4096
+// Drain is DrainTo collecting every sample: they are valid until the next
+// Drain, which reuses their memory.
+func (f *Flows) Drain() ([]flowlog.Sample, map[string]uint64, error) {
+	all := f.samples[:0]
+	skipped, err := f.DrainTo(func(b []flowlog.Sample) { all = append(all, b...) })
+	f.samples = all
+	if err != nil {
+		return nil, nil, err
+	}
+	return all, skipped, nil
+}
+
+// drainer turns one drain's flows into samples, a batch at a time.
+type drainer struct {
+	f      *Flows
+	fn     func([]flowlog.Sample)
+	b      []flowlog.Sample
+	offset time.Duration // bpf_ktime to wall clock
+}
+
+// add adds the sample of flow k with counts v.
+func (d *drainer) add(k *flowKey, v *flowVal) {
+	d.b = d.f.appendSample(d.b, k, v, d.offset)
+	if len(d.b) == cap(d.b) {
+		d.flush()
+	}
+}
+
+// flush hands the batch over.
+func (d *drainer) flush() {
+	if len(d.b) > 0 {
+		d.fn(d.b)
+		d.b = d.b[:0]
+	}
+}
 
 // flowLognStride is FLOW_LOGN_STRIDE of bpf/flow.h: CPU c's count of
 // generation g is flow_logn[c*stride+g] (a __u64), a cache line per CPU.
 const flowLognStride = 8
 
-// drainLog reads what each CPU appended to generation g's spill log (a flow
-// moved out of its slot: that CPU's share until then) and empties it.
-func (f *Flows) drainLog(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
+// drainLog reads what each CPU appended to generation g's log (a flow, or
+// a part of it, that CPU counted) into d and empties it. It reads a few hundred
+// entries at a time, so that they are still in the CPU's caches when they
+// become samples.
+func (f *Flows) drainLog(d *drainer, g uint32) error {
 	size := int(unsafe.Sizeof(flowSlot{})) // the C layout: NewFlows checked
+	const chunk = 256
+	f.bufSlots = grow(f.bufSlots, chunk)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), chunk*size)
 	var cnt [8]byte
 	for c := 0; c < f.ncpu; c++ {
 		at := int64(c*flowLognStride+int(g)) * 8
 		if _, err := f.logn.ReadAt(cnt[:], at); err != nil {
-			return nil, fmt.Errorf("flows: read flow_logn: %w", err)
+			return fmt.Errorf("flows: read flow_logn: %w", err)
 		}
-		n := uint32(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
-		if n == 0 {
-			continue
-		}
-		f.bufSlots = grow(f.bufSlots, int(n))
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), int(n)*size)
-		if _, err := f.log.ReadAt(b, int64(c*2+int(g))*int64(f.logPerCPU)*int64(size)); err != nil {
-			return nil, fmt.Errorf("flows: read flow_log: %w", err)
-		}
-		for i := range f.bufSlots {
-			sl := &f.bufSlots[i]
-			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
-				samples = append(samples, s)
+		n := int(min(binary.NativeEndian.Uint64(cnt[:]), uint64(f.logPerCPU)))
+		base := int64(c*2+int(g)) * int64(f.logPerCPU) * int64(size)
+		for i := 0; i < n; i += chunk {
+			m := min(chunk, n-i)
+			if _, err := f.log.ReadAt(buf[:m*size], base+int64(i*size)); err != nil {
+				return fmt.Errorf("flows: read flow_log: %w", err)
+			}
+			for j := range m {
+				if sl := &f.bufSlots[j]; sl.Val.FirstNs != 0 {
+					d.add(&sl.Key, &sl.Val)
+				}
 			}
 		}
-		if _, err := f.logn.WriteAt(make([]byte, 8), at); err != nil {
-			return nil, fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
+		if n > 0 {
+			clear(cnt[:])
+			if _, err := f.logn.WriteAt(cnt[:], at); err != nil {
+				return fmt.Errorf("flows: empty generation %d of flow_log: %w", g, err)
+			}
 		}
 	}
-	return samples, nil
+	return nil
 }
 
 // grow returns b resized to n elements (contents undefined).
@@ -403,67 +463,72 @@ func grow[T any](b []T, n int) []T {
 	return b[:n]
 }
 
-// drainFast reads generation g's slots (each CPU's part holds flows of its
-// own) and frees them.
-func (f *Flows) drainFast(samples []flowlog.Sample, g uint32, offset time.Duration) ([]flowlog.Sample, error) {
-	size := int(unsafe.Sizeof(flowSlot{}))
-	f.bufSlots = grow(f.bufSlots, flowFastSlots)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.bufSlots[0])), flowFastSlots*size)
-	if len(f.zero) < len(b) {
-		f.zero = make([]byte, len(b))
+// clearIndex empties generation g's index (every CPU's part), so that the
+// programs start the generation afresh when it is theirs again.
+func (f *Flows) clearIndex(g uint32) error {
+	size := f.idxSets * int(unsafe.Sizeof(flowSet{}))
+	if len(f.zero) < size {
+		f.zero = make([]byte, size)
 	}
 	for c := 0; c < f.ncpu; c++ {
-		at := int64(c*2+int(g)) * int64(len(b))
-		if _, err := f.fast.ReadAt(b, at); err != nil {
-			return nil, fmt.Errorf("flows: read flow_fast: %w", err)
-		}
-		for i := range f.bufSlots {
-			sl := &f.bufSlots[i]
-			if sl.Val.FirstNs == 0 {
-				continue
-			}
-			if s, ok := f.sample(&sl.Key, []flowVal{sl.Val}, offset); ok {
-				samples = append(samples, s)
-			}
-		}
-		if _, err := f.fast.WriteAt(f.zero[:len(b)], at); err != nil {
-			return nil, fmt.Errorf("flows: clear flow_fast: %w", err)
+		if _, err := f.idx.WriteAt(f.zero[:size], int64(c*2+int(g))*int64(size)); err != nil {
+			return fmt.Errorf("flows: clear flow_idx: %w", err)
 		}
 	}
-	return samples, nil
+	return nil
 }
 
-// sample turns one flow's per-CPU shares into a sample of the ENI owning
-// its source (egress) or destination address; ok is false for addresses of
-// no ENI, or when no CPU counted anything.
-func (f *Flows) sample(k *flowKey, perCPU []flowVal, offset time.Duration) (flowlog.Sample, bool) {
-	v, ok := sumCPUs(perCPU)
+// appendSample appends the sample of flow k with counts v to samples: of
+// the ENI the datapath named, else the one owning its source (egress) or
+// destination address; nothing for addresses of no ENI.
+func (f *Flows) appendSample(samples []flowlog.Sample, k *flowKey, v *flowVal, offset time.Duration) []flowlog.Sample {
+	var eni string
+	var ok bool
+	switch {
+	case k.Eni != 0:
+		eni, ok = f.eniByIdx[k.Eni]
+	case k.Egress == 1:
+		eni, ok = f.eniOf(k.Family, &k.Saddr)
+	default:
+		eni, ok = f.eniOf(k.Family, &k.Daddr)
+	}
 	if !ok {
-		return flowlog.Sample{}, false
+		return samples
 	}
 	src, dst := addrOf(k.Family, k.Saddr), addrOf(k.Family, k.Daddr)
-	var eni string
-	if k.Eni != 0 {
-		eni, ok = f.eniByIdx[k.Eni]
-	} else if k.Egress == 1 {
-		eni, ok = f.eniByAddr[src]
-	} else {
-		eni, ok = f.eniByAddr[dst]
-	}
-	if !ok {
-		return flowlog.Sample{}, false
-	}
 	s := flowlog.Sample{
 		ENI: eni, Egress: k.Egress == 1, Src: src, Dst: dst,
 		SrcPort: k.Sport, DstPort: k.Dport, Protocol: k.Proto,
 		Packets: v.Packets, Bytes: v.Bytes, TCPFlags: uint8(v.TcpFlags),
-		First: time.Unix(0, int64(v.FirstNs)).Add(offset), Last: time.Unix(0, int64(v.LastNs)).Add(offset),
+		First: time.Unix(0, int64(v.FirstNs)+int64(offset)), Last: time.Unix(0, int64(v.LastNs)+int64(offset)),
 		Reject: k.Reject == 1,
 	}
 	if s.Egress {
 		s.TrafficPath, s.TrafficPathKnown = f.trafficPath(eni, dst), true
 	}
-	return s, true
+	return append(samples, s)
+}
+
+// eniCacheSize is how many addresses eniOf remembers (a power of two): the
+// drain asks for the same few ENIs' addresses over and over.
+const eniCacheSize = 16
+
+type eniCacheEntry struct {
+	family uint8
+	ok     bool
+	addr   [4]uint32
+	eni    string
+}
+
+// eniOf returns the ENI owning the address of family fam in words w.
+func (f *Flows) eniOf(fam uint8, w *[4]uint32) (string, bool) {
+	e := &f.eniCache[(w[0]^w[1]^w[2]^w[3])>>24%eniCacheSize]
+	if e.family == fam && e.addr == *w {
+		return e.eni, e.ok
+	}
+	eni, ok := f.eniByAddr[addrOf(fam, *w)]
+	*e = eniCacheEntry{family: fam, ok: ok, addr: *w, eni: eni}
+	return eni, ok
 }
 
 // sumCPUs merges a flow's per-CPU shares: packets and bytes add up, the
@@ -487,11 +552,30 @@ func sumCPUs(perCPU []flowVal) (v flowVal, ok bool) {
 }
 
 // skips returns the per-ENI growth of flow_skip since the last call.
+//
+// One batch lookup reads every ENI's counters (indexes 0 to the largest in
+// use), so a drain takes the same few system calls however many ENIs the
+// topology has; a kernel without batch lookups on arrays gets one lookup per
+// ENI.
 func (f *Flows) skips() (map[string]uint64, error) {
 	out := map[string]uint64{}
+	n := 0
+	for idx := range f.eniByIdx {
+		n = max(n, int(idx)+1)
+	}
+	if n == 0 {
+		return out, nil
+	}
+	m := f.maps["flow_skip"]
+	f.bufSkipKeys, f.bufSkipVals = grow(f.bufSkipKeys, n), grow(f.bufSkipVals, n*f.ncpu)
+	var cursor ebpf.MapBatchCursor
+	got, err := m.BatchLookup(&cursor, f.bufSkipKeys, f.bufSkipVals, nil)
+	batched := (err == nil || errors.Is(err, ebpf.ErrKeyNotExist)) && got == n
 	for idx, eni := range f.eniByIdx {
 		var per []uint64
-		if err := f.maps["flow_skip"].Lookup(idx, &per); err != nil {
+		if batched && f.bufSkipKeys[idx] == idx {
+			per = f.bufSkipVals[int(idx)*f.ncpu : (int(idx)+1)*f.ncpu]
+		} else if err := m.Lookup(idx, &per); err != nil {
 			return nil, fmt.Errorf("flows: read skipped: %w", err)
 		}
 		var sum uint64

@@ -1,14 +1,19 @@
 package loader
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
+	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/rules/rulestest"
 	"github.com/vpcemu/vpcemu/testenv"
@@ -139,4 +144,162 @@ func BenchmarkFlowAccounting(b *testing.B) {
 			naclBench(b, n, &naclCostCase{name: "egress", prog: naclProg(b, n, acl.ID, true), frame: (&naclWire{p: pk}).bytes()})
 		})
 	}
+}
+
+// BenchmarkFlowNewFlows: the NACL's per-packet cost when flows are short,
+// as short connections make them (16 in flight, round robin, each life
+// packets long: 1, every packet a new flow; 4, a TCP connection's share of
+// one direction), counting off and on, the counters drained every 16384
+// packets (outside the timing). Each packet is its own BPF_PROG_RUN, timed
+// by the kernel, so the index and the log are touched as traffic touches
+// them, not one hot entry.
+func BenchmarkFlowNewFlows(b *testing.B) {
+	for _, c := range []struct {
+		life int
+		on   bool
+	}{{1, false}, {1, true}, {4, false}, {4, true}} {
+		mode := map[bool]string{false: "off", true: "on"}[c.on]
+		b.Run(fmt.Sprintf("nacl-egress-40/life%d/%s", c.life, mode), func(b *testing.B) {
+			testenv.RequireRoot(b)
+			pk := rules.Packet{Src: netip.MustParseAddr(ipA), Dst: netip.MustParseAddr(ipX), Protocol: vpc.ProtoTCP,
+				SrcPort: 40000, DstPort: 5201, TCPFlags: fACK}
+			topo := sgBenchTopo(1, false, false)
+			opts := NACLOptions{Topology: naclTestTopo}
+			var f *Flows
+			if c.on {
+				spec, err := loadNacl()
+				if err != nil {
+					b.Fatal(err)
+				}
+				f = flowsFor(b, spec, topo, func(string) (uint32, error) { return 1, nil })
+				opts.Flows = f
+			}
+			n, err := LoadNACL(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { n.Close() })
+			acl := flowBenchNACL(pk)
+			if err := n.SetNACL(acl); err != nil {
+				b.Fatal(err)
+			}
+			port := naclProg(b, n, acl.ID, true)
+			conc, life := 16, c.life
+			ports := make([]uint16, conc)
+			left := make([]int, conc)
+			next := uint16(1024)
+			frames := map[uint16][]byte{}
+			frame := func(sp uint16) []byte {
+				if fr, ok := frames[sp]; ok {
+					return fr
+				}
+				p := pk
+				p.SrcPort = int(sp)
+				fr := (&naclWire{p: p}).bytes()
+				frames[sp] = fr
+				return fr
+			}
+			var total time.Duration
+			pkts := 0
+			for b.Loop() {
+				i := pkts % conc
+				if left[i] == 0 {
+					ports[i], left[i] = next, life
+					if next++; next == 0 {
+						next = 1024
+					}
+				}
+				left[i]--
+				ret, d, err := port.benchmark(frame(ports[i]), 1, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ret != naclXDPPass {
+					b.Fatalf("verdict %d", ret)
+				}
+				total += d
+				pkts++
+				if f != nil && pkts%16384 == 0 {
+					b.StopTimer()
+					if _, _, err := f.Drain(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(total.Nanoseconds())/float64(pkts), "ns/pkt")
+		})
+	}
+}
+
+// BenchmarkFlowsDrain: what a drain costs per flow, the log of each CPU
+// holding 30000 flows of two ENIs (written through the memory mapping, as
+// if the programs had counted them): short connections' flows, a second's
+// worth at 10 000 connections a second, handed to a consumer that reads
+// every sample.
+func BenchmarkFlowsDrain(b *testing.B) {
+	testenv.RequireRoot(b)
+	topo := sgBenchTopo(1, false, false)
+	topo.Instances = append(topo.Instances, topo.Instances[0])
+	topo.Instances[1].ID, topo.Instances[1].ENI.ID = "i-b", "eni-b"
+	topo.Instances[1].ENI.PrivateIP = netip.MustParseAddr(ipX)
+	spec, err := loadNacl()
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := uint32(0)
+	f := flowsFor(b, spec, topo, func(string) (uint32, error) { next++; return next, nil })
+	const perCPU = 30000
+	a, x := words(netip.MustParseAddr(ipA)), words(netip.MustParseAddr(ipX))
+	log := make([]flowSlot, perCPU)
+	for i := range log {
+		k := flowKey{Saddr: a, Daddr: x, Sport: uint16(1024 + i), Dport: 80, Proto: vpc.ProtoTCP, Family: 4, Egress: uint8(i % 2)}
+		if i%4 >= 2 {
+			k.Saddr, k.Daddr, k.Sport, k.Dport = x, a, 80, k.Sport
+		}
+		log[i] = flowSlot{Key: k, Val: flowVal{Packets: 3, Bytes: 180, FirstNs: 1e9 + uint64(i), LastNs: 1e9 + uint64(i) + 500, TcpFlags: 3}}
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&log[0])), len(log)*int(unsafe.Sizeof(log[0])))
+	fill := func() {
+		for c := 0; c < f.ncpu; c++ {
+			g := f.gen // the generation the programs fill: the next drain's
+			if _, err := f.log.WriteAt(raw, int64(c*2+int(g))*int64(f.logPerCPU)*int64(unsafe.Sizeof(log[0]))); err != nil {
+				b.Fatal(err)
+			}
+			var n [8]byte
+			binary.NativeEndian.PutUint64(n[:], perCPU)
+			if _, err := f.logn.WriteAt(n[:], int64(c*flowLognStride+int(g))*8); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	samples := 0
+	var cpu time.Duration // the process's CPU time in Drain: wall time moves with other work
+	for b.Loop() {
+		b.StopTimer()
+		fill()
+		b.StartTimer()
+		var r0, r1 unix.Rusage
+		_ = unix.Getrusage(unix.RUSAGE_SELF, &r0)
+		var pkts uint64
+		_, err := f.DrainTo(func(ss []flowlog.Sample) {
+			for i := range ss { // a consumer reads every sample
+				pkts += ss[i].Packets
+			}
+			samples += len(ss)
+		})
+		_ = unix.Getrusage(unix.RUSAGE_SELF, &r1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pkts != 3*perCPU*uint64(f.ncpu) {
+			b.Fatalf("%d packets drained, want %d", pkts, 3*perCPU*f.ncpu)
+		}
+		cpu += time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+	}
+	if samples != b.N*perCPU*f.ncpu {
+		b.Fatalf("%d samples, want %d", samples, b.N*perCPU*f.ncpu)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/flow")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(samples), "cpu-ns/flow")
 }

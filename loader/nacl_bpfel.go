@@ -113,6 +113,16 @@ type naclFlowMacKey struct {
 	Pad [2]uint8
 }
 
+type naclFlowSet struct {
+	_ structs.HostLayout
+	W [2]struct {
+		_    structs.HostLayout
+		Tag  uint32
+		Pos  uint16
+		Tick uint16
+	}
+}
+
 type naclFlowSlot struct {
 	_   structs.HostLayout
 	Key naclFlowKey
@@ -309,8 +319,8 @@ const (
 	naclMapEigwFlows        = "eigw_flows"
 	naclMapFlowAddr         = "flow_addr"
 	naclMapFlowEni          = "flow_eni"
-	naclMapFlowFast         = "flow_fast"
 	naclMapFlowGen          = "flow_gen"
+	naclMapFlowIdx          = "flow_idx"
 	naclMapFlowLog          = "flow_log"
 	naclMapFlowLogn         = "flow_logn"
 	naclMapFlowMac          = "flow_mac"
@@ -412,8 +422,8 @@ type naclMapSpecs struct {
 	EigwFlows  *ebpf.MapSpec `ebpf:"eigw_flows"`
 	FlowAddr   *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni    *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast   *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen    *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowIdx    *ebpf.MapSpec `ebpf:"flow_idx"`
 	FlowLog    *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn   *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowMac    *ebpf.MapSpec `ebpf:"flow_mac"`
@@ -483,8 +493,8 @@ type naclMaps struct {
 	EigwFlows  *ebpf.Map `ebpf:"eigw_flows"`
 	FlowAddr   *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni    *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast   *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen    *ebpf.Map `ebpf:"flow_gen"`
+	FlowIdx    *ebpf.Map `ebpf:"flow_idx"`
 	FlowLog    *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn   *ebpf.Map `ebpf:"flow_logn"`
 	FlowMac    *ebpf.Map `ebpf:"flow_mac"`
@@ -516,8 +526,8 @@ func (m *naclMaps) Close() error {
 		m.EigwFlows,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast,
 		m.FlowGen,
+		m.FlowIdx,
 		m.FlowLog,
 		m.FlowLogn,
 		m.FlowMac,

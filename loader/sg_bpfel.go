@@ -145,6 +145,16 @@ type sgFlowMacKey struct {
 	Pad [2]uint8
 }
 
+type sgFlowSet struct {
+	_ structs.HostLayout
+	W [2]struct {
+		_    structs.HostLayout
+		Tag  uint32
+		Pos  uint16
+		Tick uint16
+	}
+}
+
 type sgFlowSlot struct {
 	_   structs.HostLayout
 	Key sgFlowKey
@@ -377,8 +387,8 @@ const (
 	sgMapCtTable        = "ct_table"
 	sgMapFlowAddr       = "flow_addr"
 	sgMapFlowEni        = "flow_eni"
-	sgMapFlowFast       = "flow_fast"
 	sgMapFlowGen        = "flow_gen"
+	sgMapFlowIdx        = "flow_idx"
 	sgMapFlowLog        = "flow_log"
 	sgMapFlowLogn       = "flow_logn"
 	sgMapFlowMac        = "flow_mac"
@@ -479,8 +489,8 @@ type sgMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.MapSpec `ebpf:"flow_idx"`
 	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowMac     *ebpf.MapSpec `ebpf:"flow_mac"`
@@ -551,8 +561,8 @@ type sgMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.Map `ebpf:"flow_idx"`
 	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowMac     *ebpf.Map `ebpf:"flow_mac"`
@@ -581,8 +591,8 @@ func (m *sgMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast,
 		m.FlowGen,
+		m.FlowIdx,
 		m.FlowLog,
 		m.FlowLogn,
 		m.FlowMac,

@@ -128,6 +128,16 @@ type sgnocapFlowMacKey struct {
 	Pad [2]uint8
 }
 
+type sgnocapFlowSet struct {
+	_ structs.HostLayout
+	W [2]struct {
+		_    structs.HostLayout
+		Tag  uint32
+		Pos  uint16
+		Tick uint16
+	}
+}
+
 type sgnocapFlowSlot struct {
 	_   structs.HostLayout
 	Key sgnocapFlowKey
@@ -356,8 +366,8 @@ const (
 	sgnocapMapCtTable        = "ct_table"
 	sgnocapMapFlowAddr       = "flow_addr"
 	sgnocapMapFlowEni        = "flow_eni"
-	sgnocapMapFlowFast       = "flow_fast"
 	sgnocapMapFlowGen        = "flow_gen"
+	sgnocapMapFlowIdx        = "flow_idx"
 	sgnocapMapFlowLog        = "flow_log"
 	sgnocapMapFlowLogn       = "flow_logn"
 	sgnocapMapFlowMac        = "flow_mac"
@@ -454,8 +464,8 @@ type sgnocapMapSpecs struct {
 	CtTable     *ebpf.MapSpec `ebpf:"ct_table"`
 	FlowAddr    *ebpf.MapSpec `ebpf:"flow_addr"`
 	FlowEni     *ebpf.MapSpec `ebpf:"flow_eni"`
-	FlowFast    *ebpf.MapSpec `ebpf:"flow_fast"`
 	FlowGen     *ebpf.MapSpec `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.MapSpec `ebpf:"flow_idx"`
 	FlowLog     *ebpf.MapSpec `ebpf:"flow_log"`
 	FlowLogn    *ebpf.MapSpec `ebpf:"flow_logn"`
 	FlowMac     *ebpf.MapSpec `ebpf:"flow_mac"`
@@ -522,8 +532,8 @@ type sgnocapMaps struct {
 	CtTable     *ebpf.Map `ebpf:"ct_table"`
 	FlowAddr    *ebpf.Map `ebpf:"flow_addr"`
 	FlowEni     *ebpf.Map `ebpf:"flow_eni"`
-	FlowFast    *ebpf.Map `ebpf:"flow_fast"`
 	FlowGen     *ebpf.Map `ebpf:"flow_gen"`
+	FlowIdx     *ebpf.Map `ebpf:"flow_idx"`
 	FlowLog     *ebpf.Map `ebpf:"flow_log"`
 	FlowLogn    *ebpf.Map `ebpf:"flow_logn"`
 	FlowMac     *ebpf.Map `ebpf:"flow_mac"`
@@ -548,8 +558,8 @@ func (m *sgnocapMaps) Close() error {
 		m.CtTable,
 		m.FlowAddr,
 		m.FlowEni,
-		m.FlowFast,
 		m.FlowGen,
+		m.FlowIdx,
 		m.FlowLog,
 		m.FlowLogn,
 		m.FlowMac,

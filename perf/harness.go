@@ -24,7 +24,14 @@ type Options struct {
 	Shape    Shape         // default ShapeVPC
 	MTU      int           // default 1500 (configurations may override with -mtuM)
 	ConnConc int           // connections in flight in the connection test; default 16
-	MaxWall  time.Duration // stop starting trials after this long; 0 = no limit
+	// Slices > 1 brings every configuration of a round up at once and
+	// measures each metric in Slices turns of Dur per configuration,
+	// alternating between them (ABBA...), the round's figure the mean of
+	// its turns: a comparison of configurations that other work on the
+	// machine disturbs equally, as it comes in bursts of seconds. 0 or 1:
+	// one trial of Dur per configuration, each on its own topology.
+	Slices  int
+	MaxWall time.Duration // stop starting trials after this long; 0 = no limit
 	// Agent is the command line that starts this binary as an agent; the
 	// harness appends AgentArg and the agent's arguments, and sets AgentEnv.
 	// Default: os.Executable().
@@ -99,7 +106,8 @@ type Results struct {
 	Shape   Shape    `json:"shape"`
 	MTU     int      `json:"mtu"`
 	Env     string   `json:"env"`
-	Busy    bool     `json:"busy"` // load average above 1.5 before the first trial
+	Busy    bool     `json:"busy"`             // load average above 1.5 before the first trial
+	Slices  int      `json:"slices,omitempty"` // Options.Slices of the run (0: one trial per configuration and round)
 	Start   time.Time
 	Wall    time.Duration
 	Samples []Sample `json:"samples"`
@@ -163,7 +171,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	cli, srv := pickCPUs()
 	env := &loadEnv{agent: o.Agent, cliCPU: cli, srvCPU: srv, dur: o.Dur, connConc: o.ConnConc, rawWriter: o.Raw}
-	res := &Results{Configs: cfgs, Names: o.Configs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU,
+	res := &Results{Configs: cfgs, Names: o.Configs, Metrics: o.Metrics, Rounds: o.Rounds, Dur: o.Dur.String(), Shape: o.Shape, MTU: o.MTU, Slices: sliceCount(o.Slices),
 		Env: envLine(cli, srv), Start: time.Now()}
 	load0 := loadAvg()
 	defer func() {
@@ -176,6 +184,17 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 	}()
 	for round := 1; round <= o.Rounds; round++ {
+		if o.Slices > 1 {
+			if o.MaxWall > 0 && time.Since(res.Start) > o.MaxWall {
+				fmt.Fprintf(o.Log, "wall-clock budget %s spent: stopping before round %d\n", o.MaxWall, round)
+				return res, nil
+			}
+			res.Samples = append(res.Samples, slicedRound(ctx, o, env, cfgs, round)...)
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			continue
+		}
 		for _, c := range cfgs {
 			if err := ctx.Err(); err != nil {
 				return res, err
@@ -251,6 +270,131 @@ func trial(ctx context.Context, o Options, env *loadEnv, c Config, round int) []
 		out = append(out, s)
 	}
 	fmt.Fprintln(o.Log, line)
+	return out
+}
+
+// sliceCount is what Results.Slices records of Options.Slices.
+func sliceCount(n int) int {
+	if n > 1 {
+		return n
+	}
+	return 0
+}
+
+// slicedRound brings every configuration up on its own topology, then
+// measures each metric o.Slices times per configuration, in turns whose
+// order reverses every turn (A B, B A, A B, ...), and records per
+// configuration and metric the mean of its turns' values. Round r starts
+// with configuration r-1 (mod the count).
+func slicedRound(ctx context.Context, o Options, env *loadEnv, cfgs []Config, round int) []Sample {
+	type live struct {
+		c    Config
+		t    *Topo
+		vals []map[string]float64 // per metric: sums over the turns
+		n    []int
+		errs []string
+	}
+	var out []Sample
+	var ls []*live
+	defer func() {
+		for i := len(ls) - 1; i >= 0; i-- {
+			ls[i].t.Down()
+		}
+	}()
+	// Each round starts with another configuration, in building the
+	// topologies and in the turns: whichever came first measured ~5 %
+	// apart from the next in A/A runs.
+	k := (round - 1) % len(cfgs)
+	for _, c := range append(cfgs[k:len(cfgs):len(cfgs)], cfgs[:k]...) {
+		mtu, shape := o.MTU, o.Shape
+		if c.MTU != 0 {
+			mtu = c.MTU
+		}
+		if c.Shape != "" {
+			shape = c.Shape
+		}
+		t := NewTopo(shape, mtu)
+		t.raw = o.Raw
+		fmt.Fprintf(o.Raw, "=== round %d %s on %s (%s, MTU %d, %d turns)\n", round, c.Name, t.Prefix, t.Shape, t.MTU, o.Slices)
+		fail := func(err error) {
+			for _, m := range o.Metrics {
+				out = append(out, Sample{Round: round, Config: c.Name, Metric: m, Err: err.Error(), NA: errors.Is(err, ErrUnavailable)})
+			}
+			fmt.Fprintf(o.Log, "round %d %-14s FAILED: %v\n", round, c.Name, err)
+		}
+		if err := t.Up(ctx); err != nil {
+			fail(err)
+			continue
+		}
+		release, err := c.Apply(ctx, t)
+		if err != nil {
+			t.Down()
+			fail(fmt.Errorf("apply %s: %w", c.Name, err))
+			continue
+		}
+		defer release()
+		describe(ctx, o.Raw, t)
+		if err := env.check(ctx, t); err != nil {
+			t.Down()
+			fail(err)
+			continue
+		}
+		l := &live{c: c, t: t, vals: make([]map[string]float64, len(o.Metrics)), n: make([]int, len(o.Metrics)), errs: make([]string, len(o.Metrics))}
+		for i := range l.vals {
+			l.vals[i] = map[string]float64{}
+		}
+		ls = append(ls, l)
+	}
+	lines := make([]string, len(ls))
+	for i, l := range ls {
+		lines[i] = fmt.Sprintf("round %d %-14s", round, l.c.Name)
+	}
+	for mi, m := range o.Metrics {
+		for turn := 0; turn < o.Slices; turn++ {
+			for j := range ls {
+				i := j
+				if turn%2 == 1 {
+					i = len(ls) - 1 - j
+				}
+				l := ls[i]
+				if ctx.Err() != nil {
+					break
+				}
+				fmt.Fprintf(o.Raw, "--- round %d %s %s turn %d\n", round, l.c.Name, m, turn+1)
+				vals, err := env.measure(ctx, m, l.t)
+				if err != nil {
+					l.errs[mi] = err.Error()
+					fmt.Fprintf(o.Raw, "error: %v\n", err)
+					continue
+				}
+				for k, v := range vals {
+					l.vals[mi][k] += v
+				}
+				l.n[mi]++
+				lines[i] += fmt.Sprintf(" %.4g", vals[PrimaryKey(m)])
+			}
+		}
+		for i, l := range ls {
+			s := Sample{Round: round, Config: l.c.Name, Metric: m}
+			if l.n[mi] == 0 {
+				s.Err = l.errs[mi]
+				if s.Err == "" {
+					s.Err = "interrupted"
+				}
+				lines[i] += fmt.Sprintf(" => %s=ERR", m)
+			} else {
+				s.Values = map[string]float64{}
+				for k, v := range l.vals[mi] {
+					s.Values[k] = v / float64(l.n[mi])
+				}
+				lines[i] += fmt.Sprintf(" => %s=%.4g%s", m, s.Values[PrimaryKey(m)], Unit(m))
+			}
+			out = append(out, s)
+		}
+	}
+	for _, line := range lines {
+		fmt.Fprintln(o.Log, line)
+	}
 	return out
 }
 

@@ -39,9 +39,10 @@
 #   BENCH_DUR=3s BENCH_MTU=1500 BENCH_SHAPE=vpc|direct   end-to-end knobs (see vpcemu-bench -h)
 #   BENCH_FOCUS=... BENCH_FOCUS_ROUNDS=11   part 4's configurations and rounds
 #   BENCH_OBSERVE=... BENCH_OBSERVE_ROUNDS=7   part 5's configurations and rounds
+#   BENCH_FLOWCONNS_ROUNDS=9   rounds of flow logs on/off for new connections
 #   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
 #   BENCH_ROUTED=3x10x30 BENCH_ROUTED_ROUNDS=3 BENCH_NGW_ROUNDS=5   part 12's routed topology and rounds
-#   BENCH_SKIP="go netns e2e focus observe profile intent validate import updown api routing"   parts to skip
+#   BENCH_SKIP="go netns e2e focus observe flowconns profile intent validate import updown api routing"   parts to skip
 #   BENCH_API_CHURN=20s  part 11's churn run length (the acceptance run: 60s)
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
@@ -135,6 +136,16 @@ case $SKIP in *" observe "*) ;; *)
 		-md "$MD" -section end-to-end-observe -title "End-to-end: metrics, capture and mirroring, $OROUNDS rounds" \
 		-json "$OUT/observe.json" -raw "$OUT/observe.raw" || { log "observability run failed"; status=1; }
 	grep -E '^(capture|metrics):' "$OUT/observe.raw" >&2 || true ;;
+esac
+# Flow logs' cost to new connections (issue 18): on against off, both up at
+# once, measured in alternating turns within each round.
+case $SKIP in *" flowconns "*) ;; *)
+	FCROUNDS=${BENCH_FLOWCONNS_ROUNDS:-9}
+	[ "$QUICK" = 1 ] && FCROUNDS=1
+	log "flow logs and new connections: $FCROUNDS rounds of sgnacl40,sgnaclfl40"
+	$B -configs sgnacl40,sgnaclfl40 -metrics conns,tcp -rounds "$FCROUNDS" -slices 4 -dur "${BENCH_DUR:-2s}" \
+		-md "$MD" -section flow-logs-conns -title "Flow logs: new connections per second, $FCROUNDS rounds" \
+		-json "$OUT/flowconns.json" -raw "$OUT/flowconns.raw" || { log "flow-log connections run failed"; status=1; } ;;
 esac
 # Where the cycles go: each filter's share of the forwarding CPU (needs perf).
 case $SKIP in *" profile "*) ;; *)

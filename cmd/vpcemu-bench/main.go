@@ -4,7 +4,7 @@
 // throwaway two-subnet topology under each filter configuration, and prints
 // "median (min–max) and ratio to bare" tables.
 //
-//	vpcemu-bench [-quick] [-rounds 3] [-dur 3s] [-configs bare,ipt40,...] [-md BENCHMARKS.md]
+//	vpcemu-bench [-quick] [-rounds 3] [-dur 3s] [-slices 1] [-configs bare,ipt40,...] [-md BENCHMARKS.md]
 //	vpcemu-bench gobench-table < go-test-bench-output
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 //	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
@@ -75,6 +75,7 @@ func run(ctx context.Context, args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "1 s per metric, 1 round (also BENCH_QUICK=1)")
 	rounds := fs.Int("rounds", 3, "interleaved rounds (the tables show the median)")
 	dur := fs.Duration("dur", 3*time.Second, "duration of each metric in each trial")
+	slices := fs.Int("slices", 1, "N > 1: every configuration of a round up at once, each metric measured in N alternating turns of -dur per configuration (the round's figure: their mean)")
 	configs := fs.String("configs", strings.Join(perf.DefaultConfigs, ","), "configurations: bare, ngw, masq, fwd (the NAT gateway's path), iptN, iptctN, nftN, nftctN, naclgenN, naclnatN, sgN, sgnaclN, sgnaclflN (optional -mtuM suffix)")
 	metrics := fs.String("metrics", strings.Join(perf.AllMetrics, ","), "metrics: "+strings.Join(perf.AllMetrics, ", "))
 	shape := fs.String("shape", string(perf.ShapeVPC), "topology: vpc (two vpcemu subnets) or direct (client-router-server, as the peers)")
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	o := perf.Options{
 		Configs: split(*configs), Metrics: split(*metrics), Rounds: *rounds, Dur: *dur,
-		Shape: perf.Shape(*shape), MTU: *mtu, MaxWall: *maxWall, Agent: []string{exe}, Log: os.Stderr,
+		Shape: perf.Shape(*shape), MTU: *mtu, MaxWall: *maxWall, Slices: *slices, Agent: []string{exe}, Log: os.Stderr,
 	}
 	if *rawOut != "" {
 		f, err := os.Create(*rawOut)
