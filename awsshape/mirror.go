@@ -99,6 +99,16 @@ func (v View) TrafficMirrorFilter(f *vpc.MirrorFilter) TrafficMirrorFilter {
 	return out
 }
 
+// TrafficMirrorFilterRules renders every filter's rules: filter by filter,
+// ingress before egress, in rule-number order (as evaluated, TM-7).
+func (v View) TrafficMirrorFilterRules() []TrafficMirrorFilterRule {
+	var out []TrafficMirrorFilterRule
+	for _, f := range v.TrafficMirrorFilters() {
+		out = append(append(out, f.IngressFilterRules...), f.EgressFilterRules...)
+	}
+	return out
+}
+
 // TrafficMirrorFilterRule renders one rule of filter f (outbound: an
 // egress rule). A rule's tags are the API's annotations: the topology
 // file keeps none.

@@ -110,6 +110,7 @@ func init() {
 		"DeleteTrafficMirrorFilter":                mut(act(deleteTrafficMirrorFilter)),
 		"ModifyTrafficMirrorFilterNetworkServices": mut(act(modifyTrafficMirrorFilterNetworkServices)),
 		"CreateTrafficMirrorFilterRule":            idem(act(createTrafficMirrorFilterRule)),
+		"DescribeTrafficMirrorFilterRules":         act(describeTrafficMirrorFilterRules),
 		"ModifyTrafficMirrorFilterRule":            mut(act(modifyTrafficMirrorFilterRule)),
 		"DeleteTrafficMirrorFilterRule":            mut(act(deleteTrafficMirrorFilterRule)),
 		"CreateTrafficMirrorSession":               idem(act(createTrafficMirrorSession)),

@@ -3,6 +3,7 @@ package ec2api
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -373,6 +374,47 @@ func TestTrafficMirrorCLI(t *testing.T) {
 		!regexp.MustCompile(`"FromPort": 1024,\s+"ToPort": 65535`).MatchString(out) || !strings.Contains(out, `"Key": "k"`) {
 		t.Errorf("described filter:\n%s", out)
 	}
+	// describe-traffic-mirror-filter-rules: the filter's egress rule, and
+	// paging by hand (the CLI has no paginator for it).
+	out = run("describe-traffic-mirror-filter-rules", "--traffic-mirror-filter-id", filter, "--filters", "Name=traffic-direction,Values=egress")
+	var rules struct {
+		TrafficMirrorFilterRules []struct {
+			TrafficMirrorFilterRuleId, TrafficDirection string
+			SourcePortRange                             struct{ FromPort, ToPort int }
+			Tags                                        []struct{ Key, Value string }
+		}
+		NextToken string
+	}
+	if err := json.Unmarshal([]byte(out), &rules); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if r := rules.TrafficMirrorFilterRules; len(r) != 1 || r[0].TrafficDirection != "egress" || r[0].SourcePortRange.FromPort != 1024 ||
+		r[0].SourcePortRange.ToPort != 65535 || len(r[0].Tags) != 1 || r[0].Tags[0].Key != "k" || !reTMFR.MatchString(r[0].TrafficMirrorFilterRuleId) {
+		t.Errorf("described egress rules:\n%s", out)
+	}
+	egress := rules.TrafficMirrorFilterRules[0].TrafficMirrorFilterRuleId
+	for n := 20; n <= 60; n += 10 {
+		run("create-traffic-mirror-filter-rule", "--traffic-mirror-filter-id", filter, "--traffic-direction", "ingress", "--rule-number", strconv.Itoa(n),
+			"--rule-action", "reject", "--source-cidr-block", "0.0.0.0/0", "--destination-cidr-block", "0.0.0.0/0")
+	}
+	var seen []string
+	args := []string{"describe-traffic-mirror-filter-rules", "--max-results", "5"}
+	for page := 0; ; page++ {
+		rules.NextToken, rules.TrafficMirrorFilterRules = "", nil
+		if err := json.Unmarshal([]byte(run(args...)), &rules); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules.TrafficMirrorFilterRules {
+			seen = append(seen, r.TrafficMirrorFilterRuleId)
+		}
+		if rules.NextToken == "" || page > 2 {
+			break
+		}
+		args = []string{"describe-traffic-mirror-filter-rules", "--max-results", "5", "--next-token", rules.NextToken}
+	}
+	if len(seen) != 7 || seen[6] != egress {
+		t.Errorf("paged rules %v, want 7, ingress (10, 20..60) then egress %s", seen, egress)
+	}
 	ses := f.committed(t).TrafficMirror.Sessions
 	if len(ses) != 1 || ses[0].VNI != 77 || ses[0].PacketLength != 0 || ses[0].Source != src {
 		t.Errorf("committed sessions %+v", ses)
@@ -392,4 +434,177 @@ func jsonField(t *testing.T, out, obj, field string) string {
 		t.Fatalf("no %s.%s in %s", obj, field, out)
 	}
 	return s
+}
+
+// DescribeTrafficMirrorFilterRules through the SDK: every rule of every
+// filter in evaluation order, one filter's (TrafficMirrorFilterId), ids,
+// each of AWS's filters, paging, and the errors of what names nothing.
+func TestDescribeTrafficMirrorFilterRules(t *testing.T) {
+	f := newF0(t)
+	c := f.ec2
+	newFilter := func() string {
+		t.Helper()
+		fl, err := c.CreateTrafficMirrorFilter(ctx(t), &ec2.CreateTrafficMirrorFilterInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *fl.TrafficMirrorFilter.TrafficMirrorFilterId
+	}
+	fa, fb := newFilter(), newFilter()
+	type rule struct {
+		filter   string
+		dir      types.TrafficDirection
+		n        int32
+		accept   bool
+		proto    int32 // 0: all
+		src, dst string
+		desc     string
+	}
+	// Created out of order: each filter lists ingress then egress, by number.
+	specs := []rule{
+		{fa, types.TrafficDirectionIngress, 20, false, 0, "0.0.0.0/0", "0.0.0.0/0", ""},
+		{fa, types.TrafficDirectionEgress, 10, true, 17, "10.0.0.0/16", "0.0.0.0/0", "dns"},
+		{fa, types.TrafficDirectionIngress, 10, true, 6, "10.0.0.0/8", "0.0.0.0/0", "web"},
+		{fb, types.TrafficDirectionEgress, 30, false, 6, "0.0.0.0/0", "192.0.2.0/24", ""},
+		{fa, types.TrafficDirectionEgress, 30, false, 6, "0.0.0.0/0", "0.0.0.0/0", ""},
+		{fb, types.TrafficDirectionIngress, 10, true, 6, "0.0.0.0/0", "0.0.0.0/0", "web"},
+		{fb, types.TrafficDirectionIngress, 5, true, 1, "198.51.100.0/24", "0.0.0.0/0", ""},
+	}
+	ids := make([]string, len(specs))
+	for i, r := range specs {
+		in := &ec2.CreateTrafficMirrorFilterRuleInput{TrafficMirrorFilterId: aws.String(r.filter), TrafficDirection: r.dir, RuleNumber: aws.Int32(r.n),
+			RuleAction: types.TrafficMirrorRuleActionReject, SourceCidrBlock: aws.String(r.src), DestinationCidrBlock: aws.String(r.dst)}
+		if r.accept {
+			in.RuleAction = types.TrafficMirrorRuleActionAccept
+		}
+		if r.proto != 0 {
+			in.Protocol = aws.Int32(r.proto)
+		}
+		if r.desc != "" {
+			in.Description = aws.String(r.desc)
+		}
+		if r.desc == "web" {
+			in.DestinationPortRange = &types.TrafficMirrorPortRangeRequest{FromPort: aws.Int32(80), ToPort: aws.Int32(80)}
+		}
+		out, err := c.CreateTrafficMirrorFilterRule(ctx(t), in)
+		if err != nil {
+			t.Fatalf("rule %d: %v", i, err)
+		}
+		ids[i] = *out.TrafficMirrorFilterRule.TrafficMirrorFilterRuleId
+	}
+	describe := func(in *ec2.DescribeTrafficMirrorFilterRulesInput) ([]string, *string) {
+		t.Helper()
+		out, err := c.DescribeTrafficMirrorFilterRules(ctx(t), in)
+		if err != nil {
+			t.Fatalf("%+v: %v", in, err)
+		}
+		var got []string
+		for _, r := range out.TrafficMirrorFilterRules {
+			got = append(got, *r.TrafficMirrorFilterRuleId)
+		}
+		return got, out.NextToken
+	}
+	// want lists rules by their index in specs.
+	want := func(idx ...int) []string {
+		out := []string{}
+		for _, i := range idx {
+			out = append(out, ids[i])
+		}
+		return out
+	}
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+	all, next := describe(&ec2.DescribeTrafficMirrorFilterRulesInput{})
+	same("all rules", all, want(2, 0, 1, 4, 6, 5, 3))
+	if next != nil {
+		t.Errorf("all rules: NextToken %q", *next)
+	}
+	got, _ := describe(&ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterId: aws.String(fb)})
+	same("TrafficMirrorFilterId", got, want(6, 5, 3))
+	got, _ = describe(&ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterRuleIds: []string{ids[3], ids[2]}})
+	same("TrafficMirrorFilterRuleIds", got, want(2, 3))
+
+	filter := func(name string, values ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: values}
+	}
+	for _, tc := range []struct {
+		filters []types.Filter
+		want    []string
+	}{
+		{[]types.Filter{filter("traffic-mirror-filter-rule-id", ids[1], ids[6])}, want(1, 6)},
+		{[]types.Filter{filter("traffic-mirror-filter-id", fa)}, want(2, 0, 1, 4)},
+		{[]types.Filter{filter("rule-action", "reject")}, want(0, 4, 3)},
+		{[]types.Filter{filter("traffic-direction", "egress")}, want(1, 4, 3)},
+		{[]types.Filter{filter("protocol", "6")}, want(2, 4, 5, 3)},
+		{[]types.Filter{filter("protocol", "17", "1")}, want(1, 6)},
+		{[]types.Filter{filter("rule-number", "10")}, want(2, 1, 5)},
+		{[]types.Filter{filter("source-cidr-block", "10.0.0.0/8", "198.51.100.0/24")}, want(2, 6)},
+		{[]types.Filter{filter("destination-cidr-block", "192.0.2.0/24")}, want(3)},
+		{[]types.Filter{filter("description", "web")}, want(2, 5)},
+		{[]types.Filter{filter("description", "d*")}, want(1)},
+		// Two filters: both must match.
+		{[]types.Filter{filter("rule-number", "10"), filter("traffic-direction", "ingress")}, want(2, 5)},
+	} {
+		got, _ := describe(&ec2.DescribeTrafficMirrorFilterRulesInput{Filters: tc.filters})
+		var names []string
+		for _, f := range tc.filters {
+			names = append(names, *f.Name+"="+strings.Join(f.Values, "|"))
+		}
+		same(strings.Join(names, " "), got, tc.want)
+	}
+	got, _ = describe(&ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterId: aws.String(fa), Filters: []types.Filter{filter("description", "web")}})
+	same("TrafficMirrorFilterId and description", got, want(2))
+
+	// Paging: 5 and the 2 left.
+	first, next := describe(&ec2.DescribeTrafficMirrorFilterRulesInput{MaxResults: aws.Int32(5)})
+	if next == nil {
+		t.Fatal("5 of 7 rules and no NextToken")
+	}
+	rest, last := describe(&ec2.DescribeTrafficMirrorFilterRulesInput{MaxResults: aws.Int32(5), NextToken: next})
+	same("pages", append(first, rest...), all)
+	if len(first) != 5 || last != nil {
+		t.Errorf("pages of %d and %d, last NextToken %v", len(first), len(rest), last)
+	}
+
+	// AWS's shape: one rule in full.
+	out, err := c.DescribeTrafficMirrorFilterRules(ctx(t), &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterRuleIds: []string{ids[2]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.TrafficMirrorFilterRules[0]; *r.TrafficMirrorFilterId != fa || r.TrafficDirection != types.TrafficDirectionIngress || *r.RuleNumber != 10 ||
+		r.RuleAction != types.TrafficMirrorRuleActionAccept || *r.Protocol != 6 || *r.DestinationPortRange.FromPort != 80 || *r.DestinationPortRange.ToPort != 80 ||
+		r.SourcePortRange != nil || *r.SourceCidrBlock != "10.0.0.0/8" || *r.DestinationCidrBlock != "0.0.0.0/0" || aws.ToString(r.Description) != "web" {
+		t.Errorf("rule %+v", r)
+	}
+	out, err = c.DescribeTrafficMirrorFilterRules(ctx(t), &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterRuleIds: []string{ids[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.TrafficMirrorFilterRules[0]; r.Protocol != nil || r.DestinationPortRange != nil || r.RuleAction != types.TrafficMirrorRuleActionReject {
+		t.Errorf("a reject rule for all protocols and ports shows %+v", r)
+	}
+
+	for _, tc := range []struct {
+		name string
+		in   *ec2.DescribeTrafficMirrorFilterRulesInput
+		code string
+	}{
+		{"unknown filter", &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterId: aws.String("tmf-0123456789abcdef0")}, "InvalidTrafficMirrorFilterId.NotFound"},
+		{"malformed filter id", &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterId: aws.String("acl-1")}, "InvalidTrafficMirrorFilterId.Malformed"},
+		{"unknown rule", &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterRuleIds: []string{"tmfr-0123456789abcdef0"}}, "InvalidTrafficMirrorFilterRuleId.NotFound"},
+		{"a rule of another filter", &ec2.DescribeTrafficMirrorFilterRulesInput{TrafficMirrorFilterId: aws.String(fb), TrafficMirrorFilterRuleIds: []string{ids[0]}},
+			"InvalidTrafficMirrorFilterRuleId.NotFound"},
+		{"unknown filter name", &ec2.DescribeTrafficMirrorFilterRulesInput{Filters: []types.Filter{filter("rule-color", "red")}}, "InvalidParameterValue"},
+		{"MaxResults under 5", &ec2.DescribeTrafficMirrorFilterRulesInput{MaxResults: aws.Int32(4)}, "InvalidParameterValue"},
+		{"bad NextToken", &ec2.DescribeTrafficMirrorFilterRulesInput{NextToken: aws.String("nope")}, "InvalidPaginationToken"},
+	} {
+		_, err := c.DescribeTrafficMirrorFilterRules(ctx(t), tc.in)
+		if got := apiCode(t, err); got != tc.code {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.code)
+		}
+	}
 }

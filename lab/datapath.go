@@ -49,6 +49,7 @@ func (d *datapath) fillStatus(st *Status) {
 		if g := d.dp.NGWs[st.Gateways[i].ID]; g != nil {
 			if s, err := g.Stats(); err == nil {
 				st.Gateways[i].NAT = &s
+				st.DropEventsLost += s.EventsLost
 			}
 		}
 	}

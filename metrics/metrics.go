@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vpcemu/vpcemu/lab"
+	"github.com/vpcemu/vpcemu/loader"
 )
 
 // Namespace prefixes every metric name.
@@ -17,33 +18,6 @@ const Namespace = "vpcemu"
 // Source is a running topology's counters: *lab.Lab.
 type Source interface {
 	Status() *lab.Status
-}
-
-// NATGatewayStats are one NAT gateway's counters under CloudWatch's metric
-// names (AWS/NATGateway namespace), for the routing datapath to fill. Byte
-// and packet counts and the event counts are totals since the gateway came
-// up; ActiveConnectionCount is the current number of tracked connections.
-type NATGatewayStats struct {
-	ID                         string // nat-...
-	ActiveConnectionCount      uint64
-	BytesInFromDestination     uint64
-	BytesInFromSource          uint64
-	BytesOutToDestination      uint64
-	BytesOutToSource           uint64
-	ConnectionAttemptCount     uint64
-	ConnectionEstablishedCount uint64
-	ErrorPortAllocation        uint64
-	IdleTimeoutCount           uint64
-	PacketsDropCount           uint64
-	PacketsInFromDestination   uint64
-	PacketsInFromSource        uint64
-	PacketsOutToDestination    uint64
-	PacketsOutToSource         uint64
-}
-
-// NATGatewaySource lists the NAT gateways of a topology with their counters.
-type NATGatewaySource interface {
-	NATGatewayStats() []NATGatewayStats
 }
 
 // APIRequestCount is how many EC2 API requests of one action ended with one
@@ -64,9 +38,8 @@ type APISource interface {
 // Options name the sources beyond the topology's datapath; nil ones export
 // nothing.
 type Options struct {
-	NATGateways NATGatewaySource
-	API         APISource
-	Version     string // vpcemu's version, for vpcemu_build_info
+	API     APISource
+	Version string // vpcemu's version, for vpcemu_build_info
 }
 
 // Collector turns one read of a Source into metrics at each scrape: the
@@ -114,50 +87,59 @@ var (
 		"action", "error_code")
 )
 
-// natMetric is one CloudWatch NAT gateway metric as Prometheus exports it.
+// natMetric is one CloudWatch NAT gateway metric (NGW-15) as Prometheus
+// exports it.
 type natMetric struct {
 	cloudWatch string
+	name       string // Prometheus's, Namespace_ included
 	desc       *prometheus.Desc
 	gauge      bool
-	value      func(*NATGatewayStats) uint64
+	value      func(*loader.NATStats) uint64
 }
 
-func natDesc(name, cw, help string) *prometheus.Desc {
-	return desc("natgateway_"+name, "CloudWatch AWS/NATGateway "+cw+": "+help, "nat_gateway_id")
+// natLabels bound the NAT gateway series: one per gateway (CloudWatch's
+// NatGatewayId dimension) and the VPC it serves.
+var natLabels = []string{"nat_gateway_id", "vpc_id"}
+
+func nat(name, cw, help string, gauge bool, value func(*loader.NATStats) uint64) natMetric {
+	name = "nat_gateway_" + name
+	return natMetric{cloudWatch: cw, name: Namespace + "_" + name, gauge: gauge, value: value,
+		desc: desc(name, "CloudWatch AWS/NATGateway "+cw+": "+help, natLabels...)}
 }
 
 // natMetrics maps CloudWatch's names onto Prometheus's conventions: counters
 // end in _total; the one gauge cannot end in _count (reserved for
-// histograms), so ActiveConnectionCount is active_connections.
+// histograms and summaries), so ActiveConnectionCount is active_connections.
+// Source is the VPC's clients, destination the far end.
 var natMetrics = []natMetric{
-	{"ActiveConnectionCount", natDesc("active_connections", "ActiveConnectionCount", "concurrent active TCP connections through the gateway."), true,
-		func(s *NATGatewayStats) uint64 { return s.ActiveConnectionCount }},
-	{"BytesInFromDestination", natDesc("bytes_in_from_destination_total", "BytesInFromDestination", "bytes received from destinations."), false,
-		func(s *NATGatewayStats) uint64 { return s.BytesInFromDestination }},
-	{"BytesInFromSource", natDesc("bytes_in_from_source_total", "BytesInFromSource", "bytes received from clients in the VPC."), false,
-		func(s *NATGatewayStats) uint64 { return s.BytesInFromSource }},
-	{"BytesOutToDestination", natDesc("bytes_out_to_destination_total", "BytesOutToDestination", "bytes sent to destinations."), false,
-		func(s *NATGatewayStats) uint64 { return s.BytesOutToDestination }},
-	{"BytesOutToSource", natDesc("bytes_out_to_source_total", "BytesOutToSource", "bytes sent to clients in the VPC."), false,
-		func(s *NATGatewayStats) uint64 { return s.BytesOutToSource }},
-	{"ConnectionAttemptCount", natDesc("connection_attempts_total", "ConnectionAttemptCount", "connection attempts (SYNs) through the gateway."), false,
-		func(s *NATGatewayStats) uint64 { return s.ConnectionAttemptCount }},
-	{"ConnectionEstablishedCount", natDesc("connections_established_total", "ConnectionEstablishedCount", "connections established through the gateway."), false,
-		func(s *NATGatewayStats) uint64 { return s.ConnectionEstablishedCount }},
-	{"ErrorPortAllocation", natDesc("error_port_allocation_total", "ErrorPortAllocation", "times the gateway found no free source port."), false,
-		func(s *NATGatewayStats) uint64 { return s.ErrorPortAllocation }},
-	{"IdleTimeoutCount", natDesc("idle_timeouts_total", "IdleTimeoutCount", "connections closed by the idle timeout."), false,
-		func(s *NATGatewayStats) uint64 { return s.IdleTimeoutCount }},
-	{"PacketsDropCount", natDesc("packets_drop_total", "PacketsDropCount", "packets the gateway dropped."), false,
-		func(s *NATGatewayStats) uint64 { return s.PacketsDropCount }},
-	{"PacketsInFromDestination", natDesc("packets_in_from_destination_total", "PacketsInFromDestination", "packets received from destinations."), false,
-		func(s *NATGatewayStats) uint64 { return s.PacketsInFromDestination }},
-	{"PacketsInFromSource", natDesc("packets_in_from_source_total", "PacketsInFromSource", "packets received from clients in the VPC."), false,
-		func(s *NATGatewayStats) uint64 { return s.PacketsInFromSource }},
-	{"PacketsOutToDestination", natDesc("packets_out_to_destination_total", "PacketsOutToDestination", "packets sent to destinations."), false,
-		func(s *NATGatewayStats) uint64 { return s.PacketsOutToDestination }},
-	{"PacketsOutToSource", natDesc("packets_out_to_source_total", "PacketsOutToSource", "packets sent to clients in the VPC."), false,
-		func(s *NATGatewayStats) uint64 { return s.PacketsOutToSource }},
+	nat("active_connections", "ActiveConnectionCount", "TCP connections through the gateway now (live mappings, not closing).", true,
+		func(s *loader.NATStats) uint64 { return s.ActiveConnectionCount }),
+	nat("bytes_in_from_destination_total", "BytesInFromDestination", "IP bytes received from destinations.", false,
+		func(s *loader.NATStats) uint64 { return s.BytesInFromDestination }),
+	nat("bytes_in_from_source_total", "BytesInFromSource", "IP bytes received from clients in the VPC.", false,
+		func(s *loader.NATStats) uint64 { return s.BytesInFromSource }),
+	nat("bytes_out_to_destination_total", "BytesOutToDestination", "IP bytes sent to destinations.", false,
+		func(s *loader.NATStats) uint64 { return s.BytesOutToDestination }),
+	nat("bytes_out_to_source_total", "BytesOutToSource", "IP bytes sent to clients in the VPC.", false,
+		func(s *loader.NATStats) uint64 { return s.BytesOutToSource }),
+	nat("connection_attempts_total", "ConnectionAttemptCount", "TCP connection attempts: SYNs that opened a mapping.", false,
+		func(s *loader.NATStats) uint64 { return s.ConnectionAttemptCount }),
+	nat("connections_established_total", "ConnectionEstablishedCount", "TCP connections established: SYN-ACKs forwarded to clients.", false,
+		func(s *loader.NATStats) uint64 { return s.ConnectionEstablishedCount }),
+	nat("error_port_allocation_total", "ErrorPortAllocation", "times the gateway found no free source port for a new connection.", false,
+		func(s *loader.NATStats) uint64 { return s.ErrorPortAllocation }),
+	nat("idle_timeouts_total", "IdleTimeoutCount", "connections found idle past the timeout, their next client packet answered with a reset (NGW-11).", false,
+		func(s *loader.NATStats) uint64 { return s.IdleTimeoutCount }),
+	nat("packets_drop_total", "PacketsDropCount", "packets the gateway dropped.", false,
+		func(s *loader.NATStats) uint64 { return s.PacketsDropCount }),
+	nat("packets_in_from_destination_total", "PacketsInFromDestination", "packets received from destinations.", false,
+		func(s *loader.NATStats) uint64 { return s.PacketsInFromDestination }),
+	nat("packets_in_from_source_total", "PacketsInFromSource", "packets received from clients in the VPC.", false,
+		func(s *loader.NATStats) uint64 { return s.PacketsInFromSource }),
+	nat("packets_out_to_destination_total", "PacketsOutToDestination", "packets sent to destinations.", false,
+		func(s *loader.NATStats) uint64 { return s.PacketsOutToDestination }),
+	nat("packets_out_to_source_total", "PacketsOutToSource", "packets sent to clients in the VPC.", false,
+		func(s *loader.NATStats) uint64 { return s.PacketsOutToSource }),
 }
 
 // Describe sends every metric's description.
@@ -219,14 +201,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(flSkipped, fl.FlowsSkipped, fl.ID)
 	}
 	counter(eventsLost, st.DropEventsLost)
-	if c.opts.NATGateways != nil {
-		for _, s := range c.opts.NATGateways.NATGatewayStats() {
-			for _, m := range natMetrics {
-				if m.gauge {
-					gauge(m.desc, m.value(&s), s.ID)
-				} else {
-					counter(m.desc, m.value(&s), s.ID)
-				}
+	// A NAT gateway's counters are the ones `vpcemu status` shows: those of
+	// the same Status read (none when the gateway's program is not running).
+	for _, g := range st.Gateways {
+		if g.NAT == nil {
+			continue
+		}
+		for _, m := range natMetrics {
+			if m.gauge {
+				gauge(m.desc, m.value(g.NAT), g.ID, g.VPC)
+			} else {
+				counter(m.desc, m.value(g.NAT), g.ID, g.VPC)
 			}
 		}
 	}

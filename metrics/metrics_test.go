@@ -13,15 +13,12 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vpcemu/vpcemu/lab"
+	"github.com/vpcemu/vpcemu/loader"
 )
 
 type fakeSource struct{ st *lab.Status }
 
 func (f fakeSource) Status() *lab.Status { return f.st }
-
-type fakeNAT []NATGatewayStats
-
-func (f fakeNAT) NATGatewayStats() []NATGatewayStats { return f }
 
 type fakeAPI []APIRequestCount
 
@@ -147,27 +144,39 @@ func TestMetricsExportStatusCounters(t *testing.T) {
 		}
 	}
 	// Sources that are not there export nothing (no NAT gateway, no API).
-	for _, name := range []string{"vpcemu_natgateway_active_connections", "vpcemu_ec2_api_requests_total"} {
+	for _, name := range []string{"vpcemu_nat_gateway_active_connections", "vpcemu_ec2_api_requests_total"} {
 		if len(mfs[name].GetMetric()) != 0 {
 			t.Errorf("%s exported without its source", name)
 		}
 	}
 }
 
+// withNAT is fakeStatus with an internet gateway and two NAT gateways,
+// nat-2's program not running (no counters).
+func withNAT(nat loader.NATStats) *lab.Status {
+	st := fakeStatus()
+	st.Gateways = []lab.GatewayStatus{
+		{ID: "igw-1", Kind: "internet-gateway", VPC: "vpc-1"},
+		{ID: "nat-1", Kind: "nat-gateway", VPC: "vpc-1", NAT: &nat},
+		{ID: "nat-2", Kind: "nat-gateway", VPC: "vpc-2"},
+	}
+	return st
+}
+
 func TestMetricsNATGatewayAndAPI(t *testing.T) {
-	nat := fakeNAT{{ID: "nat-1", ActiveConnectionCount: 4, ErrorPortAllocation: 2, PacketsDropCount: 11, BytesOutToDestination: 3000}}
+	st := withNAT(loader.NATStats{ActiveConnectionCount: 4, ErrorPortAllocation: 2, PacketsDropCount: 11, BytesOutToDestination: 3000})
 	api := fakeAPI{{Action: "CreateSecurityGroup", Requests: 3}, {Action: "CreateSecurityGroup", ErrorCode: "InvalidGroup.Duplicate", Requests: 1}}
-	mfs := scrape(t, fakeSource{fakeStatus()}, Options{NATGateways: nat, API: api})
+	mfs := scrape(t, fakeSource{st}, Options{API: api})
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
 		want   float64
 	}{
-		{"vpcemu_natgateway_active_connections", map[string]string{"nat_gateway_id": "nat-1"}, 4},
-		{"vpcemu_natgateway_error_port_allocation_total", map[string]string{"nat_gateway_id": "nat-1"}, 2},
-		{"vpcemu_natgateway_packets_drop_total", map[string]string{"nat_gateway_id": "nat-1"}, 11},
-		{"vpcemu_natgateway_bytes_out_to_destination_total", map[string]string{"nat_gateway_id": "nat-1"}, 3000},
-		{"vpcemu_natgateway_idle_timeouts_total", map[string]string{"nat_gateway_id": "nat-1"}, 0},
+		{"vpcemu_nat_gateway_active_connections", map[string]string{"nat_gateway_id": "nat-1", "vpc_id": "vpc-1"}, 4},
+		{"vpcemu_nat_gateway_error_port_allocation_total", map[string]string{"nat_gateway_id": "nat-1", "vpc_id": "vpc-1"}, 2},
+		{"vpcemu_nat_gateway_packets_drop_total", map[string]string{"nat_gateway_id": "nat-1"}, 11},
+		{"vpcemu_nat_gateway_bytes_out_to_destination_total", map[string]string{"nat_gateway_id": "nat-1"}, 3000},
+		{"vpcemu_nat_gateway_idle_timeouts_total", map[string]string{"nat_gateway_id": "nat-1"}, 0},
 		{"vpcemu_ec2_api_requests_total", map[string]string{"action": "CreateSecurityGroup", "error_code": ""}, 3},
 		{"vpcemu_ec2_api_requests_total", map[string]string{"action": "CreateSecurityGroup", "error_code": "InvalidGroup.Duplicate"}, 1},
 	} {
@@ -175,19 +184,23 @@ func TestMetricsNATGatewayAndAPI(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	// Every CloudWatch metric is there, its name in its help.
+	// Every CloudWatch metric is there, its name in its help, one series per
+	// running NAT gateway: none for the internet gateway or for nat-2, whose
+	// program is not running.
 	for _, m := range natMetrics {
 		if !strings.Contains(m.desc.String(), m.cloudWatch) {
 			t.Errorf("%s: help does not name CloudWatch's %s", m.desc, m.cloudWatch)
+		}
+		if n := len(mfs[m.name].GetMetric()); n != 1 {
+			t.Errorf("%s: %d series, want 1 (nat-1's)", m.name, n)
 		}
 	}
 }
 
 // The equivalent of `promtool check metrics`: names, help, types, units.
 func TestMetricsLint(t *testing.T) {
-	nat := fakeNAT{{ID: "nat-1"}}
 	api := fakeAPI{{Action: "DescribeVpcs", Requests: 1}}
-	problems, err := testutil.CollectAndLint(New(fakeSource{fakeStatus()}, Options{NATGateways: nat, API: api}))
+	problems, err := testutil.CollectAndLint(New(fakeSource{withNAT(loader.NATStats{})}, Options{API: api}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,9 +148,9 @@ func printRouting(tw io.Writer, st *lab.Status) {
 	for _, g := range st.Gateways {
 		conns := "-"
 		if g.NAT != nil {
-			conns = fmt.Sprintf("%d active, %d attempts, %d established, %d port allocation errors, %d idle timeouts",
+			conns = fmt.Sprintf("%d active, %d attempts, %d established, %d port allocation errors, %d idle timeouts, %d packets dropped",
 				g.NAT.ActiveConnectionCount, g.NAT.ConnectionAttemptCount, g.NAT.ConnectionEstablishedCount,
-				g.NAT.ErrorPortAllocation, g.NAT.IdleTimeoutCount)
+				g.NAT.ErrorPortAllocation, g.NAT.IdleTimeoutCount, g.NAT.PacketsDropCount)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Kind, g.VPC, g.State, dash(g.Detail), conns)
 	}
