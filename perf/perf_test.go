@@ -349,3 +349,33 @@ func TestFlowLogsOnOff(t *testing.T) {
 		t.Error("a run without a flow-log configuration has an on/off table")
 	}
 }
+
+// Every vpcemu configuration make bench measures builds its datapath on a
+// real topology and leaves nothing behind: a configuration that cannot be
+// applied would only show up as "failed" cells in a long benchmark run.
+func TestVpcemuConfigsApply(t *testing.T) {
+	requireRoot(t)
+	for _, name := range []string{"sgnacl40", "sgnaclfl40", "sgnaclmet40", "sgnaclcap40", "sgnaclmir40"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := ParseConfig(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			topo := NewTopo(ShapeVPC, 1500)
+			t.Cleanup(topo.Down)
+			if err := topo.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			release, err := c.Apply(ctx, topo)
+			if err != nil {
+				t.Fatalf("apply %s: %v", name, err)
+			}
+			if err := testEnv(t).check(ctx, topo); err != nil {
+				t.Errorf("%s: traffic does not pass: %v", name, err)
+			}
+			release()
+		})
+	}
+}

@@ -104,8 +104,12 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 	}
 	if o.mirror {
-		all := []vpc.MirrorRule{{Number: 1, Accept: true, Protocol: vpc.ProtoAll, SrcPorts: vpc.AllPorts, DstPorts: vpc.AllPorts,
-			SrcCIDR: netip.MustParsePrefix("0.0.0.0/0"), DstCIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+		// Each direction its own rule, with the id a parsed file would get.
+		all := func(outbound bool) []vpc.MirrorRule {
+			return []vpc.MirrorRule{{ID: vpc.MirrorRuleID("tmf-all", outbound, 1), Number: 1, Accept: true,
+				Protocol: vpc.ProtoAll, SrcPorts: vpc.AllPorts, DstPorts: vpc.AllPorts,
+				SrcCIDR: netip.MustParsePrefix("0.0.0.0/0"), DstCIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+		}
 		var client, server string
 		for _, in := range v.Instances {
 			for _, hp := range p.Instances {
@@ -119,7 +123,7 @@ func applyDatapath(_ context.Context, t *Topo, o datapathOpts) (_ func(), err er
 		}
 		v.TrafficMirror = vpc.TrafficMirror{
 			Targets:  []vpc.MirrorTarget{{ID: "tmt-bench", ENI: server}},
-			Filters:  []vpc.MirrorFilter{{ID: "tmf-all", Inbound: all, Outbound: all}},
+			Filters:  []vpc.MirrorFilter{{ID: "tmf-all", Inbound: all(false), Outbound: all(true)}},
 			Sessions: []vpc.MirrorSession{{ID: "tms-bench", Source: client, Target: "tmt-bench", Filter: "tmf-all", Number: 1, VNI: 1}},
 		}
 	}

@@ -132,7 +132,7 @@ case $SKIP in *" observe "*) ;; *)
 	OROUNDS=${BENCH_OBSERVE_ROUNDS:-7}
 	[ "$QUICK" = 1 ] && OROUNDS=1
 	log "observability: $OROUNDS rounds of $OBS"
-	$B -configs "$OBS" -metrics tcp,udp64,conns -rounds "$OROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+	$B -configs "$OBS" -metrics tcp,udp64,conns -rounds "$OROUNDS" -slices 4 -dur "${BENCH_DUR:-2s}" \
 		-md "$MD" -section end-to-end-observe -title "End-to-end: metrics, capture and mirroring, $OROUNDS rounds" \
 		-json "$OUT/observe.json" -raw "$OUT/observe.raw" || { log "observability run failed"; status=1; }
 	grep -E '^(capture|metrics):' "$OUT/observe.raw" >&2 || true ;;
