@@ -268,7 +268,7 @@ case $SKIP in *" routing "*) ;; *)
 	NROUNDS=${BENCH_NGW_ROUNDS:-5}
 	[ "$QUICK" = 1 ] && NROUNDS=1
 	log "routing: NAT gateway path, $NROUNDS rounds of fwd,masq,ngw"
-	$B -configs fwd,masq,ngw -metrics tcp,udp64,conns -rounds "$NROUNDS" ${BENCH_DUR:+-dur "$BENCH_DUR"} \
+	$B -configs fwd,masq,ngw -metrics tcp,udp64,conns -rounds "$NROUNDS" -slices 3 -dur "${BENCH_DUR:-2s}" \
 		-md "$MD" -section end-to-end-ngw -title "End-to-end: through a NAT gateway, $NROUNDS rounds" \
 		-json "$OUT/ngw.json" -raw "$OUT/ngw.raw" || { log "NAT gateway run failed"; status=1; } ;;
 esac
