@@ -61,12 +61,12 @@ type NACL struct {
 	sets                  []uint32 // free set ids
 	bitmaps, nodes, rinfo *rangeAlloc
 
-	subnets map[string]uint32   // subnet ID -> index (1..) in nacl_subnet and the tries
+	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
 	// subTries are the destination tries' places in the node pool, and
 	// reserved the addresses in nacl_rsv4/6: SetSubnets replaces them.
 	subTries []naclTrie
 	reserved []netip.Addr
-	assoc   map[uint32]*naclACL // subnet index -> its NACL
+	assoc    map[uint32]*naclACL // subnet index -> its NACL
 
 	// unwaited: a set was retired since the last wait for the programs in
 	// flight, so its slots cannot be reused yet.
