@@ -59,6 +59,23 @@ func TestFrameLive(t *testing.T) {
 		}
 	}
 
+	// A change that fails once its steps ran is undone: nothing of N,
+	// rtb-n or E is left.
+	l.opts.failAfter = "record"
+	if err := l.ApplyTopology(rtParse(t, topo.Name, frameSubnet...)); err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("change failing when it records its state: %v", err)
+	}
+	l.opts.failAfter = ""
+	names, _ := netns.List()
+	for _, ns := range names {
+		if ns == "vpcemu."+topo.Name+".sn.N" || ns == "vpcemu."+topo.Name+".i.E" {
+			t.Errorf("the failed change left namespace %s", ns)
+		}
+	}
+	if l.Topology().Subnet("N") != nil {
+		t.Fatal("the failed change's topology runs")
+	}
+
 	apply("subnet N, rtb-n and E", frameSubnet...)
 	if err := try(x, "203.0.113.40:443"); err != nil {
 		t.Errorf("X -> E's public IP: %v", err)
@@ -97,7 +114,7 @@ func TestFrameLive(t *testing.T) {
 
 	// All of it deleted: back to T2.
 	apply("back to T2")
-	names, _ := netns.List()
+	names, _ = netns.List()
 	for _, ns := range names {
 		for _, gone := range []string{".sn.N", ".sn.Z", ".router.vpc-3", ".i.E", ".i.F"} {
 			if ns == "vpcemu."+topo.Name+gone {
