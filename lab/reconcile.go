@@ -68,6 +68,11 @@ type change struct {
 	// cleanup runs once the change is done or refused (handles its
 	// steps share).
 	cleanup []func()
+	// late are steps that run after every part's (deletions of what
+	// other parts' objects live in).
+	late []Step
+	// curPlan, nextPlan: the layouts of cur and next (plans).
+	curPlan, nextPlan *vpc.Plan
 }
 
 // liveParts are the parts of a topology the datapath changes live, in the
@@ -81,6 +86,9 @@ var liveParts = []func(*change) error{
 	(*change).trafficMirror,
 	(*change).routing,
 	(*change).instances,
+	// Last: subnets, gateways, route tables and VPCs deleted, once the
+	// instances and NAT gateways in them are gone.
+	(*change).lateSteps,
 }
 
 // diff computes the steps from cur to next, or refuses the change.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/vpcemu/vpcemu/flowlog"
 	"github.com/vpcemu/vpcemu/netns"
-	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/services"
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -40,9 +39,8 @@ func (c *change) instances() error {
 	if len(added)+len(removed) == 0 {
 		return nil
 	}
-	curPlan := c.l.plan
-	nextPlan := rules.NewPlan(next)
-	if !samePorts(curPlan, nextPlan) || !sameKept(curPlan, nextPlan) {
+	curPlan, nextPlan := c.plans()
+	if !sameKept(curPlan, nextPlan) {
 		return nil
 	}
 	var net *netns.Net

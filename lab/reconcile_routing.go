@@ -25,19 +25,19 @@ func (c *change) routing() error {
 		return nil
 	}
 	cur, next := c.cur, c.next
-	if !sameRoutingFrame(cur, next) {
+	if !sameFixedFrame(cur, next) {
 		return nil
 	}
-	curPlan := c.l.plan
-	nextPlan := rules.NewPlan(next)
-	if !samePorts(curPlan, nextPlan) {
-		return nil
+	curPlan, nextPlan := c.plans()
+	fr := diffFrame(curPlan, nextPlan)
+	if err := c.frameLive(fr); err != nil {
+		return err
 	}
 	added, removed := natDiff(cur, next)
 	tables := changedTables(curPlan, nextPlan)
 	portsChanged := !slices.EqualFunc(curPlan.Routing.Ports, nextPlan.Routing.Ports, func(a, b vpc.PortPlan) bool { return a == b })
-	natChanged := !samePosFree(cur.ElasticIPs, next.ElasticIPs) || len(added)+len(removed) > 0
-	if len(tables) == 0 && !portsChanged && !natChanged && samePosFree(cur.RouteTables, next.RouteTables) {
+	natChanged := !samePosFree(cur.ElasticIPs, next.ElasticIPs) || len(added)+len(removed) > 0 || len(fr.addLinks)+len(fr.delLinks) > 0
+	if fr.empty() && len(tables) == 0 && !portsChanged && !natChanged && samePosFree(cur.RouteTables, next.RouteTables) {
 		c.markRouting()
 		return nil
 	}
@@ -58,6 +58,7 @@ func (c *change) routing() error {
 		}
 	})
 
+	c.frameSteps(fr, openNet)
 	for _, gp := range added {
 		sp := nextPlan.Subnet(gp.ENI.SubnetID)
 		c.add(Step{What: "NAT gateway " + gp.ID + ": create",
@@ -123,7 +124,7 @@ func (c *change) routing() error {
 			if err := d.dp.SetRouting(next, nextPlan); err != nil {
 				return err
 			}
-			if len(added) > 0 && d.sg != nil {
+			if (len(added) > 0 || !fr.empty()) && d.sg != nil {
 				if err := d.sg.Update(next); err != nil {
 					return err
 				}
@@ -194,53 +195,36 @@ func (c *change) markRouting() {
 	c.rest.RouteTables = c.cur.RouteTables
 	c.rest.NATGateways = c.cur.NATGateways
 	c.rest.ElasticIPs = c.cur.ElasticIPs
-	c.rest.Subnets = slices.Clone(c.rest.Subnets)
-	for i := range c.rest.Subnets {
-		if o := c.cur.Subnet(c.rest.Subnets[i].ID); o != nil {
-			c.rest.Subnets[i].RouteTable = o.RouteTable
+	// VPCs and subnets created or deleted, gateways: the frame's. What
+	// stays is compared with itself, in the running order.
+	vpcs := make([]vpc.VPC, 0, len(c.cur.VPCs))
+	for _, o := range c.cur.VPCs {
+		v := o
+		if n := c.next.VPC(o.ID); n != nil {
+			v = *n
+			v.MainTable = o.MainTable
 		}
+		vpcs = append(vpcs, v)
 	}
-	c.rest.VPCs = slices.Clone(c.rest.VPCs)
-	for i := range c.rest.VPCs {
-		if o := c.cur.VPC(c.rest.VPCs[i].ID); o != nil {
-			c.rest.VPCs[i].MainTable = o.MainTable
+	c.rest.VPCs = vpcs
+	subnets := make([]vpc.Subnet, 0, len(c.cur.Subnets))
+	for _, o := range c.cur.Subnets {
+		s := o
+		if n := c.next.Subnet(o.ID); n != nil {
+			s = *n
+			s.RouteTable = o.RouteTable
 		}
+		subnets = append(subnets, s)
 	}
+	c.rest.Subnets = subnets
+	c.rest.InternetGateways = c.cur.InternetGateways
+	c.rest.EgressOnlyGateways = c.cur.EgressOnlyGateways
 }
 
-// sameRoutingFrame: what routing cannot change live is the same (the
-// route tables themselves, gateways, peerings, endpoints, VPCs, subnets).
-func sameRoutingFrame(cur, next *vpc.Topology) bool {
-	ids := func(t *vpc.Topology) []string {
-		var out []string
-		for _, rt := range t.RouteTables {
-			out = append(out, rt.ID+"/"+rt.VPC)
-		}
-		return out
-	}
-	return slices.Equal(ids(cur), ids(next)) &&
-		samePosFree(cur.InternetGateways, next.InternetGateways) &&
-		samePosFree(cur.EgressOnlyGateways, next.EgressOnlyGateways) &&
-		samePosFree(cur.Peerings, next.Peerings) &&
-		samePosFree(cur.Endpoints, next.Endpoints) &&
-		len(cur.VPCs) == len(next.VPCs) && len(cur.Subnets) == len(next.Subnets)
-}
-
-// samePorts: the routers' ports, links and subnets are laid out alike (a
-// change of routes or NAT gateways moves no interface).
-func samePorts(a, b *vpc.Plan) bool {
-	if a.Routing == nil || b.Routing == nil || len(a.Routing.Ports) != len(b.Routing.Ports) || len(a.Links) != len(b.Links) {
-		return false
-	}
-	for i, p := range a.Routing.Ports {
-		q := b.Routing.Ports[i]
-		if p.NS != q.NS || p.If != q.If || p.Ifindex != q.Ifindex || p.Kind != q.Kind {
-			return false
-		}
-	}
-	return slices.EqualFunc(a.Subnets, b.Subnets, func(x, y vpc.SubnetPlan) bool {
-		return x.SubnetID == y.SubnetID && x.NS == y.NS && x.RouterIfindex == y.RouterIfindex
-	})
+// sameFixedFrame: what routing cannot change live is the same (peerings,
+// gateway endpoints).
+func sameFixedFrame(cur, next *vpc.Topology) bool {
+	return samePosFree(cur.Peerings, next.Peerings) && samePosFree(cur.Endpoints, next.Endpoints)
 }
 
 // natDiff lists the NAT gateways next adds and those it deletes, by id.
@@ -294,7 +278,7 @@ func tableName(tp vpc.TablePlan) string {
 // kernel rule.
 func setPortRules(n *netns.Net, a, b *vpc.Plan) error {
 	for i, p := range b.Routing.Ports {
-		if i < len(a.Routing.Ports) && a.Routing.Ports[i].Table == p.Table {
+		if o := findPort(a, p.NS, p.If); o != nil && o.Table == p.Table {
 			continue
 		}
 		if err := n.SetPortRule(p, netns.PortRulePriority(i)); err != nil {

@@ -140,13 +140,11 @@ func TestChangeRefusedOrFailedChangesNothing(t *testing.T) {
 
 	_, err := l.Change(context.Background(), false, edit(func(t *vpc.Topology) {
 		dropHTTPRule(t)
-		sn := *t.Subnet("subnet-private")
-		sn.ID, sn.CIDR = "subnet-new", netip.MustParsePrefix("10.0.3.0/24")
-		t.Subnets = append(t.Subnets, sn)
+		t.Subnet("subnet-private").AZ = "use1-az2"
 	}))
 	var nl *NotLiveError
 	if !errors.Is(err, ErrNotLive) || !errors.As(err, &nl) || !strings.Contains(nl.Change, "subnets") {
-		t.Fatalf("adding a subnet: %v; want a NotLiveError naming the subnets", err)
+		t.Fatalf("moving a subnet to another AZ: %v; want a NotLiveError naming the subnets", err)
 	}
 	if !httpFromLaptop(t, l) || l.Topology() != topo || stateYAML(t, l) != before {
 		t.Fatal("a refused change changed the running topology")

@@ -118,7 +118,7 @@ func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, 
 			if l.Kind != vpc.LinkIGW {
 				continue
 			}
-			if err := d.newIGW(l, pub[l.VPC]); err != nil {
+			if err := d.newIGW(t, l, pub[l.VPC]); err != nil {
 				return d, err
 			}
 		}
@@ -184,12 +184,12 @@ func (d *Datapath) gatewayIndex(id string) uint32 {
 	return i
 }
 
-func (d *Datapath) newIGW(l vpc.LinkPlan, nat map[netip.Addr]netip.Addr) error {
+func (d *Datapath) newIGW(t *vpc.Topology, l vpc.LinkPlan, nat map[netip.Addr]netip.Addr) error {
 	var blocks []netip.Prefix
-	if v := d.topo.VPC(l.VPC); v != nil {
+	if v := t.VPC(l.VPC); v != nil {
 		blocks = v.IPv4CIDRs()
-	} else if len(d.topo.VPCs) > 0 {
-		blocks = d.topo.VPCs[0].IPv4CIDRs()
+	} else if len(t.VPCs) > 0 {
+		blocks = t.VPCs[0].IPv4CIDRs()
 	}
 	g, err := newIGW(IGWConfig{Index: d.gatewayIndex(l.ID), Blocks: blocks, NAT: nat})
 	if err != nil {
@@ -413,6 +413,37 @@ func (d *Datapath) SetNAT(t *vpc.Topology) error {
 		}
 	}
 	return nil
+}
+
+// AddIGW loads the NAT of internet gateway link l of t and attaches it
+// (a step: the link exists; its ports are AttachPort's).
+func (d *Datapath) AddIGW(t *vpc.Topology, l vpc.LinkPlan) error {
+	if d.opts.SkipIGW {
+		return nil
+	}
+	if err := d.newIGW(t, l, publicByVPC(t)[l.VPC]); err != nil {
+		return err
+	}
+	if err := d.attachIGW(l); err != nil {
+		return errors.Join(err, d.RemoveIGW(l.ID))
+	}
+	return nil
+}
+
+// RemoveIGW detaches and frees internet gateway id's NAT (a step, before
+// its link goes).
+func (d *Datapath) RemoveIGW(id string) error {
+	d.mu.Lock()
+	g := d.IGWs[id]
+	delete(d.IGWs, id)
+	if d.IGW == g {
+		d.IGW = nil
+	}
+	d.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g.Close()
 }
 
 // AddNATGateway loads and attaches NAT gateway gp of t (a step: its

@@ -61,8 +61,12 @@ type NACL struct {
 	sets                  []uint32 // free set ids
 	bitmaps, nodes, rinfo *rangeAlloc
 
-	subnets map[string]uint32   // subnet ID -> index (1..) in nacl_subnet and the tries
-	assoc   map[uint32]*naclACL // subnet index -> its NACL
+	subnets map[string]uint32 // subnet ID -> index (1..) in nacl_subnet and the tries
+	// subTries are the destination tries' places in the node pool, and
+	// reserved the addresses in nacl_rsv4/6: SetSubnets replaces them.
+	subTries []naclTrie
+	reserved []netip.Addr
+	assoc    map[uint32]*naclACL // subnet index -> its NACL
 
 	// unwaited: a set was retired since the last wait for the programs in
 	// flight, so its slots cannot be reused yet.
@@ -101,6 +105,7 @@ type naclPortKey struct{ ns, ifname string }
 // naclPort is one attach point.
 type naclPort struct {
 	ifindex uint32
+	mode    XDPMode
 	filter  *netns.TCFilter // tc mode
 	link    link.Link       // XDP modes
 }
@@ -189,6 +194,7 @@ func LoadNACL(opts NACLOptions) (_ *NACL, err error) {
 	if err := n.writeSubnets(topo, tries); err != nil {
 		return nil, err
 	}
+	n.subTries, n.reserved = tries, rules.NACLReservedAddrs(topo)
 	if n.rcu, err = newRCUWaiter(); err != nil {
 		return nil, fmt.Errorf("nacl: %w", err)
 	}
@@ -352,7 +358,7 @@ func (n *NACL) Attach(ns, ifname, from string, mode XDPMode) error {
 
 // attach writes port's entry at ifindex and runs prog there. n.mu is held.
 func (n *NACL) attach(key naclPortKey, ifindex uint32, port naclRtPort, prog *ebpf.Program, mode XDPMode) error {
-	p := &naclPort{ifindex: ifindex}
+	p := &naclPort{ifindex: ifindex, mode: mode}
 	if err := n.maps.NaclPort.Put(p.ifindex, &port); err != nil {
 		return fmt.Errorf("nacl: port %s/%s: %w", key.ns, key.ifname, err)
 	}
@@ -593,6 +599,23 @@ func (n *NACL) SetTap(ns, ifname string, on bool) error {
 	}
 	if err := n.maps.NaclPort.Put(p.ifindex, &port); err != nil {
 		return fmt.Errorf("nacl: port %s/%s: %w", ns, ifname, err)
+	}
+	return nil
+}
+
+// DetachEIGW removes eigw_egress from (ns, ifname) (an egress-only
+// gateway detached live).
+func (n *NACL) DetachEIGW(ns, ifname string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, f := range n.eigw {
+		if f.NS == ns && f.Ifname == ifname {
+			n.eigw = slices.Delete(n.eigw, i, i+1)
+			if err := n.tc.Detach(f); err != nil {
+				return fmt.Errorf("nacl: egress-only gateway: %w", err)
+			}
+			return nil
+		}
 	}
 	return nil
 }

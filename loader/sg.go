@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -89,10 +90,13 @@ type SG struct {
 	inst     map[string]string // instance id -> ENI id
 	max      map[uint32]uint64 // ENI index -> allowance (0 unlimited)
 	next     uint32
-	keys     [2]sgGenKeys          // what each generation wrote, to clear it before reuse
-	reserved []netip.Addr          // SG-45 router and DNS addresses, fixed at load
-	owners   map[netip.Addr]uint32 // sg_owner as written: address -> its ENI's index
-	rcu      *rcuWaiter
+	keys     [2]sgGenKeys // what each generation wrote, to clear it before reuse
+	reserved []netip.Addr // SG-45 router and DNS addresses in sg_reserved
+	// rsv4Mask, rsv6Any: sg_cfg's pre-check, fixed at load: a reserved
+	// address added later must pass it (CoversReserved).
+	rsv4Mask, rsv6Any uint32
+	owners            map[netip.Addr]uint32 // sg_owner as written: address -> its ENI's index
+	rcu               *rcuWaiter
 	// retired: the idle generation was live since the last wait for the
 	// programs in flight, so some may still be reading it.
 	retired bool
@@ -243,6 +247,7 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 	spec.Maps[sgMapCtFast].MaxEntries = uint32(fast)
 	mask4, any6 := reservedMasks(t)
 	cfg := sgSgConfig{CtFastMask: uint32(fast - 1), Rsv4Mask: mask4, Rsv6Any: any6}
+	s.rsv4Mask, s.rsv6Any = mask4, any6
 	if err := spec.Variables[sgVarSgCfg].Set(cfg); err != nil {
 		return nil, fmt.Errorf("sg: set configuration: %w", err)
 	}
@@ -467,14 +472,48 @@ func (s *SG) Update(t *vpc.Topology) error {
 	return nil
 }
 
-// checkReserved refuses a topology whose router and DNS addresses (SG-45)
-// differ from those the datapath was loaded with: they are written once
-// (sg_reserved and the pre-check constants), outside the generations.
+// checkReserved brings sg_reserved to t's router and DNS addresses (SG-45:
+// a subnet or VPC created or deleted live), outside the generations: an
+// address no subnet holds yet or any more is never an ENI's. It refuses
+// an address the pre-check constants, fixed at load, would not look up.
 func (s *SG) checkReserved(t *vpc.Topology) error {
-	if !slices.Equal(rules.NACLReservedAddrs(t), s.reserved) {
-		return fmt.Errorf("security groups: the VPC's or subnets' CIDRs changed (reserved addresses %v, the datapath has %v); only rules can change on a running topology", rules.NACLReservedAddrs(t), s.reserved)
+	want := rules.NACLReservedAddrs(t)
+	if slices.Equal(want, s.reserved) {
+		return nil
 	}
+	for _, a := range want {
+		if !s.CoversReserved(a) {
+			return fmt.Errorf("security groups: reserved address %s lies outside what the datapath's pre-check, set at load, looks up (a subnet not aligned as those it came up with); down and up with the new topology", a)
+		}
+	}
+	for _, a := range want {
+		if !slices.Contains(s.reserved, a) {
+			if err := s.objs.SgReserved.Put(&sgSgAddr{A: words(a.Unmap())}, uint8(1)); err != nil {
+				return fmt.Errorf("write sg_reserved: %w", err)
+			}
+		}
+	}
+	for _, a := range s.reserved {
+		if !slices.Contains(want, a) {
+			_ = s.objs.SgReserved.Delete(&sgSgAddr{A: words(a.Unmap())})
+		}
+	}
+	s.reserved = want
 	return nil
+}
+
+// CoversReserved tells whether the program's pre-check (sg_cfg, as
+// reserved() in sg.bpf.c reads it) looks address a up in sg_reserved.
+func (s *SG) CoversReserved(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		h := binary.BigEndian.Uint32(b[:])
+		return h&3 != 0 && h&s.rsv4Mask == 0
+	}
+	b := a.As16()
+	l := binary.BigEndian.Uint32(b[12:])
+	return l&3 != 0 && (s.rsv6Any != 0 || (binary.BigEndian.Uint32(b[8:12]) == 0 && l <= 3))
 }
 
 // loadReserved writes t's router and DNS addresses (SG-45) into

@@ -24,13 +24,14 @@ import (
 type TC struct {
 	mu      sync.Mutex
 	handles map[string]*netlink.Handle
+	inodes  map[string]uint64         // namespace -> the inode its handle was opened on
 	links   map[string]map[string]int // namespace -> ifname -> ifindex, one dump each
 }
 
 // NewTC returns a TC with no namespace opened yet; Close releases the
 // handles it opens (a handle keeps its namespace alive).
 func NewTC() *TC {
-	return &TC{handles: map[string]*netlink.Handle{}, links: map[string]map[string]int{}}
+	return &TC{handles: map[string]*netlink.Handle{}, inodes: map[string]uint64{}, links: map[string]map[string]int{}}
 }
 
 // TCFilter is one filter position: a hook of ifname in namespace NS, and
@@ -59,15 +60,28 @@ func (f TCFilter) attrs(ifindex int) netlink.FilterAttrs {
 }
 
 // handle returns the cached netlink handle of ns; c.mu is held.
+// A namespace deleted and made again under its name (a subnet deleted
+// and created live) is another namespace: its handle and links are
+// opened anew.
 func (c *TC) handle(ns string) (*netlink.Handle, error) {
+	var st unix.Stat_t
+	ino := uint64(0)
+	if unix.Stat(Path(ns), &st) == nil {
+		ino = st.Ino
+	}
 	if h := c.handles[ns]; h != nil {
-		return h, nil
+		if c.inodes[ns] == ino {
+			return h, nil
+		}
+		h.Close()
+		delete(c.handles, ns)
+		delete(c.links, ns)
 	}
 	h, err := handleAt(ns)
 	if err != nil {
 		return nil, err
 	}
-	c.handles[ns] = h
+	c.handles[ns], c.inodes[ns] = h, ino
 	return h, nil
 }
 
@@ -82,12 +96,12 @@ func (c *TC) Ifindex(ns, ifname string) (int, error) {
 // namespace lists all its links (a subnet's ENIs are attached one after
 // the other); a name the list lacks is asked for again.
 func (c *TC) ifindex(ns, ifname string) (int, error) {
-	if idx, ok := c.links[ns][ifname]; ok {
-		return idx, nil
-	}
 	h, err := c.handle(ns)
 	if err != nil {
 		return 0, err
+	}
+	if idx, ok := c.links[ns][ifname]; ok {
+		return idx, nil
 	}
 	if c.links[ns] == nil {
 		ls, err := h.LinkList()
@@ -139,6 +153,22 @@ func (c *TC) Attach(f TCFilter, fd int, name string) error {
 	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx), Fd: fd, Name: name, DirectAction: true}
 	if err := h.FilterAdd(bf); err != nil {
 		return fmt.Errorf("attach %s: %w", f, err)
+	}
+	return nil
+}
+
+// Replace runs program fd at f instead of the filter there (one atomic
+// swap: each packet meets the old program or the new one).
+func (c *TC) Replace(f TCFilter, fd int, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	idx, err := c.ifindex(f.NS, f.Ifname)
+	if err != nil {
+		return fmt.Errorf("replace %s: %w", f, err)
+	}
+	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx), Fd: fd, Name: name, DirectAction: true}
+	if err := c.handles[f.NS].FilterReplace(bf); err != nil {
+		return fmt.Errorf("replace %s: %w", f, err)
 	}
 	return nil
 }

@@ -13,6 +13,15 @@ func NewPlan(t *vpc.Topology) *vpc.Plan {
 	return p
 }
 
+// Replan lays out t as a change of a running topology laid out as prev
+// (vpc.NewPlanFrom), with its routing: route tables prev has keep their
+// kernel tables, new ones get the lowest ids neither uses.
+func Replan(prev *vpc.Plan, t *vpc.Topology) *vpc.Plan {
+	p := vpc.NewPlanFrom(t, prev)
+	planRouting(p, t, prev)
+	return p
+}
+
 // PlanRouting fills p.Routing: every route table of t compiled
 // (CompileRouting) into a kernel table of its VPC's router, numbered from
 // vpc.FirstRouteTable in CompileRouting's order, each router's local
@@ -25,18 +34,41 @@ func NewPlan(t *vpc.Topology) *vpc.Plan {
 // internet gateway), sends what hosts address to anything else to the
 // first internet gateway (which drops it, TV-43 b), and has no route to a
 // VPC without a gateway nor to its public addresses.
-func PlanRouting(p *vpc.Plan, t *vpc.Topology) {
+func PlanRouting(p *vpc.Plan, t *vpc.Topology) { planRouting(p, t, nil) }
+
+func planRouting(p *vpc.Plan, t *vpc.Topology, prev *vpc.Plan) {
 	r := CompileRouting(t)
 	rp := &vpc.RoutingPlan{}
-	kernelID := map[string]int{} // route table id -> its kernel table
-	perVPC := map[string]int{}
+	kernelID := map[string]int{}      // route table id -> its kernel table
+	used := map[string]map[int]bool{} // router namespace -> kernel ids taken
+	take := func(ns string, id int) {
+		if used[ns] == nil {
+			used[ns] = map[int]bool{}
+		}
+		used[ns][id] = true
+	}
+	kept := map[string]int{}
+	if prev != nil && prev.Routing != nil {
+		for _, tp := range prev.Routing.Tables {
+			if tp.RouteTable != "" {
+				kept[tp.NS+"/"+tp.RouteTable] = tp.Table
+				take(tp.NS, tp.Table)
+			}
+		}
+	}
 	for _, ct := range r.Tables {
 		rt := p.Router(ct.VPC)
 		if rt == nil {
 			continue
 		}
-		id := vpc.FirstRouteTable + perVPC[ct.VPC]
-		perVPC[ct.VPC]++
+		id, ok := kept[rt.NS+"/"+ct.ID]
+		if !ok {
+			id = vpc.FirstRouteTable
+			for used[rt.NS][id] {
+				id++
+			}
+			take(rt.NS, id)
+		}
 		kernelID[ct.ID] = id
 		rp.Tables = append(rp.Tables, vpc.TablePlan{NS: rt.NS, Table: id, RouteTable: ct.ID, VPC: ct.VPC, Routes: kernelRoutes(p, ct.VPC, ct.Routes)})
 	}

@@ -200,7 +200,15 @@ func RouterNSOf(name string, i int, vpcID string) string {
 }
 
 // NewPlan lays out t. t must be valid (see Parse).
-func NewPlan(t *Topology) *Plan {
+func NewPlan(t *Topology) *Plan { return NewPlanFrom(t, nil) }
+
+// NewPlanFrom lays out t as a change of a running topology laid out as
+// prev: what both have keeps prev's namespace and interface names,
+// interface indexes and link addresses, so that the running objects need
+// not move; what t adds gets what neither prev nor t uses. With prev nil
+// it is NewPlan.
+func NewPlanFrom(t *Topology, prev *Plan) *Plan {
+	k := newKeeper(prev)
 	p := &Plan{
 		Name:       t.Name,
 		InternetNS: NSPrefix(t.Name) + "internet",
@@ -212,13 +220,12 @@ func NewPlan(t *Topology) *Plan {
 		p.MTU = DefaultMTU
 	}
 	for i, v := range t.VPCs {
-		p.Routers = append(p.Routers, RouterPlan{VPC: v.ID, Index: i, NS: RouterNSOf(t.Name, i, v.ID)})
+		p.Routers = append(p.Routers, RouterPlan{VPC: v.ID, Index: i, NS: k.routerNS(v.ID, RouterNSOf(t.Name, i, v.ID), NSPrefix(t.Name)+"router."+v.ID)})
 	}
 	if len(p.Routers) > 0 {
 		p.RouterNS = p.Routers[0].NS
 	}
-	port := PortIfindexBase
-	nextPort := func() int { port++; return port - 1 }
+	nextPort := k.port
 
 	subnetIdx := map[string]int{}
 	for i, s := range t.Subnets {
@@ -232,8 +239,8 @@ func NewPlan(t *Topology) *Plan {
 			RouterNS:       r.NS,
 			Bridge:         "br0",
 			UplinkSubnetIf: "uplink",
-			UplinkRouterIf: fmt.Sprintf("sn%d", i),
-			RouterIfindex:  nextPort(),
+			UplinkRouterIf: k.name(r.NS, "sn/"+s.ID, fmt.Sprintf("sn%d", i)),
+			RouterIfindex:  nextPort(r.NS, "sn/"+s.ID),
 			Gateway:        netip.PrefixFrom(s.CIDR.Masked().Addr().Next(), s.CIDR.Bits()),
 			RouterMAC:      mac(t.Name, "router-uplink", s.ID),
 			SubnetMAC:      mac(t.Name, "subnet-uplink", s.ID),
@@ -310,7 +317,8 @@ func NewPlan(t *Topology) *Plan {
 	link := func(kind LinkKind, id, vpcID string, a, b LinkEnd) *LinkPlan {
 		n := len(p.Links)
 		// 169.254.100.0/22 holds 256 /30 links: A is .1, B .2 of its /30.
-		base := netip.AddrFrom4([4]byte{169, 254, byte(100 + n/64), byte(n%64) * 4})
+		slot := k.linkSlot(id, a.NS)
+		base := netip.AddrFrom4([4]byte{169, 254, byte(100 + slot/64), byte(slot%64) * 4})
 		a.Addr, b.Addr = netip.PrefixFrom(base.Next(), 30), netip.PrefixFrom(base.Next().Next(), 30)
 		a.LL, b.LL = netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
 		a.MAC, b.MAC = mac(t.Name, string(kind), id, "a"), mac(t.Name, string(kind), id, "b")
@@ -324,7 +332,7 @@ func NewPlan(t *Topology) *Plan {
 			suffix = fmt.Sprint(i)
 		}
 		if id := IGWIDOfVPC(t, &t.VPCs[i]); id != "" {
-			l := link(LinkIGW, id, v.ID, LinkEnd{NS: r.NS, If: "igw", Ifindex: nextPort()}, LinkEnd{NS: p.InternetNS, If: "igw" + suffix, Ifindex: nextPort()})
+			l := link(LinkIGW, id, v.ID, k.end(r.NS, id, "a", "igw"), k.end(p.InternetNS, id, "b", "igw"+suffix))
 			if i == 0 {
 				// The single-VPC addresses and MACs, as before several VPCs.
 				l.A.MAC, l.B.MAC = mac(t.Name, "igw-router"), mac(t.Name, "igw-internet")
@@ -332,7 +340,7 @@ func NewPlan(t *Topology) *Plan {
 			}
 		}
 		if g := t.EIGWOfVPC(v.ID); g != nil {
-			link(LinkEIGW, g.ID, v.ID, LinkEnd{NS: r.NS, If: "eigw", Ifindex: nextPort()}, LinkEnd{NS: p.InternetNS, If: "eigw" + suffix, Ifindex: nextPort()})
+			link(LinkEIGW, g.ID, v.ID, k.end(r.NS, g.ID, "a", "eigw"), k.end(p.InternetNS, g.ID, "b", "eigw"+suffix))
 		}
 	}
 	for i, pc := range t.Peerings {
@@ -341,7 +349,7 @@ func NewPlan(t *Topology) *Plan {
 			continue
 		}
 		ifn := fmt.Sprintf("pcx%d", i)
-		l := link(LinkPeering, pc.ID, pc.Requester, LinkEnd{NS: p.Routers[a].NS, If: ifn, Ifindex: nextPort()}, LinkEnd{NS: p.Routers[b].NS, If: ifn, Ifindex: nextPort()})
+		l := link(LinkPeering, pc.ID, pc.Requester, k.end(p.Routers[a].NS, pc.ID, "a", ifn), k.end(p.Routers[b].NS, pc.ID, "b", ifn))
 		l.PeerVPC = pc.Accepter
 	}
 	for i, ep := range t.Endpoints {
@@ -353,13 +361,15 @@ func NewPlan(t *Topology) *Plan {
 			continue
 		}
 		ns := NSPrefix(t.Name) + "svc." + ep.ID
-		l := link(LinkEndpoint, ep.ID, t.VPCs[v].ID, LinkEnd{NS: p.Routers[v].NS, If: fmt.Sprintf("vpce%d", i), Ifindex: nextPort()}, LinkEnd{NS: ns, If: "eth0"})
+		l := link(LinkEndpoint, ep.ID, t.VPCs[v].ID, k.end(p.Routers[v].NS, ep.ID, "a", fmt.Sprintf("vpce%d", i)), LinkEnd{NS: ns, If: "eth0"})
 		sp := ServicePlan{Endpoint: ep.ID, NS: ns, Link: l.Index}
 		if pl := t.PrefixList(ep.PrefixList); pl != nil {
 			sp.CIDRs = append(sp.CIDRs, pl.CIDRs...)
 		}
 		p.Services = append(p.Services, sp)
 	}
+
+	k.keepMACs(p.Links)
 
 	for i, h := range t.Internet {
 		lo, hi := EphemeralPorts(h.OS)
@@ -368,8 +378,8 @@ func NewPlan(t *Topology) *Plan {
 			NS:             NSPrefix(t.Name) + "h." + h.Name,
 			IfName:         "eth0",
 			PeerNS:         p.InternetNS,
-			PeerIf:         fmt.Sprintf("h%d", i),
-			PeerIfindex:    nextPort(),
+			PeerIf:         k.name(p.InternetNS, "host/"+h.Name, fmt.Sprintf("h%d", i)),
+			PeerIfindex:    nextPort(p.InternetNS, "host/"+h.Name),
 			Addr:           netip.PrefixFrom(h.IP, 32),
 			MAC:            mac(t.Name, "host", h.Name),
 			PeerMAC:        mac(t.Name, "host-peer", h.Name),
@@ -382,6 +392,136 @@ func NewPlan(t *Topology) *Plan {
 		p.Hosts = append(p.Hosts, hp)
 	}
 	return p
+}
+
+// keeper keeps a running plan's layout for NewPlanFrom: what the new plan
+// shares with it stays where it is; what is new gets interface indexes,
+// names and link addresses that neither uses.
+type keeper struct {
+	prev    *Plan
+	ifindex map[string]int             // object key -> its port's ifindex in prev
+	names   map[string]string          // object key -> its interface name in prev
+	used    map[int]bool               // ifindexes taken (prev's and given out)
+	usedIf  map[string]map[string]bool // namespace -> interface names taken
+	slots   map[string]int             // link id -> its address slot in prev
+	usedSl  map[int]bool
+	links   map[string]*LinkPlan
+	routers map[string]string // VPC id -> its router namespace in prev
+	next    int
+}
+
+func newKeeper(prev *Plan) *keeper {
+	k := &keeper{prev: prev, ifindex: map[string]int{}, names: map[string]string{}, used: map[int]bool{},
+		usedIf: map[string]map[string]bool{}, slots: map[string]int{}, usedSl: map[int]bool{}, links: map[string]*LinkPlan{},
+		routers: map[string]string{}, next: PortIfindexBase}
+	if prev == nil {
+		return k
+	}
+	keep := func(key, ns, ifname string, ifindex int) {
+		key = ns + "|" + key
+		k.names[key] = ifname
+		k.takeName(ns, ifname)
+		if ifindex != 0 {
+			k.ifindex[key] = ifindex
+			k.used[ifindex] = true
+		}
+	}
+	for _, r := range prev.Routers {
+		k.routers[r.VPC] = r.NS
+	}
+	for _, s := range prev.Subnets {
+		keep("sn/"+s.SubnetID, s.RouterNS, s.UplinkRouterIf, s.RouterIfindex)
+	}
+	for i := range prev.Links {
+		l := &prev.Links[i]
+		keep("link/"+l.ID+"/a", l.A.NS, l.A.If, l.A.Ifindex)
+		keep("link/"+l.ID+"/b", l.B.NS, l.B.If, l.B.Ifindex)
+		a := l.A.Addr.Addr().As4()
+		slot := int(a[2]-100)*64 + int(a[3])/4
+		k.slots[l.ID], k.usedSl[slot], k.links[l.ID] = slot, true, l
+	}
+	for _, h := range prev.Hosts {
+		keep("host/"+h.ID, h.PeerNS, h.PeerIf, h.PeerIfindex)
+	}
+	return k
+}
+
+func (k *keeper) takeName(ns, ifname string) {
+	if k.usedIf[ns] == nil {
+		k.usedIf[ns] = map[string]bool{}
+	}
+	k.usedIf[ns][ifname] = true
+}
+
+// routerNS is VPC id's router namespace: prev's, else fresh unless prev
+// gave that name to another VPC (then alt).
+func (k *keeper) routerNS(id, fresh, alt string) string {
+	if ns, ok := k.routers[id]; ok {
+		return ns
+	}
+	for _, ns := range k.routers {
+		if ns == fresh {
+			return alt
+		}
+	}
+	return fresh
+}
+
+// port is the ifindex of the port of object key in namespace ns: prev's, else the lowest
+// free one (PortIfindexBase and up, in order, without prev).
+func (k *keeper) port(ns, key string) int {
+	if i, ok := k.ifindex[ns+"|"+key]; ok {
+		return i
+	}
+	for k.used[k.next] {
+		k.next++
+	}
+	k.used[k.next] = true
+	return k.next
+}
+
+// name is the interface name of object key in namespace ns: prev's, else
+// fresh, or fresh with a suffix when prev (or an earlier call) has it.
+func (k *keeper) name(ns, key, fresh string) string {
+	if n, ok := k.names[ns+"|"+key]; ok {
+		return n
+	}
+	n := fresh
+	for i := 1; k.usedIf[ns][n]; i++ {
+		n = fmt.Sprintf("%sx%d", fresh, i)
+	}
+	k.takeName(ns, n)
+	return n
+}
+
+// end is one end of link id: its name and port.
+func (k *keeper) end(ns, id, side, fresh string) LinkEnd {
+	key := "link/" + id + "/" + side
+	return LinkEnd{NS: ns, If: k.name(ns, key, fresh), Ifindex: k.port(ns, key)}
+}
+
+// linkSlot is link id's address slot: prev's (when its ends stay where
+// they were: the slot's addresses are on them), else the lowest free one.
+func (k *keeper) linkSlot(id, ns string) int {
+	if s, ok := k.slots[id]; ok && k.links[id].A.NS == ns {
+		return s
+	}
+	s := 0
+	for k.usedSl[s] {
+		s++
+	}
+	k.usedSl[s] = true
+	return s
+}
+
+// keepMACs gives the links prev has their MACs in prev (the far ends'
+// neighbour entries hold them).
+func (k *keeper) keepMACs(links []LinkPlan) {
+	for i := range links {
+		if o := k.links[links[i].ID]; o != nil && o.A.NS == links[i].A.NS {
+			links[i].A.MAC, links[i].B.MAC = o.A.MAC, o.B.MAC
+		}
+	}
 }
 
 // routerOf is the router of the VPC at index i (the first when out of range).

@@ -122,3 +122,75 @@ func TestAPIRoutingLive(t *testing.T) {
 		t.Errorf("A does not reach S through the new NAT gateway %s", id)
 	}
 }
+
+// A VPC built from scratch through the EC2 API on a running topology, as
+// Terraform does: CreateVpc, CreateSubnet, CreateInternetGateway and
+// AttachInternetGateway, CreateRouteTable with a default route to it,
+// AssociateRouteTable, a security group admitting TCP 8443, RunInstances,
+// an Elastic IP: X on the internet then connects to the instance's public
+// address. DeleteSubnet while the instance is in it is a
+// DependencyViolation.
+func TestAPIFrameLive(t *testing.T) {
+	a := upT2(t)
+	ctx := context.Background()
+	c := a.sdk("test", "test")
+	x := a.ns(t, "X")
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.2.0.0/16")})
+	must("CreateVpc", err)
+	vpcID := v.Vpc.VpcId
+	sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String("10.2.1.0/24")})
+	must("CreateSubnet", err)
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	must("CreateInternetGateway", err)
+	_, err = c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
+	must("AttachInternetGateway", err)
+	rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
+	must("CreateRouteTable", err)
+	_, err = c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rt.RouteTable.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
+		GatewayId: igw.InternetGateway.InternetGatewayId})
+	must("CreateRoute", err)
+	_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: sn.Subnet.SubnetId})
+	must("AssociateRouteTable", err)
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web"), VpcId: vpcID})
+	must("CreateSecurityGroup", err)
+	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpProtocol: aws.String("tcp"),
+		FromPort: aws.Int32(8443), ToPort: aws.Int32(8443), CidrIp: aws.String("0.0.0.0/0")})
+	must("AuthorizeSecurityGroupIngress", err)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		SubnetId: sn.Subnet.SubnetId, PrivateIpAddress: aws.String("10.2.1.50"), SecurityGroupIds: []string{aws.ToString(sg.GroupId)}})
+	must("RunInstances", err)
+	inst := aws.ToString(run.Instances[0].InstanceId)
+	eip, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{})
+	must("AllocateAddress", err)
+	_, err = c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: eip.AllocationId, InstanceId: aws.String(inst)})
+	must("AssociateAddress", err)
+
+	var ln net.Listener
+	must("listen", netns.Do("vpcemu."+a.name+".i."+inst, func() (err error) {
+		ln, err = net.Listen("tcp4", ":8443")
+		return err
+	}))
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if !reaches(t, x, net.JoinHostPort(aws.ToString(eip.PublicIp), "8443")) {
+		t.Errorf("X does not reach %s (%s in the new VPC) at its Elastic IP %s", inst, "10.2.1.50", aws.ToString(eip.PublicIp))
+	}
+	_, err = c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId})
+	if err == nil || !strings.Contains(err.Error(), "DependencyViolation") {
+		t.Errorf("DeleteSubnet with an instance in it: %v, want DependencyViolation", err)
+	}
+}
