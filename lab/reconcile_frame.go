@@ -10,7 +10,7 @@ import (
 )
 
 // The frame of a running topology: VPC routers, subnets, internet and
-// egress-only gateways' links, the routing ports on them and the kernel
+// egress-only gateways' and peerings' links, the routing ports on them and the kernel
 // tables of route tables. Created or deleted live, they keep everything
 // that stays where it is: the desired topology is laid out from the
 // running plan (rules.Replan), so the ports that stay keep their names,
@@ -123,13 +123,13 @@ func findPort(p *vpc.Plan, ns, ifname string) *vpc.PortPlan {
 	return nil
 }
 
-// frameLive refuses what the running datapath cannot take: peering and
-// endpoint links (sameFixedFrame keeps them out), and router or DNS
+// frameLive refuses what the running datapath cannot take: endpoint links
+// (sameFixedFrame keeps them out), and router or DNS
 // addresses of new subnets and VPCs the SG program's pre-check, fixed at
 // load, would not look up.
 func (c *change) frameLive(f *frame) error {
 	for _, l := range append(slices.Clone(f.addLinks), f.delLinks...) {
-		if l.Kind != vpc.LinkIGW && l.Kind != vpc.LinkEIGW {
+		if l.Kind != vpc.LinkIGW && l.Kind != vpc.LinkEIGW && l.Kind != vpc.LinkPeering {
 			return &NotLiveError{Change: fmt.Sprintf("%s %s", l.Kind, l.ID)}
 		}
 	}
@@ -211,16 +211,19 @@ func (c *change) frameSteps(f *frame, openNet func() (*netns.Net, error)) {
 				if err := n.AddLink(l, nil, mtu); err != nil {
 					return err
 				}
-				if l.Kind == vpc.LinkIGW {
+				switch {
+				case l.Kind == vpc.LinkIGW:
 					if err := d.dp.AddIGW(next, l); err != nil {
 						return err
 					}
 					if c.l.drops != nil {
 						return c.l.drops.watchGateways()
 					}
-				} else if d.nacl != nil {
+				case l.Kind == vpc.LinkEIGW && d.nacl != nil:
 					return d.nacl.AttachEIGW(l.A.NS, l.A.If)
 				}
+				// A peering's ends are router ports: the port steps
+				// attach the router program to both.
 				return nil
 			},
 			Undo: func() error { return c.removeLink(l, openNet) }})
@@ -301,7 +304,7 @@ func (c *change) frameSteps(f *frame, openNet func() (*netns.Net, error)) {
 				if l.Kind == vpc.LinkIGW {
 					return d.dp.AddIGW(cur, l)
 				}
-				if d.nacl != nil {
+				if l.Kind == vpc.LinkEIGW && d.nacl != nil {
 					return d.nacl.AttachEIGW(l.A.NS, l.A.If)
 				}
 				return nil
@@ -367,7 +370,7 @@ func (c *change) removeLink(l vpc.LinkPlan, openNet func() (*netns.Net, error)) 
 			c.l.drops.unwatch(l.ID)
 		}
 		errs = append(errs, d.dp.RemoveIGW(l.ID))
-	} else if d.nacl != nil {
+	} else if l.Kind == vpc.LinkEIGW && d.nacl != nil {
 		errs = append(errs, d.nacl.DetachEIGW(l.A.NS, l.A.If))
 	}
 	n, err := openNet()

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,69 @@ func TestFrameLive(t *testing.T) {
 	apply("subnet N again", frameSubnet...)
 	if err := try(x, "203.0.113.40:443"); err != nil {
 		t.Errorf("X -> E, created again: %v", err)
+	}
+}
+
+// T2's edits: pcx-12 gone, and (framePeeringRoutes) routes both ways
+// through it between P and R.
+var (
+	frameNoPeering     = []string{"  - {id: pcx-12, requester_vpc: vpc-1, accepter_vpc: vpc-2, state: active}\n", ""}
+	framePeeringRoutes = []string{
+		"      - {destination: 0.0.0.0/0, target: igw-1}\n", "      - {destination: 0.0.0.0/0, target: igw-1}\n      - {destination: 10.1.0.0/16, target: pcx-12}\n",
+		"  - id: rtb-r                    # local only\n    vpc: vpc-2\n", "  - id: rtb-r\n    vpc: vpc-2\n    routes:\n      - {destination: 10.0.0.0/16, target: pcx-12}\n",
+	}
+)
+
+// A peering created and deleted on a running topology, with real traffic:
+// once pcx-12 and routes through it exist, D in vpc-1 reaches B's ssh in
+// vpc-2 as the evaluator says; deleted, the link between the two routers
+// is gone and D no longer gets through.
+func TestFramePeeringLive(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := rtTopology(t, frameNoPeering...)
+	l := flUp(t, topo, Options{})
+	d := flNS(t, l, "D")
+	port := 44000
+	try := func() error {
+		port++
+		return tcpTry(d, port, netip.MustParseAddrPort("10.1.1.30:22"), 2*time.Second)
+	}
+	fate := func() string { return rtFate(l.Topology(), rtTCP("10.0.1.20", port, "10.1.1.30", 22, rules.TCPSyn)) }
+	if err := rtRefused(try()); err != nil {
+		t.Fatalf("no peering: D -> B: %v", err)
+	}
+
+	if err := l.ApplyTopology(rtParse(t, topo.Name, framePeeringRoutes...)); err != nil {
+		t.Fatalf("pcx-12 and its routes: %v", err)
+	}
+	if err := try(); err != nil {
+		t.Errorf("pcx-12 created: D -> B: %v", err)
+	}
+	if f := fate(); f != "delivered" {
+		t.Errorf("pcx-12 created: the evaluator says %s", f)
+	}
+	l.mu.Lock()
+	var link []string
+	for _, lp := range l.plan.Links {
+		if lp.ID == "pcx-12" {
+			link = []string{lp.A.NS, lp.A.If}
+		}
+	}
+	l.mu.Unlock()
+	if link == nil {
+		t.Fatal("the running layout has no link for pcx-12")
+	}
+
+	if err := l.ApplyTopology(rtParse(t, topo.Name, frameNoPeering...)); err != nil {
+		t.Fatalf("pcx-12 deleted: %v", err)
+	}
+	if err := rtRefused(try()); err != nil {
+		t.Errorf("pcx-12 deleted: D -> B: %v", err)
+	}
+	if f := fate(); f == "delivered" {
+		t.Errorf("pcx-12 deleted: the evaluator says %s", f)
+	}
+	if out, err := exec.Command("ip", "-n", link[0], "link", "show", link[1]).CombinedOutput(); err == nil {
+		t.Errorf("pcx-12 deleted: %s still has %s: %s", link[0], link[1], out)
 	}
 }

@@ -219,12 +219,13 @@ func (c *change) markRouting() {
 	c.rest.Subnets = subnets
 	c.rest.InternetGateways = c.cur.InternetGateways
 	c.rest.EgressOnlyGateways = c.cur.EgressOnlyGateways
+	c.rest.Peerings = c.cur.Peerings
 }
 
 // sameFixedFrame: what routing cannot change live is the same (peerings,
 // gateway endpoints).
 func sameFixedFrame(cur, next *vpc.Topology) bool {
-	return samePosFree(cur.Peerings, next.Peerings) && samePosFree(cur.Endpoints, next.Endpoints)
+	return samePosFree(cur.Endpoints, next.Endpoints)
 }
 
 // natDiff lists the NAT gateways next adds and those it deletes, by id.

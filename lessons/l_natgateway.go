@@ -45,7 +45,6 @@ func natGateway() *Lesson {
 					what:  text{"delete NAT gateway nat-lesson", "NAT 게이트웨이 nat-lesson 삭제"},
 					aws:   []string{"aws ec2 delete-nat-gateway --nat-gateway-id nat-lesson"},
 					apply: deleteNATGateway("nat-lesson"),
-					anew:  true,
 				}},
 				probes: []probe{login(false, text{
 					"rtb-private's 0.0.0.0/0 -> nat-lesson is a blackhole (BAD_STATE_ROUTE)",

@@ -46,13 +46,11 @@ func peeringNotTransitive() *Lesson {
 						what:  text{"rtb-a: add 10.3.0.0/16 -> pcx-ab", "rtb-a: 10.3.0.0/16 -> pcx-ab 추가"},
 						aws:   []string{"aws ec2 create-route --route-table-id rtb-a --destination-cidr-block 10.3.0.0/16 --vpc-peering-connection-id pcx-ab"},
 						apply: createRoute("rtb-a", "10.3.0.0/16", vpc.TargetPeering, "pcx-ab"),
-						anew:  true,
 					},
 					{
 						what:  text{"rtb-c: add 10.1.0.0/16 -> pcx-bc", "rtb-c: 10.1.0.0/16 -> pcx-bc 추가"},
 						aws:   []string{"aws ec2 create-route --route-table-id rtb-c --destination-cidr-block 10.1.0.0/16 --vpc-peering-connection-id pcx-bc"},
 						apply: createRoute("rtb-c", "10.1.0.0/16", vpc.TargetPeering, "pcx-bc"),
-						anew:  true,
 					},
 				},
 				probes: []probe{
@@ -77,19 +75,16 @@ func peeringNotTransitive() *Lesson {
 							"aws ec2 accept-vpc-peering-connection --vpc-peering-connection-id pcx-ac",
 						},
 						apply: createPeering("pcx-ac", "vpc-a", "vpc-c"),
-						anew:  true,
 					},
 					{
 						what:  text{"rtb-a: 10.3.0.0/16 -> pcx-ac", "rtb-a: 10.3.0.0/16 -> pcx-ac"},
 						aws:   []string{"aws ec2 replace-route --route-table-id rtb-a --destination-cidr-block 10.3.0.0/16 --vpc-peering-connection-id pcx-ac"},
 						apply: replaceRoute("rtb-a", "10.3.0.0/16", vpc.TargetPeering, "pcx-ac"),
-						anew:  true,
 					},
 					{
 						what:  text{"rtb-c: 10.1.0.0/16 -> pcx-ac", "rtb-c: 10.1.0.0/16 -> pcx-ac"},
 						aws:   []string{"aws ec2 replace-route --route-table-id rtb-c --destination-cidr-block 10.1.0.0/16 --vpc-peering-connection-id pcx-ac"},
 						apply: replaceRoute("rtb-c", "10.1.0.0/16", vpc.TargetPeering, "pcx-ac"),
-						anew:  true,
 					},
 				},
 				probes: []probe{
