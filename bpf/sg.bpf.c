@@ -473,10 +473,93 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 	return TC_ACT_SHOT;
 }
 
+/* Counting readers. A run reads one generation's tables (sg_eni, sg_rules,
+ * sg_ents) and counts itself in sg_inflight[gen] meanwhile, so that user
+ * space can tell when a retired generation has no reader left and may be
+ * rewritten: microseconds after the flip, where an RCU grace period takes
+ * 10-100 ms.
+ *
+ * Reader (here): add 1 to n[g], then read sg_gen again; the same g means
+ * the run may use g until it subtracts the 1. Writer (sg_flip, then
+ * sg_readers until 0): store sg_gen = new, then read every CPU's n[old].
+ * Both sides put a full barrier between their store and their load: BPF's
+ * value-returning atomics (BPF_FETCH) are fully ordered, the others are
+ * not (arm64 JITs a plain atomic add as a relaxed STADD), so every update
+ * of n and the writer's reads are fetching atomics (sg_atomic_add). That
+ * is Dekker's pattern (store buffering forbidden): either the reader's
+ * second read of sg_gen sees the flip, and the run retries with the new
+ * generation, or the writer's read of n[old] sees the reader's 1 and waits
+ * for it. The subtraction, fully ordered too, comes after the run's last
+ * read of the tables, so a writer that sees the count at 0 rewrites
+ * nothing a run still reads. After the flip no run starts on the retired
+ * generation (a retrying run holds it for two instructions and gives it
+ * back), so its count only goes down. A same g read twice across two
+ * flips (g retired, rewritten and live again) is safe too: then the run's
+ * 1 counts against the next retirement of g.
+ *
+ * The retries are bounded (SG_ENTER_TRIES): each needs a whole update by
+ * user space between two instructions of the run. After them the run holds
+ * both generations and uses whichever is live: the writer's poll of either
+ * sees it (the same argument), so it is safe, only it delays the next
+ * reuse by one run.
+ *
+ * A packet of a tracked flow reads no generation (ct_fast and ct_table are
+ * shared by both) unless its state changes, so it counts itself only then.
+ *
+ * tc programs run with migration disabled, so a run adds and subtracts on
+ * one CPU's counter; the atomics are for runs nested on a CPU (a program
+ * interrupted by a softirq running another), and user space sums over
+ * CPUs anyway. */
+#define SG_ENTER_TRIES 3
+
+static __always_inline void sg_atomic_add(__u64 *c, __s64 d)
+{
+	__u64 old = __sync_fetch_and_add(c, d);
+	/* use the result: without it clang emits the non-fetching (relaxed) add */
+	asm volatile("" : : "r"(old) : "memory");
+}
+
+/* sg_enter counts the run as a reader and returns the generation it reads;
+ * *held is the mask of generations counted, for sg_exit. */
+static __always_inline __u32 sg_enter(struct sg_inflight *c, __u32 *held)
+{
+	__u32 g = sg_gen & 1;
+#pragma unroll
+	for (int i = 0; i < SG_ENTER_TRIES; i++) {
+		sg_atomic_add(&c->n[g], 1);
+		__u32 now = sg_gen & 1;
+		if (now == g) {
+			*held = 1 << g;
+			return g;
+		}
+		sg_atomic_add(&c->n[g], -1);
+		g = now;
+	}
+	sg_atomic_add(&c->n[0], 1);
+	sg_atomic_add(&c->n[1], 1);
+	*held = 3;
+	return sg_gen & 1;
+}
+
+static __always_inline struct sg_inflight *sg_counters(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&sg_inflight, &zero);
+}
+
+static __always_inline void sg_exit(struct sg_inflight *c, __u32 held)
+{
+	if (held & 1)
+		sg_atomic_add(&c->n[0], -1);
+	if (held & 2)
+		sg_atomic_add(&c->n[1], -1);
+}
+
 /* ct_refresh restarts the idle timer; a state change takes the new state's
- * timeout from the ENI's configuration (the only lookup on a hit). */
+ * timeout from the ENI's configuration of the live generation (the only
+ * lookup on a hit); ek's gen is set here. */
 static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __u8 side, __u64 now,
-				       const struct sg_eni_key *ek)
+				       struct sg_eni_key *ek)
 {
 	__u8 st = v->state;
 	v->last_ns = now;
@@ -497,9 +580,15 @@ static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __
 	}
 	if (st != v->state) {
 		v->state = st;
-		struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
-		if (cfg)
-			v->timeout_s = ct_timeout_s(cfg, st);
+		struct sg_inflight *c = sg_counters();
+		if (c) {
+			__u32 held;
+			ek->gen = sg_enter(c, &held);
+			struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
+			if (cfg)
+				v->timeout_s = ct_timeout_s(cfg, st);
+			sg_exit(c, held);
+		}
 		ct_deadline(v->eni, v);
 	}
 }
@@ -522,61 +611,19 @@ static __always_inline __u8 ct_initial_state(const struct pkt *p)
 	return CT_OTHER;
 }
 
-/* sg_judge gives the verdict on a parsed IP frame (r: parse_skb's result)
- * with the rule tables of generation gen, which the caller holds (sg_enter). */
-static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, int r, __u8 dir, __u32 gen)
+/* sg_judge gives the verdict on a parsed frame (r: parse_skb's result)
+ * that no conntrack entry admitted, with the rule tables of generation gen,
+ * which the caller holds (sg_enter); ek is the ENI's key in gen, sl the
+ * flow's ct_fast slot (NULL: untracked). */
+static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, int r, __u8 dir, __u32 gen,
+				    const struct sg_eni_key *ek, __u64 now, struct ct_slot *sl, const struct ct_key *ck,
+				    __u8 side)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return TC_ACT_SHOT;
-	struct sg_eni_key ek = {.gen = gen};
-	if (dir == SG_DIR_OUT)
-		__builtin_memcpy(ek.mac, eth->h_source, 6);
-	else
-		__builtin_memcpy(ek.mac, eth->h_dest, 6);
-	__u64 now = ct_now();
-
-	/* the fast path: a live entry admits without looking at the ENI */
-	struct ct_key ck;
-	__u8 side = 0;
-	struct ct_slot *sl = NULL;
-	if (r == PARSE_IP && p->frag != FRAG_LATER) {
-		ct_key_of(p, ek.mac, &ck, &side);
-		__u32 h = ct_hash(&ck) & sg_cfg.ct_fast_mask;
-		sl = bpf_map_lookup_elem(&ct_fast, &h);
-		if (!sl)
-			return TC_ACT_SHOT;
-		if (sl->used == CT_SLOT_LIVE && ct_key_eq(&sl->k, &ck)) {
-			if (!ct_expired(&sl->v, now)) {
-				ct_refresh(&sl->v, p, side, now, &ek);
-				return sg_pass(skb, p, sl->v.eni, dir);
-			}
-			__u32 old = sl->v.eni;
-			if (__sync_val_compare_and_swap(&sl->used, CT_SLOT_LIVE, CT_SLOT_BUSY) == CT_SLOT_LIVE) {
-				stats_add_tracked(old, -1);
-				sl->used = CT_SLOT_FREE;
-			}
-		} else if (sl->overflow) {
-			struct ct_val *cv = bpf_map_lookup_elem(&ct_table, &ck);
-			if (cv) {
-				if (!ct_expired(cv, now)) {
-					ct_refresh(cv, p, side, now, &ek);
-					return sg_pass(skb, p, cv->eni, dir);
-				}
-				__u32 old = cv->eni;
-				if (bpf_map_delete_elem(&ct_table, &ck) == 0)
-					stats_add_tracked(old, -1);
-			}
-		}
-	}
-
 	/* SG-45: never filtered, never tracked; only the slow path pays */
 	if (r == PARSE_IP && (reserved(p->saddr, p->family) || reserved(p->daddr, p->family)))
 		return TC_ACT_UNSPEC;
 
-	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, &ek);
+	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
 	if (!cfg)
 		return sg_drop(skb, p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
 	if (r != PARSE_IP)
@@ -659,7 +706,7 @@ static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, 
 	    __sync_val_compare_and_swap(&sl->used, prev, CT_SLOT_BUSY) == prev) {
 		if (prev == CT_SLOT_LIVE)
 			stats_add_tracked(sl->v.eni, -1);
-		sl->k = ck;
+		sl->k = *ck;
 		sl->v = nv;
 		asm volatile("" ::: "memory"); /* key and value before "live" */
 		sl->used = CT_SLOT_LIVE;
@@ -668,84 +715,11 @@ static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, 
 		return sg_pass(skb, p, idx, dir);
 	}
 	sl->overflow = 1;
-	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0) {
+	if (bpf_map_update_elem(&ct_table, ck, &nv, BPF_NOEXIST) == 0) {
 		stats_add_tracked(idx, 1);
 		ct_deadline(idx, &nv);
 	}
 	return sg_pass(skb, p, idx, dir);
-}
-
-/* Counting readers. A run reads one generation's tables (sg_eni, sg_rules,
- * sg_ents) and counts itself in sg_inflight[gen] meanwhile, so that user
- * space can tell when a retired generation has no reader left and may be
- * rewritten: microseconds after the flip, where an RCU grace period takes
- * 10-100 ms.
- *
- * Reader (here): add 1 to n[g], then read sg_gen again; the same g means
- * the run may use g until it subtracts the 1. Writer (sg_flip, then
- * sg_readers until 0): store sg_gen = new, then read every CPU's n[old].
- * Both sides put a full barrier between their store and their load: BPF's
- * value-returning atomics (BPF_FETCH) are fully ordered, the others are
- * not (arm64 JITs a plain atomic add as a relaxed STADD), so every update
- * of n and the writer's reads are fetching atomics (sg_atomic_add). That
- * is Dekker's pattern (store buffering forbidden): either the reader's
- * second read of sg_gen sees the flip, and the run retries with the new
- * generation, or the writer's read of n[old] sees the reader's 1 and waits
- * for it. The subtraction, fully ordered too, comes after the run's last
- * read of the tables, so a writer that sees the count at 0 rewrites
- * nothing a run still reads. After the flip no run starts on the retired
- * generation (a retrying run holds it for two instructions and gives it
- * back), so its count only goes down. A same g read twice across two
- * flips (g retired, rewritten and live again) is safe too: then the run's
- * 1 counts against the next retirement of g.
- *
- * The retries are bounded (SG_ENTER_TRIES): each needs a whole update by
- * user space between two instructions of the run. After them the run holds
- * both generations and uses whichever is live: the writer's poll of either
- * sees it (the same argument), so it is safe, only it delays the next
- * reuse by one run.
- *
- * tc programs run with migration disabled, so a run adds and subtracts on
- * one CPU's counter; the atomics are for runs nested on a CPU (a program
- * interrupted by a softirq running another), and user space sums over
- * CPUs anyway. */
-#define SG_ENTER_TRIES 3
-
-static __always_inline void sg_atomic_add(__u64 *c, __s64 d)
-{
-	__u64 old = __sync_fetch_and_add(c, d);
-	/* use the result: without it clang emits the non-fetching (relaxed) add */
-	asm volatile("" : : "r"(old) : "memory");
-}
-
-/* sg_enter counts the run as a reader and returns the generation it reads;
- * *held is the mask of generations counted, for sg_exit. */
-static __always_inline __u32 sg_enter(struct sg_inflight *c, __u32 *held)
-{
-	__u32 g = sg_gen & 1;
-#pragma unroll
-	for (int i = 0; i < SG_ENTER_TRIES; i++) {
-		sg_atomic_add(&c->n[g], 1);
-		__u32 now = sg_gen & 1;
-		if (now == g) {
-			*held = 1 << g;
-			return g;
-		}
-		sg_atomic_add(&c->n[g], -1);
-		g = now;
-	}
-	sg_atomic_add(&c->n[0], 1);
-	sg_atomic_add(&c->n[1], 1);
-	*held = 3;
-	return sg_gen & 1;
-}
-
-static __always_inline void sg_exit(struct sg_inflight *c, __u32 held)
-{
-	if (held & 1)
-		sg_atomic_add(&c->n[0], -1);
-	if (held & 2)
-		sg_atomic_add(&c->n[1], -1);
 }
 
 static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
@@ -762,13 +736,59 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	if (r == PARSE_IP && p.family == 6 && p.proto == IPPROTO_ICMPV6_ &&
 	    ((p.icmp_type >= 130 && p.icmp_type <= 137) || p.icmp_type == 143))
 		return TC_ACT_UNSPEC;
-	__u32 zero = 0;
-	struct sg_inflight *c = bpf_map_lookup_elem(&sg_inflight, &zero);
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_SHOT;
+	struct sg_eni_key ek = {};
+	if (dir == SG_DIR_OUT)
+		__builtin_memcpy(ek.mac, eth->h_source, 6);
+	else
+		__builtin_memcpy(ek.mac, eth->h_dest, 6);
+	__u64 now = ct_now();
+
+	/* the fast path: a live entry admits without looking at the ENI */
+	struct ct_key ck;
+	__u8 side = 0;
+	struct ct_slot *sl = NULL;
+	if (r == PARSE_IP && p.frag != FRAG_LATER) {
+		ct_key_of(&p, ek.mac, &ck, &side);
+		__u32 h = ct_hash(&ck) & sg_cfg.ct_fast_mask;
+		sl = bpf_map_lookup_elem(&ct_fast, &h);
+		if (!sl)
+			return TC_ACT_SHOT;
+		if (sl->used == CT_SLOT_LIVE && ct_key_eq(&sl->k, &ck)) {
+			if (!ct_expired(&sl->v, now)) {
+				ct_refresh(&sl->v, &p, side, now, &ek);
+				return sg_pass(skb, &p, sl->v.eni, dir);
+			}
+			__u32 old = sl->v.eni;
+			if (__sync_val_compare_and_swap(&sl->used, CT_SLOT_LIVE, CT_SLOT_BUSY) == CT_SLOT_LIVE) {
+				stats_add_tracked(old, -1);
+				sl->used = CT_SLOT_FREE;
+			}
+		} else if (sl->overflow) {
+			struct ct_val *cv = bpf_map_lookup_elem(&ct_table, &ck);
+			if (cv) {
+				if (!ct_expired(cv, now)) {
+					ct_refresh(cv, &p, side, now, &ek);
+					return sg_pass(skb, &p, cv->eni, dir);
+				}
+				__u32 old = cv->eni;
+				if (bpf_map_delete_elem(&ct_table, &ck) == 0)
+					stats_add_tracked(old, -1);
+			}
+		}
+	}
+
+	struct sg_inflight *c = sg_counters();
 	if (!c)
 		return TC_ACT_SHOT;
 	__u32 held;
 	__u32 gen = sg_enter(c, &held);
-	int ret = sg_judge(skb, &p, r, dir, gen);
+	ek.gen = gen;
+	int ret = sg_judge(skb, &p, r, dir, gen, &ek, now, sl, &ck, side);
 	sg_exit(c, held);
 	return ret;
 }
