@@ -33,7 +33,7 @@ func (c *change) routing() error {
 	if err := c.frameLive(fr); err != nil {
 		return err
 	}
-	added, removed := natDiff(cur, next)
+	added, removed := natDiff(rules.NewPlan(cur), nextPlan)
 	tables := changedTables(curPlan, nextPlan)
 	portsChanged := !slices.EqualFunc(curPlan.Routing.Ports, nextPlan.Routing.Ports, func(a, b vpc.PortPlan) bool { return a == b })
 	natChanged := !samePosFree(cur.ElasticIPs, next.ElasticIPs) || len(added)+len(removed) > 0 || len(fr.addLinks)+len(fr.delLinks) > 0
@@ -227,9 +227,8 @@ func sameFixedFrame(cur, next *vpc.Topology) bool {
 	return samePosFree(cur.Peerings, next.Peerings) && samePosFree(cur.Endpoints, next.Endpoints)
 }
 
-// natDiff lists the NAT gateways next adds and those it deletes, by id.
-func natDiff(cur, next *vpc.Topology) (added, removed []vpc.NATPlan) {
-	cp, np := rules.NewPlan(cur), rules.NewPlan(next)
+// natDiff lists the NAT gateways np adds to cp's and those it deletes, by id.
+func natDiff(cp, np *vpc.Plan) (added, removed []vpc.NATPlan) {
 	has := func(p *vpc.Plan, id string) bool {
 		return slices.ContainsFunc(p.NATGateways, func(g vpc.NATPlan) bool { return g.ID == id })
 	}
