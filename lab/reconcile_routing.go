@@ -33,7 +33,13 @@ func (c *change) routing() error {
 	if err := c.frameLive(fr); err != nil {
 		return err
 	}
-	added, removed := natDiff(rules.NewPlan(cur), nextPlan)
+	// A plan has one NAT gateway per topology's, by id: cur's plan only
+	// when the ids differ (the API checks every request on a topology
+	// not yet live, whose plan nobody has).
+	var added, removed []vpc.NATPlan
+	if !slices.EqualFunc(cur.NATGateways, next.NATGateways, func(a, b vpc.NATGateway) bool { return a.ID == b.ID }) {
+		added, removed = natDiff(rules.NewPlan(cur), nextPlan)
+	}
 	tables := changedTables(curPlan, nextPlan)
 	portsChanged := !slices.EqualFunc(curPlan.Routing.Ports, nextPlan.Routing.Ports, func(a, b vpc.PortPlan) bool { return a == b })
 	natChanged := !samePosFree(cur.ElasticIPs, next.ElasticIPs) || len(added)+len(removed) > 0 || len(fr.addLinks)+len(fr.delLinks) > 0
