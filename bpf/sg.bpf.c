@@ -129,6 +129,15 @@ struct {
 	__type(value, __u32);
 } sg_owner SEC(".maps");
 
+/* 0 -> program runs in flight per rule-table generation, on each CPU
+ * ("Counting readers" below) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_inflight);
+} sg_inflight SEC(".maps");
+
 /* drop events (struct vpc_event of events.h, kind EV_SG_DROP, reason SG_DROP_*) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -464,10 +473,93 @@ static __always_inline int sg_drop(struct __sk_buff *skb, const struct pkt *p, _
 	return TC_ACT_SHOT;
 }
 
+/* Counting readers. A run reads one generation's tables (sg_eni, sg_rules,
+ * sg_ents) and counts itself in sg_inflight[gen] meanwhile, so that user
+ * space can tell when a retired generation has no reader left and may be
+ * rewritten: microseconds after the flip, where an RCU grace period takes
+ * 10-100 ms.
+ *
+ * Reader (here): add 1 to n[g], then read sg_gen again; the same g means
+ * the run may use g until it subtracts the 1. Writer (sg_flip, then
+ * sg_readers until 0): store sg_gen = new, then read every CPU's n[old].
+ * Both sides put a full barrier between their store and their load: BPF's
+ * value-returning atomics (BPF_FETCH) are fully ordered, the others are
+ * not (arm64 JITs a plain atomic add as a relaxed STADD), so every update
+ * of n and the writer's reads are fetching atomics (sg_atomic_add). That
+ * is Dekker's pattern (store buffering forbidden): either the reader's
+ * second read of sg_gen sees the flip, and the run retries with the new
+ * generation, or the writer's read of n[old] sees the reader's 1 and waits
+ * for it. The subtraction, fully ordered too, comes after the run's last
+ * read of the tables, so a writer that sees the count at 0 rewrites
+ * nothing a run still reads. After the flip no run starts on the retired
+ * generation (a retrying run holds it for two instructions and gives it
+ * back), so its count only goes down. A same g read twice across two
+ * flips (g retired, rewritten and live again) is safe too: then the run's
+ * 1 counts against the next retirement of g.
+ *
+ * The retries are bounded (SG_ENTER_TRIES): each needs a whole update by
+ * user space between two instructions of the run. After them the run holds
+ * both generations and uses whichever is live: the writer's poll of either
+ * sees it (the same argument), so it is safe, only it delays the next
+ * reuse by one run.
+ *
+ * A packet of a tracked flow reads no generation (ct_fast and ct_table are
+ * shared by both) unless its state changes, so it counts itself only then.
+ *
+ * tc programs run with migration disabled, so a run adds and subtracts on
+ * one CPU's counter; the atomics are for runs nested on a CPU (a program
+ * interrupted by a softirq running another), and user space sums over
+ * CPUs anyway. */
+#define SG_ENTER_TRIES 3
+
+static __always_inline void sg_atomic_add(__u64 *c, __s64 d)
+{
+	__u64 old = __sync_fetch_and_add(c, d);
+	/* use the result: without it clang emits the non-fetching (relaxed) add */
+	asm volatile("" : : "r"(old) : "memory");
+}
+
+/* sg_enter counts the run as a reader and returns the generation it reads;
+ * *held is the mask of generations counted, for sg_exit. */
+static __always_inline __u32 sg_enter(struct sg_inflight *c, __u32 *held)
+{
+	__u32 g = sg_gen & 1;
+#pragma unroll
+	for (int i = 0; i < SG_ENTER_TRIES; i++) {
+		sg_atomic_add(&c->n[g], 1);
+		__u32 now = sg_gen & 1;
+		if (now == g) {
+			*held = 1 << g;
+			return g;
+		}
+		sg_atomic_add(&c->n[g], -1);
+		g = now;
+	}
+	sg_atomic_add(&c->n[0], 1);
+	sg_atomic_add(&c->n[1], 1);
+	*held = 3;
+	return sg_gen & 1;
+}
+
+static __always_inline struct sg_inflight *sg_counters(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&sg_inflight, &zero);
+}
+
+static __always_inline void sg_exit(struct sg_inflight *c, __u32 held)
+{
+	if (held & 1)
+		sg_atomic_add(&c->n[0], -1);
+	if (held & 2)
+		sg_atomic_add(&c->n[1], -1);
+}
+
 /* ct_refresh restarts the idle timer; a state change takes the new state's
- * timeout from the ENI's configuration (the only lookup on a hit). */
+ * timeout from the ENI's configuration of the live generation (the only
+ * lookup on a hit); ek's gen is set here. */
 static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __u8 side, __u64 now,
-				       const struct sg_eni_key *ek)
+				       struct sg_eni_key *ek)
 {
 	__u8 st = v->state;
 	v->last_ns = now;
@@ -488,9 +580,15 @@ static __always_inline void ct_refresh(struct ct_val *v, const struct pkt *p, __
 	}
 	if (st != v->state) {
 		v->state = st;
-		struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
-		if (cfg)
-			v->timeout_s = ct_timeout_s(cfg, st);
+		struct sg_inflight *c = sg_counters();
+		if (c) {
+			__u32 held;
+			ek->gen = sg_enter(c, &held);
+			struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
+			if (cfg)
+				v->timeout_s = ct_timeout_s(cfg, st);
+			sg_exit(c, held);
+		}
 		ct_deadline(v->eni, v);
 	}
 }
@@ -513,6 +611,117 @@ static __always_inline __u8 ct_initial_state(const struct pkt *p)
 	return CT_OTHER;
 }
 
+/* sg_judge gives the verdict on a parsed frame (r: parse_skb's result)
+ * that no conntrack entry admitted, with the rule tables of generation gen,
+ * which the caller holds (sg_enter); ek is the ENI's key in gen, sl the
+ * flow's ct_fast slot (NULL: untracked). */
+static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, int r, __u8 dir, __u32 gen,
+				    const struct sg_eni_key *ek, __u64 now, struct ct_slot *sl, const struct ct_key *ck,
+				    __u8 side)
+{
+	/* SG-45: never filtered, never tracked; only the slow path pays */
+	if (r == PARSE_IP && (reserved(p->saddr, p->family) || reserved(p->daddr, p->family)))
+		return TC_ACT_UNSPEC;
+
+	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
+	if (!cfg)
+		return sg_drop(skb, p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
+	if (r != PARSE_IP)
+		return sg_drop(skb, p, cfg->idx, dir, SG_DROP_MALFORMED, now);
+	/* A NAT gateway's ENI has no SG (NGW-2): only its flow log counts. */
+	if (cfg->flags & SG_ENI_NO_SG)
+		return sg_pass(skb, p, cfg->idx, dir);
+	/* ENI-5: with the check on, only the ENI's own addresses send and
+	 * receive through it; before the SG (PATH-10, PATH-15). */
+	if (!(cfg->flags & SG_ENI_CHECK_OFF)) {
+		struct sg_addr a;
+		__builtin_memcpy(a.a, dir == SG_DIR_OUT ? p->saddr : p->daddr, 16);
+		__u32 *own = bpf_map_lookup_elem(&sg_owner, &a);
+		if (!own || *own != cfg->idx)
+			return sg_drop(skb, p, cfg->idx, dir, SG_DROP_SOURCE_DEST_CHECK, now);
+	}
+
+	const __u32 *peer = dir == SG_DIR_OUT ? p->daddr : p->saddr;
+	if (p->frag == FRAG_LATER) {
+		/* no ports: rules alone decide, and no state is kept */
+		if (!sg_match(gen, cfg, dir, p, peer, 0, 0, 0))
+			return sg_drop(skb, p, cfg->idx, dir,
+				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
+		return sg_pass(skb, p, cfg->idx, dir);
+	}
+
+	__u16 v = 0;
+	__u8 c = 0;
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		v = p->dport;
+	} else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_) {
+		v = p->icmp_type;
+		c = p->icmp_code;
+	}
+	int m = sg_match(gen, cfg, dir, p, peer, v, c, 0);
+	if (!m)
+		return sg_drop(skb, p, cfg->idx, dir, cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH,
+			       now);
+
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		/* a SYN-ACK never initiates, a bare SYN never answers */
+		__u8 sa = p->tcp_flags & (TCP_SYN | TCP_ACK);
+		int udp = p->proto == IPPROTO_UDP;
+		int can_init = udp || sa != (TCP_SYN | TCP_ACK);
+		int can_resp = udp || sa != TCP_SYN;
+		/* SG-23: /0 rule here and an all-ports /0 rule the other way */
+		if (can_init && m == 2 && open_all(cfg, dir ^ 1, p))
+			return sg_pass(skb, p, cfg->idx, dir);
+		/* the reply of such a flow started in the other direction */
+		if (can_resp && open_all(cfg, dir, p) && sg_match(gen, cfg, dir ^ 1, p, peer, p->sport, 0, 1) == 2)
+			return sg_pass(skb, p, cfg->idx, dir);
+	}
+
+	__u32 idx = cfg->idx;
+	if (cfg->max_entries) {
+		struct sg_stats *st = bpf_map_lookup_elem(&sg_stats, &idx);
+		if (st && st->tracked >= cfg->max_entries) {
+			/* sweep only when some entry of the ENI may have expired */
+			if (now >= st->next_expiry)
+				ct_sweep(idx, now);
+			if (st->tracked >= cfg->max_entries)
+				return sg_drop(skb, p, idx, dir, SG_DROP_ALLOWANCE, now);
+		}
+	}
+	struct ct_val nv = {};
+	nv.last_ns = now;
+	nv.created_ns = now;
+	nv.pkts[side & 1] = 1;
+	nv.state = ct_initial_state(p);
+	nv.init_side = side;
+	nv.last_side = side;
+	nv.init_dir = dir;
+	nv.eni = idx;
+	nv.timeout_s = ct_timeout_s(cfg, nv.state);
+	if (!sl)
+		return sg_pass(skb, p, idx, dir);
+	/* claim the slot if it is free or holds an expired entry */
+	__u64 prev = sl->used;
+	if ((prev == CT_SLOT_FREE || (prev == CT_SLOT_LIVE && ct_expired(&sl->v, now))) &&
+	    __sync_val_compare_and_swap(&sl->used, prev, CT_SLOT_BUSY) == prev) {
+		if (prev == CT_SLOT_LIVE)
+			stats_add_tracked(sl->v.eni, -1);
+		sl->k = *ck;
+		sl->v = nv;
+		asm volatile("" ::: "memory"); /* key and value before "live" */
+		sl->used = CT_SLOT_LIVE;
+		stats_add_tracked(idx, 1);
+		ct_deadline(idx, &nv);
+		return sg_pass(skb, p, idx, dir);
+	}
+	sl->overflow = 1;
+	if (bpf_map_update_elem(&ct_table, ck, &nv, BPF_NOEXIST) == 0) {
+		stats_add_tracked(idx, 1);
+		ct_deadline(idx, &nv);
+	}
+	return sg_pass(skb, p, idx, dir);
+}
+
 static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 {
 	/* a mirrored copy re-entering its source ENI (mirror.h) */
@@ -520,8 +729,6 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		return mirror_wrap(skb);
 	struct pkt p;
 	int r = parse_skb(skb, &p);
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	if (r == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
 	/* IPv6 neighbour discovery and MLD are link control, not VPC traffic
@@ -529,12 +736,12 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 	if (r == PARSE_IP && p.family == 6 && p.proto == IPPROTO_ICMPV6_ &&
 	    ((p.icmp_type >= 130 && p.icmp_type <= 137) || p.icmp_type == 143))
 		return TC_ACT_UNSPEC;
-
-	__u32 gen = sg_gen & 1;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_SHOT;
-	struct sg_eni_key ek = {.gen = gen};
+	struct sg_eni_key ek = {};
 	if (dir == SG_DIR_OUT)
 		__builtin_memcpy(ek.mac, eth->h_source, 6);
 	else
@@ -575,107 +782,15 @@ static __always_inline int sg_handle(struct __sk_buff *skb, __u8 dir)
 		}
 	}
 
-	/* SG-45: never filtered, never tracked; only the slow path pays */
-	if (r == PARSE_IP && (reserved(p.saddr, p.family) || reserved(p.daddr, p.family)))
-		return TC_ACT_UNSPEC;
-
-	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, &ek);
-	if (!cfg)
-		return sg_drop(skb, &p, 0, dir, SG_DROP_UNKNOWN_ENI, now);
-	if (r != PARSE_IP)
-		return sg_drop(skb, &p, cfg->idx, dir, SG_DROP_MALFORMED, now);
-	/* A NAT gateway's ENI has no SG (NGW-2): only its flow log counts. */
-	if (cfg->flags & SG_ENI_NO_SG)
-		return sg_pass(skb, &p, cfg->idx, dir);
-	/* ENI-5: with the check on, only the ENI's own addresses send and
-	 * receive through it; before the SG (PATH-10, PATH-15). */
-	if (!(cfg->flags & SG_ENI_CHECK_OFF)) {
-		struct sg_addr a;
-		__builtin_memcpy(a.a, dir == SG_DIR_OUT ? p.saddr : p.daddr, 16);
-		__u32 *own = bpf_map_lookup_elem(&sg_owner, &a);
-		if (!own || *own != cfg->idx)
-			return sg_drop(skb, &p, cfg->idx, dir, SG_DROP_SOURCE_DEST_CHECK, now);
-	}
-
-	const __u32 *peer = dir == SG_DIR_OUT ? p.daddr : p.saddr;
-	if (p.frag == FRAG_LATER) {
-		/* no ports: rules alone decide, and no state is kept */
-		if (!sg_match(gen, cfg, dir, &p, peer, 0, 0, 0))
-			return sg_drop(skb, &p, cfg->idx, dir,
-				       cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH, now);
-		return sg_pass(skb, &p, cfg->idx, dir);
-	}
-
-	__u16 v = 0;
-	__u8 c = 0;
-	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) {
-		v = p.dport;
-	} else if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_) {
-		v = p.icmp_type;
-		c = p.icmp_code;
-	}
-	int m = sg_match(gen, cfg, dir, &p, peer, v, c, 0);
-	if (!m)
-		return sg_drop(skb, &p, cfg->idx, dir, cfg->no_rules[dir & 1] ? SG_DROP_NO_RULES : SG_DROP_RULES_MISMATCH,
-			       now);
-
-	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) {
-		/* a SYN-ACK never initiates, a bare SYN never answers */
-		__u8 sa = p.tcp_flags & (TCP_SYN | TCP_ACK);
-		int udp = p.proto == IPPROTO_UDP;
-		int can_init = udp || sa != (TCP_SYN | TCP_ACK);
-		int can_resp = udp || sa != TCP_SYN;
-		/* SG-23: /0 rule here and an all-ports /0 rule the other way */
-		if (can_init && m == 2 && open_all(cfg, dir ^ 1, &p))
-			return sg_pass(skb, &p, cfg->idx, dir);
-		/* the reply of such a flow started in the other direction */
-		if (can_resp && open_all(cfg, dir, &p) && sg_match(gen, cfg, dir ^ 1, &p, peer, p.sport, 0, 1) == 2)
-			return sg_pass(skb, &p, cfg->idx, dir);
-	}
-
-	__u32 idx = cfg->idx;
-	if (cfg->max_entries) {
-		struct sg_stats *st = bpf_map_lookup_elem(&sg_stats, &idx);
-		if (st && st->tracked >= cfg->max_entries) {
-			/* sweep only when some entry of the ENI may have expired */
-			if (now >= st->next_expiry)
-				ct_sweep(idx, now);
-			if (st->tracked >= cfg->max_entries)
-				return sg_drop(skb, &p, idx, dir, SG_DROP_ALLOWANCE, now);
-		}
-	}
-	struct ct_val nv = {};
-	nv.last_ns = now;
-	nv.created_ns = now;
-	nv.pkts[side & 1] = 1;
-	nv.state = ct_initial_state(&p);
-	nv.init_side = side;
-	nv.last_side = side;
-	nv.init_dir = dir;
-	nv.eni = idx;
-	nv.timeout_s = ct_timeout_s(cfg, nv.state);
-	if (!sl)
-		return sg_pass(skb, &p, idx, dir);
-	/* claim the slot if it is free or holds an expired entry */
-	__u64 prev = sl->used;
-	if ((prev == CT_SLOT_FREE || (prev == CT_SLOT_LIVE && ct_expired(&sl->v, now))) &&
-	    __sync_val_compare_and_swap(&sl->used, prev, CT_SLOT_BUSY) == prev) {
-		if (prev == CT_SLOT_LIVE)
-			stats_add_tracked(sl->v.eni, -1);
-		sl->k = ck;
-		sl->v = nv;
-		asm volatile("" ::: "memory"); /* key and value before "live" */
-		sl->used = CT_SLOT_LIVE;
-		stats_add_tracked(idx, 1);
-		ct_deadline(idx, &nv);
-		return sg_pass(skb, &p, idx, dir);
-	}
-	sl->overflow = 1;
-	if (bpf_map_update_elem(&ct_table, &ck, &nv, BPF_NOEXIST) == 0) {
-		stats_add_tracked(idx, 1);
-		ct_deadline(idx, &nv);
-	}
-	return sg_pass(skb, &p, idx, dir);
+	struct sg_inflight *c = sg_counters();
+	if (!c)
+		return TC_ACT_SHOT;
+	__u32 held;
+	__u32 gen = sg_enter(c, &held);
+	ek.gen = gen;
+	int ret = sg_judge(skb, &p, r, dir, gen, &ek, now, sl, &ck, side);
+	sg_exit(c, held);
+	return ret;
 }
 
 SEC("tc")
@@ -697,6 +812,51 @@ int sg_sweep(struct __sk_buff *skb)
 {
 	ct_sweep(0, ct_now());
 	return TC_ACT_UNSPEC;
+}
+
+struct readers_ctx {
+	__u32 gen;
+	__u64 n;
+};
+
+static long readers_cb(__u32 cpu, struct readers_ctx *r)
+{
+	__u32 zero = 0;
+	struct sg_inflight *c = bpf_map_lookup_percpu_elem(&sg_inflight, &zero, cpu);
+	if (!c)
+		return 1; /* past the last possible CPU */
+	/* a fetching atomic: a full barrier, see "Counting readers" */
+	r->n += __sync_fetch_and_add(&c->n[r->gen & 1], 0);
+	return 0;
+}
+
+/* sg_readers_of returns the runs in flight on generation gen over every
+ * CPU, at most 0x7fffffff; 0xffffffff if the sum is below zero (a bug). */
+static __always_inline __u32 sg_readers_of(__u32 gen)
+{
+	struct readers_ctx r = {.gen = gen};
+	bpf_loop(1 << 16, readers_cb, &r, 0);
+	if ((__s64)r.n < 0)
+		return 0xffffffff;
+	return r.n > 0x7fffffff ? 0x7fffffff : r.n;
+}
+
+/* sg_flip (run with BPF_PROG_RUN, by the loader only) makes the idle
+ * generation live and returns the runs still reading the retired one. */
+SEC("tc")
+int sg_flip(struct __sk_buff *skb)
+{
+	__u32 old = sg_gen & 1;
+	sg_gen = old ^ 1;
+	return sg_readers_of(old);
+}
+
+/* sg_readers (BPF_PROG_RUN) returns the runs still reading the idle
+ * generation. */
+SEC("tc")
+int sg_readers(struct __sk_buff *skb)
+{
+	return sg_readers_of((sg_gen & 1) ^ 1);
 }
 
 /* sg_parse_only is the benchmark baseline: parsing and nothing else. */

@@ -12,6 +12,13 @@
  * the live one. User space writes the idle generation completely, then flips
  * sg_gen: a packet sees either all of the old tables or all of the new.
  *
+ * The swap. User space may rewrite the idle generation only once no
+ * program run can still be reading it. Each run counts itself in
+ * sg_inflight[its generation] (per CPU) while it reads the tables, and
+ * the loader polls the retired generation's count down to zero instead of
+ * waiting for an RCU grace period (sg.bpf.c, "Counting readers", gives the
+ * ordering argument).
+ *
  * Matching. For (generation, ENI, direction, family, protocol) the compiler
  * stores an LPM trie node per distinct peer prefix; its value is a slice of
  * sg_ents holding every rule whose peer contains that prefix (nested
@@ -144,6 +151,14 @@ struct sg_config {
 	 * candidates. */
 	__u32 rsv4_mask;
 	__u32 rsv6_any;
+};
+
+/* sg_inflight value (per-CPU array, one entry): n[g] program runs on
+ * this CPU counted as readers of generation g. Only the sum over CPUs
+ * means anything: a CPU's own count may go below zero (as a u64, wrapping)
+ * if a run ever ended on another CPU than it started. */
+struct sg_inflight {
+	__u64 n[2];
 };
 
 struct sg_stats {

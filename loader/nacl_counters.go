@@ -15,22 +15,28 @@ type naclCtrKey struct {
 	rule              int
 }
 
-// fold adds the counters of a's retired generations to its totals and
-// frees their slots; a generation whose counters cannot be read stays.
-func (n *NACL) fold(a *naclACL) error {
+// fold adds the counters of a's retired generations that are past a
+// grace period (programs may be reading, and counting into, a retired set
+// until then) to its totals and frees their slots; with wait, it first
+// waits for one if some are not. A generation whose counters cannot be
+// read stays.
+func (n *NACL) fold(a *naclACL, wait bool) error {
 	if len(a.retired) == 0 {
 		return nil
 	}
-	// Programs may still be reading the retired sets until a grace period.
-	if n.unwaited {
+	if wait && a.retired[len(a.retired)-1].epoch > n.safe {
 		if err := n.rcu.wait(); err != nil {
 			return err
 		}
-		n.unwaited = false
+		n.safe = n.epoch
 	}
 	var keep []naclGen
 	var errs []error
 	for _, g := range a.retired {
+		if g.epoch > n.safe {
+			keep = append(keep, g)
+			continue
+		}
 		sums := map[naclCtrKey]rules.NACLCounterValue{}
 		if err := n.sumCounters(&g.tables, sums); err != nil {
 			keep = append(keep, g)
@@ -112,7 +118,7 @@ func (n *NACL) Counters() ([]NACLCounter, error) {
 	defer n.mu.Unlock()
 	var out []NACLCounter
 	for _, a := range n.acls {
-		if err := n.fold(a); err != nil {
+		if err := n.fold(a, true); err != nil {
 			return nil, fmt.Errorf("nacl %s: retired tables: %w", a.id, err)
 		}
 		sum := maps.Clone(a.totals)

@@ -107,3 +107,49 @@ func TestNACLRuleCountedOnceWithoutItsInfo(t *testing.T) {
 		t.Errorf("no-table packets %d, hits of the rule's counter %d: want the packet counted once, as no table", st.NoTable, hits)
 	}
 }
+
+// TestNACLBackToBackUpdatesOutlastThePool: updates back to back, more than
+// the datapath has table sets, each followed by a packet. Retired sets are
+// freed after a grace period, normally in the background; when the pool
+// runs dry an update waits for one instead of failing. Each packet meets the rules just
+// made live, and the counts of every retired generation add up exactly.
+func TestNACLBackToBackUpdatesOutlastThePool(t *testing.T) {
+	n := mustLoadNACL(t)
+	rule := func(num int, allow bool) vpc.NACLRule {
+		return vpc.NACLRule{Number: num, Protocol: vpc.ProtoUDP, Ports: vpc.PortRange{From: 53, To: 53}, CIDR: naclPrefix("0.0.0.0/0"), Allow: allow}
+	}
+	acls := []*vpc.NetworkACL{
+		{ID: "acl-b2b", Ingress: []vpc.NACLRule{rule(10, true)}},
+		{ID: "acl-b2b", Ingress: []vpc.NACLRule{rule(20, false)}},
+	}
+	if err := n.SetNACL(acls[0]); err != nil {
+		t.Fatal(err)
+	}
+	prog := naclProg(t, n, "acl-b2b", false)
+	frame := naclPkt{src: "203.0.113.5", dst: "10.0.1.10", proto: "udp", dport: 53}.frame(t)
+	// Background grace periods held off (as if each took long): the
+	// pool runs dry, and updates must wait for one themselves.
+	n.mu.Lock()
+	n.graceRunning = true
+	n.mu.Unlock()
+	updates := 2*n.lim.sets + 10
+	for i := range updates {
+		if err := n.SetNACL(acls[(i+1)%2]); err != nil {
+			t.Fatalf("update %d of %d back to back (%d table sets): %v", i+1, updates, n.lim.sets-1, err)
+		}
+		want := uint32(naclXDPPass)
+		if i%2 == 0 {
+			want = naclXDPDrop
+		}
+		if got := naclRun(t, prog, frame); got != want {
+			t.Fatalf("after update %d: %s, want %s", i+1, naclVerdictName(got), naclVerdictName(want))
+		}
+	}
+	// update i made rule 20 live for even i, rule 10 for odd i.
+	if got, want := naclHits(t, n, "acl-b2b", false, 20), uint64((updates+1)/2); got != want {
+		t.Errorf("rule 20 (deny): %d hits, want %d", got, want)
+	}
+	if got, want := naclHits(t, n, "acl-b2b", false, 10), uint64(updates/2); got != want {
+		t.Errorf("rule 10 (allow): %d hits, want %d", got, want)
+	}
+}

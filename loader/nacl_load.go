@@ -68,9 +68,13 @@ type NACL struct {
 	reserved []netip.Addr
 	assoc    map[uint32]*naclACL // subnet index -> its NACL
 
-	// unwaited: a set was retired since the last wait for the programs in
-	// flight, so its slots cannot be reused yet.
-	unwaited bool
+	// epoch counts the sets retired; those retired up to safe are past a
+	// grace period: no program can be reading them.
+	epoch, safe uint64
+	// graceRunning: a background grace period runs (graceLater); bg
+	// waits for it, closing stops the next.
+	graceRunning, closing bool
+	bg                    sync.WaitGroup
 	// inject, when set (tests), runs before each counter read; an error
 	// it returns fails that read.
 	inject func() error
@@ -536,6 +540,10 @@ func (n *NACL) detach(p *naclPort) error {
 
 // Close detaches every program, then frees programs and maps.
 func (n *NACL) Close() error {
+	n.mu.Lock()
+	n.closing = true
+	n.mu.Unlock()
+	n.bg.Wait()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var errs []error

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -26,10 +27,11 @@ type naclACL struct {
 }
 
 // naclGen is one generation of a NACL's tables: its set and where the
-// tables sit in the pools.
+// tables sit in the pools; epoch (NACL.epoch) orders its retirement.
 type naclGen struct {
 	set    uint32
 	tables [2][2]naclLive
+	epoch  uint64
 }
 
 // naclLive is one table of a live set: where its pieces sit in the pools.
@@ -71,21 +73,15 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	if err != nil {
 		return err
 	}
-	if len(n.sets) == 0 {
-		return fmt.Errorf("nacl %s: no free table set: %w", acl.ID, ErrNACLFull)
+	// What grace periods freed since (a failed read keeps its generation).
+	_ = n.fold(a, false)
+	set, live, err := n.writeSet(img)
+	if errors.Is(err, ErrNACLFull) && n.foldAll() {
+		// Retired sets not past a grace period yet held the room.
+		set, live, err = n.writeSet(img)
 	}
-	set := n.sets[len(n.sets)-1]
-	n.sets = n.sets[:len(n.sets)-1]
-	var live [2][2]naclLive
-	for e := 0; e < 2; e++ {
-		for f := 0; f < 2; f++ {
-			l, err := n.writeTable(naclTableID(set, e == 1, f == 1), img.Tables[e][f])
-			if err != nil {
-				n.freeSet(set, &live)
-				return fmt.Errorf("nacl %s: %w", acl.ID, err)
-			}
-			live[e][f] = l
-		}
+	if err != nil {
+		return fmt.Errorf("nacl %s: %w", acl.ID, err)
 	}
 	if err := n.switchSet(a, set); err != nil {
 		n.freeSet(set, &live)
@@ -96,11 +92,69 @@ func (n *NACL) SetNACL(acl *vpc.NetworkACL) error {
 	if old == 0 {
 		return nil
 	}
-	a.retired = append(a.retired, naclGen{old, oldLive})
-	n.unwaited = true
-	// A failed read keeps the generation for Counters to read later.
-	_ = n.fold(a)
+	n.epoch++
+	a.retired = append(a.retired, naclGen{old, oldLive, n.epoch})
+	// Programs may be reading the old set until a grace period has
+	// passed: it is folded and freed after one, which runs in the
+	// background so that an update costs no synchronize_rcu (10-100 ms).
+	n.graceLater()
 	return nil
+}
+
+// writeSet writes img's four tables into a free set.
+func (n *NACL) writeSet(img *rules.NACLImage) (uint32, [2][2]naclLive, error) {
+	var live [2][2]naclLive
+	if len(n.sets) == 0 {
+		return 0, live, fmt.Errorf("no free table set: %w", ErrNACLFull)
+	}
+	set := n.sets[len(n.sets)-1]
+	n.sets = n.sets[:len(n.sets)-1]
+	for e := 0; e < 2; e++ {
+		for f := 0; f < 2; f++ {
+			l, err := n.writeTable(naclTableID(set, e == 1, f == 1), img.Tables[e][f])
+			if err != nil {
+				n.freeSet(set, &live)
+				return 0, live, err
+			}
+			live[e][f] = l
+		}
+	}
+	return set, live, nil
+}
+
+// foldAll folds every NACL's retired generations, after a grace period if
+// needed; it tells whether that freed any set.
+func (n *NACL) foldAll() bool {
+	free := len(n.sets)
+	for _, a := range n.acls {
+		_ = n.fold(a, true)
+	}
+	return len(n.sets) > free
+}
+
+// graceLater starts a grace period in the background, unless one runs
+// already (it starts the next one when it ends), after which every set
+// retired before it started is safe to fold.
+func (n *NACL) graceLater() {
+	if n.graceRunning || n.closing {
+		return
+	}
+	n.graceRunning = true
+	e := n.epoch
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		err := n.rcu.wait()
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.graceRunning = false
+		if err == nil && e > n.safe {
+			n.safe = e
+		}
+		if n.safe < n.epoch {
+			n.graceLater()
+		}
+	}()
 }
 
 // naclTableID is the nacl_tables index of a table of set set.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -96,14 +97,15 @@ type SG struct {
 	// address added later must pass it (CoversReserved).
 	rsv4Mask, rsv6Any uint32
 	owners            map[netip.Addr]uint32 // sg_owner as written: address -> its ENI's index
-	rcu               *rcuWaiter
-	// retired: the idle generation was live since the last wait for the
-	// programs in flight, so some may still be reading it.
+	// retired: the idle generation was live since the programs in
+	// flight were last seen done with it, so some may still read it.
 	retired bool
-	// grace, when set, answers once a grace period that started after the
-	// last flip has passed: the wait runs while the caller goes on (a
-	// synchronize_rcu takes ~10 ms), so the next update seldom waits.
-	grace chan error
+	// drainTimeout bounds the wait for the retired generation's readers
+	// to reach 0 (see drain); rcu is the fallback after it.
+	drainTimeout time.Duration
+	rcu          *rcuWaiter
+	// fallbacks counts the drains that ended in a grace period wait.
+	fallbacks uint64
 	// mirror tells whether the programs were loaded with mirroring
 	// compiled in; mirrorSlot is each session's entry in mirror_out.
 	mirror     bool
@@ -272,13 +274,16 @@ func loadSGFlows(t *vpc.Topology, p *vpc.Plan, fastSlots uint64, flows *Flows) (
 		s.Close()
 		return nil, fmt.Errorf("sg: %w", err)
 	}
-	if s.progs, err = loadPrograms(spec, s.set, sgProgSgIngress, sgProgSgEgress, sgProgSgSweep); err != nil {
+	if s.progs, err = loadPrograms(spec, s.set, sgProgSgIngress, sgProgSgEgress, sgProgSgSweep, sgProgSgFlip, sgProgSgReaders); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sg: %w", err)
 	}
 	s.objs.SgIngress = s.progs[0].Programs[sgProgSgIngress]
 	s.objs.SgEgress = s.progs[1].Programs[sgProgSgEgress]
 	s.objs.SgSweep = s.progs[2].Programs[sgProgSgSweep]
+	s.objs.SgFlip = s.progs[3].Programs[sgProgSgFlip]
+	s.objs.SgReaders = s.progs[4].Programs[sgProgSgReaders]
+	s.drainTimeout = sgDrainTimeout
 	if s.rcu, err = newRCUWaiter(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sg: %w", err)
@@ -330,7 +335,7 @@ func (s *SG) Update(t *vpc.Topology) error {
 
 	ng := s.gen ^ 1
 	if s.retired {
-		if err := s.waitGrace(); err != nil {
+		if err := s.drain(); err != nil {
 			return fmt.Errorf("sg: %w", err)
 		}
 		s.retired = false
@@ -453,13 +458,18 @@ func (s *SG) Update(t *vpc.Topology) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	if err := s.objs.SgGen.Set(ng); err != nil {
-		return fmt.Errorf("swap sg tables: %w", err)
+	readers, err := s.run(s.objs.SgFlip)
+	if err != nil {
+		// The flip is one store: it happened or not, sg_gen tells.
+		var live uint32
+		if gerr := s.objs.SgGen.Get(&live); gerr != nil || live != ng {
+			return fmt.Errorf("swap sg tables: %w", err)
+		}
+		readers = 1 // unknown: drain before the next reuse
 	}
-	s.gen, s.retired = ng, true
-	g := make(chan error, 1)
-	s.grace = g
-	go func() { g <- s.rcu.wait() }()
+	// Most often no packet was in flight on the old generation, and the
+	// next update may rewrite it at once.
+	s.gen, s.retired = ng, readers != 0
 	s.idx, s.next = idx, next
 	maps.Copy(s.inst, inst)
 	maps.Copy(s.max, allow)
@@ -717,17 +727,50 @@ func (s *SG) ENIIndex(eni string) (uint32, error) {
 	return s.lookup(eni)
 }
 
-// waitGrace returns once no program can still be reading the idle
-// generation: when the grace period started at the last flip has passed,
-// else after one more.
-func (s *SG) waitGrace() error {
-	if g := s.grace; g != nil {
-		s.grace = nil
-		if err := <-g; err == nil {
+// sgDrainTimeout bounds drain's polling. A run of the programs takes
+// microseconds; the longest, a sweep of a conntrack table of 2^22 slots
+// at an ENI's allowance, takes milliseconds.
+const sgDrainTimeout = 50 * time.Millisecond
+
+// drain returns once no program run can still be reading the idle
+// generation: when its count of readers (sg_inflight, summed over CPUs by
+// sg_readers) is 0. The count is the fast proof; a grace period is the
+// slow one and stays the fallback: every run that started before the flip
+// has ended once synchronize_rcu returns, whatever the counters say. So a
+// count that does not reach 0 within drainTimeout (a run held off its CPU
+// for long, as a preempted vCPU can be; or a counter left unbalanced by a
+// bug) costs time, never a rewrite under a reader.
+func (s *SG) drain() error {
+	deadline := time.Now().Add(s.drainTimeout)
+	for i := 0; ; i++ {
+		n, err := s.run(s.objs.SgReaders)
+		if err == nil && n == 0 {
 			return nil
 		}
+		if err != nil || time.Now().After(deadline) {
+			s.fallbacks++
+			if werr := s.rcu.wait(); werr != nil {
+				return errors.Join(err, werr)
+			}
+			return nil
+		}
+		// Readers finish in microseconds: yield first, then sleep.
+		if i < 32 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(20 * time.Microsecond)
+		}
 	}
-	return s.rcu.wait()
+}
+
+// run runs one of the control programs (sg_flip, sg_readers) and returns
+// its answer.
+func (s *SG) run(p *ebpf.Program) (uint32, error) {
+	ret, err := p.Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+	if err != nil {
+		return 0, fmt.Errorf("run %s: %w", p, err)
+	}
+	return ret, nil
 }
 
 // Close detaches every program, then closes programs and maps.
@@ -738,10 +781,6 @@ func (s *SG) Close() error {
 	}
 	s.attached = nil
 	s.tc.Close()
-	if s.grace != nil {
-		<-s.grace
-		s.grace = nil
-	}
 	if s.rcu != nil {
 		errs = append(errs, s.rcu.Close())
 	}

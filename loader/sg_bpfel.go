@@ -298,6 +298,11 @@ type sgSgEnt struct {
 	Full uint8
 }
 
+type sgSgInflight struct {
+	_ structs.HostLayout
+	N [2]uint64
+}
+
 type sgSgLimit uint32
 
 const (
@@ -401,13 +406,16 @@ const (
 	sgMapSgEni          = "sg_eni"
 	sgMapSgEnts         = "sg_ents"
 	sgMapSgEvents       = "sg_events"
+	sgMapSgInflight     = "sg_inflight"
 	sgMapSgOwner        = "sg_owner"
 	sgMapSgReserved     = "sg_reserved"
 	sgMapSgRules        = "sg_rules"
 	sgMapSgStats        = "sg_stats"
 	sgProgSgEgress      = "sg_egress"
+	sgProgSgFlip        = "sg_flip"
 	sgProgSgIngress     = "sg_ingress"
 	sgProgSgParseOnly   = "sg_parse_only"
+	sgProgSgReaders     = "sg_readers"
 	sgProgSgSweep       = "sg_sweep"
 	sgVarCtSlotStateBtf = "_ct_slot_state_btf"
 	sgVarCtStateBtf     = "_ct_state_btf"
@@ -472,8 +480,10 @@ type sgSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgProgramSpecs struct {
 	SgEgress    *ebpf.ProgramSpec `ebpf:"sg_egress"`
+	SgFlip      *ebpf.ProgramSpec `ebpf:"sg_flip"`
 	SgIngress   *ebpf.ProgramSpec `ebpf:"sg_ingress"`
 	SgParseOnly *ebpf.ProgramSpec `ebpf:"sg_parse_only"`
+	SgReaders   *ebpf.ProgramSpec `ebpf:"sg_readers"`
 	SgSweep     *ebpf.ProgramSpec `ebpf:"sg_sweep"`
 }
 
@@ -503,6 +513,7 @@ type sgMapSpecs struct {
 	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgInflight  *ebpf.MapSpec `ebpf:"sg_inflight"`
 	SgOwner     *ebpf.MapSpec `ebpf:"sg_owner"`
 	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
 	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
@@ -575,6 +586,7 @@ type sgMaps struct {
 	SgEni       *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgInflight  *ebpf.Map `ebpf:"sg_inflight"`
 	SgOwner     *ebpf.Map `ebpf:"sg_owner"`
 	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
 	SgRules     *ebpf.Map `ebpf:"sg_rules"`
@@ -605,6 +617,7 @@ func (m *sgMaps) Close() error {
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
+		m.SgInflight,
 		m.SgOwner,
 		m.SgReserved,
 		m.SgRules,
@@ -641,16 +654,20 @@ type sgVariables struct {
 // It can be passed to loadSgObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgPrograms struct {
 	SgEgress    *ebpf.Program `ebpf:"sg_egress"`
+	SgFlip      *ebpf.Program `ebpf:"sg_flip"`
 	SgIngress   *ebpf.Program `ebpf:"sg_ingress"`
 	SgParseOnly *ebpf.Program `ebpf:"sg_parse_only"`
+	SgReaders   *ebpf.Program `ebpf:"sg_readers"`
 	SgSweep     *ebpf.Program `ebpf:"sg_sweep"`
 }
 
 func (p *sgPrograms) Close() error {
 	return _SgClose(
 		p.SgEgress,
+		p.SgFlip,
 		p.SgIngress,
 		p.SgParseOnly,
+		p.SgReaders,
 		p.SgSweep,
 	)
 }

@@ -281,6 +281,11 @@ type sgnocapSgEnt struct {
 	Full uint8
 }
 
+type sgnocapSgInflight struct {
+	_ structs.HostLayout
+	N [2]uint64
+}
+
 type sgnocapSgLimit uint32
 
 const (
@@ -380,13 +385,16 @@ const (
 	sgnocapMapSgEni          = "sg_eni"
 	sgnocapMapSgEnts         = "sg_ents"
 	sgnocapMapSgEvents       = "sg_events"
+	sgnocapMapSgInflight     = "sg_inflight"
 	sgnocapMapSgOwner        = "sg_owner"
 	sgnocapMapSgReserved     = "sg_reserved"
 	sgnocapMapSgRules        = "sg_rules"
 	sgnocapMapSgStats        = "sg_stats"
 	sgnocapProgSgEgress      = "sg_egress"
+	sgnocapProgSgFlip        = "sg_flip"
 	sgnocapProgSgIngress     = "sg_ingress"
 	sgnocapProgSgParseOnly   = "sg_parse_only"
+	sgnocapProgSgReaders     = "sg_readers"
 	sgnocapProgSgSweep       = "sg_sweep"
 	sgnocapVarCtSlotStateBtf = "_ct_slot_state_btf"
 	sgnocapVarCtStateBtf     = "_ct_state_btf"
@@ -451,8 +459,10 @@ type sgnocapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sgnocapProgramSpecs struct {
 	SgEgress    *ebpf.ProgramSpec `ebpf:"sg_egress"`
+	SgFlip      *ebpf.ProgramSpec `ebpf:"sg_flip"`
 	SgIngress   *ebpf.ProgramSpec `ebpf:"sg_ingress"`
 	SgParseOnly *ebpf.ProgramSpec `ebpf:"sg_parse_only"`
+	SgReaders   *ebpf.ProgramSpec `ebpf:"sg_readers"`
 	SgSweep     *ebpf.ProgramSpec `ebpf:"sg_sweep"`
 }
 
@@ -478,6 +488,7 @@ type sgnocapMapSpecs struct {
 	SgEni       *ebpf.MapSpec `ebpf:"sg_eni"`
 	SgEnts      *ebpf.MapSpec `ebpf:"sg_ents"`
 	SgEvents    *ebpf.MapSpec `ebpf:"sg_events"`
+	SgInflight  *ebpf.MapSpec `ebpf:"sg_inflight"`
 	SgOwner     *ebpf.MapSpec `ebpf:"sg_owner"`
 	SgReserved  *ebpf.MapSpec `ebpf:"sg_reserved"`
 	SgRules     *ebpf.MapSpec `ebpf:"sg_rules"`
@@ -546,6 +557,7 @@ type sgnocapMaps struct {
 	SgEni       *ebpf.Map `ebpf:"sg_eni"`
 	SgEnts      *ebpf.Map `ebpf:"sg_ents"`
 	SgEvents    *ebpf.Map `ebpf:"sg_events"`
+	SgInflight  *ebpf.Map `ebpf:"sg_inflight"`
 	SgOwner     *ebpf.Map `ebpf:"sg_owner"`
 	SgReserved  *ebpf.Map `ebpf:"sg_reserved"`
 	SgRules     *ebpf.Map `ebpf:"sg_rules"`
@@ -572,6 +584,7 @@ func (m *sgnocapMaps) Close() error {
 		m.SgEni,
 		m.SgEnts,
 		m.SgEvents,
+		m.SgInflight,
 		m.SgOwner,
 		m.SgReserved,
 		m.SgRules,
@@ -608,16 +621,20 @@ type sgnocapVariables struct {
 // It can be passed to loadSgnocapObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sgnocapPrograms struct {
 	SgEgress    *ebpf.Program `ebpf:"sg_egress"`
+	SgFlip      *ebpf.Program `ebpf:"sg_flip"`
 	SgIngress   *ebpf.Program `ebpf:"sg_ingress"`
 	SgParseOnly *ebpf.Program `ebpf:"sg_parse_only"`
+	SgReaders   *ebpf.Program `ebpf:"sg_readers"`
 	SgSweep     *ebpf.Program `ebpf:"sg_sweep"`
 }
 
 func (p *sgnocapPrograms) Close() error {
 	return _SgnocapClose(
 		p.SgEgress,
+		p.SgFlip,
 		p.SgIngress,
 		p.SgParseOnly,
+		p.SgReaders,
 		p.SgSweep,
 	)
 }

@@ -21,8 +21,9 @@ import (
 // BenchmarkAPIAuthorizeRevokeLive is one API change on the running lab,
 // in-process: the request through ec2api, lab.Change (validation, the
 // reconciler's steps on the real datapath, state.json), the response.
-// Back to back, each change also waits for what is left of the previous
-// one's grace period in the SG datapath; /spaced leaves 30 ms between
+// Back to back, each change may first wait for the packets still reading
+// the SG table generation it rewrites (microseconds: loader.SG's reader
+// counts, no RCU grace period); /spaced leaves 30 ms between
 // changes (not timed), as a person or Terraform makes them; /clients-48
 // has 48 clients, each toggling its own rule, send requests back to back
 // (the changes that arrive while one is made live go live together: the
