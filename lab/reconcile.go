@@ -117,7 +117,10 @@ func (l *Lab) diff(cur, next *vpc.Topology) (*change, error) {
 func (c *change) run() error {
 	defer c.close()
 	for i, s := range c.steps {
-		if err := s.Do(); err != nil {
+		start := time.Now()
+		err := s.Do()
+		c.l.opts.Log.Debug("change step", "step", s.What, "took", time.Since(start), "err", err)
+		if err != nil {
 			err = fmt.Errorf("%s: %w", s.What, err)
 			for j := i - 1; j >= 0; j-- {
 				if u := c.steps[j].Undo; u != nil {

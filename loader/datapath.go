@@ -112,44 +112,80 @@ func NewDatapath(t *vpc.Topology, p *vpc.Plan, o DatapathOptions) (d *Datapath, 
 			o.Progress(fmt.Sprintf("flow logs: tables hold %d flows between drains, not %d (per-CPU memory on this many CPUs); more new flows per second give SKIPDATA", got, size))
 		}
 	}
+	// The parts load at once: a load is mostly the verifier's CPU time,
+	// and the namespaces, built meanwhile (lab.Up), leave the CPUs idle
+	// while they wait for RTNL. The gateways' event indexes are handed
+	// out first, in the plan's order, as one after the other would.
+	var igws []vpc.LinkPlan
 	if !o.SkipIGW {
-		pub := publicByVPC(t)
 		for _, l := range p.Links {
-			if l.Kind != vpc.LinkIGW {
-				continue
-			}
-			if err := d.newIGW(t, l, pub[l.VPC]); err != nil {
-				return d, err
+			if l.Kind == vpc.LinkIGW {
+				d.gatewayIndex(l.ID)
+				igws = append(igws, l)
 			}
 		}
 	}
-	var cidr netip.Prefix
-	if len(t.VPCs) > 0 {
-		cidr = t.VPCs[0].CIDR
+	for _, gp := range p.NATGateways {
+		d.gatewayIndex(gp.ID)
 	}
-	if !o.SkipNACL {
-		if d.NACL, err = LoadNACL(NACLOptions{VPCCIDR: cidr, Topology: t, MTU: p.MTU, Flows: d.Flows}); err != nil {
-			return d, fmt.Errorf("network ACLs: %w", err)
-		}
-		if err := d.setNACLs(t); err != nil {
-			return d, err
-		}
-		if err := d.NACL.Load(d.mode, TC); err != nil {
-			return d, fmt.Errorf("network ACLs: %w", err)
-		}
-		if err := d.setRoutingData(t, p); err != nil {
-			return d, err
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var errs []error
+	part := func(load func() error) {
+		wg.Go(func() {
+			if err := load(); err != nil {
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
+			}
+		})
+	}
+	if len(igws) > 0 {
+		pub := publicByVPC(t)
+		for _, l := range igws {
+			part(func() error { return d.newIGW(t, l, pub[l.VPC]) })
 		}
 	}
 	for i := range p.NATGateways {
-		if err := d.newNGW(t, p.NATGateways[i]); err != nil {
-			return d, err
+		part(func() error { return d.newNGW(t, p.NATGateways[i]) })
+	}
+	if !o.SkipNACL {
+		var cidr netip.Prefix
+		if len(t.VPCs) > 0 {
+			cidr = t.VPCs[0].CIDR
 		}
+		part(func() error {
+			n, err := LoadNACL(NACLOptions{VPCCIDR: cidr, Topology: t, MTU: p.MTU, Flows: d.Flows})
+			if err != nil {
+				return fmt.Errorf("network ACLs: %w", err)
+			}
+			d.mu.Lock()
+			d.NACL = n
+			d.mu.Unlock()
+			if err := d.setNACLs(t); err != nil {
+				return err
+			}
+			if err := n.Load(d.mode, TC); err != nil {
+				return fmt.Errorf("network ACLs: %w", err)
+			}
+			return d.setRoutingData(t, p)
+		})
 	}
 	if !o.SkipSG || d.Flows != nil {
-		if d.SG, err = loadSGFlows(t, p, 0, d.Flows); err != nil {
-			return d, fmt.Errorf("security groups: %w", err)
-		}
+		part(func() error {
+			sg, err := loadSGFlows(t, p, 0, d.Flows)
+			if err != nil {
+				return fmt.Errorf("security groups: %w", err)
+			}
+			d.mu.Lock()
+			d.SG = sg
+			d.mu.Unlock()
+			return nil
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return d, err
 	}
 	if d.Flows != nil {
 		if err := d.Flows.SetENIs(t, p, d.SG.ENIIndex); err != nil {

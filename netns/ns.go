@@ -162,6 +162,32 @@ type nsState struct {
 	raw  *nl.SocketHandle // for requests the library cannot make (veths with both indexes)
 	fd   int              // for IFLA_NET_NS_FD when a veth peer goes here
 	sock int              // a UDP socket here, for interface ioctls
+	// The bridge of a subnet's namespace, found once: every ENI of the
+	// subnet is enslaved to it.
+	brMu   sync.Mutex
+	brName string
+	brIdx  int
+}
+
+func (s *nsState) setBridge(name string, idx int) {
+	s.brMu.Lock()
+	s.brName, s.brIdx = name, idx
+	s.brMu.Unlock()
+}
+
+// bridgeIndex is the index of bridge name here.
+func (s *nsState) bridgeIndex(name string) (int, error) {
+	s.brMu.Lock()
+	defer s.brMu.Unlock()
+	if s.brName == name && s.brIdx > 0 {
+		return s.brIdx, nil
+	}
+	idx, err := linkIndex(s.h, name)
+	if err != nil {
+		return 0, err
+	}
+	s.brName, s.brIdx = name, idx
+	return idx, nil
 }
 
 func (s *nsState) close() {

@@ -120,6 +120,7 @@ func (n *Net) wireSubnet(s vpc.SubnetPlan, mtu int) error {
 	if br.Index == 0 {
 		return step(s.NS, "add bridge "+s.Bridge, errors.New("no ifindex"))
 	}
+	sn.setBridge(s.Bridge, br.Index)
 	a := &vethEnd{st: rt, name: s.UplinkRouterIf, index: s.RouterIfindex, mac: s.RouterMAC}
 	b := &vethEnd{st: sn, name: s.UplinkSubnetIf, mac: s.SubnetMAC, master: br.Index}
 	if err := addVeth(a, b, mtu); err != nil {
@@ -181,20 +182,17 @@ func (n *Net) wireENI(e vpc.ENIPlan, s vpc.SubnetPlan, mtu int) error {
 	if err != nil {
 		return err
 	}
-	br, err := linkIndex(sn.h, s.Bridge)
+	br, err := sn.bridgeIndex(s.Bridge)
 	if err != nil {
 		return step(sn.name, "find bridge "+s.Bridge, err)
 	}
 	a := &vethEnd{st: own, name: e.IfName, mac: e.MAC}
-	b := &vethEnd{st: sn, name: e.PeerIf, mac: e.PeerMAC, master: br}
+	b := &vethEnd{st: sn, name: e.PeerIf, mac: e.PeerMAC, master: br, clsact: true}
 	if err := addVeth(a, b, mtu); err != nil {
 		return err
 	}
 	n.created(end{own, e.IfName}, end{sn, e.PeerIf})
-	idx, err := linkIndex(own.h, e.IfName)
-	if err != nil {
-		return step(own.name, "find "+e.IfName, err)
-	}
+	idx := a.index
 	addrs := append([]netip.Prefix{e.Addr}, e.Secondary...)
 	if e.AddrV6.IsValid() {
 		addrs = append(addrs, e.AddrV6)
@@ -393,12 +391,10 @@ func (n *Net) wireLink(l vpc.LinkPlan, svc *vpc.ServicePlan, mtu int) error {
 		st         *nsState
 		near, far  vpc.LinkEnd
 		nearIfname string
-	}{{sa, l.A, l.B, l.A.If}, {sb, l.B, l.A, l.B.If}}
+		idx        int
+	}{{sa, l.A, l.B, l.A.If, a.index}, {sb, l.B, l.A, l.B.If, b.index}}
 	for _, e := range ends {
-		idx, err := linkIndex(e.st.h, e.nearIfname)
-		if err != nil {
-			return step(e.st.name, "find "+e.nearIfname, err)
-		}
+		idx := e.idx
 		for _, a := range []netip.Prefix{e.near.Addr, netip.PrefixFrom(e.near.LL, 64)} {
 			if err := addAddr(e.st.h, idx, a); err != nil {
 				return step(e.st.name, fmt.Sprintf("add %s to %s", a, e.nearIfname), err)
@@ -413,10 +409,7 @@ func (n *Net) wireLink(l vpc.LinkPlan, svc *vpc.ServicePlan, mtu int) error {
 	if svc == nil {
 		return nil
 	}
-	idx, err := linkIndex(sb.h, l.B.If)
-	if err != nil {
-		return step(sb.name, "find "+l.B.If, err)
-	}
+	idx := b.index
 	for _, c := range svc.CIDRs {
 		// The service answers on every address of its ranges (a local
 		// route, as AnyIP).
@@ -483,10 +476,7 @@ func (n *Net) wireHost(h vpc.HostPlan, mtu int) error {
 		return err
 	}
 	n.created(end{inet, h.PeerIf}, end{hs, h.IfName})
-	idx, err := linkIndex(hs.h, h.IfName)
-	if err != nil {
-		return step(hs.name, "find "+h.IfName, err)
-	}
+	idx := b.index
 	if err := addAddr(hs.h, idx, h.Addr); err != nil {
 		return step(hs.name, fmt.Sprintf("add %s to %s", h.Addr, h.IfName), err)
 	}

@@ -135,6 +135,13 @@ func (c *TC) Attach(f TCFilter, fd int, name string) error {
 		return fmt.Errorf("attach %s: %w", f, err)
 	}
 	h := c.handles[f.NS]
+	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx), Fd: fd, Name: name, DirectAction: true}
+	// Most interfaces have their clsact qdisc by now (an ENI's is added
+	// as it is made): the filter alone is one request. Otherwise (no
+	// qdisc, or an index gone stale) the qdisc first, then the filter.
+	if h.FilterAdd(bf) == nil {
+		return nil
+	}
 	q := &netlink.GenericQdisc{QdiscType: "clsact", QdiscAttrs: netlink.QdiscAttrs{LinkIndex: idx, Handle: netlink.MakeHandle(0xffff, 0), Parent: netlink.HANDLE_CLSACT}}
 	err = h.QdiscAdd(q)
 	if errors.Is(err, unix.ENODEV) {
@@ -150,7 +157,7 @@ func (c *TC) Attach(f TCFilter, fd int, name string) error {
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("attach %s: add clsact: %w", f, err)
 	}
-	bf := &netlink.BpfFilter{FilterAttrs: f.attrs(idx), Fd: fd, Name: name, DirectAction: true}
+	bf.LinkIndex = idx
 	if err := h.FilterAdd(bf); err != nil {
 		return fmt.Errorf("attach %s: %w", f, err)
 	}

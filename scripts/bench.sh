@@ -21,7 +21,8 @@
 #      and the Go benchmark (target < 2 s, < 500 MB)
 #  10. `vpcemu up -d` / `vpcemu down` of 100, 1,000 and 2,000 instances and
 #      the daemon's memory (vpcemu-bench updown)
-#  11. the EC2 API: request to enforcement (p50/p99 over 1,000 changes) and
+#  11. the EC2 API: request to enforcement (p50/p99 over 1,000 changes),
+#      RunInstances to the first answered curl (p50/p99 over 50 launches) and
 #      authorize/revoke churn against an iperf3 flow (vpcemu-bench api)
 #  12. routing (issue 12): the router program's route lookup through
 #      BPF_PROG_RUN with 3 and 50 routes per table (go test -bench

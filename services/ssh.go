@@ -216,7 +216,9 @@ func (d *sshd) waitReady(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, sshdReadyTimeout)
 		defer cancel()
 	}
-	tick := time.NewTicker(20 * time.Millisecond)
+	// A look is two small /proc reads, and RunInstances (and up) answer
+	// once sshd listens: every tick of waiting is latency of theirs.
+	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {

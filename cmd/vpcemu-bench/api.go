@@ -13,14 +13,22 @@ package main
 //     group of the iperf3 server's ENI, at a target rate, while an iperf3
 //     TCP flow runs from the laptop; against the same run without churn,
 //     interleaved round by round: throughput, retransmits, and the SG and
-//     NACL drop counters of the flow's path.
+//     NACL drop counters of the flow's path;
+//   - RunInstances to the first answered curl: i-web sends an HTTP GET to
+//     a private address no instance holds yet every millisecond (each a
+//     new connection); RunInstances launches an instance there in
+//     subnet-private with sg-web (HTTP from anywhere), whose default HTTP
+//     server answers with its id; the time from sending the request to
+//     the first answer, p50/p99 over N launches, each terminated again.
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -69,12 +77,17 @@ func apiMain(ctx context.Context, args []string) error {
 	dur := fs.Duration("churn-dur", 20*time.Second, "churn: length of each iperf3 run (the acceptance run is 60s)")
 	rounds := fs.Int("rounds", 3, "churn: interleaved rounds of (without churn, with churn)")
 	workers := fs.Int("churn-clients", 96, "churn: concurrent API clients, each toggling its own rule in sg-web (at most 190)")
+	launchN := fs.Int("launches", 50, "RunInstances to first answered curl: how many launches (at most 150)")
+	curlEvery := fs.Duration("curl-interval", time.Millisecond, "RunInstances to first answered curl: how often the prober starts a new HTTP GET")
 	md := fs.String("md", "", "write the ec2-api section of this Markdown file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *quick {
-		*changes, *dur, *rounds = 100, 3*time.Second, 1
+		*changes, *dur, *rounds, *launchN = 100, 3*time.Second, 1, min(*launchN, 10)
+	}
+	if *launchN < 1 || *launchN > 150 {
+		return fmt.Errorf("-launches %d: want 1 to 150", *launchN)
 	}
 	b := &apiBench{bin: *bin, log: os.Stderr}
 	if err := b.up(ctx); err != nil {
@@ -86,6 +99,11 @@ func apiMain(ctx context.Context, args []string) error {
 		return fmt.Errorf("request to enforcement: %w", err)
 	}
 	fmt.Println(lat.table())
+	runs, err := b.launches(ctx, *launchN, *curlEvery)
+	if err != nil {
+		return fmt.Errorf("RunInstances to first answered curl: %w", err)
+	}
+	fmt.Println(runs.table())
 	churn, err := b.churn(ctx, *rate, *workers, *dur, *rounds)
 	if err != nil {
 		return fmt.Errorf("churn: %w", err)
@@ -96,7 +114,7 @@ func apiMain(ctx context.Context, args []string) error {
 		if *quick {
 			how = "BENCH_QUICK=1 make bench"
 		}
-		body := apiMarkdown(how, lat, churn, *dur, *rounds)
+		body := apiMarkdown(how, lat, runs, churn, *dur, *rounds)
 		if err := perf.ReplaceSection(*md, "ec2-api", "", body); err != nil {
 			return err
 		}
@@ -276,6 +294,173 @@ func (b *apiBench) enforcement(ctx context.Context, n int, every, gap time.Durat
 	}
 	l.gap = gap
 	return l, nil
+}
+
+// launchRuns is the RunInstances-to-first-answered-curl run.
+type launchRuns struct {
+	answered  []time.Duration // RunInstances sent -> the new instance's first HTTP answer read at i-web
+	response  []time.Duration // RunInstances sent -> its response read
+	terminate []time.Duration // TerminateInstances sent -> its response read
+	attempts  int64           // HTTP GETs started
+	every     time.Duration
+}
+
+func (r *launchRuns) table() string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "| from sending | to | p50 | p99 | max |\n|---|---|---|---|---|\n")
+	for _, x := range []struct {
+		from, to string
+		d        []time.Duration
+	}{{"RunInstances", "its response", r.response}, {"RunInstances", "the first answered curl", r.answered}, {"TerminateInstances", "its response", r.terminate}} {
+		fmt.Fprintf(&w, "| %s | %s | %s | %s | %s |\n", x.from, x.to, fmtDur(pct(x.d, .5)), fmtDur(pct(x.d, .99)), fmtDur(pct(x.d, 1)))
+	}
+	return w.String()
+}
+
+// How long one of the launch prober's GETs may take to connect and to be
+// answered: attempts overlap, one starting every interval.
+const (
+	launchDialTimeout = 25 * time.Millisecond
+	launchReadTimeout = 200 * time.Millisecond
+)
+
+// launches measures n RunInstances, each to the first HTTP answer from
+// the new instance at i-web, terminating each before the next.
+func (b *apiBench) launches(ctx context.Context, n int, every time.Duration) (*launchRuns, error) {
+	web := b.ns("i-web")
+	r := &launchRuns{every: every}
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		addr := netip.AddrFrom4([4]byte{10, 0, 2, byte(100 + i)})
+		c := newCurler(web, netip.AddrPortFrom(addr, 80), every)
+		t0 := time.Now()
+		out, err := b.client.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			SubnetId: aws.String("subnet-private"), PrivateIpAddress: aws.String(addr.String()), SecurityGroupIds: []string{"sg-web"}})
+		tr := time.Now()
+		if err != nil {
+			c.stop()
+			return nil, fmt.Errorf("launch %d: %w", i, err)
+		}
+		if len(out.Instances) != 1 {
+			c.stop()
+			return nil, fmt.Errorf("launch %d: %d instances in the response", i, len(out.Instances))
+		}
+		id := aws.ToString(out.Instances[0].InstanceId)
+		at, body, ok := c.wait(5 * time.Second)
+		r.attempts += c.stop()
+		if !ok {
+			return nil, fmt.Errorf("launch %d (%s at %s): no answer within 5 s", i, id, addr)
+		}
+		if strings.TrimSpace(body) != id {
+			return nil, fmt.Errorf("launch %d: %s answered %q, want the new instance's id %s", i, addr, body, id)
+		}
+		r.answered = append(r.answered, at.Sub(t0))
+		r.response = append(r.response, tr.Sub(t0))
+		t1 := time.Now()
+		if _, err := b.client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+			return nil, fmt.Errorf("terminate %s: %w", id, err)
+		}
+		r.terminate = append(r.terminate, time.Since(t1))
+	}
+	return r, nil
+}
+
+// curler starts an HTTP GET to dst from namespace ns every interval, each
+// on a new connection, until one is answered.
+type curler struct {
+	quit     chan struct{}
+	done     sync.WaitGroup
+	attempts atomic.Int64
+	once     sync.Once
+	got      chan struct{}
+	at       time.Time // the first answer's arrival
+	body     string
+}
+
+func newCurler(ns string, dst netip.AddrPort, every time.Duration) *curler {
+	c := &curler{quit: make(chan struct{}), got: make(chan struct{})}
+	// Bounded: attempts that time out overlap by launchDialTimeout/every.
+	slots := make(chan struct{}, 128)
+	req := []byte("GET / HTTP/1.0\r\nHost: " + dst.Addr().String() + "\r\n\r\n")
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.quit:
+				return
+			case <-c.got:
+				return
+			case <-tick.C:
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				continue
+			}
+			c.attempts.Add(1)
+			c.done.Add(1)
+			go func() {
+				defer c.done.Done()
+				defer func() { <-slots }()
+				c.try(ns, dst, req)
+			}()
+		}
+	}()
+	return c
+}
+
+// try makes one GET; the first answered one ends the curler.
+func (c *curler) try(ns string, dst netip.AddrPort, req []byte) {
+	var conn net.Conn
+	// The socket is made (and connects) inside ns; it stays there.
+	err := netns.Do(ns, func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp", dst.String(), launchDialTimeout)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(launchReadTimeout))
+	if _, err := conn.Write(req); err != nil {
+		return
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return
+	}
+	now := time.Now()
+	c.once.Do(func() {
+		c.at, c.body = now, string(body)
+		close(c.got)
+	})
+}
+
+func (c *curler) wait(timeout time.Duration) (time.Time, string, bool) {
+	select {
+	case <-c.got:
+		return c.at, c.body, true
+	case <-time.After(timeout):
+		return time.Time{}, "", false
+	}
+}
+
+// stop ends the curler and returns how many GETs it started.
+func (c *curler) stop() int64 {
+	close(c.quit)
+	c.done.Wait()
+	return c.attempts.Load()
 }
 
 // probe sends a datagram (its send time inside) every interval from a
@@ -657,7 +842,7 @@ func (b *apiBench) churnRun(ctx context.Context, churn bool, rate, workers int, 
 	return run, nil
 }
 
-func apiMarkdown(how string, l *latencies, c *churnResults, dur time.Duration, rounds int) string {
+func apiMarkdown(how string, l *latencies, r *launchRuns, c *churnResults, dur time.Duration, rounds int) string {
 	var w strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&w, "## EC2 API: request to enforcement and rule churn\n\n")
@@ -666,6 +851,9 @@ func apiMarkdown(how string, l *latencies, c *churnResults, dur time.Duration, r
 	fmt.Fprintf(&w, "**Request to enforcement.** %d changes: for each, a probe in the laptop sends a datagram to i-web's UDP echo port every 100 µs from a new source port (%.0f µs between sends on average, as the Go timer managed), then `AuthorizeSecurityGroupIngress` admits UDP from the laptop; the time from sending the request to the first echo; the rule is revoked, and the next change comes %v later (changes back to back: the churn run below). Target: p99 < 10 ms.\n\n",
 		len(l.firstEcho), float64(l.probeTime.Microseconds())/float64(max(1, l.sends)), l.gap)
 	w.WriteString(l.table())
+	fmt.Fprintf(&w, "\n**RunInstances to the first answered curl.** %d launches: i-web starts an HTTP GET (a new TCP connection, %v to connect, %v to answer) to a private address of subnet-private every %v, then `RunInstances` launches an instance there with sg-web (HTTP from anywhere), whose default HTTP server answers with the instance's id; the time from sending the request to the first answer with that id at i-web, then `TerminateInstances`. Target: p50 < 100 ms.\n\n",
+		len(r.answered), launchDialTimeout, launchReadTimeout, r.every)
+	w.WriteString(r.table())
 	fmt.Fprintf(&w, "\n**Sustained churn.** %d interleaved rounds of an iperf3 TCP flow from the laptop to i-web (%s each) without and with authorize/revoke of rules no flow uses, in i-web's own group, at a target of %d requests/s from %d clients, each sending its next request once the previous one is answered (the daemon makes the changes that arrive while one is being made live go live together: one SG table swap and one state.json write per batch). This is the short version of the acceptance run (60 s: `vpcemu-bench api -churn-dur 60s`). Targets: throughput ≥ 0.95× the run without churn, no packet of the flow dropped by the filters (SG drops at i-web and NACL denies during the run); the flow's TCP retransmits are shown for both runs (the veth path loses packets when the 2 CPUs are saturated, churn or not); daemon CPU is the daemon's CPU time over the runs' length (100%% = one CPU).\n\n",
 		rounds, dur, c.rate, c.workers)
 	w.WriteString(c.table())

@@ -9,7 +9,7 @@
 //	vpcemu-bench md-section -file F -name N [-heading H] < content
 //	vpcemu-bench account-snapshot DIR [VPCS GROUPS RULES-PER-GROUP]
 //	vpcemu-bench updown [-sizes 100,1000,2000] [-routed 3x10x30] [-rounds 3] [-vpcemu bin/vpcemu] [-json F]
-//	vpcemu-bench api [-vpcemu bin/vpcemu] [-changes 1000] [-churn-rate 1000] [-churn-dur 20s] [-rounds 3] [-md BENCHMARKS.md]
+//	vpcemu-bench api [-vpcemu bin/vpcemu] [-changes 1000] [-launches 50] [-churn-rate 1000] [-churn-dur 20s] [-rounds 3] [-md BENCHMARKS.md]
 package main
 
 import (

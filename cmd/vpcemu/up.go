@@ -163,7 +163,11 @@ func runUp(ctx context.Context, o *upOptions, out, errOut io.Writer) error {
 		lns = append(lns, apiLn)
 	}
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress, UI: uiAddr, Metrics: metricsAddr, API: apiAddr})
+	var labLog *slog.Logger // the lab's own log only when asked for
+	if lvl, ok := logLevel(); ok {
+		labLog = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: lvl}))
+	}
+	l, err := lab.Up(ctx, t, o.file, data, lab.Options{XDPMode: mode, Progress: progress, UI: uiAddr, Metrics: metricsAddr, API: apiAddr, Log: labLog})
 	if err != nil {
 		closeAll()
 		return fail(err)
@@ -301,4 +305,18 @@ func printEndpoints(out io.Writer, region, ui, metrics, api string, apiSet, stri
 		fmt.Fprint(out, ", SigV4 signatures checked (--api-credentials)")
 	}
 	fmt.Fprintf(out, "\n  aws --endpoint-url %s --region %s ec2 describe-security-groups\n", apiURL(api), region)
+}
+
+// logLevelEnv sets the level of the lab's own log (debug, info, warn,
+// error; unset: none), on the daemon's stderr (its log file with -d):
+// debug times each step of every change.
+const logLevelEnv = "VPCEMU_LOG_LEVEL"
+
+func logLevel() (slog.Level, bool) {
+	var l slog.Level
+	v := os.Getenv(logLevelEnv)
+	if v == "" || l.UnmarshalText([]byte(v)) != nil {
+		return 0, false
+	}
+	return l, true
 }
