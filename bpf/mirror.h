@@ -50,6 +50,9 @@ struct mirror_sess {
 	__u32 id; /* index into mirror_out */
 	__u8 nin, nout;
 	__u8 pad[2];
+	/* The VPC's Amazon DNS address (IPv4, network order) when the filter
+	 * opts in amazon-dns (TM-6); 0: it does not. */
+	__u32 resolver;
 	struct mirror_rule in[MIRROR_MAX_RULES];  /* traffic the ENI receives */
 	struct mirror_rule out[MIRROR_MAX_RULES]; /* traffic it sends */
 };
@@ -129,9 +132,20 @@ static __always_inline int mirror_rule_matches(const struct mirror_rule *r, cons
 	return 1;
 }
 
-/* mirror_filter is a session's verdict on p: 1 mirror, 0 not (TM-5). */
+/* mirror_dns: p is DNS with the VPC's resolver and s opted in amazon-dns
+ * (TM-6): mirrored whatever the rules say. */
+static __always_inline int mirror_dns(const struct mirror_sess *s, const struct pkt *p)
+{
+	if (!s->resolver || p->family != 4 || (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP))
+		return 0;
+	return (p->daddr[0] == s->resolver && p->dport == 53) || (p->saddr[0] == s->resolver && p->sport == 53);
+}
+
+/* mirror_filter is a session's verdict on p: 1 mirror, 0 not (TM-5, TM-6). */
 static __always_inline int mirror_filter(const struct mirror_sess *s, const struct pkt *p, int inbound)
 {
+	if (mirror_dns(s, p))
+		return 1;
 	__u8 n = inbound ? s->nin : s->nout;
 	for (int i = 0; i < MIRROR_MAX_RULES; i++) {
 		if (i >= n)
@@ -159,8 +173,9 @@ static __always_inline int mirror_excluded(const struct pkt *p)
 }
 
 /* mirror_tap sends a copy of a packet the SG passed to the first session
- * that wants it. */
-static __always_inline void mirror_tap(struct __sk_buff *skb, const struct pkt *p, __u32 eni, int inbound)
+ * that wants it. svc: p is traffic with a VPC service no SG filters
+ * (SG-45), which only a session opted into that service mirrors (TM-6). */
+static __always_inline void mirror_tap(struct __sk_buff *skb, const struct pkt *p, __u32 eni, int inbound, int svc)
 {
 	struct mirror_src *m = bpf_map_lookup_elem(&mirror_src, &eni);
 	if (!m || mirror_excluded(p))
@@ -168,7 +183,7 @@ static __always_inline void mirror_tap(struct __sk_buff *skb, const struct pkt *
 	for (int i = 0; i < MIRROR_MAX_SESSIONS; i++) {
 		if (i >= m->nsess)
 			break;
-		if (!mirror_filter(&m->s[i], p, inbound))
+		if (svc ? !mirror_dns(&m->s[i], p) : !mirror_filter(&m->s[i], p, inbound))
 			continue;
 		__u32 old = skb->mark;
 		skb->mark = MIRROR_MARK | (m->s[i].id & 0xffff);

@@ -415,7 +415,7 @@ static __always_inline __u32 sg_wire(struct __sk_buff *skb, const struct pkt *p,
 static __always_inline int sg_pass(struct __sk_buff *skb, const struct pkt *p, __u32 eni, __u8 dir)
 {
 	if (mirror_enabled)
-		mirror_tap(skb, p, eni, dir == SG_DIR_IN);
+		mirror_tap(skb, p, eni, dir == SG_DIR_IN, 0);
 	if (!flow_enabled)
 		return TC_ACT_UNSPEC;
 	if (dir == SG_DIR_OUT && !flow_same_subnet(p, eni))
@@ -620,8 +620,14 @@ static __always_inline int sg_judge(struct __sk_buff *skb, const struct pkt *p, 
 				    __u8 side)
 {
 	/* SG-45: never filtered, never tracked; only the slow path pays */
-	if (r == PARSE_IP && (reserved(p->saddr, p->family) || reserved(p->daddr, p->family)))
+	if (r == PARSE_IP && (reserved(p->saddr, p->family) || reserved(p->daddr, p->family))) {
+		if (mirror_enabled) {
+			struct sg_eni *c = bpf_map_lookup_elem(&sg_eni, ek);
+			if (c)
+				mirror_tap(skb, p, c->idx, dir == SG_DIR_IN, 1);
+		}
 		return TC_ACT_UNSPEC;
+	}
 
 	struct sg_eni *cfg = bpf_map_lookup_elem(&sg_eni, ek);
 	if (!cfg)

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vpcemu/vpcemu/netns"
+	"github.com/vpcemu/vpcemu/rules"
 	"github.com/vpcemu/vpcemu/vpc"
 )
 
@@ -112,6 +113,11 @@ func (s *SG) SetMirror(t *vpc.Topology, p *vpc.Plan) error {
 				return fmt.Errorf("mirror session %s: no filter %s", ses.ID, ses.Filter)
 			}
 			v.S[i].Id = slots[ses.ID]
+			if slices.Contains(f.NetworkServices, vpc.MirrorServiceAmazonDNS) {
+				if r := rules.VPCResolver(t, eni); r.Is4() {
+					v.S[i].Resolver = word(r)
+				}
+			}
 			in, out := sortedRules(f.Inbound), sortedRules(f.Outbound)
 			v.S[i].Nin, v.S[i].Nout = uint8(min(len(in), len(v.S[i].In))), uint8(min(len(out), len(v.S[i].Out)))
 			for j, r := range in[:v.S[i].Nin] {

@@ -175,12 +175,13 @@ type sgnocapMirrorSrc struct {
 	Ifindex uint32
 	Nsess   uint32
 	S       [3]struct {
-		_    structs.HostLayout
-		Id   uint32
-		Nin  uint8
-		Nout uint8
-		Pad  [2]uint8
-		In   [10]struct {
+		_        structs.HostLayout
+		Id       uint32
+		Nin      uint8
+		Nout     uint8
+		Pad      [2]uint8
+		Resolver uint32
+		In       [10]struct {
 			_      structs.HostLayout
 			Src    [4]uint32
 			Smask  [4]uint32

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/vpcemu/vpcemu/vpc"
 )
@@ -97,10 +98,20 @@ func MirrorDecision(t *vpc.Topology, eni string, p Packet, inbound bool) *vpc.Mi
 	if MirrorExcluded(p) {
 		return nil
 	}
-	resolver := vpcResolver(t, eni)
+	resolver := VPCResolver(t, eni)
+	// [INTERP] TM-6: traffic with a VPC service no SG filters (SG-45: the
+	// router's addresses, the resolver) is mirrored only as the service a
+	// filter opts into, amazon-dns, whatever its rules say.
+	svc := ReservedService(t, p.Src) || ReservedService(t, p.Dst)
 	for _, s := range t.MirrorSessionsOf(eni) {
 		f := t.MirrorFilter(s.Filter)
 		if f == nil {
+			continue
+		}
+		if svc {
+			if slices.Contains(f.NetworkServices, vpc.MirrorServiceAmazonDNS) && resolver.IsValid() && isDNS(p, resolver) {
+				return s
+			}
 			continue
 		}
 		if ok, _ := MirrorFilterAccepts(f, p, inbound, resolver); ok {
@@ -110,8 +121,8 @@ func MirrorDecision(t *vpc.Topology, eni string, p Packet, inbound bool) *vpc.Mi
 	return nil
 }
 
-// vpcResolver is the Amazon DNS address of eni's VPC.
-func vpcResolver(t *vpc.Topology, eni string) netip.Addr {
+// VPCResolver is the Amazon DNS address of eni's VPC (TM-6's amazon-dns).
+func VPCResolver(t *vpc.Topology, eni string) netip.Addr {
 	e, _ := t.ENI(eni)
 	if e == nil {
 		return netip.Addr{}

@@ -105,6 +105,22 @@ func TestTM6AmazonDNS(t *testing.T) {
 	if s := rules.MirrorDecision(topo, db, other, false); s != nil {
 		t.Errorf("DNS to another server mirrored by %s", s.ID)
 	}
+	// [INTERP] Without amazon-dns, rules that accept everything still do
+	// not mirror the resolver's traffic (the datapath's SG-45 path taps
+	// only opted-in sessions).
+	all := vpc.MirrorRule{Number: 1, Accept: true, Protocol: vpc.ProtoAll, SrcPorts: vpc.AllPorts, DstPorts: vpc.AllPorts,
+		SrcCIDR: netip.MustParsePrefix("0.0.0.0/0"), DstCIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	for _, s := range topo.MirrorSessionsOf(db) {
+		f := topo.MirrorFilter(s.Filter)
+		f.NetworkServices = nil
+		f.Inbound, f.Outbound = []vpc.MirrorRule{all}, []vpc.MirrorRule{all}
+	}
+	if s := rules.MirrorDecision(topo, db, q, false); s != nil {
+		t.Errorf("DNS to the resolver mirrored by %s without amazon-dns", s.ID)
+	}
+	if rules.MirrorDecision(topo, db, other, false) == nil {
+		t.Error("a filter accepting everything does not mirror DNS to another server")
+	}
 }
 
 // TM-13: DHCP, the metadata service, NTP and Windows activation are never
