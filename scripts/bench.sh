@@ -43,7 +43,7 @@
 #   BENCH_FLOWCONNS_ROUNDS=9   rounds of flow logs on/off for new connections
 #   BENCH_UPDOWN_SIZES=100,1000,2000 BENCH_UPDOWN_ROUNDS=3   part 10's sizes and rounds
 #   BENCH_ROUTED=3x10x30 BENCH_ROUTED_ROUNDS=3 BENCH_NGW_ROUNDS=5   part 12's routed topology and rounds
-#   BENCH_SKIP="go netns e2e focus observe flowconns profile intent validate import updown api routing"   parts to skip
+#   BENCH_SKIP="go netns e2e focus observe flowconns profile intent validate import updown api routing ngw"   parts to skip
 #   BENCH_API_CHURN=20s  part 11's churn run length (the acceptance run: 60s)
 #   BENCH_MD=file        Markdown file to update (default BENCHMARKS.md)
 #   BENCH_OUT=dir        raw outputs (default /tmp/vpcemu-bench-DATE)
@@ -263,7 +263,9 @@ case $SKIP in *" routing "*) ;; *)
 		echo "**Up/down** (\`vpcemu-bench updown -sizes $RN -per-subnet 30 -routed $ROUTED\`, $RROUNDS interleaved rounds, median (min–max)): \`vpcemu up -d\` and \`vpcemu down\` of \`vpc.GenerateRoutedWith\` ($ROUTED: VPCs × subnets × instances; each VPC's subnets on a route table, the first VPC's first subnet public with the NAT gateway the others' default route goes to, the first VPC peered with each other one, routes both ways), a TCP echo on every instance, beside one VPC of as many instances in subnets of 30 (\`vpc.GenerateWith\`). Target: up < 2 s. The routed row counts its namespaces once up."
 		echo
 		cat "$OUT/routing-updown.table"
-	} | $B md-section -file "$MD" -name routing
+	} | $B md-section -file "$MD" -name routing ;;
+esac
+case $SKIP in *" ngw "*) ;; *)
 	# Through a NAT gateway: the eBPF NAT gateway against bare forwarding and
 	# nftables masquerade on the same path, interleaved.
 	NROUNDS=${BENCH_NGW_ROUNDS:-5}
